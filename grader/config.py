@@ -1,0 +1,106 @@
+"""Loads grader_config.py, the course's single place of configuration, into a typed Settings object."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.errors import UserError
+
+
+@dataclass(frozen=True)
+class Settings:
+    course_dir: Path
+    course_id: str
+    repository_url: str
+    repository_branch: str
+    assignments: list[str]
+    db_url: str
+    device: str = "auto"
+    workers: int = 0
+    cell_timeout_s: int = 120
+    submission_timeout_s: int = 600
+    sandbox: bool = True
+    cpu_time_s: int = 900
+    memory_mb: int = 6144
+    max_processes: int = 256
+    max_file_mb: int = 64
+    max_output_kb: int = 512
+    code_stub: str = "# SEU CÓDIGO AQUI\nraise NotImplementedError()"
+    text_stub: str = "SUA RESPOSTA AQUI"
+    module: object = field(default=None, repr=False, compare=False)
+
+    @property
+    def source_dir(self) -> Path:
+        return self.course_dir / "source"
+
+    @property
+    def release_dir(self) -> Path:
+        return self.course_dir / "release"
+
+    @property
+    def autograded_dir(self) -> Path:
+        return self.course_dir / "autograded"
+
+    def source_notebooks(self, assignment: str) -> list[Path]:
+        folder = self.source_dir / assignment
+        notebooks = sorted(folder.glob("*.ipynb"))
+        if assignment not in self.assignments or not notebooks:
+            known = ", ".join(self.assignments) or "nenhuma"
+            raise UserError(
+                f"atividade desconhecida: {assignment!r} (sem notebooks em {folder}); "
+                f"atividades em grader_config.py: {known}"
+            )
+        return notebooks
+
+
+def find_course_dir(start: Path | None = None) -> Path:
+    """The nearest folder, from `start` upwards, holding grader_config.py."""
+    here = (start or Path.cwd()).resolve()
+    for folder in [here, *here.parents]:
+        if (folder / "grader_config.py").is_file():
+            return folder
+    raise UserError(
+        f"grader_config.py não encontrado em {here} nem acima: rode o comando na pasta do curso "
+        "ou passe --course-dir"
+    )
+
+
+def load_settings(course_dir: Path | None = None) -> Settings:
+    course_dir = find_course_dir(course_dir)
+    path = course_dir / "grader_config.py"
+    spec = importlib.util.spec_from_file_location("grader_config", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the instructor's file: say where it broke
+        raise UserError(f"erro ao ler {path}: {exc}; corrija o arquivo") from exc
+
+    def get(name: str, default):
+        return getattr(module, name, default)
+
+    db_url = get("DB_URL", "sqlite:///gradebook.db")
+    if db_url.startswith("sqlite:///") and not db_url.startswith("sqlite:////"):
+        db_url = "sqlite:///" + str(course_dir / db_url[len("sqlite:///") :])
+    return Settings(
+        course_dir=course_dir,
+        course_id=get("COURSE_ID", course_dir.name),
+        repository_url=get("REPOSITORY_URL", ""),
+        repository_branch=get("REPOSITORY_BRANCH", "main"),
+        assignments=list(get("ASSIGNMENTS", [])),
+        db_url=db_url,
+        device=get("DEVICE", "auto"),
+        workers=int(get("WORKERS", 0)),
+        cell_timeout_s=int(get("CELL_TIMEOUT_S", 120)),
+        submission_timeout_s=int(get("SUBMISSION_TIMEOUT_S", 600)),
+        sandbox=bool(get("SANDBOX", True)),
+        cpu_time_s=int(get("CPU_TIME_S", 900)),
+        memory_mb=int(get("MEMORY_MB", 6144)),
+        max_processes=int(get("MAX_PROCESSES", 256)),
+        max_file_mb=int(get("MAX_FILE_MB", 64)),
+        max_output_kb=int(get("MAX_OUTPUT_KB", 512)),
+        code_stub=get("CODE_STUB", Settings.code_stub),
+        text_stub=get("TEXT_STUB", Settings.text_stub),
+        module=module,
+    )

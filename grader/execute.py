@@ -1,0 +1,207 @@
+"""Run one normalized notebook in a fresh kernel: the execute stage.
+
+A pure function of (notebook, settings) -> executed notebook, so the same call runs in the local pool
+(grader/pipeline.py) and on a Dask worker. Each cell has a wall-time limit, the whole notebook another; a
+cell that times out fails and the rest goes on; a dead kernel (segfault, os._exit, out of memory) fails the
+cells that did not run. Every error the grader adds is an ordinary `error` output, so scoring follows
+nbgrader's rule (an error fails a test cell) without special cases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+from nbformat import NotebookNode
+
+from grader import sandbox
+
+STATUS_GRADED, STATUS_TIMEOUT, STATUS_ERROR = "graded", "timeout", "error"
+
+
+@dataclass(frozen=True)
+class ExecutionSettings:
+    """Everything the execute stage needs; picklable, so it travels to Dask workers."""
+
+    cell_timeout_s: int = 120
+    submission_timeout_s: int = 600
+    use_sandbox: bool = True
+    limits: sandbox.Limits = field(default_factory=sandbox.Limits)
+    gpu: str | None = None  # CUDA_VISIBLE_DEVICES for this kernel; None: no GPU visible
+    threads: int = 1  # torch/OpenMP threads: cores shared among parallel kernels
+    max_output_kb: int = 512
+    files: tuple[tuple[str, bytes], ...] = ()  # files the assignment ships, copied into the workdir
+
+
+@dataclass
+class Executed:
+    notebook: NotebookNode
+    status: str = STATUS_GRADED
+    message: str = ""  # Portuguese, for the report, when status is not graded
+    limits_hit: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def error_output(ename: str, evalue: str) -> NotebookNode:
+    return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+class _Client(NotebookClient):
+    """nbclient with two things it lacks: a record of which cell timed out, and a cap on kept output."""
+
+    def __init__(self, *args, max_output_bytes: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_output_bytes = max_output_bytes
+        self.timed_out = False
+        self._output_bytes: dict[int, int] = {}
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        self.timed_out = True
+        await asyncio.wait_for(asyncio.shield(self._interrupt()), 5)
+        return {"content": {"status": "error", "ename": "TimeoutError", "evalue": "", "traceback": []}}
+
+    async def _interrupt(self):
+        try:
+            await self.km.interrupt_kernel()
+        except Exception:  # the kernel may already be gone; the poller reports it
+            pass
+
+    def output(self, outs, msg, display_id, cell_index):
+        size = len(str(msg.get("content", "")))
+        used = self._output_bytes.get(cell_index, 0)
+        self._output_bytes[cell_index] = used + size
+        if used + size > self.max_output_bytes:
+            if used <= self.max_output_bytes:  # say it once, as an ordinary stdout line
+                notice = f"\n[saída truncada: mais de {self.max_output_bytes // 1024} KB nesta célula]\n"
+                outs.append(nbformat.v4.new_output("stream", name="stdout", text=notice))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def kernel_env(settings: ExecutionSettings, workdir: Path) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key in ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT") or key.startswith("LC_")
+    }
+    threads = str(max(1, settings.threads))
+    env.update(
+        HOME=str(workdir),
+        MPLCONFIGDIR=str(workdir / ".matplotlib"),
+        PYTHONDONTWRITEBYTECODE="1",
+        PYDEVD_DISABLE_FILE_VALIDATION="1",
+        OMP_NUM_THREADS=threads,
+        MKL_NUM_THREADS=threads,
+        CUDA_VISIBLE_DEVICES=settings.gpu if settings.gpu is not None else "",
+    )
+    return env
+
+
+async def execute_async(nb: NotebookNode, settings: ExecutionSettings) -> Executed:
+    """Execute `nb` (modified in place) in a fresh kernel; never raises for what the student did."""
+    started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="grader-"))
+    try:
+        for name, data in settings.files:
+            (workdir / name).parent.mkdir(parents=True, exist_ok=True)
+            (workdir / name).write_bytes(data)
+        result = await _run_cells(nb, settings, workdir, started)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def execute(nb: NotebookNode, settings: ExecutionSettings) -> Executed:
+    """Synchronous form of execute_async, for process pools and Dask workers."""
+    return asyncio.run(execute_async(nb, settings))
+
+
+async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, workdir: Path, started: float) -> Executed:
+    result = Executed(notebook=nb)
+    km: AsyncKernelManager = sandbox.make_kernel_manager(
+        workdir,
+        settings.limits,
+        use_sandbox=settings.use_sandbox,
+        gpu=settings.gpu is not None,
+        env=kernel_env(settings, workdir),
+    )
+    client = _Client(
+        nb,
+        km=km,
+        timeout=settings.cell_timeout_s,
+        allow_errors=True,
+        interrupt_on_timeout=True,
+        shutdown_kernel="immediate",
+        startup_timeout=60,
+        resources={"metadata": {"path": str(workdir)}},
+        max_output_bytes=settings.max_output_kb * 1024,
+    )
+    deadline = started + settings.submission_timeout_s
+    code_cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    position = 0
+    try:
+        async with client.async_setup_kernel():
+            for position, (index, cell) in enumerate(code_cells):  # noqa: B007 (position used after)
+                remaining = deadline - time.monotonic()
+                if remaining <= 1:
+                    result.status = STATUS_TIMEOUT
+                    result.limits_hit.append("tempo total")
+                    result.message = f"tempo total da submissão esgotado ({settings.submission_timeout_s} s)"
+                    break
+                client.timeout = int(min(settings.cell_timeout_s, remaining))
+                client.timed_out = False
+                await client.async_execute_cell(cell, index)
+                if client.timed_out:
+                    total = client.timeout < settings.cell_timeout_s
+                    limit = f"{settings.submission_timeout_s} s por submissão" if total else (
+                        f"{settings.cell_timeout_s} s por célula"
+                    )
+                    cell.outputs.append(error_output("TempoEsgotado", f"limite de tempo excedido ({limit})"))
+                    result.limits_hit.append("tempo total" if total else "tempo por célula")
+                    if total:
+                        result.status = STATUS_TIMEOUT
+                        result.message = f"tempo total da submissão esgotado ({settings.submission_timeout_s} s)"
+                        position += 1
+                        break
+                    if not await _kernel_idle(client):
+                        result.status = STATUS_ERROR
+                        result.message = "o kernel não respondeu depois de interrompido"
+                        position += 1
+                        break
+            else:
+                position = len(code_cells)
+    except DeadKernelError:
+        result.status = STATUS_ERROR
+        result.limits_hit.append("kernel morreu")
+        result.message = (
+            "o kernel morreu durante a execução (falha de segmentação, os._exit, "
+            "ou limite de memória/processos do corretor)"
+        )
+        code_cells[position][1].outputs.append(error_output("KernelMorreu", result.message))
+        position += 1
+    except Exception as exc:  # the kernel never started: the machine's fault, not the student's
+        result.status = STATUS_ERROR
+        result.message = f"não foi possível iniciar o kernel: {exc}"
+    for _, cell in code_cells[position:]:
+        reason = result.message or "célula não executada"
+        cell.outputs.append(error_output("NaoExecutada", f"célula não executada: {reason}"))
+    return result
+
+
+async def _kernel_idle(client: _Client, wait_s: float = 10) -> bool:
+    """After an interrupt, whether the kernel answers again (a C loop may ignore SIGINT)."""
+    try:
+        reply = await asyncio.wait_for(client.kc._async_execute_interactive("pass", store_history=False), wait_s)
+        return reply["content"]["status"] == "ok"
+    except Exception:
+        return False

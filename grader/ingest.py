@@ -1,0 +1,183 @@
+"""Find a class's submissions, as instructors receive them, without ever modifying the input.
+
+Accepted layouts of PATH:
+- nbgrader's:      PATH/<student_id>/<assignment>/<notebook>.ipynb
+- per student:     PATH/<student_id>/<notebook>.ipynb
+- Moodle's export: PATH.zip (or the folder it unzips to) with folders
+                   "Nome Sobrenome_123456_assignsubmission_file_/<arquivo>.ipynb"; the id is the number.
+Files renamed by Colab or a browser ("Cópia de x.ipynb", "x (1).ipynb") are recognised.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+from grader.errors import UserError
+
+MOODLE_FOLDER = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_(?:assignsubmission|onlinetext)_\w*?_?$")
+COPY_PREFIX = re.compile(r"^(c[oó]pia de |copy of |copia de )+", re.IGNORECASE)
+COPY_SUFFIX = re.compile(r"(\s*\(\d+\)|\s*-\s*c[oó]pia|\s*copy)+$", re.IGNORECASE)
+IGNORED = re.compile(r"(^|/)(__MACOSX|\.ipynb_checkpoints|\.[^/]+)(/|$)")
+
+
+@dataclass
+class SubmittedFile:
+    path: str  # for messages: where it came from
+    data: bytes
+    mtime: float
+
+
+@dataclass
+class StudentSubmission:
+    student_id: str
+    first_name: str = ""
+    last_name: str = ""
+    notebooks: dict[str, SubmittedFile] = field(default_factory=dict)  # assignment notebook -> file
+    notes: list[str] = field(default_factory=list)  # one line each, Portuguese
+    error: str = ""  # why this submission cannot be graded (status "error")
+
+    @property
+    def missing(self) -> bool:
+        return not self.notebooks and not self.error
+
+
+def simplify(name: str) -> str:
+    """'Cópia de Programação_Diferenciável (1).ipynb' -> 'programacao_diferenciavel'."""
+    stem = name[:-6] if name.lower().endswith(".ipynb") else name
+    stem = COPY_PREFIX.sub("", stem.strip())
+    stem = COPY_SUFFIX.sub("", stem)
+    stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", stem.lower()).strip("_")
+
+
+def split_name(full: str) -> tuple[str, str]:
+    parts = full.strip().split()
+    return (parts[0], " ".join(parts[1:])) if parts else ("", "")
+
+
+def _entries_from_folder(root: Path) -> list[tuple[PurePosixPath, Path | zipfile.ZipInfo]]:
+    return [
+        (PurePosixPath(p.relative_to(root).as_posix()), p)
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not IGNORED.search(p.relative_to(root).as_posix())
+    ]
+
+
+def _entries_from_zip(archive: zipfile.ZipFile) -> list[tuple[PurePosixPath, zipfile.ZipInfo]]:
+    return [
+        (PurePosixPath(info.filename), info)
+        for info in archive.infolist()
+        if not info.is_dir() and not IGNORED.search(info.filename)
+    ]
+
+
+def find_submissions(
+    path: Path, assignment: str, notebook_names: list[str], other_assignments: dict[str, list[str]]
+) -> tuple[list[StudentSubmission], list[str]]:
+    """Every student found under `path`, and one-line notes about the batch as a whole.
+
+    `notebook_names` are the assignment's notebooks (without .ipynb); `other_assignments` maps the course's
+    other assignments to theirs, to recognise a notebook handed in to the wrong assignment."""
+    if not path.exists():
+        raise UserError(f"submissões não encontradas: {path} não existe; passe a pasta ou o zip do Moodle")
+    archive = None
+    if path.is_file():
+        if not zipfile.is_zipfile(path):
+            raise UserError(f"{path} não é uma pasta nem um arquivo zip; passe a pasta ou o zip do Moodle")
+        archive = zipfile.ZipFile(path)
+        entries = _entries_from_zip(archive)
+    else:
+        entries = _entries_from_folder(path)
+    if not entries and archive is not None:
+        raise UserError(f"o zip {path} está vazio: baixe de novo as submissões no Moodle")
+
+    def read(entry) -> tuple[bytes, float]:
+        if isinstance(entry, zipfile.ZipInfo):
+            return archive.read(entry), datetime(*entry.date_time).timestamp()
+        return entry.read_bytes(), entry.stat().st_mtime
+
+    students: dict[str, StudentSubmission] = {}
+    batch_notes: list[str] = []
+    # Student folders: the first path component; files at the top level have no student.
+    for rel, entry in entries:
+        if len(rel.parts) < 2:
+            batch_notes.append(f"ignorado: {rel} está fora de uma pasta de aluno")
+            continue
+        folder = rel.parts[0]
+        student = students.get(folder)
+        if student is None:
+            student = students[folder] = _student_from_folder(folder)
+        inner = rel.parts[1:]
+        if len(inner) > 1 and inner[0] != assignment and simplify(inner[0]) != simplify(assignment):
+            if inner[0] in other_assignments:
+                student.notes.append(f"ignorado: {rel} é da atividade {inner[0]}")
+                continue
+        name = inner[-1]
+        if not name.lower().endswith(".ipynb"):
+            student.notes.append(f"ignorado: {rel} não é um notebook (.ipynb)")
+            continue
+        data, mtime = read(entry)
+        _assign_notebook(student, SubmittedFile(str(rel), data, mtime), notebook_names, other_assignments)
+    # Folders that hold only folders (nbgrader's layout with an empty assignment folder) still count.
+    if archive is None:
+        for child in sorted(path.iterdir()):
+            if child.is_dir() and not IGNORED.search(child.name) and child.name not in students:
+                students[child.name] = _student_from_folder(child.name)
+    merged = _merge_by_id(students.values())
+    return sorted(merged, key=lambda s: s.student_id), batch_notes
+
+
+def _student_from_folder(folder: str) -> StudentSubmission:
+    moodle = MOODLE_FOLDER.match(folder)
+    if moodle:
+        first, last = split_name(moodle["name"])
+        return StudentSubmission(moodle["id"], first, last)
+    return StudentSubmission(folder)
+
+
+def _merge_by_id(students) -> list[StudentSubmission]:
+    """Moodle makes one folder per submission plugin (file, online text) for the same student."""
+    merged: dict[str, StudentSubmission] = {}
+    for student in students:
+        if student.student_id not in merged:
+            merged[student.student_id] = student
+            continue
+        into = merged[student.student_id]
+        into.notes += student.notes
+        for name, file in student.notebooks.items():
+            _keep_latest(into, name, file)
+    return list(merged.values())
+
+
+def _keep_latest(student: StudentSubmission, name: str, file: SubmittedFile) -> None:
+    old = student.notebooks.get(name)
+    if old is None:
+        student.notebooks[name] = file
+        return
+    newer, older = (file, old) if file.mtime >= old.mtime else (old, file)
+    student.notebooks[name] = newer
+    student.notes.append(f"dois notebooks para {name}: usado {newer.path} (o mais recente), ignorado {older.path}")
+
+
+def _assign_notebook(
+    student: StudentSubmission, file: SubmittedFile, names: list[str], others: dict[str, list[str]]
+) -> None:
+    simple = simplify(PurePosixPath(file.path).name)
+    for name in names:
+        if simple == simplify(name):
+            _keep_latest(student, name, file)
+            return
+    for other, other_names in others.items():
+        if any(simple == simplify(n) for n in other_names):
+            student.notes.append(f"ignorado: {file.path} é um notebook da atividade {other}")
+            return
+    if len(names) == 1:  # one notebook in the assignment: an unknown name is still that notebook
+        student.notes.append(f"{file.path} tratado como {names[0]}.ipynb (nome diferente do original)")
+        _keep_latest(student, names[0], file)
+        return
+    student.notes.append(f"ignorado: {file.path} não corresponde a nenhum notebook da atividade")

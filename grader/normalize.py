@@ -1,0 +1,203 @@
+"""Build the notebook that will run: the student's answers inside the assignment's own skeleton.
+
+Pure function: student notebook in, notebook out. Every locked cell (test cells with their hidden tests,
+given helpers) comes from source/, whatever the student did to it: edited test cells are overwritten and
+deleted ones re-inserted. Answer cells come from the student. Cells the student added are kept in place.
+
+Students' notebooks lose nbgrader's metadata in some editors (Colab among them), so cells are matched to the
+release by an alignment over their content, not only by grade_id.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import re
+from dataclasses import dataclass, field
+
+import nbformat
+from nbformat import NotebookNode
+
+GRADE_ID_MATCH = 10.0  # a student cell carrying the release cell's grade_id
+SAME_TEXT_MATCH = 3.0  # identical text (after trimming)
+SAME_SIGNATURE_MATCH = 2.0  # an answer cell that defines the same function(s)
+MIN_SIMILARITY = 0.5  # below this, two different texts are not the same cell
+
+DEF_RE = re.compile(r"^\s*def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
+ASSIGN_RE = re.compile(r"^([A-Za-z_]\w*)\s*=", re.MULTILINE)
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def is_locked(cell) -> bool:
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("locked") or (meta.get("grade") and not meta.get("solution")))
+
+
+def is_answer(cell) -> bool:
+    return bool(nbgrader_meta(cell).get("solution"))
+
+
+def defined_names(source: str) -> frozenset[str]:
+    return frozenset(DEF_RE.findall(source)) | frozenset(ASSIGN_RE.findall(source))
+
+
+@dataclass
+class Normalized:
+    notebook: NotebookNode
+    restored: list[str] = field(default_factory=list)  # locked cells re-inserted (deleted by the student)
+    overwritten: list[str] = field(default_factory=list)  # locked cells the student had edited
+    missing_answers: list[str] = field(default_factory=list)  # answer cells not found in the submission
+    matched_by_content: int = 0  # cells matched without nbgrader metadata
+    anchor_share: float = 1.0  # share of the release's fixed cells found in the submission
+
+
+def _text(cell) -> str:
+    return "\n".join(line.rstrip() for line in cell.get("source", "").strip().splitlines())
+
+
+def _match_score(release_cell, student_cell) -> float:
+    r_meta, s_meta = nbgrader_meta(release_cell), nbgrader_meta(student_cell)
+    if r_meta.get("grade_id") and r_meta.get("grade_id") == s_meta.get("grade_id"):
+        return GRADE_ID_MATCH
+    if s_meta.get("grade_id"):
+        return 0.0  # it belongs to another cell of the assignment
+    r_text, s_text = _text(release_cell), _text(student_cell)
+    if release_cell.cell_type != student_cell.cell_type and not is_answer(release_cell):
+        return 0.0
+    if r_text == s_text and r_text:
+        return SAME_TEXT_MATCH
+    if is_answer(release_cell) and release_cell.cell_type == "code":
+        names = defined_names(r_text)
+        if names and names <= defined_names(s_text):
+            return SAME_SIGNATURE_MATCH
+    if not r_text or not s_text:
+        return 0.0
+    matcher = difflib.SequenceMatcher(None, r_text, s_text, autojunk=False)
+    if matcher.real_quick_ratio() < MIN_SIMILARITY or matcher.quick_ratio() < MIN_SIMILARITY:
+        return 0.0
+    ratio = matcher.ratio()
+    return ratio if ratio >= MIN_SIMILARITY else 0.0
+
+
+def align(release_cells: list, student_cells: list) -> list[tuple[int | None, int | None]]:
+    """Monotone alignment maximizing the total match score: (release index, student index) steps,
+    with None on the side that has no partner."""
+    n, m = len(release_cells), len(student_cells)
+    scores = [[_match_score(r, s) for s in student_cells] for r in release_cells]
+    best = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        row, below = best[i], best[i + 1]
+        for j in range(m - 1, -1, -1):
+            take = below[j + 1] + scores[i][j] if scores[i][j] > 0 else -1.0
+            row[j] = max(below[j], row[j + 1], take)
+    steps: list[tuple[int | None, int | None]] = []
+    i = j = 0
+    while i < n and j < m:
+        if scores[i][j] > 0 and best[i][j] == best[i + 1][j + 1] + scores[i][j]:
+            steps.append((i, j))
+            i, j = i + 1, j + 1
+        elif best[i][j] == best[i + 1][j]:
+            steps.append((i, None))
+            i += 1
+        else:
+            steps.append((None, j))
+            j += 1
+    steps += [(k, None) for k in range(i, n)] + [(None, k) for k in range(j, m)]
+    return _pair_answers_in_gaps(steps, release_cells, student_cells)
+
+
+def _pair_answers_in_gaps(steps, release_cells, student_cells):
+    """An answer rewritten from scratch shares no text with the release's stub; without metadata it is found
+    by place: the student cell of the same type between the same two matched neighbours."""
+    paired = list(steps)
+    start = 0
+    while start < len(paired):
+        end = start
+        while end < len(paired) and None in paired[end]:
+            end += 1
+        gap = paired[start:end]
+        missing = [r for r, s in gap if s is None and is_answer(release_cells[r])]
+        extra = [s for r, s in gap if r is None and not nbgrader_meta(student_cells[s]).get("grade_id")]
+        matches = {}
+        for r in missing:
+            kind = release_cells[r].cell_type
+            candidates = [s for s in extra if student_cells[s].cell_type == kind and s not in matches.values()]
+            if candidates:
+                matches[r] = candidates[0]
+        if matches:
+            used = set(matches.values())
+            rebuilt = []
+            for r, s in gap:
+                if r is not None and r in matches:
+                    rebuilt.append((r, matches[r]))
+                elif s is None or s not in used:
+                    rebuilt.append((r, s))
+            paired[start:end] = rebuilt
+            end = start + len(rebuilt)
+        start = end + 1
+    return paired
+
+
+def _clean_code(cell: NotebookNode) -> NotebookNode:
+    if cell.cell_type == "code":
+        cell.outputs = []
+        cell.execution_count = None
+    return cell
+
+
+def normalize(student: NotebookNode, source: NotebookNode, release: NotebookNode) -> Normalized:
+    """The notebook to execute for one submission.
+
+    `source` is the instructor's notebook (solutions, hidden tests); `release` the student version generated
+    from it (its answer cells carry the checksums that tell an untouched answer)."""
+    source_by_id = {nbgrader_meta(c)["grade_id"]: c for c in source.cells if nbgrader_meta(c).get("grade_id")}
+    release_cells = list(release.cells)
+    student_cells = list(student.cells)
+    result = Normalized(notebook=nbformat.v4.new_notebook())
+    fixed = [c for c in release_cells if not is_answer(c)]
+    found_fixed = 0
+    cells: list[NotebookNode] = []
+    for r_index, s_index in align(release_cells, student_cells):
+        r_cell = release_cells[r_index] if r_index is not None else None
+        s_cell = student_cells[s_index] if s_index is not None else None
+        if r_cell is None:  # a cell the student added: kept, but never graded
+            extra = copy.deepcopy(s_cell)
+            extra.metadata.pop("nbgrader", None)
+            cells.append(_clean_code(extra))
+            continue
+        grade_id = nbgrader_meta(r_cell).get("grade_id")
+        if s_cell is not None and not is_answer(r_cell):
+            found_fixed += 1
+        if s_cell is not None and not nbgrader_meta(s_cell).get("grade_id") and grade_id:
+            result.matched_by_content += 1
+        if is_locked(r_cell):
+            cell = copy.deepcopy(source_by_id.get(grade_id, r_cell))
+            if s_cell is None:
+                result.restored.append(grade_id)
+            elif _text(s_cell) != _text(r_cell):
+                result.overwritten.append(grade_id)
+        elif is_answer(r_cell):
+            cell = copy.deepcopy(r_cell)  # the release's metadata (with checksum), the student's text
+            if s_cell is None:
+                result.missing_answers.append(grade_id)
+            else:
+                cell.source = s_cell.source
+                if s_cell.cell_type == "markdown" and "attachments" in s_cell:
+                    cell.attachments = copy.deepcopy(s_cell.attachments)
+        elif s_cell is not None:  # an ordinary lesson cell: the student's version runs
+            cell = copy.deepcopy(s_cell)
+            cell.metadata.pop("nbgrader", None)
+        else:
+            continue  # an ordinary cell the student deleted stays deleted
+        cells.append(_clean_code(cell))
+    result.anchor_share = found_fixed / len(fixed) if fixed else 1.0
+    nb = result.notebook
+    nb.cells = cells
+    nb.metadata = copy.deepcopy(source.metadata)
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    for index, cell in enumerate(nb.cells):
+        cell.id = f"celula-{index}"  # unique ids, whatever the student's editor did to them
+    return result

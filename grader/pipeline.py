@@ -1,0 +1,305 @@
+"""`grader grade`: ingest -> normalize -> execute -> score -> record -> report, for a whole class.
+
+Execution runs many kernels at once (each kernel is its own process) from one asyncio loop; everything else
+(scoring, the gradebook, the reports) happens here, in this one process, as results arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+from tqdm import tqdm
+
+from grader import ingest, record, sandbox
+from grader.config import Settings
+from grader.errors import UserError
+from grader.execute import STATUS_ERROR, STATUS_GRADED, STATUS_TIMEOUT, Executed, ExecutionSettings, execute_async
+from grader.normalize import nbgrader_meta, normalize
+from grader.results import RESULT_FILE, CellResult, StudentResult
+from grader.score import score_cells
+
+MIN_ANCHOR_SHARE = 0.3  # below this share of the release's fixed cells, it is another notebook
+
+
+@dataclass
+class GradeOptions:
+    submissions: Path
+    report_dir: Path = Path("reports")
+    workers: int | None = None
+    device: str | None = None  # auto | cpu | cuda; None: grader_config.py
+    timeout: int | None = None  # per-submission wall time; None: grader_config.py
+    sandbox: bool | None = None  # None: grader_config.py
+    progress: bool = True
+
+
+@dataclass
+class Assignment:
+    """An assignment's notebooks as instructors wrote them (source) and students received them (release)."""
+
+    name: str
+    sources: dict[str, NotebookNode]
+    releases: dict[str, NotebookNode]
+
+    @classmethod
+    def load(cls, settings: Settings, name: str) -> Assignment:
+        sources, releases = {}, {}
+        for path in settings.source_notebooks(name):
+            release_path = settings.release_dir / name / path.name
+            if not release_path.is_file():
+                raise UserError(f"falta a liberação {release_path}: rode `grader release {name}` antes de corrigir")
+            sources[path.stem] = nbformat.read(path, as_version=4)
+            releases[path.stem] = nbformat.read(release_path, as_version=4)
+        return cls(name, sources, releases)
+
+    def grade_cells(self) -> list[CellResult]:
+        """Every graded cell, in notebook order, scored zero: the shape of a result that earned nothing."""
+        cells = []
+        for nb_name, nb in self.sources.items():
+            for cell in nb.cells:
+                meta = nbgrader_meta(cell)
+                if meta.get("grade"):
+                    manual = bool(meta.get("solution")) or cell.cell_type != "code"
+                    cells.append(CellResult(meta["grade_id"], nb_name, 0.0, float(meta["points"]), False,
+                                            manual=manual))
+        return cells
+
+
+@dataclass
+class Job:
+    student: ingest.StudentSubmission
+    notebook_name: str
+    notebook: NotebookNode
+    executed: Executed | None = None
+
+
+@dataclass
+class GradingRun:
+    results: list[StudentResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    workers: int = 1
+    device: str = "cpu"
+    sandboxed: bool = True
+
+
+def visible_gpus() -> list[str]:
+    """GPU indices this machine exposes, without importing torch (slow) where there is obviously none."""
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env is not None:
+        return [g for g in env.split(",") if g.strip() and g.strip() != "-1"]
+    if not any(Path("/dev").glob("nvidia[0-9]*")):
+        return []
+    try:
+        import torch
+
+        return [str(i) for i in range(torch.cuda.device_count())]
+    except Exception:
+        return []
+
+
+def resolve_device(requested: str) -> tuple[str, list[str]]:
+    if requested not in ("auto", "cpu", "cuda"):
+        raise UserError(f"--device {requested!r} desconhecido: use auto, cpu ou cuda")
+    gpus = visible_gpus() if requested != "cpu" else []
+    if requested == "cuda" and not gpus:
+        raise UserError("--device cuda, mas nenhuma GPU está visível nesta máquina: use --device cpu (ou auto)")
+    return ("cuda" if gpus else "cpu"), gpus
+
+
+def grade(settings: Settings, assignment_name: str, options: GradeOptions) -> GradingRun:
+    started = time.monotonic()
+    assignment = Assignment.load(settings, assignment_name)
+    device, gpus = resolve_device(options.device or settings.device)
+    cores = os.cpu_count() or 1
+    workers = options.workers or settings.workers or (len(gpus) if device == "cuda" else cores)
+    if workers < 1:
+        raise UserError("--workers precisa ser pelo menos 1")
+    use_sandbox = settings.sandbox if options.sandbox is None else options.sandbox
+    if use_sandbox:
+        reason = sandbox.unavailable_reason()
+        if reason:
+            raise UserError(f"{reason}; para corrigir mesmo assim, sem isolamento, use --no-sandbox")
+    others = {
+        name: [p.stem for p in (settings.source_dir / name).glob("*.ipynb")]
+        for name in settings.assignments
+        if name != assignment_name
+    }
+    students, batch_notes = ingest.find_submissions(
+        options.submissions, assignment_name, list(assignment.sources), others
+    )
+    if not students:
+        raise UserError(f"nenhuma submissão encontrada em {options.submissions}: confira a pasta ou o zip")
+    record.sync_assignment(settings, assignment_name)
+
+    run = GradingRun(notes=batch_notes, workers=workers, device=device, sandboxed=use_sandbox)
+    jobs: list[Job] = []
+    results: dict[str, StudentResult] = {}
+    for student in students:
+        result = StudentResult(student.student_id, assignment_name, first_name=student.first_name,
+                               last_name=student.last_name, notes=list(student.notes), sandboxed=use_sandbox,
+                               source_files=[f.path for f in student.notebooks.values()])
+        results[student.student_id] = result
+        if student.missing:
+            result.status = "missing"
+            result.notes.append("nenhum notebook desta atividade na submissão")
+            continue
+        for name, file in student.notebooks.items():
+            nb, problem = _prepare(file, assignment, name)
+            if problem:
+                result.status = STATUS_ERROR
+                result.notes.append(problem)
+            else:
+                jobs.append(Job(student, name, nb))
+        if result.status == STATUS_ERROR:  # one bad notebook: the student's other notebooks are not graded
+            jobs = [j for j in jobs if j.student is not student]
+    if not use_sandbox:
+        run.notes.append("correção feita SEM sandbox (--no-sandbox): o código dos alunos rodou sem isolamento")
+
+    base = execution_settings(settings, workers, use_sandbox)
+    if options.timeout:
+        base = replace(base, submission_timeout_s=options.timeout)
+    asyncio.run(_execute_all(jobs, base, gpus if device == "cuda" else [], workers, options.progress,
+                             lambda job: _finish_job(settings, assignment, job, jobs, results)))
+    for result in results.values():
+        if result.status != STATUS_GRADED or not result.cells:
+            _fill_zero_cells(result, assignment)
+            result.save(settings.autograded_dir / result.student_id / assignment_name)
+    run.results = [results[s.student_id] for s in students]
+    run.seconds = time.monotonic() - started
+    return run
+
+
+def _prepare(file: ingest.SubmittedFile, assignment: Assignment, name: str) -> tuple[NotebookNode | None, str]:
+    """The notebook to run for one submitted file, or why there is none."""
+    try:
+        student_nb = nbformat.reads(file.data.decode("utf-8"), as_version=4)
+    except (UnicodeDecodeError, json.JSONDecodeError, nbformat.reader.NotJSONError) as exc:
+        return None, f"{file.path}: não é um notebook válido (JSON inválido: {str(exc).splitlines()[0][:120]})"
+    except Exception as exc:
+        return None, f"{file.path}: não é um notebook válido ({type(exc).__name__}: {str(exc)[:120]})"
+    normalized = normalize(student_nb, assignment.sources[name], assignment.releases[name])
+    if normalized.anchor_share < MIN_ANCHOR_SHARE:
+        return None, (
+            f"{file.path}: não parece ser o notebook {name}.ipynb desta atividade "
+            f"(só {normalized.anchor_share:.0%} das células fixas encontradas)"
+        )
+    return normalized.notebook, ""
+
+
+async def _execute_all(jobs: list[Job], base: ExecutionSettings, gpus: list[str], workers: int,
+                       progress: bool, on_done) -> None:
+    slots: asyncio.Queue = asyncio.Queue()
+    for slot in range(workers):
+        slots.put_nowait(gpus[slot % len(gpus)] if gpus else None)
+    bar = tqdm(total=len(jobs), unit="nb", disable=not progress or not jobs, desc="corrigindo",
+               bar_format="{desc}: {n}/{total} {bar} [{elapsed}<{remaining}]{postfix}")
+    failures = 0
+
+    async def run(job: Job) -> None:
+        nonlocal failures
+        gpu = await slots.get()
+        try:
+            settings = base if gpu is None else _with_gpu(base, gpu)
+            job.executed = await execute_async(job.notebook, settings)
+        finally:
+            slots.put_nowait(gpu)
+        if job.executed.status != STATUS_GRADED:
+            failures += 1
+        on_done(job)
+        bar.set_postfix_str(f"falhas: {failures}")
+        bar.update(1)
+
+    try:
+        await asyncio.gather(*(run(job) for job in jobs))
+    finally:
+        bar.close()
+
+
+def _with_gpu(base: ExecutionSettings, gpu: str) -> ExecutionSettings:
+    return replace(base, gpu=gpu)
+
+
+def _finish_job(settings: Settings, assignment: Assignment, job: Job, jobs: list[Job],
+                results: dict[str, StudentResult]) -> None:
+    """Once every notebook of a student ran: score, save, record. Runs in the event loop: one writer."""
+    mine = [j for j in jobs if j.student is job.student]
+    if any(j.executed is None for j in mine):
+        return
+    result = results[job.student.student_id]
+    folder = settings.autograded_dir / result.student_id / assignment.name
+    if folder.exists():
+        shutil.rmtree(folder)  # a regrade replaces the previous run entirely
+    folder.mkdir(parents=True)
+    executed: dict[str, NotebookNode] = {}
+    for j in mine:
+        ex = j.executed
+        executed[j.notebook_name] = ex.notebook
+        result.cells.update(score_cells(ex.notebook, j.notebook_name))
+        result.seconds += ex.seconds
+        if ex.status != STATUS_GRADED and result.status == STATUS_GRADED:
+            result.status = STATUS_TIMEOUT if ex.status == STATUS_TIMEOUT else STATUS_ERROR
+        if ex.message:
+            result.notes.append(f"{j.notebook_name}: {ex.message}")
+        for limit in ex.limits_hit:
+            flag = f"limite: {limit}"
+            if flag not in result.flags:
+                result.flags.append(flag)
+        nbformat.write(ex.notebook, folder / f"{j.notebook_name}.ipynb")
+    _fill_zero_cells(result, assignment)
+    when = max(f.mtime for f in job.student.notebooks.values())
+    record.record_student(settings, assignment.name, result, executed, when)
+    result.recorded = True
+    result.save(folder)
+
+
+def _fill_zero_cells(result: StudentResult, assignment: Assignment) -> None:
+    for cell in assignment.grade_cells():
+        result.cells.setdefault(cell.grade_id, cell)
+
+
+def load_results(settings: Settings, assignment: str) -> list[StudentResult]:
+    """Every student graded so far for `assignment`, with the gradebook's current scores (manual grades
+    given in the formgrader included)."""
+    results = []
+    for path in sorted(settings.autograded_dir.glob(f"*/{assignment}/{RESULT_FILE}")):
+        result = StudentResult.load(path)
+        for grade_id, (score, needs_manual) in record.current_scores(settings, assignment,
+                                                                     result.student_id).items():
+            cell = result.cells.get(grade_id)
+            if cell is not None and result.recorded:  # else the gradebook holds an older submission
+                cell.score, cell.needs_manual_grade = score, needs_manual
+                cell.passed = not needs_manual and score >= cell.max_score
+        results.append(result)
+    return results
+
+
+def execution_settings(settings: Settings, workers: int, use_sandbox: bool) -> ExecutionSettings:
+    return ExecutionSettings(
+        cell_timeout_s=settings.cell_timeout_s,
+        submission_timeout_s=settings.submission_timeout_s,
+        use_sandbox=use_sandbox,
+        limits=sandbox.Limits(settings.cpu_time_s, settings.memory_mb, settings.max_processes,
+                              settings.max_file_mb),
+        threads=max(1, (os.cpu_count() or 1) // workers),
+        max_output_kb=settings.max_output_kb,
+    )
+
+
+def grade_notebooks(assignment: Assignment, notebooks: dict[str, tuple[str, NotebookNode]],
+                    base: ExecutionSettings, workers: int) -> dict[str, dict[str, CellResult]]:
+    """Grade loose notebooks (label -> (assignment notebook name, notebook)) without touching the gradebook:
+    the quality gate and the answer catalogues use it. Same normalize, execute and score as `grade`."""
+    jobs = []
+    for label, (name, nb) in notebooks.items():
+        normalized = normalize(nb, assignment.sources[name], assignment.releases[name])
+        jobs.append(Job(ingest.StudentSubmission(label), name, normalized.notebook))
+    asyncio.run(_execute_all(jobs, base, [], workers, False, lambda job: None))
+    return {job.student.student_id: score_cells(job.executed.notebook, job.notebook_name) for job in jobs}

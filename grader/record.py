@@ -1,0 +1,81 @@
+"""Write grades into nbgrader's gradebook, from one process only, so parallel grading never fights over the
+database. nbgrader's own SaveAutoGrades does the writing: the JupyterLab formgrader then shows the grades and
+manual grading works as usual. A regrade overwrites every automatic grade (the normalized notebook holds every
+test cell, deleted ones included, so none keeps a stale score) and keeps the manual ones."""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+
+from nbformat import NotebookNode
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import SaveAutoGrades
+from sqlalchemy.exc import SAWarning
+
+from grader.config import Settings
+from grader.errors import UserError
+from grader.results import StudentResult
+
+# nbgrader's add_submission trips an autoflush warning in SQLAlchemy 2; the rows are written correctly.
+warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
+
+
+def sync_assignment(settings: Settings, assignment: str) -> None:
+    """Make the gradebook know the assignment's notebooks and cells, as `nbgrader generate_assignment`
+    records them (it is what runs, into a scratch release folder)."""
+    from nbgrader.apps import NbGraderAPI
+
+    from grader.release import nbgrader_config
+
+    with tempfile.TemporaryDirectory() as scratch:
+        config = nbgrader_config(settings, Path(scratch) / "release", settings.db_url)
+        result = NbGraderAPI(config=config).generate_assignment(assignment, force=True, create=True)
+    if not result["success"]:
+        raise UserError(
+            f"não foi possível registrar {assignment} no gradebook ({settings.db_url}): "
+            f"{(result.get('error') or result.get('log') or '').strip().splitlines()[-1:]}"
+        )
+
+
+def record_student(
+    settings: Settings, assignment: str, result: StudentResult, executed: dict[str, NotebookNode], when: float
+) -> None:
+    """Store one student's automatic grades (all cells zero and flagged for review when held)."""
+    with Gradebook(settings.db_url) as gb:
+        gb.update_or_create_student(result.student_id, first_name=result.first_name or None,
+                                    last_name=result.last_name or None)
+        timestamp = datetime.fromtimestamp(when, tz=timezone.utc).isoformat()
+        submission = gb.update_or_create_submission(assignment, result.student_id, timestamp=timestamp)
+        submission.flagged = bool(result.flags)
+        gb.db.commit()
+    for name, nb in executed.items():
+        resources = {
+            "nbgrader": {"notebook": name, "assignment": assignment, "student": result.student_id,
+                         "db_url": settings.db_url}
+        }
+        SaveAutoGrades().preprocess(nb, resources)
+    if result.held_for_review:
+        with Gradebook(settings.db_url) as gb:
+            for cell in result.cells.values():
+                grade = gb.find_grade(cell.grade_id, cell.notebook, assignment, result.student_id)
+                grade.auto_score = 0.0
+                grade.needs_manual_grade = True
+            gb.db.commit()
+
+
+def current_scores(settings: Settings, assignment: str, student_id: str) -> dict[str, tuple[float, bool]]:
+    """grade_id -> (score, needs_manual_grade) as the gradebook holds them now: manual grades given in the
+    formgrader after grading are included."""
+    scores: dict[str, tuple[float, bool]] = {}
+    with Gradebook(settings.db_url) as gb:
+        try:
+            submission = gb.find_submission(assignment, student_id)
+        except MissingEntry:
+            return scores
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                scores[grade.name] = (float(grade.score or 0.0), bool(grade.needs_manual_grade))
+    return scores

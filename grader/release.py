@@ -1,0 +1,166 @@
+"""`grader release`: generate the student notebooks in release/ with nbgrader, add the Colab link, and check
+the static part of the quality gate (no outputs in source/, valid and unique nbgrader metadata, nothing of a
+solution or a hidden test left in release/). The graded part of the gate lives in grader/gate.py."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import nbformat
+from traitlets.config import Config
+
+from grader.config import Settings
+from grader.errors import UserError
+
+SOLUTION_BEGIN = re.compile(r"^\s*### BEGIN SOLUTION\s*$")
+SOLUTION_END = re.compile(r"^\s*### END SOLUTION\s*$")
+HIDDEN_BEGIN = re.compile(r"^\s*### BEGIN HIDDEN TESTS\s*$")
+HIDDEN_END = re.compile(r"^\s*### END HIDDEN TESTS\s*$")
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+BADGE_CELL_ID = "abrir-no-colab"
+
+
+def nbgrader_config(settings: Settings, release_dir: Path | None = None, db_url: str | None = None) -> Config:
+    c = Config()
+    settings.module.configure_nbgrader(c)
+    c.CourseDirectory.root = str(settings.course_dir)
+    if release_dir is not None:
+        c.CourseDirectory.release_directory = str(release_dir)  # absolute: os.path.join keeps it
+    if db_url is not None:
+        c.CourseDirectory.db_url = db_url
+    c.Application.log_level = "WARN"
+    return c
+
+
+def generate(settings: Settings, assignment: str, release_dir: Path | None = None) -> list[Path]:
+    """Run nbgrader's generate_assignment into `release_dir` (default release/) and add the Colab link.
+
+    Returns the release notebooks written."""
+    from nbgrader.apps import NbGraderAPI
+
+    settings.source_notebooks(assignment)  # fails clearly on an unknown assignment
+    target = Path(release_dir or settings.release_dir)
+    with tempfile.TemporaryDirectory() as scratch:
+        # The gradebook is rebuilt from source/ by `grader grade`; generating writes only a scratch one, so a
+        # dry run (the freshness test) never touches the instructor's database.
+        config = nbgrader_config(settings, Path(scratch) / "release", f"sqlite:///{scratch}/gradebook.db")
+        result = NbGraderAPI(config=config).generate_assignment(assignment, force=True, create=True)
+        if not result["success"]:
+            raise UserError(f"nbgrader não gerou {assignment}: {result.get('error') or result.get('log')}")
+        out = target / assignment
+        if out.exists():
+            shutil.rmtree(out)
+        shutil.copytree(Path(scratch) / "release" / assignment, out)
+    notebooks = sorted(out.glob("*.ipynb"))
+    for path in notebooks:
+        nb = nbformat.read(path, as_version=4)
+        add_colab_link(nb, settings, f"release/{assignment}/{path.name}")
+        nbformat.write(nb, path)
+    return notebooks
+
+
+def colab_url(settings: Settings, relative_path: str) -> str:
+    repo = settings.repository_url.rstrip("/").removeprefix("https://github.com/")
+    return f"https://colab.research.google.com/github/{repo}/blob/{settings.repository_branch}/{relative_path}"
+
+
+def add_colab_link(nb, settings: Settings, relative_path: str) -> None:
+    text = (
+        f"[Abrir no Colab]({colab_url(settings, relative_path)}) · "
+        "no Colab, salve uma cópia no seu Drive antes de editar (Arquivo → Salvar uma cópia no Drive)."
+    )
+    cell = nbformat.v4.new_markdown_cell(text)
+    cell.id = BADGE_CELL_ID
+    nb.cells = [c for c in nb.cells if c.get("id") != BADGE_CELL_ID]
+    nb.cells.insert(0, cell)
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def static_problems(source_path: Path, release_path: Path | None) -> list[str]:
+    """What is wrong with a source notebook (and its release), one line each; empty when all is well."""
+    problems: list[str] = []
+    src = nbformat.read(source_path, as_version=4)
+    try:
+        nbformat.validate(src)
+    except nbformat.ValidationError as exc:
+        problems.append(f"{source_path.name}: JSON de notebook inválido: {exc.message}")
+    ids: dict[str, int] = {}
+    for index, cell in enumerate(src.cells):
+        meta = nbgrader_meta(cell)
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count")):
+            problems.append(f"{source_path.name}: célula {index} tem saídas; limpe-as antes de liberar")
+        if not meta:
+            continue
+        grade_id = meta.get("grade_id")
+        if not grade_id:
+            problems.append(f"{source_path.name}: célula {index} tem metadados do nbgrader sem grade_id")
+            continue
+        if grade_id in ids:
+            problems.append(f"{source_path.name}: grade_id repetido {grade_id!r} (células {ids[grade_id]} e {index})")
+        ids[grade_id] = index
+        if meta.get("grade") and float(meta.get("points", 0)) <= 0:
+            problems.append(f"{source_path.name}: célula avaliada {grade_id!r} sem pontos")
+        if meta.get("grade") and not meta.get("solution") and not meta.get("locked"):
+            problems.append(f"{source_path.name}: célula de teste {grade_id!r} não está travada (locked)")
+        if meta.get("solution") and cell.cell_type == "code" and not any(
+            SOLUTION_BEGIN.match(line) for line in cell.source.splitlines()
+        ):
+            problems.append(f"{source_path.name}: célula de solução {grade_id!r} sem ### BEGIN SOLUTION")
+    if release_path is not None:
+        problems += release_leaks(src, release_path)
+    return problems
+
+
+def marked_lines(source: str, begin: re.Pattern, end: re.Pattern) -> list[str]:
+    """The non-blank lines between begin/end markers."""
+    inside, lines = False, []
+    for line in source.splitlines():
+        if begin.match(line):
+            inside = True
+        elif end.match(line):
+            inside = False
+        elif inside and line.strip():
+            lines.append(line.strip())
+    return lines
+
+
+def release_leaks(src, release_path: Path) -> list[str]:
+    """Solution lines or hidden tests that reached the release (each cell against its own release cell)."""
+    problems = []
+    rel = nbformat.read(release_path, as_version=4)
+    text = nbformat.writes(rel)
+    for marker in MARKERS:
+        if marker in text:
+            problems.append(f"{release_path.name}: a liberação contém o marcador {marker!r}")
+    released = {nbgrader_meta(c).get("grade_id"): c for c in rel.cells if nbgrader_meta(c).get("grade_id")}
+    for cell in src.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id is None:
+            continue
+        if grade_id not in released:
+            problems.append(f"{release_path.name}: a célula {grade_id!r} falta na liberação")
+            continue
+        released_lines = {line.strip() for line in released[grade_id].source.splitlines()}
+        secret = marked_lines(cell.source, SOLUTION_BEGIN, SOLUTION_END) + marked_lines(
+            cell.source, HIDDEN_BEGIN, HIDDEN_END
+        )
+        # Lines that also stand outside the markers (a bare `return`, a comment) leak nothing.
+        public = set()
+        inside = False
+        for line in cell.source.splitlines():
+            if SOLUTION_BEGIN.match(line) or HIDDEN_BEGIN.match(line):
+                inside = True
+            elif SOLUTION_END.match(line) or HIDDEN_END.match(line):
+                inside = False
+            elif not inside:
+                public.add(line.strip())
+        for line in secret:
+            if line in released_lines and line not in public and not line.startswith("#"):
+                problems.append(f"{release_path.name}: {grade_id!r} expõe a linha secreta {line!r}")
+    return problems

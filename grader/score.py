@@ -1,0 +1,50 @@
+"""Score an executed notebook, cell by cell, with nbgrader's own rule (nbgrader.utils.determine_grade):
+an error or any stderr output fails a test cell; a written answer left as released scores 0, any other
+needs a person."""
+
+from __future__ import annotations
+
+from nbformat import NotebookNode
+from nbgrader.utils import determine_grade, is_grade, is_solution
+
+from grader.results import CellResult
+
+MAX_MESSAGE = 600  # characters of a failure message kept for the feedback
+
+
+def failure_message(cell: NotebookNode) -> str:
+    """Why a test cell failed, for the student: the exception and its text, or what went to stderr.
+    Never the traceback: it would show the hidden tests' code."""
+    for output in cell.get("outputs", []):
+        if output.output_type == "error":
+            text = f"{output.ename}: {output.evalue}" if output.evalue else output.ename
+            return text[:MAX_MESSAGE]
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream" and output.name == "stderr":
+            text = "".join(output.text).strip()
+            return ("a célula escreveu em stderr: " + text)[:MAX_MESSAGE]
+    return ""
+
+
+def score_cells(nb: NotebookNode, notebook_name: str) -> dict[str, CellResult]:
+    results: dict[str, CellResult] = {}
+    for cell in nb.cells:
+        if not is_grade(cell):
+            continue
+        grade_id = cell.metadata["nbgrader"]["grade_id"]
+        score, max_score = determine_grade(cell)
+        manual = is_solution(cell) or cell.cell_type != "code"
+        if score is None:  # a written answer that changed: a person grades it
+            results[grade_id] = CellResult(
+                grade_id, notebook_name, 0.0, max_score, passed=False, needs_manual_grade=True, manual=True
+            )
+            continue
+        passed = score >= max_score
+        message = "" if passed or manual else failure_message(cell)
+        if not passed and not manual and not message:
+            message = "pontuação parcial"
+        results[grade_id] = CellResult(
+            grade_id, notebook_name, float(score), max_score, passed=passed and not manual, manual=manual,
+            message=message,
+        )
+    return results

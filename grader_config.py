@@ -1,0 +1,51 @@
+"""The single place of configuration for this course.
+
+Read by the `grader` command (grader/config.py) and, through nbgrader_config.py, by plain `nbgrader`
+and the JupyterLab formgrader, so every tool agrees. Plain Python: edit the values, keep the names.
+"""
+
+# Course identity and where the student releases live (used for the "Abrir no Colab" link).
+COURSE_ID = "programacao-diferenciavel"
+REPOSITORY_URL = "https://github.com/SEU-USUARIO/programacao-diferenciavel"  # edite: o repositório do curso
+REPOSITORY_BRANCH = "main"
+
+# Assignments, in teaching order: folder names under source/ and release/.
+ASSIGNMENTS = ["programacao_diferenciavel", "grafo_computacional"]
+
+# Gradebook: nbgrader's database. Any SQLAlchemy URL works; a relative sqlite path is taken from the
+# course directory.
+DB_URL = "sqlite:///gradebook.db"
+
+# Grading defaults (the command line can override the first three).
+DEVICE = "auto"  # auto | cpu | cuda
+WORKERS = 0  # 0: one per core (one per GPU with cuda)
+CELL_TIMEOUT_S = 120  # wall time one cell may take
+SUBMISSION_TIMEOUT_S = 600  # wall time one whole notebook may take
+
+# Limits per submission, enforced by the sandbox (grader/sandbox.py).
+SANDBOX = True  # `--no-sandbox` turns it off for one run, and the report says so
+CPU_TIME_S = 900  # CPU seconds (all threads) for one kernel
+MEMORY_MB = 6144  # address space of the kernel
+MAX_PROCESSES = 256  # processes and threads the kernel may hold
+MAX_FILE_MB = 64  # largest file the kernel may write
+MAX_OUTPUT_KB = 512  # outputs kept per cell in the graded notebook
+
+# Text that replaces solutions in the student release (Portuguese: students read it).
+CODE_STUB = "# SEU CÓDIGO AQUI\nraise NotImplementedError()"
+TEXT_STUB = "SUA RESPOSTA AQUI"
+
+
+def configure_nbgrader(c):
+    """Apply these settings to an nbgrader traitlets config `c`."""
+    c.CourseDirectory.course_id = COURSE_ID
+    c.CourseDirectory.db_assignments = [{"name": name} for name in ASSIGNMENTS]
+    if DB_URL.startswith("sqlite:///") and not DB_URL.startswith("sqlite:////"):
+        import os
+
+        here = os.path.dirname(os.path.abspath(__file__))
+        c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, DB_URL[len("sqlite:///") :])
+    else:
+        c.CourseDirectory.db_url = DB_URL
+    c.ClearSolutions.code_stub = {"python": CODE_STUB}
+    c.ClearSolutions.text_stub = TEXT_STUB
+    c.ExecutePreprocessor.timeout = CELL_TIMEOUT_S

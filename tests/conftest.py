@@ -1,0 +1,91 @@
+"""Shared fixtures: a tiny course (one assignment, two functions) for fast tests of the pipeline, and the real
+course for the tests of the real notebooks. Both grade real notebooks in real kernels."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # tests.catalogue
+
+
+def nbgrader(cell, grade_id, *, grade=False, solution=False, locked=False, points=0):
+    cell.metadata["nbgrader"] = {
+        "grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
+        "solution": solution, "task": False,
+    }
+    if grade:
+        cell.metadata["nbgrader"]["points"] = points
+    return cell
+
+
+def mini_source() -> nbformat.NotebookNode:
+    return new_notebook(
+        cells=[
+            new_markdown_cell("# Mini atividade\nEscreva as funções abaixo."),
+            nbgrader(new_code_cell("import math"), "preparo", locked=True),
+            nbgrader(new_code_cell(
+                'def dobro(x):\n    """O dobro de x."""\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION'
+            ), "resposta_dobro", solution=True),
+            nbgrader(new_code_cell(
+                'assert dobro(2) == 4, f"dobro(2) deveria ser 4, mas é {dobro(2)}"\n'
+                "### BEGIN HIDDEN TESTS\n"
+                'assert dobro(-3) == -6, "dobro(-3) deveria ser -6"\n'
+                "### END HIDDEN TESTS"
+            ), "dobro_valores", grade=True, locked=True, points=1),
+            new_markdown_cell("Agora o quadrado."),
+            nbgrader(new_code_cell(
+                'def quadrado(x):\n    """x ao quadrado."""\n    ### BEGIN SOLUTION\n    return x * x\n    ### END SOLUTION'
+            ), "resposta_quadrado", solution=True),
+            nbgrader(new_code_cell(
+                'assert quadrado(3) == 9, f"quadrado(3) deveria ser 9, mas é {quadrado(3)}"\n'
+                "### BEGIN HIDDEN TESTS\n"
+                'assert quadrado(-4) == 16, "quadrado(-4) deveria ser 16"\n'
+                "### END HIDDEN TESTS"
+            ), "quadrado_valores", grade=True, locked=True, points=2),
+            nbgrader(new_markdown_cell("Explique: ### BEGIN SOLUTION\nPorque sim.\n### END SOLUTION"),
+                     "resposta_explicacao", grade=True, solution=True, points=1),
+        ],
+        metadata={"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+    )
+
+
+def course_config(assignments: list[str], **values) -> str:
+    """The real grader_config.py with other assignments and values (e.g. SANDBOX=False)."""
+    text = (REPO / "grader_config.py").read_text()
+    values = {"ASSIGNMENTS": assignments, "CELL_TIMEOUT_S": 30, "SUBMISSION_TIMEOUT_S": 120, **values}
+    lines = []
+    for line in text.splitlines():
+        name = line.split("=")[0].strip()
+        lines.append(f"{name} = {values[name]!r}" if name in values and not line.startswith(" ") else line)
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="session")
+def sandbox_available() -> bool:
+    from grader import sandbox
+
+    return sandbox.unavailable_reason() is None
+
+
+@pytest.fixture
+def mini_course(tmp_path, sandbox_available):
+    """A course folder with the released `mini` assignment; its settings."""
+    from grader import release
+    from grader.config import load_settings
+
+    course = tmp_path / "curso"
+    (course / "source" / "mini").mkdir(parents=True)
+    (course / "source" / "outra").mkdir(parents=True)
+    (course / "grader_config.py").write_text(course_config(["mini", "outra"], SANDBOX=sandbox_available))
+    nbformat.write(mini_source(), course / "source" / "mini" / "mini.ipynb")
+    other = new_notebook(cells=[new_markdown_cell("# Outra atividade"), new_code_cell("print('outra')")])
+    nbformat.write(other, course / "source" / "outra" / "outra.ipynb")
+    settings = load_settings(course)
+    release.generate(settings, "mini")
+    return settings
