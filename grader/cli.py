@@ -99,14 +99,14 @@ def cmd_grade(args) -> int:
 
 
 def _print_run(settings, assignment: str, run, report_dir: Path) -> None:
-    from grader import report
+    from grader import pipeline
 
     for note in run.notes:
         print(f"• {note}")
     for result in run.results:
         for note in result.notes:
             print(f"• {result.student_id}: {note}")
-    table, folder = report.rebuild(settings, assignment, report_dir, sandboxed=run.sandboxed)
+    table, folder = pipeline.rebuild_reports(settings, assignment, report_dir, sandboxed=run.sandboxed)
     print(table)
     graded = sum(r.status == "graded" for r in run.results)
     print(f"{len(run.results)} submissões ({graded} corrigidas) em {run.seconds:.1f} s, "
@@ -114,11 +114,11 @@ def _print_run(settings, assignment: str, run, report_dir: Path) -> None:
 
 
 def cmd_report(args) -> int:
-    from grader import report
+    from grader import pipeline
 
     settings = _settings(args)
     settings.source_notebooks(args.assignment)
-    table, folder = report.rebuild(settings, args.assignment, _report_dir(settings, args.report_dir))
+    table, folder = pipeline.rebuild_reports(settings, args.assignment, _report_dir(settings, args.report_dir))
     print(table)
     print(f"relatórios em {folder}")
     return 0

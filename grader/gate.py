@@ -39,8 +39,10 @@ def graded_problems(settings: Settings, assignment: str, *, use_sandbox: bool = 
     workers = workers or min(len(notebooks), os.cpu_count() or 1)
     graded = grade_notebooks(loaded, notebooks, execution_settings(settings, workers, use_sandbox), workers)
     problems = []
-    for label, cells in graded.items():
-        for cell in cells.values():
+    for label, result in graded.items():
+        if result.flags:
+            problems.append(f"{label}: sinalizado ({', '.join(result.flags)})")
+        for cell in result.cells.values():
             if label.startswith("source/") and not cell.manual and not cell.passed:
                 problems.append(f"{label}: a solução não ganha a nota cheia em {cell.grade_id!r}: {cell.message}")
             if label.startswith("release/") and (cell.score != 0 or cell.needs_manual_grade):

@@ -18,10 +18,17 @@ import nbformat
 from nbformat import NotebookNode
 from tqdm import tqdm
 
-from grader import ingest, record, sandbox
+from grader import ingest, record, sandbox, tamper
 from grader.config import Settings
 from grader.errors import UserError
-from grader.execute import STATUS_ERROR, STATUS_GRADED, STATUS_TIMEOUT, Executed, ExecutionSettings, execute_async
+from grader.execute import (
+    STATUS_ERROR,
+    STATUS_GRADED,
+    STATUS_TIMEOUT,
+    Executed,
+    ExecutionSettings,
+    execute_async,
+)
 from grader.normalize import nbgrader_meta, normalize
 from grader.results import RESULT_FILE, CellResult, StudentResult
 from grader.score import score_cells
@@ -76,8 +83,34 @@ class Assignment:
 class Job:
     student: ingest.StudentSubmission
     notebook_name: str
-    notebook: NotebookNode
+    notebook: NotebookNode  # normalized, with decoys
+    decoys: list[tamper.Decoy] = field(default_factory=list)
+    audit_flags: list[str] = field(default_factory=list)
     executed: Executed | None = None
+
+    @classmethod
+    def build(cls, student, name: str, normalized: NotebookNode, release: NotebookNode) -> Job:
+        notebook, decoys = tamper.with_decoys(normalized)
+        return cls(student, name, notebook, decoys, tamper.audit(normalized, release))
+
+    def finish(self, result: StudentResult) -> None:
+        """Score the executed notebook into `result`, with the tamper checks."""
+        ex = self.executed
+        if tamper.check_decoys(ex.notebook, self.decoys) and tamper.TAMPERING not in result.flags:
+            result.flags.append(tamper.TAMPERING)
+            result.held_for_review = True
+            result.notes.append(f"{self.notebook_name}: células-isca passaram: ambiente de testes adulterado")
+        result.flags += [f for f in self.audit_flags if f not in result.flags]
+        result.cells.update(score_cells(ex.notebook, self.notebook_name))
+        result.seconds += ex.seconds
+        if ex.status != STATUS_GRADED and result.status == STATUS_GRADED:
+            result.status = STATUS_TIMEOUT if ex.status == STATUS_TIMEOUT else STATUS_ERROR
+        if ex.message:
+            result.notes.append(f"{self.notebook_name}: {ex.message}")
+        for limit in ex.limits_hit:
+            flag = f"limite: {limit}"
+            if flag not in result.flags:
+                result.flags.append(flag)
 
 
 @dataclass
@@ -157,7 +190,7 @@ def grade(settings: Settings, assignment_name: str, options: GradeOptions) -> Gr
                 result.status = STATUS_ERROR
                 result.notes.append(problem)
             else:
-                jobs.append(Job(student, name, nb))
+                jobs.append(Job.build(student, name, nb, assignment.releases[name]))
         if result.status == STATUS_ERROR:  # one bad notebook: the student's other notebooks are not graded
             jobs = [j for j in jobs if j.student is not student]
     if not use_sandbox:
@@ -240,19 +273,9 @@ def _finish_job(settings: Settings, assignment: Assignment, job: Job, jobs: list
     folder.mkdir(parents=True)
     executed: dict[str, NotebookNode] = {}
     for j in mine:
-        ex = j.executed
-        executed[j.notebook_name] = ex.notebook
-        result.cells.update(score_cells(ex.notebook, j.notebook_name))
-        result.seconds += ex.seconds
-        if ex.status != STATUS_GRADED and result.status == STATUS_GRADED:
-            result.status = STATUS_TIMEOUT if ex.status == STATUS_TIMEOUT else STATUS_ERROR
-        if ex.message:
-            result.notes.append(f"{j.notebook_name}: {ex.message}")
-        for limit in ex.limits_hit:
-            flag = f"limite: {limit}"
-            if flag not in result.flags:
-                result.flags.append(flag)
-        nbformat.write(ex.notebook, folder / f"{j.notebook_name}.ipynb")
+        j.finish(result)
+        executed[j.notebook_name] = j.executed.notebook
+        nbformat.write(j.executed.notebook, folder / f"{j.notebook_name}.ipynb")
     _fill_zero_cells(result, assignment)
     when = max(f.mtime for f in job.student.notebooks.values())
     record.record_student(settings, assignment.name, result, executed, when)
@@ -294,12 +317,34 @@ def execution_settings(settings: Settings, workers: int, use_sandbox: bool) -> E
 
 
 def grade_notebooks(assignment: Assignment, notebooks: dict[str, tuple[str, NotebookNode]],
-                    base: ExecutionSettings, workers: int) -> dict[str, dict[str, CellResult]]:
+                    base: ExecutionSettings, workers: int) -> dict[str, StudentResult]:
     """Grade loose notebooks (label -> (assignment notebook name, notebook)) without touching the gradebook:
-    the quality gate and the answer catalogues use it. Same normalize, execute and score as `grade`."""
+    the quality gate and the answer catalogues use it. Same normalize, execute, tamper checks and score."""
     jobs = []
     for label, (name, nb) in notebooks.items():
         normalized = normalize(nb, assignment.sources[name], assignment.releases[name])
-        jobs.append(Job(ingest.StudentSubmission(label), name, normalized.notebook))
+        jobs.append(Job.build(ingest.StudentSubmission(label), name, normalized.notebook,
+                              assignment.releases[name]))
     asyncio.run(_execute_all(jobs, base, [], workers, False, lambda job: None))
-    return {job.student.student_id: score_cells(job.executed.notebook, job.notebook_name) for job in jobs}
+    results = {}
+    for job in jobs:
+        result = results.setdefault(job.student.student_id, StudentResult(job.student.student_id, assignment.name))
+        job.finish(result)
+    return results
+
+
+def rebuild_reports(settings: Settings, assignment_name: str, report_dir: Path,
+                    sandboxed: bool | None = None) -> tuple[str, Path]:
+    """Write every report of `assignment_name` from autograded/ and the gradebook; the terminal table and
+    the reports' folder. `grader grade` ends with it and `grader report` is only it."""
+    from grader import report
+
+    assignment = Assignment.load(settings, assignment_name)
+    cells = [report.GradeCellInfo(c.grade_id, c.notebook, c.max_score, c.manual, c.grade_id)
+             for c in assignment.grade_cells()]
+    results = load_results(settings, assignment_name)
+    if sandboxed is None:  # rebuilt later: unsandboxed if any student's last grading was
+        sandboxed = all(r.sandboxed for r in results)
+    report.write_reports(report_dir, assignment_name, cells, results, sandboxed=sandboxed)
+    table = report.terminal_table(assignment_name, cells, results, sandboxed=sandboxed)
+    return table, Path(report_dir) / assignment_name

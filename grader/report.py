@@ -1,0 +1,924 @@
+"""The report stage: what the instructor and each student read after grading.
+
+`write_reports` writes, under <report_dir>/<assignment>/:
+
+- scores.json     the exact shape other tools read (grader.results.scores_json);
+- scores.csv      one row per student, one column per graded cell;
+- moodle.csv      a grading worksheet that Moodle's assignment "Upload grading worksheet" accepts;
+- feedback/<id>.html  one page per student, in Portuguese, self-contained;
+- index.html      the instructor's overview (summary, charts, students, questions), self-contained;
+- taxa_acerto.png and histograma.png, the two charts the overview embeds.
+
+`terminal_table` returns the plain-text table the command line prints.
+
+Moodle's worksheet import (mod/assign/feedback/offline) finds its columns by their headers in the language of the
+instructor who uploads the file, and refuses a file without the "Identifier", "Grade" and "Last modified (grade)"
+columns; the identifier is the "Participant" string followed by the participant id, the number in the folder
+names of Moodle's submissions download ("Nome Sobrenome_123456_assignsubmission_file_"). Grades are written with
+a dot: Moodle reads them with unformat_float, which only replaces the language's decimal separator (a comma in
+pt_br) by a dot, so "7.5" reads as 7.5 in every language.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+import re
+import shutil
+import statistics
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from jinja2 import Environment
+
+from grader.results import CellResult, StudentResult, scores_json
+
+
+@dataclass(frozen=True)
+class GradeCellInfo:
+    """One graded cell of the assignment, in teaching order."""
+
+    grade_id: str
+    notebook: str  # notebook name without .ipynb
+    max_score: float
+    manual: bool  # a written answer, graded by a person
+    title: str  # short Portuguese label; may equal grade_id
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    """Where write_reports put each file."""
+
+    folder: Path
+    scores_json: Path
+    scores_csv: Path
+    moodle_csv: Path
+    index_html: Path
+    pass_rate_png: Path
+    histogram_png: Path
+    feedback: dict[str, Path] = field(default_factory=dict)  # student_id -> feedback page
+    moodle_skipped: tuple[str, ...] = ()  # students left out of moodle.csv: no Moodle participant id
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Words
+
+STATUS_LABELS = {
+    "graded": "corrigido",
+    "error": "erro",
+    "timeout": "tempo esgotado",
+    "missing": "sem envio",
+}
+STATUS_EXPLANATIONS = {
+    "graded": "",
+    "error": "Não foi possível executar o notebook até o fim: as questões que não rodaram ficaram sem pontos.",
+    "timeout": "O notebook excedeu o tempo limite de execução: as questões que não terminaram ficaram sem pontos.",
+    "missing": "Nenhuma submissão foi encontrada para esta atividade.",
+}
+HELD_TEXT = "nota automática retida para revisão"
+NO_SANDBOX_BANNER = "Correção feita SEM sandbox (--no-sandbox)"
+FLAG_TEXTS = {
+    "tampering": "possível adulteração do ambiente de testes: nota automática retida para revisão",
+    "sem sandbox": "correção feita sem sandbox (--no-sandbox): o código não rodou isolado",
+}
+
+MARK_PASS, MARK_FAIL, MARK_NONE, MARK_MANUAL = "✓", "✗", "·", "?"
+MARK_LEGEND = f"{MARK_PASS} passou  {MARK_FAIL} falhou  {MARK_NONE} não executada  {MARK_MANUAL} aguardando correção manual"
+MESSAGE_LIMIT = 1500  # characters of a failure message shown to the student
+
+
+def flag_text(flag: str) -> str:
+    """A flag explained in plain Portuguese."""
+    if flag in FLAG_TEXTS:
+        return FLAG_TEXTS[flag]
+    if flag.startswith("auditoria:"):
+        found = flag.split(":", 1)[1].strip()
+        return f"a auditoria do código encontrou {found}: um professor vai revisar a correção"
+    return flag
+
+
+def _num(value: float, decimal: str = ",") -> str:
+    """7.0 -> '7', 7.5 -> '7,5', 2/3 -> '0,67' (Portuguese decimal comma by default)."""
+    text = f"{float(value):.2f}".rstrip("0").rstrip(".")
+    if text in ("-0", ""):
+        text = "0"
+    return text.replace(".", decimal)
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def _natural_key(text: str) -> list:
+    return [
+        (0, int(part), "") if part.isdigit() else (1, 0, part.lower()) for part in re.split(r"(\d+)", text)
+    ]
+
+
+def _sorted(students: Iterable[StudentResult]) -> list[StudentResult]:
+    return sorted(students, key=lambda s: _natural_key(s.student_id))
+
+
+def _safe_filename(student_id: str) -> str:
+    name = re.sub(r"[^\w.@-]+", "_", unicodedata.normalize("NFC", student_id)).strip("._")
+    return name or "aluno"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# What each student got, per cell
+
+
+@dataclass(frozen=True)
+class _CellView:
+    info: GradeCellInfo
+    result: CellResult | None
+    mark: str
+    text: str  # short Portuguese outcome
+    score: float
+    message: str
+
+
+def _cell_view(info: GradeCellInfo, result: CellResult | None) -> _CellView:
+    if result is None:
+        return _CellView(info, None, MARK_NONE, "não executada", 0.0, "")
+    message = result.message.strip()
+    if len(message) > MESSAGE_LIMIT:
+        message = message[:MESSAGE_LIMIT].rstrip() + " …"
+    if result.needs_manual_grade:
+        return _CellView(info, result, MARK_MANUAL, "aguardando correção manual", result.score, "")
+    if info.manual or result.manual:
+        if result.score <= 0 and not result.passed:
+            return _CellView(info, result, MARK_FAIL, "sem resposta", 0.0, "")
+        full = result.score >= result.max_score
+        return _CellView(info, result, MARK_PASS if full else MARK_FAIL, "corrigida", result.score, "")
+    if result.passed:
+        return _CellView(info, result, MARK_PASS, "passou", result.score, "")
+    return _CellView(info, result, MARK_FAIL, "falhou", result.score, message)
+
+
+def _cell_views(student: StudentResult, cells: list[GradeCellInfo]) -> list[_CellView]:
+    views = [_cell_view(info, student.cells.get(info.grade_id)) for info in cells]
+    known = {info.grade_id for info in cells}
+    for grade_id, result in student.cells.items():  # a cell the caller did not list: still show it
+        if grade_id not in known:
+            info = GradeCellInfo(grade_id, result.notebook, result.max_score, result.manual, grade_id)
+            views.append(_cell_view(info, result))
+    return views
+
+
+def _marks(student: StudentResult, cells: list[GradeCellInfo]) -> str:
+    return "".join(_cell_view(info, student.cells.get(info.grade_id)).mark for info in cells)
+
+
+def _status_label(student: StudentResult, *, short: bool = False) -> str:
+    label = STATUS_LABELS.get(student.status, student.status)
+    if student.held_for_review:
+        return f"{label}, retido" if short else f"{label}, retido para revisão"
+    return label
+
+
+def _flag_texts(student: StudentResult) -> list[str]:
+    texts = [flag_text(flag) for flag in student.flags]
+    if student.held_for_review and not any(HELD_TEXT in text for text in texts):
+        texts.append(HELD_TEXT + ": um professor vai revisar a correção antes de creditar a nota")
+    return texts
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Class statistics
+
+
+@dataclass(frozen=True)
+class _Stats:
+    total: int
+    graded: int  # status "graded", held ones included
+    errors: int  # status "error"
+    timeouts: int
+    missing: int
+    held: int
+    scores: list[float]  # graded and not held: the ones the statistics describe
+    mean: float | None
+    median: float | None
+    pass_rates: list[tuple[GradeCellInfo, int, int]]  # auto cell, passed, out of
+
+
+def _stats(cells: list[GradeCellInfo], students: list[StudentResult]) -> _Stats:
+    counted = [s for s in students if s.status == "graded" and not s.held_for_review]
+    scores = [float(s.score) for s in counted]
+    rates = []
+    for info in cells:
+        if info.manual:
+            continue
+        passed = sum(1 for s in counted if (c := s.cells.get(info.grade_id)) is not None and c.passed)
+        rates.append((info, passed, len(counted)))
+    return _Stats(
+        total=len(students),
+        graded=sum(s.status == "graded" for s in students),
+        errors=sum(s.status == "error" for s in students),
+        timeouts=sum(s.status == "timeout" for s in students),
+        missing=sum(s.status == "missing" for s in students),
+        held=sum(bool(s.held_for_review) for s in students),
+        scores=scores,
+        mean=statistics.fmean(scores) if scores else None,
+        median=statistics.median(scores) if scores else None,
+        pass_rates=rates,
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Charts (Agg, no pyplot state)
+
+
+def _new_figure(width: float, height: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=110, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(figure, path: Path) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    figure.clear()
+    data = buffer.getvalue()
+    path.write_bytes(data)
+    return data
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _pass_rate_chart(assignment: str, stats: _Stats, path: Path) -> bytes:
+    rates = stats.pass_rates
+    figure = _new_figure(8.0, max(2.6, 0.55 * len(rates) + 1.6))
+    axes = figure.add_subplot()
+    axes.set_title(f"Taxa de acerto por questão — {assignment}", fontsize=12)
+    out_of = rates[0][2] if rates else 0
+    if not rates or out_of == 0:
+        axes.text(
+            0.5,
+            0.5,
+            "sem questões automáticas ou sem alunos corrigidos",
+            ha="center",
+            va="center",
+            transform=axes.transAxes,
+            fontsize=11,
+            color="#555555",
+        )
+        axes.set_axis_off()
+        return _save(figure, path)
+    labels = [_shorten(info.title or info.grade_id, 38) for info, _, _ in rates]
+    percents = [100.0 * passed / total for _, passed, total in rates]
+    positions = list(range(len(rates)))
+    colors = ["#2e7d32" if p >= 70 else "#f9a825" if p >= 40 else "#c62828" for p in percents]
+    axes.barh(positions, percents, color=colors, height=0.6)
+    axes.set_yticks(positions, labels, fontsize=10)
+    axes.invert_yaxis()  # first cell on top, as in the notebook
+    axes.set_xlim(0, 118)
+    axes.set_xticks([0, 20, 40, 60, 80, 100])
+    axes.set_xlabel(f"alunos corrigidos que acertaram (%) — {out_of} aluno(s)")
+    for y, percent, (_, passed, total) in zip(positions, percents, rates, strict=True):
+        axes.text(percent + 1.5, y, f"{percent:.0f}% ({passed}/{total})", va="center", fontsize=9)
+    axes.grid(axis="x", alpha=0.3)
+    axes.spines[["top", "right"]].set_visible(False)
+    return _save(figure, path)
+
+
+def _histogram_chart(assignment: str, max_score: float, stats: _Stats, path: Path) -> bytes:
+    figure = _new_figure(8.0, 4.0)
+    axes = figure.add_subplot()
+    axes.set_title(f"Distribuição das notas — {assignment}", fontsize=12)
+    top = max(float(max_score), max(stats.scores, default=0.0), 1.0)
+    if float(max_score).is_integer() and top <= 30:
+        edges = [x - 0.5 for x in range(int(top) + 2)]
+    else:
+        edges = [top * i / 10 for i in range(11)]
+    if stats.scores:
+        counts, _, _ = axes.hist(stats.scores, bins=edges, color="#1565c0", edgecolor="white", zorder=2)
+        axes.set_ylim(0, max(counts) * 1.3 + 0.5)  # room for the legend above the bars
+    else:
+        axes.text(
+            0.5,
+            0.5,
+            "nenhum aluno corrigido",
+            ha="center",
+            va="center",
+            transform=axes.transAxes,
+            fontsize=11,
+            color="#555555",
+        )
+    axes.axvline(
+        float(max_score),
+        color="#c62828",
+        linestyle="--",
+        linewidth=1.8,
+        zorder=3,
+        label=f"nota máxima = {_num(max_score)}",
+    )
+    if stats.mean is not None:
+        axes.axvline(
+            stats.mean,
+            color="#2e7d32",
+            linestyle=":",
+            linewidth=2.0,
+            zorder=3,
+            label=f"média = {_num(stats.mean)}",
+        )
+    axes.set_xlim(edges[0], max(edges[-1], float(max_score)) + 0.05 * top)
+    axes.set_xlabel("nota")
+    axes.set_ylabel("número de alunos")
+    axes.yaxis.get_major_locator().set_params(integer=True)
+    axes.legend(loc="upper left", frameon=False)
+    axes.grid(axis="y", alpha=0.3)
+    axes.spines[["top", "right"]].set_visible(False)
+    return _save(figure, path)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# CSV files
+
+
+def _write_csv(path: Path, rows: list[list]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+
+
+def _scores_csv_rows(
+    cells: list[GradeCellInfo], students: list[StudentResult], max_score: float
+) -> list[list]:
+    header = ["student_id", "nome", "status", "score", "max_score", "flags"] + [c.grade_id for c in cells]
+    rows = [header]
+    for s in students:
+        row = [s.student_id, s.name, s.status, float(s.score), float(max_score), ";".join(s.flags)]
+        for info in cells:
+            result = s.cells.get(info.grade_id)
+            row.append("" if result is None else float(result.score))
+        rows.append(row)
+    return rows
+
+
+# Moodle's strings, by language: core `fullname`, `gradenoun` (`grade` before 4.1), mod_assign `recordid`,
+# `hiddenuser`, `maxgrade`, `lastmodifiedgrade`, and assignfeedback_comments `pluginname`.
+MOODLE_STRINGS = {
+    "en": {
+        "recordid": "Identifier",
+        "hiddenuser": "Participant ",
+        "fullname": "Full name",
+        "grade": "Grade",
+        "maxgrade": "Maximum grade",
+        "lastmodifiedgrade": "Last modified (grade)",
+        "feedbackcomments": "Feedback comments",
+    },
+    "pt_br": {
+        "recordid": "Identificador",
+        "hiddenuser": "Participante",
+        "fullname": "Nome completo",
+        "grade": "Nota",
+        "maxgrade": "Nota máxima",
+        "lastmodifiedgrade": "Última modificação (nota)",
+        "feedbackcomments": "Comentários de feedback",
+    },
+}
+MOODLE_LANGUAGE_NAMES = {"en": "inglês (en)", "pt_br": "português do Brasil (pt_br)"}
+MOODLE_ID = re.compile(r"_(\d+)_(?:assignsubmission|onlinetext)_")
+
+
+def moodle_participant_id(student: StudentResult) -> str | None:
+    """The participant id Moodle's worksheet expects: the student id when it is Moodle's number, else the number
+    in the Moodle folder the submission came from."""
+    if student.student_id.isdigit():
+        return student.student_id
+    for source in student.source_files:
+        found = MOODLE_ID.search(source)
+        if found:
+            return found.group(1)
+    return None
+
+
+def moodle_comment(student: StudentResult, cells: list[GradeCellInfo], max_score: float) -> str:
+    """Short Portuguese feedback for Moodle's comments column (HTML-escaped: Moodle stores it as HTML)."""
+    parts = []
+    if student.status == "missing":
+        parts.append("Nenhuma submissão encontrada para esta atividade.")
+    elif student.held_for_review:
+        parts.append("Nota automática retida para revisão por um professor.")
+    else:
+        parts.append(f"Nota automática: {_num(student.score)}/{_num(max_score)}.")
+    if student.status in ("error", "timeout"):
+        parts.append(STATUS_EXPLANATIONS[student.status])
+    views = _cell_views(student, cells)
+    failed = [v.info.title or v.info.grade_id for v in views if v.mark == MARK_FAIL and v.result is not None]
+    if failed and student.status != "missing":
+        parts.append("Questões sem pontuação total: " + ", ".join(f"“{t}”" for t in failed) + ".")
+    waiting = [v.info.title or v.info.grade_id for v in views if v.mark == MARK_MANUAL]
+    if waiting:
+        parts.append("Aguardando correção manual: " + ", ".join(f"“{t}”" for t in waiting) + ".")
+    flags = [text for text in _flag_texts(student) if HELD_TEXT not in text or not student.held_for_review]
+    if flags:
+        parts.append("Observações: " + "; ".join(flags) + ".")
+    return html.escape(" ".join(parts), quote=False)
+
+
+def _moodle_rows(
+    cells: list[GradeCellInfo], students: list[StudentResult], max_score: float, language: str, now: datetime
+) -> tuple[list[list], list[str]]:
+    words = MOODLE_STRINGS[language]
+    header = [
+        words[k]
+        for k in ("recordid", "fullname", "grade", "maxgrade", "lastmodifiedgrade", "feedbackcomments")
+    ]
+    rows, skipped = [header], []
+    modified = now.astimezone().isoformat(timespec="seconds")  # strtotime reads ISO 8601 with its offset
+    for s in students:
+        participant = moodle_participant_id(s)
+        if participant is None:
+            skipped.append(s.student_id)
+            continue
+        # A held grade is left blank: Moodle skips an empty grade instead of publishing a 0 before the review.
+        grade = "" if s.held_for_review else _num(s.score, decimal=".")
+        comment = moodle_comment(s, cells, max_score)
+        rows.append(
+            [words["hiddenuser"] + participant, s.name, grade, _num(max_score, "."), modified, comment]
+        )
+    return rows, skipped
+
+
+# --------------------------------------------------------------------------------------------------------------
+# HTML
+
+_STYLE = """
+:root { --ink:#1d232b; --muted:#5b6573; --line:#dde2e8; --bg:#f5f7fa; --ok:#2e7d32; --bad:#c62828;
+        --warn:#b26a00; --manual:#6a4fb3; --accent:#1565c0; }
+* { box-sizing: border-box; }
+body { margin:0; background:var(--bg); color:var(--ink);
+       font:15px/1.5 "Segoe UI", "Helvetica Neue", Arial, "DejaVu Sans", sans-serif; }
+main { max-width:1100px; margin:0 auto; padding:24px 20px 48px; }
+h1 { font-size:24px; margin:0 0 4px; } h2 { font-size:18px; margin:32px 0 10px; }
+.sub { color:var(--muted); margin:0 0 16px; }
+.banner { background:#fdecea; border:2px solid var(--bad); color:#8e1b1b; font-weight:700; font-size:17px;
+          padding:12px 16px; border-radius:8px; margin:12px 0 18px; }
+.card { background:#fff; border:1px solid var(--line); border-radius:10px; padding:16px 18px; margin:14px 0; }
+.cards { display:flex; flex-wrap:wrap; gap:12px; margin:16px 0; }
+.cards .card { margin:0; flex:1 1 120px; text-align:center; padding:12px; }
+.cards .value { font-size:26px; font-weight:700; } .cards .label { color:var(--muted); font-size:13px; }
+table { border-collapse:collapse; width:100%; background:#fff; }
+th, td { text-align:left; padding:7px 10px; border-bottom:1px solid var(--line); vertical-align:top; }
+th { background:#eef2f6; font-size:13px; color:#37414d; white-space:nowrap; }
+td.num, th.num { text-align:right; white-space:nowrap; font-variant-numeric:tabular-nums; }
+.ok { color:var(--ok); font-weight:700; } .bad { color:var(--bad); font-weight:700; }
+.manual { color:var(--manual); font-weight:700; } .none { color:var(--muted); font-weight:700; }
+.marks { font-family:"DejaVu Sans Mono", Consolas, monospace; letter-spacing:2px; white-space:nowrap; }
+.pill { display:inline-block; padding:1px 9px; border-radius:999px; font-size:12.5px; font-weight:600;
+        background:#e8edf3; color:#37414d; white-space:nowrap; }
+.pill.graded { background:#e3f1e4; color:#1f5e23; } .pill.error, .pill.timeout { background:#fdecea; color:#8e1b1b; }
+.pill.missing { background:#eceff1; color:#546e7a; } .pill.held { background:#fff3e0; color:#8a4b00; }
+.flag { display:inline-block; background:#fff3e0; color:#8a4b00; border-radius:6px; padding:1px 7px; margin:1px 2px;
+        font-size:12.5px; }
+.flags li { margin:4px 0; } .flags { margin:6px 0 0; padding-left:20px; }
+.warn { border-left:5px solid var(--warn); } .info { border-left:5px solid var(--accent); }
+pre.msg { white-space:pre-wrap; word-break:break-word; margin:0; background:#fbf3f3; border:1px solid #f0d7d7;
+          padding:6px 8px; border-radius:6px; font:13px/1.45 "DejaVu Sans Mono", Consolas, monospace; }
+.small { font-size:12.5px; color:var(--muted); }
+.charts { display:flex; flex-wrap:wrap; gap:14px; } .charts img { max-width:100%; height:auto; display:block; }
+.charts .card { flex:1 1 100%; margin:0; text-align:center; } .charts img { margin:0 auto; }
+.bar { background:#e8edf3; border-radius:4px; height:12px; width:160px; display:inline-block; vertical-align:middle;
+       overflow:hidden; margin-right:8px; } .bar > span { display:block; height:100%; background:var(--ok); }
+th.sortable { cursor:pointer; user-select:none; } th.sortable::after { content:" ⇅"; color:#9aa5b1; }
+th.sortable.asc::after { content:" ▲"; color:var(--accent); } th.sortable.desc::after { content:" ▼"; color:var(--accent); }
+a { color:var(--accent); } td.name { min-width:150px; }
+.score-big { font-size:34px; font-weight:800; } .score-big small { font-size:18px; color:var(--muted); font-weight:600; }
+.head { display:flex; flex-wrap:wrap; justify-content:space-between; gap:16px; align-items:flex-end; }
+dl.meta { display:grid; grid-template-columns:max-content 1fr; gap:2px 14px; margin:0; }
+dl.meta dt { color:var(--muted); } dl.meta dd { margin:0; font-weight:600; }
+"""
+
+_FEEDBACK_TEMPLATE = """<!DOCTYPE html>
+<html lang="pt-BR">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ assignment }} — devolutiva de {{ student.name or student.student_id }}</title>
+<style>{{ style | safe }}</style>
+</head>
+<body><main>
+{% if not sandboxed %}<div class="banner" role="alert">⚠ {{ no_sandbox }}</div>{% endif %}
+<div class="card head">
+  <div>
+    <h1>Devolutiva da correção automática</h1>
+    <dl class="meta">
+      <dt>Atividade</dt><dd>{{ assignment }}</dd>
+      <dt>Aluno</dt><dd>{{ student.name or "—" }} <span class="small">({{ student.student_id }})</span></dd>
+      <dt>Situação</dt><dd><span class="pill {{ status_class }}">{{ status_label }}</span></dd>
+    </dl>
+  </div>
+  <div class="score-big" aria-label="nota">{{ score }}<small> / {{ max_score }}</small></div>
+</div>
+{% if status_text %}<div class="card warn">{{ status_text }}</div>{% endif %}
+{% if flags %}
+<div class="card warn"><strong>Observações sobre esta correção</strong>
+  <ul class="flags">{% for text in flags %}<li>{{ text }}</li>{% endfor %}</ul>
+  {% if student.held_for_review %}<p class="small">A nota acima (0) é provisória: a pontuação de cada questão,
+  mostrada abaixo, ainda não foi creditada.</p>{% endif %}
+</div>
+{% endif %}
+<h2>Questões</h2>
+<table>
+  <colgroup><col style="width:27%"><col style="width:19%"><col style="width:10%"><col></colgroup>
+  <thead><tr><th>Questão</th><th>Resultado</th><th class="num">Pontos</th><th>Detalhes</th></tr></thead>
+  <tbody>
+  {% for v in views %}
+  <tr>
+    <td><strong>{{ v.info.title or v.info.grade_id }}</strong>
+      {% if v.info.title and v.info.title != v.info.grade_id %}<br><span class="small">{{ v.info.grade_id }}</span>{% endif %}
+      {% if v.info.manual %}<br><span class="small">resposta escrita (correção manual)</span>{% endif %}</td>
+    <td><span class="{{ mark_class[v.mark] }}">{{ v.mark }}</span> {{ v.text }}</td>
+    <td class="num">{{ num(v.score) }} / {{ num(v.info.max_score) }}</td>
+    <td>{% if v.message %}<pre class="msg">{{ v.message }}</pre>{% endif %}</td>
+  </tr>
+  {% endfor %}
+  </tbody>
+</table>
+<p class="small">{{ legend }}</p>
+<p class="small">Gerado em {{ generated }}.</p>
+</main></body>
+</html>
+"""
+
+_INDEX_TEMPLATE = """<!DOCTYPE html>
+<html lang="pt-BR">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ assignment }} — relatório da correção</title>
+<style>{{ style | safe }}</style>
+</head>
+<body><main>
+<h1>Relatório da correção — {{ assignment }}</h1>
+<p class="sub">Gerado em {{ generated }} · nota máxima {{ num(max_score) }} · {{ cells | length }} questão(ões)</p>
+{% if not sandboxed %}<div class="banner" role="alert">⚠ {{ no_sandbox }}: o código dos alunos rodou sem
+isolamento. Confira os resultados antes de publicá-los.</div>{% endif %}
+<div class="cards">
+  <div class="card"><div class="value">{{ stats.total }}</div><div class="label">alunos</div></div>
+  <div class="card"><div class="value">{{ stats.graded }}</div><div class="label">corrigidos</div></div>
+  <div class="card"><div class="value">{{ stats.errors + stats.timeouts }}</div>
+    <div class="label">erros ({{ stats.timeouts }} por tempo esgotado)</div></div>
+  <div class="card"><div class="value">{{ stats.missing }}</div><div class="label">sem envio</div></div>
+  <div class="card"><div class="value">{{ stats.held }}</div><div class="label">retidos para revisão</div></div>
+  <div class="card"><div class="value">{{ "—" if stats.mean is none else num(stats.mean) }}</div>
+    <div class="label">média</div></div>
+  <div class="card"><div class="value">{{ "—" if stats.median is none else num(stats.median) }}</div>
+    <div class="label">mediana</div></div>
+</div>
+<p class="small">Média, mediana, gráficos e taxas de acerto contam só os {{ stats.scores | length }} aluno(s)
+corrigidos e não retidos para revisão.</p>
+<div class="charts">
+  <div class="card"><img alt="Taxa de acerto por questão" src="data:image/png;base64,{{ pass_rate_png }}"></div>
+  <div class="card"><img alt="Distribuição das notas" src="data:image/png;base64,{{ histogram_png }}"></div>
+</div>
+
+<h2>Alunos</h2>
+<p class="small">Clique num cabeçalho para ordenar. Questões: {{ legend }}.</p>
+<table id="alunos">
+  <thead><tr>
+    <th class="sortable" data-type="text">ID</th><th class="sortable" data-type="text">Nome</th>
+    <th class="sortable num" data-type="num">Nota</th><th class="sortable" data-type="text">Situação</th>
+    <th>Sinais</th><th>Questões</th><th>Observações</th><th>Devolutiva</th>
+  </tr></thead>
+  <tbody>
+  {% for row in rows %}
+  <tr>
+    <td data-sort="{{ row.sort_id }}">{{ row.student.student_id }}</td>
+    <td class="name">{{ row.student.name or "—" }}</td>
+    <td class="num" data-sort="{{ row.student.score }}">{{ num(row.student.score) }} / {{ num(max_score) }}</td>
+    <td data-sort="{{ row.status_label }}"><span class="pill {{ row.status_class }}">{{ row.status_label }}</span></td>
+    <td>{% for flag in row.student.flags %}<span class="flag" title="{{ flag_text(flag) }}">{{ flag }}</span>{% endfor %}</td>
+    <td class="marks">{% for v in row.views %}<span class="{{ mark_class[v.mark] }}" title="{{ v.info.title or v.info.grade_id }}: {{ v.text }}">{{ v.mark }}</span>{% endfor %}</td>
+    <td class="small">{{ row.student.notes | join("; ") }}</td>
+    <td><a href="{{ row.link }}">abrir</a></td>
+  </tr>
+  {% endfor %}
+  </tbody>
+</table>
+
+<h2>Questões</h2>
+<table>
+  <thead><tr><th>Questão</th><th>Notebook</th><th class="num">Pontos</th><th>Tipo</th><th>Taxa de acerto</th></tr></thead>
+  <tbody>
+  {% for q in questions %}
+  <tr>
+    <td><strong>{{ q.info.title or q.info.grade_id }}</strong>
+      {% if q.info.title and q.info.title != q.info.grade_id %}<br><span class="small">{{ q.info.grade_id }}</span>{% endif %}</td>
+    <td>{{ q.info.notebook }}</td>
+    <td class="num">{{ num(q.info.max_score) }}</td>
+    <td>{{ "manual" if q.info.manual else "automática" }}</td>
+    <td>{% if q.info.manual %}{{ q.waiting }} aguardando correção manual
+        {% elif q.total %}<span class="bar"><span style="width:{{ q.percent }}%"></span></span>{{ q.percent }}%
+        ({{ q.passed }}/{{ q.total }})
+        {% else %}—{% endif %}</td>
+  </tr>
+  {% endfor %}
+  </tbody>
+</table>
+
+<h2>Arquivos</h2>
+<div class="card info">
+  <ul>
+    <li><a href="scores.csv">scores.csv</a> — uma linha por aluno, uma coluna por questão</li>
+    <li><a href="scores.json">scores.json</a> — as mesmas notas em JSON</li>
+    <li><a href="moodle.csv">moodle.csv</a> — planilha de notas para o Moodle, com os cabeçalhos em
+      {{ moodle_language_name }}: envie-a pela ação de avaliação da tarefa “Upload grading worksheet” (a tarefa
+      precisa do tipo de feedback “Offline grading worksheet” e, para os comentários, de “Feedback comments”
+      habilitados; codificação UTF-8, separador vírgula). A nota máxima da tarefa no Moodle deve ser
+      {{ num(max_score) }}. Notas retidas para revisão ficam em branco, e o Moodle não as altera.
+      {% if moodle_skipped %}Sem identificador do Moodle, fora da planilha: {{ moodle_skipped | join(", ") }}.{% endif %}</li>
+    <li>feedback/ — uma devolutiva por aluno, para enviar a cada um</li>
+  </ul>
+</div>
+</main>
+<script>
+document.querySelectorAll("#alunos th.sortable").forEach(function (th, col) {
+  th.addEventListener("click", function () {
+    var index = Array.prototype.indexOf.call(th.parentNode.children, th);
+    var body = th.closest("table").tBodies[0];
+    var asc = !th.classList.contains("asc");
+    th.parentNode.querySelectorAll("th").forEach(function (h) { h.classList.remove("asc", "desc"); });
+    th.classList.add(asc ? "asc" : "desc");
+    var numeric = th.dataset.type === "num";
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = a.cells[index].dataset.sort || a.cells[index].textContent;
+      var y = b.cells[index].dataset.sort || b.cells[index].textContent;
+      var r = numeric ? parseFloat(x) - parseFloat(y) : x.localeCompare(y, "pt-BR", {numeric: true});
+      return asc ? r : -r;
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+  });
+});
+</script>
+</body>
+</html>
+"""
+
+_MARK_CLASS = {MARK_PASS: "ok", MARK_FAIL: "bad", MARK_NONE: "none", MARK_MANUAL: "manual"}
+
+
+def _environment() -> Environment:
+    env = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env.globals.update(
+        num=_num,
+        flag_text=flag_text,
+        mark_class=_MARK_CLASS,
+        style=_STYLE,
+        no_sandbox=NO_SANDBOX_BANNER,
+        legend=MARK_LEGEND,
+    )
+    return env
+
+
+def _status_class(student: StudentResult) -> str:
+    return "held" if student.held_for_review else student.status
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Entry points
+
+
+def write_reports(
+    report_dir: Path,
+    assignment: str,
+    cells: list[GradeCellInfo],
+    students: list[StudentResult],
+    *,
+    sandboxed: bool = True,
+    moodle_language: str = "pt_br",
+) -> ReportPaths:
+    """Write every report of one assignment into <report_dir>/<assignment>/ and say where."""
+    if moodle_language not in MOODLE_STRINGS:
+        known = ", ".join(sorted(MOODLE_STRINGS))
+        raise ValueError(f"moodle_language {moodle_language!r} desconhecido; use um de: {known}")
+    cells = list(cells)
+    students = list(students)
+    folder = Path(report_dir) / assignment
+    feedback_dir = folder / "feedback"
+    feedback_dir.mkdir(parents=True, exist_ok=True)
+    max_score = float(sum(c.max_score for c in cells))
+    now = datetime.now()
+    generated = now.strftime("%d/%m/%Y %H:%M")
+    any_unsandboxed = not sandboxed or any(not s.sandboxed for s in students)
+
+    paths = {
+        "scores_json": folder / "scores.json",
+        "scores_csv": folder / "scores.csv",
+        "moodle_csv": folder / "moodle.csv",
+        "index_html": folder / "index.html",
+        "pass_rate_png": folder / "taxa_acerto.png",
+        "histogram_png": folder / "histograma.png",
+    }
+    data = scores_json(assignment, max_score, students)
+    paths["scores_json"].write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    _write_csv(paths["scores_csv"], _scores_csv_rows(cells, students, max_score))
+    moodle_rows, skipped = _moodle_rows(cells, students, max_score, moodle_language, now)
+    _write_csv(paths["moodle_csv"], moodle_rows)
+
+    stats = _stats(cells, students)
+    pass_rate_png = _pass_rate_chart(assignment, stats, paths["pass_rate_png"])
+    histogram_png = _histogram_chart(assignment, max_score, stats, paths["histogram_png"])
+
+    env = _environment()
+    feedback_template = env.from_string(_FEEDBACK_TEMPLATE)
+    feedback: dict[str, Path] = {}
+    used: set[str] = set()
+    rows = []
+    for s in _sorted(students):
+        name = _safe_filename(s.student_id)
+        while name in used:  # two ids that clean up to the same file name
+            name += "_"
+        used.add(name)
+        page = feedback_dir / f"{name}.html"
+        views = _cell_views(s, cells)
+        page.write_text(
+            feedback_template.render(
+                assignment=assignment,
+                student=s,
+                views=views,
+                score=_num(s.score),
+                max_score=_num(max_score),
+                status_label=_status_label(s),
+                status_class=_status_class(s),
+                status_text=STATUS_EXPLANATIONS.get(s.status, ""),
+                flags=_flag_texts(s),
+                sandboxed=sandboxed and s.sandboxed,
+                generated=generated,
+            ),
+            encoding="utf-8",
+        )
+        feedback[s.student_id] = page
+        rows.append(
+            {
+                "student": s,
+                "views": views,
+                "status_label": _status_label(s),
+                "status_class": _status_class(s),
+                "link": f"feedback/{name}.html",
+                "sort_id": s.student_id.zfill(12) if s.student_id.isdigit() else s.student_id,
+            }
+        )
+
+    questions = []
+    rates = {info.grade_id: (passed, total) for info, passed, total in stats.pass_rates}
+    for info in cells:
+        passed, total = rates.get(info.grade_id, (0, 0))
+        waiting = sum(
+            1 for s in students if (c := s.cells.get(info.grade_id)) is not None and c.needs_manual_grade
+        )
+        percent = round(100 * passed / total) if total else 0
+        questions.append(
+            {"info": info, "passed": passed, "total": total, "percent": percent, "waiting": waiting}
+        )
+
+    paths["index_html"].write_text(
+        env.from_string(_INDEX_TEMPLATE).render(
+            assignment=assignment,
+            cells=cells,
+            max_score=max_score,
+            stats=stats,
+            rows=rows,
+            questions=questions,
+            sandboxed=not any_unsandboxed,
+            moodle_language_name=MOODLE_LANGUAGE_NAMES[moodle_language],
+            generated=generated,
+            moodle_skipped=skipped,
+            pass_rate_png=base64.b64encode(pass_rate_png).decode("ascii"),
+            histogram_png=base64.b64encode(histogram_png).decode("ascii"),
+        ),
+        encoding="utf-8",
+    )
+    return ReportPaths(folder=folder, feedback=feedback, moodle_skipped=tuple(skipped), **paths)
+
+
+def _fit(text: str, width: int) -> str:
+    """Cut `text` to `width` characters, with an ellipsis when cut."""
+    if width <= 0:
+        return ""
+    if len(text) <= width:
+        return text
+    return text[: width - 1] + "…" if width > 1 else text[:1]
+
+
+def terminal_table(
+    assignment: str,
+    cells: list[GradeCellInfo],
+    students: list[StudentResult],
+    *,
+    sandboxed: bool = True,
+    width: int | None = None,
+) -> str:
+    """A plain-text table for the terminal, at most `width` characters wide (default: the terminal's)."""
+    if width is None:
+        width = shutil.get_terminal_size((100, 24)).columns
+    width = max(int(width), 20)
+    cells = list(cells)
+    max_score = float(sum(c.max_score for c in cells))
+    ordered = _sorted(students)
+
+    def norm(text: str) -> str:  # one code point per accented letter, so len() counts columns
+        return unicodedata.normalize("NFC", text)
+
+    records = []
+    for s in ordered:
+        records.append(
+            {
+                "id": norm(s.student_id),
+                "nome": norm(s.name or "—"),
+                "nota": f"{_num(s.score)}/{_num(max_score)}",
+                "situação": _status_label(s, short=True),
+                "sinais": norm(", ".join(s.flags)),
+                "questões": _marks(s, cells),
+            }
+        )
+    columns = ["id", "nome", "nota", "situação", "sinais", "questões"]
+    need = {c: max([len(c)] + [len(r[c]) for r in records]) for c in columns}
+    gap = 2
+    fixed = ["id", "nota", "questões"]
+    minimum = {"nome": 4, "situação": 6, "sinais": 5}
+    widths = dict(need)
+
+    # Names, status and flags give way first (cut with "…"); if that is not enough, drop the flags column,
+    # then the cell marks. Ids are never cut: they are what the instructor looks up.
+    for drop in ([], ["sinais"], ["sinais", "questões"]):
+        shown = [c for c in columns if c not in drop]
+        free = width - sum(widths[c] for c in shown if c in fixed) - gap * (len(shown) - 1)
+        flexible = [c for c in ("nome", "situação", "sinais") if c in shown]
+        if free >= sum(min(need[c], minimum[c]) for c in flexible):
+            break
+    for c in flexible:
+        widths[c] = min(need[c], minimum[c])
+    spare = free - sum(widths[c] for c in flexible)
+    while spare > 0:  # one character at a time to whichever flexible column still wants more
+        wanting = [c for c in flexible if widths[c] < need[c]]
+        if not wanting:
+            break
+        for c in wanting:
+            if spare == 0:
+                break
+            widths[c] += 1
+            spare -= 1
+
+    def line(values: dict[str, str]) -> str:
+        parts = []
+        for c in shown:
+            text = _fit(values[c], widths[c])
+            parts.append(text.rjust(widths[c]) if c == "nota" else text.ljust(widths[c]))
+        return (" " * gap).join(parts).rstrip()[:width]
+
+    out = []
+    title = (
+        f"Atividade {assignment} — {_plural(len(ordered), 'aluno', 'alunos')}, nota máxima {_num(max_score)}"
+    )
+    out.append(_fit(title, width))
+    if not sandboxed or any(not s.sandboxed for s in ordered):
+        out.append(_fit("SEM SANDBOX: correção feita com --no-sandbox", width))
+    header = line({c: c for c in columns})
+    out.append(header)
+    out.append("-" * min(width, max(len(header), 1)))
+    for record in records:
+        out.append(line(record))
+    out.append("-" * min(width, max(len(header), 1)))
+    stats = _stats(cells, ordered)
+    pieces = [
+        _plural(stats.total, "aluno", "alunos"),
+        _plural(stats.graded, "corrigido", "corrigidos"),
+        f"{stats.errors} com erro",
+        f"{stats.timeouts} por tempo esgotado",
+        f"{stats.missing} sem envio",
+        _plural(stats.held, "retido para revisão", "retidos para revisão"),
+        "média " + ("—" if stats.mean is None else f"{_num(stats.mean)}/{_num(max_score)}"),
+    ]
+    out.extend(_wrap(pieces, width, " · "))
+    if "questões" in shown and cells:
+        out.extend(_wrap(MARK_LEGEND.split("  "), width, "  "))
+    return "\n".join(out)
+
+
+def _wrap(pieces: list[str], width: int, sep: str) -> list[str]:
+    lines, current = [], ""
+    for piece in pieces:
+        candidate = piece if not current else current + sep + piece
+        if len(candidate) <= width:
+            current = candidate
+        else:
+            if current:
+                lines.append(current)
+            current = _fit(piece, width)
+    if current:
+        lines.append(current)
+    return lines

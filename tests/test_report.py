@@ -1,0 +1,447 @@
+"""The report stage on a small class built in memory: every file, read back and checked on its content."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import struct
+
+import pytest
+
+from grader.report import GradeCellInfo, terminal_table, write_reports
+from grader.results import CellResult, StudentResult, scores_json
+
+ASSIGNMENT = "programacao_diferenciavel"
+NB = "programacao_diferenciavel"
+EVIL = "AssertionError: C deveria ter formato (128, 128), mas tem (128, 256) <script>alert('ação')</script>"
+
+CELLS = [
+    GradeCellInfo("ex1_formato", NB, 3.0, False, "Formato de C"),
+    GradeCellInfo("ex2_update_c", NB, 4.0, False, "update_c: atualização"),
+    GradeCellInfo("ex3_gradiente", NB, 2.0, False, "Gradiente é nulo?"),
+    GradeCellInfo("discussao", NB, 1.0, True, "Discussão escrita"),
+]
+MAX = 10.0
+
+
+def cell(grade_id, score, passed, *, message="", manual=False, needs_manual=False):
+    maximum = next(c.max_score for c in CELLS if c.grade_id == grade_id)
+    return CellResult(grade_id, NB, score, maximum, passed, needs_manual, manual, message)
+
+
+def full_cells(**overrides):
+    cells = {
+        "ex1_formato": cell("ex1_formato", 3.0, True),
+        "ex2_update_c": cell("ex2_update_c", 4.0, True),
+        "ex3_gradiente": cell("ex3_gradiente", 2.0, True),
+        "discussao": cell("discussao", 1.0, True, manual=True),
+    }
+    cells.update(overrides)
+    return cells
+
+
+def make_class() -> list[StudentResult]:
+    return [
+        StudentResult("1001", ASSIGNMENT, "graded", "Ana", "Araújo", cells=full_cells()),
+        StudentResult(
+            "1002",
+            ASSIGNMENT,
+            "graded",
+            "João",
+            "Conceição",
+            cells=full_cells(
+                ex2_update_c=cell("ex2_update_c", 0.0, False, message=EVIL),
+                ex3_gradiente=cell("ex3_gradiente", 0.0, False, message="ValueError: gradiente não é nulo"),
+                discussao=cell("discussao", 0.0, False, manual=True, needs_manual=True),
+            ),
+        ),
+        StudentResult("1003", ASSIGNMENT, "missing", "Márcia", "Ibiapina"),
+        StudentResult(
+            "1004",
+            ASSIGNMENT,
+            "error",
+            "Pedro",
+            "Sá",
+            notes=["notebook inválido: JSON corrompido", "ignorado: <img src=x onerror=alert(1)>.txt"],
+            cells={"ex1_formato": cell("ex1_formato", 3.0, True)},
+        ),
+        StudentResult(
+            "1005",
+            ASSIGNMENT,
+            "timeout",
+            "Luíza",
+            "Gonçalves",
+            cells={
+                "ex1_formato": cell("ex1_formato", 3.0, True),
+                "ex2_update_c": cell(
+                    "ex2_update_c", 0.0, False, message="TimeoutError: célula excedeu 120 s"
+                ),
+            },
+        ),
+        StudentResult(
+            "1006",
+            ASSIGNMENT,
+            "graded",
+            "Caio",
+            "Müller",
+            flags=["tampering", "auditoria: ctypes"],
+            held_for_review=True,
+            cells=full_cells(),
+        ),
+        # Not from Moodle and no Moodle folder: left out of moodle.csv, present everywhere else.
+        StudentResult(
+            "aluno_local",
+            ASSIGNMENT,
+            "graded",
+            "Zé",
+            "",
+            cells=full_cells(
+                ex1_formato=cell("ex1_formato", 0.0, False, message="NameError: name 'C' is not defined")
+            ),
+        ),
+        # A Moodle folder name as the source: the participant id comes from there.
+        StudentResult(
+            "bia",
+            ASSIGNMENT,
+            "graded",
+            "Beatriz",
+            "Lima",
+            source_files=["Beatriz Lima_777_assignsubmission_file_/Cópia de programacao_diferenciavel.ipynb"],
+            cells=full_cells(discussao=cell("discussao", 0.0, False, manual=True)),
+        ),
+    ]
+
+
+@pytest.fixture(scope="module")
+def students():
+    return make_class()
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory, students):
+    return write_reports(tmp_path_factory.mktemp("reports"), ASSIGNMENT, CELLS, students)
+
+
+@pytest.fixture(scope="module")
+def reports_en_unsandboxed(tmp_path_factory, students):
+    return write_reports(
+        tmp_path_factory.mktemp("reports_en"),
+        ASSIGNMENT,
+        CELLS,
+        students,
+        sandboxed=False,
+        moodle_language="en",
+    )
+
+
+def read_csv(path):
+    raw = path.read_bytes()
+    assert not raw.startswith(b"\xef\xbb\xbf"), "plain UTF-8, no BOM"
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.reader(handle))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_layout(reports, tmp_path_factory):
+    folder = reports.folder
+    assert folder.name == ASSIGNMENT
+    for path in (
+        reports.scores_json,
+        reports.scores_csv,
+        reports.moodle_csv,
+        reports.index_html,
+        reports.pass_rate_png,
+        reports.histogram_png,
+    ):
+        assert path.parent == folder and path.is_file()
+    assert reports.pass_rate_png.name == "taxa_acerto.png"
+    assert reports.histogram_png.name == "histograma.png"
+    assert set(reports.feedback) == {s.student_id for s in make_class()}
+    assert reports.feedback["1001"] == folder / "feedback" / "1001.html"
+
+
+def test_scores_json_is_the_shared_shape(reports, students):
+    data = json.loads(reports.scores_json.read_text(encoding="utf-8"))
+    assert data == scores_json(ASSIGNMENT, MAX, students)
+    assert data["max_score"] == 10.0
+    by_id = {s["student_id"]: s for s in data["students"]}
+    assert by_id["1001"]["score"] == 10.0 and by_id["1001"]["status"] == "graded"
+    assert by_id["1002"]["score"] == 3.0
+    assert by_id["1002"]["cells"]["discussao"] == {
+        "score": 0.0,
+        "max_score": 1.0,
+        "passed": False,
+        "needs_manual_grade": True,
+    }
+    assert by_id["1003"] == {
+        "student_id": "1003",
+        "score": 0.0,
+        "max_score": 10.0,
+        "status": "missing",
+        "flags": [],
+        "cells": {},
+    }
+    assert by_id["1005"]["status"] == "timeout" and by_id["1005"]["score"] == 3.0
+    assert by_id["1006"]["score"] == 0.0 and by_id["1006"]["flags"] == ["tampering", "auditoria: ctypes"]
+    assert "Araújo" not in reports.scores_json.read_text(encoding="utf-8")  # no names in the shared shape
+
+
+def test_scores_csv(reports):
+    rows = read_csv(reports.scores_csv)
+    assert rows[0] == [
+        "student_id",
+        "nome",
+        "status",
+        "score",
+        "max_score",
+        "flags",
+        "ex1_formato",
+        "ex2_update_c",
+        "ex3_gradiente",
+        "discussao",
+    ]
+    by_id = {row[0]: row for row in rows[1:]}
+    assert len(rows) == 1 + len(make_class())
+    assert by_id["1001"] == ["1001", "Ana Araújo", "graded", "10.0", "10.0", "", "3.0", "4.0", "2.0", "1.0"]
+    assert by_id["1002"] == [
+        "1002",
+        "João Conceição",
+        "graded",
+        "3.0",
+        "10.0",
+        "",
+        "3.0",
+        "0.0",
+        "0.0",
+        "0.0",
+    ]
+    assert by_id["1003"] == ["1003", "Márcia Ibiapina", "missing", "0.0", "10.0", "", "", "", "", ""]
+    assert by_id["1004"][2:5] == ["error", "3.0", "10.0"] and by_id["1004"][6:] == ["3.0", "", "", ""]
+    assert by_id["1005"][2:4] == ["timeout", "3.0"]
+    assert by_id["1006"][2:6] == ["graded", "0.0", "10.0", "tampering;auditoria: ctypes"]
+
+
+@pytest.mark.parametrize(
+    ("language", "header", "participant"),
+    [
+        (
+            "pt_br",
+            [
+                "Identificador",
+                "Nome completo",
+                "Nota",
+                "Nota máxima",
+                "Última modificação (nota)",
+                "Comentários de feedback",
+            ],
+            "Participante",
+        ),
+        (
+            "en",
+            [
+                "Identifier",
+                "Full name",
+                "Grade",
+                "Maximum grade",
+                "Last modified (grade)",
+                "Feedback comments",
+            ],
+            "Participant ",
+        ),
+    ],
+)
+def test_moodle_csv(tmp_path, students, language, header, participant):
+    paths = write_reports(tmp_path, ASSIGNMENT, CELLS, students, moodle_language=language)
+    rows = read_csv(paths.moodle_csv)
+    assert rows[0] == header
+    by_id = {row[0]: row for row in rows[1:]}
+    assert set(by_id) == {participant + i for i in ("1001", "1002", "1003", "1004", "1005", "1006", "777")}
+    assert paths.moodle_skipped == ("aluno_local",)
+    ana = by_id[participant + "1001"]
+    assert ana[1:4] == ["Ana Araújo", "10", "10"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", ana[4])  # strtotime reads ISO 8601
+    assert ana[5].startswith("Nota automática: 10/10.")
+    joao = by_id[participant + "1002"]
+    assert joao[2] == "3"
+    assert "“update_c: atualização”, “Gradiente é nulo?”." in joao[5]
+    assert "Aguardando correção manual: “Discussão escrita”." in joao[5]
+    assert "<script>" not in joao[5] and "AssertionError" not in joao[5]  # no failure messages in Moodle
+    assert by_id[participant + "1003"][2] == "0"
+    assert "Nenhuma submissão" in by_id[participant + "1003"][5]
+    assert by_id[participant + "1004"][2] == "3"
+    assert by_id[participant + "1005"][2] == "3" and "tempo limite" in by_id[participant + "1005"][5]
+    held = by_id[participant + "1006"]
+    assert held[2] == "", "a held grade stays blank, so Moodle keeps it ungraded until the review"
+    assert "retida para revisão" in held[5]
+    assert by_id[participant + "777"][1:3] == ["Beatriz Lima", "9"]
+
+
+def test_moodle_grades_use_a_dot(tmp_path):
+    half = [
+        StudentResult(
+            "42",
+            ASSIGNMENT,
+            "graded",
+            "Ana",
+            "",
+            cells={
+                "ex1_formato": CellResult("ex1_formato", NB, 1.5, 3.0, False, message="AssertionError: quase")
+            },
+        )
+    ]
+    paths = write_reports(tmp_path, ASSIGNMENT, CELLS, half)
+    row = read_csv(paths.moodle_csv)[1]
+    assert row[2] == "1.5" and row[3] == "10"
+    assert "1,5/10" in row[5]  # the comment is Portuguese text
+
+
+def test_unknown_moodle_language(tmp_path, students):
+    with pytest.raises(ValueError, match="moodle_language"):
+        write_reports(tmp_path, ASSIGNMENT, CELLS, students, moodle_language="fr")
+
+
+def test_feedback_page_escapes_student_text(reports):
+    page = reports.feedback["1002"].read_text(encoding="utf-8")
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(" in page
+    assert "AssertionError: C deveria ter formato (128, 128), mas tem (128, 256)" in page
+    assert "ValueError: gradiente não é nulo" in page
+    assert "João Conceição" in page and "programacao_diferenciavel" in page
+    assert "3<small> / 10" in page
+    assert "aguardando correção manual" in page
+    for info in CELLS:
+        assert info.title.replace("?", "") in page
+    assert "SEM sandbox" not in page
+
+
+def test_feedback_pages_in_portuguese(reports):
+    ana = reports.feedback["1001"].read_text(encoding="utf-8")
+    assert '<html lang="pt-BR">' in ana and '<meta charset="utf-8">' in ana
+    assert ana.count("✓") >= 4 and "✗" not in ana.split("<tbody>")[1].split("</tbody>")[0]
+    assert "10<small> / 10" in ana and "corrigido" in ana
+    missing = reports.feedback["1003"].read_text(encoding="utf-8")
+    assert "sem envio" in missing and "Nenhuma submissão foi encontrada" in missing
+    error = reports.feedback["1004"].read_text(encoding="utf-8")
+    assert "erro" in error and "Não foi possível executar o notebook" in error
+    assert "JSON corrompido" not in error  # instructor notes stay on the instructor's page
+    timeout = reports.feedback["1005"].read_text(encoding="utf-8")
+    assert "tempo esgotado" in timeout and "TimeoutError: célula excedeu 120 s" in timeout
+    held = reports.feedback["1006"].read_text(encoding="utf-8")
+    assert "possível adulteração do ambiente de testes: nota automática retida para revisão" in held
+    assert "a auditoria do código encontrou ctypes" in held
+    assert "0<small> / 10" in held
+    bia = reports.feedback["bia"].read_text(encoding="utf-8")
+    assert "sem resposta" in bia
+    for path in reports.feedback.values():  # self-contained: no external resources
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"""(src|href)=["']https?:""", text)
+        assert "<style>" in text
+
+
+def test_no_test_code_in_feedback(reports):
+    for path in reports.feedback.values():
+        text = path.read_text(encoding="utf-8")
+        assert "assert " not in text and "def test" not in text and "### BEGIN HIDDEN TESTS" not in text
+
+
+def test_index_page(reports):
+    page = reports.index_html.read_text(encoding="utf-8")
+    assert '<html lang="pt-BR">' in page
+    for word in ("alunos", "corrigidos", "erros", "média", "mediana", "Taxa de acerto"):
+        assert word in page
+    assert page.count("data:image/png;base64,") == 2
+    for student in make_class():
+        assert f'href="feedback/{student.student_id}.html"' in page
+    assert "Ana Araújo" in page and "Caio Müller" in page
+    assert "<script>alert" not in page
+    assert "notebook inválido: JSON corrompido" in page
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;.txt" in page
+    assert "SEM sandbox" not in page
+    # Stats describe the 4 graded students not held: 10, 3, 7, 9 -> mean 7.25, median 8.
+    assert ">7,25<" in page and ">8<" in page
+    assert "aluno_local" in page
+
+
+def test_no_sandbox_banner_everywhere(reports_en_unsandboxed):
+    paths = reports_en_unsandboxed
+    assert "Correção feita SEM sandbox (--no-sandbox)" in paths.index_html.read_text(encoding="utf-8")
+    for page in paths.feedback.values():
+        assert "Correção feita SEM sandbox (--no-sandbox)" in page.read_text(encoding="utf-8")
+
+
+def png_size(path):
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert data[12:16] == b"IHDR"
+    return len(data), struct.unpack(">II", data[16:24])
+
+
+def test_charts_are_pngs(reports):
+    for path in (reports.pass_rate_png, reports.histogram_png):
+        size, (width, height) = png_size(path)
+        assert size > 5000 and width >= 400 and height >= 200
+
+
+def test_charts_with_nobody_graded(tmp_path):
+    nobody = [StudentResult("1", ASSIGNMENT, "missing")]
+    paths = write_reports(tmp_path, ASSIGNMENT, CELLS, nobody)
+    for path in (paths.pass_rate_png, paths.histogram_png):
+        assert png_size(path)[0] > 2000
+    assert json.loads(paths.scores_json.read_text(encoding="utf-8"))["students"][0]["status"] == "missing"
+
+
+def test_no_pyplot_state(reports):
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:
+        import matplotlib.pyplot as plt
+
+        assert plt.get_fignums() == []
+
+
+@pytest.mark.parametrize("width", [120, 80, 60, 40])
+def test_terminal_table_fits(students, width):
+    table = terminal_table(ASSIGNMENT, CELLS, students, width=width)
+    lines = table.splitlines()
+    assert all(len(line) <= width for line in lines), [line for line in lines if len(line) > width]
+    for student in students:
+        assert any(line.startswith(student.student_id) for line in lines), student.student_id
+    assert "SEM SANDBOX" not in table
+    assert "média 7,25/10" in table.replace("\n", " ") or width < 60
+
+
+def test_terminal_table_content(students):
+    table = terminal_table(ASSIGNMENT, CELLS, students, width=140)
+    lines = table.splitlines()
+    ids = [
+        line.split()[0]
+        for line in lines
+        if line.split() and line.split()[0] in {s.student_id for s in students}
+    ]
+    assert ids == ["1001", "1002", "1003", "1004", "1005", "1006", "aluno_local", "bia"]
+    row = {line.split()[0]: line for line in lines if line.split()}
+    assert "Ana Araújo" in row["1001"] and "10/10" in row["1001"] and "✓✓✓✓" in row["1001"]
+    assert "3/10" in row["1002"] and "✓✗✗?" in row["1002"]
+    assert "sem envio" in row["1003"] and "····" in row["1003"]
+    assert "erro" in row["1004"] and "✓···" in row["1004"]
+    assert "tempo esgotado" in row["1005"] and "✓✗··" in row["1005"]
+    assert "0/10" in row["1006"] and "tampering" in row["1006"] and "retido" in row["1006"]
+    assert "8 alunos" in table and "1 sem envio" in table and "média 7,25/10" in table
+
+
+def test_terminal_table_without_sandbox_and_narrow(students):
+    table = terminal_table(ASSIGNMENT, CELLS, students, sandboxed=False, width=30)
+    assert "SEM SANDBOX" in table
+    assert all(len(line) <= 30 for line in table.splitlines())
+    for student in students:
+        assert any(line.startswith(student.student_id) for line in table.splitlines())
+
+
+def test_terminal_table_default_width(monkeypatch, students):
+    monkeypatch.setenv("COLUMNS", "72")
+    monkeypatch.setenv("LINES", "20")
+    table = terminal_table(ASSIGNMENT, CELLS, students)
+    assert max(len(line) for line in table.splitlines()) <= 72
