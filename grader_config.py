@@ -38,7 +38,6 @@ TEXT_STUB = "SUA RESPOSTA AQUI"
 def configure_nbgrader(c):
     """Apply these settings to an nbgrader traitlets config `c`."""
     c.CourseDirectory.course_id = COURSE_ID
-    c.CourseDirectory.db_assignments = [{"name": name} for name in ASSIGNMENTS]
     if DB_URL.startswith("sqlite:///") and not DB_URL.startswith("sqlite:////"):
         import os
 

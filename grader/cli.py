@@ -94,23 +94,20 @@ def cmd_grade(args) -> int:
         progress=not args.no_progress,
     )
     run = pipeline.grade(settings, args.assignment, options)
-    _print_run(settings, args.assignment, run, options.report_dir)
+    _print_run(run)
     return 0
 
 
-def _print_run(settings, assignment: str, run, report_dir: Path) -> None:
-    from grader import pipeline
-
+def _print_run(run) -> None:
     for note in run.notes:
         print(f"• {note}")
     for result in run.results:
         for note in result.notes:
             print(f"• {result.student_id}: {note}")
-    table, folder = pipeline.rebuild_reports(settings, assignment, report_dir, sandboxed=run.sandboxed)
-    print(table)
+    print(run.table)
     graded = sum(r.status == "graded" for r in run.results)
     print(f"{len(run.results)} submissões ({graded} corrigidas) em {run.seconds:.1f} s, "
-          f"{run.workers} worker(s), dispositivo {run.device}; relatórios em {folder}")
+          f"{run.workers} worker(s), dispositivo {run.device}; relatórios em {run.report_folder}")
 
 
 def cmd_report(args) -> int:
@@ -143,7 +140,7 @@ def cmd_demo(args) -> int:
         sandbox=False if args.no_sandbox else None,
     )
     run = pipeline.grade(settings, assignment, options)
-    _print_run(settings, assignment, run, options.report_dir)
+    _print_run(run)
     return 0
 
 

@@ -131,7 +131,7 @@ async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, workdir: Pat
     km: AsyncKernelManager = sandbox.make_kernel_manager(
         workdir,
         settings.limits,
-        use_sandbox=settings.use_sandbox,
+        sandbox=settings.use_sandbox,
         gpu=settings.gpu is not None,
         env=kernel_env(settings, workdir),
     )

@@ -121,6 +121,8 @@ class GradingRun:
     workers: int = 1
     device: str = "cpu"
     sandboxed: bool = True
+    table: str = ""  # the terminal table of the whole class
+    report_folder: Path | None = None
 
 
 def visible_gpus() -> list[str]:
@@ -206,6 +208,7 @@ def grade(settings: Settings, assignment_name: str, options: GradeOptions) -> Gr
             _fill_zero_cells(result, assignment)
             result.save(settings.autograded_dir / result.student_id / assignment_name)
     run.results = [results[s.student_id] for s in students]
+    run.table, run.report_folder = rebuild_reports(settings, assignment_name, options.report_dir, use_sandbox)
     run.seconds = time.monotonic() - started
     return run
 

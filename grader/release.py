@@ -31,7 +31,8 @@ def nbgrader_config(settings: Settings, release_dir: Path | None = None, db_url:
         c.CourseDirectory.release_directory = str(release_dir)  # absolute: os.path.join keeps it
     if db_url is not None:
         c.CourseDirectory.db_url = db_url
-    c.Application.log_level = "WARN"
+    c.Application.log_level = "ERROR"
+    c.Exchange.root = tempfile.gettempdir()  # unused here; keeps nbgrader from complaining at start-up
     return c
 
 

@@ -76,6 +76,10 @@ def sandbox_available() -> bool:
 @pytest.fixture
 def mini_course(tmp_path, sandbox_available):
     """A course folder with the released `mini` assignment; its settings."""
+    return build_mini_course(tmp_path, sandbox_available)
+
+
+def build_mini_course(tmp_path: Path, sandbox_available: bool):
     from grader import release
     from grader.config import load_settings
 

@@ -1,0 +1,520 @@
+"""Run untrusted student kernels under bubblewrap, with resource limits.
+
+What the sandbox gives a kernel (see DESIGN.md, "Security model"):
+- a read-only view of the system (/usr, a short list of /etc files, parts of /sys) and of the Python
+  environment the grader runs in (sys.prefix, sys.base_prefix and the real paths behind them);
+- its working directory, read-write, as its cwd and HOME; a private, size-capped /tmp and /dev/shm;
+- nothing else: no course `source/`, gradebook, other submissions, /root, /home, repository;
+- no network (own network namespace), no view of other processes (own pid namespace, killed with
+  its parent), limits on CPU time, memory, processes/threads and file size (grader/kernel_limits.py).
+
+The kernel talks to the grader over unix sockets (jupyter transport "ipc"), since TCP loopback of the
+host is unreachable from a private network namespace; the sockets and the connection file live in a
+short private directory bound into the sandbox at the same path.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.kernelspec import KernelSpec
+from jupyter_client.manager import AsyncKernelManager, KernelManager
+from jupyter_core.utils import run_sync
+
+# Unprivileged identity of the kernel when the grader runs as root ("nobody" on Debian).
+SANDBOX_UID = 65534
+SANDBOX_GID = 65534
+
+# Where the limits launcher appears inside the sandbox (one file bound read-only; the rest of the
+# `grader` package, which lives next to source/, stays invisible).
+_LAUNCHER_HOST = Path(__file__).with_name("kernel_limits.py")
+_LAUNCHER_INSIDE = "/run/grader-sandbox/kernel_limits.py"
+_MPLCONFIGDIR = "/tmp/matplotlib"  # inside the private /tmp
+
+# /etc entries programs need (dynamic linker, users, time zone, fonts, alternatives symlinks); the rest
+# of /etc (shadow, ssh keys, credentials of the host) stays out.
+_ETC_ENTRIES = (
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "timezone",
+    "nsswitch.conf",
+    "passwd",
+    "group",
+    "hosts",
+    "mime.types",
+    "fonts",
+    "alternatives",
+    "os-release",
+)
+# Same subset of /sys that Flatpak exposes: CPU topology for torch/OpenMP, PCI info for CUDA.
+_SYS_ENTRIES = ("devices", "bus", "class", "dev")
+# Top-level system directories that are often symlinks into /usr (merged /usr).
+_ROOT_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+
+
+@dataclass(frozen=True)
+class Limits:
+    cpu_time_s: int = 900  # CPU seconds, all threads of a process together
+    memory_mb: int = 6144  # address space (data segment with a GPU: CUDA maps huge address ranges)
+    max_processes: int = 256  # processes + threads (torch and ipykernel need a few dozen threads)
+    max_file_mb: int = 64  # largest file the kernel may write
+    tmp_mb: int = 1024  # size cap of the private /tmp and /dev/shm (tmpfs: host RAM, not counted above)
+
+
+# --------------------------------------------------------------------------------------------------
+# Availability
+
+
+def _probe() -> str | None:
+    """Start a real sandbox running `python -c pass`; None when it works, else its stderr."""
+    with tempfile.TemporaryDirectory(prefix="gk-probe-") as tmp:
+        workdir = Path(tmp)
+        with workdir_access(workdir):
+            argv = wrap_command([sys.executable, "-c", "pass"], workdir, Limits(cpu_time_s=30))
+            try:
+                result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+            except (OSError, subprocess.TimeoutExpired) as e:
+                return str(e)
+    if result.returncode == 0:
+        return None
+    return (result.stderr.strip().splitlines() or [f"código de saída {result.returncode}"])[-1]
+
+
+@functools.lru_cache(maxsize=1)
+def unavailable_reason() -> str | None:
+    """None when bubblewrap can start a sandbox here; otherwise one line (for the instructor, in
+    Portuguese) saying what is wrong and what to do."""
+    if not sys.platform.startswith("linux"):
+        return "o sandbox (bubblewrap) só existe no Linux; use --no-sandbox para corrigir sem isolamento"
+    if shutil.which("bwrap") is None:
+        return "bubblewrap (bwrap) não está instalado: apt-get install bubblewrap, ou use --no-sandbox"
+    problem = _probe()
+    if problem:
+        return (
+            f"bubblewrap não conseguiu criar o sandbox ({problem}); verifique se namespaces de usuário "
+            "estão habilitados (sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone) "
+            "ou use --no-sandbox"
+        )
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Commands
+
+
+def limits_command(
+    argv: Sequence[str], limits: Limits, *, gpu: bool = False, launcher: str | None = None
+) -> list[str]:
+    """The rlimit launcher alone, in front of `argv`: for --no-sandbox runs (limits still apply, except
+    RLIMIT_NPROC when the grader is root, which the kernel never enforces for root)."""
+    return [
+        sys.executable,
+        "-I",  # the launcher needs only the stdlib: ignore PYTHON* variables and the cwd
+        "-S",  # skip site-packages: faster start
+        launcher or str(_LAUNCHER_HOST),
+        "--cpu",
+        str(limits.cpu_time_s),
+        "--mem",
+        str(limits.memory_mb),
+        "--mem-kind",
+        "data" if gpu else "as",
+        "--nproc",
+        str(limits.max_processes),
+        "--fsize",
+        str(limits.max_file_mb),
+        "--",
+        *argv,
+    ]
+
+
+def _python_paths() -> list[Path]:
+    """Directories the interpreter needs: prefixes (a venv's, its base), their real paths, and every
+    hop of the sys.executable symlink chain (a venv's bin/python points into the base install)."""
+    paths: set[Path] = set()
+    for prefix in {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix}:
+        paths.add(Path(prefix))
+        paths.add(Path(os.path.realpath(prefix)))
+    hop = Path(sys.executable)
+    for _ in range(40):  # symlink chain, bounded against loops
+        paths.add(hop.parent)
+        paths.add(Path(os.path.realpath(hop.parent)))
+        if not hop.is_symlink():
+            break
+        target = Path(os.readlink(hop))
+        hop = target if target.is_absolute() else hop.parent / target
+    # keep only directories not already covered by /usr or by another entry
+    kept: list[Path] = []
+    for path in sorted(paths, key=lambda p: len(p.parts)):
+        if path.is_relative_to("/usr") or any(path.is_relative_to(k) for k in kept):
+            continue
+        if path.is_dir():
+            kept.append(path)
+    return kept
+
+
+class _Mounts:
+    """Builds bwrap mount arguments; creates missing parent directories with mode 0755 first, because
+    bwrap would make them 0700 (root-owned), which the unprivileged kernel could not traverse."""
+
+    def __init__(self) -> None:
+        self.args: list[str] = []
+        self._host_views: list[Path] = []  # destinations that show host content (parents exist)
+        self._created: set[Path] = {Path("/")}
+
+    def _parents(self, dest: Path) -> None:
+        for parent in reversed(dest.parents):
+            if parent in self._created or any(parent.is_relative_to(v) for v in self._host_views):
+                continue
+            self.args += ["--perms", "0755", "--dir", str(parent)]
+            self._created.add(parent)
+
+    def bind(self, option: str, src: Path | str, dest: Path | str | None = None) -> None:
+        dest = Path(dest if dest is not None else src)
+        self._parents(dest)
+        self.args += [option, str(src), str(dest)]
+        self._host_views.append(dest)
+        self._created.add(dest)
+
+    def tmpfs(self, dest: str, size_mb: int) -> None:
+        self._parents(Path(dest))
+        self.args += ["--perms", "1777", "--size", str(size_mb * 1024 * 1024), "--tmpfs", dest]
+        self._created.add(Path(dest))
+
+    def dir(self, dest: str, mode: str) -> None:
+        self._parents(Path(dest))
+        self.args += ["--perms", mode, "--dir", dest]
+        self._created.add(Path(dest))
+
+    def special(self, option: str, dest: str) -> None:
+        """--proc, --dev: a fresh filesystem at `dest`."""
+        self._parents(Path(dest))
+        self.args += [option, dest]
+        self._created.add(Path(dest))
+
+    def raw(self, *args: str) -> None:
+        self.args += args
+
+
+@functools.lru_cache(maxsize=1)
+def matplotlib_cache_dir() -> Path | None:
+    """A matplotlib cache (font list) built once per machine, outside any sandbox. A fresh sandbox has
+    an empty MPLCONFIGDIR and would rescan every font on `import matplotlib.pyplot` (about a second);
+    its font list is bound read-only into the sandbox instead (the font paths are the same inside)."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "grader-sandbox" / "matplotlib"
+    if not list(cache.glob("fontlist-v*.json")):
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+            env = {**os.environ, "MPLCONFIGDIR": str(cache)}
+            subprocess.run(
+                [sys.executable, "-c", "import matplotlib.font_manager"],
+                env=env,
+                capture_output=True,
+                timeout=300,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+    return cache if list(cache.glob("fontlist-v*.json")) else None
+
+
+def _gpu_devices() -> list[Path]:
+    """/dev/nvidia0.., nvidiactl, nvidia-uvm, nvidia-caps/...: what CUDA opens."""
+    return sorted(Path("/dev").glob("nvidia*"))
+
+
+def wrap_command(
+    argv: Sequence[str],
+    workdir: Path,
+    limits: Limits,
+    *,
+    gpu: bool = False,
+    readonly_paths: Sequence[Path] = (),
+    writable_paths: Sequence[Path] = (),
+    extra_env: Mapping[str, str] | None = None,
+) -> list[str]:
+    """The argv that runs `argv` inside the sandbox, with `workdir` as its only writable directory
+    (cwd and HOME). `readonly_paths` are shown read-only at the same path (e.g. a data set);
+    `writable_paths` read-write at the same path (the kernel's socket directory). When the grader is
+    root, `workdir` must be writable by SANDBOX_UID: see `workdir_access`."""
+    workdir = Path(os.path.realpath(workdir))
+    as_root = os.geteuid() == 0
+    mounts = _Mounts()
+
+    # System, read-only.
+    mounts.bind("--ro-bind", "/usr")
+    for name in _ROOT_LINKS:
+        path = Path("/", name)
+        if path.is_symlink():
+            mounts.raw("--symlink", os.readlink(path), str(path))
+        elif path.is_dir():
+            mounts.bind("--ro-bind", path)
+    for name in _ETC_ENTRIES:
+        if os.path.exists(f"/etc/{name}"):
+            mounts.bind("--ro-bind", f"/etc/{name}")
+    for name in _SYS_ENTRIES:
+        if os.path.isdir(f"/sys/{name}"):
+            mounts.bind("--ro-bind", f"/sys/{name}")
+    mounts.special("--proc", "/proc")
+    mounts.special("--dev", "/dev")
+    mounts.tmpfs("/tmp", limits.tmp_mb)
+    mounts.tmpfs("/dev/shm", limits.tmp_mb)  # torch DataLoader workers share tensors there
+    if gpu:
+        for device in _gpu_devices():
+            mounts.bind("--dev-bind", device)
+
+    # The Python environment and the limits launcher, read-only.
+    for path in _python_paths():
+        mounts.bind("--ro-bind", path)
+    mounts.bind("--ro-bind", _LAUNCHER_HOST, _LAUNCHER_INSIDE)
+    for path in readonly_paths:
+        mounts.bind("--ro-bind", os.path.realpath(path))
+    mounts.dir(_MPLCONFIGDIR, "1777")  # writable by the kernel (uid may differ from bwrap's)
+    mpl_cache = matplotlib_cache_dir()
+    if mpl_cache is not None:
+        for fontlist in mpl_cache.glob("fontlist-v*.json"):
+            mounts.bind("--ro-bind", fontlist, f"{_MPLCONFIGDIR}/{fontlist.name}")
+
+    # Writable: the working copy, and the socket directory.
+    for path in writable_paths:
+        mounts.bind("--bind", os.path.realpath(path))
+    mounts.bind("--bind", workdir)
+    # the sandbox's own root (a tmpfs holding the mount points) read-only too: only the mounts above
+    # that say so are writable (not recursive, so workdir, /tmp, /dev/shm stay writable)
+    mounts.raw("--remount-ro", "/")
+
+    if as_root:
+        # RLIMIT_NPROC is never enforced for host root, even behind a user namespace mapped to it:
+        # no user namespace here; the launcher drops to SANDBOX_UID, so it keeps just these two caps.
+        namespaces = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
+        namespaces += ["--unshare-cgroup-try", "--cap-drop", "ALL"]
+        namespaces += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        # unprivileged bwrap: a user namespace (mapped to the grader's uid) is how it gets to mount,
+        # and each sandbox then counts its own processes; forbid nested ones
+        namespaces = ["--unshare-all", "--unshare-user", "--disable-userns"]
+
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(workdir),
+        "USER": "student",  # getpass.getuser() (torch caches) reads it before the passwd database
+        "LOGNAME": "student",
+        "LANG": "C.UTF-8",
+        "PYTHONIOENCODING": "utf-8",
+        "TMPDIR": "/tmp",
+        "PYTHONDONTWRITEBYTECODE": "1",  # keep __pycache__ out of the working copy
+        "PYTHONNOUSERSITE": "1",
+        "MPLCONFIGDIR": _MPLCONFIGDIR,  # must be writable; keeps caches out of the working copy
+        "IPYTHONDIR": "/tmp/ipython",
+        "XDG_CACHE_HOME": "/tmp/cache",
+        "JUPYTER_PLATFORM_DIRS": "1",
+        # the kernel's parent inside is bwrap's init (pid 1): tells ipykernel not to poll for the death
+        # of its parent (bwrap kills it) and not to print its "Ctrl-C will not work" banner
+        "JPY_PARENT_PID": "1",
+    }
+    env.update(extra_env or {})
+    env_args: list[str] = ["--clearenv"]  # nothing of the grader's environment (tokens, paths) leaks in
+    for key, value in env.items():
+        env_args += ["--setenv", key, value]
+
+    identity = ["--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_GID)] if as_root else []
+    identity += ["--chdir", str(workdir)]
+    inner = limits_command(argv, limits, gpu=gpu, launcher=_LAUNCHER_INSIDE)
+    inner[inner.index("--"):inner.index("--")] = identity
+    return [
+        shutil.which("bwrap") or "bwrap",
+        *namespaces,
+        "--die-with-parent",  # grader (or bwrap) killed: everything inside is SIGKILLed
+        "--new-session",  # no access to the grader's terminal (TIOCSTI)
+        "--hostname",
+        "sandbox",
+        *mounts.args,
+        "--chdir",
+        "/",  # the launcher enters workdir itself, once it runs as the sandbox uid
+        *env_args,
+        "--",
+        *inner,
+    ]
+
+
+# --------------------------------------------------------------------------------------------------
+# Ownership of the working copy (grader running as root)
+
+
+def _chown_tree(root: Path, uid: int, gid: int) -> None:
+    # lchown and no symlink following: student code may have left links to host files
+    os.lchown(root, uid, gid)
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        for name in dirnames + filenames:
+            os.lchown(os.path.join(dirpath, name), uid, gid)
+
+
+@contextmanager
+def workdir_access(*dirs: Path) -> Iterator[None]:
+    """When the grader is root, hand `dirs` to SANDBOX_UID for the duration (the kernel runs as that
+    uid and must write there), then give every file back to each directory's previous owner. Does
+    nothing for a non-root grader (the kernel then runs as the grader's own uid). Call the exit only
+    once nothing in the sandbox runs any more."""
+    if os.geteuid() != 0:
+        yield
+        return
+    owners = [(Path(d), os.lstat(d)) for d in dirs]
+    for path, _ in owners:
+        _chown_tree(path, SANDBOX_UID, SANDBOX_GID)
+    try:
+        yield
+    finally:
+        for path, st in owners:
+            if path.exists():
+                _chown_tree(path, st.st_uid, st.st_gid)
+
+
+# --------------------------------------------------------------------------------------------------
+# Jupyter
+
+
+def _socket_dir() -> Path:
+    """A fresh private directory with a short path: unix socket paths are limited to 107 bytes and
+    working directories (autograded/<student>/<assignment>/) easily exceed that."""
+    base = tempfile.gettempdir()
+    if len(base) > 40:
+        base = "/tmp"
+    return Path(tempfile.mkdtemp(prefix="gk-", dir=base))
+
+
+class _SandboxedMixin:
+    """Makes a jupyter_client kernel manager start this interpreter's ipykernel through
+    `wrap_command` (or `limits_command` without sandbox), talking over unix sockets ("ipc")."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        limits: Limits,
+        *,
+        sandbox: bool = True,
+        gpu: bool = False,
+        env: Mapping[str, str] | None = None,
+        readonly_paths: Sequence[Path] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(transport="ipc", kernel_name="python3", **kwargs)  # type: ignore[call-arg]
+        self.workdir = Path(os.path.realpath(workdir))
+        self.limits = limits
+        self.sandbox = sandbox
+        self.gpu = gpu
+        self.extra_env = dict(env or {})
+        self.readonly_paths = tuple(readonly_paths)
+        self.socket_dir = _socket_dir()
+        self.connection_file = str(self.socket_dir / "k.json")  # sockets: <dir>/k-ipc-<n>
+        self._access: Any = None  # workdir_access() context while the kernel may run
+
+    @property
+    def kernel_spec(self) -> KernelSpec:
+        # Always this interpreter's ipykernel, whatever kernelspecs are installed. Interrupts go as
+        # messages: a SIGINT to the process group would reach bwrap, not the kernel (new session).
+        if self._kernel_spec is None:  # type: ignore[has-type]
+            self._kernel_spec = KernelSpec(
+                argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                display_name="Python 3 (sandbox)",
+                language="python",
+                interrupt_mode="message",
+            )
+        return self._kernel_spec
+
+    def write_connection_file(self, **kwargs: Any) -> None:
+        super().write_connection_file(**kwargs)  # type: ignore[misc]
+        if self.sandbox and os.geteuid() == 0:
+            # written 0600 by root; the kernel (SANDBOX_UID) must read it
+            os.chown(self.connection_file, SANDBOX_UID, SANDBOX_GID)
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        argv = super().format_kernel_cmd(extra_arguments)  # type: ignore[misc]
+        if not self.sandbox:
+            return limits_command(argv, self.limits, gpu=self.gpu)
+        return wrap_command(
+            argv,
+            self.workdir,
+            self.limits,
+            gpu=self.gpu,
+            readonly_paths=self.readonly_paths,
+            writable_paths=[self.socket_dir],
+            extra_env=self.extra_env,
+        )
+
+    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
+        if self.sandbox and self._access is None:
+            # the kernel creates its sockets in socket_dir and writes in workdir as SANDBOX_UID
+            self._access = workdir_access(self.workdir, self.socket_dir)
+            self._access.__enter__()
+        kw.setdefault("cwd", str(self.workdir))
+        if not self.sandbox:
+            env = dict(os.environ if kw.get("env") is None else kw["env"])
+            env["HOME"] = str(self.workdir)
+            env["IPYTHONDIR"] = str(self.socket_dir / "ipython")  # keep the working copy clean
+            mpl_cache = matplotlib_cache_dir()
+            if mpl_cache is not None:
+                env["MPLCONFIGDIR"] = str(mpl_cache)
+            env.update(self.extra_env)
+            kw["env"] = env
+        return await super()._async_pre_start_kernel(**kw)  # type: ignore[misc]
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)  # type: ignore[misc]
+        if restart:
+            return
+        if self._access is not None:
+            access, self._access = self._access, None
+            access.__exit__(None, None, None)  # files written by the kernel go back to the owner
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
+
+
+class SandboxedKernelManager(_SandboxedMixin, AsyncKernelManager):
+    """Async (what nbclient uses by default)."""
+
+    # jupyter_client binds these public names to its own _async_* functions: point them at ours
+    pre_start_kernel = _SandboxedMixin._async_pre_start_kernel
+    cleanup_resources = _SandboxedMixin._async_cleanup_resources
+
+
+class BlockingSandboxedKernelManager(_SandboxedMixin, KernelManager):
+    """Blocking, for scripts and tests: `km.start_kernel()`, `km.client()` is a BlockingKernelClient."""
+
+    pre_start_kernel = run_sync(_SandboxedMixin._async_pre_start_kernel)
+    cleanup_resources = run_sync(_SandboxedMixin._async_cleanup_resources)
+
+
+def make_kernel_manager(
+    workdir: Path,
+    limits: Limits = Limits(),
+    *,
+    sandbox: bool = True,
+    gpu: bool = False,
+    env: Mapping[str, str] | None = None,
+    readonly_paths: Sequence[Path] = (),
+) -> SandboxedKernelManager:
+    """A kernel manager for nbclient: `NotebookClient(nb, km=make_kernel_manager(workdir))`.
+
+    `env` is added to the kernel's environment (e.g. CUDA_VISIBLE_DEVICES, OMP_NUM_THREADS).
+    nbclient does not shut down a kernel whose manager it was given: call `km.shutdown_kernel(now=True)`
+    (in a `finally`) when the notebook is done; that also removes the sockets and, for a root grader,
+    gives the files of `workdir` back to their owner. The sandbox dies with the thread that started
+    it (bubblewrap --die-with-parent uses PR_SET_PDEATHSIG): start kernels from a long-lived thread.
+    """
+    if sandbox:
+        reason = unavailable_reason()
+        if reason:
+            raise RuntimeError(reason)
+    return SandboxedKernelManager(
+        workdir, limits, sandbox=sandbox, gpu=gpu, env=env, readonly_paths=readonly_paths
+    )
