@@ -15,6 +15,9 @@ from pathlib import Path
 import nbformat
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from grader.release import solved_copy  # noqa: E402
+
 ASSIGNMENT = "programacao_diferenciavel"
 OUT = REPO / "examples" / "submissions" / ASSIGNMENT
 
@@ -47,13 +50,8 @@ def grade_id(cell) -> str | None:
 
 
 def as_student(source: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The source as a student who solved everything hands it in: no markers, no hidden tests."""
-    nb = copy.deepcopy(source)
+    nb = solved_copy(source)
     for cell in nb.cells:
-        lines = cell.source.splitlines()
-        if "### BEGIN HIDDEN TESTS" in cell.source:
-            lines = [line for line in lines[: [ln.strip() for ln in lines].index("### BEGIN HIDDEN TESTS")]]
-        cell.source = "\n".join(line for line in lines if not line.strip().startswith("### "))
         if grade_id(cell) == "resposta_comparacao_tempo":
             cell.source = WRITTEN_ANSWER
     return nb

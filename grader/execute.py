@@ -192,10 +192,22 @@ async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, workdir: Pat
     except Exception as exc:  # the kernel never started: the machine's fault, not the student's
         result.status = STATUS_ERROR
         result.message = f"não foi possível iniciar o kernel: {exc}"
+    finally:
+        await _shutdown(km)  # nbclient leaves a kernel it did not create running
     for _, cell in code_cells[position:]:
         reason = result.message or "célula não executada"
         cell.outputs.append(error_output("NaoExecutada", f"célula não executada: {reason}"))
     return result
+
+
+async def _shutdown(km: AsyncKernelManager) -> None:
+    try:
+        if km.has_kernel:
+            await km.shutdown_kernel(now=True)
+        else:
+            await km.cleanup_resources()
+    except Exception:  # already gone: nothing to stop
+        pass
 
 
 async def _kernel_idle(client: _Client, wait_s: float = 10) -> bool:

@@ -4,6 +4,7 @@ solution or a hidden test left in release/). The graded part of the gate lives i
 
 from __future__ import annotations
 
+import copy
 import re
 import shutil
 import tempfile
@@ -116,6 +117,21 @@ def static_problems(source_path: Path, release_path: Path | None) -> list[str]:
     if release_path is not None:
         problems += release_leaks(src, release_path)
     return problems
+
+
+def solved_copy(source) -> nbformat.NotebookNode:
+    """The source as a student who solved everything hands it in: no markers, no hidden tests. The gate's
+    reference submission, the examples' right answers and the catalogues' base notebook."""
+    nb = copy.deepcopy(source)
+    for cell in nb.cells:
+        lines, kept, hidden = cell.source.splitlines(), [], False
+        for line in lines:
+            if HIDDEN_BEGIN.match(line) or HIDDEN_END.match(line):
+                hidden = HIDDEN_BEGIN.match(line) is not None
+            elif not hidden and not SOLUTION_BEGIN.match(line) and not SOLUTION_END.match(line):
+                kept.append(line)
+        cell.source = "\n".join(kept)
+    return nb
 
 
 def marked_lines(source: str, begin: re.Pattern, end: re.Pattern) -> list[str]:

@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -245,10 +246,15 @@ def wrap_command(
     extra_env: Mapping[str, str] | None = None,
 ) -> list[str]:
     """The argv that runs `argv` inside the sandbox, with `workdir` as its only writable directory
-    (cwd and HOME). `readonly_paths` are shown read-only at the same path (e.g. a data set);
-    `writable_paths` read-write at the same path (the kernel's socket directory). When the grader is
-    root, `workdir` must be writable by SANDBOX_UID: see `workdir_access`."""
+    (cwd and HOME). `readonly_paths` are shown read-only at the same path (e.g. a data set; inside
+    `workdir` too), `writable_paths` read-write (the kernel's socket directory); neither may contain
+    `workdir`. When the grader is root, `workdir` must be writable by SANDBOX_UID: see
+    `workdir_access`."""
     workdir = Path(os.path.realpath(workdir))
+    for path in [*readonly_paths, *writable_paths]:
+        if workdir.is_relative_to(os.path.realpath(path)):
+            # it would show everything next to the working copy (e.g. the whole course directory)
+            raise ValueError(f"{path} contains the working directory {workdir}")
     as_root = os.geteuid() == 0
     mounts = _Mounts()
 
@@ -278,8 +284,6 @@ def wrap_command(
     for path in _python_paths():
         mounts.bind("--ro-bind", path)
     mounts.bind("--ro-bind", _LAUNCHER_HOST, _LAUNCHER_INSIDE)
-    for path in readonly_paths:
-        mounts.bind("--ro-bind", os.path.realpath(path))
     mounts.dir(_MPLCONFIGDIR, "1777")  # writable by the kernel (uid may differ from bwrap's)
     mpl_cache = matplotlib_cache_dir()
     if mpl_cache is not None:
@@ -290,6 +294,8 @@ def wrap_command(
     for path in writable_paths:
         mounts.bind("--bind", os.path.realpath(path))
     mounts.bind("--bind", workdir)
+    for path in readonly_paths:  # after workdir: a data set inside it stays read-only
+        mounts.bind("--ro-bind", os.path.realpath(path))
     # the sandbox's own root (a tmpfs holding the mount points) read-only too: only the mounts above
     # that say so are writable (not recursive, so workdir, /tmp, /dev/shm stay writable)
     mounts.raw("--remount-ro", "/")
@@ -331,7 +337,7 @@ def wrap_command(
     identity = ["--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_GID)] if as_root else []
     identity += ["--chdir", str(workdir)]
     inner = limits_command(argv, limits, gpu=gpu, launcher=_LAUNCHER_INSIDE)
-    inner[inner.index("--"):inner.index("--")] = identity
+    inner[inner.index("--") : inner.index("--")] = identity
     return [
         shutil.which("bwrap") or "bwrap",
         *namespaces,
@@ -417,6 +423,8 @@ class _SandboxedMixin:
         self.readonly_paths = tuple(readonly_paths)
         self.socket_dir = _socket_dir()
         self.connection_file = str(self.socket_dir / "k.json")  # sockets: <dir>/k-ipc-<n>
+        # a manager dropped without shutdown_kernel() still removes its sockets (at GC or exit)
+        weakref.finalize(self, shutil.rmtree, str(self.socket_dir), True)
         self._access: Any = None  # workdir_access() context while the kernel may run
 
     @property

@@ -18,20 +18,13 @@ from nbgrader.api import Gradebook
 
 from grader import pipeline
 from grader.config import load_settings
+from grader.release import solved_copy
 from tests.conftest import build_mini_course
 
 GRADER = [sys.executable, "-m", "grader.cli"]
 
 
-def student_version(source):
-    """What a student who solved everything hands in: the source without the markers and hidden tests."""
-    nb = copy.deepcopy(source)
-    for cell in nb.cells:
-        lines = cell.source.splitlines()
-        if "### BEGIN HIDDEN TESTS" in cell.source:
-            lines = lines[: lines.index("### BEGIN HIDDEN TESTS")]
-        cell.source = "\n".join(line for line in lines if "### " not in line)
-    return nb
+student_version = solved_copy
 
 
 def cell_by_id(nb, grade_id):

@@ -1,0 +1,93 @@
+"""The quality gate of the real assignments: release/ is fresh and leaks nothing, source/ is clean, the solution
+earns full marks and the untouched release exactly zero (graded in real kernels)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader import gate, release
+from grader.config import load_settings
+from tests.conftest import REPO
+
+SETTINGS = load_settings(REPO)
+ASSIGNMENTS = SETTINGS.assignments
+
+
+def notebooks(assignment):
+    return sorted((REPO / "source" / assignment).glob("*.ipynb"))
+
+
+def comparable(nb) -> str:
+    return json.dumps(nb, sort_keys=True)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_is_what_grader_release_produces_now(assignment):
+    with tempfile.TemporaryDirectory() as scratch:
+        written = release.generate(SETTINGS, assignment, Path(scratch))
+        assert written, f"nbgrader generated nothing for {assignment}"
+        for path in written:
+            committed = REPO / "release" / assignment / path.name
+            assert committed.is_file(), f"{committed} is missing: run `grader release`"
+            assert comparable(nbformat.read(path, 4)) == comparable(nbformat.read(committed, 4)), (
+                f"{committed} is stale: run `grader release {assignment}` and commit release/"
+            )
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_static_gate(assignment):
+    for path in notebooks(assignment):
+        problems = release.static_problems(path, REPO / "release" / assignment / path.name)
+        assert problems == []
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_has_colab_link_stubs_and_signatures(assignment):
+    for path in notebooks(assignment):
+        released = nbformat.read(REPO / "release" / assignment / path.name, 4)
+        first = released.cells[0].source
+        assert "colab.research.google.com/github/" in first and f"release/{assignment}/{path.name}" in first
+        source = nbformat.read(path, 4)
+        answers = [c for c in source.cells if c.metadata.get("nbgrader", {}).get("solution")
+                   and c.cell_type == "code"]
+        assert answers, "an assignment without answer cells"
+        by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in released.cells}
+        for cell in answers:
+            stub = by_id[cell.metadata["nbgrader"]["grade_id"]].source
+            assert "# SEU CÓDIGO AQUI" in stub and "raise NotImplementedError()" in stub
+            for line in cell.source.splitlines():
+                if line.lstrip().startswith("def "):
+                    assert line in stub, f"the release lost the signature {line!r}"
+
+
+def test_static_gate_catches_leaks_outputs_and_duplicate_ids(tmp_path):
+    """The checks themselves can fail: a broken source and a leaking release are reported."""
+    path = notebooks(ASSIGNMENTS[0])[0]
+    source = nbformat.read(path, 4)
+    answer = next(c for c in source.cells if c.metadata.get("nbgrader", {}).get("solution")
+                  and c.cell_type == "code")
+    test = next(c for c in source.cells if c.metadata.get("nbgrader", {}).get("grade")
+                and "### BEGIN HIDDEN TESTS" in c.source)
+    answer.outputs = [nbformat.v4.new_output("stream", name="stdout", text="oi")]
+    test.metadata["nbgrader"]["grade_id"] = answer.metadata["nbgrader"]["grade_id"]
+    broken = tmp_path / path.name
+    nbformat.write(source, broken)
+    leaked = nbformat.read(REPO / "release" / ASSIGNMENTS[0] / path.name, 4)
+    secret = release.marked_lines(answer.source, release.SOLUTION_BEGIN, release.SOLUTION_END)[0]
+    leaked.cells[-1].source += "\n### BEGIN HIDDEN TESTS\n" + secret
+    leaked_path = tmp_path / "release.ipynb"
+    nbformat.write(leaked, leaked_path)
+    problems = "\n".join(release.static_problems(broken, leaked_path))
+    assert "tem saídas" in problems
+    assert "grade_id repetido" in problems
+    assert "BEGIN HIDDEN TESTS" in problems
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_source_full_marks_and_blank_release_zero(assignment, sandbox_available):
+    assert gate.graded_problems(SETTINGS, assignment, use_sandbox=sandbox_available) == []
