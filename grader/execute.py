@@ -79,12 +79,19 @@ class _Client(NotebookClient):
         size = len(str(msg.get("content", "")))
         used = self._output_bytes.get(cell_index, 0)
         self._output_bytes[cell_index] = used + size
-        if used + size > self.max_output_bytes:
-            if used <= self.max_output_bytes:  # say it once, as an ordinary stdout line
-                notice = f"\n[saída truncada: mais de {self.max_output_bytes // 1024} KB nesta célula]\n"
-                outs.append(nbformat.v4.new_output("stream", name="stdout", text=notice))
-            return None
-        return super().output(outs, msg, display_id, cell_index)
+        if used + size <= self.max_output_bytes:
+            return super().output(outs, msg, display_id, cell_index)
+        if used > self.max_output_bytes:
+            return None  # already cut: the rest of the cell's output is dropped
+        content = msg.get("content", {})
+        if msg.get("msg_type") == "stream" and content.get("name") == "stdout":
+            # keep what fits of the text, then say it was cut (never on stderr: that would fail a test cell)
+            room = max(0, self.max_output_bytes - used - 200)
+            msg = {**msg, "content": {**content, "text": content.get("text", "")[:room]}}
+            super().output(outs, msg, display_id, cell_index)
+        notice = f"\n[saída truncada: mais de {self.max_output_bytes // 1024} KB nesta célula]\n"
+        outs.append(nbformat.v4.new_output("stream", name="stdout", text=notice))
+        return None
 
 
 def kernel_env(settings: ExecutionSettings, workdir: Path) -> dict[str, str]:

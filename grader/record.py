@@ -5,11 +5,14 @@ test cell, deleted ones included, so none keeps a stale score) and keeps the man
 
 from __future__ import annotations
 
+import functools
 import tempfile
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
+import nbgrader
+import nbgrader.api
 from nbformat import NotebookNode
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import SaveAutoGrades
@@ -18,6 +21,21 @@ from sqlalchemy.exc import SAWarning
 from grader.config import Settings
 from grader.errors import UserError
 from grader.results import StudentResult
+
+
+@functools.cache
+def _alembic_head() -> str:
+    """nbgrader runs `alembic heads` in a subprocess for every new gradebook (seconds each); the same answer,
+    read in-process once."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(nbgrader.__file__).parent / "alembic"))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+nbgrader.api.get_alembic_version = _alembic_head
 
 # nbgrader's add_submission trips an autoflush warning in SQLAlchemy 2; the rows are written correctly.
 warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")

@@ -43,6 +43,8 @@ def generate(settings: Settings, assignment: str, release_dir: Path | None = Non
     Returns the release notebooks written."""
     from nbgrader.apps import NbGraderAPI
 
+    import grader.record  # noqa: F401 (its fast alembic lookup for nbgrader's new gradebooks)
+
     settings.source_notebooks(assignment)  # fails clearly on an unknown assignment
     target = Path(release_dir or settings.release_dir)
     with tempfile.TemporaryDirectory() as scratch:

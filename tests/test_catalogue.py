@@ -21,34 +21,63 @@ CATALOGUES = {name: importlib.import_module(f"tests.catalogue.{name}").ANSWERS f
 CASES = [(name, answer) for name, answers in CATALOGUES.items() for answer in answers]
 
 
+def packs(answers) -> list[list]:
+    """Answers grouped so that notebook k holds the k-th answer of every answer cell (the other cells keep the
+    solution): as many kernels as the longest list of answers for one cell, not one per answer. Test cells
+    call only the function they test, so answers to different cells do not see each other."""
+    by_cell: dict[str, list] = {}
+    for answer in answers:
+        by_cell.setdefault(answer.cell, []).append(answer)
+    depth = max(len(group) for group in by_cell.values())
+    return [[group[k] for group in by_cell.values() if k < len(group)] for k in range(depth)]
+
+
 @pytest.fixture(scope="module")
 def graded(sandbox_available):
-    """Every answer of every catalogue, graded in one parallel batch per assignment."""
+    """answer name -> (failed cells of its pack, cells its pack may fail, flags), graded in real kernels."""
     workers = os.cpu_count() or 1
-    results = {}
+    outcome = {}
     for name, answers in CATALOGUES.items():
         assignment = Assignment.load(SETTINGS, name)
         (notebook,) = assignment.sources  # one notebook per assignment
         base = solved_copy(assignment.sources[notebook])
-        variants = {}
-        for answer in answers:
+        variants, members = {}, {}
+        for index, pack in enumerate(packs(answers)):
             nb = copy.deepcopy(base)
-            cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == answer.cell]
-            assert len(cells) == 1, f"{answer.name}: no answer cell {answer.cell!r}"
-            cells[0].source = answer.code
-            variants[answer.name] = (notebook, nb)
+            for answer in pack:
+                cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == answer.cell]
+                assert len(cells) == 1, f"{answer.name}: no answer cell {answer.cell!r}"
+                cells[0].source = answer.code
+            variants[f"pacote-{index}"] = (notebook, nb)
+            members[f"pacote-{index}"] = pack
         settings = execution_settings(SETTINGS, workers, sandbox_available)
         for label, result in grade_notebooks(assignment, variants, settings, workers).items():
-            results[(name, label)] = result
+            allowed = frozenset().union(*(a.must_fail for a in members[label]))
+            for answer in members[label]:
+                # cells another answer of the pack must fail (a function that calls another) say nothing of it
+                others = frozenset().union(*(a.must_fail for a in members[label] if a is not answer))
+                outcome[(name, answer.name)] = (_failed(result) - (others - answer.must_fail), allowed,
+                                                result.flags, result)
     wrong = [(n, a) for n, a in CASES if not a.is_right]
-    caught = sum(_failed(results[(n, a.name)]) == a.must_fail for n, a in wrong)
-    accepted = sum(not _failed(results[(n, a.name)]) for n, a in CASES if a.is_right)
-    print(f"\ncatálogo: erradas pegas {caught}/{len(wrong)}, certas aceitas {accepted}/{len(CASES) - len(wrong)}")
-    return results
+    caught = sum(_ok(a, outcome[(n, a.name)]) for n, a in wrong)
+    accepted = sum(_ok(a, outcome[(n, a.name)]) for n, a in CASES if a.is_right)
+    print(f"\ncatálogo: erradas pegas {caught}/{len(wrong)}, certas aceitas {accepted}/{len(CASES) - len(wrong)}, "
+          f"em {sum(len(packs(a)) for a in CATALOGUES.values())} notebooks")
+    return outcome
 
 
 def _failed(result) -> frozenset[str]:
     return frozenset(c.grade_id for c in result.cells.values() if not c.manual and not c.passed)
+
+
+def _own_cells(answer, failed) -> frozenset[str]:
+    function = answer.cell.removeprefix("resposta_")
+    return frozenset(g for g in failed if g.startswith(function))
+
+
+def _ok(answer, outcome) -> bool:
+    failed, allowed, flags, _ = outcome
+    return not flags and answer.must_fail <= failed and failed <= allowed and _own_cells(answer, failed) <= answer.must_fail
 
 
 def test_catalogue_size():
@@ -68,12 +97,12 @@ def test_catalogue_size():
 
 @pytest.mark.parametrize("assignment, answer", CASES, ids=[f"{n}:{a.name}" for n, a in CASES])
 def test_answer(graded, assignment, answer):
-    result = graded[(assignment, answer.name)]
-    assert not result.flags, f"{answer.name} was flagged: {result.flags}"
-    failed = _failed(result)
+    failed, allowed, flags, result = graded[(assignment, answer.name)]
+    assert not flags, f"{answer.name} was flagged: {flags}"
     messages = {c.grade_id: c.message for c in result.cells.values() if c.grade_id in failed}
-    assert failed == answer.must_fail, (
-        f"{answer.name} ({answer.why}): failed {sorted(failed)}, expected {sorted(answer.must_fail)}; {messages}"
-    )
+    why = f"{answer.name} ({answer.why}): failed {sorted(failed)}; {messages}"
+    assert answer.must_fail <= failed, f"not caught where expected {sorted(answer.must_fail)}: {why}"
+    assert failed <= allowed, f"cells failed that no answer in its notebook should fail: {why}"
+    assert _own_cells(answer, failed) <= answer.must_fail, f"its own function's other cells failed: {why}"
     for grade_id in failed:  # every failure tells the student something
         assert messages[grade_id].strip(), f"{grade_id} failed without a message"

@@ -1,0 +1,80 @@
+"""The demo's example class (examples/submissions/), graded as `grader demo` grades it, in real kernels, with the
+outcome each student must get; and the committed examples are what examples/make_submissions.py writes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from grader import pipeline
+from grader.config import load_settings
+from tests.conftest import REPO, course_config
+
+ASSIGNMENT = "programacao_diferenciavel"
+
+
+def test_examples_are_up_to_date(tmp_path):
+    copy = tmp_path / "repo"
+    for part in ("source", "release", "examples", "grader"):
+        shutil.copytree(REPO / part, copy / part)
+    shutil.rmtree(copy / "examples" / "submissions")
+    subprocess.run([sys.executable, str(copy / "examples" / "make_submissions.py")], check=True,
+                   capture_output=True)
+    written = sorted(p.relative_to(copy) for p in (copy / "examples" / "submissions").rglob("*") if p.is_file())
+    committed = sorted(p.relative_to(REPO) for p in (REPO / "examples" / "submissions").rglob("*") if p.is_file())
+    assert written == committed
+    for path in written:
+        assert (copy / path).read_bytes() == (REPO / path).read_bytes(), f"{path} is stale: run the script"
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, sandbox_available):
+    course = tmp_path_factory.mktemp("curso")
+    for part in ("source", "release"):
+        shutil.copytree(REPO / part, course / part)
+    (course / "grader_config.py").write_text(course_config([ASSIGNMENT, "grafo_computacional"],
+                                                           SANDBOX=sandbox_available, CELL_TIMEOUT_S=120,
+                                                           SUBMISSION_TIMEOUT_S=600))
+    settings = load_settings(course)
+    options = pipeline.GradeOptions(submissions=REPO / "examples" / "submissions" / ASSIGNMENT,
+                                    report_dir=course / "reports", progress=False)
+    run = pipeline.grade(settings, ASSIGNMENT, options)
+    scores = json.loads((course / "reports" / ASSIGNMENT / "scores.json").read_text())
+    return run, {s["student_id"]: s for s in scores["students"]}, scores["max_score"]
+
+
+def failed(student):
+    return {g for g, c in student["cells"].items() if not c["passed"] and not c["needs_manual_grade"]
+            and g != "resposta_comparacao_tempo"}
+
+
+def test_right_renamed_and_stripped_earn_every_automatic_point(graded):
+    _, students, _ = graded
+    for name in ("ana", "elisa", "fabio"):
+        assert students[name]["status"] == "graded", name
+        assert failed(students[name]) == set(), (name, failed(students[name]))
+        assert students[name]["cells"]["resposta_comparacao_tempo"]["needs_manual_grade"], name
+        assert students[name]["flags"] == [], (name, students[name]["flags"])
+    assert students["ana"]["score"] == students["elisa"]["score"] == students["fabio"]["score"] > 0
+
+
+def test_blank_partly_wrong_and_deleted_test(graded):
+    _, students, _ = graded
+    assert students["bruno"]["score"] == 0.0
+    assert failed(students["carla"]) == {"update_c_memoria", "stable_log_exp_estavel", "stable_log_exp_gradientes"}
+    # davi deleted the memory test that catches his update_c: it is restored and fails
+    assert failed(students["davi"]) == {"update_c_memoria"}
+
+
+def test_broken_missing_and_tampered(graded):
+    run, students, _ = graded
+    assert students["gabriel"]["status"] == "error" and students["gabriel"]["score"] == 0.0
+    assert students["igor"]["status"] == "missing"
+    assert "tampering" in students["helena"]["flags"] and students["helena"]["score"] == 0.0
+    notes = {r.student_id: r.notes for r in run.results}
+    assert any("não é um notebook válido" in n for n in notes["gabriel"])
+    assert any("LEIAME.txt não é um notebook" in n for n in notes["igor"])
