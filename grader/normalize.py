@@ -75,7 +75,8 @@ def _match_score(release_cell, student_cell) -> float:
             return SAME_SIGNATURE_MATCH
     if not r_text or not s_text:
         return 0.0
-    matcher = difflib.SequenceMatcher(None, r_text, s_text, autojunk=False)
+    # Line by line: cheap (cells are short lists of lines) and what an edit changes.
+    matcher = difflib.SequenceMatcher(None, r_text.splitlines(), s_text.splitlines(), autojunk=False)
     if matcher.real_quick_ratio() < MIN_SIMILARITY or matcher.quick_ratio() < MIN_SIMILARITY:
         return 0.0
     ratio = matcher.ratio()
