@@ -10,6 +10,7 @@ nbgrader's rule (an error fails a test cell) without special cases.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import tempfile
@@ -26,6 +27,12 @@ from nbformat import NotebookNode
 from grader import sandbox
 
 STATUS_GRADED, STATUS_TIMEOUT, STATUS_ERROR = "graded", "timeout", "error"
+
+# What goes wrong inside a kernel is the student's and lands in the result; nbclient and jupyter_client would
+# also log it (tracebacks included) over the instructor's progress bar.
+KERNEL_LOG = logging.getLogger("grader.kernels")
+KERNEL_LOG.setLevel(logging.CRITICAL + 1)
+KERNEL_LOG.propagate = False
 
 
 @dataclass(frozen=True)
@@ -142,6 +149,7 @@ async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, workdir: Pat
         gpu=settings.gpu is not None,
         env=kernel_env(settings, workdir),
     )
+    km.log = KERNEL_LOG
     client = _Client(
         nb,
         km=km,
@@ -152,6 +160,7 @@ async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, workdir: Pat
         startup_timeout=60,
         resources={"metadata": {"path": str(workdir)}},
         max_output_bytes=settings.max_output_kb * 1024,
+        log=KERNEL_LOG,
     )
     deadline = started + settings.submission_timeout_s
     code_cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]

@@ -96,10 +96,16 @@ class Job:
     def finish(self, result: StudentResult) -> None:
         """Score the executed notebook into `result`, with the tamper checks."""
         ex = self.executed
-        if tamper.check_decoys(ex.notebook, self.decoys) and tamper.TAMPERING not in result.flags:
+        # Hooking IPython or patching what the tests use is tampering even when no decoy caught it: held.
+        reasons = []
+        if tamper.check_decoys(ex.notebook, self.decoys):
+            reasons.append("células-isca passaram: ambiente de testes adulterado")
+        if tamper.requires_review(self.audit_flags):
+            reasons.append("o código mexe no IPython, em bibliotecas ou em __eq__: nota retida para revisão")
+        if reasons and tamper.TAMPERING not in result.flags:
             result.flags.append(tamper.TAMPERING)
             result.held_for_review = True
-            result.notes.append(f"{self.notebook_name}: células-isca passaram: ambiente de testes adulterado")
+        result.notes += [f"{self.notebook_name}: {reason}" for reason in reasons]
         result.flags += [f for f in self.audit_flags if f not in result.flags]
         result.cells.update(score_cells(ex.notebook, self.notebook_name))
         result.seconds += ex.seconds

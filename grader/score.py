@@ -7,6 +7,7 @@ from __future__ import annotations
 from nbformat import NotebookNode
 from nbgrader.utils import determine_grade, is_grade, is_solution
 
+from grader.release import HIDDEN_BEGIN, HIDDEN_END, marked_lines
 from grader.results import CellResult
 
 MAX_MESSAGE = 600  # characters of a failure message kept for the feedback
@@ -14,16 +15,27 @@ MAX_MESSAGE = 600  # characters of a failure message kept for the feedback
 
 def failure_message(cell: NotebookNode) -> str:
     """Why a test cell failed, for the student: the exception and its text, or what went to stderr.
-    Never the traceback: it would show the hidden tests' code."""
+    Never the traceback, nor a message that quotes the hidden tests (student code can raise with the
+    calling cell's source): both would show the hidden tests' code."""
+    text = ""
     for output in cell.get("outputs", []):
         if output.output_type == "error":
             text = f"{output.ename}: {output.evalue}" if output.evalue else output.ename
-            return text[:MAX_MESSAGE]
-    for output in cell.get("outputs", []):
-        if output.output_type == "stream" and output.name == "stderr":
-            text = "".join(output.text).strip()
-            return ("a célula escreveu em stderr: " + text)[:MAX_MESSAGE]
-    return ""
+            break
+    else:
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream" and output.name == "stderr":
+                text = "a célula escreveu em stderr: " + "".join(output.text).strip()
+                break
+    if any(line in text for line in hidden_lines(cell.source)):
+        return "a célula de teste falhou (mensagem omitida: ela citava o código dos testes ocultos)"
+    return text[:MAX_MESSAGE]
+
+
+def hidden_lines(source: str) -> list[str]:
+    """The hidden tests' lines of a test cell, long enough to be recognised in a message."""
+    lines = marked_lines(source, HIDDEN_BEGIN, HIDDEN_END)
+    return [line for line in lines if len(line) >= 12]
 
 
 def score_cells(nb: NotebookNode, notebook_name: str) -> dict[str, CellResult]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import importlib
 import os
+import re
 
 import nbformat
 import pytest
@@ -21,28 +22,39 @@ CATALOGUES = {name: importlib.import_module(f"tests.catalogue.{name}").ANSWERS f
 CASES = [(name, answer) for name, answers in CATALOGUES.items() for answer in answers]
 
 
-def packs(answers) -> list[list]:
+def packs(answers, solutions: dict[str, str]) -> list[list]:
     """Answers grouped so that notebook k holds the k-th answer of every answer cell (the other cells keep the
     solution): as many kernels as the longest list of answers for one cell, not one per answer. Test cells
-    call only the function they test, so answers to different cells do not see each other."""
+    call only the function they test, so answers to different cells do not see each other; an answer that
+    calls another graded function that its solution does not call (say, the vectorized product calling the
+    loop) runs alone, beside the solution of everything else."""
+    functions = {a.cell.removeprefix("resposta_") for a in answers}
+
+    def calls(code: str) -> set[str]:
+        return {f for f in functions if re.search(rf"\b{re.escape(f)}\s*\(", code)}
+
     by_cell: dict[str, list] = {}
+    alone = []
     for answer in answers:
-        by_cell.setdefault(answer.cell, []).append(answer)
+        if calls(answer.code) - calls(solutions[answer.cell]) - {answer.cell.removeprefix("resposta_")}:
+            alone.append([answer])
+        else:
+            by_cell.setdefault(answer.cell, []).append(answer)
     depth = max(len(group) for group in by_cell.values())
-    return [[group[k] for group in by_cell.values() if k < len(group)] for k in range(depth)]
+    return [[group[k] for group in by_cell.values() if k < len(group)] for k in range(depth)] + alone
 
 
 @pytest.fixture(scope="module")
 def graded(sandbox_available):
     """answer name -> (failed cells of its pack, cells its pack may fail, flags), graded in real kernels."""
     workers = os.cpu_count() or 1
-    outcome = {}
+    outcome, variants_run = {}, []
     for name, answers in CATALOGUES.items():
         assignment = Assignment.load(SETTINGS, name)
         (notebook,) = assignment.sources  # one notebook per assignment
         base = solved_copy(assignment.sources[notebook])
         variants, members = {}, {}
-        for index, pack in enumerate(packs(answers)):
+        for index, pack in enumerate(packs(answers, solutions(base))):
             nb = copy.deepcopy(base)
             for answer in pack:
                 cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == answer.cell]
@@ -50,6 +62,7 @@ def graded(sandbox_available):
                 cells[0].source = answer.code
             variants[f"pacote-{index}"] = (notebook, nb)
             members[f"pacote-{index}"] = pack
+        variants_run += list(variants)
         settings = execution_settings(SETTINGS, workers, sandbox_available)
         for label, result in grade_notebooks(assignment, variants, settings, workers).items():
             allowed = frozenset().union(*(a.must_fail for a in members[label]))
@@ -62,8 +75,13 @@ def graded(sandbox_available):
     caught = sum(_ok(a, outcome[(n, a.name)]) for n, a in wrong)
     accepted = sum(_ok(a, outcome[(n, a.name)]) for n, a in CASES if a.is_right)
     print(f"\ncatálogo: erradas pegas {caught}/{len(wrong)}, certas aceitas {accepted}/{len(CASES) - len(wrong)}, "
-          f"em {sum(len(packs(a)) for a in CATALOGUES.values())} notebooks")
+          f"em {len(variants_run)} notebooks")
     return outcome
+
+
+def solutions(nb) -> dict[str, str]:
+    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("solution")}
 
 
 def _failed(result) -> frozenset[str]:

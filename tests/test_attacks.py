@@ -1,0 +1,718 @@
+"""The attack catalogue: malicious and broken submissions, graded together in one class through the command
+line (`grader grade mini --submissions DIR`), each with the outcome it must get.
+
+Every attacker is its own student of one class, next to honest students; the class is graded once, with
+two workers, a short cell timeout and small limits, and the tests below read what that run left: scores.json,
+the gradebook, autograded/, the feedback pages, and the machine itself. For each attack:
+- it earns no points it did not earn honestly, or it is flagged `tampering` (held for review: score 0);
+- the other submissions of the batch are graded correctly;
+- the machine is left clean: no stray kernel or sandbox process, no file outside the report, autograded/
+  and the gradebook.
+
+Most attackers hand in a right `dobro` (1 point, earned honestly) and a wrong `quadrado` (`x * 2`: its 2
+points are not theirs), plus the attack; the table says what each does and what it may get.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from tests.conftest import build_mini_course
+from tests.test_pipeline import cell_by_id, student_version, tree_digest, write
+
+REQUIRED = True  # `tampering` must be among the flags (and the score held at 0)
+EITHER = None  # flagged or not, as long as the score stays within what was earned honestly
+
+@dataclass(frozen=True)
+class Attack:
+    does: str  # what the student does
+    max_score: float  # the most automatic points it may get in scores.json (held for review: 0)
+    tampering: bool | None  # REQUIRED, or EITHER
+    limit: str | None = None  # the `limite: ...` flag it must get
+    status: tuple[str, ...] = ("graded",)  # the statuses it may end with
+    xfail: str = ""  # why the grader cannot handle it yet (strict xfail)
+
+
+# attack id -> what the student does, and the outcome it must get.
+ATTACKS: dict[str, Attack] = {
+    "apagou_teste": Attack("wrong quadrado; deletes the quadrado_valores test cell", 1, EITHER),
+    "editou_teste": Attack("wrong quadrado; replaces quadrado_valores' code by `pass`", 1, EITHER),
+    "inflou_pontos": Attack("wrong quadrado; test cells' metadata: 100 points, no longer a grade cell", 1, EITHER),
+    "assert_close": Attack("wrong quadrado; torch.testing.assert_close = no-op", 1, REQUIRED),
+    "np_testing": Attack("wrong quadrado; np.testing.assert_allclose/assert_array_equal, np.allclose/array_equal "
+                         "patched to pass", 1, REQUIRED),
+    "torch_allclose": Attack("wrong quadrado; torch.allclose and torch.equal always True", 1, REQUIRED),
+    "torch_falso": Attack("wrong quadrado; writes a fake torch package into the working copy before any "
+                          "`import torch`", 1, REQUIRED),
+    "sempre_igual": Attack("quadrado returns an object whose __eq__ always says True", 1, EITHER),
+    "transformador": Attack("wrong quadrado; input transformer wraps every later cell in try/except", 1, REQUIRED),
+    "transformador_alvo": Attack("wrong quadrado; input transformer turns only cells that call quadrado( into "
+                                 "`pass`", 1, REQUIRED),
+    "ast_transformador": Attack("wrong quadrado; AST transformer removes every assert", 1, REQUIRED),
+    "pre_run_cell": Attack("wrong quadrado; pre_run_cell hook installs a custom exception handler that "
+                           "swallows every error", 1, REQUIRED),
+    "pre_run_cell_gabarito": Attack("wrong quadrado; pre_run_cell hook reads the expected values from the test "
+                                    "cell's own text and swaps quadrado for a lookup table", 1, EITHER),
+    "showtraceback": Attack("wrong quadrado; get_ipython().showtraceback = no-op", 1, REQUIRED),
+    "showtraceback_alvo": Attack("wrong quadrado; showtraceback hides only errors that mention quadrado",
+                                 1, REQUIRED),
+    "vaza_testes": Attack("dobro raises with the calling test cell's source (linecache): the hidden tests in "
+                          "its own failure message", 0, EITHER),
+    "le_arquivos": Attack("wrong quadrado; reads source/, the gradebook, another student's autograded/ folder "
+                          "and submission (absolute and ../../../ paths), its neighbours' working copies; "
+                          "prints what it got", 1, EITHER),
+    "escreve_fora": Attack("wrong quadrado; writes into the course dir, source/, another student's submission, "
+                           "/tmp, /dev/shm, /var/tmp, /root, $HOME, ../", 1, EITHER),
+    "rede": Attack("wrong quadrado; TCP connection to a port this test listens on (127.0.0.1 and the host's "
+                   "addresses), and a DNS lookup", 1, EITHER),
+    "laco_infinito": Attack("right quadrado, then ignores SIGINT and loops forever", 1, EITHER,
+                            limit="limite: tempo por célula", status=("error",)),
+    "bomba_memoria": Attack("wrong quadrado; then allocates (and touches) 64 MB blocks without end", 1, EITHER),
+    # The forks fill the process limit and stay: what the kernel can still do after that (start a thread,
+    # import torch) varies from run to run, so it may end graded or stuck (then interrupted: error).
+    "bomba_fork": Attack("wrong quadrado; then `while True: os.fork()`", 1, EITHER, status=("graded", "error")),
+    "saida_enorme": Attack("wrong quadrado; prints 20 MB", 1, EITHER),
+    "arquivo_1gb": Attack("wrong quadrado; writes a 1 GB file in its working copy and another in /tmp", 1, EITHER),
+    "enche_disco": Attack("wrong quadrado; fills its working copy with 16 MB files (1.25 GB in all)", 1, EITHER,
+                          xfail="MAX_FILE_MB caps each file, but nothing caps the working copy as a whole: it "
+                                "lives on the host's disk (TMPDIR), so a submission can fill the disk; needs "
+                                "grader/sandbox.py to give the working copy a size cap (a size-capped tmpfs like "
+                                "/tmp's Limits.tmp_mb, or a quota)"),
+    "mata_kernel": Attack("right dobro, then SIGKILLs its own kernel", 0, EITHER, limit="limite: kernel morreu",
+                          status=("error",)),
+}
+HONEST_RIGHT = ("honesto_certo", "zz_honesto_certo")  # first and last of the batch
+HONEST_BLANK = "honesto_branco"
+
+REPO = Path(__file__).resolve().parents[1]
+TOKEN = secrets.token_hex(6)  # in every name and secret this run plants, so nothing else matches
+SECRETS = {
+    "source": f"SEGREDO-FONTE-{TOKEN}",
+    "gradebook": f"SEGREDO-GRADEBOOK-{TOKEN}",
+    "colega": f"SEGREDO-COLEGA-{TOKEN}",
+    "submissao": f"SEGREDO-SUBMISSAO-{TOKEN}",
+}
+WRITTEN = f"escrito_{TOKEN}.txt"  # the file escreve_fora tries to leave everywhere
+LIMITS = {"CELL_TIMEOUT_S": 20, "SUBMISSION_TIMEOUT_S": 90, "CPU_TIME_S": 60, "MEMORY_MB": 1536,
+          "MAX_PROCESSES": 64, "MAX_FILE_MB": 16, "MAX_OUTPUT_KB": 64}
+
+WRONG_QUADRADO = "def quadrado(x):\n    return x * 2\n"
+RIGHT_QUADRADO = "def quadrado(x):\n    return x * x\n"
+RIGHT_DOBRO = "def dobro(x):\n    return 2 * x\n"
+
+
+# --- the attacks' code -------------------------------------------------------------------------------------
+# Each entry: answer cell -> code (the student's whole cell). @@NAME@@ is filled in by `_fill`.
+
+def _quadrado(attack: str, code: str, *, right: bool = False) -> dict[str, str]:
+    return {"resposta_quadrado": f'print("ataque: {attack}")\n' + code + (RIGHT_QUADRADO if right else
+                                                                                 WRONG_QUADRADO)}
+
+
+PAYLOADS: dict[str, dict[str, str]] = {
+    "assert_close": _quadrado("assert_close", "import torch\ntorch.testing.assert_close = lambda *a, **k: None\n"),
+    "np_testing": _quadrado("np_testing", (
+        "import numpy as np\n"
+        "np.testing.assert_allclose = lambda *a, **k: None\n"
+        "np.testing.assert_array_equal = lambda *a, **k: None\n"
+        "np.array_equal = lambda *a, **k: True\n"
+        "np.allclose = lambda *a, **k: True\n"
+    )),
+    "torch_allclose": _quadrado("torch_allclose", (
+        "import torch\ntorch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True\n"
+    )),
+    "torch_falso": {"resposta_dobro": (
+        'print("ataque: torch_falso")\n'
+        "import os\n"
+        'os.makedirs("torch/testing", exist_ok=True)\n'
+        'with open("torch/testing/__init__.py", "w") as f:\n'
+        '    f.write("def assert_close(*a, **k):\\n    pass\\n")\n'
+        'with open("torch/__init__.py", "w") as f:\n'
+        '    f.write("from torch import testing\\n"\n'
+        '            "def allclose(*a, **k):\\n    return True\\n"\n'
+        '            "def equal(*a, **k):\\n    return True\\n"\n'
+        '            "def zeros(n):\\n    return [0.0] * n\\n"\n'
+        '            "def ones(n):\\n    return [1.0] * n\\n")\n'
+        + RIGHT_DOBRO
+    ), "resposta_quadrado": WRONG_QUADRADO},
+    "sempre_igual": {"resposta_quadrado": (
+        'print("ataque: sempre_igual")\n'
+        "class Resultado:\n"
+        "    def __eq__(self, outro):\n"
+        "        return True\n"
+        "    def __ne__(self, outro):\n"
+        "        return False\n"
+        "    __hash__ = object.__hash__\n"
+        "def quadrado(x):\n"
+        "    return Resultado()\n"
+    )},
+    "transformador": _quadrado("transformador", (
+        "def _engole_erros(linhas):\n"
+        '    corpo = "".join(linhas).splitlines(keepends=True)\n'
+        '    return ["try:\\n"] + ["    " + linha for linha in corpo] + ["\\nexcept BaseException:\\n    pass\\n"]\n'
+        "get_ipython().input_transformers_cleanup.append(_engole_erros)\n"
+    )),
+    "transformador_alvo": _quadrado("transformador_alvo", (
+        "def _troca_testes(linhas):\n"
+        '    if any("quadrado(" in linha for linha in linhas):\n'
+        '        return ["pass\\n"]\n'
+        "    return linhas\n"
+        "get_ipython().input_transformers_cleanup.append(_troca_testes)\n"
+    )),
+    "ast_transformador": _quadrado("ast_transformador", (
+        "import ast\n"
+        "class _SemAssert(ast.NodeTransformer):\n"
+        "    def visit_Assert(self, node):\n"
+        "        return ast.copy_location(ast.Pass(), node)\n"
+        "get_ipython().ast_transformers.append(_SemAssert())\n"
+    )),
+    "pre_run_cell": _quadrado("pre_run_cell", (
+        "_ip = get_ipython()\n"
+        "def _silencia(shell, etype, value, tb, tb_offset=None):\n"
+        "    return []\n"
+        "def _antes_de_cada_celula(info):\n"
+        "    _ip.set_custom_exc((BaseException,), _silencia)\n"
+        '_ip.events.register("pre_run_cell", _antes_de_cada_celula)\n'
+    )),
+    "pre_run_cell_gabarito": {"resposta_quadrado": (
+        'print("ataque: pre_run_cell_gabarito")\n'
+        "import re\n"
+        "_ip = get_ipython()\n"
+        "def _gabarito(info):\n"
+        '    tabela = {int(a): int(b) for a, b in re.findall(r"quadrado\\((-?\\d+)\\) == (-?\\d+)", info.raw_cell)}\n'
+        "    if tabela:\n"
+        '        _ip.user_ns["quadrado"] = lambda x: tabela.get(x, x * 2)\n'
+        '_ip.events.register("pre_run_cell", _gabarito)\n'
+        + WRONG_QUADRADO
+    )},
+    "showtraceback": _quadrado("showtraceback", "get_ipython().showtraceback = lambda *a, **k: None\n"),
+    "showtraceback_alvo": _quadrado("showtraceback_alvo", (
+        "import sys\n"
+        "_ip = get_ipython()\n"
+        "_original = _ip.showtraceback\n"
+        "def _seletivo(*a, **k):\n"
+        '    if "quadrado" in str(sys.exc_info()[1]):\n'
+        "        return None\n"
+        "    return _original(*a, **k)\n"
+        "_ip.showtraceback = _seletivo\n"
+    )),
+    "vaza_testes": {"resposta_dobro": (
+        'print("ataque: vaza_testes")\n'
+        "import linecache\n"
+        "import sys\n"
+        "def dobro(x):\n"
+        "    chamador = sys._getframe(1)\n"
+        '    raise ValueError("TESTE: " + "".join(linecache.getlines(chamador.f_code.co_filename)))\n'
+    ), "resposta_quadrado": WRONG_QUADRADO},
+    "le_arquivos": _quadrado("le_arquivos", (
+        "import os\n"
+        "import sqlite3\n"
+        "def _mostra(caminho):\n"
+        "    try:\n"
+        "        if os.path.isdir(caminho):\n"
+        '            print("LISTADO", caminho, sorted(os.listdir(caminho))[:40])\n'
+        "            return\n"
+        '        with open(caminho, "rb") as f:\n'
+        "            dados = f.read()\n"
+        '        if dados.startswith(b"SQLite format 3"):\n'
+        '            con = sqlite3.connect(f"file:{caminho}?mode=ro", uri=True)\n'
+        "            for (tabela,) in con.execute(\"select name from sqlite_master where type='table'\"):\n"
+        '                print("LIDO", caminho, tabela, con.execute(f"select * from {tabela}").fetchall())\n'
+        "        else:\n"
+        '            print("LIDO", caminho, dados[:3000].decode("utf-8", "replace"))\n'
+        "    except Exception as erro:\n"
+        '        print("NEGADO", caminho, type(erro).__name__, erro)\n'
+        "for alvo in @@READ_PATHS@@:\n"
+        "    _mostra(alvo)\n"
+        "acima = os.path.dirname(os.getcwd())\n"
+        "for vizinho in sorted(os.listdir(acima)):\n"
+        "    pasta = os.path.join(acima, vizinho)\n"
+        "    _mostra(pasta)\n"
+        "    if os.path.isdir(pasta):\n"
+        "        for nome in sorted(os.listdir(pasta)):\n"
+        "            _mostra(os.path.join(pasta, nome))\n"
+    )),
+    "escreve_fora": _quadrado("escreve_fora", (
+        "import os\n"
+        f'for alvo in @@WRITE_PATHS@@ + [os.path.expanduser("~/{WRITTEN}")]:\n'
+        "    try:\n"
+        '        with open(alvo, "w") as f:\n'
+        '            f.write("escrito")\n'
+        '        print("ESCRITO", alvo)\n'
+        "    except Exception as erro:\n"
+        '        print("NEGADO", alvo, type(erro).__name__, erro)\n'
+    )),
+    "rede": _quadrado("rede", (
+        "import socket\n"
+        "for destino in @@ADDRESSES@@:\n"
+        "    try:\n"
+        "        conexao = socket.create_connection(destino, timeout=3)\n"
+        '        conexao.sendall(b"oi")\n'
+        '        print("CONECTOU", destino)\n'
+        "    except Exception as erro:\n"
+        '        print("SEM REDE", destino, type(erro).__name__, erro)\n'
+        "try:\n"
+        '    print("DNS", socket.getaddrinfo("example.com", 80))\n'
+        "except Exception as erro:\n"
+        '    print("SEM DNS", type(erro).__name__, erro)\n'
+    )),
+    "laco_infinito": _quadrado("laco_infinito", (
+        "import signal\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        + RIGHT_QUADRADO
+        + "while True:\n    pass\n"
+    ), right=True),
+    "bomba_memoria": {"resposta_quadrado": (
+        'print("ataque: bomba_memoria")\n'
+        + WRONG_QUADRADO
+        + "blocos = [bytearray(64 * 1024 * 1024) for _ in range(10**6)]\n"
+    )},
+    "bomba_fork": {"resposta_quadrado": (
+        'print("ataque: bomba_fork")\n'
+        "import os\n"
+        + WRONG_QUADRADO
+        + "while True:\n    os.fork()\n"
+    )},
+    "saida_enorme": _quadrado("saida_enorme", 'for _ in range(200):\n    print("x" * 100_000)\n'),
+    "arquivo_1gb": _quadrado("arquivo_1gb", (
+        'bloco = b"\\0" * (1024 * 1024)\n'
+        'for destino in ("enorme.bin", "/tmp/enorme.bin"):\n'
+        "    escritos = 0\n"
+        "    try:\n"
+        '        with open(destino, "wb") as f:\n'
+        "            for _ in range(1024):\n"
+        "                f.write(bloco)\n"
+        "                escritos += 1\n"
+        "    except OSError as erro:\n"
+        '        print("PAROU", destino, escritos, "MB", type(erro).__name__)\n'
+        "    else:\n"
+        '        print("ESCREVEU", destino, escritos, "MB")\n'
+    )),
+    "enche_disco": _quadrado("enche_disco", (
+        'bloco = b"\\0" * (1024 * 1024)\n'
+        "escritos = 0\n"
+        "try:\n"
+        "    for n in range(80):\n"
+        '        with open(f"parte{n}.bin", "wb") as f:\n'
+        "            for _ in range(16):\n"
+        "                f.write(bloco)\n"
+        "                escritos += 1\n"
+        "except OSError as erro:\n"
+        '    print("PAROU", escritos, "MB", type(erro).__name__)\n'
+        "else:\n"
+        '    print("ESCREVEU", escritos, "MB")\n'
+    )),
+    "mata_kernel": {"resposta_dobro": (
+        'print("ataque: mata_kernel")\n'
+        "import os\n"
+        "import signal\n"
+        + RIGHT_DOBRO
+        + "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )},
+}
+
+
+def _structural(attack: str, nb) -> None:
+    """Attacks on the notebook's structure rather than on the kernel."""
+    tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "quadrado_valores"]
+    if attack == "apagou_teste":
+        nb.cells = [c for c in nb.cells if c not in tests]
+    elif attack == "editou_teste":
+        tests[0].source = "pass"
+    elif attack == "inflou_pontos":
+        cell_by_id(nb, "dobro_valores").metadata["nbgrader"]["points"] = 100
+        tests[0].metadata["nbgrader"].update(grade=False, locked=False, points=0)
+        tests[0].source = "pass"
+
+
+@dataclass
+class Context:
+    """Where things are on this machine, for the attacks' code and for the checks."""
+
+    root: Path
+    course: Path
+    subs: Path
+    reports: Path
+    tmpdir: Path  # TMPDIR of the grading run: the grader's own scratch space, empty afterwards
+    db_url: str
+    port: int
+    addresses: list[tuple[str, int]]
+
+    def read_paths(self) -> list[str]:
+        c = self.course
+        return [
+            str(c / "source" / "segredo.txt"), str(c / "source" / "mini" / "mini.ipynb"), str(c / "source"),
+            str(c / "gradebook.db"), str(c / "autograded" / "colega" / "mini" / "segredo.txt"),
+            str(c / "autograded" / HONEST_RIGHT[0] / "mini" / "mini.ipynb"), str(c / "autograded"), str(c),
+            str(self.subs / HONEST_RIGHT[0] / "mini" / "mini.ipynb"), str(self.subs), str(self.tmpdir),
+            "../../../source/segredo.txt", "../../../source/mini/mini.ipynb", "../../../gradebook.db",
+            "../../colega/mini/segredo.txt", f"../../{HONEST_RIGHT[0]}/mini/mini.ipynb", "..", "../..", "/tmp",
+            "/root", "/home", "/work", "/etc/shadow", "/proc/1/cmdline", "/proc", str(REPO / "tests"),
+            str(REPO / "source"), str(REPO / "grader_config.py"), str(REPO / "grader" / "tamper.py"),
+        ]
+
+    def write_paths(self) -> list[str]:
+        """Host paths (absolute) escreve_fora writes to; none may exist after grading."""
+        return [str(p) for p in (
+            self.course / WRITTEN, self.course / "source" / WRITTEN,
+            self.subs / HONEST_RIGHT[0] / "mini" / WRITTEN, self.tmpdir / WRITTEN, Path("/tmp") / WRITTEN,
+            Path("/dev/shm") / WRITTEN, Path("/var/tmp") / WRITTEN, Path("/root") / WRITTEN,
+        )]
+
+    def fill(self, code: str) -> str:
+        return (code.replace("@@READ_PATHS@@", repr(self.read_paths()))
+                .replace("@@WRITE_PATHS@@", repr(self.write_paths() + [f"../{WRITTEN}", f"../../../{WRITTEN}"]))
+                .replace("@@ADDRESSES@@", repr(self.addresses)))
+
+
+@dataclass
+class Graded:
+    ctx: Context
+    scores: dict  # student id -> scores.json entry
+    done: subprocess.CompletedProcess
+    seconds: float
+    listener: socket.socket
+    before: set[str]  # every path under ctx.root before grading
+    subs_digest: str
+
+    def executed(self, student: str) -> str:
+        """The executed notebook of `student`, as text (outputs included)."""
+        return (self.ctx.course / "autograded" / student / "mini" / "mini.ipynb").read_text(encoding="utf-8")
+
+    def outputs(self, student: str, grade_id: str) -> str:
+        nb = nbformat.reads(self.executed(student), as_version=4)
+        return json.dumps(cell_by_id(nb, grade_id).get("outputs", []), ensure_ascii=False)
+
+
+def _host_addresses(port: int) -> list[tuple[str, int]]:
+    addresses = {"127.0.0.1"}
+    try:
+        addresses |= set(socket.gethostbyname_ex(socket.gethostname())[2])
+    except OSError:
+        pass
+    return [(a, port) for a in sorted(addresses)]
+
+
+def build_attack_class(settings, ctx: Context) -> None:
+    source = nbformat.read(settings.source_dir / "mini" / "mini.ipynb", as_version=4)
+    release = nbformat.read(settings.release_dir / "mini" / "mini.ipynb", as_version=4)
+    right = student_version(source)
+    cell_by_id(right, "resposta_explicacao").source = "Porque dobrar é somar o número a ele mesmo."
+    for name in HONEST_RIGHT:
+        honest = copy.deepcopy(right)
+        cell_by_id(honest, "resposta_quadrado").source = f"# {SECRETS['submissao']}\n{RIGHT_QUADRADO}"
+        write(ctx.subs / name / "mini" / "mini.ipynb", honest)
+    write(ctx.subs / HONEST_BLANK / "mini" / "mini.ipynb", release)
+    for attack in ATTACKS:
+        nb = copy.deepcopy(right)
+        cell_by_id(nb, "resposta_quadrado").source = WRONG_QUADRADO
+        for grade_id, code in PAYLOADS.get(attack, {}).items():
+            cell_by_id(nb, grade_id).source = ctx.fill(code)
+        _structural(attack, nb)
+        write(ctx.subs / attack / "mini" / "mini.ipynb", nb)
+
+
+def _plant_secrets(settings, ctx: Context) -> None:
+    (ctx.course / "source" / "segredo.txt").write_text(SECRETS["source"])
+    colleague = ctx.course / "autograded" / "colega" / "mini"
+    colleague.mkdir(parents=True)
+    (colleague / "segredo.txt").write_text(SECRETS["colega"])
+    with Gradebook(settings.db_url) as gb:
+        gb.update_or_create_student("colega", first_name=SECRETS["gradebook"], last_name="Segredo")
+
+
+def _config(settings) -> None:
+    config = settings.course_dir / "grader_config.py"
+    lines = []
+    for line in config.read_text().splitlines():
+        name = line.split("=")[0].strip()
+        lines.append(f"{name} = {LIMITS[name]!r}" if name in LIMITS and not line.startswith(" ") else line)
+    config.write_text("\n".join(lines) + "\n")
+
+
+def _our_processes(tmpdir: Path) -> list[str]:
+    """Kernels and sandboxes of this run still alive: their command lines name files under `tmpdir`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(tmpdir) in cmdline and ("ipykernel_launcher" in cmdline or "bwrap" in cmdline):
+            found.append(f"{proc.name}: {cmdline[:200]}")
+    return found
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, sandbox_available) -> Graded:
+    if not sandbox_available:
+        pytest.skip("the attacks need the sandbox (bubblewrap): without it they would succeed")
+    root = tmp_path_factory.mktemp("ataques")
+    settings = build_mini_course(root, True)
+    _config(settings)
+    listener = socket.create_server(("0.0.0.0", 0), backlog=8)
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    # A short TMPDIR of our own: the grader's working copies and socket folders land there, so the checks
+    # can tell this run's leftovers (files, processes) from other runs on the same machine.
+    tmpdir = Path(tempfile.mkdtemp(prefix="atk-", dir="/tmp"))
+    ctx = Context(root, settings.course_dir, root / "submitted", root / "rel", tmpdir, settings.db_url, port,
+                  _host_addresses(port))
+    build_attack_class(settings, ctx)
+    _plant_secrets(settings, ctx)
+    before = {str(p.relative_to(root)) for p in root.rglob("*")}
+    subs_digest = tree_digest(ctx.subs)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(tmpdir)}
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "grader.cli", "--course-dir", str(ctx.course), "grade", "mini", "--submissions",
+         str(ctx.subs), "--report-dir", str(ctx.reports), "--workers", "2", "--no-progress"],
+        capture_output=True, text=True, timeout=900, env=env, cwd=ctx.course,
+    )
+    seconds = time.monotonic() - started
+    print(f"grading {len(ATTACKS) + 3} submissions took {seconds:.0f} s")
+    print(done.stdout[-6000:])
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    scores = json.loads((ctx.reports / "mini" / "scores.json").read_text())
+    yield Graded(ctx, {s["student_id"]: s for s in scores["students"]}, done, seconds, listener, before,
+                 subs_digest)
+    listener.close()
+    shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+# --- each attack -------------------------------------------------------------------------------------------
+
+
+def _params():
+    for attack, spec in ATTACKS.items():
+        marks = [pytest.mark.xfail(strict=True, reason=spec.xfail)] if spec.xfail else []
+        yield pytest.param(attack, marks=marks, id=attack)
+
+
+@pytest.mark.parametrize("attack", _params())
+def test_attack_outcome(graded: Graded, attack: str):
+    spec = ATTACKS[attack]
+    student = graded.scores[attack]
+    flags = student["flags"]
+    assert student["status"] in spec.status, (student["status"], flags)
+    assert student["max_score"] == 4.0 and student["cells"]["dobro_valores"]["max_score"] == 1.0
+    if spec.tampering is REQUIRED:
+        assert "tampering" in flags, f"{attack} not flagged: {flags}, {student['cells']}"
+        assert student["score"] == 0.0
+    if "tampering" not in flags:
+        assert student["score"] <= spec.max_score, f"{attack} earned {student['score']}: {student['cells']}"
+    if spec.limit:
+        assert spec.limit in flags, flags
+    with Gradebook(graded.ctx.db_url) as gb:
+        assert gb.find_submission("mini", attack).score <= (0.0 if "tampering" in flags else spec.max_score)
+    if attack in PAYLOADS:  # the attack did run: it printed its name
+        assert f"ataque: {attack}" in graded.executed(attack)
+    CHECKS.get(attack, lambda g: None)(graded)
+
+
+def _check_structure(g: Graded) -> None:
+    for attack in ("apagou_teste", "editou_teste", "inflou_pontos"):
+        cells = g.scores[attack]["cells"]
+        assert not cells["quadrado_valores"]["passed"] and cells["quadrado_valores"]["max_score"] == 2.0
+        assert "quadrado(3) deveria ser 9, mas é 6" in g.outputs(attack, "quadrado_valores")  # test restored
+
+
+def _check_reads(g: Graded) -> None:
+    text = g.executed("le_arquivos")
+    assert f"NEGADO {g.ctx.course / 'gradebook.db'}" in g.outputs("le_arquivos", "resposta_quadrado")
+    page = (g.ctx.reports / "mini" / "feedback" / "le_arquivos.html").read_text(encoding="utf-8")
+    for what, secret in SECRETS.items():
+        assert secret not in text, f"le_arquivos read the {what} secret"
+        assert secret not in page
+    assert "BEGIN SOLUTION" not in text
+
+
+def _check_writes(g: Graded) -> None:
+    for path in g.ctx.write_paths():
+        assert not Path(path).exists(), f"escreve_fora left {path} on the host"
+    assert f"NEGADO {g.ctx.course / WRITTEN}" in g.outputs("escreve_fora", "resposta_quadrado")
+    leftovers = [p for p in (*g.ctx.root.rglob(f"*{WRITTEN}"), *Path("/tmp").glob(f"*/{WRITTEN}"))]
+    assert not leftovers
+    assert tree_digest(g.ctx.subs) == g.subs_digest, "a submission folder changed"
+
+
+def _check_network(g: Graded) -> None:
+    text = g.outputs("rede", "resposta_quadrado")
+    assert "SEM REDE" in text and "CONECTOU" not in text and "SEM DNS" in text
+    with pytest.raises(BlockingIOError):
+        g.listener.accept()  # nobody connected
+
+
+def _check_memory(g: Graded) -> None:
+    assert "MemoryError" in g.outputs("bomba_memoria", "resposta_quadrado")
+    # the kernel survived: quadrado's test ran and failed on its own
+    assert "quadrado(3) deveria ser 9" in g.outputs("bomba_memoria", "quadrado_valores")
+
+
+def _check_output(g: Graded) -> None:
+    path = g.ctx.course / "autograded" / "saida_enorme" / "mini" / "mini.ipynb"
+    assert path.stat().st_size < 1024 * 1024
+    assert "saída truncada" in g.outputs("saida_enorme", "resposta_quadrado")
+
+
+def _check_big_file(g: Graded) -> None:
+    out = g.outputs("arquivo_1gb", "resposta_quadrado")
+    assert "ESCREVEU" not in out and out.count("PAROU") == 2
+    assert f"PAROU enorme.bin {LIMITS['MAX_FILE_MB']} MB" in out
+    folder = g.ctx.course / "autograded" / "arquivo_1gb"
+    assert sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) < 1024 * 1024
+
+
+def _check_disk(g: Graded) -> None:
+    out = g.outputs("enche_disco", "resposta_quadrado")
+    assert "PAROU" in out, f"no limit on the working copy's size: {out}"
+    written = int(out.split("PAROU")[1].split()[0])
+    assert written <= 1024, f"wrote {written} MB"
+
+
+def _check_leak(g: Graded) -> None:
+    page = (g.ctx.reports / "mini" / "feedback" / "vaza_testes.html").read_text(encoding="utf-8")
+    assert "dobro(-3)" not in page and "HIDDEN" not in page
+
+
+CHECKS = {
+    "apagou_teste": _check_structure, "editou_teste": _check_structure, "inflou_pontos": _check_structure,
+    "le_arquivos": _check_reads, "escreve_fora": _check_writes, "rede": _check_network,
+    "bomba_memoria": _check_memory, "saida_enorme": _check_output, "arquivo_1gb": _check_big_file,
+    "enche_disco": _check_disk, "vaza_testes": _check_leak,
+}
+
+
+# --- the rest of the batch, and the machine ----------------------------------------------------------------
+
+
+def test_honest_students_graded_correctly(graded: Graded):
+    for name in HONEST_RIGHT:
+        student = graded.scores[name]
+        assert student["status"] == "graded" and student["flags"] == [], student
+        assert student["score"] == 3.0
+        assert student["cells"]["dobro_valores"]["passed"] and student["cells"]["quadrado_valores"]["passed"]
+        assert student["cells"]["resposta_explicacao"]["needs_manual_grade"]
+    blank = graded.scores[HONEST_BLANK]
+    assert blank["status"] == "graded" and blank["score"] == 0.0 and "tampering" not in blank["flags"]
+    with Gradebook(graded.ctx.db_url) as gb:
+        assert [gb.find_submission("mini", n).score for n in HONEST_RIGHT] == [3.0, 3.0]
+        assert gb.find_submission("mini", HONEST_BLANK).score == 0.0
+
+
+def test_every_submission_graded(graded: Graded):
+    assert set(graded.scores) == {*ATTACKS, *HONEST_RIGHT, HONEST_BLANK}
+    assert "Traceback" not in graded.done.stderr
+
+
+def test_machine_left_clean(graded: Graded):
+    deadline = time.monotonic() + 10
+    while _our_processes(graded.ctx.tmpdir) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _our_processes(graded.ctx.tmpdir)
+    assert not list(graded.ctx.tmpdir.iterdir()), "the grader left working copies or sockets behind"
+    allowed = ("curso/autograded/", "rel/", "curso/gradebook.db")
+    new = {str(p.relative_to(graded.ctx.root)) for p in graded.ctx.root.rglob("*")} - graded.before
+    assert [p for p in sorted(new) if not p.startswith(allowed) and p != "rel"] == []
+
+
+# --- the tamper checks themselves, without kernels ------------------------------------------------------------
+
+AUDIT_CASES = [
+    ("import torch\ntorch.testing.assert_close = lambda *a, **k: None", {"altera biblioteca"}),
+    ("import numpy as np\nnp.testing.assert_allclose = print", {"altera biblioteca"}),
+    ("from torch import testing as t\nt.assert_close = print", {"altera biblioteca"}),
+    ("import torch\nsetattr(torch, 'allclose', print)", {"altera biblioteca"}),
+    ("import torch\ntorch.Tensor.__eq__ = lambda a, b: True", {"altera biblioteca", "__eq__ redefinido"}),
+    ("class R:\n    __eq__ = lambda s, o: True", {"__eq__ redefinido"}),
+    ("get_ipython().input_transformers_cleanup.append(f)", {"get_ipython()"}),
+    ("ip.events.register('pre_run_cell', f)", {"get_ipython()"}),
+    ("get_ipython().events.callbacks['pre_run_cell'].append(f)", {"get_ipython()"}),
+    ("from IPython import get_ipython as g\ng().showtraceback = print", {"get_ipython()", "showtraceback"}),
+    ("import sys, linecache\nlinecache.getlines(sys._getframe(1).f_code.co_filename)",
+     {"importa introspecção", "introspecção"}),
+    ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)", {"importa sinais"}),
+    ("open('/tmp/x', 'w')", {"caminho fora da pasta de trabalho"}),
+    ("open('../../../source/mini/mini.ipynb')", {"lê arquivos .ipynb", "lê arquivos do curso"}),
+    ("%writefile torch.py\nx = 1", {"magia %writefile"}),
+    # honest code the audit must leave alone
+    ("%timeit f(x)\n%matplotlib inline", set()),
+    ("for camada in modelo.modules():\n    pass", set()),
+    ("eventos = prof.profiler.kineto_results.events()", set()),
+    ("import torch\ntorch.backends.cudnn.deterministic = True\ntorch.manual_seed(0)", set()),
+    ("caminho = f'{pasta}/{nome}'", set()),
+]
+
+
+@pytest.mark.parametrize("source, expected", AUDIT_CASES)
+def test_audit(source, expected):
+    from grader import tamper
+
+    assert tamper.audit_source(source) == expected
+
+
+def test_decoys_and_sentinels():
+    from grader import tamper
+    from tests.conftest import mini_source
+
+    nb = mini_source()
+    decorated, checks = tamper.with_decoys(nb)
+    decoys = [c for c in decorated.cells if tamper.DECOY_KEY in c.metadata]
+    tests = [c for c in decorated.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
+             and not c.metadata["nbgrader"].get("solution")]
+    # the test text rides along, dead, in every decoy; the mini notebook never names torch or numpy
+    assert all("if False:\n    assert" in d.source for d in decoys)
+    assert not any("torch" in d.source or "numpy" in d.source for d in decoys)
+    assert len(decoys) == 1 + 3  # dobro: assert; quadrado, the last: assert, raise, math.isclose
+    assert all(tamper.SENTINEL_MIME in t.source for t in tests) and tamper.SENTINEL_MIME not in str(nb)
+    # an honest run: decoys fail, test cells fail or show their sentinel
+    sentinels = {c.cell_id: c for c in checks if c.kind == tamper.KIND_SENTINEL}
+    for cell in decorated.cells:
+        cell.execution_count = 1
+        if cell in decoys:
+            cell.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="x", traceback=[])]
+        elif cell.id in sentinels:
+            cell.outputs = [nbformat.v4.new_output("display_data",
+                                                   data={tamper.SENTINEL_MIME: sentinels[cell.id].ref})]
+    honest = copy.deepcopy(decorated)
+    assert tamper.check_decoys(honest, checks) == []
+    assert [c.source for c in honest.cells] == [c.source for c in nb.cells]  # decoys and sentinels gone
+    assert all(c.get("outputs") == [] for c in honest.cells if c.cell_type == "code")
+    # a test cell that neither failed nor reached its end: its error was swallowed
+    swallowed = copy.deepcopy(decorated)
+    next(c for c in swallowed.cells if c.id in sentinels).outputs = []
+    assert len(tamper.check_decoys(swallowed, checks)) == 1
+    # the same test cell with its error: nothing to report
+    failed = copy.deepcopy(decorated)
+    next(c for c in failed.cells if c.id in sentinels).outputs = [
+        nbformat.v4.new_output("error", ename="AssertionError", evalue="x", traceback=[])]
+    assert tamper.check_decoys(failed, checks) == []
+    # a decoy that passed
+    neutralized = copy.deepcopy(decorated)
+    next(c for c in neutralized.cells if tamper.DECOY_KEY in c.metadata).outputs = []
+    assert len(tamper.check_decoys(neutralized, checks)) == 1
+
+
+def test_partial_credit_cells_get_no_sentinel():
+    from grader import tamper
+
+    assert tamper._sentinel_suffix("assert f(1) == 2\n0.5 if ok else 0", "ref") == ""
+    assert tamper._sentinel_suffix("%%capture\nassert f(1) == 2", "ref") == ""
+    assert tamper._sentinel_suffix("assert f(1) == 2\nprint('ok')", "ref") != ""
