@@ -1,0 +1,1256 @@
+"""Catalogue of student answers for the assignment `programacao_diferenciavel`.
+
+Each Answer replaces one solution cell of
+source/programacao_diferenciavel/programacao_diferenciavel.ipynb (by its grade_id) with complete code.
+Wrong answers list in `must_fail` exactly the test cells that must lose points; right answers list none.
+The expected sets do not depend on the device (CPU or GPU): on a CPU-only machine the device tests use the
+'meta' device to stand in for "another device".
+"""
+
+from textwrap import dedent
+
+from tests.catalogue import Answer
+
+
+def _code(text: str) -> str:
+    return dedent(text).strip() + "\n"
+
+
+def _wrong(name: str, cell: str, code: str, must_fail: set[str], why: str) -> Answer:
+    assert must_fail, name
+    return Answer(name=name, cell=cell, code=_code(code), must_fail=frozenset(must_fail), why=why)
+
+
+def _right(name: str, cell: str, code: str, why: str) -> Answer:
+    return Answer(name=name, cell=cell, code=_code(code), why=why)
+
+
+ANSWERS: list[Answer] = []
+
+# --------------------------------------------------------------------------------------------------
+# Section 1.1: linhas_positivas(X)
+C = "resposta_linhas_positivas"
+V, L = "linhas_positivas_valores", "linhas_positivas_casos_limite"
+ANSWERS += [
+    _wrong(
+        "linhas_positivas_maior_ou_igual",
+        C,
+        """
+        def linhas_positivas(X):
+            return X[X.sum(axis=1) >= 0]
+        """,
+        {L},
+        "uses >= 0, so a row that sums to exactly zero is kept",
+    ),
+    _wrong(
+        "linhas_positivas_elementos",
+        C,
+        """
+        def linhas_positivas(X):
+            return X[X > 0]
+        """,
+        {V, L},
+        "masks elements instead of rows: returns a flat vector of positive entries",
+    ),
+    _wrong(
+        "linhas_positivas_eixo_errado",
+        C,
+        """
+        def linhas_positivas(X):
+            return X[X.sum(axis=0) > 0]
+        """,
+        {V, L},
+        "sums the columns (axis=0) instead of the rows",
+    ),
+    _wrong(
+        "linhas_positivas_lista",
+        C,
+        """
+        def linhas_positivas(X):
+            return np.array([linha for linha in X if linha.sum() > 0])
+        """,
+        {L},
+        "builds the result from a Python list: with no row selected the shape is (0,), not (0, d)",
+    ),
+    _wrong(
+        "linhas_positivas_colunas",
+        C,
+        """
+        def linhas_positivas(X):
+            return X[:, X.sum(axis=1) > 0]
+        """,
+        {V, L},
+        "applies the row mask to the columns",
+    ),
+    _right(
+        "linhas_positivas_mascara_explicita",
+        C,
+        """
+        def linhas_positivas(X):
+            mascara = np.sum(X, axis=1) > 0
+            return X[mascara, :]
+        """,
+        "boolean mask on the rows with an explicit column slice",
+    ),
+    _right(
+        "linhas_positivas_compress",
+        C,
+        """
+        def linhas_positivas(X):
+            return np.compress(X.sum(axis=1) > 0, X, axis=0)
+        """,
+        "np.compress along axis 0",
+    ),
+]
+
+# --------------------------------------------------------------------------------------------------
+# Section 1.2: achatar_exemplos(X)
+C = "resposta_achatar_exemplos"
+F_, V = "achatar_exemplos_formato", "achatar_exemplos_valores"
+ANSWERS += [
+    _wrong(
+        "achatar_exemplos_invertido",
+        C,
+        """
+        def achatar_exemplos(X):
+            return X.reshape(-1, X.shape[0])
+        """,
+        {F_, V},
+        "puts -1 in the wrong place: shape (D, N) instead of (N, D)",
+    ),
+    _wrong(
+        "achatar_exemplos_so_3d",
+        C,
+        """
+        def achatar_exemplos(X):
+            return X.reshape(X.shape[0], X.shape[1] * X.shape[2])
+        """,
+        {F_, V},
+        "hard-codes three dimensions instead of using -1",
+    ),
+    _wrong(
+        "achatar_exemplos_flatten",
+        C,
+        """
+        def achatar_exemplos(X):
+            return X.flatten()
+        """,
+        {F_, V},
+        "flattens the whole batch into one vector",
+    ),
+    _wrong(
+        "achatar_exemplos_ordem_f",
+        C,
+        """
+        def achatar_exemplos(X):
+            return X.reshape(X.shape[0], -1, order='F')
+        """,
+        {V},
+        "right shape, but Fortran order scrambles the entries of each example",
+    ),
+    _right(
+        "achatar_exemplos_len",
+        C,
+        """
+        def achatar_exemplos(X):
+            return X.reshape(len(X), -1)
+        """,
+        "reshape with len(X) and -1",
+    ),
+    _right(
+        "achatar_exemplos_prod",
+        C,
+        """
+        def achatar_exemplos(X):
+            return np.reshape(X, (X.shape[0], int(np.prod(X.shape[1:]))))
+        """,
+        "explicit product of the trailing dimensions",
+    ),
+    _right(
+        "achatar_exemplos_size",
+        C,
+        """
+        def achatar_exemplos(X):
+            return X.reshape(X.shape[0], X[0].size)
+        """,
+        "number of columns taken from the size of one example",
+    ),
+]
+
+# --------------------------------------------------------------------------------------------------
+# Section 2.4: tensor_sem_copia(arr)
+C = "resposta_tensor_sem_copia"
+V, M = "tensor_sem_copia_valores", "tensor_sem_copia_memoria"
+ANSWERS += [
+    _wrong(
+        "tensor_sem_copia_torch_tensor",
+        C,
+        """
+        def tensor_sem_copia(arr):
+            return torch.tensor(arr)
+        """,
+        {M},
+        "torch.tensor always copies the data",
+    ),
+    _wrong(
+        "tensor_sem_copia_Tensor_maiusculo",
+        C,
+        """
+        def tensor_sem_copia(arr):
+            return torch.Tensor(arr)
+        """,
+        {V, M},
+        "torch.Tensor copies and converts to float32",
+    ),
+    _wrong(
+        "tensor_sem_copia_float",
+        C,
+        """
+        def tensor_sem_copia(arr):
+            return torch.from_numpy(arr).float()
+        """,
+        {V, M},
+        "the .float() conversion makes a float32 copy",
+    ),
+    _wrong(
+        "tensor_sem_copia_copy",
+        C,
+        """
+        def tensor_sem_copia(arr):
+            return torch.from_numpy(arr.copy())
+        """,
+        {M},
+        "copies the array before converting",
+    ),
+    _right(
+        "tensor_sem_copia_as_tensor",
+        C,
+        """
+        def tensor_sem_copia(arr):
+            return torch.as_tensor(arr)
+        """,
+        "torch.as_tensor shares memory with a CPU array",
+    ),
+    _right(
+        "tensor_sem_copia_asarray",
+        C,
+        """
+        def tensor_sem_copia(arr):
+            return torch.asarray(arr)
+        """,
+        "torch.asarray shares memory by default",
+    ),
+]
+
+# --------------------------------------------------------------------------------------------------
+# Section 2.5: juntar_atributos(X1, X2)
+C = "resposta_juntar_atributos"
+F_, V = "juntar_atributos_formato", "juntar_atributos_valores"
+ANSWERS += [
+    _wrong(
+        "juntar_atributos_dim0",
+        C,
+        """
+        def juntar_atributos(X1, X2):
+            return torch.cat((X1, X2), dim=0)
+        """,
+        {F_, V},
+        "concatenates along the rows (dim=0)",
+    ),
+    _wrong(
+        "juntar_atributos_ordem_trocada",
+        C,
+        """
+        def juntar_atributos(X1, X2):
+            return torch.cat((X2, X1), dim=1)
+        """,
+        {V},
+        "puts X2 before X1",
+    ),
+    _wrong(
+        "juntar_atributos_stack",
+        C,
+        """
+        def juntar_atributos(X1, X2):
+            return torch.stack((X1, X2), dim=1)
+        """,
+        {F_, V},
+        "torch.stack creates a new dimension and needs equal shapes",
+    ),
+    _wrong(
+        "juntar_atributos_numpy",
+        C,
+        """
+        def juntar_atributos(X1, X2):
+            return np.concatenate((X1, X2), axis=1)
+        """,
+        {F_, V},
+        "returns a NumPy array instead of a tensor",
+    ),
+    _wrong(
+        "juntar_atributos_float32",
+        C,
+        """
+        def juntar_atributos(X1, X2):
+            return torch.cat((X1.float(), X2.float()), dim=1)
+        """,
+        {F_},
+        "casts the inputs to float32",
+    ),
+    _right(
+        "juntar_atributos_dim_menos1",
+        C,
+        """
+        def juntar_atributos(X1, X2):
+            return torch.cat([X1, X2], dim=-1)
+        """,
+        "torch.cat along the last dimension",
+    ),
+    _right(
+        "juntar_atributos_hstack",
+        C,
+        """
+        def juntar_atributos(X1, X2):
+            return torch.hstack((X1, X2))
+        """,
+        "torch.hstack",
+    ),
+    _right(
+        "juntar_atributos_column_stack",
+        C,
+        """
+        def juntar_atributos(X1, X2):
+            return torch.column_stack((X1, X2))
+        """,
+        "torch.column_stack",
+    ),
+]
+
+# --------------------------------------------------------------------------------------------------
+# Problem set 1: A and B
+C = "resposta_A_B"
+F_, D, IND = "A_B_formato", "A_B_distribuicao", "A_B_independentes"
+ANSWERS += [
+    _wrong(
+        "A_B_uniforme",
+        C,
+        """
+        A = torch.rand(128, 256, device=device)
+        B = torch.rand(128, 256, device=device)
+        """,
+        {D},
+        "uniform entries (torch.rand) instead of Gaussian",
+    ),
+    _wrong(
+        "A_B_uniforme_padronizada",
+        C,
+        """
+        A = (torch.rand(128, 256, device=device) - 0.5) * 12 ** 0.5
+        B = (torch.rand(128, 256, device=device) - 0.5) * 12 ** 0.5
+        """,
+        {D},
+        "uniform entries rescaled to mean 0 and std 1: right moments, wrong distribution",
+    ),
+    _wrong(
+        "A_B_mesmo_objeto",
+        C,
+        """
+        A = torch.randn(128, 256, device=device)
+        B = A
+        """,
+        {IND},
+        "B is the same tensor as A",
+    ),
+    _wrong(
+        "A_B_clone",
+        C,
+        """
+        A = torch.randn(128, 256, device=device)
+        B = A.clone()
+        """,
+        {IND},
+        "B is a copy of A",
+    ),
+    _wrong(
+        "A_B_mesma_semente",
+        C,
+        """
+        torch.manual_seed(0)
+        A = torch.randn(128, 256, device=device)
+        torch.manual_seed(0)
+        B = torch.randn(128, 256, device=device)
+        """,
+        {IND},
+        "re-seeds before each matrix, so B repeats A",
+    ),
+    _wrong(
+        "A_B_formato_trocado",
+        C,
+        """
+        A = torch.randn(256, 128, device=device)
+        B = torch.randn(256, 128, device=device)
+        """,
+        {F_},
+        "shape (256, 128) instead of (128, 256)",
+    ),
+    _wrong(
+        "A_B_numpy",
+        C,
+        """
+        A = np.random.randn(128, 256)
+        B = np.random.randn(128, 256)
+        """,
+        {F_, D, IND},
+        "NumPy arrays instead of tensors",
+    ),
+    _wrong(
+        "A_B_float64",
+        C,
+        """
+        A = torch.from_numpy(np.random.randn(128, 256))
+        B = torch.from_numpy(np.random.randn(128, 256))
+        """,
+        {F_},
+        "float64 tensors converted from NumPy",
+    ),
+    _right(
+        "A_B_cpu",
+        C,
+        """
+        A = torch.randn(128, 256)
+        B = torch.randn(128, 256)
+        """,
+        "torch.randn on the default device",
+    ),
+    _right(
+        "A_B_gerador",
+        C,
+        """
+        g = torch.Generator().manual_seed(1)
+        A = torch.randn(128, 256, generator=g).to(device)
+        B = torch.randn(128, 256, generator=g).to(device)
+        """,
+        "one seeded generator for both matrices",
+    ),
+    _right(
+        "A_B_normal",
+        C,
+        """
+        A = torch.normal(0.0, 1.0, size=(128, 256), device=device)
+        B = torch.normal(0.0, 1.0, size=(128, 256), device=device)
+        """,
+        "torch.normal",
+    ),
+]
+
+# --------------------------------------------------------------------------------------------------
+# Problem set 1: produto_com_laco(A, B)
+C = "resposta_produto_com_laco"
+V, T, U = "produto_com_laco_valores", "produto_com_laco_dtype_dispositivo", "produto_com_laco_um_laco"
+ANSWERS += [
+    _wrong(
+        "produto_com_laco_dois_lacos",
+        C,
+        """
+        def produto_com_laco(A, B):
+            C = torch.zeros(A.shape[0], B.shape[0], dtype=A.dtype, device=A.device)
+            for i in range(A.shape[0]):
+                for j in range(B.shape[0]):
+                    C[i, j] = (A[i] * B[j]).sum()
+            return C
+        """,
+        {U},
+        "two nested loops instead of one loop with broadcasting",
+    ),
+    _wrong(
+        "produto_com_laco_sem_laco",
+        C,
+        """
+        def produto_com_laco(A, B):
+            return A @ B.T
+        """,
+        {U},
+        "no loop at all",
+    ),
+    _wrong(
+        "produto_com_laco_zeros_padrao",
+        C,
+        """
+        def produto_com_laco(A, B):
+            C = torch.zeros(A.shape[0], B.shape[0])
+            for i in range(A.shape[0]):
+                C[i] = (A[i] * B).sum(dim=1)
+            return C
+        """,
+        {T},
+        "result created with the default dtype and device (float32 on the CPU)",
+    ),
+    _wrong(
+        "produto_com_laco_numpy",
+        C,
+        """
+        def produto_com_laco(A, B):
+            C = np.zeros((A.shape[0], B.shape[0]))
+            for linha in range(A.shape[0]):
+                C[linha] = (A[linha] * B).sum(axis=1)
+            return C
+        """,
+        {V, T},
+        "the source notebook's answer: fills and returns a NumPy array",
+    ),
+    _wrong(
+        "produto_com_laco_dim_errada",
+        C,
+        """
+        def produto_com_laco(A, B):
+            C = torch.empty(A.shape[0], B.shape[0], dtype=A.dtype, device=A.device)
+            for i in range(A.shape[0]):
+                C[i] = (A[i] * B).sum(dim=0)
+            return C
+        """,
+        {V, T, U},
+        "sums over the wrong dimension",
+    ),
+    _wrong(
+        "produto_com_laco_cpu",
+        C,
+        """
+        def produto_com_laco(A, B):
+            C = torch.empty(A.shape[0], B.shape[0], dtype=A.dtype, device=A.device)
+            for i in range(A.shape[0]):
+                C[i] = (A[i] * B).sum(dim=1)
+            return C.cpu()
+        """,
+        {T},
+        "moves the result to the CPU",
+    ),
+    _right(
+        "produto_com_laco_stack",
+        C,
+        """
+        def produto_com_laco(A, B):
+            linhas = []
+            for i in range(A.shape[0]):
+                linhas.append((A[i] * B).sum(dim=1))
+            return torch.stack(linhas)
+        """,
+        "one loop, rows collected in a list and stacked",
+    ),
+    _right(
+        "produto_com_laco_mv",
+        C,
+        """
+        def produto_com_laco(A, B):
+            C = A.new_zeros(A.shape[0], B.shape[0])
+            for i, a in enumerate(A):
+                C[i] = torch.mv(B, a)
+            return C
+        """,
+        "one loop over the rows of A with a matrix-vector product",
+    ),
+    _right(
+        "produto_com_laco_compreensao",
+        C,
+        """
+        def produto_com_laco(A, B):
+            return torch.stack([(a * B).sum(dim=1) for a in A])
+        """,
+        "the single loop written as a list comprehension",
+    ),
+]
+
+# --------------------------------------------------------------------------------------------------
+# Problem set 1: produto_vetorizado(A, B)
+C = "resposta_produto_vetorizado"
+V, T, S = "produto_vetorizado_valores", "produto_vetorizado_dtype_dispositivo", "produto_vetorizado_sem_laco"
+ANSWERS += [
+    _wrong(
+        "produto_vetorizado_sem_transpor",
+        C,
+        """
+        def produto_vetorizado(A, B):
+            return A @ B
+        """,
+        {V, T, S},
+        "forgets to transpose B",
+    ),
+    _wrong(
+        "produto_vetorizado_compreensao",
+        C,
+        """
+        def produto_vetorizado(A, B):
+            return torch.stack([(a * B).sum(dim=1) for a in A])
+        """,
+        {S},
+        "a loop hidden in a list comprehension",
+    ),
+    _wrong(
+        "produto_vetorizado_float32",
+        C,
+        """
+        def produto_vetorizado(A, B):
+            return torch.mm(A.float(), B.float().t())
+        """,
+        {T},
+        "casts to float32, losing float64 inputs' precision and dtype",
+    ),
+    _wrong(
+        "produto_vetorizado_cpu",
+        C,
+        """
+        def produto_vetorizado(A, B):
+            return (A @ B.T).cpu()
+        """,
+        {T},
+        "moves the result to the CPU",
+    ),
+    _wrong(
+        "produto_vetorizado_chama_laco",
+        C,
+        """
+        def produto_vetorizado(A, B):
+            return produto_com_laco(A, B)
+        """,
+        {S},
+        "calls the loop version",
+    ),
+    _wrong(
+        "produto_vetorizado_elemento_a_elemento",
+        C,
+        """
+        def produto_vetorizado(A, B):
+            return (A * B).sum(dim=1)
+        """,
+        {V, T},
+        "element-wise product of A and B instead of a matrix product",
+    ),
+    _right(
+        "produto_vetorizado_mm",
+        C,
+        """
+        def produto_vetorizado(A, B):
+            return torch.mm(A, B.t())
+        """,
+        "torch.mm",
+    ),
+    _right(
+        "produto_vetorizado_einsum",
+        C,
+        """
+        def produto_vetorizado(A, B):
+            return torch.einsum('ik,jk->ij', A, B)
+        """,
+        "torch.einsum",
+    ),
+    _right(
+        "produto_vetorizado_broadcasting",
+        C,
+        """
+        def produto_vetorizado(A, B):
+            return (A[:, None, :] * B[None, :, :]).sum(dim=-1)
+        """,
+        "broadcasting over a third dimension, then a sum",
+    ),
+    _right(
+        "produto_vetorizado_matmul",
+        C,
+        """
+        def produto_vetorizado(A, B):
+            return torch.matmul(A, B.transpose(0, 1))
+        """,
+        "torch.matmul with an explicit transpose",
+    ),
+]
+
+# --------------------------------------------------------------------------------------------------
+# Problem set 2: update_c(C, A, B, n_iter=2)
+C = "resposta_update_c"
+V, P, M = "update_c_valores", "update_c_no_lugar", "update_c_memoria"
+ANSWERS += [
+    _wrong(
+        "update_c_temporario",
+        C,
+        """
+        def update_c(C, A, B, n_iter=2):
+            D = torch.mm(A, B.t())
+            for _ in range(n_iter):
+                C[:] = D + C
+        """,
+        {M},
+        "the source notebook's answer: D + C allocates a temporary of C's size at every iteration",
+    ),
+    _wrong(
+        "update_c_sem_somar_c",
+        C,
+        """
+        def update_c(C, A, B, n_iter=2):
+            D = torch.mm(A, B.t())
+            for _ in range(n_iter):
+                C.copy_(D)
+        """,
+        {V},
+        "forgets '+ C': overwrites C with A·Bᵀ",
+    ),
+    _wrong(
+        "update_c_reatribui",
+        C,
+        """
+        def update_c(C, A, B, n_iter=2):
+            D = torch.mm(A, B.t())
+            for _ in range(n_iter):
+                C = C + D
+            return C
+        """,
+        {V, P, M},
+        "rebinds the local name C: the caller's tensor never changes",
+    ),
+    _wrong(
+        "update_c_ignora_n_iter",
+        C,
+        """
+        def update_c(C, A, B, n_iter=2):
+            C.add_(torch.mm(A, B.t()))
+        """,
+        {V},
+        "ignores n_iter and updates once",
+    ),
+    _wrong(
+        "update_c_troca_data",
+        C,
+        """
+        def update_c(C, A, B, n_iter=2):
+            D = torch.mm(A, B.t())
+            for _ in range(n_iter):
+                C.data = C + D
+        """,
+        {P, M},
+        "swaps C's storage through .data: right values, new memory every iteration",
+    ),
+    _wrong(
+        "update_c_multiplica_n_iter",
+        C,
+        """
+        def update_c(C, A, B, n_iter=2):
+            D = torch.mm(A, B.t())
+            C.add_(n_iter * D)
+        """,
+        {M},
+        "n_iter * D is a second buffer of C's size while D is alive",
+    ),
+    _wrong(
+        "update_c_transposta_errada",
+        C,
+        """
+        def update_c(C, A, B, n_iter=2):
+            D = torch.mm(A.t(), B)
+            for _ in range(n_iter):
+                C.add_(D)
+        """,
+        {V, P, M},
+        "transposes the wrong matrix (Aᵀ·B)",
+    ),
+    _right(
+        "update_c_mais_igual",
+        C,
+        """
+        def update_c(C, A, B, n_iter=2):
+            D = A @ B.T
+            for _ in range(n_iter):
+                C += D
+        """,
+        "C += D in place",
+    ),
+    _right(
+        "update_c_addmm",
+        C,
+        """
+        def update_c(C, A, B, n_iter=2):
+            for _ in range(n_iter):
+                C.addmm_(A, B.t())
+        """,
+        "C.addmm_: no buffer at all",
+    ),
+    _right(
+        "update_c_addmm_alpha",
+        C,
+        """
+        def update_c(C, A, B, n_iter=2):
+            C.addmm_(A, B.t(), alpha=n_iter)
+        """,
+        "one addmm_ with alpha=n_iter",
+    ),
+    _right(
+        "update_c_add_out",
+        C,
+        """
+        def update_c(C, A, B, n_iter=2):
+            D = torch.mm(A, B.t())
+            for _ in range(n_iter):
+                torch.add(C, D, out=C)
+        """,
+        "torch.add with out=C",
+    ),
+]
+
+# --------------------------------------------------------------------------------------------------
+# Problem set 3: derivada_logistica(x)
+C = "resposta_derivada_logistica"
+V, T, E, G = (
+    "derivada_logistica_valores",
+    "derivada_logistica_tipo",
+    "derivada_logistica_extremos",
+    "derivada_logistica_autograd",
+)
+ANSWERS += [
+    _wrong(
+        "derivada_logistica_retorna_sigma",
+        C,
+        """
+        def derivada_logistica(x):
+            x_t = torch.tensor(x, requires_grad=True)
+            y = torch.sigmoid(x_t)
+            y.sum().backward()
+            return y.detach().numpy()
+        """,
+        {V, E},
+        "returns the logistic function itself instead of its derivative",
+    ),
+    _wrong(
+        "derivada_logistica_tensor",
+        C,
+        """
+        def derivada_logistica(x):
+            x_t = torch.tensor(x, requires_grad=True)
+            torch.sigmoid(x_t).sum().backward()
+            return x_t.grad
+        """,
+        {T},
+        "returns a tensor instead of a NumPy array",
+    ),
+    _wrong(
+        "derivada_logistica_formula_ingenua",
+        C,
+        """
+        def derivada_logistica(x):
+            x_t = torch.tensor(x, requires_grad=True)
+            y = 1.0 / (1.0 + torch.exp(-x_t))
+            y.backward(torch.ones_like(y))
+            return x_t.grad.numpy()
+        """,
+        {E},
+        "the source notebook's formula: the gradient is nan at x = -800 (0 * inf)",
+    ),
+    _wrong(
+        "derivada_logistica_sem_autograd",
+        C,
+        """
+        def derivada_logistica(x):
+            s = 1 / (1 + np.exp(-x))
+            return s * (1 - s)
+        """,
+        {G},
+        "closed-form derivative in NumPy, no autograd",
+    ),
+    _wrong(
+        "derivada_logistica_float32",
+        C,
+        """
+        def derivada_logistica(x):
+            x_t = torch.tensor(x, dtype=torch.float32, requires_grad=True)
+            torch.sigmoid(x_t).sum().backward()
+            return x_t.grad.numpy()
+        """,
+        {T, V},
+        "casts the input to float32: wrong dtype, and float64 inputs lose precision",
+    ),
+    _right(
+        "derivada_logistica_autograd_grad",
+        C,
+        """
+        def derivada_logistica(x):
+            x_t = torch.tensor(x, requires_grad=True)
+            (d,) = torch.autograd.grad(torch.sigmoid(x_t).sum(), x_t)
+            return d.detach().cpu().numpy()
+        """,
+        "torch.autograd.grad of the summed sigmoid",
+    ),
+    _right(
+        "derivada_logistica_softplus",
+        C,
+        """
+        def derivada_logistica(x):
+            x_t = torch.from_numpy(x.copy()).requires_grad_(True)
+            y = torch.exp(-F.softplus(-x_t))  # 1 / (1 + e^-x), written stably
+            y.sum().backward()
+            return x_t.grad.detach().numpy()
+        """,
+        "a stable hand-written logistic, differentiated by autograd",
+    ),
+    _right(
+        "derivada_logistica_uns",
+        C,
+        """
+        def derivada_logistica(x):
+            x_t = torch.from_numpy(x).clone().requires_grad_(True)
+            y = torch.sigmoid(x_t)
+            y.backward(torch.ones_like(y))
+            return x_t.grad.numpy()
+        """,
+        "backward with a vector of ones",
+    ),
+]
+
+# --------------------------------------------------------------------------------------------------
+# Problem set 3: regra_da_cadeia(x)
+C = "resposta_regra_da_cadeia"
+DX, DU, DZ, DT = (
+    "regra_da_cadeia_du_dx",
+    "regra_da_cadeia_dz_du",
+    "regra_da_cadeia_dz_dx",
+    "regra_da_cadeia_detach",
+)
+ANSWERS += [
+    _wrong(
+        "regra_da_cadeia_sem_produto",
+        C,
+        """
+        def regra_da_cadeia(x):
+            x = x.clone().requires_grad_(True)
+            u = 1 + x * x
+            u.backward(torch.ones_like(u))
+            v = u.detach().requires_grad_(True)
+            z = 1 + 7 * torch.pow(v, 4)
+            z.backward(torch.ones_like(z))
+            return x.grad, v.grad, v.grad
+        """,
+        {DZ},
+        "the source notebook's mistake: dz/dx is reported as dz/du, never multiplied by du/dx",
+    ),
+    _wrong(
+        "regra_da_cadeia_sem_detach",
+        C,
+        """
+        def regra_da_cadeia(x):
+            x1 = x.clone().requires_grad_(True)
+            u1 = 1 + x1 * x1
+            u1.backward(torch.ones_like(u1))
+            du_dx = x1.grad
+            x2 = x.clone().requires_grad_(True)
+            u2 = 1 + x2 * x2
+            z = 1 + 7 * u2 ** 4
+            z.backward(torch.ones_like(z))
+            dz_du = x2.grad  # without detach this is dz/dx, not dz/du
+            return du_dx, dz_du, dz_du * du_dx
+        """,
+        {DU, DZ, DT},
+        "no detach: the backward from z reaches x, so 'dz_du' is really dz/dx",
+    ),
+    _wrong(
+        "regra_da_cadeia_acumula",
+        C,
+        """
+        def regra_da_cadeia(x):
+            x = x.clone().requires_grad_(True)
+            u = 1 + x * x
+            u.backward(torch.ones_like(u), retain_graph=True)
+            du_dx = x.grad
+            v = u.detach().requires_grad_(True)
+            z = 1 + 7 * v ** 4
+            z.backward(torch.ones_like(z))
+            dz_du = v.grad
+            z_total = 1 + 7 * u ** 4
+            z_total.backward(torch.ones_like(z_total))  # accumulates into x.grad, which du_dx also is
+            return du_dx, dz_du, x.grad
+        """,
+        {DX, DZ},
+        "a second backward into x without zeroing: x.grad (and du_dx, the same tensor) accumulate",
+    ),
+    _wrong(
+        "regra_da_cadeia_g_de_x",
+        C,
+        """
+        def regra_da_cadeia(x):
+            x = x.clone().requires_grad_(True)
+            u = 1 + x * x
+            u.backward(torch.ones_like(u))
+            xd = x.detach().requires_grad_(True)
+            z = 1 + 7 * xd ** 4
+            z.backward(torch.ones_like(z))
+            return x.grad, xd.grad, xd.grad * x.grad
+        """,
+        {DU, DZ},
+        "applies g to x instead of u",
+    ),
+    _wrong(
+        "regra_da_cadeia_sem_um",
+        C,
+        """
+        def regra_da_cadeia(x):
+            x = x.clone().requires_grad_(True)
+            u = x * x
+            u.backward(torch.ones_like(u))
+            v = u.detach().requires_grad_(True)
+            z = 1 + 7 * v ** 4
+            z.backward(torch.ones_like(z))
+            return x.grad, v.grad, v.grad * x.grad
+        """,
+        {DU, DZ},
+        "drops the '1 +' of f, so u = x²",
+    ),
+    _right(
+        "regra_da_cadeia_autograd_grad",
+        C,
+        """
+        def regra_da_cadeia(x):
+            x = x.detach().requires_grad_(True)
+            u = 1 + x ** 2
+            (du_dx,) = torch.autograd.grad(u.sum(), x)
+            u_sep = u.detach().requires_grad_(True)
+            z = 1 + 7 * u_sep ** 4
+            (dz_du,) = torch.autograd.grad(z.sum(), u_sep)
+            return du_dx, dz_du, dz_du * du_dx
+        """,
+        "torch.autograd.grad for both factors",
+    ),
+    _right(
+        "regra_da_cadeia_soma",
+        C,
+        """
+        def regra_da_cadeia(x):
+            x = x.clone().requires_grad_(True)
+            u = 1 + x * x
+            u.sum().backward()
+            u_sep = u.detach()
+            u_sep.requires_grad_(True)
+            z = 1 + 7 * torch.pow(u_sep, 4)
+            z.sum().backward()
+            du_dx, dz_du = x.grad, u_sep.grad
+            return du_dx, dz_du, du_dx * dz_du
+        """,
+        ".sum().backward() for both factors",
+    ),
+]
+
+# --------------------------------------------------------------------------------------------------
+# Problem set 4: log_exp(x, y)
+C = "resposta_log_exp"
+V, G = "log_exp_valores", "log_exp_gradientes"
+ANSWERS += [
+    _wrong(
+        "log_exp_sem_sinal",
+        C,
+        """
+        def log_exp(x, y):
+            return torch.log(torch.exp(x) / (torch.exp(x) + torch.exp(y)))
+        """,
+        {V, G},
+        "forgets the minus sign",
+    ),
+    _wrong(
+        "log_exp_trocado",
+        C,
+        """
+        def log_exp(x, y):
+            return -torch.log(torch.exp(y) / (torch.exp(x) + torch.exp(y)))
+        """,
+        {V, G},
+        "uses e^y in the numerator",
+    ),
+    _wrong(
+        "log_exp_math",
+        C,
+        """
+        import math
+
+        def log_exp(x, y):
+            return -math.log(math.exp(x) / (math.exp(x) + math.exp(y)))
+        """,
+        {V, G},
+        "uses the math module: returns a float, breaks the graph and fails on vectors",
+    ),
+    _wrong(
+        "log_exp_detach",
+        C,
+        """
+        def log_exp(x, y):
+            return (-torch.log(torch.exp(x) / (torch.exp(x) + torch.exp(y)))).detach()
+        """,
+        {G},
+        "detaches the result, so autograd cannot differentiate it",
+    ),
+    _wrong(
+        "log_exp_produto",
+        C,
+        """
+        def log_exp(x, y):
+            return -torch.log(torch.exp(x) / (torch.exp(x) * torch.exp(y)))
+        """,
+        {V, G},
+        "multiplies e^x and e^y in the denominator",
+    ),
+    _right(
+        "log_exp_log_da_soma",
+        C,
+        """
+        def log_exp(x, y):
+            return torch.log(torch.exp(x) + torch.exp(y)) - x
+        """,
+        "log(e^x + e^y) - x",
+    ),
+    _right(
+        "log_exp_softplus",
+        C,
+        """
+        def log_exp(x, y):
+            return F.softplus(y - x)
+        """,
+        "already the stable form",
+    ),
+    _right(
+        "log_exp_softmax",
+        C,
+        """
+        def log_exp(x, y):
+            return -torch.log(torch.softmax(torch.stack([x, y]), dim=0)[0])
+        """,
+        "minus the log of a two-class softmax",
+    ),
+]
+
+# --------------------------------------------------------------------------------------------------
+# Problem set 4: stable_log_exp(x, y)
+C = "resposta_stable_log_exp"
+V, E, G = "stable_log_exp_valores", "stable_log_exp_estavel", "stable_log_exp_gradientes"
+ANSWERS += [
+    _wrong(
+        "stable_log_exp_log_1_mais_exp",
+        C,
+        """
+        def stable_log_exp(x, y):
+            return torch.log(1 + torch.exp(y - x))
+        """,
+        {E, G},
+        "the source notebook's 'stable' form: exp(y - x) overflows (inf in float32 at 400/800)",
+    ),
+    _wrong(
+        "stable_log_exp_log1p",
+        C,
+        """
+        def stable_log_exp(x, y):
+            return torch.log1p(torch.exp(y - x))
+        """,
+        {E, G},
+        "log1p does not help: exp(y - x) still overflows",
+    ),
+    _wrong(
+        "stable_log_exp_sinal_trocado",
+        C,
+        """
+        def stable_log_exp(x, y):
+            return F.softplus(x - y)
+        """,
+        {V, E, G},
+        "sign error: softplus(x - y)",
+    ),
+    _wrong(
+        "stable_log_exp_so_y_maior",
+        C,
+        """
+        def stable_log_exp(x, y):
+            return (y - x) + torch.log1p(torch.exp(x - y))
+        """,
+        {E, G},
+        "stable only when y > x: exp(x - y) overflows for x much larger than y",
+    ),
+    _wrong(
+        "stable_log_exp_clamp",
+        C,
+        """
+        def stable_log_exp(x, y):
+            return torch.log(1 + torch.exp(torch.clamp(y - x, max=50)))
+        """,
+        {E, G},
+        "clamps the exponent: finite, but wrong for large y - x",
+    ),
+    _wrong(
+        "stable_log_exp_where",
+        C,
+        """
+        def stable_log_exp(x, y):
+            return torch.where(y > x, (y - x) + torch.log1p(torch.exp(x - y)), torch.log1p(torch.exp(y - x)))
+        """,
+        {G},
+        "torch.where picks a finite value, but the unused branch overflows and its gradient is nan",
+    ),
+    _wrong(
+        "stable_log_exp_sem_menos_x",
+        C,
+        """
+        def stable_log_exp(x, y):
+            return torch.logaddexp(x, y)
+        """,
+        {V, E, G},
+        "forgets to subtract x",
+    ),
+    _wrong(
+        "stable_log_exp_max_python",
+        C,
+        """
+        def stable_log_exp(x, y):
+            m = max(x, y)
+            return m - x + torch.log(torch.exp(x - m) + torch.exp(y - m))
+        """,
+        {V, E, G},
+        "Python's max on tensors: works for one element, fails on vectors",
+    ),
+    _right(
+        "stable_log_exp_softplus",
+        C,
+        """
+        def stable_log_exp(x, y):
+            return F.softplus(y - x)
+        """,
+        "softplus(y - x)",
+    ),
+    _right(
+        "stable_log_exp_logaddexp",
+        C,
+        """
+        def stable_log_exp(x, y):
+            return torch.logaddexp(x, y) - x
+        """,
+        "logaddexp(x, y) - x",
+    ),
+    _right(
+        "stable_log_exp_logsumexp",
+        C,
+        """
+        def stable_log_exp(x, y):
+            return torch.logsumexp(torch.stack([x, y]), dim=0) - x
+        """,
+        "logsumexp over a stacked pair",
+    ),
+    _right(
+        "stable_log_exp_max_destacado",
+        C,
+        """
+        def stable_log_exp(x, y):
+            m = torch.maximum(x, y).detach()
+            return m - x + torch.log(torch.exp(x - m) + torch.exp(y - m))
+        """,
+        "the max trick with a detached maximum",
+    ),
+    _right(
+        "stable_log_exp_softplus_manual",
+        C,
+        """
+        def stable_log_exp(x, y):
+            t = y - x
+            return torch.clamp(t, min=0) + torch.log1p(torch.exp(-torch.abs(t)))
+        """,
+        "softplus written by hand: max(t, 0) + log1p(exp(-|t|))",
+    ),
+]
+
+_names = [a.name for a in ANSWERS]
+assert len(_names) == len(set(_names)), "duplicate answer names"
