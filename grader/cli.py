@@ -80,7 +80,7 @@ def cmd_release(args) -> int:
     return 0
 
 
-def _report_dir(settings, path: Path) -> Path:
+def _report_dir(path: Path) -> Path:
     return path if path.is_absolute() else Path.cwd() / path
 
 
@@ -89,7 +89,7 @@ def cmd_grade(args) -> int:
 
     settings = _settings(args)
     options = pipeline.GradeOptions(
-        submissions=args.submissions, report_dir=_report_dir(settings, args.report_dir), workers=args.workers,
+        submissions=args.submissions, report_dir=_report_dir(args.report_dir), workers=args.workers,
         device=args.device, timeout=args.timeout, sandbox=False if args.no_sandbox else None,
         progress=not args.no_progress,
     )
@@ -115,7 +115,7 @@ def cmd_report(args) -> int:
 
     settings = _settings(args)
     settings.source_notebooks(args.assignment)
-    table, folder = pipeline.rebuild_reports(settings, args.assignment, _report_dir(settings, args.report_dir))
+    table, folder = pipeline.rebuild_reports(settings, args.assignment, _report_dir(args.report_dir))
     print(table)
     print(f"relatórios em {folder}")
     return 0
