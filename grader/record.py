@@ -19,7 +19,6 @@ from nbgrader.preprocessors import SaveAutoGrades
 from sqlalchemy.exc import SAWarning
 
 from grader.config import Settings
-from grader.errors import UserError
 from grader.results import StudentResult
 
 
@@ -44,18 +43,10 @@ warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
 def sync_assignment(settings: Settings, assignment: str) -> None:
     """Make the gradebook know the assignment's notebooks and cells, as `nbgrader generate_assignment`
     records them (it is what runs, into a scratch release folder)."""
-    from nbgrader.apps import NbGraderAPI
-
-    from grader.release import nbgrader_config
+    from grader.release import run_generate_assignment
 
     with tempfile.TemporaryDirectory() as scratch:
-        config = nbgrader_config(settings, Path(scratch) / "release", settings.db_url)
-        result = NbGraderAPI(config=config).generate_assignment(assignment, force=True, create=True)
-    if not result["success"]:
-        raise UserError(
-            f"não foi possível registrar {assignment} no gradebook ({settings.db_url}): "
-            f"{(result.get('error') or result.get('log') or '').strip().splitlines()[-1:]}"
-        )
+        run_generate_assignment(settings, assignment, Path(scratch) / "release", settings.db_url)
 
 
 def record_student(

@@ -15,6 +15,7 @@ from traitlets.config import Config
 
 from grader.config import Settings
 from grader.errors import UserError
+from grader.normalize import nbgrader_meta
 
 SOLUTION_BEGIN = re.compile(r"^\s*### BEGIN SOLUTION\s*$")
 SOLUTION_END = re.compile(r"^\s*### END SOLUTION\s*$")
@@ -37,23 +38,29 @@ def nbgrader_config(settings: Settings, release_dir: Path | None = None, db_url:
     return c
 
 
-def generate(settings: Settings, assignment: str, release_dir: Path | None = None) -> list[Path]:
-    """Run nbgrader's generate_assignment into `release_dir` (default release/) and add the Colab link.
-
-    Returns the release notebooks written."""
+def run_generate_assignment(settings: Settings, assignment: str, release_dir: Path, db_url: str) -> None:
+    """nbgrader's generate_assignment into `release_dir`, recording the assignment's cells in `db_url`."""
     from nbgrader.apps import NbGraderAPI
 
     import grader.record  # noqa: F401 (its fast alembic lookup for nbgrader's new gradebooks)
 
+    config = nbgrader_config(settings, release_dir, db_url)
+    result = NbGraderAPI(config=config).generate_assignment(assignment, force=True, create=True)
+    if not result["success"]:
+        detail = (result.get("error") or result.get("log") or "").strip().splitlines()[-1:]
+        raise UserError(f"nbgrader não gerou {assignment} ({db_url}): {detail}")
+
+
+def generate(settings: Settings, assignment: str, release_dir: Path | None = None) -> list[Path]:
+    """Run nbgrader's generate_assignment into `release_dir` (default release/) and add the Colab link.
+
+    Returns the release notebooks written."""
     settings.source_notebooks(assignment)  # fails clearly on an unknown assignment
     target = Path(release_dir or settings.release_dir)
     with tempfile.TemporaryDirectory() as scratch:
         # The gradebook is rebuilt from source/ by `grader grade`; generating writes only a scratch one, so a
         # dry run (the freshness test) never touches the instructor's database.
-        config = nbgrader_config(settings, Path(scratch) / "release", f"sqlite:///{scratch}/gradebook.db")
-        result = NbGraderAPI(config=config).generate_assignment(assignment, force=True, create=True)
-        if not result["success"]:
-            raise UserError(f"nbgrader não gerou {assignment}: {result.get('error') or result.get('log')}")
+        run_generate_assignment(settings, assignment, Path(scratch) / "release", f"sqlite:///{scratch}/gradebook.db")
         out = target / assignment
         if out.exists():
             shutil.rmtree(out)
@@ -80,10 +87,6 @@ def add_colab_link(nb, settings: Settings, relative_path: str) -> None:
     cell.id = BADGE_CELL_ID
     nb.cells = [c for c in nb.cells if c.get("id") != BADGE_CELL_ID]
     nb.cells.insert(0, cell)
-
-
-def nbgrader_meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
 def static_problems(source_path: Path, release_path: Path | None) -> list[str]:
