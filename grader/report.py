@@ -257,6 +257,11 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _empty_message(axes, text: str) -> None:
+    """A chart with nothing to plot says why, in the middle of its axes."""
+    axes.text(0.5, 0.5, text, ha="center", va="center", transform=axes.transAxes, fontsize=11, color="#555555")
+
+
 def _pass_rate_chart(assignment: str, stats: _Stats, path: Path) -> bytes:
     rates = stats.pass_rates
     figure = _new_figure(8.0, max(2.6, 0.55 * len(rates) + 1.6))
@@ -264,16 +269,7 @@ def _pass_rate_chart(assignment: str, stats: _Stats, path: Path) -> bytes:
     axes.set_title(f"Taxa de acerto por questão — {assignment}", fontsize=12)
     out_of = rates[0][2] if rates else 0
     if not rates or out_of == 0:
-        axes.text(
-            0.5,
-            0.5,
-            "sem questões automáticas ou sem alunos corrigidos",
-            ha="center",
-            va="center",
-            transform=axes.transAxes,
-            fontsize=11,
-            color="#555555",
-        )
+        _empty_message(axes, "sem questões automáticas ou sem alunos corrigidos")
         axes.set_axis_off()
         return _save(figure, path)
     labels = [_shorten(info.title or info.grade_id, 38) for info, _, _ in rates]
@@ -306,16 +302,7 @@ def _histogram_chart(assignment: str, max_score: float, stats: _Stats, path: Pat
         counts, _, _ = axes.hist(stats.scores, bins=edges, color="#1565c0", edgecolor="white", zorder=2)
         axes.set_ylim(0, max(counts) * 1.3 + 0.5)  # room for the legend above the bars
     else:
-        axes.text(
-            0.5,
-            0.5,
-            "nenhum aluno corrigido",
-            ha="center",
-            va="center",
-            transform=axes.transAxes,
-            fontsize=11,
-            color="#555555",
-        )
+        _empty_message(axes, "nenhum aluno corrigido")
     axes.axvline(
         float(max_score),
         color="#c62828",
