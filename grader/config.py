@@ -22,6 +22,7 @@ class Settings:
     cell_timeout_s: int = 120
     submission_timeout_s: int = 600
     sandbox: bool = True
+    warm_kernels: bool = True  # fork kernels from a Python with the libraries imported (grader/warm.py)
     cpu_time_s: int = 900
     memory_mb: int = 6144
     max_processes: int = 256
@@ -95,6 +96,7 @@ def load_settings(course_dir: Path | None = None) -> Settings:
         cell_timeout_s=int(get("CELL_TIMEOUT_S", 120)),
         submission_timeout_s=int(get("SUBMISSION_TIMEOUT_S", 600)),
         sandbox=bool(get("SANDBOX", True)),
+        warm_kernels=bool(get("WARM_KERNELS", True)),
         cpu_time_s=int(get("CPU_TIME_S", 900)),
         memory_mb=int(get("MEMORY_MB", 6144)),
         max_processes=int(get("MAX_PROCESSES", 256)),

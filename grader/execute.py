@@ -24,7 +24,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 
-from grader import sandbox
+from grader import sandbox, warm
 
 STATUS_GRADED, STATUS_TIMEOUT, STATUS_ERROR = "graded", "timeout", "error"
 
@@ -47,6 +47,10 @@ class ExecutionSettings:
     threads: int = 1  # torch/OpenMP threads: cores shared among parallel kernels
     max_output_kb: int = 512
     files: tuple[tuple[str, bytes], ...] = ()  # files the assignment ships, copied into the workdir
+    # warm: kernels forked from a Python that already imported `preload` (grader/warm.py); cold: each kernel
+    # is a new interpreter (slower by the imports, 4-8 s with torch)
+    warm: bool = True
+    preload: tuple[str, ...] = ("torch", "numpy", "matplotlib.pyplot")
 
 
 @dataclass
@@ -120,17 +124,53 @@ def kernel_env(settings: ExecutionSettings, workdir: Path) -> dict[str, str]:
     return env
 
 
-async def execute_async(nb: NotebookNode, settings: ExecutionSettings) -> Executed:
-    """Execute `nb` (modified in place) in a fresh kernel; never raises for what the student did."""
+def warm_key(settings: ExecutionSettings) -> warm.WarmKey:
+    """What a warm server must have been started with to run a kernel for `settings`."""
+    env = kernel_env(settings, Path("/"))
+    for key in ("HOME", "MPLCONFIGDIR"):  # the server's own: its working directory, the font cache
+        env.pop(key)
+    return warm.WarmKey(settings.use_sandbox, settings.limits, settings.gpu, tuple(sorted(env.items())),
+                        settings.preload)
+
+
+async def execute_async(nb: NotebookNode, settings: ExecutionSettings,
+                        server: warm.ForkServer | None = None) -> Executed:
+    """Execute `nb` (modified in place) in a fresh kernel; never raises for what the student did.
+
+    Warm settings fork the kernel from `server` (default: this thread's, started on first use); the server
+    is stopped if it cannot vouch that nothing of this kernel is left, and the caller starts another."""
+    if settings.warm:
+        return await _execute_warm(nb, settings, server or warm.thread_server(warm_key(settings)))
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="grader-"))
     try:
         for name, data in settings.files:
             (workdir / name).parent.mkdir(parents=True, exist_ok=True)
             (workdir / name).write_bytes(data)
-        result = await _run_cells(nb, settings, workdir, started)
+        km = sandbox.make_kernel_manager(workdir, settings.limits, sandbox=settings.use_sandbox,
+                                         gpu=settings.gpu is not None, env=kernel_env(settings, workdir))
+        result = await _run_cells(nb, settings, km, workdir, started)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+async def _execute_warm(nb: NotebookNode, settings: ExecutionSettings, server: warm.ForkServer) -> Executed:
+    try:
+        await warm.ready(server)  # the slot's first submission waits for the imports, once
+    except warm.ZygoteError as exc:
+        server.stop()
+        result = Executed(notebook=nb, status=STATUS_ERROR, message=f"não foi possível iniciar o kernel: {exc}")
+        _mark_not_run(nb.cells, result.message)
+        return result
+    started = time.monotonic()
+    server.prepare(settings.files)
+    result = await _run_cells(nb, settings, warm.WarmKernelManager(server), server.workdir, started)
+    try:
+        await asyncio.to_thread(server.reset)
+    except warm.ZygoteError:
+        server.stop()  # this slot's next submission gets a new sandbox
     result.seconds = time.monotonic() - started
     return result
 
@@ -140,15 +180,15 @@ def execute(nb: NotebookNode, settings: ExecutionSettings) -> Executed:
     return asyncio.run(execute_async(nb, settings))
 
 
-async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, workdir: Path, started: float) -> Executed:
+def _mark_not_run(cells, reason: str) -> None:
+    for cell in cells:
+        if cell.cell_type == "code":
+            cell.outputs.append(error_output("NaoExecutada", f"célula não executada: {reason}"))
+
+
+async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, km: AsyncKernelManager, workdir: Path,
+                     started: float) -> Executed:
     result = Executed(notebook=nb)
-    km: AsyncKernelManager = sandbox.make_kernel_manager(
-        workdir,
-        settings.limits,
-        sandbox=settings.use_sandbox,
-        gpu=settings.gpu is not None,
-        env=kernel_env(settings, workdir),
-    )
     km.log = KERNEL_LOG
     client = _Client(
         nb,
@@ -210,9 +250,7 @@ async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, workdir: Pat
         result.message = f"não foi possível iniciar o kernel: {exc}"
     finally:
         await _shutdown(km)  # nbclient leaves a kernel it did not create running
-    for _, cell in code_cells[position:]:
-        reason = result.message or "célula não executada"
-        cell.outputs.append(error_output("NaoExecutada", f"célula não executada: {reason}"))
+    _mark_not_run([cell for _, cell in code_cells[position:]], result.message or "célula não executada")
     return result
 
 

@@ -6,7 +6,9 @@ Execution runs many kernels at once (each kernel is its own process) from one as
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import importlib.util
 import json
 import os
 import shutil
@@ -18,7 +20,7 @@ import nbformat
 from nbformat import NotebookNode
 from tqdm import tqdm
 
-from grader import ingest, record, sandbox, tamper
+from grader import ingest, record, sandbox, tamper, warm
 from grader.config import Settings
 from grader.errors import UserError
 from grader.execute import (
@@ -28,6 +30,7 @@ from grader.execute import (
     Executed,
     ExecutionSettings,
     execute_async,
+    warm_key,
 )
 from grader.normalize import nbgrader_meta, normalize
 from grader.results import RESULT_FILE, CellResult, StudentResult
@@ -65,6 +68,27 @@ class Assignment:
             sources[path.stem] = nbformat.read(path, as_version=4)
             releases[path.stem] = nbformat.read(release_path, as_version=4)
         return cls(name, sources, releases)
+
+    def imports(self) -> tuple[str, ...]:
+        """Modules the solution imports (of packages installed here): what a warm server imports once, for
+        every kernel it forks."""
+        found = set()
+        for nb in self.sources.values():
+            for cell in nb.cells:
+                if cell.cell_type != "code":
+                    continue
+                try:
+                    tree = ast.parse(cell.source)
+                except SyntaxError:
+                    continue
+                for node in ast.walk(tree):
+                    if isinstance(node, ast.Import):
+                        found.update(alias.name for alias in node.names)
+                    elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                        # `from torch.utils import benchmark`: maybe a submodule (the zygote skips what is not)
+                        found.add(node.module)
+                        found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        return tuple(sorted(m for m in found if importlib.util.find_spec(m.split(".")[0]) is not None))
 
     def grade_cells(self) -> list[CellResult]:
         """Every graded cell, in notebook order, scored zero: the shape of a result that earned nothing."""
@@ -204,7 +228,7 @@ def grade(settings: Settings, assignment_name: str, options: GradeOptions) -> Gr
     if not use_sandbox:
         run.notes.append("correção feita SEM sandbox (--no-sandbox): o código dos alunos rodou sem isolamento")
 
-    base = execution_settings(settings, workers, use_sandbox)
+    base = execution_settings(settings, workers, use_sandbox, assignment.imports())
     if options.timeout:
         base = replace(base, submission_timeout_s=options.timeout)
     asyncio.run(_execute_all(jobs, base, gpus if device == "cuda" else [], workers, options.progress,
@@ -238,21 +262,29 @@ def _prepare(file: ingest.SubmittedFile, assignment: Assignment, name: str) -> t
 
 async def _execute_all(jobs: list[Job], base: ExecutionSettings, gpus: list[str], workers: int,
                        progress: bool, on_done) -> None:
+    # One slot per worker: its settings (its GPU) and, with warm kernels, its server, started now so that
+    # every slot imports torch at once, while the first notebooks are still being handed out.
     slots: asyncio.Queue = asyncio.Queue()
-    for slot in range(workers):
-        slots.put_nowait(gpus[slot % len(gpus)] if gpus else None)
+    all_slots = []
+    for slot in range(max(1, min(workers, len(jobs)))):
+        settings = base if not gpus else _with_gpu(base, gpus[slot % len(gpus)])
+        all_slots.append([settings, warm.ForkServer(warm_key(settings)) if settings.warm else None])
+        slots.put_nowait(all_slots[-1])
     bar = tqdm(total=len(jobs), unit="nb", disable=not progress or not jobs, desc="corrigindo",
                bar_format="{desc}: {n}/{total} {bar} [{elapsed}<{remaining}]{postfix}")
     failures = 0
 
     async def run(job: Job) -> None:
         nonlocal failures
-        gpu = await slots.get()
+        slot = await slots.get()
         try:
-            settings = base if gpu is None else _with_gpu(base, gpu)
-            job.executed = await execute_async(job.notebook, settings)
+            settings, server = slot
+            if server is not None and not server.alive():  # its last kernel broke it: a new sandbox
+                server.stop()
+                server = slot[1] = warm.ForkServer(warm_key(settings))
+            job.executed = await execute_async(job.notebook, settings, server)
         finally:
-            slots.put_nowait(gpu)
+            slots.put_nowait(slot)
         if job.executed.status != STATUS_GRADED:
             failures += 1
         on_done(job)
@@ -263,6 +295,9 @@ async def _execute_all(jobs: list[Job], base: ExecutionSettings, gpus: list[str]
         await asyncio.gather(*(run(job) for job in jobs))
     finally:
         bar.close()
+        for _, server in all_slots:
+            if server is not None:
+                server.stop()
 
 
 def _with_gpu(base: ExecutionSettings, gpu: str) -> ExecutionSettings:
@@ -313,8 +348,11 @@ def load_results(settings: Settings, assignment: str) -> list[StudentResult]:
     return results
 
 
-def execution_settings(settings: Settings, workers: int, use_sandbox: bool) -> ExecutionSettings:
+def execution_settings(settings: Settings, workers: int, use_sandbox: bool,
+                       preload: tuple[str, ...] = ExecutionSettings.preload) -> ExecutionSettings:
     return ExecutionSettings(
+        warm=settings.warm_kernels,
+        preload=preload,
         cell_timeout_s=settings.cell_timeout_s,
         submission_timeout_s=settings.submission_timeout_s,
         use_sandbox=use_sandbox,

@@ -40,6 +40,8 @@ SANDBOX_GID = 65534
 # `grader` package, which lives next to source/, stays invisible).
 _LAUNCHER_HOST = Path(__file__).with_name("kernel_limits.py")
 _LAUNCHER_INSIDE = "/run/grader-sandbox/kernel_limits.py"
+ZYGOTE_HOST = Path(__file__).with_name("zygote.py")  # warm kernels (grader/warm.py), stdlib-only too
+ZYGOTE_INSIDE = "/run/grader-sandbox/zygote.py"
 _MPLCONFIGDIR = "/tmp/matplotlib"  # inside the private /tmp
 
 # /etc entries programs need (dynamic linker, users, time zone, fonts, alternatives symlinks); the rest
@@ -284,6 +286,7 @@ def wrap_command(
     for path in _python_paths():
         mounts.bind("--ro-bind", path)
     mounts.bind("--ro-bind", _LAUNCHER_HOST, _LAUNCHER_INSIDE)
+    mounts.bind("--ro-bind", ZYGOTE_HOST, ZYGOTE_INSIDE)
     mounts.dir(_MPLCONFIGDIR, "1777")  # writable by the kernel (uid may differ from bwrap's)
     mpl_cache = matplotlib_cache_dir()
     if mpl_cache is not None:
@@ -390,13 +393,24 @@ def workdir_access(*dirs: Path) -> Iterator[None]:
 # Jupyter
 
 
-def _socket_dir() -> Path:
+def ipykernel_spec() -> KernelSpec:
+    """Always this interpreter's ipykernel, whatever kernelspecs are installed. Interrupts go as messages:
+    a SIGINT to the process group would reach bwrap, not the kernel (new session)."""
+    return KernelSpec(
+        argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        display_name="Python 3 (sandbox)",
+        language="python",
+        interrupt_mode="message",
+    )
+
+
+def short_temp_dir(prefix: str) -> Path:
     """A fresh private directory with a short path: unix socket paths are limited to 107 bytes and
     working directories (autograded/<student>/<assignment>/) easily exceed that."""
     base = tempfile.gettempdir()
     if len(base) > 40:
         base = "/tmp"
-    return Path(tempfile.mkdtemp(prefix="gk-", dir=base))
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
 
 
 class _SandboxedMixin:
@@ -421,7 +435,7 @@ class _SandboxedMixin:
         self.gpu = gpu
         self.extra_env = dict(env or {})
         self.readonly_paths = tuple(readonly_paths)
-        self.socket_dir = _socket_dir()
+        self.socket_dir = short_temp_dir("gk-")
         self.connection_file = str(self.socket_dir / "k.json")  # sockets: <dir>/k-ipc-<n>
         # a manager dropped without shutdown_kernel() still removes its sockets (at GC or exit)
         weakref.finalize(self, shutil.rmtree, str(self.socket_dir), True)
@@ -429,15 +443,8 @@ class _SandboxedMixin:
 
     @property
     def kernel_spec(self) -> KernelSpec:
-        # Always this interpreter's ipykernel, whatever kernelspecs are installed. Interrupts go as
-        # messages: a SIGINT to the process group would reach bwrap, not the kernel (new session).
         if self._kernel_spec is None:  # type: ignore[has-type]
-            self._kernel_spec = KernelSpec(
-                argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                display_name="Python 3 (sandbox)",
-                language="python",
-                interrupt_mode="message",
-            )
+            self._kernel_spec = ipykernel_spec()
         return self._kernel_spec
 
     def write_connection_file(self, **kwargs: Any) -> None:

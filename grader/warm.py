@@ -1,0 +1,304 @@
+"""Warm kernels: one long-lived sandbox per worker slot whose Python has already imported torch, numpy and
+matplotlib (grader/zygote.py) and forks a fresh kernel for each submission.
+
+A cold kernel spends 4-8 s importing torch before the student's first line runs; a forked one starts in a
+fraction of a second. Isolation between the submissions of a slot is kept by construction: the zygote never
+runs student code, and after each kernel `reset` kills every other process in the sandbox and empties
+its private /tmp and /dev/shm, and this side empties the working directory and the socket directory. A
+kernel that breaks its slot (kills the zygote, leaves something unkillable) makes the slot start over.
+
+jupyter_client drives the forked kernel as any other: the provisioner below launches it by asking the
+zygote to fork, and polls, signals and kills it through the zygote (the kernel's pid lives in the
+sandbox's pid namespace, not ours).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.kernelspec import KernelSpec
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
+
+from grader import sandbox
+
+READY_TIMEOUT_S = 180  # importing torch on a loaded machine
+CALL_TIMEOUT_S = 30  # a zygote that does not answer this fast is stopped, or frozen by a student
+
+
+class ZygoteError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class WarmKey:
+    """What a slot's sandbox is started with; a job with other settings needs another zygote."""
+
+    use_sandbox: bool
+    limits: sandbox.Limits
+    gpu: str | None
+    env: tuple[tuple[str, str], ...]
+    preload: tuple[str, ...]
+
+
+class ForkServer:
+    """Host side of one zygote: starts it, forks kernels from it, resets the slot between them."""
+
+    def __init__(self, key: WarmKey):
+        self.key = key
+        self.root = sandbox.short_temp_dir("gw-")
+        self.workdir = self.root / "w"
+        self.socket_dir = self.root / "s"
+        self.workdir.mkdir()
+        self.socket_dir.mkdir()
+        self._names = itertools.count()
+        self._lock = threading.Lock()
+        self._buffer = b""
+        self._access = sandbox.workdir_access(self.root, self.workdir, self.socket_dir)
+        self._access.__enter__()
+        self._stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(self._command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self._stderr, bufsize=0, **self._popen_kwargs())
+        self.ready = False
+        self.isolated = False  # reset() can kill every process of the slot (sandboxed)
+        self.stopped = False
+
+    # -- starting and stopping ------------------------------------------------------------------------
+
+    def _env(self) -> dict[str, str]:
+        env = dict(self.key.env)
+        env.update(HOME=str(self.workdir), JPY_PARENT_PID="1")
+        if not self.key.use_sandbox:
+            env = {**os.environ, **env, "IPYTHONDIR": str(self.root / "ipython")}
+            cache = sandbox.matplotlib_cache_dir()
+            if cache is not None:
+                env["MPLCONFIGDIR"] = str(cache)
+        return env
+
+    def _command(self) -> list[str]:
+        options = ["--imports", ",".join(self.key.preload)]
+        gpu = self.key.gpu is not None
+        if not self.key.use_sandbox:
+            return sandbox.limits_command([sys.executable, str(sandbox.ZYGOTE_HOST), *options],
+                                          self.key.limits, gpu=gpu)
+        options += ["--sandboxed", "--keep", str(self.root)]
+        return sandbox.wrap_command([sys.executable, sandbox.ZYGOTE_INSIDE, *options], self.workdir,
+                                    self.key.limits, gpu=gpu, writable_paths=[self.socket_dir],
+                                    extra_env=self._env())
+
+    def _popen_kwargs(self) -> dict[str, Any]:
+        if self.key.use_sandbox:
+            return {}  # bwrap clears the environment and enters workdir itself
+        return {"cwd": str(self.workdir), "env": self._env(), "start_new_session": True}
+
+    def wait_ready(self) -> None:
+        """Block until the zygote has imported everything (seconds); raises ZygoteError if it died."""
+        if self.ready:
+            return
+        with self._lock:
+            reply = self._read(READY_TIMEOUT_S)
+        self.ready, self.isolated = True, bool(reply.get("isolated"))
+
+    def alive(self) -> bool:
+        return not self.stopped and self.proc.poll() is None
+
+    def stop(self) -> None:
+        self.stopped = True
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()  # the zygote's loop ends: it exits
+                self.proc.wait(timeout=2)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()  # bwrap's death takes the whole sandbox with it
+                self.proc.wait()
+        if self._access is not None:
+            access, self._access = self._access, None
+            access.__exit__(None, None, None)
+        self._stderr.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def startup_error(self) -> str:
+        self._stderr.seek(0)
+        lines = self._stderr.read().decode(errors="replace").strip().splitlines()
+        return lines[-1] if lines else f"código de saída {self.proc.poll()}"
+
+    # -- talking to the zygote ------------------------------------------------------------------------
+
+    def _read(self, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise ZygoteError("o servidor de kernels não respondeu")
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise ZygoteError(f"o servidor de kernels terminou ({self.startup_error()})")
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def call(self, request: dict, timeout: float = CALL_TIMEOUT_S) -> dict:
+        self.wait_ready()
+        with self._lock:
+            try:
+                self.proc.stdin.write((json.dumps(request) + "\n").encode())
+                self.proc.stdin.flush()
+            except (OSError, ValueError) as e:
+                raise ZygoteError(f"o servidor de kernels terminou ({e})") from e
+            return self._read(timeout)
+
+    # -- one submission -------------------------------------------------------------------------------
+
+    def prepare(self, files: tuple[tuple[str, bytes], ...]) -> None:
+        """Put the assignment's files in the (empty) working directory, owned by the kernel's uid."""
+        for name, data in files:
+            path = self.workdir / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        if files and self.key.use_sandbox and os.geteuid() == 0:
+            sandbox._chown_tree(self.workdir, sandbox.SANDBOX_UID, sandbox.SANDBOX_GID)
+
+    def new_connection_file(self) -> str:
+        return str(self.socket_dir / f"k{next(self._names)}.json")
+
+    def spawn(self, connection_file: str) -> ForkedKernel:
+        reply = self.call({"op": "spawn", "connection_file": connection_file, "cwd": str(self.workdir)})
+        return ForkedKernel(self, reply["pid"])
+
+    def reset(self) -> None:
+        """After a kernel: nothing of it may remain for the next submission; raises ZygoteError if the
+        zygote cannot guarantee that (the caller then stops this server)."""
+        reply = self.call({"op": "reset"})
+        if not reply.get("clean", False):
+            raise ZygoteError("processos do aluno sobreviveram ao fim do kernel")
+        for directory in (self.workdir, self.socket_dir):
+            _empty(directory)
+
+
+def _empty(directory: Path) -> None:
+    def force(func, path, _exc):  # a student may have removed permissions from their own directory
+        os.chmod(os.path.dirname(path), 0o700)
+        if os.path.isdir(path) and not os.path.islink(path):
+            os.chmod(path, 0o700)
+        func(path)
+
+    os.chmod(directory, 0o700)
+    for entry in os.listdir(directory):
+        path = directory / entry
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, onerror=force)
+        else:
+            path.unlink()
+
+
+class ForkedKernel:
+    """The subprocess.Popen surface jupyter_client's LocalProvisioner uses, for a kernel forked by a zygote."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, server: ForkServer, pid: int):
+        self.server, self.pid, self.returncode = server, pid, None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                self.returncode = self.server.call({"op": "poll"})["returncode"]
+            except ZygoteError:
+                self.returncode = -signal.SIGKILL  # the whole sandbox is gone, and the kernel with it
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired("kernel", timeout)
+            time.sleep(0.05)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        try:
+            self.server.call({"op": "signal", "signum": int(signum)})
+        except ZygoteError:
+            pass  # a dead zygote: poll() reports the kernel dead
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+class _ForkProvisioner(LocalProvisioner):
+    """LocalProvisioner (connection file, ports, cleanup) with the launch done by the zygote."""
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> dict:
+        km = self.parent
+        self.process = km.server.spawn(km.connection_file)
+        self.pid, self.pgid = self.process.pid, None  # signals go through the zygote
+        return self.connection_info
+
+
+class WarmKernelManager(AsyncKernelManager):
+    """A kernel manager for nbclient whose kernel is forked by `server`: `NotebookClient(nb, km=...)`."""
+
+    def __init__(self, server: ForkServer, **kwargs: Any):
+        super().__init__(transport="ipc", kernel_name="python3", **kwargs)
+        self.server = server
+        self.connection_file = server.new_connection_file()
+
+    @property
+    def kernel_spec(self) -> KernelSpec:
+        if self._kernel_spec is None:
+            self._kernel_spec = sandbox.ipykernel_spec()
+        return self._kernel_spec
+
+    def write_connection_file(self, **kwargs: Any) -> None:
+        super().write_connection_file(**kwargs)
+        if self.server.key.use_sandbox and os.geteuid() == 0:
+            os.chown(self.connection_file, sandbox.SANDBOX_UID, sandbox.SANDBOX_GID)
+
+    async def _async_pre_start_kernel(self, **kw: Any):
+        self.kernel_id = self.kernel_id or str(uuid.uuid4())
+        if self.provisioner is None:
+            self.provisioner = _ForkProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,
+                                                parent=self)
+        return await super()._async_pre_start_kernel(**kw)
+
+    pre_start_kernel = _async_pre_start_kernel
+
+
+# -------------------------------------------------------------------------------------------------------
+# Servers kept per thread (Dask workers run `execute()` in a few long-lived threads; bwrap dies with the
+# thread that started it, so a server belongs to the thread that uses it)
+
+_local = threading.local()
+
+
+def thread_server(key: WarmKey) -> ForkServer:
+    server: ForkServer | None = getattr(_local, "server", None)
+    if server is not None and (server.key != key or not server.alive()):
+        server.stop()
+        server = None
+    if server is None:
+        server = _local.server = ForkServer(key)
+    return server
+
+
+async def ready(server: ForkServer) -> None:
+    await asyncio.to_thread(server.wait_ready)

@@ -1,0 +1,212 @@
+"""Warm kernel server ("zygote"): imports the heavy libraries once, then forks one fresh kernel per submission.
+
+    python zygote.py [--imports torch,numpy,...] [--sandboxed --keep DIR]
+
+It runs where a kernel would run (inside the bubblewrap sandbox, behind grader/kernel_limits.py), so it is
+stdlib-only until the imports it is told to make and imports nothing from the `grader` package. The grader
+(grader/warm.py) talks to it over its stdin/stdout, one JSON object per line:
+
+    {"op": "spawn", "connection_file": F, "cwd": D, "env": {...}} -> {"pid": P}   fork a kernel
+    {"op": "poll"}                                                 -> {"returncode": None | int}
+    {"op": "signal", "signum": S}                                  -> {}         to the kernel's group
+    {"op": "reset"}                                                -> {"clean": bool}
+
+Why a fork is as good as a fresh kernel here: the zygote never runs student code, so every kernel starts
+from the same state, the state of a Python that has just imported these modules. Between submissions
+`reset` kills every other process in the sandbox (its own pid namespace) and empties /tmp and /dev/shm;
+the grader empties the working directory. The zygote is not dumpable, so a kernel (same uid, no
+capabilities) can neither ptrace it nor read its memory; it can kill it, which only costs a restart.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+
+_PR_SET_DUMPABLE = 4
+_WIPED = ("/tmp", "/dev/shm")  # private tmpfs of the sandbox, shared by the slot's successive kernels
+_KEPT = "/tmp/matplotlib"  # MPLCONFIGDIR: holds the font list bound read-only (mount points stay)
+
+
+def _reply(obj: dict) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def _in_own_pid_namespace() -> bool:
+    # kill(-1) outside a pid namespace would hit every process of the uid on the machine
+    try:
+        with open("/proc/1/comm") as f:
+            return f.read().strip() == "bwrap"
+    except OSError:
+        return False
+
+
+def _reap() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _live_others() -> list[int]:
+    me, alive = os.getpid(), []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) in (1, me):
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in ("Z", "X"):  # zombies are dead; bwrap's init reaps the orphans among them
+            alive.append(int(name))
+    return alive
+
+
+def _kill_everything_else() -> bool:
+    for _ in range(200):  # a fork bomb may race the first rounds
+        try:
+            os.kill(-1, signal.SIGKILL)  # all we may signal in the namespace but init and ourselves
+        except ProcessLookupError:
+            pass
+        _reap()
+        if not _live_others():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _force_remove(func, path, _exc) -> None:
+    # a student may have removed permissions from a directory of their own: give them back and retry
+    try:
+        os.chmod(os.path.dirname(path), 0o700)
+        if os.path.isdir(path) and not os.path.islink(path):
+            os.chmod(path, 0o700)
+        func(path)
+    except OSError:
+        pass
+
+
+def _empty(directory: str, keep: tuple[str, ...] = ()) -> None:
+    """Remove what `directory` holds, but the paths in `keep` and the directories leading to them (the
+    slot's working and socket directories, emptied by the grader, are mounted under /tmp)."""
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return
+    for name in entries:
+        path = os.path.join(directory, name)
+        if path == _KEPT:
+            _empty(path, keep=tuple(os.path.join(path, n) for n in os.listdir(path) if n.startswith("fontlist-")))
+            continue
+        if any(k == path or k.startswith(path + "/") for k in keep):
+            continue
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, onerror=_force_remove)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+
+def _run_kernel(request: dict) -> None:
+    """In the forked child: become an ordinary ipykernel, as `python -m ipykernel_launcher -f F` would."""
+    os.setsid()  # its own process group: signals and kills reach the kernel and what it starts
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):  # never the zygote's control pipe
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    ctypes.CDLL(None).prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)  # its own /proc entries, like any process
+    os.environ.update(request.get("env", {}))
+    os.chdir(request["cwd"])
+    sys.path[0] = request["cwd"]  # what `python -m` puts first
+    # fresh random state, as a newly started Python has (a fork would share the zygote's)
+    import random
+
+    random.seed()
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed()
+    from ipykernel.kernelapp import IPKernelApp
+
+    sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
+    IPKernelApp.launch_instance(argv=sys.argv[1:])
+
+
+def main(argv: list[str]) -> None:
+    imports, keep = [], ()
+    sandboxed = "--sandboxed" in argv
+    if "--imports" in argv:
+        imports = [m for m in argv[argv.index("--imports") + 1].split(",") if m]
+    if "--keep" in argv:
+        keep = (argv[argv.index("--keep") + 1],)
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # as ipykernel sets it
+    failed = []
+    for module in ["ipykernel.kernelapp", "ipykernel.ipkernel", *imports]:
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # the notebook will report it when it imports it itself
+            failed.append(f"{module}: {type(exc).__name__}")
+    import gc
+
+    gc.freeze()  # keeps the imported objects' pages shared with every kernel (no refcount writes)
+    ctypes.CDLL(None).prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+    kill_all = sandboxed and _in_own_pid_namespace()
+    _reply({"ready": True, "failed": failed, "isolated": kill_all})
+
+    child, exit_code = None, 0
+    for line in sys.stdin:
+        request = json.loads(line)
+        op = request["op"]
+        if op == "spawn":
+            child, exit_code = os.fork(), 0
+            if child == 0:
+                try:
+                    _run_kernel(request)
+                finally:
+                    os._exit(0)
+            _reply({"pid": child})
+        elif op == "poll":
+            if child is not None:
+                try:
+                    pid, status = os.waitpid(child, os.WNOHANG)
+                except ChildProcessError:
+                    pid, status = child, 0
+                if pid:
+                    exit_code, child = os.waitstatus_to_exitcode(status), None
+            _reply({"returncode": None if child is not None else exit_code})
+        elif op == "signal":
+            if child is not None:
+                try:
+                    os.killpg(child, request["signum"])
+                except ProcessLookupError:
+                    pass
+            _reply({})
+        elif op == "reset":
+            clean = True
+            if child is not None:
+                try:
+                    os.killpg(child, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                os.waitpid(child, 0)
+                child = None
+            if kill_all:
+                clean = _kill_everything_else()
+                for directory in _WIPED:
+                    _empty(directory, keep)
+            _reply({"clean": clean})
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,122 @@
+"""Warm kernels (grader/warm.py, grader/zygote.py): kernels forked one after another from the same sandboxed
+server start with torch imported and see nothing of the submissions before them; a kernel that breaks its
+server costs only its own submission. Real kernels, real sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import nbformat
+import pytest
+
+from grader import warm
+from grader.execute import STATUS_GRADED, ExecutionSettings, execute_async, warm_key
+from grader.sandbox import Limits, unavailable_reason
+
+LIMITS = Limits(cpu_time_s=120, memory_mb=4096, max_processes=64, max_file_mb=16, tmp_mb=64)
+
+# The first submission leaves traces everywhere it can write or reach; the second looks for them.
+POLLUTE = [
+    "import os, subprocess, sys, torch\n"
+    "print('torch' in sys.modules)",
+    "open('deixado.txt', 'w').write('x'); os.makedirs('trancado/dentro'); os.chmod('trancado', 0)\n"
+    "for private in PRIVATE:  # the sandbox's own /tmp and /dev/shm (without it, the host's: left alone)\n"
+    "    open(f'{private}/deixado', 'w').write('x')",
+    "subprocess.Popen(['setsid', 'sleep', '1000']); os.system('(sleep 999 &)')",
+    "torch.add = lambda *a, **k: 'adulterado'; os.environ['DEIXADO'] = '1'",
+]
+LOOK = [
+    "import os, sys\n"
+    "print(sorted(n for n in ('torch', 'numpy', 'matplotlib.pyplot') if n in sys.modules))",
+    "print(sorted(os.listdir('.')), [d for d in PRIVATE if os.path.exists(f'{d}/deixado')])",
+    "import torch; print(torch.add(torch.ones(1), 1).tolist(), os.environ.get('DEIXADO'))",
+    "print([p for p in os.listdir('/proc') if p.isdigit() and open(f'/proc/{p}/cmdline').read().startswith('sleep')])",
+]
+
+
+def notebook(sources: list[str]):
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+
+
+def stdout(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+
+@pytest.fixture(params=["sandbox", "no-sandbox"])
+def settings(request, sandbox_available):
+    if request.param == "sandbox" and not sandbox_available:
+        pytest.skip(f"sandbox indisponível: {unavailable_reason()}")
+    return ExecutionSettings(limits=LIMITS, use_sandbox=request.param == "sandbox", cell_timeout_s=60,
+                             submission_timeout_s=120)
+
+
+def test_forked_kernels_share_nothing(settings):
+    async def scenario():
+        server = warm.ForkServer(warm_key(settings))
+        try:
+            private = f"PRIVATE = {['/tmp', '/dev/shm'] if settings.use_sandbox else []}"
+            first = await execute_async(notebook([private, *POLLUTE]), settings, server)
+            second = await execute_async(notebook([private, *LOOK]), settings, server)
+        finally:
+            server.stop()
+        return server, first, second
+
+    server, first, second = asyncio.run(scenario())
+    assert first.status == STATUS_GRADED, [c.outputs for c in first.notebook.cells]
+    assert stdout(first.notebook.cells[1]) == "True\n"
+    cells = second.notebook.cells[1:]
+    assert second.status == STATUS_GRADED, [c.outputs for c in cells]
+    assert stdout(cells[0]) == "['matplotlib.pyplot', 'numpy', 'torch']\n"  # forked warm
+    assert stdout(cells[1]) == "[] []\n"
+    assert stdout(cells[2]) == "[2.0] None\n"
+    if settings.use_sandbox:  # without a pid namespace strays that left the session survive (documented)
+        assert server.isolated
+        assert stdout(cells[3]) == "[]\n"
+    assert not server.root.exists()
+
+
+def run_on_new_server(nb, settings):
+    server = warm.ForkServer(warm_key(settings))
+    try:
+        return asyncio.run(execute_async(nb, settings, server))
+    finally:
+        server.stop()
+
+
+def test_kernel_cannot_ptrace_or_read_its_server(sandbox_available):
+    if not sandbox_available:
+        pytest.skip(f"sandbox indisponível: {unavailable_reason()}")
+    settings = ExecutionSettings(limits=LIMITS, cell_timeout_s=60, submission_timeout_s=120)
+    code = [
+        "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "print(libc.ptrace(16, os.getppid(), 0, 0), ctypes.get_errno())",  # PTRACE_ATTACH: -1 EPERM
+        "try:\n    open(f'/proc/{os.getppid()}/mem', 'rb').read(1)\nexcept OSError as e:\n    print(e.errno)",
+    ]
+    executed = run_on_new_server(notebook(code), settings)
+    assert [stdout(c) for c in executed.notebook.cells] == ["-1 1\n", "13\n"]
+
+
+def test_a_kernel_that_kills_its_server_costs_only_its_submission(sandbox_available):
+    from grader.pipeline import Job, _execute_all
+
+    settings = ExecutionSettings(limits=LIMITS, use_sandbox=sandbox_available, cell_timeout_s=60,
+                                 submission_timeout_s=120)
+    killer = notebook(["import os, signal\nos.kill(os.getppid(), signal.SIGKILL)", "import time; time.sleep(2)"])
+    fine = notebook(["print(6 * 7)"])
+    jobs = [Job(student=None, notebook_name=f"nb{i}", notebook=nb) for i, nb in enumerate([fine, killer, fine])]
+    asyncio.run(_execute_all(jobs, settings, [], 1, False, lambda job: None))
+    assert jobs[1].executed.status != STATUS_GRADED
+    for job in (jobs[0], jobs[2]):
+        assert job.executed.status == STATUS_GRADED, job.executed.message
+        assert stdout(job.executed.notebook.cells[0]) == "42\n"
+
+
+def test_cold_kernels_and_what_is_preloaded(sandbox_available):
+    cold = ExecutionSettings(limits=LIMITS, use_sandbox=sandbox_available, warm=False, cell_timeout_s=60)
+    look = notebook(["import sys\nprint('torch' in sys.modules, 'wave' in sys.modules)"])
+    executed = asyncio.run(execute_async(look, cold))
+    assert stdout(executed.notebook.cells[0]) == "False False\n"
+    warm_wave = replace(cold, warm=True, preload=("wave", "nao_existe.modulo"))  # a bad name is skipped
+    executed = run_on_new_server(notebook([look.cells[0].source]), warm_wave)
+    assert stdout(executed.notebook.cells[0]) == "False True\n"
