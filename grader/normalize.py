@@ -58,25 +58,37 @@ def _text(cell) -> str:
     return "\n".join(line.rstrip() for line in cell.get("source", "").strip().splitlines())
 
 
-def _match_score(release_cell, student_cell) -> float:
-    r_meta, s_meta = nbgrader_meta(release_cell), nbgrader_meta(student_cell)
-    if r_meta.get("grade_id") and r_meta.get("grade_id") == s_meta.get("grade_id"):
+@dataclass(frozen=True)
+class _Features:
+    """What matching looks at, computed once per cell (a release is compared with every student cell)."""
+
+    grade_id: str | None
+    text: str
+    cell_type: str
+    answer: bool
+
+    @classmethod
+    def of(cls, cell) -> _Features:
+        return cls(nbgrader_meta(cell).get("grade_id"), _text(cell), cell.cell_type, is_answer(cell))
+
+
+def _match_score(r: _Features, s: _Features) -> float:
+    if r.grade_id and r.grade_id == s.grade_id:
         return GRADE_ID_MATCH
-    if s_meta.get("grade_id"):
+    if s.grade_id:
         return 0.0  # it belongs to another cell of the assignment
-    r_text, s_text = _text(release_cell), _text(student_cell)
-    if release_cell.cell_type != student_cell.cell_type and not is_answer(release_cell):
+    if r.cell_type != s.cell_type and not r.answer:
         return 0.0
-    if r_text == s_text and r_text:
+    if r.text == s.text and r.text:
         return SAME_TEXT_MATCH
-    if is_answer(release_cell) and release_cell.cell_type == "code":
-        names = defined_names(r_text)
-        if names and names <= defined_names(s_text):
+    if r.answer and r.cell_type == "code":
+        names = defined_names(r.text)
+        if names and names <= defined_names(s.text):
             return SAME_SIGNATURE_MATCH
-    if not r_text or not s_text:
+    if not r.text or not s.text:
         return 0.0
     # Line by line: cheap (cells are short lists of lines) and what an edit changes.
-    matcher = difflib.SequenceMatcher(None, r_text.splitlines(), s_text.splitlines(), autojunk=False)
+    matcher = difflib.SequenceMatcher(None, r.text.splitlines(), s.text.splitlines(), autojunk=False)
     if matcher.real_quick_ratio() < MIN_SIMILARITY or matcher.quick_ratio() < MIN_SIMILARITY:
         return 0.0
     ratio = matcher.ratio()
@@ -87,7 +99,8 @@ def align(release_cells: list, student_cells: list) -> list[tuple[int | None, in
     """Monotone alignment maximizing the total match score: (release index, student index) steps,
     with None on the side that has no partner."""
     n, m = len(release_cells), len(student_cells)
-    scores = [[_match_score(r, s) for s in student_cells] for r in release_cells]
+    student = [_Features.of(c) for c in student_cells]
+    scores = [[_match_score(r, s) for s in student] for r in map(_Features.of, release_cells)]
     best = [[0.0] * (m + 1) for _ in range(n + 1)]
     for i in range(n - 1, -1, -1):
         row, below = best[i], best[i + 1]

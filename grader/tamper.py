@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import re
 import secrets
 from dataclasses import dataclass
@@ -96,32 +97,45 @@ def _parses(source: str) -> ast.Module | None:
 
 def _sentinel_suffix(source: str, ref: str) -> str:
     """The line to append to a test cell so that it proves it ran to its end; "" where none may go."""
+    return _SENTINEL.format(ref=repr(ref)) if _sentinel_fits(source) else ""
+
+
+_SENTINEL = (
+    "\nimport IPython.display as _sinal_corretor\n"
+    f"_sinal_corretor.publish_display_data({{{{{SENTINEL_MIME!r}: {{ref}}}}}})\n"
+    "del _sinal_corretor"
+)
+_ANY_REF = "0" * 8  # where a suffix or a decoy fits does not depend on its ref: parsed once per test text
+
+
+@functools.lru_cache(maxsize=1024)
+def _sentinel_fits(source: str) -> bool:
     if source.lstrip().startswith("%%"):
-        return ""  # a cell magic would take the line as its own input
+        return False  # a cell magic would take the line as its own input
     tree = _parses(source)
     if tree is None:
-        return ""  # it fails when it runs: an error, nothing to prove
+        return False  # it fails when it runs: an error, nothing to prove
     last = tree.body[-1] if tree.body else None
     if isinstance(last, ast.Expr) and not (
         isinstance(last.value, ast.Call) and isinstance(last.value.func, ast.Name) and last.value.func.id == "print"
     ):
-        return ""  # its value is displayed, and nbgrader reads it as partial credit: leave the cell as it is
-    suffix = (
-        "\nimport IPython.display as _sinal_corretor\n"
-        f"_sinal_corretor.publish_display_data({{{SENTINEL_MIME!r}: {ref!r}}})\n"
-        "del _sinal_corretor"
-    )
-    return suffix if _parses(source + suffix) is not None else ""
+        return False  # its value is displayed, and nbgrader reads it as partial credit: leave the cell as it is
+    return _parses(source + _SENTINEL.format(ref=repr(_ANY_REF))) is not None
 
 
-def _decoy_source(body: str, test_source: str) -> str:
-    """The failing `body`, then the test's text as dead code (never run, even when `body` was neutralized:
-    the decoy must then pass, whatever the student's answers)."""
+def _decoy_source(body: str, test_source: str, ref: str) -> str:
+    """The failing `body` (a DECOY_BODIES template), then the test's text as dead code (never run, even when
+    `body` was neutralized: the decoy must then pass, whatever the student's answers)."""
+    dead = _dead_code(body, test_source)
+    return body.format(ref=ref) + dead
+
+
+@functools.lru_cache(maxsize=4096)
+def _dead_code(body: str, test_source: str) -> str:
     if not test_source.strip() or test_source.lstrip().startswith("%%"):
-        return body
-    dead = "\n".join("    " + line for line in test_source.splitlines())
-    source = f"{body}\nif False:\n{dead}"
-    return source if _parses(source) is not None else body
+        return ""
+    dead = "\nif False:\n" + "\n".join("    " + line for line in test_source.splitlines())
+    return dead if _parses(body.format(ref=_ANY_REF) + dead) is not None else ""
 
 
 def _bodies_for(test_source: str) -> list[int]:
@@ -169,7 +183,7 @@ def insert_decoys(nb: NotebookNode) -> list[Decoy]:
             bodies += [i for i in range(len(DECOYS)) if i not in bodies and _needed(DECOY_BODIES[i], code)]
         for n, body in enumerate(bodies):
             ref = secrets.token_hex(4)
-            decoy = nbformat.v4.new_code_cell(_decoy_source(DECOY_BODIES[body].format(ref=ref), test_source))
+            decoy = nbformat.v4.new_code_cell(_decoy_source(DECOY_BODIES[body], test_source, ref))
             decoy.id = f"{cell.id}-x{n}"
             decoy.metadata[DECOY_KEY] = ref
             cells.append(decoy)

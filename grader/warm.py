@@ -133,7 +133,9 @@ class ForkServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def startup_error(self) -> str:
-        self._stderr.seek(0)
+        """The last line the zygote (or a kernel before ipykernel captured its output) wrote on stderr."""
+        size = self._stderr.seek(0, os.SEEK_END)
+        self._stderr.seek(max(0, size - 4096))
         lines = self._stderr.read().decode(errors="replace").strip().splitlines()
         return lines[-1] if lines else f"código de saída {self.proc.poll()}"
 

@@ -124,7 +124,7 @@ def _run_kernel(request: dict) -> None:
     """In the forked child: become an ordinary ipykernel, as `python -m ipykernel_launcher -f F` would."""
     os.setsid()  # its own process group: signals and kills reach the kernel and what it starts
     devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):  # never the zygote's control pipe
+    for fd in (0, 1):  # never the zygote's control pipe; stderr stays the zygote's (the grader's log)
         os.dup2(devnull, fd)
     os.close(devnull)
     ctypes.CDLL(None).prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)  # its own /proc entries, like any process
@@ -171,10 +171,16 @@ def main(argv: list[str]) -> None:
         if op == "spawn":
             child, exit_code = os.fork(), 0
             if child == 0:
+                code = 1
                 try:
                     _run_kernel(request)
+                    code = 0
+                except BaseException:
+                    import traceback
+
+                    traceback.print_exc()  # to the grader's log of this server
                 finally:
-                    os._exit(0)
+                    os._exit(code)
             _reply({"pid": child})
         elif op == "poll":
             if child is not None:
