@@ -46,7 +46,6 @@ class ExecutionSettings:
     gpu: str | None = None  # CUDA_VISIBLE_DEVICES for this kernel; None: no GPU visible
     threads: int = 1  # torch/OpenMP threads: cores shared among parallel kernels
     max_output_kb: int = 512
-    files: tuple[tuple[str, bytes], ...] = ()  # files the assignment ships, copied into the workdir
     # warm: kernels forked from a Python that already imported `preload` (grader/warm.py); cold: each kernel
     # is a new interpreter (slower by the imports, 4-8 s with torch)
     warm: bool = True
@@ -144,11 +143,9 @@ async def execute_async(nb: NotebookNode, settings: ExecutionSettings,
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="grader-"))
     try:
-        for name, data in settings.files:
-            (workdir / name).parent.mkdir(parents=True, exist_ok=True)
-            (workdir / name).write_bytes(data)
         km = sandbox.make_kernel_manager(workdir, settings.limits, sandbox=settings.use_sandbox,
-                                         gpu=settings.gpu is not None, env=kernel_env(settings, workdir))
+                                         gpu=settings.gpu is not None, env=kernel_env(settings, workdir),
+                                         private_workdir=True)
         result = await _run_cells(nb, settings, km, workdir, started)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -165,7 +162,6 @@ async def _execute_warm(nb: NotebookNode, settings: ExecutionSettings, server: w
         _mark_not_run(nb.cells, result.message)
         return result
     started = time.monotonic()
-    server.prepare(settings.files)
     result = await _run_cells(nb, settings, warm.WarmKernelManager(server), server.workdir, started)
     try:
         await asyncio.to_thread(server.reset)

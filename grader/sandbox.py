@@ -3,7 +3,8 @@
 What the sandbox gives a kernel (see DESIGN.md, "Security model"):
 - a read-only view of the system (/usr, a short list of /etc files, parts of /sys) and of the Python
   environment the grader runs in (sys.prefix, sys.base_prefix and the real paths behind them);
-- its working directory, read-write, as its cwd and HOME; a private, size-capped /tmp and /dev/shm;
+- its working directory, read-write, as its cwd and HOME (for grading, a private size-capped tmpfs: see
+  `private_workdir`); a private, size-capped /tmp and /dev/shm;
 - nothing else: no course `source/`, gradebook, other submissions, /root, /home, repository;
 - no network (own network namespace), no view of other processes (own pid namespace, killed with
   its parent), limits on CPU time, memory, processes/threads and file size (grader/kernel_limits.py).
@@ -246,12 +247,14 @@ def wrap_command(
     readonly_paths: Sequence[Path] = (),
     writable_paths: Sequence[Path] = (),
     extra_env: Mapping[str, str] | None = None,
+    private_workdir: bool = False,
 ) -> list[str]:
     """The argv that runs `argv` inside the sandbox, with `workdir` as its only writable directory
     (cwd and HOME). `readonly_paths` are shown read-only at the same path (e.g. a data set; inside
     `workdir` too), `writable_paths` read-write (the kernel's socket directory); neither may contain
     `workdir`. When the grader is root, `workdir` must be writable by SANDBOX_UID: see
-    `workdir_access`."""
+    `workdir_access`. `private_workdir`: `workdir` is a fresh tmpfs capped at `limits.tmp_mb` instead of
+    the host directory (nothing written there reaches the host's disk, so nothing can fill it)."""
     workdir = Path(os.path.realpath(workdir))
     for path in [*readonly_paths, *writable_paths]:
         if workdir.is_relative_to(os.path.realpath(path)):
@@ -296,7 +299,10 @@ def wrap_command(
     # Writable: the working copy, and the socket directory.
     for path in writable_paths:
         mounts.bind("--bind", os.path.realpath(path))
-    mounts.bind("--bind", workdir)
+    if private_workdir:
+        mounts.tmpfs(str(workdir), limits.tmp_mb)
+    else:
+        mounts.bind("--bind", workdir)
     for path in readonly_paths:  # after workdir: a data set inside it stays read-only
         mounts.bind("--ro-bind", os.path.realpath(path))
     # the sandbox's own root (a tmpfs holding the mount points) read-only too: only the mounts above
@@ -426,6 +432,7 @@ class _SandboxedMixin:
         gpu: bool = False,
         env: Mapping[str, str] | None = None,
         readonly_paths: Sequence[Path] = (),
+        private_workdir: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(transport="ipc", kernel_name="python3", **kwargs)  # type: ignore[call-arg]
@@ -435,6 +442,7 @@ class _SandboxedMixin:
         self.gpu = gpu
         self.extra_env = dict(env or {})
         self.readonly_paths = tuple(readonly_paths)
+        self.private_workdir = private_workdir
         self.socket_dir = short_temp_dir("gk-")
         self.connection_file = str(self.socket_dir / "k.json")  # sockets: <dir>/k-ipc-<n>
         # a manager dropped without shutdown_kernel() still removes its sockets (at GC or exit)
@@ -465,6 +473,7 @@ class _SandboxedMixin:
             readonly_paths=self.readonly_paths,
             writable_paths=[self.socket_dir],
             extra_env=self.extra_env,
+            private_workdir=self.private_workdir,
         )
 
     async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
@@ -517,6 +526,7 @@ def make_kernel_manager(
     gpu: bool = False,
     env: Mapping[str, str] | None = None,
     readonly_paths: Sequence[Path] = (),
+    private_workdir: bool = False,
 ) -> SandboxedKernelManager:
     """A kernel manager for nbclient: `NotebookClient(nb, km=make_kernel_manager(workdir))`.
 
@@ -531,5 +541,6 @@ def make_kernel_manager(
         if reason:
             raise RuntimeError(reason)
     return SandboxedKernelManager(
-        workdir, limits, sandbox=sandbox, gpu=gpu, env=env, readonly_paths=readonly_paths
+        workdir, limits, sandbox=sandbox, gpu=gpu, env=env, readonly_paths=readonly_paths,
+        private_workdir=private_workdir,
     )

@@ -96,10 +96,11 @@ class ForkServer:
         if not self.key.use_sandbox:
             return sandbox.limits_command([sys.executable, str(sandbox.ZYGOTE_HOST), *options],
                                           self.key.limits, gpu=gpu)
-        options += ["--sandboxed", "--keep", str(self.root)]
+        # the working directory is the sandbox's own size-capped tmpfs, emptied by the zygote
+        options += ["--sandboxed", "--keep", str(self.root), "--workdir", str(self.workdir)]
         return sandbox.wrap_command([sys.executable, sandbox.ZYGOTE_INSIDE, *options], self.workdir,
                                     self.key.limits, gpu=gpu, writable_paths=[self.socket_dir],
-                                    extra_env=self._env())
+                                    extra_env=self._env(), private_workdir=True)
 
     def _popen_kwargs(self) -> dict[str, Any]:
         if self.key.use_sandbox:
@@ -167,15 +168,6 @@ class ForkServer:
 
     # -- one submission -------------------------------------------------------------------------------
 
-    def prepare(self, files: tuple[tuple[str, bytes], ...]) -> None:
-        """Put the assignment's files in the (empty) working directory, owned by the kernel's uid."""
-        for name, data in files:
-            path = self.workdir / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        if files and self.key.use_sandbox and os.geteuid() == 0:
-            sandbox._chown_tree(self.workdir, sandbox.SANDBOX_UID, sandbox.SANDBOX_GID)
-
     def new_connection_file(self) -> str:
         return str(self.socket_dir / f"k{next(self._names)}.json")
 
@@ -189,7 +181,7 @@ class ForkServer:
         reply = self.call({"op": "reset"})
         if not reply.get("clean", False):
             raise ZygoteError("processos do aluno sobreviveram ao fim do kernel")
-        for directory in (self.workdir, self.socket_dir):
+        for directory in (self.workdir, self.socket_dir):  # (workdir: empty here when sandboxed)
             _empty(directory)
 
 

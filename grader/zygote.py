@@ -1,6 +1,6 @@
 """Warm kernel server ("zygote"): imports the heavy libraries once, then forks one fresh kernel per submission.
 
-    python zygote.py [--imports torch,numpy,...] [--sandboxed --keep DIR]
+    python zygote.py [--imports torch,numpy,...] [--sandboxed --keep DIR --workdir DIR]
 
 It runs where a kernel would run (inside the bubblewrap sandbox, behind grader/kernel_limits.py), so it is
 stdlib-only until the imports it is told to make and imports nothing from the `grader` package. The grader
@@ -13,8 +13,8 @@ stdlib-only until the imports it is told to make and imports nothing from the `g
 
 Why a fork is as good as a fresh kernel here: the zygote never runs student code, so every kernel starts
 from the same state, the state of a Python that has just imported these modules. Between submissions
-`reset` kills every other process in the sandbox (its own pid namespace) and empties /tmp and /dev/shm;
-the grader empties the working directory. The zygote is not dumpable, so a kernel (same uid, no
+`reset` kills every other process in the sandbox (its own pid namespace) and empties /tmp, /dev/shm and
+the working directory (all three tmpfs of the sandbox's own). The zygote is not dumpable, so a kernel (same uid, no
 capabilities) can neither ptrace it nor read its memory; it can kill it, which only costs a restart.
 """
 
@@ -86,38 +86,49 @@ def _kill_everything_else() -> bool:
     return False
 
 
-def _force_remove(func, path, _exc) -> None:
-    # a student may have removed permissions from a directory of their own: give them back and retry
-    try:
-        os.chmod(os.path.dirname(path), 0o700)
-        if os.path.isdir(path) and not os.path.islink(path):
-            os.chmod(path, 0o700)
-        func(path)
-    except OSError:
-        pass
+def _unlock(top: str) -> None:
+    """Give the owner's permissions back on every directory under `top` (a student may have removed them
+    from their own, which would stop rmtree); top-down, so each is opened before being walked into."""
+    for root, dirs, _ in os.walk(top):
+        for name in dirs:
+            path = os.path.join(root, name)
+            if not os.path.islink(path):
+                try:
+                    os.chmod(path, 0o700)
+                except OSError:
+                    pass
 
 
-def _empty(directory: str, keep: tuple[str, ...] = ()) -> None:
+def _empty(directory: str, keep: tuple[str, ...] = ()) -> bool:
     """Remove what `directory` holds, but the paths in `keep` and the directories leading to them (the
-    slot's working and socket directories, emptied by the grader, are mounted under /tmp)."""
+    slot's directories are mounted under /tmp); whether nothing else is left."""
     try:
         entries = os.listdir(directory)
     except OSError:
-        return
+        return False
+    clean = True
     for name in entries:
         path = os.path.join(directory, name)
         if path == _KEPT:
-            _empty(path, keep=tuple(os.path.join(path, n) for n in os.listdir(path) if n.startswith("fontlist-")))
+            fonts = tuple(os.path.join(path, n) for n in os.listdir(path) if n.startswith("fontlist-"))
+            clean &= _empty(path, keep=fonts)
             continue
         if any(k == path or k.startswith(path + "/") for k in keep):
             continue
         if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path, onerror=_force_remove)
+            try:
+                os.chmod(path, 0o700)
+            except OSError:
+                pass
+            _unlock(path)
+            shutil.rmtree(path, ignore_errors=True)
         else:
             try:
                 os.unlink(path)
             except OSError:
                 pass
+        clean &= not os.path.lexists(path)
+    return clean
 
 
 def _run_kernel(request: dict) -> None:
@@ -150,6 +161,9 @@ def main(argv: list[str]) -> None:
         imports = [m for m in argv[argv.index("--imports") + 1].split(",") if m]
     if "--keep" in argv:
         keep = (argv[argv.index("--keep") + 1],)
+    wiped = _WIPED
+    if "--workdir" in argv:  # a tmpfs of the sandbox's own, emptied here too
+        wiped += (argv[argv.index("--workdir") + 1],)
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # as ipykernel sets it
     failed = []
     for module in ["ipykernel.kernelapp", "ipykernel.ipkernel", *imports]:
@@ -209,8 +223,8 @@ def main(argv: list[str]) -> None:
                 child = None
             if kill_all:
                 clean = _kill_everything_else()
-                for directory in _WIPED:
-                    _empty(directory, keep)
+                for directory in wiped:
+                    clean &= _empty(directory, () if directory not in _WIPED else keep)
             _reply({"clean": clean})
 
 

@@ -88,11 +88,7 @@ ATTACKS: dict[str, Attack] = {
     "bomba_fork": Attack("wrong quadrado; then `while True: os.fork()`", 1, EITHER, status=("graded", "error")),
     "saida_enorme": Attack("wrong quadrado; prints 20 MB", 1, EITHER),
     "arquivo_1gb": Attack("wrong quadrado; writes a 1 GB file in its working copy and another in /tmp", 1, EITHER),
-    "enche_disco": Attack("wrong quadrado; fills its working copy with 16 MB files (1.25 GB in all)", 1, EITHER,
-                          xfail="MAX_FILE_MB caps each file, but nothing caps the working copy as a whole: it "
-                                "lives on the host's disk (TMPDIR), so a submission can fill the disk; needs "
-                                "grader/sandbox.py to give the working copy a size cap (a size-capped tmpfs like "
-                                "/tmp's Limits.tmp_mb, or a quota)"),
+    "enche_disco": Attack("wrong quadrado; fills its working copy with 16 MB files (1.25 GB in all)", 1, EITHER),
     "mata_kernel": Attack("right dobro, then SIGKILLs its own kernel", 0, EITHER, limit="limite: kernel morreu",
                           status=("error",)),
 }

@@ -98,14 +98,18 @@ def test_kernel_cannot_ptrace_or_read_its_server(sandbox_available):
 
 
 def test_a_kernel_that_kills_its_server_costs_only_its_submission(sandbox_available):
-    from grader.pipeline import Job, _execute_all
+    from grader.pipeline import Job, WorkerSlots, _execute_all
 
     settings = ExecutionSettings(limits=LIMITS, use_sandbox=sandbox_available, cell_timeout_s=60,
                                  submission_timeout_s=120)
     killer = notebook(["import os, signal\nos.kill(os.getppid(), signal.SIGKILL)", "import time; time.sleep(2)"])
     fine = notebook(["print(6 * 7)"])
     jobs = [Job(student=None, notebook_name=f"nb{i}", notebook=nb) for i, nb in enumerate([fine, killer, fine])]
-    asyncio.run(_execute_all(jobs, settings, [], 1, False, lambda job: None))
+    slots = WorkerSlots(settings, [], 1)  # one slot: the three run one after another on it
+    try:
+        asyncio.run(_execute_all(jobs, slots, False, lambda job: None))
+    finally:
+        slots.close()
     assert jobs[1].executed.status != STATUS_GRADED
     for job in (jobs[0], jobs[2]):
         assert job.executed.status == STATUS_GRADED, job.executed.message
