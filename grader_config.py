@@ -16,9 +16,10 @@ ASSIGNMENTS = ["programacao_diferenciavel", "grafo_computacional"]
 # course directory.
 DB_URL = "sqlite:///gradebook.db"
 
-# Grading defaults (the command line can override the first three).
+# Grading defaults (the command line overrides DEVICE, WORKERS, SCHEDULER and SUBMISSION_TIMEOUT_S).
 DEVICE = "auto"  # auto | cpu | cuda
 WORKERS = 0  # 0: one per core (one per GPU with cuda)
+SCHEDULER = None  # Dask scheduler ("tcp://host:8786"): run the notebooks on its workers; None: here
 CELL_TIMEOUT_S = 120  # wall time one cell may take
 SUBMISSION_TIMEOUT_S = 600  # wall time one whole notebook may take
 # Each worker keeps a sandboxed Python with the notebooks' imports done (torch: 4-8 s) and forks a fresh

@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run student code without the sandbox (the reports say so)")
     grade.add_argument("--no-progress", action="store_true")
+    grade.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="Dask scheduler (tcp://host:8786): run the notebooks on its workers "
+                            "(default: SCHEDULER in grader_config.py; 'local': this machine)")
 
     report = sub.add_parser("report", help="rebuild the reports from the gradebook and autograded/")
     report.add_argument("assignment")
@@ -91,7 +94,7 @@ def cmd_grade(args) -> int:
     options = pipeline.GradeOptions(
         submissions=args.submissions, report_dir=_report_dir(args.report_dir), workers=args.workers,
         device=args.device, timeout=args.timeout, sandbox=False if args.no_sandbox else None,
-        progress=not args.no_progress,
+        progress=not args.no_progress, scheduler=args.scheduler,
     )
     run = pipeline.grade(settings, args.assignment, options)
     _print_run(run)

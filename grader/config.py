@@ -19,6 +19,7 @@ class Settings:
     db_url: str
     device: str = "auto"
     workers: int = 0
+    scheduler: str | None = None  # Dask scheduler address; None: run on this machine
     cell_timeout_s: int = 120
     submission_timeout_s: int = 600
     sandbox: bool = True
@@ -93,6 +94,7 @@ def load_settings(course_dir: Path | None = None) -> Settings:
         db_url=db_url,
         device=get("DEVICE", "auto"),
         workers=int(get("WORKERS", 0)),
+        scheduler=get("SCHEDULER", None) or None,
         cell_timeout_s=int(get("CELL_TIMEOUT_S", 120)),
         submission_timeout_s=int(get("SUBMISSION_TIMEOUT_S", 600)),
         sandbox=bool(get("SANDBOX", True)),

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -48,6 +49,7 @@ class GradeOptions:
     timeout: int | None = None  # per-submission wall time; None: grader_config.py
     sandbox: bool | None = None  # None: grader_config.py
     progress: bool = True
+    scheduler: str | None = None  # Dask scheduler address: execute there; None: grader_config.py; "local": here
 
 
 @dataclass
@@ -111,6 +113,7 @@ class Job:
     decoys: list[tamper.Decoy] = field(default_factory=list)
     audit_flags: list[str] = field(default_factory=list)
     executed: Executed | None = None
+    finished: bool = False  # scored and recorded, with the student's other notebooks
 
     @classmethod
     def build(cls, student, name: str, normalized: NotebookNode, release: NotebookNode) -> Job:
@@ -170,9 +173,11 @@ def visible_gpus() -> list[str]:
         return []
 
 
-def resolve_device(requested: str) -> tuple[str, list[str]]:
+def resolve_device(requested: str, remote: bool = False) -> tuple[str, list[str]]:
     if requested not in ("auto", "cpu", "cuda"):
         raise UserError(f"--device {requested!r} desconhecido: use auto, cpu ou cuda")
+    if remote:  # the GPUs are on the Dask workers: grader/cluster.py checks them there
+        return requested, []
     gpus = visible_gpus() if requested != "cpu" else []
     if requested == "cuda" and not gpus:
         raise UserError("--device cuda, mas nenhuma GPU está visível nesta máquina: use --device cpu (ou auto)")
@@ -182,16 +187,34 @@ def resolve_device(requested: str) -> tuple[str, list[str]]:
 def grade(settings: Settings, assignment_name: str, options: GradeOptions) -> GradingRun:
     started = time.monotonic()
     assignment = Assignment.load(settings, assignment_name)
-    device, gpus = resolve_device(options.device or settings.device)
+    scheduler = options.scheduler or settings.scheduler
+    scheduler = None if scheduler == "local" else scheduler
+    device, gpus = resolve_device(options.device or settings.device, remote=bool(scheduler))
     cores = os.cpu_count() or 1
-    workers = options.workers or settings.workers or (len(gpus) if device == "cuda" else cores)
+    workers = options.workers or settings.workers or (len(gpus) if gpus else cores)
     if workers < 1:
         raise UserError("--workers precisa ser pelo menos 1")
     use_sandbox = settings.sandbox if options.sandbox is None else options.sandbox
-    if use_sandbox:
+    if use_sandbox and not scheduler:  # with a scheduler, each worker checks its own sandbox
         reason = sandbox.unavailable_reason()
         if reason:
             raise UserError(f"{reason}; para corrigir mesmo assim, sem isolamento, use --no-sandbox")
+    base = execution_settings(settings, workers, use_sandbox, assignment.imports())
+    if options.timeout:
+        base = replace(base, submission_timeout_s=options.timeout)
+    # local workers start now: their imports (seconds) overlap with reading and preparing the submissions
+    slots = None if scheduler else WorkerSlots(base, gpus if device == "cuda" else [], workers)
+    try:
+        return _grade(settings, assignment, options, base, slots, scheduler, device, workers, started)
+    finally:
+        if slots is not None:
+            slots.close()
+
+
+def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, base: ExecutionSettings,
+           slots: WorkerSlots | None, scheduler: str | None, device: str, workers: int,
+           started: float) -> GradingRun:
+    assignment_name, use_sandbox = assignment.name, base.use_sandbox
     others = {
         name: [p.stem for p in (settings.source_dir / name).glob("*.ipynb")]
         for name in settings.assignments
@@ -228,11 +251,19 @@ def grade(settings: Settings, assignment_name: str, options: GradeOptions) -> Gr
     if not use_sandbox:
         run.notes.append("correção feita SEM sandbox (--no-sandbox): o código dos alunos rodou sem isolamento")
 
-    base = execution_settings(settings, workers, use_sandbox, assignment.imports())
-    if options.timeout:
-        base = replace(base, submission_timeout_s=options.timeout)
-    asyncio.run(_execute_all(jobs, base, gpus if device == "cuda" else [], workers, options.progress,
-                             lambda job: _finish_job(settings, assignment, job, jobs, results)))
+    if scheduler:  # only the notebooks travel; scoring and the gradebook stay here
+        from grader import cluster
+
+        if options.workers:
+            run.notes.append("--workers não vale com --scheduler: cada worker Dask roda até --nthreads notebooks")
+        run.notes.append(f"notebooks executados nos workers do scheduler Dask {scheduler}")
+        use_gpu = {"cuda": True, "cpu": False}.get(device)  # auto: GPUs if the workers have them
+        run.device, run.workers = asyncio.run(cluster.execute_all_on_cluster(
+            scheduler, jobs, base, use_gpu, options.progress,
+            lambda job: _finish_job(settings, assignment, job, jobs, results)))
+    else:
+        asyncio.run(_execute_all(jobs, slots, options.progress,
+                                 lambda job: _finish_job(settings, assignment, job, jobs, results)))
     for result in results.values():
         if result.status != STATUS_GRADED or not result.cells:
             _fill_zero_cells(result, assignment)
@@ -260,34 +291,57 @@ def _prepare(file: ingest.SubmittedFile, assignment: Assignment, name: str) -> t
     return normalized.notebook, ""
 
 
-async def _execute_all(jobs: list[Job], base: ExecutionSettings, gpus: list[str], workers: int,
-                       progress: bool, on_done) -> None:
-    # One slot per worker: its settings (its GPU) and, with warm kernels, its server, started now so that
-    # every slot imports torch at once, while the first notebooks are still being handed out.
-    slots: asyncio.Queue = asyncio.Queue()
-    all_slots = []
-    for slot in range(max(1, min(workers, len(jobs)))):
-        settings = base if not gpus else _with_gpu(base, gpus[slot % len(gpus)])
-        all_slots.append([settings, warm.ForkServer(warm_key(settings)) if settings.warm else None])
-        slots.put_nowait(all_slots[-1])
+class WorkerSlots:
+    """The local workers: each slot's settings (its GPU) and, with warm kernels, its server. Servers start on
+    creation, so their imports overlap with whatever the caller does next; `close()` stops them."""
+
+    def __init__(self, base: ExecutionSettings, gpus: list[str], workers: int):
+        self.queue: asyncio.Queue | None = None
+        self.slots = []
+        for slot in range(workers):
+            settings = base if not gpus else _with_gpu(base, gpus[slot % len(gpus)])
+            self.slots.append([settings, warm.ForkServer(warm_key(settings)) if settings.warm else None])
+
+    async def take(self) -> list:
+        if self.queue is None:  # made in the running event loop
+            self.queue = asyncio.Queue()
+            for slot in self.slots:
+                self.queue.put_nowait(slot)
+        slot = await self.queue.get()
+        settings, server = slot
+        if server is not None and not server.alive():  # its last kernel broke it: a new sandbox
+            server.stop()
+            slot[1] = warm.ForkServer(warm_key(settings))
+        return slot
+
+    def give_back(self, slot: list) -> None:
+        self.queue.put_nowait(slot)
+
+    def close(self) -> None:
+        for _, server in self.slots:
+            if server is not None:
+                server.stop()
+
+
+async def _execute_all(jobs: list[Job], slots: WorkerSlots, progress: bool, on_done) -> None:
+    """Run every job on the slots; `on_done(job)` (scoring, the gradebook) runs in one writer thread, one job
+    at a time, so the event loop keeps feeding cells to the other kernels meanwhile."""
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradebook")
+    loop = asyncio.get_running_loop()
     bar = tqdm(total=len(jobs), unit="nb", disable=not progress or not jobs, desc="corrigindo",
                bar_format="{desc}: {n}/{total} {bar} [{elapsed}<{remaining}]{postfix}")
     failures = 0
 
     async def run(job: Job) -> None:
         nonlocal failures
-        slot = await slots.get()
+        slot = await slots.take()
         try:
-            settings, server = slot
-            if server is not None and not server.alive():  # its last kernel broke it: a new sandbox
-                server.stop()
-                server = slot[1] = warm.ForkServer(warm_key(settings))
-            job.executed = await execute_async(job.notebook, settings, server)
+            job.executed = await execute_async(job.notebook, *slot)
         finally:
-            slots.put_nowait(slot)
+            slots.give_back(slot)
         if job.executed.status != STATUS_GRADED:
             failures += 1
-        on_done(job)
+        await loop.run_in_executor(writer, on_done, job)
         bar.set_postfix_str(f"falhas: {failures}")
         bar.update(1)
 
@@ -295,9 +349,7 @@ async def _execute_all(jobs: list[Job], base: ExecutionSettings, gpus: list[str]
         await asyncio.gather(*(run(job) for job in jobs))
     finally:
         bar.close()
-        for _, server in all_slots:
-            if server is not None:
-                server.stop()
+        writer.shutdown()
 
 
 def _with_gpu(base: ExecutionSettings, gpu: str) -> ExecutionSettings:
@@ -306,10 +358,13 @@ def _with_gpu(base: ExecutionSettings, gpu: str) -> ExecutionSettings:
 
 def _finish_job(settings: Settings, assignment: Assignment, job: Job, jobs: list[Job],
                 results: dict[str, StudentResult]) -> None:
-    """Once every notebook of a student ran: score, save, record. Runs in the event loop: one writer."""
+    """Once every notebook of a student ran: score, save, record. Runs in _execute_all's writer thread (one
+    writer for the gradebook), possibly after the student's last notebook ran but before its turn came."""
     mine = [j for j in jobs if j.student is job.student]
-    if any(j.executed is None for j in mine):
+    if any(j.executed is None or j.finished for j in mine):
         return
+    for j in mine:
+        j.finished = True
     result = results[job.student.student_id]
     folder = settings.autograded_dir / result.student_id / assignment.name
     if folder.exists():
@@ -372,7 +427,11 @@ def grade_notebooks(assignment: Assignment, notebooks: dict[str, tuple[str, Note
         normalized = normalize(nb, assignment.sources[name], assignment.releases[name])
         jobs.append(Job.build(ingest.StudentSubmission(label), name, normalized.notebook,
                               assignment.releases[name]))
-    asyncio.run(_execute_all(jobs, base, [], workers, False, lambda job: None))
+    slots = WorkerSlots(base, [], max(1, min(workers, len(jobs))))
+    try:
+        asyncio.run(_execute_all(jobs, slots, False, lambda job: None))
+    finally:
+        slots.close()
     results = {}
     for job in jobs:
         result = results.setdefault(job.student.student_id, StudentResult(job.student.student_id, assignment.name))

@@ -15,6 +15,7 @@ sandbox's pid namespace, not ours).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import itertools
 import json
 import os
@@ -291,6 +292,7 @@ def thread_server(key: WarmKey) -> ForkServer:
         server = None
     if server is None:
         server = _local.server = ForkServer(key)
+        atexit.register(server.stop)  # a Dask worker that exits leaves no server nor folder behind
     return server
 
 

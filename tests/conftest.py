@@ -3,6 +3,8 @@ course for the tests of the real notebooks. Both grade real notebooks in real ke
 
 from __future__ import annotations
 
+import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # tests.catalogue
+EXAMPLES = "programacao_diferenciavel"  # the assignment of examples/submissions/
 
 
 def nbgrader(cell, grade_id, *, grade=False, solution=False, locked=False, points=0):
@@ -71,6 +74,35 @@ def sandbox_available() -> bool:
     from grader import sandbox
 
     return sandbox.unavailable_reason() is None
+
+
+def build_example_course(course: Path, sandbox_available: bool):
+    """A copy of the real course (source/ and release/) in `course`; its settings."""
+    from grader.config import load_settings
+
+    for part in ("source", "release"):
+        shutil.copytree(REPO / part, course / part)
+    (course / "grader_config.py").write_text(course_config([EXAMPLES, "grafo_computacional"],
+                                                           SANDBOX=sandbox_available, CELL_TIMEOUT_S=120,
+                                                           SUBMISSION_TIMEOUT_S=600))
+    return load_settings(course)
+
+
+def grade_examples(settings, **options):
+    """Grade the example class as `grader demo` does: the run, scores.json's students by id, the max score."""
+    from grader import pipeline
+
+    options = pipeline.GradeOptions(submissions=REPO / "examples" / "submissions" / EXAMPLES,
+                                    report_dir=settings.course_dir / "reports", progress=False, **options)
+    run = pipeline.grade(settings, EXAMPLES, options)
+    scores = json.loads((settings.course_dir / "reports" / EXAMPLES / "scores.json").read_text())
+    return run, {s["student_id"]: s for s in scores["students"]}, scores["max_score"]
+
+
+@pytest.fixture(scope="session")
+def graded_examples(tmp_path_factory, sandbox_available):
+    """The example class graded once on this machine, for every test that needs it (it takes minutes)."""
+    return grade_examples(build_example_course(tmp_path_factory.mktemp("curso"), sandbox_available))
 
 
 @pytest.fixture

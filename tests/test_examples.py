@@ -3,18 +3,13 @@ outcome each student must get; and the committed examples are what examples/make
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
 
 import pytest
 
-from grader import pipeline
-from grader.config import load_settings
-from tests.conftest import REPO, course_config
-
-ASSIGNMENT = "programacao_diferenciavel"
+from tests.conftest import REPO
 
 
 def test_examples_are_up_to_date(tmp_path):
@@ -31,20 +26,9 @@ def test_examples_are_up_to_date(tmp_path):
         assert (copy / path).read_bytes() == (REPO / path).read_bytes(), f"{path} is stale: run the script"
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory, sandbox_available):
-    course = tmp_path_factory.mktemp("curso")
-    for part in ("source", "release"):
-        shutil.copytree(REPO / part, course / part)
-    (course / "grader_config.py").write_text(course_config([ASSIGNMENT, "grafo_computacional"],
-                                                           SANDBOX=sandbox_available, CELL_TIMEOUT_S=120,
-                                                           SUBMISSION_TIMEOUT_S=600))
-    settings = load_settings(course)
-    options = pipeline.GradeOptions(submissions=REPO / "examples" / "submissions" / ASSIGNMENT,
-                                    report_dir=course / "reports", progress=False)
-    run = pipeline.grade(settings, ASSIGNMENT, options)
-    scores = json.loads((course / "reports" / ASSIGNMENT / "scores.json").read_text())
-    return run, {s["student_id"]: s for s in scores["students"]}, scores["max_score"]
+@pytest.fixture
+def graded(graded_examples):  # graded once per session (conftest.py): tests/test_cluster.py compares with it
+    return graded_examples
 
 
 def failed(student):
