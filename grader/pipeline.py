@@ -225,7 +225,10 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
     )
     if not students:
         raise UserError(f"nenhuma submissão encontrada em {options.submissions}: confira a pasta ou o zip")
-    record.sync_assignment(settings, assignment_name)
+    def sync_gradebook() -> None:
+        record.sync_assignment(settings, assignment_name)
+        import grader.report  # noqa: F401  (its matplotlib import, off the end of the run)
+
 
     run = GradingRun(notes=batch_notes, workers=workers, device=device, sandboxed=use_sandbox)
     jobs: list[Job] = []
@@ -258,12 +261,13 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
             run.notes.append("--workers não vale com --scheduler: cada worker Dask roda até --nthreads notebooks")
         run.notes.append(f"notebooks executados nos workers do scheduler Dask {scheduler}")
         use_gpu = {"cuda": True, "cpu": False}.get(device)  # auto: GPUs if the workers have them
+        sync_gradebook()
         run.device, run.workers = asyncio.run(cluster.execute_all_on_cluster(
             scheduler, jobs, base, use_gpu, options.progress,
             lambda job: _finish_job(settings, assignment, job, jobs, results)))
     else:
         asyncio.run(_execute_all(jobs, slots, options.progress,
-                                 lambda job: _finish_job(settings, assignment, job, jobs, results)))
+                                 lambda job: _finish_job(settings, assignment, job, jobs, results), sync_gradebook))
     for result in results.values():
         if result.status != STATUS_GRADED or not result.cells:
             _fill_zero_cells(result, assignment)
@@ -323,11 +327,14 @@ class WorkerSlots:
                 server.stop()
 
 
-async def _execute_all(jobs: list[Job], slots: WorkerSlots, progress: bool, on_done) -> None:
+async def _execute_all(jobs: list[Job], slots: WorkerSlots, progress: bool, on_done,
+                       before=lambda: None) -> None:
     """Run every job on the slots; `on_done(job)` (scoring, the gradebook) runs in one writer thread, one job
-    at a time, so the event loop keeps feeding cells to the other kernels meanwhile."""
+    at a time, so the event loop keeps feeding cells to the other kernels meanwhile. `before()` runs first
+    in that thread (the gradebook's copy of the assignment), while the first notebooks already run."""
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradebook")
     loop = asyncio.get_running_loop()
+    ready = loop.run_in_executor(writer, before)
     bar = tqdm(total=len(jobs), unit="nb", disable=not progress or not jobs, desc="corrigindo",
                bar_format="{desc}: {n}/{total} {bar} [{elapsed}<{remaining}]{postfix}")
     failures = 0
@@ -341,12 +348,13 @@ async def _execute_all(jobs: list[Job], slots: WorkerSlots, progress: bool, on_d
             slots.give_back(slot)
         if job.executed.status != STATUS_GRADED:
             failures += 1
+        await ready  # its error (say, nbgrader could not read source/) ends the run before any recording
         await loop.run_in_executor(writer, on_done, job)
         bar.set_postfix_str(f"falhas: {failures}")
         bar.update(1)
 
     try:
-        await asyncio.gather(*(run(job) for job in jobs))
+        await asyncio.gather(ready, *(run(job) for job in jobs))
     finally:
         bar.close()
         writer.shutdown()
@@ -390,16 +398,15 @@ def _fill_zero_cells(result: StudentResult, assignment: Assignment) -> None:
 def load_results(settings: Settings, assignment: str) -> list[StudentResult]:
     """Every student graded so far for `assignment`, with the gradebook's current scores (manual grades
     given in the formgrader included)."""
-    results = []
-    for path in sorted(settings.autograded_dir.glob(f"*/{assignment}/{RESULT_FILE}")):
-        result = StudentResult.load(path)
-        for grade_id, (score, needs_manual) in record.current_scores(settings, assignment,
-                                                                     result.student_id).items():
+    results = [StudentResult.load(path)
+               for path in sorted(settings.autograded_dir.glob(f"*/{assignment}/{RESULT_FILE}"))]
+    scores = record.current_scores(settings, assignment, [r.student_id for r in results])
+    for result in results:
+        for grade_id, (score, needs_manual) in scores[result.student_id].items():
             cell = result.cells.get(grade_id)
             if cell is not None and result.recorded:  # else the gradebook holds an older submission
                 cell.score, cell.needs_manual_grade = score, needs_manual
                 cell.passed = not needs_manual and score >= cell.max_score
-        results.append(result)
     return results
 
 

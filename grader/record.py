@@ -75,16 +75,20 @@ def record_student(
             gb.db.commit()
 
 
-def current_scores(settings: Settings, assignment: str, student_id: str) -> dict[str, tuple[float, bool]]:
-    """grade_id -> (score, needs_manual_grade) as the gradebook holds them now: manual grades given in the
-    formgrader after grading are included."""
-    scores: dict[str, tuple[float, bool]] = {}
+def current_scores(settings: Settings, assignment: str,
+                   student_ids: list[str]) -> dict[str, dict[str, tuple[float, bool]]]:
+    """student -> grade_id -> (score, needs_manual_grade) as the gradebook holds them now: manual grades given
+    in the formgrader after grading are included. One gradebook connection for the whole class (opening one
+    per student costs more than the queries)."""
+    scores: dict[str, dict[str, tuple[float, bool]]] = {}
     with Gradebook(settings.db_url) as gb:
-        try:
-            submission = gb.find_submission(assignment, student_id)
-        except MissingEntry:
-            return scores
-        for notebook in submission.notebooks:
-            for grade in notebook.grades:
-                scores[grade.name] = (float(grade.score or 0.0), bool(grade.needs_manual_grade))
+        for student_id in student_ids:
+            mine = scores[student_id] = {}
+            try:
+                submission = gb.find_submission(assignment, student_id)
+            except MissingEntry:
+                continue
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    mine[grade.name] = (float(grade.score or 0.0), bool(grade.needs_manual_grade))
     return scores

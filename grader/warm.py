@@ -19,6 +19,7 @@ import atexit
 import itertools
 import json
 import os
+import secrets
 import select
 import shutil
 import signal
@@ -30,8 +31,11 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.connect import write_connection_file
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
@@ -78,6 +82,8 @@ class ForkServer:
         self.ready = False
         self.isolated = False  # reset() can kill every process of the slot (sandboxed)
         self.stopped = False
+        # the next submission's kernel, forked and starting while the grader is busy elsewhere
+        self.spare: tuple[str, ForkedKernel] | None = None
 
     # -- starting and stopping ------------------------------------------------------------------------
 
@@ -113,8 +119,9 @@ class ForkServer:
         if self.ready:
             return
         with self._lock:
-            reply = self._read(READY_TIMEOUT_S)
-        self.ready, self.isolated = True, bool(reply.get("isolated"))
+            if not self.ready:  # another thread may have read the greeting while this one waited
+                reply = self._read(READY_TIMEOUT_S)
+                self.ready, self.isolated = True, bool(reply.get("isolated"))
 
     def alive(self) -> bool:
         return not self.stopped and self.proc.poll() is None
@@ -123,10 +130,12 @@ class ForkServer:
         self.stopped = True
         if self.proc.poll() is None:
             try:
-                self.proc.stdin.close()  # the zygote's loop ends: it exits
+                if self.key.use_sandbox:
+                    raise OSError  # nothing inside to save: bwrap's death takes the whole sandbox with it
+                self.proc.stdin.close()  # the zygote's loop ends: it exits, and its spare kernel with it
                 self.proc.wait(timeout=2)
             except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()  # bwrap's death takes the whole sandbox with it
+                self.proc.kill()
                 self.proc.wait()
         if self._access is not None:
             access, self._access = self._access, None
@@ -165,7 +174,11 @@ class ForkServer:
                 self.proc.stdin.flush()
             except (OSError, ValueError) as e:
                 raise ZygoteError(f"o servidor de kernels terminou ({e})") from e
-            return self._read(timeout)
+            try:
+                return self._read(timeout)
+            except ZygoteError:
+                self.proc.kill()  # a late answer would be read as the next one's: no next one
+                raise
 
     # -- one submission -------------------------------------------------------------------------------
 
@@ -176,14 +189,31 @@ class ForkServer:
         reply = self.call({"op": "spawn", "connection_file": connection_file, "cwd": str(self.workdir)})
         return ForkedKernel(self, reply["pid"])
 
+    def prepare_spare(self) -> None:
+        """Fork the next kernel now, with a connection file of our own, so that it initializes (half a second
+        of ipykernel setup) while the grader scores and records; a slot holds at most one kernel at a time."""
+        connection_file = self.new_connection_file()
+        write_connection_file(connection_file, transport="ipc", ip=connection_file[: -len(".json")] + "-ipc",
+                              key=secrets.token_hex(32).encode(), shell_port=1, iopub_port=2, stdin_port=3,
+                              hb_port=4, control_port=5, signature_scheme="hmac-sha256", kernel_name="python3")
+        if self.key.use_sandbox and os.geteuid() == 0:
+            os.chown(connection_file, sandbox.SANDBOX_UID, sandbox.SANDBOX_GID)
+        self.spare = connection_file, self.spawn(connection_file)
+
+    def take_spare(self) -> tuple[str, ForkedKernel] | None:
+        spare, self.spare = self.spare, None
+        return spare
+
     def reset(self) -> None:
         """After a kernel: nothing of it may remain for the next submission; raises ZygoteError if the
         zygote cannot guarantee that (the caller then stops this server)."""
+        self.spare = None  # a spare not taken (the job never started its kernel) dies with the rest
         reply = self.call({"op": "reset"})
         if not reply.get("clean", False):
             raise ZygoteError("processos do aluno sobreviveram ao fim do kernel")
         for directory in (self.workdir, self.socket_dir):  # (workdir: empty here when sandboxed)
             _empty(directory)
+        self.prepare_spare()
 
 
 def _empty(directory: Path) -> None:
@@ -215,8 +245,19 @@ class ForkedKernel:
             try:
                 self.returncode = self.server.call({"op": "poll"})["returncode"]
             except ZygoteError:
-                self.returncode = -signal.SIGKILL  # the whole sandbox is gone, and the kernel with it
+                self.returncode = self._orphan_poll()
         return self.returncode
+
+    def _orphan_poll(self) -> int | None:
+        """The zygote is gone. Sandboxed, the kernel went with it; without the sandbox (no pid namespace) the
+        kernel may live on as an orphan, whose pid is then a pid of this machine."""
+        if self.server.key.use_sandbox:
+            return -signal.SIGKILL
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return -signal.SIGKILL
+        return None
 
     def wait(self, timeout: float | None = None) -> int:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -230,7 +271,11 @@ class ForkedKernel:
         try:
             self.server.call({"op": "signal", "signum": int(signum)})
         except ZygoteError:
-            pass  # a dead zygote: poll() reports the kernel dead
+            if not self.server.key.use_sandbox:  # an orphan kernel (see _orphan_poll): signal it ourselves
+                try:
+                    os.killpg(self.pid, signum)
+                except ProcessLookupError:
+                    pass
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
@@ -244,18 +289,59 @@ class _ForkProvisioner(LocalProvisioner):
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> dict:
         km = self.parent
-        self.process = km.server.spawn(km.connection_file)
+        self.process = km.spare_process or km.server.spawn(km.connection_file)
         self.pid, self.pgid = self.process.pid, None  # signals go through the zygote
         return self.connection_info
+
+
+class ReadyFastClient(AsyncKernelClient):
+    """jupyter_client's wait_for_ready with short waits: it waits 0.2 s for IOPub after the kernel_info reply
+    and then drains IOPub until 0.2 s pass without a message, 0.4 s or more per kernel; a forked kernel is
+    up in a few milliseconds. Same protocol: kernel_info until the reply and an IOPub message both come."""
+
+    async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+        while True:
+            self.kernel_info()
+            try:
+                msg = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                msg = None
+            if msg is not None and msg["msg_type"] == "kernel_info_reply":
+                try:
+                    await self.iopub_channel.get_msg(timeout=0.05)  # IOPub subscribed: it sees our traffic
+                except Empty:
+                    pass
+                else:
+                    self._handle_kernel_info_reply(msg)
+                    break
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+        while True:  # the status messages of those requests: nbclient would skip them anyway
+            try:
+                await self.iopub_channel.get_msg(timeout=0.01)
+            except Empty:
+                break
+
+    wait_for_ready = _async_wait_for_ready
 
 
 class WarmKernelManager(AsyncKernelManager):
     """A kernel manager for nbclient whose kernel is forked by `server`: `NotebookClient(nb, km=...)`."""
 
     def __init__(self, server: ForkServer, **kwargs: Any):
-        super().__init__(transport="ipc", kernel_name="python3", **kwargs)
+        super().__init__(transport="ipc", kernel_name="python3", client_class="grader.warm.ReadyFastClient",
+                         **kwargs)
         self.server = server
-        self.connection_file = server.new_connection_file()
+        spare = server.take_spare()
+        self.spare_process = spare[1] if spare else None
+        if spare:  # already running: take its connection file (same key and sockets) as ours
+            self.connection_file = spare[0]
+            self.load_connection_file(spare[0])
+        else:
+            self.connection_file = server.new_connection_file()
 
     @property
     def kernel_spec(self) -> KernelSpec:
