@@ -340,6 +340,9 @@ class WarmKernelManager(AsyncKernelManager):
         if spare:  # already running: take its connection file (same key and sockets) as ours
             self.connection_file = spare[0]
             self.load_connection_file(spare[0])
+            # and never rewrite it: jupyter_client deletes before writing, and a kernel still starting that
+            # finds no file makes up a connection (and key) of its own, unreachable from here
+            self._connection_file_written = True
         else:
             self.connection_file = server.new_connection_file()
 
