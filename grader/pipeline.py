@@ -21,7 +21,7 @@ import nbformat
 from nbformat import NotebookNode
 from tqdm import tqdm
 
-from grader import ingest, record, sandbox, tamper, warm
+from grader import ingest, sandbox, tamper, warm
 from grader.config import Settings
 from grader.errors import UserError
 from grader.execute import (
@@ -35,9 +35,20 @@ from grader.execute import (
 )
 from grader.normalize import nbgrader_meta, normalize
 from grader.results import RESULT_FILE, CellResult, StudentResult
-from grader.score import score_cells
+
+# grader.record and grader.score import nbgrader (1 s, its server extensions): imported where used, so that
+# `grader grade` starts its kernel servers that much sooner and the writer thread pays the import meanwhile.
 
 MIN_ANCHOR_SHARE = 0.3  # below this share of the release's fixed cells, it is another notebook
+
+# What a library imports only on first use, which every fresh kernel would pay again: a tensor on the "meta"
+# device, the profiler or a benchmark Timer import torch._dynamo and with it sympy and ~800 modules (1.5 s;
+# measured on programacao_diferenciavel's solution); the first figure imports the inline backend. Warm
+# servers import them once. None starts a thread (checked with OMP_NUM_THREADS=1), so forking stays safe.
+LAZY_IMPORTS = {
+    "torch": ("torch._dynamo", "torch._meta_registrations", "torch.utils.benchmark", "torch.profiler"),
+    "matplotlib.pyplot": ("matplotlib_inline.backend_inline", "matplotlib.backends.backend_agg"),
+}
 
 
 @dataclass
@@ -90,6 +101,9 @@ class Assignment:
                         # `from torch.utils import benchmark`: maybe a submodule (the zygote skips what is not)
                         found.add(node.module)
                         found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        for library, lazy in LAZY_IMPORTS.items():
+            if library in found:
+                found.update(lazy)
         return tuple(sorted(m for m in found if importlib.util.find_spec(m.split(".")[0]) is not None))
 
     def grade_cells(self) -> list[CellResult]:
@@ -134,6 +148,8 @@ class Job:
             result.held_for_review = True
         result.notes += [f"{self.notebook_name}: {reason}" for reason in reasons]
         result.flags += [f for f in self.audit_flags if f not in result.flags]
+        from grader.score import score_cells
+
         result.cells.update(score_cells(ex.notebook, self.notebook_name))
         result.seconds += ex.seconds
         if ex.status != STATUS_GRADED and result.status == STATUS_GRADED:
@@ -226,6 +242,8 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
     if not students:
         raise UserError(f"nenhuma submissão encontrada em {options.submissions}: confira a pasta ou o zip")
     def sync_gradebook() -> None:
+        from grader import record
+
         record.sync_assignment(settings, assignment_name)
         import grader.report  # noqa: F401  (its matplotlib import, off the end of the run)
 
@@ -385,6 +403,8 @@ def _finish_job(settings: Settings, assignment: Assignment, job: Job, jobs: list
         nbformat.write(j.executed.notebook, folder / f"{j.notebook_name}.ipynb")
     _fill_zero_cells(result, assignment)
     when = max(f.mtime for f in job.student.notebooks.values())
+    from grader import record
+
     record.record_student(settings, assignment.name, result, executed, when)
     result.recorded = True
     result.save(folder)
@@ -400,6 +420,8 @@ def load_results(settings: Settings, assignment: str) -> list[StudentResult]:
     given in the formgrader included)."""
     results = [StudentResult.load(path)
                for path in sorted(settings.autograded_dir.glob(f"*/{assignment}/{RESULT_FILE}"))]
+    from grader import record
+
     scores = record.current_scores(settings, assignment, [r.student_id for r in results])
     for result in results:
         for grade_id, (score, needs_manual) in scores[result.student_id].items():
