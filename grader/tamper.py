@@ -4,13 +4,13 @@
   with an error that carries a per-submission nonce. A decoy that shows no error means something neutralized
   failing code (input transformers, event hooks, a patched showtraceback or assertion helper, a fake torch):
   the submission is flagged `tampering` and its automatic score is held for review.
-  Each test cell is followed by decoys for the helpers it relies on (`assert`, `torch.testing.assert_close`,
-  `np.testing.assert_allclose`, `torch.allclose`, `math.isclose`, ...), and the last one by decoys for every
-  helper of the libraries the notebook's code mentions, so that a patch made anywhere before the end is seen
-  too. A decoy starts with its failing line
-  and then carries the text of the test cell it follows, as dead code (under `if False:`): a hook that
-  picks the cells to neutralize by their text or their syntax tree ("every cell that calls quadrado(")
-  picks the decoys too.
+  Each test cell is followed by a decoy that checks the helpers it relies on (`assert`,
+  `torch.testing.assert_close`, `np.testing.assert_allclose`, `torch.allclose`, `math.isclose`, ...): each must
+  raise, and the decoy then fails on purpose; the last test's decoy checks every helper of the
+  libraries the notebook's code mentions, so that a patch made anywhere before the end is seen too. A decoy
+  carries, after its failing lines, the text of the test cell it follows, as dead code (under `if False:`):
+  a hook that picks the cells to neutralize by their text or their syntax tree ("every cell that calls
+  quadrado(") picks the decoys too.
 - Sentinels: each test cell (in the copy that runs) ends with a line that publishes a nonce as display data.
   A test cell that shows neither an error nor its sentinel did not run to its end and yet reported no error:
   its failure was swallowed (a patched showtraceback that hides only some errors, a transformer that
@@ -30,6 +30,7 @@ import copy
 import functools
 import re
 import secrets
+import textwrap
 from dataclasses import dataclass
 
 import nbformat
@@ -123,19 +124,37 @@ def _sentinel_fits(source: str) -> bool:
     return _parses(source + _SENTINEL.format(ref=repr(_ANY_REF))) is not None
 
 
-def _decoy_source(body: str, test_source: str, ref: str) -> str:
-    """The failing `body` (a DECOY_BODIES template), then the test's text as dead code (never run, even when
-    `body` was neutralized: the decoy must then pass, whatever the student's answers)."""
-    dead = _dead_code(body, test_source)
-    return body.format(ref=ref) + dead
+_COUNTER = "_isca_falhas"
+
+
+def _decoy_source(bodies: tuple[int, ...], test_source: str, ref: str) -> str:
+    """The decoy after a test: every body of `bodies` (indices into DECOYS) must raise, and then the cell
+    fails on purpose; a body that did not raise (a patched helper) or a cell that shows no error
+    (a neutralized assert, a swallowed traceback) makes the decoy pass. Then the test's text as dead code
+    (never run, even when the failing lines were neutralized: the decoy must then pass, whatever the
+    student's answers). One cell per test rather than one per body: each cell costs the kernel ~10 ms."""
+    live = _decoy_live(bodies)
+    return live.format(ref=ref) + _dead_code(live, test_source)
+
+
+@functools.lru_cache(maxsize=256)
+def _decoy_live(bodies: tuple[int, ...]) -> str:
+    lines = [f"{_COUNTER} = 0"]
+    for body in bodies:
+        # any error counts, as it did when each body was a cell of its own: a fake library's missing
+        # method (AttributeError) must not stop the bodies after it from being checked
+        lines += ["try:", textwrap.indent(DECOY_BODIES[body], "    "), "except Exception:",
+                  f"    {_COUNTER} += 1"]
+    lines.append(f'assert {_COUNTER} != {len(bodies)}, "as verificações falharam, como deviam (ref {{ref}})"')
+    return "\n".join(lines)
 
 
 @functools.lru_cache(maxsize=4096)
-def _dead_code(body: str, test_source: str) -> str:
+def _dead_code(live: str, test_source: str) -> str:
     if not test_source.strip() or test_source.lstrip().startswith("%%"):
         return ""
     dead = "\nif False:\n" + "\n".join("    " + line for line in test_source.splitlines())
-    return dead if _parses(body.format(ref=_ANY_REF) + dead) is not None else ""
+    return dead if _parses(live.format(ref=_ANY_REF) + dead) is not None else ""
 
 
 def _bodies_for(test_source: str) -> list[int]:
@@ -181,13 +200,12 @@ def insert_decoys(nb: NotebookNode) -> list[Decoy]:
         bodies = _bodies_for(test_source)
         if index == tests[-1]:
             bodies += [i for i in range(len(DECOYS)) if i not in bodies and _needed(DECOY_BODIES[i], code)]
-        for n, body in enumerate(bodies):
-            ref = secrets.token_hex(4)
-            decoy = nbformat.v4.new_code_cell(_decoy_source(DECOY_BODIES[body], test_source, ref))
-            decoy.id = f"{cell.id}-x{n}"
-            decoy.metadata[DECOY_KEY] = ref
-            cells.append(decoy)
-            checks.append(Decoy(decoy.id, ref))
+        ref = secrets.token_hex(4)
+        decoy = nbformat.v4.new_code_cell(_decoy_source(tuple(bodies), test_source, ref))
+        decoy.id = f"{cell.id}-x"
+        decoy.metadata[DECOY_KEY] = ref
+        cells.append(decoy)
+        checks.append(Decoy(decoy.id, ref))
     nb.cells = cells
     return checks
 

@@ -676,7 +676,9 @@ def test_decoys_and_sentinels():
     # the test text rides along, dead, in every decoy; the mini notebook never names torch or numpy
     assert all("if False:\n    assert" in d.source for d in decoys)
     assert not any("torch" in d.source or "numpy" in d.source for d in decoys)
-    assert len(decoys) == 1 + 3  # dobro: assert; quadrado, the last: assert, raise, math.isclose
+    # one decoy per test: dobro's checks assert; quadrado's, the last, assert, raise and math.isclose
+    assert len(decoys) == 2
+    assert [d.source.count("except Exception:") for d in decoys] == [1, 3]
     assert all(tamper.SENTINEL_MIME in t.source for t in tests) and tamper.SENTINEL_MIME not in str(nb)
     # an honest run: decoys fail, test cells fail or show their sentinel
     sentinels = {c.cell_id: c for c in checks if c.kind == tamper.KIND_SENTINEL}
