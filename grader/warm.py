@@ -104,7 +104,7 @@ class ForkServer:
             return sandbox.limits_command([sys.executable, str(sandbox.ZYGOTE_HOST), *options],
                                           self.key.limits, gpu=gpu)
         # the working directory is the sandbox's own size-capped tmpfs, emptied by the zygote
-        options += ["--sandboxed", "--keep", str(self.root), "--workdir", str(self.workdir)]
+        options += ["--sandboxed", "--workdir", str(self.workdir)]
         return sandbox.wrap_command([sys.executable, sandbox.ZYGOTE_INSIDE, *options], self.workdir,
                                     self.key.limits, gpu=gpu, writable_paths=[self.socket_dir],
                                     extra_env=self._env(), private_workdir=True)
@@ -145,6 +145,8 @@ class ForkServer:
 
     def startup_error(self) -> str:
         """The last line the zygote (or a kernel before ipykernel captured its output) wrote on stderr."""
+        if self._stderr.closed:
+            return "servidor parado"
         size = self._stderr.seek(0, os.SEEK_END)
         self._stderr.seek(max(0, size - 4096))
         lines = self._stderr.read().decode(errors="replace").strip().splitlines()
@@ -210,7 +212,7 @@ class ForkServer:
         self.spare = None  # a spare not taken (the job never started its kernel) dies with the rest
         reply = self.call({"op": "reset"})
         if not reply.get("clean", False):
-            raise ZygoteError("processos do aluno sobreviveram ao fim do kernel")
+            raise ZygoteError(f"a limpeza entre submissões falhou: {'; '.join(reply.get('left', []))}")
         for directory in (self.workdir, self.socket_dir):  # (workdir: empty here when sandboxed)
             _empty(directory)
         self.prepare_spare()

@@ -1,6 +1,6 @@
 """Warm kernel server ("zygote"): imports the heavy libraries once, then forks one fresh kernel per submission.
 
-    python zygote.py [--imports torch,numpy,...] [--sandboxed --keep DIR --workdir DIR]
+    python zygote.py [--imports torch,numpy,...] [--sandboxed --workdir DIR]
 
 It runs where a kernel would run (inside the bubblewrap sandbox, behind grader/kernel_limits.py), so it is
 stdlib-only until the imports it is told to make and imports nothing from the `grader` package. The grader
@@ -9,7 +9,7 @@ stdlib-only until the imports it is told to make and imports nothing from the `g
     {"op": "spawn", "connection_file": F, "cwd": D, "env": {...}} -> {"pid": P}   fork a kernel
     {"op": "poll"}                                                 -> {"returncode": None | int}
     {"op": "signal", "signum": S}                                  -> {}         to the kernel's group
-    {"op": "reset"}                                                -> {"clean": bool}
+    {"op": "reset"}                                      -> {"clean": bool, "left": [what remains]}
 
 Why a fork is as good as a fresh kernel here: the zygote never runs student code, so every kernel starts
 from the same state, the state of a Python that has just imported these modules. Between submissions
@@ -24,6 +24,7 @@ import ctypes
 import importlib
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -31,7 +32,6 @@ import time
 
 _PR_SET_DUMPABLE = 4
 _WIPED = ("/tmp", "/dev/shm")  # private tmpfs of the sandbox, shared by the slot's successive kernels
-_KEPT = "/tmp/matplotlib"  # MPLCONFIGDIR: holds the font list bound read-only (mount points stay)
 
 
 def _reply(obj: dict) -> None:
@@ -99,9 +99,20 @@ def _unlock(top: str) -> None:
                     pass
 
 
-def _empty(directory: str, keep: tuple[str, ...] = ()) -> bool:
-    """Remove what `directory` holds, but the paths in `keep` and the directories leading to them (the
-    slot's directories are mounted under /tmp); whether nothing else is left."""
+def _mount_points() -> set[str]:
+    """Mount points of this sandbox (bwrap's binds: the Python environment, which may live under /tmp, the
+    font list, the slot's directories): never removed, and the directories leading to them kept."""
+    points = set()
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            point = line.split()[4]
+            points.add(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), point))
+    return points
+
+
+def _empty(directory: str, mounts: set[str]) -> bool:
+    """Remove what `directory` holds but mount points, recursing into the directories that lead to one;
+    whether nothing else is left."""
     try:
         entries = os.listdir(directory)
     except OSError:
@@ -109,11 +120,10 @@ def _empty(directory: str, keep: tuple[str, ...] = ()) -> bool:
     clean = True
     for name in entries:
         path = os.path.join(directory, name)
-        if path == _KEPT:
-            fonts = tuple(os.path.join(path, n) for n in os.listdir(path) if n.startswith("fontlist-"))
-            clean &= _empty(path, keep=fonts)
+        if path in mounts:
             continue
-        if any(k == path or k.startswith(path + "/") for k in keep):
+        if any(m.startswith(path + "/") for m in mounts):
+            clean &= _empty(path, mounts)
             continue
         if os.path.isdir(path) and not os.path.islink(path):
             try:
@@ -157,12 +167,10 @@ def _run_kernel(request: dict) -> None:
 
 
 def main(argv: list[str]) -> None:
-    imports, keep = [], ()
+    imports = []
     sandboxed = "--sandboxed" in argv
     if "--imports" in argv:
         imports = [m for m in argv[argv.index("--imports") + 1].split(",") if m]
-    if "--keep" in argv:
-        keep = (argv[argv.index("--keep") + 1],)
     wiped = _WIPED
     if "--workdir" in argv:  # a tmpfs of the sandbox's own, emptied here too
         wiped += (argv[argv.index("--workdir") + 1],)
@@ -217,7 +225,6 @@ def main(argv: list[str]) -> None:
                     exit_code, child = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]), None
             _reply({})
         elif op == "reset":
-            clean = True
             if child is not None:
                 try:
                     os.killpg(child, signal.SIGKILL)
@@ -225,11 +232,15 @@ def main(argv: list[str]) -> None:
                     pass
                 os.waitpid(child, 0)
                 child = None
+            left = []
             if kill_all:
-                clean = _kill_everything_else()
+                if not _kill_everything_else():
+                    left.append(f"processos {_live_others()}")
+                mounts = _mount_points()
                 for directory in wiped:
-                    clean &= _empty(directory, () if directory not in _WIPED else keep)
-            _reply({"clean": clean})
+                    if not _empty(directory, mounts):
+                        left.append(f"arquivos em {directory}: {sorted(os.listdir(directory))[:5]}")
+            _reply({"clean": not left, "left": left})
     if child is not None:  # the grader is done with this slot: no kernel outlives it (spare included)
         try:
             os.killpg(child, signal.SIGKILL)
