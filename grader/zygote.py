@@ -48,6 +48,18 @@ def _in_own_pid_namespace() -> bool:
         return False
 
 
+def _signal(child: int, signum: int) -> None:
+    """To the kernel's process group; to the kernel alone if it has not yet made its group (a kernel forked
+    a moment ago, before its setsid()), which would otherwise escape and outlive the slot."""
+    try:
+        os.killpg(child, signum)
+    except ProcessLookupError:
+        try:
+            os.kill(child, signum)
+        except ProcessLookupError:
+            pass
+
+
 def _reap() -> None:
     while True:
         try:
@@ -217,19 +229,13 @@ def main(argv: list[str]) -> None:
             _reply({"returncode": None if child is not None else exit_code})
         elif op == "signal":
             if child is not None:
-                try:
-                    os.killpg(child, request["signum"])
-                except ProcessLookupError:
-                    pass
+                _signal(child, request["signum"])
                 if request["signum"] == signal.SIGKILL:  # dead in a moment: reap it, so the next poll says so
                     exit_code, child = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]), None
             _reply({})
         elif op == "reset":
             if child is not None:
-                try:
-                    os.killpg(child, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                _signal(child, signal.SIGKILL)
                 os.waitpid(child, 0)
                 child = None
             left = []
@@ -242,10 +248,7 @@ def main(argv: list[str]) -> None:
                         left.append(f"arquivos em {directory}: {sorted(os.listdir(directory))[:5]}")
             _reply({"clean": not left, "left": left})
     if child is not None:  # the grader is done with this slot: no kernel outlives it (spare included)
-        try:
-            os.killpg(child, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        _signal(child, signal.SIGKILL)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ server costs only its own submission. Real kernels, real sandbox."""
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
 
 import nbformat
@@ -23,7 +24,8 @@ POLLUTE = [
     "open('deixado.txt', 'w').write('x'); os.makedirs('trancado/dentro'); os.chmod('trancado', 0)\n"
     "for private in PRIVATE:  # the sandbox's own /tmp and /dev/shm (without it, the host's: left alone)\n"
     "    open(f'{private}/deixado', 'w').write('x')",
-    "subprocess.Popen(['setsid', 'sleep', '1000']); os.system('(sleep 999 &)')",
+    "if PRIVATE:  # strays (without the sandbox nothing kills what left the kernel's session: left alone)\n"
+    "    subprocess.Popen(['setsid', 'sleep', '1000']); os.system('(sleep 999 &)')",
     "torch.add = lambda *a, **k: 'adulterado'; os.environ['DEIXADO'] = '1'",
 ]
 LOOK = [
@@ -33,6 +35,19 @@ LOOK = [
     "import torch; print(torch.add(torch.ones(1), 1).tolist(), os.environ.get('DEIXADO'))",
     "print([p for p in os.listdir('/proc') if p.isdigit() and open(f'/proc/{p}/cmdline').read().startswith('sleep')])",
 ]
+
+
+def _alive(pid: int, wait_s: float = 3) -> bool:
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return False
+        except FileNotFoundError:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def notebook(sources: list[str]):
@@ -58,11 +73,14 @@ def test_forked_kernels_share_nothing(settings):
             private = f"PRIVATE = {['/tmp', '/dev/shm'] if settings.use_sandbox else []}"
             first = await execute_async(notebook([private, *POLLUTE]), settings, server)
             second = await execute_async(notebook([private, *LOOK]), settings, server)
+            spare = server.spare[1].pid  # the next kernel, already forked: stop() must take it along
         finally:
             server.stop()
-        return server, first, second
+        return server, first, second, spare
 
-    server, first, second = asyncio.run(scenario())
+    server, first, second, spare = asyncio.run(scenario())
+    if not settings.use_sandbox:  # a pid of this machine (sandboxed, it dies with the sandbox's namespace)
+        assert not _alive(spare)
     assert first.status == STATUS_GRADED, [c.outputs for c in first.notebook.cells]
     assert stdout(first.notebook.cells[1]) == "True\n"
     cells = second.notebook.cells[1:]
