@@ -11,11 +11,10 @@ import os
 from dataclasses import replace
 
 from distributed import Client, Future, as_completed, get_worker
-from tqdm import tqdm
 
 from grader import execute, sandbox
 from grader.errors import UserError
-from grader.execute import STATUS_ERROR, STATUS_GRADED, Executed, ExecutionSettings
+from grader.execute import STATUS_ERROR, Executed, ExecutionSettings
 
 WORKER_GPU = "worker"  # settings.gpu sentinel: the worker puts in its own GPU (it knows it, we do not)
 CONNECT_TIMEOUT_S = 10
@@ -106,9 +105,9 @@ async def _workers(client: Client, address: str, use_sandbox: bool) -> dict[str,
 
 async def _run(client: Client, jobs: list, settings: ExecutionSettings, use_gpu: bool, progress: bool,
                on_done) -> None:
-    bar = tqdm(total=len(jobs), unit="nb", disable=not progress or not jobs, desc="corrigindo",
-               bar_format="{desc}: {n}/{total} {bar} [{elapsed}<{remaining}]{postfix}")
-    failures = 0
+    from grader.pipeline import Progress  # (pipeline imports this module only when a scheduler is given)
+
+    bar = Progress(len(jobs), progress)
     # a worker started with --resources GPU=1 runs one submission per GPU at a time
     resources = {"GPU": 1} if use_gpu else None
     futures = {client.submit(run_notebook, job.notebook, settings, pure=False, resources=resources): job
@@ -117,11 +116,8 @@ async def _run(client: Client, jobs: list, settings: ExecutionSettings, use_gpu:
         async for future in as_completed(futures, loop=client.loop):  # not set_as_default: say the loop
             job = futures[future]
             job.executed = await _outcome(future, job)
-            if job.executed.status != STATUS_GRADED:
-                failures += 1
             on_done(job)
-            bar.set_postfix_str(f"falhas: {failures}")
-            bar.update(1)
+            bar.done(job.executed)
     finally:
         bar.close()
 

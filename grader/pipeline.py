@@ -241,12 +241,12 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
     )
     if not students:
         raise UserError(f"nenhuma submissão encontrada em {options.submissions}: confira a pasta ou o zip")
+
     def sync_gradebook() -> None:
         from grader import record
 
         record.sync_assignment(settings, assignment_name)
         import grader.report  # noqa: F401  (its matplotlib import, off the end of the run)
-
 
     run = GradingRun(notes=batch_notes, workers=workers, device=device, sandboxed=use_sandbox)
     jobs: list[Job] = []
@@ -313,6 +313,23 @@ def _prepare(file: ingest.SubmittedFile, assignment: Assignment, name: str) -> t
     return normalized.notebook, ""
 
 
+class Progress:
+    """The bar shown while notebooks run (here or on a Dask cluster), with how many failed."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.bar = tqdm(total=total, unit="nb", disable=not enabled or not total, desc="corrigindo",
+                        bar_format="{desc}: {n}/{total} {bar} [{elapsed}<{remaining}]{postfix}")
+        self.failures = 0
+
+    def done(self, executed: Executed) -> None:
+        self.failures += executed.status != STATUS_GRADED
+        self.bar.set_postfix_str(f"falhas: {self.failures}")
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
 class WorkerSlots:
     """The local workers: each slot's settings (its GPU) and, with warm kernels, its server. Servers start on
     creation, so their imports overlap with whatever the caller does next; `close()` stops them."""
@@ -331,9 +348,8 @@ class WorkerSlots:
                 self.queue.put_nowait(slot)
         slot = await self.queue.get()
         settings, server = slot
-        if server is not None and not server.alive():  # its last kernel broke it: a new sandbox
-            server.stop()
-            slot[1] = warm.ForkServer(warm_key(settings))
+        if server is not None:  # its last kernel may have broken it: then a new sandbox
+            slot[1] = warm.renewed(server, warm_key(settings))
         return slot
 
     def give_back(self, slot: list) -> None:
@@ -353,23 +369,17 @@ async def _execute_all(jobs: list[Job], slots: WorkerSlots, progress: bool, on_d
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradebook")
     loop = asyncio.get_running_loop()
     ready = loop.run_in_executor(writer, before)
-    bar = tqdm(total=len(jobs), unit="nb", disable=not progress or not jobs, desc="corrigindo",
-               bar_format="{desc}: {n}/{total} {bar} [{elapsed}<{remaining}]{postfix}")
-    failures = 0
+    bar = Progress(len(jobs), progress)
 
     async def run(job: Job) -> None:
-        nonlocal failures
         slot = await slots.take()
         try:
             job.executed = await execute_async(job.notebook, *slot)
         finally:
             slots.give_back(slot)
-        if job.executed.status != STATUS_GRADED:
-            failures += 1
         await ready  # its error (say, nbgrader could not read source/) ends the run before any recording
         await loop.run_in_executor(writer, on_done, job)
-        bar.set_postfix_str(f"falhas: {failures}")
-        bar.update(1)
+        bar.done(job.executed)
 
     try:
         await asyncio.gather(ready, *(run(job) for job in jobs))

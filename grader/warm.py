@@ -30,7 +30,6 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from queue import Empty
 from typing import Any
 
@@ -40,7 +39,7 @@ from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
-from grader import sandbox
+from grader import sandbox, zygote
 
 READY_TIMEOUT_S = 180  # importing torch on a loaded machine
 CALL_TIMEOUT_S = 30  # a zygote that does not answer this fast is stopped, or frozen by a student
@@ -214,24 +213,10 @@ class ForkServer:
         if not reply.get("clean", False):
             raise ZygoteError(f"a limpeza entre submissões falhou: {'; '.join(reply.get('left', []))}")
         for directory in (self.workdir, self.socket_dir):  # (workdir: empty here when sandboxed)
-            _empty(directory)
+            os.chmod(directory, 0o700)  # a student may have locked it (without the sandbox)
+            if not zygote.empty(str(directory), set()):
+                raise ZygoteError(f"a limpeza entre submissões falhou: {sorted(os.listdir(directory))[:5]}")
         self.prepare_spare()
-
-
-def _empty(directory: Path) -> None:
-    def force(func, path, _exc):  # a student may have removed permissions from their own directory
-        os.chmod(os.path.dirname(path), 0o700)
-        if os.path.isdir(path) and not os.path.islink(path):
-            os.chmod(path, 0o700)
-        func(path)
-
-    os.chmod(directory, 0o700)
-    for entry in os.listdir(directory):
-        path = directory / entry
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, onerror=force)
-        else:
-            path.unlink()
 
 
 class ForkedKernel:
@@ -376,15 +361,22 @@ class WarmKernelManager(AsyncKernelManager):
 _local = threading.local()
 
 
+def renewed(server: ForkServer, key: WarmKey) -> ForkServer:
+    """`server` if it can still serve `key`; else it is stopped and a new one starts (its last kernel broke
+    it, or the settings changed)."""
+    if server.key == key and server.alive():
+        return server
+    server.stop()
+    return ForkServer(key)
+
+
 def thread_server(key: WarmKey) -> ForkServer:
     server: ForkServer | None = getattr(_local, "server", None)
-    if server is not None and (server.key != key or not server.alive()):
-        server.stop()
-        server = None
-    if server is None:
-        server = _local.server = ForkServer(key)
-        atexit.register(server.stop)  # a Dask worker that exits leaves no server nor folder behind
-    return server
+    fresh = ForkServer(key) if server is None else renewed(server, key)
+    if fresh is not server:
+        _local.server = fresh
+        atexit.register(fresh.stop)  # a Dask worker that exits leaves no server nor folder behind
+    return fresh
 
 
 async def ready(server: ForkServer) -> None:

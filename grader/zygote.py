@@ -122,9 +122,9 @@ def _mount_points() -> set[str]:
     return points
 
 
-def _empty(directory: str, mounts: set[str]) -> bool:
+def empty(directory: str, mounts: set[str]) -> bool:
     """Remove what `directory` holds but mount points, recursing into the directories that lead to one;
-    whether nothing else is left."""
+    whether nothing else is left. (grader/warm.py uses it too, on the host's side of a slot.)"""
     try:
         entries = os.listdir(directory)
     except OSError:
@@ -135,7 +135,7 @@ def _empty(directory: str, mounts: set[str]) -> bool:
         if path in mounts:
             continue
         if any(m.startswith(path + "/") for m in mounts):
-            clean &= _empty(path, mounts)
+            clean &= empty(path, mounts)
             continue
         if os.path.isdir(path) and not os.path.islink(path):
             try:
@@ -244,7 +244,7 @@ def main(argv: list[str]) -> None:
                     left.append(f"processos {_live_others()}")
                 mounts = _mount_points()
                 for directory in wiped:
-                    if not _empty(directory, mounts):
+                    if not empty(directory, mounts):
                         left.append(f"arquivos em {directory}: {sorted(os.listdir(directory))[:5]}")
             _reply({"clean": not left, "left": left})
     if child is not None:  # the grader is done with this slot: no kernel outlives it (spare included)
