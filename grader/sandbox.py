@@ -399,6 +399,13 @@ def workdir_access(*dirs: Path) -> Iterator[None]:
 # Jupyter
 
 
+def connection_file_for_kernel(path: str) -> None:
+    """A connection file is written 0600 by the grader; a sandboxed kernel of a root grader runs as
+    SANDBOX_UID and must read it."""
+    if os.geteuid() == 0:
+        os.chown(path, SANDBOX_UID, SANDBOX_GID)
+
+
 def ipykernel_spec() -> KernelSpec:
     """Always this interpreter's ipykernel, whatever kernelspecs are installed. Interrupts go as messages:
     a SIGINT to the process group would reach bwrap, not the kernel (new session)."""
@@ -457,9 +464,8 @@ class _SandboxedMixin:
 
     def write_connection_file(self, **kwargs: Any) -> None:
         super().write_connection_file(**kwargs)  # type: ignore[misc]
-        if self.sandbox and os.geteuid() == 0:
-            # written 0600 by root; the kernel (SANDBOX_UID) must read it
-            os.chown(self.connection_file, SANDBOX_UID, SANDBOX_GID)
+        if self.sandbox:
+            connection_file_for_kernel(self.connection_file)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         argv = super().format_kernel_cmd(extra_arguments)  # type: ignore[misc]

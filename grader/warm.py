@@ -197,8 +197,8 @@ class ForkServer:
         write_connection_file(connection_file, transport="ipc", ip=connection_file[: -len(".json")] + "-ipc",
                               key=secrets.token_hex(32).encode(), shell_port=1, iopub_port=2, stdin_port=3,
                               hb_port=4, control_port=5, signature_scheme="hmac-sha256", kernel_name="python3")
-        if self.key.use_sandbox and os.geteuid() == 0:
-            os.chown(connection_file, sandbox.SANDBOX_UID, sandbox.SANDBOX_GID)
+        if self.key.use_sandbox:
+            sandbox.connection_file_for_kernel(connection_file)
         self.spare = connection_file, self.spawn(connection_file)
 
     def take_spare(self) -> tuple[str, ForkedKernel] | None:
@@ -341,8 +341,8 @@ class WarmKernelManager(AsyncKernelManager):
 
     def write_connection_file(self, **kwargs: Any) -> None:
         super().write_connection_file(**kwargs)
-        if self.server.key.use_sandbox and os.geteuid() == 0:
-            os.chown(self.connection_file, sandbox.SANDBOX_UID, sandbox.SANDBOX_GID)
+        if self.server.key.use_sandbox:
+            sandbox.connection_file_for_kernel(self.connection_file)
 
     async def _async_pre_start_kernel(self, **kw: Any):
         self.kernel_id = self.kernel_id or str(uuid.uuid4())
