@@ -62,7 +62,7 @@ def publish(settings: Settings, assignments: list[str], to: Path) -> Publication
     assignments = assignments or settings.assignments
     for assignment in assignments:
         settings.source_notebooks(assignment)  # fails clearly on an unknown assignment
-        if not sorted((settings.release_dir / assignment).glob("*.ipynb")):
+        if not any((settings.release_dir / assignment).glob("*.ipynb")):
             raise UserError(f"{assignment} não tem liberação em release/{assignment}/: "
                             f"rode `grader release {assignment}` antes de publicar")
     to = to.absolute()
@@ -80,7 +80,7 @@ def publish(settings: Settings, assignments: list[str], to: Path) -> Publication
         listed = [a for a in settings.assignments if a in assignments or (to / a).is_dir()]
         (stage / "README.md").write_text(student_readme(settings, {
             a: sorted(p.name for p in ((stage if a in assignments else to) / a).glob("*.ipynb")) for a in listed
-        }))
+        }), encoding="utf-8")
         problems = tree_problems(settings, stage)
         if problems:
             return Publication(to, problems=problems)
@@ -93,7 +93,8 @@ def publish(settings: Settings, assignments: list[str], to: Path) -> Publication
         shutil.copyfile(stage / "README.md", to / "README.md")
     files = sorted(p.relative_to(to).as_posix() for p in to.rglob("*")
                    if p.is_file() and p.relative_to(to).parts[0] != ".git")
-    return Publication(to, files=files, commit=commit(to, ["README.md", *assignments]), push=push_commands(settings, to))
+    done = commit(to, ["README.md", *assignments])
+    return Publication(to, files=files, commit=done, push=push_commands(settings, to))
 
 
 def student_readme(settings: Settings, notebooks: dict[str, list[str]]) -> str:
@@ -195,7 +196,7 @@ def tree_problems(settings: Settings, tree: Path) -> list[str]:
             if source.is_file():  # a release notebook: checked against its own source, as the gate does
                 problems += release.release_leaks(nbformat.read(source, as_version=4), path)
                 continue
-        problems += release.marker_problems(name, path.read_text(errors="replace"))
+        problems += release.marker_problems(name, path.read_text(encoding="utf-8", errors="replace"))
         key = content_key(path)
         if key in secrets and not (source.is_file() and content_key(source) == key):
             problems.append(f"{name}: tem o conteúdo de {secrets[key]}, que os alunos não podem ver")
