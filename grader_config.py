@@ -4,10 +4,14 @@ Read by the `grader` command (grader/config.py) and, through nbgrader_config.py,
 and the JupyterLab formgrader, so every tool agrees. Plain Python: edit the values, keep the names.
 """
 
-# Course identity and where the student releases live (used for the "Abrir no Colab" link).
+# Course identity.
 COURSE_ID = "programacao-diferenciavel"
-REPOSITORY_URL = "https://github.com/SEU-USUARIO/programacao-diferenciavel"  # edite: o repositório do curso
-REPOSITORY_BRANCH = "main"
+
+# The students' repository: public, it holds only what `grader publish` writes (release notebooks, their data
+# and a README). The "Abrir no Colab" links point at <STUDENT_REPOSITORY_URL>/blob/<BRANCH>/<assignment>/<nb>.ipynb,
+# never at this course repository, which holds the solutions and hidden tests and must stay private.
+STUDENT_REPOSITORY_URL = "https://github.com/SEU-USUARIO/programacao-diferenciavel-alunos"  # edite
+STUDENT_REPOSITORY_BRANCH = "main"
 
 # Assignments, in teaching order: folder names under source/ and release/.
 ASSIGNMENTS = ["programacao_diferenciavel", "grafo_computacional"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,6 +22,12 @@ def build_parser() -> argparse.ArgumentParser:
     release.add_argument("--no-grade-check", action="store_true",
                          help="skip running the notebooks (source full marks, blank release zero)")
     release.add_argument("--no-sandbox", action="store_true", help="run the gate's notebooks without the sandbox")
+
+    publish = sub.add_parser("publish", help="copy the release into the students' repository and commit it "
+                                             "(never pushes)")
+    publish.add_argument("assignments", nargs="*", help="assignments (default: all in grader_config.py)")
+    publish.add_argument("--to", type=Path, required=True, metavar="DIR",
+                         help="a clone of the students' repository, or a new folder (it runs git init there)")
 
     grade = sub.add_parser("grade", help="grade a batch of submissions and write the reports")
     grade.add_argument("assignment")
@@ -41,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("assignment")
     report.add_argument("--report-dir", type=Path, default=Path("reports"))
 
-    demo = sub.add_parser("demo", help="release, grade examples/submissions and print the table")
+    demo = sub.add_parser("demo", help="release, publish into a temporary folder, grade examples/submissions "
+                                       "and print the table")
     demo.add_argument("--workers", type=int, default=None)
     demo.add_argument("--no-sandbox", action="store_true")
     return parser
@@ -65,10 +73,19 @@ def _settings(args):
     return load_settings(args.course_dir)
 
 
+def _warn_placeholder(settings) -> None:
+    from grader.release import placeholder_warning
+
+    warning = placeholder_warning(settings)
+    if warning:
+        print(warning, file=sys.stderr)
+
+
 def cmd_release(args) -> int:
     from grader import gate
 
     settings = _settings(args)
+    _warn_placeholder(settings)
     names = args.assignments or settings.assignments
     ok = True
     for name in names:
@@ -81,6 +98,34 @@ def cmd_release(args) -> int:
     if not ok:
         raise UserError("o portão de qualidade falhou: corrija source/ e rode `grader release` de novo")
     return 0
+
+
+def cmd_publish(args) -> int:
+    settings = _settings(args)
+    _warn_placeholder(settings)
+    _publish(settings, args.assignments, args.to)
+    return 0
+
+
+def _publish(settings, assignments: list[str], to: Path, *, temporary: bool = False) -> None:
+    from grader import publish
+
+    done = publish.publish(settings, assignments, to)
+    for line in done.problems:
+        print(f"  ✗ {line}")
+    if done.problems:
+        raise UserError(f"nada foi publicado em {done.folder}: o que está acima não pode chegar aos alunos; "
+                        "corrija source/, rode `grader release` e publique de novo")
+    print(f"{done.folder}:")
+    for name in done.files:
+        print(f"  {name}")
+    print(f"commit {done.commit}" if done.commit else "nada mudou desde a última publicação: nada a commitar")
+    if temporary:
+        print("(pasta temporária da demonstração: apagada ao final)")
+        return
+    print("para enviar aos alunos (o grader nunca faz o push):")
+    for command in done.push:
+        print(f"  {command}")
 
 
 def _report_dir(path: Path) -> Path:
@@ -137,6 +182,9 @@ def cmd_demo(args) -> int:
     if problems:
         raise UserError("a liberação de demonstração falhou no portão de qualidade (veja acima)")
     print(f"{assignment}: liberação regenerada e verificada em {time.monotonic() - started:.1f} s")
+    _warn_placeholder(settings)
+    with tempfile.TemporaryDirectory() as scratch:  # the demo's students' repository: shown, then removed
+        _publish(settings, [], Path(scratch) / "curso-alunos", temporary=True)
     options = pipeline.GradeOptions(
         submissions=settings.course_dir / "examples" / "submissions" / assignment,
         report_dir=settings.course_dir / "reports", workers=args.workers,
@@ -147,7 +195,7 @@ def cmd_demo(args) -> int:
     return 0
 
 
-COMMANDS = {"release": cmd_release, "grade": cmd_grade, "report": cmd_report, "demo": cmd_demo}
+COMMANDS = {"release": cmd_release, "publish": cmd_publish, "grade": cmd_grade, "report": cmd_report, "demo": cmd_demo}
 
 if __name__ == "__main__":
     sys.exit(main())

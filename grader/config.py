@@ -13,8 +13,8 @@ from grader.errors import UserError
 class Settings:
     course_dir: Path
     course_id: str
-    repository_url: str
-    repository_branch: str
+    student_repository_url: str  # the students' public repository: Colab links and `grader publish`
+    student_repository_branch: str
     assignments: list[str]
     db_url: str
     device: str = "auto"
@@ -82,14 +82,19 @@ def load_settings(course_dir: Path | None = None) -> Settings:
     def get(name: str, default):
         return getattr(module, name, default)
 
+    if hasattr(module, "REPOSITORY_URL"):  # it used to send Colab to the course repository, which must stay private
+        raise UserError(
+            f"{path}: REPOSITORY_URL não é mais usado; troque-o por STUDENT_REPOSITORY_URL, o repositório público "
+            "dos alunos (o do curso deve ficar privado), e REPOSITORY_BRANCH por STUDENT_REPOSITORY_BRANCH"
+        )
     db_url = get("DB_URL", "sqlite:///gradebook.db")
     if db_url.startswith("sqlite:///") and not db_url.startswith("sqlite:////"):
         db_url = "sqlite:///" + str(course_dir / db_url[len("sqlite:///") :])
     return Settings(
         course_dir=course_dir,
         course_id=get("COURSE_ID", course_dir.name),
-        repository_url=get("REPOSITORY_URL", ""),
-        repository_branch=get("REPOSITORY_BRANCH", "main"),
+        student_repository_url=get("STUDENT_REPOSITORY_URL", ""),
+        student_repository_branch=get("STUDENT_REPOSITORY_BRANCH", "main"),
         assignments=list(get("ASSIGNMENTS", [])),
         db_url=db_url,
         device=get("DEVICE", "auto"),

@@ -65,17 +65,33 @@ def generate(settings: Settings, assignment: str, release_dir: Path | None = Non
         if out.exists():
             shutil.rmtree(out)
         shutil.copytree(Path(scratch) / "release" / assignment, out)
-    notebooks = sorted(out.glob("*.ipynb"))
+    return link_notebooks(settings, out, assignment)
+
+
+def link_notebooks(settings: Settings, folder: Path, assignment: str) -> list[Path]:
+    """Give every notebook in `folder` its Colab link to `<assignment>/<nb>.ipynb` in the students' repository
+    (release/ and the published copy carry the same link). Returns the notebooks."""
+    notebooks = sorted(folder.glob("*.ipynb"))
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
-        add_colab_link(nb, settings, f"release/{assignment}/{path.name}")
+        add_colab_link(nb, settings, f"{assignment}/{path.name}")
         nbformat.write(nb, path)
     return notebooks
 
 
 def colab_url(settings: Settings, relative_path: str) -> str:
-    repo = settings.repository_url.rstrip("/").removeprefix("https://github.com/")
-    return f"https://colab.research.google.com/github/{repo}/blob/{settings.repository_branch}/{relative_path}"
+    repo = settings.student_repository_url.rstrip("/").removeprefix("https://github.com/")
+    return f"https://colab.research.google.com/github/{repo}/blob/{settings.student_repository_branch}/{relative_path}"
+
+
+def placeholder_warning(settings: Settings) -> str | None:
+    """The warning to print while the students' repository is still the example one: its links lead nowhere."""
+    url = settings.student_repository_url.strip()
+    if url and "SEU-USUARIO" not in url:
+        return None
+    return (f"aviso: STUDENT_REPOSITORY_URL em grader_config.py ainda não é o repositório dos alunos "
+            f"({url or 'vazio'}): os links \"Abrir no Colab\" não abrem até você defini-lo e rodar "
+            "`grader release` e `grader publish` de novo")
 
 
 def add_colab_link(nb, settings: Settings, relative_path: str) -> None:
@@ -98,10 +114,9 @@ def static_problems(source_path: Path, release_path: Path | None) -> list[str]:
     except nbformat.ValidationError as exc:
         problems.append(f"{source_path.name}: JSON de notebook inválido: {exc.message}")
     ids: dict[str, int] = {}
+    problems += output_problems(src, source_path.name)
     for index, cell in enumerate(src.cells):
         meta = nbgrader_meta(cell)
-        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count")):
-            problems.append(f"{source_path.name}: célula {index} tem saídas; limpe-as antes de liberar")
         if not meta:
             continue
         grade_id = meta.get("grade_id")
@@ -122,6 +137,15 @@ def static_problems(source_path: Path, release_path: Path | None) -> list[str]:
     if release_path is not None:
         problems += release_leaks(src, release_path)
     return problems
+
+
+def output_problems(nb, name: str) -> list[str]:
+    return [f"{name}: célula {index} tem saídas; limpe-as antes de liberar" for index, cell in enumerate(nb.cells)
+            if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count"))]
+
+
+def marker_problems(name: str, text: str) -> list[str]:
+    return [f"{name}: a liberação contém o marcador {marker!r}" for marker in MARKERS if marker in text]
 
 
 def solved_copy(source) -> nbformat.NotebookNode:
@@ -156,10 +180,7 @@ def release_leaks(src, release_path: Path) -> list[str]:
     """Solution lines or hidden tests that reached the release (each cell against its own release cell)."""
     problems = []
     rel = nbformat.read(release_path, as_version=4)
-    text = nbformat.writes(rel)
-    for marker in MARKERS:
-        if marker in text:
-            problems.append(f"{release_path.name}: a liberação contém o marcador {marker!r}")
+    problems += marker_problems(release_path.name, nbformat.writes(rel))
     released = {nbgrader_meta(c).get("grade_id"): c for c in rel.cells if nbgrader_meta(c).get("grade_id")}
     for cell in src.cells:
         grade_id = nbgrader_meta(cell).get("grade_id")

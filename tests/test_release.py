@@ -51,7 +51,7 @@ def test_release_has_colab_link_stubs_and_signatures(assignment):
     for path in notebooks(assignment):
         released = nbformat.read(REPO / "release" / assignment / path.name, 4)
         first = released.cells[0].source
-        assert "colab.research.google.com/github/" in first and f"release/{assignment}/{path.name}" in first
+        assert f"({release.colab_url(SETTINGS, f'{assignment}/{path.name}')})" in first  # the students' repository
         source = nbformat.read(path, 4)
         answers = [c for c in source.cells if c.metadata.get("nbgrader", {}).get("solution")
                    and c.cell_type == "code"]
