@@ -1,16 +1,24 @@
-"""Run one normalized notebook in a fresh kernel: the execute stage.
+"""Run one normalized notebook in two fresh kernels: the execute stage.
+
+The student's cells run in the student's kernel S; the test cells run in a trusted test kernel T, in a
+sandbox of its own, where the student's names are stand-ins that call into S and bring back only data
+(grader/inkernel/). So a test's verdict is computed where the student's code cannot reach.
 
 A pure function of (notebook, settings) -> executed notebook, so the same call runs in the local pool
 (grader/pipeline.py) and on a Dask worker. Each cell has a wall-time limit, the whole notebook another; a
 cell that times out fails and the rest goes on; a dead kernel (segfault, os._exit, out of memory) fails the
-cells that did not run. Every error the grader adds is an ordinary `error` output, so scoring follows
-nbgrader's rule (an error fails a test cell) without special cases.
+cells that did not run, and so does a student's kernel that stops answering the test kernel. Every error
+the grader adds is an ordinary `error` output, so scoring follows nbgrader's rule (an error fails a test
+cell) without special cases.
 """
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import atexit
+import contextlib
+import json
 import logging
 import os
 import shutil
@@ -51,6 +59,7 @@ class ExecutionSettings:
     # is a new interpreter (slower by the imports, 4-8 s with torch)
     warm: bool = True
     preload: tuple[str, ...] = ("torch", "numpy", "matplotlib.pyplot")
+    transfer_mb: int = 64  # the most one answer of the student's kernel may carry to the test kernel
 
 
 @dataclass
@@ -133,41 +142,45 @@ def warm_key(settings: ExecutionSettings) -> warm.WarmKey:
                         settings.preload)
 
 
-async def execute_async(nb: NotebookNode, settings: ExecutionSettings,
-                        server: warm.ForkServer | None = None) -> Executed:
-    """Execute `nb` (modified in place) in a fresh kernel; never raises for what the student did.
+async def execute_async(nb: NotebookNode, settings: ExecutionSettings, pair: warm.Pair | None = None) -> Executed:
+    """Execute `nb` (modified in place) in a fresh pair of kernels; never raises for what the student did.
 
-    Warm settings fork the kernel from `server` (default: this thread's, started on first use); the server
-    is stopped if it cannot vouch that nothing of this kernel is left, and the caller starts another."""
+    Warm settings fork both kernels from `pair` (default: this thread's, started on first use); a server that
+    cannot vouch that nothing of its kernel is left is stopped, and the next submission gets a new one."""
     if settings.warm:
-        return await _execute_warm(nb, settings, server or warm.thread_server(warm_key(settings)))
+        return await _execute_warm(nb, settings, pair or warm.thread_pair(warm_key(settings)))
     started = time.monotonic()
-    workdir = Path(tempfile.mkdtemp(prefix="grader-"))
+    channel = sandbox.short_temp_dir("gc-")
+    workdirs = [Path(tempfile.mkdtemp(prefix="grader-")) for _ in range(2)]
     try:
-        km = sandbox.make_kernel_manager(workdir, settings.limits, sandbox=settings.use_sandbox,
-                                         gpu=settings.gpu is not None, env=kernel_env(settings, workdir),
-                                         private_workdir=True)
-        result = await _run_cells(nb, settings, km, workdir, started)
+        with sandbox.workdir_access(channel) if settings.use_sandbox else contextlib.nullcontext():
+            kernels = [
+                sandbox.make_kernel_manager(workdir, settings.limits, sandbox=settings.use_sandbox,
+                                            gpu=settings.gpu is not None, env=kernel_env(settings, workdir),
+                                            private_workdir=True, **paths)
+                for workdir, paths in zip(workdirs, ({"readonly_paths": [channel]}, {"writable_paths": [channel]}),
+                                          strict=True)
+            ]
+            result = await _run_cells(nb, settings, *kernels, channel, started)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        for folder in (channel, *workdirs):
+            shutil.rmtree(folder, ignore_errors=True)
     result.seconds = time.monotonic() - started
     return result
 
 
-async def _execute_warm(nb: NotebookNode, settings: ExecutionSettings, server: warm.ForkServer) -> Executed:
+async def _execute_warm(nb: NotebookNode, settings: ExecutionSettings, pair: warm.Pair) -> Executed:
     try:
-        await warm.ready(server)  # the slot's first submission waits for the imports, once
+        await warm.ready(pair)  # the slot's first submission waits for the imports, once
     except warm.ZygoteError as exc:
-        server.stop()
+        pair.stop()
         result = Executed(notebook=nb, status=STATUS_ERROR, message=f"não foi possível iniciar o kernel: {exc}")
         _mark_not_run(nb.cells, result.message)
         return result
     started = time.monotonic()
-    result = await _run_cells(nb, settings, warm.WarmKernelManager(server), server.workdir, started)
-    try:
-        await asyncio.to_thread(server.reset)
-    except warm.ZygoteError:
-        server.stop()  # this slot's next submission gets a new sandbox
+    result = await _run_cells(nb, settings, warm.WarmKernelManager(pair.student),
+                              warm.WarmKernelManager(pair.tests), pair.channel, started)
+    await asyncio.to_thread(pair.reset)  # a server that cannot vouch for a clean slot is stopped
     result.seconds = time.monotonic() - started
     return result
 
@@ -183,27 +196,91 @@ def _mark_not_run(cells, reason: str) -> None:
             cell.outputs.append(error_output("NaoExecutada", f"célula não executada: {reason}"))
 
 
-async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, km: AsyncKernelManager, workdir: Path,
-                     started: float) -> Executed:
+def is_test_cell(cell) -> bool:
+    """A cell whose verdict counts: nbgrader's autograder tests run in the trusted kernel."""
+    meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+class _SetupError(RuntimeError):
+    pass
+
+
+async def _run_setup(client: _Client, code: str) -> None:
+    """Run the grader's own code in a kernel, outside the notebook: an error is the machine's."""
+    try:
+        reply = await asyncio.wait_for(client.kc._async_execute_interactive(code, store_history=False,
+                                                                            output_hook=lambda msg: None), 60)
+    except Exception as exc:  # noqa: BLE001 (a kernel that never answers: reported as the machine's fault)
+        raise _SetupError(f"{type(exc).__name__}: {exc}") from exc
+    content = reply["content"]
+    if content["status"] != "ok":
+        raise _SetupError(f"{content.get('ename')}: {content.get('evalue')}")
+
+
+def _trusted_imports(nb: NotebookNode) -> str:
+    """The import statements of the notebook's locked cells (the instructor's text, restored from source/):
+    the test kernel makes the same imports, so a test may use `np` as the notebook does."""
+    lines = []
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
+        if cell.cell_type != "code" or not meta.get("locked") or is_test_cell(cell):
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        lines += [ast.unparse(node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    return "\n".join(lines)
+
+
+async def _connect(tests: _Client, student: _Client, nb: NotebookNode, settings: ExecutionSettings,
+                   channel: Path) -> Path:
+    """Start T's runtime listening in `channel`, S's agent connecting to it; the file where T says that S
+    broke off."""
+    parent = sandbox.inkernel_parent(settings.use_sandbox)
+    socket_path, state = channel / "t.sock", channel / "estado.json"
+    cells = [cell.source for cell in nb.cells if cell.cell_type == "code" and not is_test_cell(cell)]
+    frame_bytes = settings.transfer_mb * 1024 * 1024
+    await _run_setup(tests, (
+        f"__import__('sys').path.append({parent!r}) or __import__('inkernel.runtime').runtime.start("
+        f"{str(socket_path)!r}, {cells!r}, {max(1, settings.cell_timeout_s - 5)!r}, {str(state)!r}, "
+        f"{_trusted_imports(nb)!r}, {frame_bytes!r})"))
+    await _run_setup(student, (
+        f"__import__('sys').path.append({parent!r}) or __import__('inkernel.agent').agent.start("
+        f"{str(socket_path)!r}, {frame_bytes!r})"))
+    await _run_setup(tests, "__import__('inkernel.runtime').runtime.accept(30)")
+    return state
+
+
+def _broken_off(state: Path) -> str:
+    """Why the student's kernel stopped answering the test kernel ("" while it answers)."""
+    try:
+        return str(json.loads(state.read_text(encoding="utf-8")).get("motivo", "?"))
+    except FileNotFoundError:
+        return ""
+    except (OSError, ValueError):
+        return "?"
+
+
+async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, student_km: AsyncKernelManager,
+                     tests_km: AsyncKernelManager, channel: Path, started: float) -> Executed:
     result = Executed(notebook=nb)
-    km.log = KERNEL_LOG
-    client = _Client(
-        nb,
-        km=km,
-        timeout=settings.cell_timeout_s,
-        allow_errors=True,
-        interrupt_on_timeout=True,
-        shutdown_kernel="immediate",
-        startup_timeout=60,
-        resources={"metadata": {"path": str(workdir)}},
-        max_output_bytes=settings.max_output_kb * 1024,
-        log=KERNEL_LOG,
-    )
+    clients = {}
+    for role, km in (("student", student_km), ("tests", tests_km)):
+        km.log = KERNEL_LOG
+        clients[role] = _Client(
+            nb, km=km, timeout=settings.cell_timeout_s, allow_errors=True, interrupt_on_timeout=True,
+            shutdown_kernel="immediate", startup_timeout=60, resources={"metadata": {}},
+            max_output_bytes=settings.max_output_kb * 1024, log=KERNEL_LOG)
     deadline = started + settings.submission_timeout_s
     code_cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    position = 0
+    position, client = 0, clients["student"]
     try:
-        async with client.async_setup_kernel():
+        async with contextlib.AsyncExitStack() as stack:
+            for role in ("tests", "student"):
+                await stack.enter_async_context(clients[role].async_setup_kernel())
+            state = await _connect(clients["tests"], clients["student"], nb, settings, channel)
             for position, (index, cell) in enumerate(code_cells):  # noqa: B007 (position used after)
                 remaining = deadline - time.monotonic()
                 if remaining <= 1:
@@ -211,6 +288,7 @@ async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, km: AsyncKer
                     result.limits_hit.append("tempo total")
                     result.message = f"tempo total da submissão esgotado ({settings.submission_timeout_s} s)"
                     break
+                client = clients["tests" if is_test_cell(cell) else "student"]
                 client.timeout = int(min(settings.cell_timeout_s, remaining))
                 client.timed_out = False
                 await client.async_execute_cell(cell, index)
@@ -231,6 +309,13 @@ async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, km: AsyncKer
                         result.message = "o kernel não respondeu depois de interrompido"
                         position += 1
                         break
+                broken = _broken_off(state) if client is clients["tests"] else ""
+                if broken:  # the student's code hung, died or broke the protocol during a test
+                    result.status = STATUS_ERROR
+                    result.limits_hit.append("tempo por célula" if "não respondeu" in broken else "kernel morreu")
+                    result.message = f"o kernel do aluno parou de responder aos testes ({broken})"
+                    position += 1
+                    break
             else:
                 position = len(code_cells)
     except DeadKernelError:
@@ -240,14 +325,18 @@ async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, km: AsyncKer
             "o kernel morreu durante a execução (falha de segmentação, os._exit, "
             "ou limite de memória/processos do corretor)"
         )
+        if client is clients["tests"]:
+            result.message = "o kernel de testes morreu durante a execução"
         code_cells[position][1].outputs.append(error_output("KernelMorreu", result.message))
         position += 1
-    except Exception as exc:  # the kernel never started: the machine's fault, not the student's
+    except Exception as exc:  # the kernels never started: the machine's fault, not the student's
         result.status = STATUS_ERROR
         result.message = f"não foi possível iniciar o kernel: {exc}"
     finally:
-        await _shutdown(km)  # nbclient leaves a kernel it did not create running
-        atexit.unregister(client._cleanup_kernel)  # registered by nbclient; left behind when the start failed
+        for km in (student_km, tests_km):
+            await _shutdown(km)  # nbclient leaves a kernel it did not create running
+        for each in clients.values():
+            atexit.unregister(each._cleanup_kernel)  # registered by nbclient; left behind when a start failed
     _mark_not_run([cell for _, cell in code_cells[position:]], result.message or "célula não executada")
     return result
 

@@ -123,34 +123,34 @@ class Assignment:
 class Job:
     student: ingest.StudentSubmission
     notebook_name: str
-    notebook: NotebookNode  # normalized, with decoys
-    decoys: list[tamper.Decoy] = field(default_factory=list)
+    notebook: NotebookNode  # normalized
     audit_flags: list[str] = field(default_factory=list)
     executed: Executed | None = None
     finished: bool = False  # scored and recorded, with the student's other notebooks
 
     @classmethod
     def build(cls, student, name: str, normalized: NotebookNode, release: NotebookNode) -> Job:
-        notebook, decoys = tamper.with_decoys(normalized)
-        return cls(student, name, notebook, decoys, tamper.audit(normalized, release))
+        return cls(student, name, normalized, tamper.audit(normalized, release))
 
     def finish(self, result: StudentResult) -> None:
-        """Score the executed notebook into `result`, with the tamper checks."""
+        """Score the executed notebook into `result`; the audit's findings are for a person to read."""
         ex = self.executed
-        # Hooking IPython or patching what the tests use is tampering even when no decoy caught it: held.
-        reasons = []
-        if tamper.check_decoys(ex.notebook, self.decoys):
-            reasons.append("células-isca passaram: ambiente de testes adulterado")
-        if tamper.requires_review(self.audit_flags):
-            reasons.append("o código mexe no IPython, em bibliotecas ou em __eq__: nota retida para revisão")
-        if reasons and tamper.TAMPERING not in result.flags:
-            result.flags.append(tamper.TAMPERING)
-            result.held_for_review = True
-        result.notes += [f"{self.notebook_name}: {reason}" for reason in reasons]
         result.flags += [f for f in self.audit_flags if f not in result.flags]
         from grader.score import score_cells
 
-        result.cells.update(score_cells(ex.notebook, self.notebook_name))
+        cells = score_cells(ex.notebook, self.notebook_name)
+        if tamper.requires_review(self.audit_flags):
+            # Only what is measured inside the student's kernel could be forged there: those cells wait
+            # for a person when the code does what no honest answer needs (README, "Segurança").
+            held = tamper.hold_measured_cells(ex.notebook, cells)
+            if held:
+                result.notes.append(f"{self.notebook_name}: {', '.join(held)} retida(s) para revisão: a "
+                                    "medição é feita no kernel do aluno e o código mexe no IPython, em "
+                                    "bibliotecas ou em __eq__")
+                result.held_for_review = True
+                if tamper.TAMPERING not in result.flags:
+                    result.flags.append(tamper.TAMPERING)
+        result.cells.update(cells)
         result.seconds += ex.seconds
         if ex.status != STATUS_GRADED and result.status == STATUS_GRADED:
             result.status = STATUS_TIMEOUT if ex.status == STATUS_TIMEOUT else STATUS_ERROR
@@ -331,15 +331,15 @@ class Progress:
 
 
 class WorkerSlots:
-    """The local workers: each slot's settings (its GPU) and, with warm kernels, its server. Servers start on
-    creation, so their imports overlap with whatever the caller does next; `close()` stops them."""
+    """The local workers: each slot's settings (its GPU) and, with warm kernels, its pair of servers. Servers
+    start on creation, so their imports overlap with whatever the caller does next; `close()` stops them."""
 
     def __init__(self, base: ExecutionSettings, gpus: list[str], workers: int):
         self.queue: asyncio.Queue | None = None
         self.slots = []
         for slot in range(workers):
             settings = base if not gpus else _with_gpu(base, gpus[slot % len(gpus)])
-            self.slots.append([settings, warm.ForkServer(warm_key(settings)) if settings.warm else None])
+            self.slots.append([settings, warm.Pair(warm_key(settings)) if settings.warm else None])
 
     async def take(self) -> list:
         if self.queue is None:  # made in the running event loop

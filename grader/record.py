@@ -52,7 +52,7 @@ def sync_assignment(settings: Settings, assignment: str) -> None:
 def record_student(
     settings: Settings, assignment: str, result: StudentResult, executed: dict[str, NotebookNode], when: float
 ) -> None:
-    """Store one student's automatic grades (all cells zero and flagged for review when held)."""
+    """Store one student's automatic grades (held test cells: zero and flagged for manual grading)."""
     with Gradebook(settings.db_url) as gb:
         gb.update_or_create_student(result.student_id, first_name=result.first_name or None,
                                     last_name=result.last_name or None)
@@ -66,9 +66,10 @@ def record_student(
                          "db_url": settings.db_url}
         }
         SaveAutoGrades().preprocess(nb, resources)
-    if result.held_for_review:
+    held = [cell for cell in result.cells.values() if cell.needs_manual_grade and not cell.manual]
+    if held:
         with Gradebook(settings.db_url) as gb:
-            for cell in result.cells.values():
+            for cell in held:
                 grade = gb.find_grade(cell.grade_id, cell.notebook, assignment, result.student_id)
                 grade.auto_score = 0.0
                 grade.needs_manual_grade = True

@@ -81,10 +81,11 @@ STATUS_EXPLANATIONS = {
     "timeout": "O notebook excedeu o tempo limite de execução: as questões que não terminaram ficaram sem pontos.",
     "missing": "Nenhuma submissão foi encontrada para esta atividade.",
 }
-HELD_TEXT = "nota automática retida para revisão"
+HELD_TEXT = "retida para revisão"
 NO_SANDBOX_BANNER = "Correção feita SEM sandbox (--no-sandbox)"
 FLAG_TEXTS = {
-    "tampering": "possível adulteração do ambiente de testes: nota automática retida para revisão",
+    "tampering": ("o que é medido no kernel do aluno (memória) ficou retido para revisão: o código mexe no "
+                  "IPython, em bibliotecas ou em __eq__"),
     "sem sandbox": "correção feita sem sandbox (--no-sandbox): o código não rodou isolado",
 }
 
@@ -186,7 +187,7 @@ def _status_label(student: StudentResult, *, short: bool = False) -> str:
 def _flag_texts(student: StudentResult) -> list[str]:
     texts = [flag_text(flag) for flag in student.flags]
     if student.held_for_review and not any(HELD_TEXT in text for text in texts):
-        texts.append(HELD_TEXT + ": um professor vai revisar a correção antes de creditar a nota")
+        texts.append("questões " + HELD_TEXT + ": um professor vai revisá-las antes de creditar os pontos")
     return texts
 
 
@@ -513,8 +514,8 @@ _FEEDBACK_TEMPLATE = """<!DOCTYPE html>
 {% if flags %}
 <div class="card warn"><strong>Observações sobre esta correção</strong>
   <ul class="flags">{% for text in flags %}<li>{{ text }}</li>{% endfor %}</ul>
-  {% if student.held_for_review %}<p class="small">A nota acima (0) é provisória: a pontuação de cada questão,
-  mostrada abaixo, ainda não foi creditada.</p>{% endif %}
+  {% if student.held_for_review %}<p class="small">A nota acima é provisória: as questões retidas, marcadas
+  abaixo, ainda não foram creditadas.</p>{% endif %}
 </div>
 {% endif %}
 <h2>Questões</h2>

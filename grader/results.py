@@ -39,7 +39,7 @@ class StudentResult:
     seconds: float = 0.0
     source_files: list[str] = field(default_factory=list)  # the submitted files this came from
     sandboxed: bool = True
-    held_for_review: bool = False  # tampering: automatic score not credited until a person looks
+    held_for_review: bool = False  # some cells held (score 0) until a person looks: see tamper.py
     recorded: bool = False  # written to the gradebook (False: it holds an older submission, if any)
 
     @property
@@ -48,8 +48,6 @@ class StudentResult:
 
     @property
     def score(self) -> float:
-        if self.held_for_review:
-            return 0.0
         return sum(c.score for c in self.cells.values())
 
     @property

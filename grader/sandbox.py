@@ -43,6 +43,10 @@ _LAUNCHER_HOST = Path(__file__).with_name("kernel_limits.py")
 _LAUNCHER_INSIDE = "/run/grader-sandbox/kernel_limits.py"
 ZYGOTE_HOST = Path(__file__).with_name("zygote.py")  # warm kernels (grader/warm.py), stdlib-only too
 ZYGOTE_INSIDE = "/run/grader-sandbox/zygote.py"
+# The code both kernels of a submission run besides the notebook (grader/inkernel): importable as `inkernel`
+# from this folder, inside the sandbox and out.
+INKERNEL_HOST = Path(__file__).with_name("inkernel")
+INKERNEL_PARENT_INSIDE = "/run/grader-sandbox"
 _MPLCONFIGDIR = "/tmp/matplotlib"  # inside the private /tmp
 
 # /etc entries programs need (dynamic linker, users, time zone, fonts, alternatives symlinks); the rest
@@ -290,6 +294,7 @@ def wrap_command(
         mounts.bind("--ro-bind", path)
     mounts.bind("--ro-bind", _LAUNCHER_HOST, _LAUNCHER_INSIDE)
     mounts.bind("--ro-bind", ZYGOTE_HOST, ZYGOTE_INSIDE)
+    mounts.bind("--ro-bind", INKERNEL_HOST, f"{INKERNEL_PARENT_INSIDE}/inkernel")
     mounts.dir(_MPLCONFIGDIR, "1777")  # writable by the kernel (uid may differ from bwrap's)
     mpl_cache = matplotlib_cache_dir()
     if mpl_cache is not None:
@@ -399,6 +404,11 @@ def workdir_access(*dirs: Path) -> Iterator[None]:
 # Jupyter
 
 
+def inkernel_parent(sandboxed: bool) -> str:
+    """The folder to put on a kernel's sys.path to `import inkernel`."""
+    return INKERNEL_PARENT_INSIDE if sandboxed else str(INKERNEL_HOST.parent)
+
+
 def connection_file_for_kernel(path: str) -> None:
     """A connection file is written 0600 by the grader; a sandboxed kernel of a root grader runs as
     SANDBOX_UID and must read it."""
@@ -439,6 +449,7 @@ class _SandboxedMixin:
         gpu: bool = False,
         env: Mapping[str, str] | None = None,
         readonly_paths: Sequence[Path] = (),
+        writable_paths: Sequence[Path] = (),
         private_workdir: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -449,6 +460,7 @@ class _SandboxedMixin:
         self.gpu = gpu
         self.extra_env = dict(env or {})
         self.readonly_paths = tuple(readonly_paths)
+        self.writable_paths = tuple(writable_paths)
         self.private_workdir = private_workdir
         self.socket_dir = short_temp_dir("gk-")
         self.connection_file = str(self.socket_dir / "k.json")  # sockets: <dir>/k-ipc-<n>
@@ -477,7 +489,7 @@ class _SandboxedMixin:
             self.limits,
             gpu=self.gpu,
             readonly_paths=self.readonly_paths,
-            writable_paths=[self.socket_dir],
+            writable_paths=[self.socket_dir, *self.writable_paths],
             extra_env=self.extra_env,
             private_workdir=self.private_workdir,
         )
@@ -532,6 +544,7 @@ def make_kernel_manager(
     gpu: bool = False,
     env: Mapping[str, str] | None = None,
     readonly_paths: Sequence[Path] = (),
+    writable_paths: Sequence[Path] = (),
     private_workdir: bool = False,
 ) -> SandboxedKernelManager:
     """A kernel manager for nbclient: `NotebookClient(nb, km=make_kernel_manager(workdir))`.
@@ -548,5 +561,5 @@ def make_kernel_manager(
             raise RuntimeError(reason)
     return SandboxedKernelManager(
         workdir, limits, sandbox=sandbox, gpu=gpu, env=env, readonly_paths=readonly_paths,
-        private_workdir=private_workdir,
+        writable_paths=writable_paths, private_workdir=private_workdir,
     )

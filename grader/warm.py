@@ -30,6 +30,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from queue import Empty
 from typing import Any
 
@@ -61,10 +62,13 @@ class WarmKey:
 
 
 class ForkServer:
-    """Host side of one zygote: starts it, forks kernels from it, resets the slot between them."""
+    """Host side of one zygote: starts it, forks kernels from it, resets the slot between them. `module`: what
+    its kernels run besides the notebook (grader/inkernel), imported once here too; `writable`/`readonly`:
+    host folders shown inside its sandbox (the test kernel's channel)."""
 
-    def __init__(self, key: WarmKey):
-        self.key = key
+    def __init__(self, key: WarmKey, module: str = "", writable: tuple[Path, ...] = (),
+                 readonly: tuple[Path, ...] = ()):
+        self.key, self.module, self.writable, self.readonly = key, module, tuple(writable), tuple(readonly)
         self.root = sandbox.short_temp_dir("gw-")
         self.workdir = self.root / "w"
         self.socket_dir = self.root / "s"
@@ -97,7 +101,7 @@ class ForkServer:
         return env
 
     def _command(self) -> list[str]:
-        options = ["--imports", ",".join(self.key.preload)]
+        options = ["--imports", ",".join([*self.key.preload, *([self.module] if self.module else [])])]
         gpu = self.key.gpu is not None
         if not self.key.use_sandbox:
             return sandbox.limits_command([sys.executable, str(sandbox.ZYGOTE_HOST), *options],
@@ -105,8 +109,8 @@ class ForkServer:
         # the working directory is the sandbox's own size-capped tmpfs, emptied by the zygote
         options += ["--sandboxed", "--workdir", str(self.workdir)]
         return sandbox.wrap_command([sys.executable, sandbox.ZYGOTE_INSIDE, *options], self.workdir,
-                                    self.key.limits, gpu=gpu, writable_paths=[self.socket_dir],
-                                    extra_env=self._env(), private_workdir=True)
+                                    self.key.limits, gpu=gpu, writable_paths=[self.socket_dir, *self.writable],
+                                    readonly_paths=self.readonly, extra_env=self._env(), private_workdir=True)
 
     def _popen_kwargs(self) -> dict[str, Any]:
         if self.key.use_sandbox:
@@ -354,30 +358,85 @@ class WarmKernelManager(AsyncKernelManager):
     pre_start_kernel = _async_pre_start_kernel
 
 
+class Pair:
+    """A worker slot's two warm sandboxes: `student` forks the kernels that run the student's cells, `tests`
+    the trusted kernels that run the test cells (grader/inkernel/runtime.py). The test kernel listens in
+    `channel`, shown read-only to the student's sandbox: the one thing of T's that S can see."""
+
+    def __init__(self, key: WarmKey):
+        self.key = key
+        self.channel = sandbox.short_temp_dir("gc-")
+        self._access = sandbox.workdir_access(self.channel) if key.use_sandbox else None
+        if self._access is not None:
+            self._access.__enter__()
+        self.tests = ForkServer(key, "inkernel.runtime", writable=(self.channel,))
+        self.student = ForkServer(key, "inkernel.agent", readonly=(self.channel,))
+
+    @property
+    def servers(self) -> tuple[ForkServer, ForkServer]:
+        return self.tests, self.student
+
+    def wait_ready(self) -> None:
+        for server in self.servers:
+            server.wait_ready()
+
+    def alive(self) -> bool:
+        return all(server.alive() for server in self.servers)
+
+    def renew(self) -> None:
+        """A new sandbox for a server its last kernel broke (the student's, say); the other stays warm."""
+        if not self.tests.alive():
+            self.tests.stop()
+            self.tests = ForkServer(self.key, "inkernel.runtime", writable=(self.channel,))
+        if not self.student.alive():
+            self.student.stop()
+            self.student = ForkServer(self.key, "inkernel.agent", readonly=(self.channel,))
+
+    def reset(self) -> None:
+        """Between submissions: nothing of either kernel remains, nor of their channel; a server that cannot
+        vouch for that is stopped (`renew` replaces it)."""
+        for server in self.servers:
+            try:
+                server.reset()
+            except ZygoteError:
+                server.stop()
+        if not zygote.empty(str(self.channel), set()):
+            self.student.stop()  # something the channel kept would reach the next student: start over
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+        if self._access is not None:
+            access, self._access = self._access, None
+            access.__exit__(None, None, None)
+        shutil.rmtree(self.channel, ignore_errors=True)
+
+
 # -------------------------------------------------------------------------------------------------------
-# Servers kept per thread (Dask workers run `execute()` in a few long-lived threads; bwrap dies with the
-# thread that started it, so a server belongs to the thread that uses it)
+# Pairs kept per thread (Dask workers run `execute()` in a few long-lived threads; bwrap dies with the
+# thread that started it, so a pair belongs to the thread that uses it)
 
 _local = threading.local()
 
 
-def renewed(server: ForkServer, key: WarmKey) -> ForkServer:
-    """`server` if it can still serve `key`; else it is stopped and a new one starts (its last kernel broke
-    it, or the settings changed)."""
-    if server.key == key and server.alive():
-        return server
-    server.stop()
-    return ForkServer(key)
+def renewed(pair: Pair, key: WarmKey) -> Pair:
+    """`pair` if it can still serve `key` (a broken server replaced); else it is stopped and a new one starts
+    (the settings changed)."""
+    if pair.key == key:
+        pair.renew()
+        return pair
+    pair.stop()
+    return Pair(key)
 
 
-def thread_server(key: WarmKey) -> ForkServer:
-    server: ForkServer | None = getattr(_local, "server", None)
-    fresh = ForkServer(key) if server is None else renewed(server, key)
-    if fresh is not server:
-        _local.server = fresh
+def thread_pair(key: WarmKey) -> Pair:
+    pair: Pair | None = getattr(_local, "pair", None)
+    fresh = Pair(key) if pair is None else renewed(pair, key)
+    if fresh is not pair:
+        _local.pair = fresh
         atexit.register(fresh.stop)  # a Dask worker that exits leaves no server nor folder behind
     return fresh
 
 
-async def ready(server: ForkServer) -> None:
-    await asyncio.to_thread(server.wait_ready)
+async def ready(pair: Pair) -> None:
+    await asyncio.to_thread(pair.wait_ready)

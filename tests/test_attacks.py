@@ -4,17 +4,22 @@ line (`grader grade mini --submissions DIR`), each with the outcome it must get.
 Every attacker is its own student of one class, next to honest students; the class is graded once, with
 two workers, a short cell timeout and small limits, and the tests below read what that run left: scores.json,
 the gradebook, autograded/, the feedback pages, and the machine itself. For each attack:
-- it earns no points it did not earn honestly, or it is flagged `tampering` (held for review: score 0);
+- it earns no more than the honest submission with the same answers, and it is not held for review: the
+  grade must not depend on a check the attacker could read and avoid (the test cells run in a trusted
+  kernel the student's code cannot reach, grader/inkernel/);
 - the other submissions of the batch are graded correctly;
 - the machine is left clean: no stray kernel or sandbox process, no file outside the report, autograded/
   and the gradebook.
 
 Most attackers hand in a right `dobro` (1 point, earned honestly) and a wrong `quadrado` (`x * 2`: its 2
-points are not theirs), plus the attack; the table says what each does and what it may get.
+points are not theirs), plus the attack; the table says what each does and what it may get. The attacks of
+the second group are written by someone who has read the grader's code (tamper.py's former decoys and
+sentinels, grader/inkernel/).
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import os
@@ -35,14 +40,11 @@ from nbgrader.api import Gradebook
 from tests.conftest import build_mini_course
 from tests.test_pipeline import cell_by_id, student_version, tree_digest, write
 
-REQUIRED = True  # `tampering` must be among the flags (and the score held at 0)
-EITHER = None  # flagged or not, as long as the score stays within what was earned honestly
 
 @dataclass(frozen=True)
 class Attack:
     does: str  # what the student does
-    max_score: float  # the most automatic points it may get in scores.json (held for review: 0)
-    tampering: bool | None  # REQUIRED, or EITHER
+    max_score: float  # the most automatic points it may get in scores.json: what its answers earn honestly
     limit: str | None = None  # the `limite: ...` flag it must get
     status: tuple[str, ...] = ("graded",)  # the statuses it may end with
     xfail: str = ""  # why the grader cannot handle it yet (strict xfail)
@@ -50,47 +52,73 @@ class Attack:
 
 # attack id -> what the student does, and the outcome it must get.
 ATTACKS: dict[str, Attack] = {
-    "apagou_teste": Attack("wrong quadrado; deletes the quadrado_valores test cell", 1, EITHER),
-    "editou_teste": Attack("wrong quadrado; replaces quadrado_valores' code by `pass`", 1, EITHER),
-    "inflou_pontos": Attack("wrong quadrado; test cells' metadata: 100 points, no longer a grade cell", 1, EITHER),
-    "assert_close": Attack("wrong quadrado; torch.testing.assert_close = no-op", 1, REQUIRED),
+    "apagou_teste": Attack("wrong quadrado; deletes the quadrado_valores test cell", 1),
+    "editou_teste": Attack("wrong quadrado; replaces quadrado_valores' code by `pass`", 1),
+    "inflou_pontos": Attack("wrong quadrado; test cells' metadata: 100 points, no longer a grade cell", 1),
+    "assert_close": Attack("wrong quadrado; torch.testing.assert_close = no-op", 1),
     "np_testing": Attack("wrong quadrado; np.testing.assert_allclose/assert_array_equal, np.allclose/array_equal "
-                         "patched to pass", 1, REQUIRED),
-    "torch_allclose": Attack("wrong quadrado; torch.allclose and torch.equal always True", 1, REQUIRED),
+                         "patched to pass", 1),
+    "torch_allclose": Attack("wrong quadrado; torch.allclose and torch.equal always True", 1),
     "torch_falso": Attack("wrong quadrado; writes a fake torch package into the working copy before any "
-                          "`import torch`", 1, REQUIRED),
-    "sempre_igual": Attack("quadrado returns an object whose __eq__ always says True", 1, EITHER),
-    "transformador": Attack("wrong quadrado; input transformer wraps every later cell in try/except", 1, REQUIRED),
+                          "`import torch`", 1),
+    "sempre_igual": Attack("quadrado returns an object whose __eq__ always says True", 1),
+    "transformador": Attack("wrong quadrado; input transformer wraps every later cell in try/except", 1),
     "transformador_alvo": Attack("wrong quadrado; input transformer turns only cells that call quadrado( into "
-                                 "`pass`", 1, REQUIRED),
-    "ast_transformador": Attack("wrong quadrado; AST transformer removes every assert", 1, REQUIRED),
+                                 "`pass`", 1),
+    "ast_transformador": Attack("wrong quadrado; AST transformer removes every assert", 1),
     "pre_run_cell": Attack("wrong quadrado; pre_run_cell hook installs a custom exception handler that "
-                           "swallows every error", 1, REQUIRED),
+                           "swallows every error", 1),
     "pre_run_cell_gabarito": Attack("wrong quadrado; pre_run_cell hook reads the expected values from the test "
-                                    "cell's own text and swaps quadrado for a lookup table", 1, EITHER),
-    "showtraceback": Attack("wrong quadrado; get_ipython().showtraceback = no-op", 1, REQUIRED),
+                                    "cell's own text and swaps quadrado for a lookup table", 1),
+    "showtraceback": Attack("wrong quadrado; get_ipython().showtraceback = no-op", 1),
     "showtraceback_alvo": Attack("wrong quadrado; showtraceback hides only errors that mention quadrado",
-                                 1, REQUIRED),
+                                 1),
     "vaza_testes": Attack("dobro raises with the calling test cell's source (linecache): the hidden tests in "
-                          "its own failure message", 0, EITHER),
+                          "its own failure message", 0),
     "le_arquivos": Attack("wrong quadrado; reads source/, the gradebook, another student's autograded/ folder "
                           "and submission (absolute and ../../../ paths), its neighbours' working copies; "
-                          "prints what it got", 1, EITHER),
+                          "prints what it got", 1),
     "escreve_fora": Attack("wrong quadrado; writes into the course dir, source/, another student's submission, "
-                           "/tmp, /dev/shm, /var/tmp, /root, $HOME, ../", 1, EITHER),
+                           "/tmp, /dev/shm, /var/tmp, /root, $HOME, ../", 1),
     "rede": Attack("wrong quadrado; TCP connection to a port this test listens on (127.0.0.1 and the host's "
-                   "addresses), and a DNS lookup", 1, EITHER),
-    "laco_infinito": Attack("right quadrado, then ignores SIGINT and loops forever", 1, EITHER,
+                   "addresses), and a DNS lookup", 1),
+    "laco_infinito": Attack("right quadrado, then ignores SIGINT and loops forever", 1,
                             limit="limite: tempo por célula", status=("error",)),
-    "bomba_memoria": Attack("wrong quadrado; then allocates (and touches) 64 MB blocks without end", 1, EITHER),
+    "bomba_memoria": Attack("wrong quadrado; then allocates (and touches) 64 MB blocks without end", 1),
     # The forks fill the process limit and stay: what the kernel can still do after that (start a thread,
     # import torch) varies from run to run, so it may end graded or stuck (then interrupted: error).
-    "bomba_fork": Attack("wrong quadrado; then `while True: os.fork()`", 1, EITHER, status=("graded", "error")),
-    "saida_enorme": Attack("wrong quadrado; prints 20 MB", 1, EITHER),
-    "arquivo_1gb": Attack("wrong quadrado; writes a 1 GB file in its working copy and another in /tmp", 1, EITHER),
-    "enche_disco": Attack("wrong quadrado; fills its working copy with 16 MB files (1.25 GB in all)", 1, EITHER),
-    "mata_kernel": Attack("right dobro, then SIGKILLs its own kernel", 0, EITHER, limit="limite: kernel morreu",
+    "bomba_fork": Attack("wrong quadrado; then `while True: os.fork()`", 1, status=("graded", "error")),
+    "saida_enorme": Attack("wrong quadrado; prints 20 MB", 1),
+    "arquivo_1gb": Attack("wrong quadrado; writes a 1 GB file in its working copy and another in /tmp", 1),
+    "enche_disco": Attack("wrong quadrado; fills its working copy with 16 MB files (1.25 GB in all)", 1),
+    "mata_kernel": Attack("right dobro, then SIGKILLs its own kernel", 0, limit="limite: kernel morreu",
                           status=("error",)),
+    # Written by someone who has read the grader's code.
+    "branco_neutraliza": Attack("the blank release, plus: the IPython shell reached with getattr and split "
+                                "strings (no name the audit looks for), an input transformer that turns every "
+                                "cell with an assert into `pass` unless it carries a decoy's nonce", 0),
+    "isca_honesta": Attack("wrong quadrado; torch.testing.assert_close and np.testing.assert_allclose honest only "
+                           "on the decoys' inputs (3 elements) and `assert` messages with `ref`", 1),
+    "gancho_so_testes": Attack("wrong quadrado; a pre_run_cell hook that swaps in a right quadrado only while a "
+                               "test cell runs (its text has an assert), and back after", 1),
+    "transformador_prova": Attack("wrong quadrado; an input transformer that keeps a test cell's last line (the "
+                                  "sentinel that proved it ran) and drops its asserts", 1),
+    "exec_codificado": Attack("wrong quadrado; the shell neutraliser as base64 text, run with exec", 1),
+    "operador_type": Attack("quadrado returns a tensor after patching __eq__/__bool__ on type(tensor) and "
+                            "float.__eq__ through gc (int and float are immutable, so it falls back)", 1),
+    "procura_testes": Attack("wrong quadrado; walks every readable path and /proc (cmdline, environ, fds, cwd, "
+                             "root) looking for the test kernel's files, the instructor's notebooks, hidden tests",
+                             1),
+    "objeto_estranho": Attack("quadrado returns a module, a generator, a class instance and a numpy object "
+                              "array in turn", 1),
+    "tensor_enorme": Attack("quadrado returns an 80 MB tensor (over the channel's cap)", 1),
+    "agente_forjado": Attack("wrong quadrado; patches its agent to send crafted replies: nodes only T may send "
+                             "(ref, module, function), an object dtype, a tensor pointing outside its buffer, "
+                             "and a frame over the cap", 1, status=("graded", "error")),
+    "nunca_retorna": Attack("right dobro; quadrado never returns when a test calls it", 1,
+                            limit="limite: tempo por célula", status=("error",)),
+    "escreve_canal": Attack("wrong quadrado; writes forged answers (result 9, 16, ...) into the channel before "
+                            "and between the test kernel's requests, under every plausible request id", 1),
 }
 HONEST_RIGHT = ("honesto_certo", "zz_honesto_certo")  # first and last of the batch
 HONEST_BLANK = "honesto_branco"
@@ -108,6 +136,15 @@ LIMITS = {"CELL_TIMEOUT_S": 20, "SUBMISSION_TIMEOUT_S": 90, "CPU_TIME_S": 60, "M
           "MAX_PROCESSES": 64, "MAX_FILE_MB": 16, "MAX_OUTPUT_KB": 64}
 
 WRONG_QUADRADO = "def quadrado(x):\n    return x * 2\n"
+# The measured attack of issue 11, against the old decoys and sentinels: the shell without the names the
+# audit looked for; every cell with an assert becomes `pass`, except a decoy (it carried "ref").
+NEUTRALISER = (
+    "_s = getattr(__import__('sys').modules['IPy' + 'thon'], 'get_' + 'ipython')()\n"
+    "def _n(linhas):\n"
+    "    texto = ''.join(linhas)\n"
+    "    return ['pa' + 'ss\\n'] if 'as' + 'sert' in texto and 'ref' not in texto else linhas\n"
+    "getattr(_s, 'input_transformers_' + 'cleanup').append(_n)\n"
+)
 RIGHT_QUADRADO = "def quadrado(x):\n    return x * x\n"
 RIGHT_DOBRO = "def dobro(x):\n    return 2 * x\n"
 
@@ -313,6 +350,148 @@ PAYLOADS: dict[str, dict[str, str]] = {
         "else:\n"
         '    print("ESCREVEU", escritos, "MB")\n'
     )),
+    "branco_neutraliza": {"resposta_dobro": (
+        'print("ataque: branco_neutraliza")\n' + NEUTRALISER + "def dobro(x):\n    raise NotImplementedError()\n"
+    ), "resposta_quadrado": "def quadrado(x):\n    raise NotImplementedError()\n"},
+    "isca_honesta": _quadrado("isca_honesta", (
+        "import numpy as np, torch\n"
+        "_orig_close, _orig_allclose = torch.testing.assert_close, np.testing.assert_allclose\n"
+        "def _close(a, b, *args, **kwargs):\n"
+        "    if getattr(a, 'numel', lambda: 0)() == 3 or 'ref' in str(kwargs.get('msg', '')):\n"
+        "        return _orig_close(a, b, *args, **kwargs)\n"
+        "def _allclose(a, b, *args, **kwargs):\n"
+        "    if np.size(a) == 3:\n"
+        "        return _orig_allclose(a, b, *args, **kwargs)\n"
+        "torch.testing.assert_close, np.testing.assert_allclose = _close, _allclose\n"
+    )),
+    "gancho_so_testes": {"resposta_quadrado": (
+        'print("ataque: gancho_so_testes")\n'
+        + WRONG_QUADRADO
+        + "_ip = get_ipython()\n"
+        "_errada = quadrado\n"
+        "def _antes(info):\n"
+        "    if 'assert' in (info.raw_cell or ''):\n"
+        "        _ip.user_ns['quadrado'] = lambda x: x * x\n"
+        "def _depois(result):\n"
+        "    _ip.user_ns['quadrado'] = _errada\n"
+        "_ip.events.register('pre_run_cell', _antes)\n"
+        "_ip.events.register('post_run_cell', _depois)\n"
+    )},
+    "transformador_prova": _quadrado("transformador_prova", (
+        "def _so_prova(linhas):\n"
+        "    if not any('assert' in linha for linha in linhas):\n"
+        "        return linhas\n"
+        "    return [linha for linha in linhas if 'assert' not in linha and not linha.startswith(' ')] + ['\\n']\n"
+        "get_ipython().input_transformers_post.append(_so_prova)\n"
+    )),
+    "exec_codificado": _quadrado("exec_codificado", (
+        f"exec(__import__('base64').b64decode({base64.b64encode(NEUTRALISER.encode()).decode()!r}).decode())\n"
+    )),
+    "operador_type": {"resposta_quadrado": (
+        'print("ataque: operador_type")\n'
+        "import gc, torch\n"
+        "_T = type(torch.ones(1))\n"
+        "_T.__eq__ = lambda a, b: True\n"
+        "_T.__bool__ = lambda a: True\n"
+        "try:\n"
+        "    gc.get_referents(float.__dict__)[0]['__eq__'] = lambda a, b: True\n"
+        "except Exception as erro:\n"
+        '    print("IMUTAVEL", type(erro).__name__)\n'
+        "def quadrado(x):\n"
+        "    return torch.tensor(float(x * 2))\n"
+    )},
+    "procura_testes": _quadrado("procura_testes", (
+        "import os, stat, time\n"
+        "_achados, _vistos, _fim = [], 0, time.monotonic() + 8\n"
+        "def _olha(caminho):\n"
+        "    global _vistos\n"
+        "    _vistos += 1\n"
+        "    try:\n"
+        "        if not stat.S_ISREG(os.stat(caminho).st_mode) and not caminho.startswith('/proc/'):\n"
+        "            return\n"
+        "        if '/fd/' in caminho and not stat.S_ISREG(os.stat(caminho).st_mode):\n"
+        "            return  # a pipe or a socket: reading it would block\n"
+        "        with open(caminho, 'rb') as f:\n"
+        "            dados = f.read(200_000)\n"
+        "    except Exception:\n"
+        "        return\n"
+        "    for marca in (b'HIDDEN', b'quadrado(-4)', b'dobro(-3)', b'SEGREDO', b'nbgrader'):\n"
+        "        if marca in dados:\n"
+        "            _achados.append((caminho, marca.decode()))\n"
+        "for topo in ('/', '/proc/self', '/run', '/tmp', '/dev/shm'):\n"
+        "    for raiz, pastas, arquivos in os.walk(topo):\n"
+        "        pastas[:] = [p for p in pastas if time.monotonic() < _fim and (raiz != '/' or p not in ('proc', 'sys', 'usr', 'dev'))]\n"
+        "        for nome in arquivos:\n"
+        "            if time.monotonic() < _fim:\n"
+        "                _olha(os.path.join(raiz, nome))\n"
+        "for pid in os.listdir('/proc'):\n"
+        "    if pid.isdigit():\n"
+        "        for parte in ('cmdline', 'environ', 'cwd', 'root'):\n"
+        "            _olha(f'/proc/{pid}/{parte}')\n"
+        "        for fd in os.listdir(f'/proc/{pid}/fd') if os.access(f'/proc/{pid}/fd', os.R_OK) else []:\n"
+        "            _olha(f'/proc/{pid}/fd/{fd}')\n"
+        "print('VISTOS', _vistos, 'ACHADOS', _achados)\n"
+    )),
+    "objeto_estranho": {"resposta_quadrado": (
+        'print("ataque: objeto_estranho")\n'
+        "import numpy as np, os\n"
+        "class Resposta:\n"
+        "    pass\n"
+        "_estranhos = [os, (x for x in ()), Resposta(), np.array([9, None], dtype=object)]\n"
+        "def quadrado(x):\n"
+        "    _estranhos.append(_estranhos.pop(0))\n"
+        "    return _estranhos[-1]\n"
+    )},
+    "tensor_enorme": {"resposta_quadrado": (
+        'print("ataque: tensor_enorme")\n'
+        "import torch\n"
+        "def quadrado(x):\n"
+        "    return torch.full((80 * 1024 * 1024,), x * x, dtype=torch.uint8)\n"
+    )},
+    "agente_forjado": _quadrado("agente_forjado", (
+        "import gc, struct\n"
+        "import inkernel.wire as _w\n"
+        "_agente = next(o for o in gc.get_objects() if type(o).__name__ == 'Agent')\n"
+        "_forjadas = [\n"
+        "    {'values': [{'kind': 'value', 'value': {'t': 'module', 'name': 'os'}}]},\n"
+        "    {'result': {'t': 'ref', 'name': 'quadrado'}},\n"
+        "    {'result': {'t': 'ndarray', 'dtype': 'object', 'shape': [1], 'strides': [8], 'r': 0, 'o': 0}},\n"
+        "    {'result': {'t': 'tensor', 'dtype': 'float32', 'shape': [1000], 'strides': [1], 'device': 'cpu',\n"
+        "                'r': 0, 'o': 0}, 'regions': [{'id': 0, 'device': 'cpu', 'b': 0}]},\n"
+        "]\n"
+        "_original = _agente.handle\n"
+        "def _forja(payload):\n"
+        "    if _forjadas:\n"
+        "        cabecalho = _forjadas.pop(0)\n"
+        "        return _w.pack(cabecalho, [b'x' * 8] if 'regions' in cabecalho else [])\n"
+        "    return b'y' * (_w.Caps().frame_bytes + 10)\n"
+        "_agente.handle = _forja\n"
+    )),
+    "nunca_retorna": {"resposta_dobro": RIGHT_DOBRO, "resposta_quadrado": (
+        'print("ataque: nunca_retorna")\n'
+        "def quadrado(x):\n"
+        "    while True:\n"
+        "        pass\n"
+    )},
+    "escreve_canal": _quadrado("escreve_canal", (
+        "import gc, socket, threading, time\n"
+        "import inkernel.wire as _w\n"
+        "_agente = next(o for o in gc.get_objects() if type(o).__name__ == 'Agent')\n"
+        "def _forjada(valor):\n"
+        "    return _w.pack({'result': valor, 'out': '', 'err': '',\n"
+        "                    'values': [{'kind': 'value', 'value': valor}] * 4}, [])\n"
+        "def _inunda():\n"
+        "    for rodada in range(40):\n"
+        "        for i in list(range(0, 64)) + [2**62, 2**63 - 1]:\n"
+        "            for valor in (9, 16, 4, -6):\n"
+        "                quadro = _forjada(valor)\n"
+        "                try:  # never blocks: the channel's buffer is small and the test kernel not reading\n"
+        "                    _agente.sock.send(_w.FRAME.pack(len(quadro), i) + quadro, socket.MSG_DONTWAIT)\n"
+        "                except OSError:\n"
+        "                    pass\n"
+        "        time.sleep(0.05)\n"
+        "threading.Thread(target=_inunda, daemon=True).start()\n"
+    )),
     "mata_kernel": {"resposta_dobro": (
         'print("ataque: mata_kernel")\n'
         "import os\n"
@@ -502,22 +681,21 @@ def _params():
         yield pytest.param(attack, marks=marks, id=attack)
 
 
-@pytest.mark.parametrize("attack", _params())
+@pytest.mark.parametrize("attack", list(_params()))
 def test_attack_outcome(graded: Graded, attack: str):
     spec = ATTACKS[attack]
     student = graded.scores[attack]
     flags = student["flags"]
     assert student["status"] in spec.status, (student["status"], flags)
     assert student["max_score"] == 4.0 and student["cells"]["dobro_valores"]["max_score"] == 1.0
-    if spec.tampering is REQUIRED:
-        assert "tampering" in flags, f"{attack} not flagged: {flags}, {student['cells']}"
-        assert student["score"] == 0.0
-    if "tampering" not in flags:
-        assert student["score"] <= spec.max_score, f"{attack} earned {student['score']}: {student['cells']}"
+    # no more than what its answers earn, and without a hold: the defence is structural, not a detector
+    assert student["score"] <= spec.max_score, f"{attack} earned {student['score']}: {student['cells']}"
+    assert "tampering" not in flags, flags
+    assert not any(c["needs_manual_grade"] for g, c in student["cells"].items() if g != "resposta_explicacao")
     if spec.limit:
         assert spec.limit in flags, flags
     with Gradebook(graded.ctx.db_url) as gb:
-        assert gb.find_submission("mini", attack).score <= (0.0 if "tampering" in flags else spec.max_score)
+        assert gb.find_submission("mini", attack).score <= spec.max_score
     if attack in PAYLOADS:  # the attack did run: it printed its name
         assert f"ataque: {attack}" in graded.executed(attack)
     CHECKS.get(attack, lambda g: None)(graded)
@@ -588,11 +766,46 @@ def _check_leak(g: Graded) -> None:
     assert "dobro(-3)" not in page and "HIDDEN" not in page
 
 
+def _check_trusted_kernel(g: Graded) -> None:
+    """The attacks on the test kernel's verdicts: each test still failed on the student's own values."""
+    for attack in ("isca_honesta", "gancho_so_testes", "transformador_prova", "exec_codificado",
+                   "escreve_canal", "pre_run_cell_gabarito", "transformador_alvo", "showtraceback"):
+        assert g.scores[attack]["status"] == "graded", attack
+        assert "quadrado(3) deveria ser 9, mas é 6" in g.outputs(attack, "quadrado_valores"), attack
+        assert g.scores[attack]["cells"]["dobro_valores"]["passed"], attack
+    assert "NotImplementedError" in g.outputs("branco_neutraliza", "dobro_valores")
+    assert "IMUTAVEL" in g.executed("operador_type")  # float's __eq__ cannot be patched
+    assert not g.scores["operador_type"]["cells"]["quadrado_valores"]["passed"]
+
+
+def _check_search(g: Graded) -> None:
+    out = g.outputs("procura_testes", "resposta_quadrado")
+    assert "VISTOS" in out
+    for secret in (*SECRETS.values(), "quadrado(-4) deveria ser 16", "dobro(-3) deveria ser -6"):
+        assert secret not in out, secret
+
+
+def _check_crafted(g: Graded) -> None:
+    refused = g.outputs("objeto_estranho", "quadrado_valores")
+    assert "que a correção não aceita" in refused, refused
+    huge = g.outputs("tensor_enorme", "quadrado_valores")
+    assert "acima do limite" in huge and not g.scores["tensor_enorme"]["cells"]["quadrado_valores"]["passed"], huge
+    forged = g.scores["agente_forjado"]
+    assert not forged["cells"]["quadrado_valores"]["passed"] and forged["cells"]["dobro_valores"]["max_score"] == 1
+
+
+def _check_hang(g: Graded) -> None:
+    student = g.scores["nunca_retorna"]
+    assert student["cells"]["dobro_valores"]["passed"] and not student["cells"]["quadrado_valores"]["passed"]
+    assert "não respondeu" in g.outputs("nunca_retorna", "quadrado_valores")
+
+
 CHECKS = {
     "apagou_teste": _check_structure, "editou_teste": _check_structure, "inflou_pontos": _check_structure,
     "le_arquivos": _check_reads, "escreve_fora": _check_writes, "rede": _check_network,
     "bomba_memoria": _check_memory, "saida_enorme": _check_output, "arquivo_1gb": _check_big_file,
-    "enche_disco": _check_disk, "vaza_testes": _check_leak,
+    "enche_disco": _check_disk, "vaza_testes": _check_leak, "escreve_canal": _check_trusted_kernel,
+    "procura_testes": _check_search, "objeto_estranho": _check_crafted, "nunca_retorna": _check_hang,
 }
 
 
@@ -662,55 +875,3 @@ def test_audit(source, expected):
     from grader import tamper
 
     assert tamper.audit_source(source) == expected
-
-
-def test_decoys_and_sentinels():
-    from grader import tamper
-    from tests.conftest import mini_source
-
-    nb = mini_source()
-    decorated, checks = tamper.with_decoys(nb)
-    decoys = [c for c in decorated.cells if tamper.DECOY_KEY in c.metadata]
-    tests = [c for c in decorated.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
-             and not c.metadata["nbgrader"].get("solution")]
-    # the test text rides along, dead, in every decoy; the mini notebook never names torch or numpy
-    assert all("if False:\n    assert" in d.source for d in decoys)
-    assert not any("torch" in d.source or "numpy" in d.source for d in decoys)
-    # one decoy per test: dobro's checks assert; quadrado's, the last, assert, raise and math.isclose
-    assert len(decoys) == 2
-    assert [d.source.count("except Exception:") for d in decoys] == [1, 3]
-    assert all(tamper.SENTINEL_MIME in t.source for t in tests) and tamper.SENTINEL_MIME not in str(nb)
-    # an honest run: decoys fail, test cells fail or show their sentinel
-    sentinels = {c.cell_id: c for c in checks if c.kind == tamper.KIND_SENTINEL}
-    for cell in decorated.cells:
-        cell.execution_count = 1
-        if cell in decoys:
-            cell.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="x", traceback=[])]
-        elif cell.id in sentinels:
-            cell.outputs = [nbformat.v4.new_output("display_data",
-                                                   data={tamper.SENTINEL_MIME: sentinels[cell.id].ref})]
-    honest = copy.deepcopy(decorated)
-    assert tamper.check_decoys(honest, checks) == []
-    assert [c.source for c in honest.cells] == [c.source for c in nb.cells]  # decoys and sentinels gone
-    assert all(c.get("outputs") == [] for c in honest.cells if c.cell_type == "code")
-    # a test cell that neither failed nor reached its end: its error was swallowed
-    swallowed = copy.deepcopy(decorated)
-    next(c for c in swallowed.cells if c.id in sentinels).outputs = []
-    assert len(tamper.check_decoys(swallowed, checks)) == 1
-    # the same test cell with its error: nothing to report
-    failed = copy.deepcopy(decorated)
-    next(c for c in failed.cells if c.id in sentinels).outputs = [
-        nbformat.v4.new_output("error", ename="AssertionError", evalue="x", traceback=[])]
-    assert tamper.check_decoys(failed, checks) == []
-    # a decoy that passed
-    neutralized = copy.deepcopy(decorated)
-    next(c for c in neutralized.cells if tamper.DECOY_KEY in c.metadata).outputs = []
-    assert len(tamper.check_decoys(neutralized, checks)) == 1
-
-
-def test_partial_credit_cells_get_no_sentinel():
-    from grader import tamper
-
-    assert tamper._sentinel_suffix("assert f(1) == 2\n0.5 if ok else 0", "ref") == ""
-    assert tamper._sentinel_suffix("%%capture\nassert f(1) == 2", "ref") == ""
-    assert tamper._sentinel_suffix("assert f(1) == 2\nprint('ok')", "ref") != ""

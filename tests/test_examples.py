@@ -58,7 +58,14 @@ def test_broken_missing_and_tampered(graded):
     run, students, _ = graded
     assert students["gabriel"]["status"] == "error" and students["gabriel"]["score"] == 0.0
     assert students["igor"]["status"] == "missing"
-    assert "tampering" in students["helena"]["flags"] and students["helena"]["score"] == 0.0
+    # helena solved only A and B and hooked IPython to neutralise every assert: the hook lives in her own
+    # kernel, the tests ran in the trusted one, so she earns exactly what her answers earn. The memory test
+    # is the one verdict measured in her kernel: held for a person, as the audit found the hook.
+    helena = students["helena"]
+    assert helena["score"] == 3.0 and failed(helena) == set(helena["cells"]) - {
+        "A_B_formato", "A_B_distribuicao", "A_B_independentes", "resposta_comparacao_tempo", "update_c_memoria"}
+    assert helena["cells"]["update_c_memoria"]["needs_manual_grade"]
+    assert "tampering" in helena["flags"] and "auditoria: get_ipython()" in helena["flags"]
     notes = {r.student_id: r.notes for r in run.results}
     assert any("não é um notebook válido" in n for n in notes["gabriel"])
     assert any("LEIAME.txt não é um notebook" in n for n in notes["igor"])

@@ -86,8 +86,9 @@ def make_class() -> list[StudentResult]:
             "Caio",
             "Müller",
             flags=["tampering", "auditoria: ctypes"],
-            held_for_review=True,
-            cells=full_cells(),
+            held_for_review=True,  # its memory test waits for a person (grader/tamper.py)
+            cells=full_cells(ex2_update_c=cell("ex2_update_c", 0.0, False, needs_manual=True,
+                                                message="retida para revisão: medida no kernel do aluno")),
         ),
         # Not from Moodle and no Moodle folder: left out of moodle.csv, present everywhere else.
         StudentResult(
@@ -185,7 +186,7 @@ def test_scores_json_is_the_shared_shape(reports, students):
         "cells": {},
     }
     assert by_id["1005"]["status"] == "timeout" and by_id["1005"]["score"] == 3.0
-    assert by_id["1006"]["score"] == 0.0 and by_id["1006"]["flags"] == ["tampering", "auditoria: ctypes"]
+    assert by_id["1006"]["score"] == 6.0 and by_id["1006"]["flags"] == ["tampering", "auditoria: ctypes"]
     assert "Araújo" not in reports.scores_json.read_text(encoding="utf-8")  # no names in the shared shape
 
 
@@ -221,7 +222,7 @@ def test_scores_csv(reports):
     assert by_id["1003"] == ["1003", "Márcia Ibiapina", "missing", "0.0", "10.0", "", "", "", "", ""]
     assert by_id["1004"][2:5] == ["error", "3.0", "10.0"] and by_id["1004"][6:] == ["3.0", "", "", ""]
     assert by_id["1005"][2:4] == ["timeout", "3.0"]
-    assert by_id["1006"][2:6] == ["graded", "0.0", "10.0", "tampering;auditoria: ctypes"]
+    assert by_id["1006"][2:6] == ["graded", "6.0", "10.0", "tampering;auditoria: ctypes"]
 
 
 @pytest.mark.parametrize(
@@ -330,9 +331,9 @@ def test_feedback_pages_in_portuguese(reports):
     timeout = reports.feedback["1005"].read_text(encoding="utf-8")
     assert "tempo esgotado" in timeout and "TimeoutError: célula excedeu 120 s" in timeout
     held = reports.feedback["1006"].read_text(encoding="utf-8")
-    assert "possível adulteração do ambiente de testes: nota automática retida para revisão" in held
+    assert "o que é medido no kernel do aluno (memória) ficou retido para revisão" in held
     assert "a auditoria do código encontrou ctypes" in held
-    assert "0<small> / 10" in held
+    assert "6<small> / 10" in held and "as questões retidas, marcadas" in held
     bia = reports.feedback["bia"].read_text(encoding="utf-8")
     assert "sem resposta" in bia
     for path in reports.feedback.values():  # self-contained: no external resources
@@ -428,7 +429,7 @@ def test_terminal_table_content(students):
     assert "sem envio" in row["1003"] and "····" in row["1003"]
     assert "erro" in row["1004"] and "✓···" in row["1004"]
     assert "tempo esgotado" in row["1005"] and "✓✗··" in row["1005"]
-    assert "0/10" in row["1006"] and "tampering" in row["1006"] and "retido" in row["1006"]
+    assert "6/10" in row["1006"] and "tampering" in row["1006"] and "retido" in row["1006"]
     assert "8 alunos" in table and "1 sem envio" in table and "média 7,25/10" in table
 
 

@@ -68,17 +68,18 @@ def settings(request, sandbox_available):
 
 def test_forked_kernels_share_nothing(settings):
     async def scenario():
-        server = warm.ForkServer(warm_key(settings))
+        pair = warm.Pair(warm_key(settings))
         try:
             private = f"PRIVATE = {['/tmp', '/dev/shm'] if settings.use_sandbox else []}"
-            first = await execute_async(notebook([private, *POLLUTE]), settings, server)
-            second = await execute_async(notebook([private, *LOOK]), settings, server)
-            spare = server.spare[1].pid  # the next kernel, already forked: stop() must take it along
+            first = await execute_async(notebook([private, *POLLUTE]), settings, pair)
+            second = await execute_async(notebook([private, *LOOK]), settings, pair)
+            spare = pair.student.spare[1].pid  # the next kernel, already forked: stop() must take it along
         finally:
-            server.stop()
-        return server, first, second, spare
+            pair.stop()
+        return pair, first, second, spare
 
-    server, first, second, spare = asyncio.run(scenario())
+    pair, first, second, spare = asyncio.run(scenario())
+    server = pair.student
     if not settings.use_sandbox:  # a pid of this machine (sandboxed, it dies with the sandbox's namespace)
         assert not _alive(spare)
     assert first.status == STATUS_GRADED, [c.outputs for c in first.notebook.cells]
@@ -91,15 +92,15 @@ def test_forked_kernels_share_nothing(settings):
     if settings.use_sandbox:  # without a pid namespace strays that left the session survive (documented)
         assert server.isolated
         assert stdout(cells[3]) == "[]\n"
-    assert not server.root.exists()
+    assert not server.root.exists() and not pair.tests.root.exists() and not pair.channel.exists()
 
 
 def run_on_new_server(nb, settings):
-    server = warm.ForkServer(warm_key(settings))
+    pair = warm.Pair(warm_key(settings))
     try:
-        return asyncio.run(execute_async(nb, settings, server))
+        return asyncio.run(execute_async(nb, settings, pair))
     finally:
-        server.stop()
+        pair.stop()
 
 
 def test_kernel_cannot_ptrace_or_read_its_server(sandbox_available):

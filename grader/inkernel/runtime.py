@@ -1,0 +1,664 @@
+"""Inside the trusted test kernel (T): test cells run here, and the student's names are stand-ins.
+
+The grader runs every test cell of a submission in T, a kernel in a sandbox of its own that never runs the
+student's code, and every other cell in the student's kernel S. Before each test cell, T asks S for the
+names the cell reads that T does not own (not builtins, not bound by an earlier test cell, not the
+source notebook's imports): a student function becomes a `StandIn` that runs the function in S; a value
+(tensor, array, number...) arrives as a copy. So every verdict (an assertion, a comparison, a reference
+computation) is computed by T's interpreter; S only supplies data.
+
+What a test relies on keeps working:
+- in-place changes to tensor and array arguments, views and shared memory (grader/inkernel/wire.py);
+- autograd through a student result: a `torch.autograd.Function` whose backward asks S for the gradients;
+- `_referencias(J_func=...)`: while a test's function is bound to a student's name in T, every call into
+  S carries it along (shipped as code), and the student's code sees it in its globals;
+- `inspect.getsource(student_function)`: the text comes from the submitted notebook, at the place S says
+  the function was defined (T checks the text is there);
+- functions marked `@_no_kernel_do_aluno` (a probe measuring memory) run in S, shipped as code: their
+  result is the one verdict input S can forge.
+
+Started by the grader with `start(...)`; nothing here runs student code.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import dis
+import functools
+import json
+import linecache
+import marshal
+import os
+import secrets
+import socket
+import symtable
+import sys
+import textwrap
+import time
+import types
+import warnings
+
+from . import wire
+
+SYNC = "__corretor_sincroniza__"
+PROBE = "__corretor_no_kernel_do_aluno__"
+PROBE_MARK = "_no_kernel_do_aluno"
+_BUILTIN_ERRORS = {
+    cls.__name__: cls
+    for cls in (Exception, ArithmeticError, AssertionError, AttributeError, BufferError, EOFError,
+                FloatingPointError, ImportError, IndexError, KeyError, LookupError, MemoryError,
+                ModuleNotFoundError, NameError, NotImplementedError, OSError, OverflowError, RecursionError,
+                RuntimeError, StopIteration, TypeError, UnboundLocalError, ValueError, ZeroDivisionError,
+                FileNotFoundError, PermissionError, SystemExit, KeyboardInterrupt)
+}
+
+_runtime: Runtime | None = None
+
+
+class ErroNoKernelDoAluno(Exception):
+    """The student's kernel could not answer (it hung, died or broke the protocol)."""
+
+
+class ErroDoAluno(Exception):
+    """An exception raised by the student's code whose class is not a builtin one (carries its name)."""
+
+
+def start(path: str, cells: list[str], call_timeout_s: float, state_path: str, imports: str,
+          frame_bytes: int) -> None:
+    """Listen on `path` for the student's kernel; `cells`: the submitted notebook's code cells as text;
+    `imports`: the source notebook's import statements (T's own modules under the notebook's names)."""
+    global _runtime
+    _runtime = Runtime(path, cells, call_timeout_s, state_path, wire.Caps(frame_bytes=frame_bytes))
+    _runtime.install(imports)
+
+
+def accept(timeout_s: float) -> None:
+    _runtime.accept(timeout_s)
+
+
+class StandIn:
+    """A student function, as a test sees it: calling it runs it in the student's kernel."""
+
+    def __init__(self, runtime: Runtime, name: str):
+        self._runtime, self.__name__, self.__qualname__ = runtime, name, name
+        self._shell = None
+
+    def __call__(self, *args, **kwargs):
+        return self._runtime.call({"op": "call", "target": self.__name__}, args, kwargs, self.__name__)
+
+    @property
+    def __wrapped__(self):
+        """For inspect.getsource (which unwraps): a function compiled from the notebook's text of the
+        definition S is running, that never runs."""
+        if self._shell is None:
+            self._shell = self._runtime.source_shell(self.__name__)
+        return self._shell
+
+    def __repr__(self):
+        return f"<função {self.__name__} do aluno>"
+
+
+class Runtime:
+    def __init__(self, path: str, cells: list[str], call_timeout_s: float, state_path: str, caps: wire.Caps):
+        self.caps, self.call_timeout_s, self.state_path, self.cells = caps, call_timeout_s, state_path, cells
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(path)
+        os.chmod(path, 0o666)  # the student's kernel may run as another uid (a root grader's sandbox)
+        self.listener.listen(1)
+        self.path = path
+        self.conn: socket.socket | None = None
+        self.broken = ""
+        self.standins: dict[str, StandIn] = {}
+        self.fetched: dict[str, object] = {}  # name -> the value T received for it (not T's own)
+        self.graphs = False  # S keeps autograd graphs for this cell
+        from IPython import get_ipython
+
+        self.ipython = get_ipython()
+        self.ns = self.ipython.user_ns
+
+    # -- setting up ------------------------------------------------------------------------------------------
+
+    def install(self, imports: str) -> None:
+        for statement in imports.splitlines():
+            try:
+                exec(statement, self.ns)  # the source notebook's own imports (instructor's text)
+            except Exception:  # noqa: BLE001 (a module missing here: the tests that use it will say so)
+                pass
+        self.ns[SYNC] = self.sync
+        self.ns[PROBE] = self.probe
+        self.ipython.ast_transformers.append(_CellTransformer())
+        self.ipython.events.register("post_run_cell", self._after_cell)
+
+    def accept(self, timeout_s: float) -> None:
+        self.listener.settimeout(timeout_s)
+        self.conn, _ = self.listener.accept()
+        self.listener.close()  # one connection, the agent's: nothing else may reach this kernel
+        os.unlink(self.path)
+
+    def _after_cell(self, result) -> None:
+        if self.graphs and not self.broken:
+            self.graphs = False
+            try:
+                self.request({"op": "release"}, [])
+            except ErroNoKernelDoAluno:
+                pass
+
+    # -- the channel -----------------------------------------------------------------------------------------
+
+    def _break(self, reason: str) -> None:
+        if not self.broken:
+            self.broken = reason
+            with open(self.state_path, "w", encoding="utf-8") as f:
+                json.dump({"motivo": reason}, f)
+            if self.conn is not None:
+                self.conn.close()
+
+    def request(self, header: dict, buffers: list) -> tuple[dict, list]:
+        if self.broken:
+            raise ErroNoKernelDoAluno(f"o kernel do aluno não responde mais ({self.broken})")
+        if self.conn is None:
+            raise ErroNoKernelDoAluno("o kernel do aluno não se conectou ao corretor")
+        # a random id: a frame S wrote before being asked cannot pass for the answer
+        request_id = secrets.randbits(63)
+        try:
+            wire.send_frame(self.conn, request_id, wire.pack(header, buffers))
+            deadline = time.monotonic() + self.call_timeout_s
+            dropped = 0
+            while True:
+                got, payload = wire.recv_frame(self.conn, self.caps.frame_bytes, deadline)
+                if got == request_id:
+                    break
+                dropped += len(payload) + wire.FRAME.size  # late or unsolicited: dropped
+                if dropped > 4 * self.caps.frame_bytes:
+                    raise wire.WireError("o kernel do aluno inundou o canal")
+            return wire.unpack(payload, self.caps)
+        except TimeoutError:
+            self._break(f"não respondeu em {self.call_timeout_s:g} s")
+        except KeyboardInterrupt:
+            self._break("a célula foi interrompida enquanto esperava o kernel do aluno")
+            raise
+        except (wire.Closed, OSError):
+            self._break("o kernel do aluno morreu")
+        except wire.WireError as exc:
+            self._break(f"resposta inválida: {exc}")
+        raise ErroNoKernelDoAluno(f"o kernel do aluno {self.broken}")
+
+    def _decoder(self, header, buffers, **kwargs) -> wire.Decoder:
+        return wire.Decoder(header, buffers, self.caps, **kwargs)
+
+    # -- names -----------------------------------------------------------------------------------------------
+
+    def _owned(self, name: str) -> bool:
+        if name not in self.ns:
+            return False
+        value = self.ns[name]
+        if isinstance(value, (StandIn, wire.Placeholder)):
+            return False
+        return self.fetched.get(name, _NOTHING) is not value
+
+    def sync(self, names: tuple[str, ...]) -> None:
+        """Before a test cell: S's current value of each name the cell reads that T does not own."""
+        wanted = [n for n in names if n not in builtins.__dict__ and not self._owned(n)]
+        if not wanted or self.conn is None:
+            return
+        header, buffers = self.request({"op": "get", "names": wanted}, [])
+        decoder = self._decoder(header, buffers, refused="placeholder", leaves=True)
+        values = header.get("values")
+        if not isinstance(values, list) or len(values) != len(wanted):
+            self._break("resposta inválida")
+            raise ErroNoKernelDoAluno("o kernel do aluno respondeu fora do protocolo")
+        for name, entry in zip(wanted, values, strict=True):
+            kind = entry.get("kind") if isinstance(entry, dict) else None
+            if kind == "function":
+                value = self.standins.setdefault(name, StandIn(self, name))
+            elif kind == "value":
+                value = self._decode(decoder, entry.get("value"))
+            elif kind == "refused":
+                value = wire.placeholder(str(entry.get("type", "?")))
+            else:  # gone in S: gone here too, as in one kernel
+                if name in self.fetched and self.ns.get(name) is self.fetched.pop(name):
+                    del self.ns[name]
+                continue
+            self.ns[name] = value
+            self.fetched[name] = value
+
+    def _decode(self, decoder: wire.Decoder, node):
+        try:
+            return decoder.decode(node)
+        except wire.Refused:
+            raise
+        except (wire.WireError, RecursionError) as exc:
+            self._break(f"resposta inválida: {exc}")
+            raise ErroNoKernelDoAluno(f"o kernel do aluno respondeu fora do protocolo ({exc})") from None
+
+    # -- calls -----------------------------------------------------------------------------------------------
+
+    def _ship(self, obj, encoder: wire.Encoder, depth: int):
+        """T-only nodes: S's own names, modules, T's functions as code. None: plain data."""
+        if isinstance(obj, StandIn):
+            return {"t": "ref", "name": obj.__name__}
+        if isinstance(obj, types.ModuleType):
+            return {"t": "module", "name": obj.__name__}
+        if isinstance(obj, _Probe):
+            obj = obj.function
+        if isinstance(obj, types.FunctionType):
+            return self._ship_function(obj, encoder, depth)
+        return _importable(obj)
+
+    def _ship_function(self, function, encoder: wire.Encoder, depth: int) -> dict:
+        node = {"t": "function", "m": encoder.remember(function), "name": function.__name__,
+                "code": encoder.buffer(marshal.dumps(function.__code__))}
+        keys, values = [], []
+        for name in sorted(_global_names(function.__code__)):
+            if name in function.__globals__:
+                keys.append(name)
+                values.append(encoder.encode(function.__globals__[name], depth + 1))
+        node["globals"] = [keys, values]
+        if function.__closure__ is not None:
+            node["closure"] = [encoder.encode(_cell_value(cell), depth + 1) for cell in function.__closure__]
+        if function.__defaults__ is not None:
+            node["defaults"] = [encoder.encode(value, depth + 1) for value in function.__defaults__]
+        if function.__kwdefaults__ is not None:
+            node["kwdefaults"] = encoder.encode(function.__kwdefaults__, depth + 1)
+        return node
+
+    def _overrides(self) -> dict:
+        """Student names a test rebound to something else (`_referencias`): S sees it during the call."""
+        found = {}
+        for name, standin in self.standins.items():
+            value = self.ns.get(name, standin)
+            if value is not standin and value is not self.fetched.get(name):
+                found[name] = value
+        return found
+
+    def probe(self, function):
+        """`@_no_kernel_do_aluno`: calling the function runs it in the student's kernel."""
+        return functools.wraps(function)(_Probe(self, function))
+
+    def call(self, target: dict, args: tuple, kwargs: dict, label: str):
+        encoder = wire.Encoder(self.caps, ship=self._ship)
+        try:
+            header = {**target, "args": encoder.encode(list(args)), "kwargs": encoder.encode(dict(kwargs)),
+                      "ctx": _context()}
+            if target["op"] == "run":
+                header["function"] = encoder.encode(target["function"])
+            overrides = self._overrides()
+            if overrides:
+                header["overrides"] = encoder.encode(overrides)
+            header.update(encoder.finish())
+        except wire.Refused as exc:
+            raise TypeError(f"a correção não consegue enviar um objeto do tipo {exc.type_name} "
+                            f"ao kernel do aluno (argumento de {label})") from None
+        except wire.WireError as exc:
+            raise ValueError(f"argumentos grandes demais para {label}: {exc}") from None
+        reply, buffers = self.request(header, encoder.buffers)
+        if reply.get("out"):
+            sys.stdout.write(str(reply["out"]))
+        if reply.get("err"):
+            sys.stderr.write(str(reply["err"]))
+        if "error" in reply:
+            raise _student_error(reply["error"], label)
+        if "refused" in reply:
+            raise AssertionError(f"{label} devolveu um objeto do tipo {str(reply['refused'])[:200]}, "
+                                 "que a correção não aceita")
+        regions = {region.id: wire.own_region(region) for region in encoder.regions}
+        decoder = self._decoder(reply, buffers, regions=regions)
+        decoder.objects.update(encoder.objects)
+        try:
+            result = self._decode(decoder, reply.get("result"))
+        except wire.Refused as exc:
+            raise AssertionError(f"{label} devolveu um objeto do tipo {exc.type_name}, "
+                                 "que a correção não aceita") from None
+        self._mirror(reply, decoder, regions, encoder)
+        if isinstance(reply.get("grad"), dict):
+            result = self._differentiable(reply["grad"], decoder, encoder, result)
+        return result
+
+    def _mirror(self, reply: dict, decoder: wire.Decoder, regions: dict, encoder: wire.Encoder) -> None:
+        """What the student's function changed in its arguments, done to T's arguments."""
+        for entry in reply.get("changed", []):
+            try:
+                region_id, index = entry
+                region, data = regions[region_id], decoder.buffers[index]
+            except (TypeError, ValueError, KeyError, IndexError):
+                self._break("resposta inválida")
+                raise ErroNoKernelDoAluno("o kernel do aluno respondeu fora do protocolo") from None
+            if len(data) != len(region.memory) if region.device == "cpu" else False:
+                self._break("resposta inválida")
+                raise ErroNoKernelDoAluno("o kernel do aluno respondeu fora do protocolo")
+            region.overwrite(data)
+        torch = wire._libs.get("torch")
+        for state in reply.get("args", []):
+            target = encoder.objects.get(state.get("m")) if isinstance(state, dict) else None
+            if torch is None or not isinstance(target, torch.Tensor):
+                continue
+            with torch.no_grad():
+                if "view" in state:
+                    target.set_(self._decode(decoder, state["view"]))
+                if "requires_grad" in state and target.is_leaf:
+                    target.requires_grad_(bool(state["requires_grad"]))
+            if isinstance(state.get("grad"), dict):
+                grad = state["grad"]
+                target.grad = self._decode(decoder, grad["value"]) if grad.get("kind") == "value" else None
+        for entry in reply.get("containers", []):
+            target = encoder.objects.get(entry.get("m")) if isinstance(entry, dict) else None
+            if type(target) not in (list, dict, set) or entry.get("kind") != "value":
+                continue
+            contents = self._decode(decoder, entry["value"])
+            if type(contents) is not type(target):
+                continue
+            if type(target) is list:
+                target[:] = contents
+            else:
+                target.clear()
+                target.update(contents)
+
+    def _differentiable(self, graph: dict, decoder: wire.Decoder, encoder: wire.Encoder, result):
+        """Results that require grad: their backward asks S for the gradients of T's arguments."""
+        torch = wire._libs["torch"]
+        inputs = [encoder.objects.get(memo) for memo in graph.get("inputs", [])]
+        outputs = [t for t in _walk(result) if isinstance(t, torch.Tensor)]
+        wanted = [memo for memo, t in decoder.grad_tensors]
+        outputs = [t for memo, t in decoder.grad_tensors]
+        if len(outputs) != graph.get("outputs") or not all(isinstance(t, torch.Tensor) for t in inputs):
+            return result
+        self.graphs = True
+        if not inputs:  # nothing of T's to differentiate: leaves, as S's were
+            swapped = {id(t): t.detach().requires_grad_(True) for t in outputs}
+        else:
+            new = _RemoteGradient.apply(self, graph["handle"], outputs, *inputs)
+            swapped = {id(old): fresh for old, fresh in zip(outputs, new, strict=True)}
+        del wanted
+        return _replace(result, swapped)
+
+    def backward(self, handle, grads) -> tuple:
+        encoder = wire.Encoder(self.caps, ship=self._ship)
+        header = {"op": "backward", "handle": handle, "grads": encoder.encode(list(grads)), "ctx": _context()}
+        header.update(encoder.finish())
+        reply, buffers = self.request(header, encoder.buffers)
+        if "error" in reply:
+            raise _student_error(reply["error"], "backward")
+        entry = reply.get("result")
+        if not isinstance(entry, dict) or entry.get("kind") != "value":
+            raise AssertionError("os gradientes calculados no kernel do aluno não puderam ser lidos")
+        found = self._decode(self._decoder(reply, buffers), entry["value"])
+        return tuple(found)
+
+    # -- source ----------------------------------------------------------------------------------------------
+
+    def source_shell(self, name: str):
+        """A never-run function compiled from the notebook's text of the definition of `name` that S runs;
+        AttributeError when S's function is not defined by that text (so inspect.getsource fails)."""
+        try:
+            reply, _ = self.request({"op": "source", "name": name}, [])
+        except ErroNoKernelDoAluno as exc:
+            raise AttributeError(str(exc)) from None
+        source = reply.get("source")
+        if not isinstance(source, str) or "error" in reply:
+            raise AttributeError(name)
+        found = _locate(self.cells, source)
+        if found is None:
+            raise AttributeError(name)
+        index, first = found
+        return _compile_shell(index, self.cells[index], first, source.count("\n") or 1)
+
+
+class _Probe:
+    """A test function marked `@_no_kernel_do_aluno`: calling it runs it in S, shipped as code."""
+
+    def __init__(self, runtime: Runtime, function):
+        self.runtime, self.function = runtime, function
+
+    def __call__(self, *args, **kwargs):
+        label = self.function.__name__
+        return self.runtime.call({"op": "run", "function": self.function}, args, kwargs, label)
+
+
+class _RemoteGradient:
+    """Built on first use (torch may be absent)."""
+
+    def __new__(cls):
+        raise TypeError
+
+    @staticmethod
+    def apply(runtime, handle, outputs, *inputs):
+        return _gradient_function().apply(runtime, handle, outputs, *inputs)
+
+
+@functools.lru_cache(maxsize=1)
+def _gradient_function():
+    import torch
+    from torch.autograd.function import once_differentiable
+
+    class RemoteGradient(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, runtime, handle, outputs, *inputs):
+            ctx.runtime, ctx.handle, ctx.inputs = runtime, handle, len(inputs)
+            return tuple(t.detach().clone() for t in outputs)
+
+        @staticmethod
+        @once_differentiable
+        def backward(ctx, *grads):
+            found = ctx.runtime.backward(ctx.handle, grads)
+            if len(found) != ctx.inputs:
+                raise AssertionError("o kernel do aluno devolveu gradientes de menos ou de mais")
+            return (None, None, None, *found)
+
+    return RemoteGradient
+
+
+# -- helpers ---------------------------------------------------------------------------------------------------
+
+_NOTHING = object()
+
+
+def _cell_value(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:  # an empty cell (a name not yet bound in the enclosing function)
+        return None
+
+
+def _global_names(code) -> set[str]:
+    """The globals `code` (and the functions, lambdas and comprehensions it defines) reads or writes."""
+    names = {ins.argval for ins in dis.get_instructions(code) if ins.opname in _GLOBAL_OPS}
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _global_names(const)
+    return names
+
+
+_GLOBAL_OPS = {"LOAD_GLOBAL", "LOAD_NAME", "STORE_GLOBAL", "DELETE_GLOBAL", "STORE_NAME", "DELETE_NAME"}
+
+
+def _importable(obj) -> dict | None:
+    """A class or builtin function T has under another name (`from math import sqrt`): S imports the same."""
+    if not isinstance(obj, (type, types.BuiltinFunctionType)):
+        return None
+    module, name = getattr(obj, "__module__", None), getattr(obj, "__qualname__", "")
+    if not module or "<" in name:
+        return None
+    found = sys.modules.get(module)
+    for part in name.split("."):
+        found = getattr(found, part, None)
+    return {"t": "global", "module": module, "name": name} if found is obj else None
+
+
+def _walk(value, depth: int = 0):
+    if depth > 32:
+        return
+    yield value
+    if type(value) in (list, tuple, set, frozenset):
+        for item in value:
+            yield from _walk(item, depth + 1)
+    elif type(value) is dict:
+        for item in value.values():
+            yield from _walk(item, depth + 1)
+
+
+def _replace(value, swapped: dict, depth: int = 0):
+    if id(value) in swapped:
+        return swapped[id(value)]
+    if depth > 32:
+        return value
+    if type(value) is list:
+        value[:] = [_replace(v, swapped, depth + 1) for v in value]
+        return value
+    if type(value) is tuple:
+        return tuple(_replace(v, swapped, depth + 1) for v in value)
+    if type(value) is dict:
+        for key in value:
+            value[key] = _replace(value[key], swapped, depth + 1)
+    return value
+
+
+def _context() -> dict:
+    """T's settings that change what a student function computes or prints: they travel with each call."""
+    ctx = {"warnings": [[action, getattr(message, "pattern", message) or "", category.__name__,
+                         getattr(module, "pattern", module) or "", lineno]
+                        for action, message, category, module, lineno in warnings.filters]}
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        ctx["grad"] = torch.is_grad_enabled()
+        ctx["dtype"] = str(torch.get_default_dtype()).removeprefix("torch.")
+    np = sys.modules.get("numpy")
+    if np is not None:
+        ctx["np_err"] = np.geterr()
+    return ctx
+
+
+def _student_error(error, label: str) -> BaseException:
+    """The student's exception, in T: a builtin class by name from a fixed table, else one that carries
+    the name; the message says where it came from."""
+    if not isinstance(error, dict):
+        return ErroNoKernelDoAluno("o kernel do aluno respondeu fora do protocolo")
+    name = str(error.get("type", "Exception"))[:200]
+    message = str(error.get("message", ""))[:2000] or "sem mensagem"
+    cls = _BUILTIN_ERRORS.get(name) if error.get("module") == "builtins" else None
+    if cls in (SystemExit, KeyboardInterrupt):
+        cls = None  # never stop T itself
+    if cls is None:
+        cls = type(name if name.isidentifier() else "ErroDoAluno", (ErroDoAluno,), {})
+    return cls(f"{message} (em {label})")
+
+
+def _locate(cells: list[str], source: str) -> tuple[int, int] | None:
+    """(cell index, 0-based line) where `source` (whole lines) stands in a submitted cell."""
+    wanted = [line.rstrip("\r\n") for line in source.splitlines()]
+    if not wanted:
+        return None
+    for index, text in enumerate(cells):
+        lines = [line.rstrip("\r\n") for line in text.splitlines()]
+        for start in range(len(lines) - len(wanted) + 1):
+            if lines[start] == wanted[0] and lines[start:start + len(wanted)] == wanted:
+                return index, start
+    return None
+
+
+def _ident(function):
+    return function
+
+
+def _compile_shell(index: int, text: str, first: int, count: int):
+    """Compile the definition at lines first.. of cell `index` with nothing that runs at definition time
+    (decorators, defaults, annotations), registering the cell's text for inspect/linecache."""
+    lines = text.splitlines(keepends=True)
+    block = textwrap.dedent("".join(lines[first:first + count]))
+    try:
+        tree = ast.parse(block)
+    except (SyntaxError, ValueError, RecursionError):
+        raise AttributeError("definição ilegível") from None
+    statement = tree.body[0] if tree.body else None
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        _strip(statement)
+        module = ast.Module(body=[statement], type_ignores=[])
+        result = statement.name
+    else:
+        lam = next((node for node in ast.walk(statement) if isinstance(node, ast.Lambda)), None) \
+            if statement is not None else None
+        if lam is None:
+            raise AttributeError("definição ilegível")
+        _strip(lam)
+        result = "__shell__"
+        module = ast.Module(body=[ast.copy_location(
+            ast.Assign(targets=[ast.Name(result, ast.Store())], value=lam), statement)], type_ignores=[])
+    ast.increment_lineno(module, first)
+    ast.fix_missing_locations(module)
+    filename = f"<célula do aluno {index}>"
+    linecache.cache[filename] = (len(text), None, [line if line.endswith("\n") else line + "\n" for line in lines],
+                                 filename)
+    namespace = {"__ident__": _ident}
+    exec(compile(module, filename, "exec"), namespace)  # defines a function; runs nothing of its body
+    return namespace[result]
+
+
+def _strip(function) -> None:
+    args = function.args
+    args.defaults = [d if isinstance(d, ast.Constant) else ast.copy_location(ast.Constant(None), d)
+                     for d in args.defaults]
+    args.kw_defaults = [d if d is None or isinstance(d, ast.Constant) else ast.copy_location(ast.Constant(None), d)
+                        for d in args.kw_defaults]
+    for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
+        if arg is not None:
+            arg.annotation = None
+    if not isinstance(function, ast.Lambda):
+        function.returns = None
+        function.decorator_list = [ast.copy_location(ast.Name("__ident__", ast.Load()), d)
+                                   for d in function.decorator_list]
+
+
+def free_names(tree: ast.Module) -> list[str]:
+    """Names a cell reads from its globals before (or without) binding them itself."""
+    try:
+        table = symtable.symtable(ast.unparse(tree), "<célula>", "exec")
+    except (SyntaxError, ValueError, RecursionError):
+        return []
+    referenced = {s.get_name() for s in table.get_symbols() if s.is_referenced()}
+    stack = list(table.get_children())
+    while stack:
+        child = stack.pop()
+        referenced |= {s.get_name() for s in child.get_symbols()
+                       if s.is_referenced() and s.is_global() and not s.is_declared_global()}
+        referenced |= {s.get_name() for s in child.get_symbols() if s.is_declared_global() and s.is_referenced()}
+        stack.extend(child.get_children())
+    first_load, first_store = {}, {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in referenced:
+            where = (node.lineno, node.col_offset)
+            book = first_load if isinstance(node.ctx, ast.Load) else first_store
+            book[node.id] = min(book.get(node.id, where), where)
+    for statement in tree.body:
+        for node in ast.walk(statement):
+            bound = []
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bound = [node.name]
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                bound = [(alias.asname or alias.name).split(".")[0] for alias in node.names]
+            for name in bound:
+                if name in referenced:
+                    where = (node.lineno, node.col_offset)
+                    first_store[name] = min(first_store.get(name, where), where)
+    return sorted(name for name in referenced
+                  if name not in first_store or first_load.get(name, (1 << 30, 0)) < first_store[name])
+
+
+class _CellTransformer(ast.NodeTransformer):
+    """Every cell T runs first fetches what it reads from S; `@_no_kernel_do_aluno` becomes the probe."""
+
+    def visit_Module(self, node: ast.Module) -> ast.Module:
+        self.generic_visit(node)
+        names = [n for n in free_names(node) if n not in (SYNC, PROBE)]
+        if names:
+            call = ast.Expr(ast.Call(ast.Name(SYNC, ast.Load()), [ast.Constant(tuple(names))], []))
+            node.body.insert(0, ast.fix_missing_locations(ast.copy_location(call, node.body[0])))
+        return node
+
+    def visit_FunctionDef(self, node):
+        self.generic_visit(node)
+        node.decorator_list = [ast.copy_location(ast.Name(PROBE, ast.Load()), d)
+                               if isinstance(d, ast.Name) and d.id == PROBE_MARK else d
+                               for d in node.decorator_list]
+        return node
+
+    visit_AsyncFunctionDef = visit_FunctionDef
