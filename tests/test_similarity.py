@@ -21,9 +21,8 @@ from textwrap import dedent
 import nbformat
 import pytest
 
-from grader import cli, pipeline, similarity
+from grader import cli, similarity
 from grader.config import load_settings
-from grader.errors import UserError
 from grader.normalize import nbgrader_meta
 from grader.report import GradeCellInfo, write_reports
 from grader.results import StudentResult
@@ -490,12 +489,6 @@ def test_errors_are_one_line(planted, tmp_path, args, expected):
     assert status == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("erro: ") and expected in lines[0], err
-
-
-def test_grade_refuses_previous_without_similarity():
-    options = pipeline.GradeOptions(submissions=REPO, similarity=False, previous=[REPO])
-    with pytest.raises(UserError, match="tire --no-similarity"):
-        pipeline._previous_answers(pipeline.Assignment(A, {}, {}), options)
 
 
 def test_overview_links_the_report_and_feedback_does_not(planted, tmp_path):
