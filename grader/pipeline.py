@@ -299,10 +299,15 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
         from grader import similarity
 
         answers, notes = previous
-        report = similarity.similarity_report(settings, assignment_name, options.report_dir,
-                                              previous_answers=answers)
-        run.notes += notes + report.notes
-        run.similarity = similarity.summary(report)
+        try:
+            report = similarity.similarity_report(settings, assignment_name, options.report_dir,
+                                                  previous_answers=answers)
+            run.notes += notes + report.notes
+            run.similarity = similarity.summary(report)
+        except Exception as exc:  # the grades are recorded: their reports still get written
+            run.notes.append(f"o relatório de similaridade falhou ({type(exc).__name__}: {exc}); "
+                             f"as notas e os outros relatórios não foram afetados: rode `grader similarity "
+                             f"{assignment_name}` para tentar de novo")
     run.table, run.report_folder = rebuild_reports(settings, assignment_name, options.report_dir, use_sandbox)
     run.seconds = time.monotonic() - started
     return run

@@ -287,7 +287,7 @@ def _own_count(mine: list[str], given: list[str]) -> int:
 
 def kgram_hashes(normalized: str, k: int) -> np.ndarray:
     """A fixed polynomial hash of every k-gram (copydetect's hash() changes with each process)."""
-    codes = np.frombuffer(normalized.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    codes = np.frombuffer(normalized.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
     count = len(codes) - k + 1
     if count <= 0:
         return np.zeros(0, dtype=np.int64)

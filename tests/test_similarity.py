@@ -367,6 +367,7 @@ def test_same_result_every_run(planted):
     second = json.loads(again.json_path.read_text(encoding="utf-8"))
     assert first["pairs"] == second["pairs"]
     assert similarity.kgram_hashes("V=torch.exp(V)", 5).tolist()[:2] == [-7496310426423940360, -7443370378485531095]
+    assert len(similarity.kgram_hashes("a\ud800b" * 3, 5)) == 5  # a lone surrogate in a notebook's JSON
 
 
 def test_previous_as_a_folder(planted):
