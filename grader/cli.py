@@ -43,6 +43,20 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--scheduler", metavar="ADDRESS", default=None,
                        help="Dask scheduler (tcp://host:8786): run the notebooks on its workers "
                             "(default: SCHEDULER in grader_config.py; 'local': this machine)")
+    grade.add_argument("--no-similarity", action="store_true",
+                       help="skip the similarity report (grader similarity) at the end")
+    _previous_argument(grade)
+
+    similarity = sub.add_parser("similarity", help="compare the graded students' answers, exercise by exercise, "
+                                                   "and write the similarity report (instructors only)")
+    similarity.add_argument("assignment")
+    similarity.add_argument("--report-dir", type=Path, default=Path("reports"))
+    _previous_argument(similarity)
+    similarity.add_argument("--threshold", type=float, default=None,
+                            help="report pairs from this similarity on, between 0 and 1 (default: 0.7)")
+    similarity.add_argument("--min-tokens", type=int, default=None,
+                            help="compare only answers with this many tokens beyond the release's text "
+                                 "(default: 20)")
 
     report = sub.add_parser("report", help="rebuild the reports from the gradebook and autograded/")
     report.add_argument("assignment")
@@ -53,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--workers", type=int, default=None)
     demo.add_argument("--no-sandbox", action="store_true")
     return parser
+
+
+def _previous_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--previous", type=Path, action="append", default=[], metavar="DIR",
+                        help="an earlier semester's autograded/ folder, or a zip of it, to compare with "
+                             "(repeat for several semesters)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,7 +159,8 @@ def cmd_grade(args) -> int:
     options = pipeline.GradeOptions(
         submissions=args.submissions, report_dir=_report_dir(args.report_dir), workers=args.workers,
         device=args.device, timeout=args.timeout, sandbox=False if args.no_sandbox else None,
-        progress=not args.no_progress, scheduler=args.scheduler,
+        progress=not args.no_progress, scheduler=args.scheduler, similarity=not args.no_similarity,
+        previous=args.previous,
     )
     run = pipeline.grade(settings, args.assignment, options)
     _print_run(run)
@@ -153,6 +174,8 @@ def _print_run(run) -> None:
         for note in result.notes:
             print(f"• {result.student_id}: {note}")
     print(run.table)
+    if run.similarity:
+        print(run.similarity)
     graded = sum(r.status == "graded" for r in run.results)
     print(f"{len(run.results)} submissões ({graded} corrigidas) em {run.seconds:.1f} s, "
           f"{run.workers} worker(s), dispositivo {run.device}; relatórios em {run.report_folder}")
@@ -166,6 +189,26 @@ def cmd_report(args) -> int:
     table, folder = pipeline.rebuild_reports(settings, args.assignment, _report_dir(args.report_dir))
     print(table)
     print(f"relatórios em {folder}")
+    return 0
+
+
+def cmd_similarity(args) -> int:
+    from grader import pipeline, similarity
+
+    settings = _settings(args)
+    options = {"threshold": args.threshold, "min_tokens": args.min_tokens}
+    report_dir = _report_dir(args.report_dir)
+    report = similarity.similarity_report(settings, args.assignment, report_dir, args.previous,
+                                          **{k: v for k, v in options.items() if v is not None})
+    for note in report.notes:
+        print(f"• {note}")
+    for pair in report.pairs[:10]:
+        print(f"  {pair.score:4.0%}  {pair.exercise.title}: {similarity.who(pair.a)} e {similarity.who(pair.b)}")
+    if len(report.pairs) > 10:
+        print(f"  … e mais {len(report.pairs) - 10}")
+    if (report_dir / args.assignment / "index.html").is_file():  # the overview links to the new report
+        pipeline.rebuild_reports(settings, args.assignment, report_dir)
+    print(similarity.summary(report))
     return 0
 
 
@@ -195,7 +238,8 @@ def cmd_demo(args) -> int:
     return 0
 
 
-COMMANDS = {"release": cmd_release, "publish": cmd_publish, "grade": cmd_grade, "report": cmd_report, "demo": cmd_demo}
+COMMANDS = {"release": cmd_release, "publish": cmd_publish, "grade": cmd_grade, "report": cmd_report,
+            "similarity": cmd_similarity, "demo": cmd_demo}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -61,6 +61,8 @@ class GradeOptions:
     sandbox: bool | None = None  # None: grader_config.py
     progress: bool = True
     scheduler: str | None = None  # Dask scheduler address: execute there; None: grader_config.py; "local": here
+    similarity: bool = True  # compare the answers at the end (grader/similarity.py)
+    previous: list[Path] = field(default_factory=list)  # earlier semesters' autograded/ folders or zips
 
 
 @dataclass
@@ -172,6 +174,7 @@ class GradingRun:
     sandboxed: bool = True
     table: str = ""  # the terminal table of the whole class
     report_folder: Path | None = None
+    similarity: str = ""  # the similarity report's line for the terminal
 
 
 def visible_gpus() -> list[str]:
@@ -218,10 +221,11 @@ def grade(settings: Settings, assignment_name: str, options: GradeOptions) -> Gr
     base = execution_settings(settings, workers, use_sandbox, assignment.imports())
     if options.timeout:
         base = replace(base, submission_timeout_s=options.timeout)
+    previous = _previous_answers(assignment, options)  # a bad --previous stops here, not after grading
     # local workers start now: their imports (seconds) overlap with reading and preparing the submissions
     slots = None if scheduler else WorkerSlots(base, gpus if device == "cuda" else [], workers)
     try:
-        return _grade(settings, assignment, options, base, slots, scheduler, device, workers, started)
+        return _grade(settings, assignment, options, base, slots, scheduler, device, workers, started, previous)
     finally:
         if slots is not None:
             slots.close()
@@ -229,7 +233,7 @@ def grade(settings: Settings, assignment_name: str, options: GradeOptions) -> Gr
 
 def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, base: ExecutionSettings,
            slots: WorkerSlots | None, scheduler: str | None, device: str, workers: int,
-           started: float) -> GradingRun:
+           started: float, previous: tuple[list, list[str]] | None) -> GradingRun:
     assignment_name, use_sandbox = assignment.name, base.use_sandbox
     others = {
         name: [p.stem for p in (settings.source_dir / name).glob("*.ipynb")]
@@ -291,9 +295,36 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
             _fill_zero_cells(result, assignment)
             result.save(settings.autograded_dir / result.student_id / assignment_name)
     run.results = [results[s.student_id] for s in students]
+    if previous is not None and any(settings.autograded_dir.glob(f"*/{assignment_name}/*.ipynb")):
+        from grader import similarity
+
+        answers, notes = previous
+        try:
+            report = similarity.similarity_report(settings, assignment_name, options.report_dir,
+                                                  previous_answers=answers)
+            run.notes += notes + report.notes
+            run.similarity = similarity.summary(report)
+        except Exception as exc:  # the grades are recorded: their reports still get written
+            run.notes.append(f"o relatório de similaridade falhou ({type(exc).__name__}: {exc}); "
+                             f"as notas e os outros relatórios não foram afetados: rode `grader similarity "
+                             f"{assignment_name}` para tentar de novo")
     run.table, run.report_folder = rebuild_reports(settings, assignment_name, options.report_dir, use_sandbox)
     run.seconds = time.monotonic() - started
     return run
+
+
+def _previous_answers(assignment: Assignment, options: GradeOptions) -> tuple[list, list[str]] | None:
+    """Earlier semesters' answers for the similarity report, with notes on files skipped; None: no report."""
+    if not options.similarity:
+        if options.previous:
+            raise UserError("--previous é para o relatório de similaridade: tire --no-similarity")
+        return None
+    if not options.previous:
+        return [], []
+    from grader import similarity
+
+    notes: list[str] = []
+    return similarity.load_previous_all(options.previous, assignment.name, list(assignment.releases), notes), notes
 
 
 def _prepare(file: ingest.SubmittedFile, assignment: Assignment, name: str) -> tuple[NotebookNode | None, str]:

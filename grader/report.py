@@ -9,6 +9,8 @@
 - index.html      the instructor's overview (summary, charts, students, questions), self-contained;
 - taxa_acerto.png and histograma.png, the two charts the overview embeds.
 
+The overview links similaridade.html when grader/similarity.py wrote one there (never the feedback pages).
+
 `terminal_table` returns the plain-text table the command line prints.
 
 Moodle's worksheet import (mod/assign/feedback/offline) finds its columns by their headers in the language of the
@@ -92,6 +94,7 @@ FLAG_TEXTS = {
 MARK_PASS, MARK_FAIL, MARK_NONE, MARK_MANUAL = "✓", "✗", "·", "?"
 MARK_LEGEND = f"{MARK_PASS} passou  {MARK_FAIL} falhou  {MARK_NONE} não executada  {MARK_MANUAL} aguardando correção manual"
 MESSAGE_LIMIT = 1500  # characters of a failure message shown to the student
+SIMILARITY_JSON, SIMILARITY_HTML = "similaridade.json", "similaridade.html"  # grader/similarity.py writes them
 
 
 def flag_text(flag: str) -> str:
@@ -568,6 +571,10 @@ isolamento. Confira os resultados antes de publicá-los.</div>{% endif %}
 </div>
 <p class="small">Média, mediana, gráficos e taxas de acerto contam só os {{ stats.scores | length }} aluno(s)
 corrigidos e não retidos para revisão.</p>
+{% if similarity %}<div class="card {{ 'warn' if similarity.pairs else 'info' }}"><strong>Similaridade entre respostas:</strong>
+{{ similarity.pairs }} par(es) de respostas parecidas entre {{ similarity.couples }} par(es) de alunos
+(gerado em {{ similarity.generated }}). <a href="{{ similarity_html }}">Abrir o relatório de similaridade</a>
+(só para docentes: não vai para as devolutivas).</div>{% endif %}
 <div class="charts">
   <div class="card"><img alt="Taxa de acerto por questão" src="data:image/png;base64,{{ pass_rate_png }}"></div>
   <div class="card"><img alt="Distribuição das notas" src="data:image/png;base64,{{ histogram_png }}"></div>
@@ -629,6 +636,8 @@ corrigidos e não retidos para revisão.</p>
       {{ num(max_score) }}. Notas retidas para revisão ficam em branco, e o Moodle não as altera.
       {% if moodle_skipped %}Sem identificador do Moodle, fora da planilha: {{ moodle_skipped | join(", ") }}.{% endif %}</li>
     <li>feedback/ — uma devolutiva por aluno, para enviar a cada um</li>
+    {% if similarity %}<li><a href="{{ similarity_html }}">{{ similarity_html }}</a> e {{ similarity_json }} — respostas
+      parecidas entre alunos, exercício por exercício (só para docentes)</li>{% endif %}
   </ul>
 </div>
 </main>
@@ -787,10 +796,27 @@ def write_reports(
             moodle_skipped=skipped,
             pass_rate_png=base64.b64encode(pass_rate_png).decode("ascii"),
             histogram_png=base64.b64encode(histogram_png).decode("ascii"),
+            similarity=_similarity_summary(folder),
+            similarity_html=SIMILARITY_HTML,
+            similarity_json=SIMILARITY_JSON,
         ),
         encoding="utf-8",
     )
     return ReportPaths(folder=folder, feedback=feedback, moodle_skipped=tuple(skipped), **paths)
+
+
+def _similarity_summary(folder: Path) -> dict | None:
+    """What the overview says of the similarity report in `folder`, if there is one."""
+    if not (folder / SIMILARITY_HTML).is_file():
+        return None
+    try:
+        data = json.loads((folder / SIMILARITY_JSON).read_text(encoding="utf-8"))
+        pairs = data["pairs"]
+        couples = {(p["a"]["student_id"], p["b"]["previous"], p["b"]["student_id"]) for p in pairs}
+        generated = datetime.fromisoformat(data["generated"]).strftime("%d/%m/%Y %H:%M")
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return {"pairs": len(pairs), "couples": len(couples), "generated": generated}
 
 
 def _fit(text: str, width: int) -> str:

@@ -183,6 +183,16 @@ def test_gradebook_and_feedback(graded_class):
     assert (reports / "moodle.csv").is_file() and (reports / "histograma.png").stat().st_size > 1000
 
 
+def test_similarity_report_at_the_end(graded_class):
+    _, _, _, done, reports = graded_class
+    data = json.loads((reports / "similaridade.json").read_text(encoding="utf-8"))
+    assert data["students"] >= 5 and data["pairs"] == []  # one-line answers are not compared on their own
+    assert "similaridade: 0 par(es) de respostas parecidas" in done.stdout
+    assert 'href="similaridade.html"' in (reports / "index.html").read_text(encoding="utf-8")
+    for page in (reports / "feedback").glob("*.html"):
+        assert "similaridade" not in page.read_text(encoding="utf-8").lower()
+
+
 def test_regrade_replaces_auto_grades_and_keeps_manual(mini_class, tmp_path):
     settings, _ = mini_class
     source = nbformat.read(settings.source_dir / "mini" / "mini.ipynb", as_version=4)
@@ -251,6 +261,8 @@ def test_moodle_zip(mini_course, tmp_path):
         (["grade", "mini", "--submissions", "/nao/existe"], "submissões não encontradas: /nao/existe não existe"),
         (["grade", "mini", "--submissions", "EMPTY_ZIP"], "está vazio"),
         (["grade", "mini", "--submissions", ".", "--device", "cuda"], "nenhuma GPU está visível"),
+        (["grade", "mini", "--submissions", ".", "--previous", "/nao/existe"], "--previous /nao/existe: não existe"),
+        (["grade", "mini", "--submissions", ".", "--previous", ".", "--no-similarity"], "tire --no-similarity"),
     ],
 )
 def test_instructor_errors_are_one_line(mini_course, tmp_path, args, expected):
