@@ -36,15 +36,26 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--scheduler", metavar="ADDRESS", default=None,
                        help="Dask scheduler (tcp://host:8786): run the notebooks on its workers "
                             "(default: SCHEDULER in grader_config.py; 'local': this machine)")
+    _moodle_options(grade)
 
     report = sub.add_parser("report", help="rebuild the reports from the gradebook and autograded/")
     report.add_argument("assignment")
     report.add_argument("--report-dir", type=Path, default=Path("reports"))
+    _moodle_options(report)
 
     demo = sub.add_parser("demo", help="release, grade examples/submissions and print the table")
     demo.add_argument("--workers", type=int, default=None)
     demo.add_argument("--no-sandbox", action="store_true")
     return parser
+
+
+def _moodle_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--worksheet", type=Path, default=None, metavar="CSV",
+                        help="Moodle's grading worksheet of the same assignment: names and stable student ids, and "
+                             "moodle.csv written as this worksheet filled in")
+    parser.add_argument("--moodle-language", choices=["pt_br", "en"], default=None,
+                        help="moodle.csv's headers without --worksheet (default: MOODLE_LANGUAGE in "
+                             "grader_config.py)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,7 +105,8 @@ def cmd_grade(args) -> int:
     options = pipeline.GradeOptions(
         submissions=args.submissions, report_dir=_report_dir(args.report_dir), workers=args.workers,
         device=args.device, timeout=args.timeout, sandbox=False if args.no_sandbox else None,
-        progress=not args.no_progress, scheduler=args.scheduler,
+        progress=not args.no_progress, scheduler=args.scheduler, worksheet=args.worksheet,
+        moodle_language=args.moodle_language,
     )
     run = pipeline.grade(settings, args.assignment, options)
     _print_run(run)
@@ -118,7 +130,8 @@ def cmd_report(args) -> int:
 
     settings = _settings(args)
     settings.source_notebooks(args.assignment)
-    table, folder = pipeline.rebuild_reports(settings, args.assignment, _report_dir(args.report_dir))
+    table, folder = pipeline.rebuild_reports(settings, args.assignment, _report_dir(args.report_dir),
+                                             moodle_language=args.moodle_language, worksheet=args.worksheet)
     print(table)
     print(f"relatórios em {folder}")
     return 0
