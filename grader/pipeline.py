@@ -289,6 +289,11 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
                 jobs.append(Job.build(student, name, nb, assignment.releases[name]))
         if result.status == STATUS_ERROR:  # one bad notebook: the student's other notebooks are not graded
             jobs = [j for j in jobs if j.student is not student]
+            from grader import record
+
+            record.write_submitted(settings, assignment_name, student.student_id,
+                                   {name: f.data for name, f in student.notebooks.items()},
+                                   max(f.mtime for f in student.notebooks.values()))
     if not use_sandbox:
         run.notes.append("correção feita SEM sandbox (--no-sandbox): o código dos alunos rodou sem isolamento")
 

@@ -160,7 +160,7 @@ def test_limits_fail_only_their_own_submission(graded_class):
 def test_every_problem_reported_in_one_line(graded_class):
     _, _, _, done, _ = graded_class
     out = done.stdout
-    assert "quebrado: quebrado/mini/mini.ipynb: não é um notebook válido" in out
+    assert "quebrado: quebrado/mini/mini.ipynb: o arquivo enviado não é um notebook válido: o JSON" in out
     assert "vazio: ignorado: vazio/mini/leiame.txt não é um notebook" in out
     assert "dois: dois notebooks para mini: usado dois/mini/mini (1).ipynb (o mais recente)" in out
     assert "trocou: ignorado: trocou/mini/outra.ipynb é um notebook da atividade outra" in out
