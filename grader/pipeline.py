@@ -434,6 +434,7 @@ def _finish_job(settings: Settings, assignment: Assignment, job: Job, jobs: list
     result = results[job.student.student_id]
     folder = settings.autograded_dir / result.student_id / assignment.name
     previous = _graded_notebooks(folder, [j.notebook_name for j in mine])
+    _keep_identity(result, folder / RESULT_FILE)
     if folder.exists():
         shutil.rmtree(folder)  # a regrade replaces the previous run entirely
     folder.mkdir(parents=True)
@@ -458,6 +459,20 @@ def _finish_job(settings: Settings, assignment: Assignment, job: Job, jobs: list
 HELD_BANNER = ("**⚠ Nota automática retida para revisão** (possível adulteração do ambiente de testes): as notas "
                "automáticas deste notebook estão zeradas até um professor revisar; veja as observações em "
                "`reports/` (index.html).")
+
+
+def _keep_identity(result: StudentResult, previous: Path) -> None:
+    """Regraded from nbgrader's submitted/ (the formgrader's Autograde button), a submission no longer carries
+    its Moodle folder or worksheet identity: the previous result's is kept."""
+    if result.moodle_id or result.members or not previous.is_file():
+        return
+    try:
+        old = StudentResult.load(previous)
+    except Exception:
+        return
+    result.moodle_id, result.moodle_name, result.members = old.moodle_id, old.moodle_name, old.members
+    if not result.last_name:
+        result.first_name, result.last_name = old.first_name, old.last_name
 
 
 def _graded_notebooks(folder: Path, names: list[str]) -> dict[str, NotebookNode]:
@@ -572,8 +587,8 @@ def cell_infos(assignment: Assignment) -> list:
         prefix = next((a for a in sorted(answers, key=len, reverse=True) if label.startswith(a + "_")), None)
         if c.manual:
             label = "resposta escrita"
-        elif prefix:
-            label = label[len(prefix) + 1:]
+        elif prefix:  # "linhas_positivas_casos_limite" -> "linhas positivas: casos limite"
+            label = f"{prefix}: {label[len(prefix) + 1:]}"
         infos.append(report.GradeCellInfo(c.grade_id, c.notebook, c.max_score, c.manual,
                                           label.replace("_", " "), exercises.get(c.grade_id, "")))
     return infos
