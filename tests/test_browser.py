@@ -96,9 +96,10 @@ def test_round_trip_in_the_browser(lab, tmp_path):
     course = settings.course_dir
     source = nbformat.read(settings.source_dir / "mini" / "mini.ipynb", as_version=4)
     release = nbformat.read(settings.release_dir / "mini" / "mini.ipynb", as_version=4)
-    wrong = copy.deepcopy(release)  # the student's copy with a wrong answer, as saved from JupyterLab
+    (course / "aluno").mkdir()
+    shutil.copy(settings.release_dir / "mini" / "mini.ipynb", course / "aluno" / "mini.ipynb")  # as downloaded
+    wrong = copy.deepcopy(release)  # what the student below writes in JupyterLab, for the class
     cell_by_id(wrong, "resposta_dobro").source = "def dobro(x):\n    return x + 1"
-    nbformat.write(wrong, course / "tentativa.ipynb")
     # The class, as Moodle sends it: a 4.1 zip and the assignment's worksheet (pt_br, with e-mails). Ana answers
     # right and writes an explanation, Bruno is wrong, Carla hooks IPython (held for review).
     right = solved_copy(source)
@@ -121,10 +122,15 @@ def test_round_trip_in_the_browser(lab, tmp_path):
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             # 1. The student runs the wrong answer in JupyterLab and reads the message in Portuguese.
-            page.goto(f"{url}/lab/tree/tentativa.ipynb?token={TOKEN}")
+            page.goto(f"{url}/lab/tree/aluno/mini.ipynb?token={TOKEN}")
             page.locator(".jp-Notebook").wait_for(timeout=90_000)
             page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=120_000)
-            page.locator(".jp-Notebook").click()
+            answer = page.locator(".jp-CodeCell", has_text="def dobro(x):").locator(".cm-content")
+            answer.click()
+            page.keyboard.press("Control+A")
+            page.keyboard.type("def dobro(x):\n")
+            page.keyboard.press("Shift+Tab")  # CodeMirror indented the new line: write the body from column 0
+            page.keyboard.type("    return x + 1")
             page.keyboard.press("Escape")
             page.get_by_role("menuitem", name="Run").click()
             page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
