@@ -874,7 +874,8 @@ def write_reports(
                                 f"{_num(worksheet.maximum)} (a nota máxima da tarefa no Moodle)")
         if filled.blank:
             moodle_notes.append(f"{_plural(len(filled.blank), 'participante', 'participantes')} da planilha sem "
-                                f"envio corrigido ficaram em branco (o Moodle não altera): {', '.join(filled.blank)}")
+                                f"envio corrigido {'ficou' if len(filled.blank) == 1 else 'ficaram'} em branco "
+                                f"(o Moodle não altera): {', '.join(filled.blank)}")
     else:
         moodle_rows, skipped = _moodle_rows(cells, students, max_score, moodle_language, now)
         _write_csv(paths["moodle_csv"], moodle_rows)
