@@ -136,37 +136,35 @@ def _keep_manual_grades(gb: Gradebook, assignment: str, student: str, notebook: 
             grade.needs_manual_grade = True
 
 
-def current_scores(settings: Settings, assignment: str,
-                   student_ids: list[str]) -> dict[str, dict[str, tuple[float, bool]]]:
-    """student -> grade_id -> (score, needs_manual_grade) as the gradebook holds them now: manual grades given
-    in the formgrader after grading are included. One gradebook connection for the whole class (opening one
-    per student costs more than the queries)."""
-    scores: dict[str, dict[str, tuple[float, bool]]] = {}
+def _submitted_notebooks(settings: Settings, assignment: str, student_ids: list[str]):
+    """(student id, nbgrader SubmittedNotebook) for each student's recorded notebooks, over one gradebook
+    connection for the whole class (opening one per student costs more than the queries)."""
     with Gradebook(settings.db_url) as gb:
         for student_id in student_ids:
-            mine = scores[student_id] = {}
             try:
                 submission = gb.find_submission(assignment, student_id)
             except MissingEntry:
                 continue
             for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    mine[grade.name] = (float(grade.score or 0.0), bool(grade.needs_manual_grade))
+                yield student_id, notebook
+
+
+def current_scores(settings: Settings, assignment: str,
+                   student_ids: list[str]) -> dict[str, dict[str, tuple[float, bool]]]:
+    """student -> grade_id -> (score, needs_manual_grade) as the gradebook holds them now: manual grades given
+    in the formgrader after grading are included."""
+    scores: dict[str, dict[str, tuple[float, bool]]] = {student_id: {} for student_id in student_ids}
+    for student_id, notebook in _submitted_notebooks(settings, assignment, student_ids):
+        for grade in notebook.grades:
+            scores[student_id][grade.name] = (float(grade.score or 0.0), bool(grade.needs_manual_grade))
     return scores
 
 
 def current_comments(settings: Settings, assignment: str, student_ids: list[str]) -> dict[str, dict[str, str]]:
     """student -> cell name -> the comment a person wrote in the formgrader."""
-    comments: dict[str, dict[str, str]] = {}
-    with Gradebook(settings.db_url) as gb:
-        for student_id in student_ids:
-            mine = comments[student_id] = {}
-            try:
-                submission = gb.find_submission(assignment, student_id)
-            except MissingEntry:
-                continue
-            for notebook in submission.notebooks:
-                for comment in notebook.comments:
-                    if comment.manual_comment and comment.manual_comment.strip():
-                        mine[comment.name] = comment.manual_comment.strip()
+    comments: dict[str, dict[str, str]] = {student_id: {} for student_id in student_ids}
+    for student_id, notebook in _submitted_notebooks(settings, assignment, student_ids):
+        for comment in notebook.comments:
+            if comment.manual_comment and comment.manual_comment.strip():
+                comments[student_id][comment.name] = comment.manual_comment.strip()
     return comments

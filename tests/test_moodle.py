@@ -320,8 +320,10 @@ def test_bad_worksheets_are_one_line(tmp_path):
 
 
 def test_feedback_zip_names(tmp_path):
-    students = [result("ana", "1201", "Ana Lima", [1, 2, 1]), result("x", "", "Sem Moodle", [0, 0, 0])]
+    students = [result("ana", "1201", "Ana Lima", [1, 2, 1]), result("x", "", "Sem Moodle", [0, 0, 0]),
+                result("20231234", "", "Matrícula Numérica", [0, 0, 0])]  # nbgrader layout, registration number
     paths = write_reports(tmp_path, "mini", CELLS, students)
+    assert paths.moodle_skipped == ("x", "20231234")  # never written as "Participante20231234"
     names = zipfile.ZipFile(paths.feedback_zip).namelist()
     assert names == ["Ana Lima_1201_assignfeedback_file/devolutiva_mini.html"]
     # importziplib.php is_valid_filename_for_import: explode('_', part, 5) -> participant id, plugin type, name
