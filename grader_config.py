@@ -38,6 +38,10 @@ MAX_PROCESSES = 256  # processes and threads the kernel may hold
 MAX_FILE_MB = 64  # largest file the kernel may write
 MAX_OUTPUT_KB = 512  # outputs kept per cell in the graded notebook
 
+# Moodle: the language of moodle.csv's headers when no grading worksheet is given (`grader grade --worksheet`
+# fills the worksheet downloaded from the assignment instead, in its own language): "pt_br" or "en".
+MOODLE_LANGUAGE = "pt_br"
+
 # Text that replaces solutions in the student release (Portuguese: students read it).
 CODE_STUB = "# SEU CÓDIGO AQUI\nraise NotImplementedError()"
 TEXT_STUB = "SUA RESPOSTA AQUI"

@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--no-similarity", action="store_true",
                        help="skip the similarity report (grader similarity) at the end")
     _previous_argument(grade)
+    _moodle_options(grade)
 
     similarity = sub.add_parser("similarity", help="compare the graded students' answers, exercise by exercise, "
                                                    "and write the similarity report (instructors only)")
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="rebuild the reports from the gradebook and autograded/")
     report.add_argument("assignment")
     report.add_argument("--report-dir", type=Path, default=Path("reports"))
+    _moodle_options(report)
 
     demo = sub.add_parser("demo", help="release, publish into a temporary folder, grade examples/submissions "
                                        "and print the table")
@@ -73,6 +75,13 @@ def _previous_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--previous", type=Path, action="append", default=[], metavar="DIR",
                         help="an earlier semester's autograded/ folder, or a zip of it, to compare with "
                              "(repeat for several semesters)")
+def _moodle_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--worksheet", type=Path, default=None, metavar="CSV",
+                        help="Moodle's grading worksheet of the same assignment: names and stable student ids, and "
+                             "moodle.csv written as this worksheet filled in")
+    parser.add_argument("--moodle-language", choices=["pt_br", "en"], default=None,
+                        help="moodle.csv's headers without --worksheet (default: MOODLE_LANGUAGE in "
+                             "grader_config.py)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,7 +169,7 @@ def cmd_grade(args) -> int:
         submissions=args.submissions, report_dir=_report_dir(args.report_dir), workers=args.workers,
         device=args.device, timeout=args.timeout, sandbox=False if args.no_sandbox else None,
         progress=not args.no_progress, scheduler=args.scheduler, similarity=not args.no_similarity,
-        previous=args.previous,
+        previous=args.previous, worksheet=args.worksheet, moodle_language=args.moodle_language,
     )
     run = pipeline.grade(settings, args.assignment, options)
     _print_run(run)
@@ -186,7 +195,8 @@ def cmd_report(args) -> int:
 
     settings = _settings(args)
     settings.source_notebooks(args.assignment)
-    table, folder = pipeline.rebuild_reports(settings, args.assignment, _report_dir(args.report_dir))
+    table, folder = pipeline.rebuild_reports(settings, args.assignment, _report_dir(args.report_dir),
+                                             moodle_language=args.moodle_language, worksheet=args.worksheet)
     print(table)
     print(f"relatórios em {folder}")
     return 0

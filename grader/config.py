@@ -31,6 +31,7 @@ class Settings:
     max_output_kb: int = 512
     code_stub: str = "# SEU CÓDIGO AQUI\nraise NotImplementedError()"
     text_stub: str = "SUA RESPOSTA AQUI"
+    moodle_language: str = "pt_br"  # moodle.csv's headers without a worksheet: pt_br | en
     module: object = field(default=None, repr=False, compare=False)
 
     @property
@@ -111,5 +112,6 @@ def load_settings(course_dir: Path | None = None) -> Settings:
         max_output_kb=int(get("MAX_OUTPUT_KB", 512)),
         code_stub=get("CODE_STUB", Settings.code_stub),
         text_stub=get("TEXT_STUB", Settings.text_stub),
+        moodle_language=get("MOODLE_LANGUAGE", Settings.moodle_language),
         module=module,
     )

@@ -3,8 +3,15 @@
 Accepted layouts of PATH:
 - nbgrader's:      PATH/<student_id>/<assignment>/<notebook>.ipynb
 - per student:     PATH/<student_id>/<notebook>.ipynb
-- Moodle's export: PATH.zip (or the folder it unzips to) with folders
-                   "Nome Sobrenome_123456_assignsubmission_file_/<arquivo>.ipynb"; the id is the number.
+- Moodle's export: PATH.zip (or the folder it unzips to), as mod/assign/classes/downloader.php
+                   (get_student_prefix, load_submissionplugin_filelist; locallib.php download_submissions before
+                   4.1) names its entries: "<prefix>_assignsubmission_file/<arquivo>.ipynb" (4.1+),
+                   "<prefix>_assignsubmission_file_/<arquivo>.ipynb" (3.1-4.0) or, with "Download submissions in
+                   folders" off, "<prefix>_assignsubmission_file_<arquivo>.ipynb" at the root. The prefix is
+                   "Nome Sobrenome_<participant id>", "Participant_<id>" (blind marking) or, for team submissions
+                   from 4.1, "<group name>_<group id>" and "<default group name>" with no number. Online text
+                   ("..._assignsubmission_onlinetext/onlinetext.html") is noted and ignored; a zip re-compressed
+                   with one outer folder is read through it.
 Files renamed by Colab or a browser ("Cópia de x.ipynb", "x (1).ipynb") are recognised.
 """
 
@@ -19,7 +26,12 @@ from pathlib import Path, PurePosixPath
 
 from grader.errors import UserError
 
-MOODLE_FOLDER = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_(?:assignsubmission|onlinetext)_\w*?_?$")
+# "<prefix>_<subtype>_<type>" with an optional trailing "_" (before 4.1); the prefix ends in "_<id>" except for a
+# team submission's default group. Moodle turns "_" in names into spaces, so the name holds none.
+MOODLE_FOLDER = re.compile(r"^(?P<name>.+?)(?:_(?P<id>\d+))?_(?P<plugin>assignsubmission_[a-z]+)_?$")
+# The same prefix at the root of a zip made with "Download submissions in folders" off.
+MOODLE_FLAT = re.compile(r"^(?P<name>[^/]+?)(?:_(?P<id>\d+))?_(?P<plugin>assignsubmission_[a-z]+)_(?P<file>[^/]+)$")
+BLIND_NAMES = {"participant", "participante"}  # mod_assign `participant` in en and pt/pt_br
 COPY_PREFIX = re.compile(r"^(c[oó]pia de |copy of |copia de )+", re.IGNORECASE)
 COPY_SUFFIX = re.compile(r"(\s*\(\d+\)|\s*-\s*c[oó]pia|\s*copy)+$", re.IGNORECASE)
 IGNORED = re.compile(r"(^|/)(__MACOSX|\.ipynb_checkpoints|\.[^/]+)(/|$)")
@@ -40,6 +52,10 @@ class StudentSubmission:
     notebooks: dict[str, SubmittedFile] = field(default_factory=dict)  # assignment notebook -> file
     notes: list[str] = field(default_factory=list)  # one line each, Portuguese
     error: str = ""  # why this submission cannot be graded (status "error")
+    moodle_id: str = ""  # the number in Moodle's folder: participant id (or group id for a team)
+    moodle_name: str = ""  # the name in Moodle's folder, as written there (a person or a group)
+    team: bool = False  # a team submission's folder (the name and number are the group's)
+    members: list = field(default_factory=list)  # grader.moodle.Participant rows this submission grades
 
     @property
     def missing(self) -> bool:
@@ -103,41 +119,83 @@ def find_submissions(
 
     students: dict[str, StudentSubmission] = {}
     batch_notes: list[str] = []
-    # Student folders: the first path component; files at the top level have no student.
+    outer = _outer_folder(entries)
+    if outer:
+        batch_notes.append(f"o zip tem uma pasta externa ({outer}/): lidas as submissões dentro dela")
+        entries = [(PurePosixPath(*rel.parts[1:]), entry) for rel, entry in entries]
+    # Student folders: the first path component; files at the top level have no student, unless Moodle named
+    # them (its flat layout): then the prefix is the student's folder.
     for rel, entry in entries:
-        if len(rel.parts) < 2:
-            batch_notes.append(f"ignorado: {rel} está fora de uma pasta de aluno")
+        shown = rel if not outer else PurePosixPath(outer, rel)
+        flat = MOODLE_FLAT.match(rel.name) if len(rel.parts) == 1 else None
+        if flat:
+            folder, inner = f"{flat['name']}{'_' + flat['id'] if flat['id'] else ''}_{flat['plugin']}", (flat["file"],)
+        elif len(rel.parts) < 2:
+            batch_notes.append(f"ignorado: {shown} está fora de uma pasta de aluno")
             continue
-        folder = rel.parts[0]
+        else:
+            folder, inner = rel.parts[0], rel.parts[1:]
         student = students.get(folder)
         if student is None:
             student = students[folder] = _student_from_folder(folder)
-        inner = rel.parts[1:]
+        moodle = moodle_prefix(folder)
+        if moodle and moodle["plugin"] == "assignsubmission_onlinetext":
+            student.notes.append(f"ignorado: {shown} é um envio de texto online (o corretor só lê notebooks)")
+            continue
         if len(inner) > 1 and inner[0] != assignment and simplify(inner[0]) != simplify(assignment):
             if inner[0] in other_assignments:
-                student.notes.append(f"ignorado: {rel} é da atividade {inner[0]}")
+                student.notes.append(f"ignorado: {shown} é da atividade {inner[0]}")
                 continue
         name = inner[-1]
         if not name.lower().endswith(".ipynb"):
-            student.notes.append(f"ignorado: {rel} não é um notebook (.ipynb)")
+            student.notes.append(f"ignorado: {shown} não é um notebook (.ipynb)")
             continue
         data, mtime = read(entry)
-        _assign_notebook(student, SubmittedFile(str(rel), data, mtime), notebook_names, other_assignments)
+        _assign_notebook(student, SubmittedFile(str(shown), data, mtime), notebook_names, other_assignments)
     # Folders that hold only folders (nbgrader's layout with an empty assignment folder) still count.
     if archive is None:
         for child in sorted(path.iterdir()):
             if child.is_dir() and not IGNORED.search(child.name) and child.name not in students:
                 students[child.name] = _student_from_folder(child.name)
     merged = _merge_by_id(students.values())
+    if any(s.team for s in merged):
+        batch_notes.append(
+            "envios em grupo: o Moodle manda uma pasta por grupo, com o nome e o número do grupo; "
+            "passe --worksheet (a planilha de notas da tarefa) para dar a nota do grupo a cada membro"
+        )
     return sorted(merged, key=lambda s: s.student_id), batch_notes
 
 
+def _outer_folder(entries: list) -> str | None:
+    """The one folder that wraps a whole Moodle download re-compressed by hand, or None."""
+    tops = {rel.parts[0] for rel, _ in entries if len(rel.parts) > 1}
+    if len(tops) != 1 or any(len(rel.parts) == 1 for rel, _ in entries):
+        return None
+    top = next(iter(tops))
+    if moodle_prefix(top):
+        return None
+    inside = {rel.parts[1] for rel, _ in entries if len(rel.parts) > 2} | {
+        rel.parts[1] for rel, _ in entries if len(rel.parts) == 2 and MOODLE_FLAT.match(rel.parts[1])
+    }
+    return top if inside and all(moodle_prefix(p) or MOODLE_FLAT.match(p) for p in inside) else None
+
+
+def moodle_prefix(folder: str) -> re.Match | None:
+    """A Moodle folder name, or None."""
+    return MOODLE_FOLDER.match(folder)
+
+
 def _student_from_folder(folder: str) -> StudentSubmission:
-    moodle = MOODLE_FOLDER.match(folder)
-    if moodle:
-        first, last = split_name(moodle["name"])
-        return StudentSubmission(moodle["id"], first, last)
-    return StudentSubmission(folder)
+    moodle = moodle_prefix(folder)
+    if not moodle:
+        return StudentSubmission(folder)
+    name, number = moodle["name"].strip(), moodle["id"]
+    if number is None:  # only a team submission's default group has no number (downloader.php)
+        return StudentSubmission(f"grupo-{simplify(name) or 'padrao'}", name, moodle_name=name, team=True)
+    if name.lower() in BLIND_NAMES:  # blind marking: no name in the zip
+        return StudentSubmission(number, moodle_id=number, moodle_name="")
+    first, last = split_name(name)
+    return StudentSubmission(number, first, last, moodle_id=number, moodle_name=name)
 
 
 def _merge_by_id(students) -> list[StudentSubmission]:

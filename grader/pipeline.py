@@ -63,6 +63,8 @@ class GradeOptions:
     scheduler: str | None = None  # Dask scheduler address: execute there; None: grader_config.py; "local": here
     similarity: bool = True  # compare the answers at the end (grader/similarity.py)
     previous: list[Path] = field(default_factory=list)  # earlier semesters' autograded/ folders or zips
+    worksheet: Path | None = None  # Moodle's grading worksheet of the same assignment: identities, moodle.csv
+    moodle_language: str | None = None  # moodle.csv's headers without a worksheet; None: grader_config.py
 
 
 @dataclass
@@ -107,6 +109,19 @@ class Assignment:
             if library in found:
                 found.update(lazy)
         return tuple(sorted(m for m in found if importlib.util.find_spec(m.split(".")[0]) is not None))
+
+    def exercises(self) -> dict[str, str]:
+        """Every nbgrader cell (graded or answer) -> the title of its exercise: the nearest heading above it."""
+        found = {}
+        for nb in self.sources.values():
+            title = ""
+            for cell in nb.cells:
+                if cell.cell_type == "markdown" and cell.source.lstrip().startswith("#"):
+                    title = cell.source.lstrip().splitlines()[0].lstrip("#").strip().replace("`", "")
+                meta = nbgrader_meta(cell)
+                if meta.get("grade_id") and (meta.get("grade") or meta.get("solution")):
+                    found[meta["grade_id"]] = title
+        return found
 
     def grade_cells(self) -> list[CellResult]:
         """Every graded cell, in notebook order, scored zero: the shape of a result that earned nothing."""
@@ -245,6 +260,7 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
     )
     if not students:
         raise UserError(f"nenhuma submissão encontrada em {options.submissions}: confira a pasta ou o zip")
+    batch_notes += _identify(settings, assignment_name, students, options.worksheet)
 
     def sync_gradebook() -> None:
         from grader import record
@@ -258,7 +274,10 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
     for student in students:
         result = StudentResult(student.student_id, assignment_name, first_name=student.first_name,
                                last_name=student.last_name, notes=list(student.notes), sandboxed=use_sandbox,
-                               source_files=[f.path for f in student.notebooks.values()])
+                               source_files=[f.path for f in student.notebooks.values()],
+                               moodle_id=student.moodle_id, moodle_name=student.moodle_name,
+                               members=[{"participant_id": m.participant_id, "name": m.name,
+                                         "student_id": m.student_id} for m in student.members])
         results[student.student_id] = result
         if student.missing:
             result.status = "missing"
@@ -268,11 +287,17 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
             nb, problem = _prepare(file, assignment, name)
             if problem:
                 result.status = STATUS_ERROR
-                result.notes.append(problem)
+                result.notes.append(f"{file.path}: {problem}")
+                result.problem = problem
             else:
                 jobs.append(Job.build(student, name, nb, assignment.releases[name]))
         if result.status == STATUS_ERROR:  # one bad notebook: the student's other notebooks are not graded
             jobs = [j for j in jobs if j.student is not student]
+            from grader import record
+
+            record.write_submitted(settings, assignment_name, student.student_id,
+                                   {name: f.data for name, f in student.notebooks.items()},
+                                   max(f.mtime for f in student.notebooks.values()))
     if not use_sandbox:
         run.notes.append("correção feita SEM sandbox (--no-sandbox): o código dos alunos rodou sem isolamento")
 
@@ -308,7 +333,8 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
             run.notes.append(f"o relatório de similaridade falhou ({type(exc).__name__}: {exc}); "
                              f"as notas e os outros relatórios não foram afetados: rode `grader similarity "
                              f"{assignment_name}` para tentar de novo")
-    run.table, run.report_folder = rebuild_reports(settings, assignment_name, options.report_dir, use_sandbox)
+    run.table, run.report_folder = rebuild_reports(settings, assignment_name, options.report_dir, use_sandbox,
+                                                   moodle_language=options.moodle_language)
     run.seconds = time.monotonic() - started
     return run
 
@@ -329,16 +355,20 @@ def _previous_answers(assignment: Assignment, options: GradeOptions) -> tuple[li
 
 def _prepare(file: ingest.SubmittedFile, assignment: Assignment, name: str) -> tuple[NotebookNode | None, str]:
     """The notebook to run for one submitted file, or why there is none."""
+    invalid = "o arquivo enviado não é um notebook válido"
     try:
         student_nb = nbformat.reads(file.data.decode("utf-8"), as_version=4)
-    except (UnicodeDecodeError, json.JSONDecodeError, nbformat.reader.NotJSONError) as exc:
-        return None, f"{file.path}: não é um notebook válido (JSON inválido: {str(exc).splitlines()[0][:120]})"
+    except UnicodeDecodeError:
+        return None, f"{invalid}: não é texto UTF-8 (um notebook .ipynb é um arquivo de texto JSON)"
+    except (json.JSONDecodeError, nbformat.reader.NotJSONError) as exc:
+        detail = str(exc).splitlines()[0][:120]
+        return None, f"{invalid}: o JSON está incompleto ou corrompido ({detail}); baixe o .ipynb de novo e reenvie"
     except Exception as exc:
-        return None, f"{file.path}: não é um notebook válido ({type(exc).__name__}: {str(exc)[:120]})"
+        return None, f"{invalid}: {type(exc).__name__}: {str(exc)[:120]}"
     normalized = normalize(student_nb, assignment.sources[name], assignment.releases[name])
     if normalized.anchor_share < MIN_ANCHOR_SHARE:
         return None, (
-            f"{file.path}: não parece ser o notebook {name}.ipynb desta atividade "
+            f"o arquivo enviado não parece ser o notebook {name}.ipynb desta atividade "
             f"(só {normalized.anchor_share:.0%} das células fixas encontradas)"
         )
     return normalized.notebook, ""
@@ -434,6 +464,8 @@ def _finish_job(settings: Settings, assignment: Assignment, job: Job, jobs: list
         j.finished = True
     result = results[job.student.student_id]
     folder = settings.autograded_dir / result.student_id / assignment.name
+    previous = _graded_notebooks(folder, [j.notebook_name for j in mine])
+    _keep_identity(result, folder / RESULT_FILE)
     if folder.exists():
         shutil.rmtree(folder)  # a regrade replaces the previous run entirely
     folder.mkdir(parents=True)
@@ -441,14 +473,71 @@ def _finish_job(settings: Settings, assignment: Assignment, job: Job, jobs: list
     for j in mine:
         j.finish(result)
         executed[j.notebook_name] = j.executed.notebook
+        if result.held_for_review:  # the formgrader shows the notebook: say so on top of it
+            j.executed.notebook.cells.insert(0, nbformat.v4.new_markdown_cell(HELD_BANNER))
         nbformat.write(j.executed.notebook, folder / f"{j.notebook_name}.ipynb")
     _fill_zero_cells(result, assignment)
     when = max(f.mtime for f in job.student.notebooks.values())
     from grader import record
 
-    record.record_student(settings, assignment.name, result, executed, when)
+    record.write_submitted(settings, assignment.name, result.student_id,
+                           {name: f.data for name, f in job.student.notebooks.items()}, when)
+    record.record_student(settings, assignment.name, result, executed, when, previous)
     result.recorded = True
     result.save(folder)
+
+
+HELD_BANNER = ("**⚠ Nota automática retida para revisão**: os testes que medem algo no kernel do aluno (memória) "
+               "estão zerados até um professor revisar, porque o código mexe no IPython, em bibliotecas ou em "
+               "`__eq__`; veja as observações em `reports/` (index.html).")
+
+
+def _keep_identity(result: StudentResult, previous: Path) -> None:
+    """Regraded from nbgrader's submitted/ (the formgrader's Autograde button), a submission no longer carries
+    its Moodle folder or worksheet identity: the previous result's is kept."""
+    if result.moodle_id or result.members or not previous.is_file():
+        return
+    try:
+        old = StudentResult.load(previous)
+    except Exception:
+        return
+    result.moodle_id, result.moodle_name, result.members = old.moodle_id, old.moodle_name, old.members
+    if not result.last_name:
+        result.first_name, result.last_name = old.first_name, old.last_name
+
+
+def _graded_notebooks(folder: Path, names: list[str]) -> dict[str, NotebookNode]:
+    """The notebooks graded last time (their written answers decide whether manual grades still hold)."""
+    found = {}
+    for name in names:
+        path = folder / f"{name}.ipynb"
+        if path.is_file():
+            try:
+                found[name] = nbformat.read(path, as_version=4)
+            except Exception:  # an unreadable old run: its manual grades are asked again
+                continue
+    return found
+
+
+def _identify(settings: Settings, assignment: str, students: list[ingest.StudentSubmission],
+              worksheet: Path | None) -> list[str]:
+    """Identities from Moodle's worksheet (kept for `grader report`), or the warning that, without it, Moodle's
+    numbers are per assignment."""
+    from grader import moodle
+
+    saved = settings.course_dir / "moodle" / assignment / moodle.WORKSHEET_COPY
+    if worksheet is None:
+        if any(s.moodle_id or s.team for s in students):
+            return ["sem --worksheet: os números das pastas do Moodle são ids de participante desta tarefa (mudam "
+                    "de uma tarefa para outra, então cada tarefa cria outros alunos no gradebook) e moodle.csv só "
+                    "serve para esta tarefa; passe a planilha de notas da tarefa com --worksheet"]
+        return []
+    sheet = moodle.read_worksheet(worksheet)
+    notes = moodle.resolve(students, sheet)
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    if Path(worksheet).resolve() != saved.resolve():
+        shutil.copyfile(worksheet, saved)
+    return notes
 
 
 def _fill_zero_cells(result: StudentResult, assignment: Assignment) -> None:
@@ -463,13 +552,21 @@ def load_results(settings: Settings, assignment: str) -> list[StudentResult]:
                for path in sorted(settings.autograded_dir.glob(f"*/{assignment}/{RESULT_FILE}"))]
     from grader import record
 
-    scores = record.current_scores(settings, assignment, [r.student_id for r in results])
+    ids = [r.student_id for r in results]
+    scores = record.current_scores(settings, assignment, ids)
+    comments = record.current_comments(settings, assignment, ids)
     for result in results:
+        if not result.recorded:  # the gradebook holds an older submission, if any
+            continue
         for grade_id, (score, needs_manual) in scores[result.student_id].items():
             cell = result.cells.get(grade_id)
-            if cell is not None and result.recorded:  # else the gradebook holds an older submission
+            if cell is not None:
                 cell.score, cell.needs_manual_grade = score, needs_manual
                 cell.passed = not needs_manual and score >= cell.max_score
+        result.comments = comments[result.student_id]
+        for name, text in result.comments.items():
+            if name in result.cells:
+                result.cells[name].comment = text
     return results
 
 
@@ -509,18 +606,49 @@ def grade_notebooks(assignment: Assignment, notebooks: dict[str, tuple[str, Note
     return results
 
 
-def rebuild_reports(settings: Settings, assignment_name: str, report_dir: Path,
-                    sandboxed: bool | None = None) -> tuple[str, Path]:
-    """Write every report of `assignment_name` from autograded/ and the gradebook; the terminal table and
-    the reports' folder. `grader grade` ends with it and `grader report` is only it."""
+def cell_infos(assignment: Assignment) -> list:
+    """The graded cells for the reports: a short label each, under its exercise's title."""
     from grader import report
 
+    exercises = assignment.exercises()
+    answers = {name.removeprefix("resposta_") for name in exercises if name.startswith("resposta_")}
+    infos = []
+    for c in assignment.grade_cells():
+        label = c.grade_id
+        prefix = next((a for a in sorted(answers, key=len, reverse=True) if label.startswith(a + "_")), None)
+        if c.manual:
+            label = "resposta escrita"
+        elif prefix:  # "linhas_positivas_casos_limite" -> "linhas positivas: casos limite"
+            label = f"{prefix}: {label[len(prefix) + 1:]}"
+        infos.append(report.GradeCellInfo(c.grade_id, c.notebook, c.max_score, c.manual,
+                                          label.replace("_", " "), exercises.get(c.grade_id, "")))
+    return infos
+
+
+def rebuild_reports(settings: Settings, assignment_name: str, report_dir: Path,
+                    sandboxed: bool | None = None, moodle_language: str | None = None,
+                    worksheet: Path | None = None) -> tuple[str, Path]:
+    """Write every report of `assignment_name` from autograded/ and the gradebook; the terminal table (with the
+    rows Moodle would drop) and the reports' folder. `grader grade` ends with it and `grader report` is only it.
+    The worksheet is `worksheet`, else the one `grader grade --worksheet` kept."""
+    from grader import moodle, report
+
     assignment = Assignment.load(settings, assignment_name)
-    cells = [report.GradeCellInfo(c.grade_id, c.notebook, c.max_score, c.manual, c.grade_id)
-             for c in assignment.grade_cells()]
+    cells = cell_infos(assignment)
     results = load_results(settings, assignment_name)
     if sandboxed is None:  # rebuilt later: unsandboxed if any student's last grading was
         sandboxed = all(r.sandboxed for r in results)
-    report.write_reports(report_dir, assignment_name, cells, results, sandboxed=sandboxed)
+    kept = settings.course_dir / "moodle" / assignment_name / moodle.WORKSHEET_COPY
+    sheet = moodle.read_worksheet(worksheet or kept) if worksheet or kept.is_file() else None
+    language = moodle_language or settings.moodle_language
+    if language not in report.MOODLE_STRINGS:
+        raise UserError(f"idioma do Moodle desconhecido: {language!r}; use um de: {', '.join(report.MOODLE_STRINGS)}")
+    paths = report.write_reports(report_dir, assignment_name, cells, results, sandboxed=sandboxed,
+                                 moodle_language=language, worksheet=sheet,
+                                 answer_exercises=assignment.exercises())
     table = report.terminal_table(assignment_name, cells, results, sandboxed=sandboxed)
-    return table, Path(report_dir) / assignment_name
+    lines = [f"planilha do Moodle: {note}" for note in paths.moodle_notes]
+    if paths.moodle_dropped:
+        lines.append(f"o Moodle vai ignorar {len(paths.moodle_dropped)} linha(s) de moodle.csv:")
+        lines += [f"  ✗ {d.name} ({d.participant_id}): {d.reason} → {d.action}" for d in paths.moodle_dropped]
+    return "\n".join([table, *lines]), Path(report_dir) / assignment_name

@@ -6,6 +6,8 @@ test cell, deleted ones included, so none keeps a stale score) and keeps the man
 from __future__ import annotations
 
 import functools
+import os
+import shutil
 import tempfile
 import warnings
 from datetime import datetime, timezone
@@ -49,14 +51,49 @@ def sync_assignment(settings: Settings, assignment: str) -> None:
         run_generate_assignment(settings, assignment, Path(scratch) / "release", settings.db_url)
 
 
+def submission_timestamp(when: float) -> str:
+    """A submission time as nbgrader writes it in submitted/<student>/<assignment>/timestamp.txt; the gradebook
+    gets the same string, so nbgrader (the formgrader) sees the submission as autograded."""
+    return datetime.fromtimestamp(when, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+
+def write_submitted(settings: Settings, assignment: str, student_id: str, files: dict[str, bytes],
+                    when: float) -> None:
+    """nbgrader's submitted/<student>/<assignment>/: each notebook the student handed in, under the assignment's
+    notebook name, and timestamp.txt, as `nbgrader collect` leaves them. The formgrader counts submissions there."""
+    folder = settings.course_dir / "submitted" / student_id / assignment
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    for name, data in files.items():
+        path = folder / f"{name}.ipynb"
+        path.write_bytes(data)
+        os.utime(path, (when, when))  # regraded from here (the Autograde button), the same submission time
+    (folder / "timestamp.txt").write_text(submission_timestamp(when) + "\n", encoding="utf-8")
+
+
+def gradebook_names(result: StudentResult) -> tuple[str, str]:
+    """(first, last) for the gradebook: the formgrader shows "last, first", and "None, None" when either is
+    missing. A group shows its name and its members."""
+    if len(result.members) > 1 or result.student_id.startswith("grupo-"):
+        return ", ".join(m["name"] for m in result.members), result.first_name or result.student_id
+    if result.last_name:
+        return result.first_name, result.last_name
+    return "", result.first_name or result.student_id
+
+
 def record_student(
-    settings: Settings, assignment: str, result: StudentResult, executed: dict[str, NotebookNode], when: float
+    settings: Settings, assignment: str, result: StudentResult, executed: dict[str, NotebookNode], when: float,
+    previous: dict[str, NotebookNode] | None = None,
 ) -> None:
-    """Store one student's automatic grades (held test cells: zero and flagged for manual grading)."""
+    """Store one student's automatic grades (held test cells: zero and flagged for manual grading).
+
+    `previous` are the notebooks graded last time: a written answer a person already graded keeps its manual
+    grade unless its text changed (nbgrader's SaveAutoGrades would ask for a new manual grade)."""
+    timestamp = submission_timestamp(when)
     with Gradebook(settings.db_url) as gb:
-        gb.update_or_create_student(result.student_id, first_name=result.first_name or None,
-                                    last_name=result.last_name or None)
-        timestamp = datetime.fromtimestamp(when, tz=timezone.utc).isoformat()
+        first, last = gradebook_names(result)
+        gb.update_or_create_student(result.student_id, first_name=first, last_name=last)
         submission = gb.update_or_create_submission(assignment, result.student_id, timestamp=timestamp)
         submission.flagged = bool(result.flags)
         gb.db.commit()
@@ -67,29 +104,67 @@ def record_student(
         }
         SaveAutoGrades().preprocess(nb, resources)
     held = [cell for cell in result.cells.values() if cell.needs_manual_grade and not cell.manual]
-    if held:
-        with Gradebook(settings.db_url) as gb:
-            for cell in held:
-                grade = gb.find_grade(cell.grade_id, cell.notebook, assignment, result.student_id)
-                grade.auto_score = 0.0
-                grade.needs_manual_grade = True
-            gb.db.commit()
+    with Gradebook(settings.db_url) as gb:
+        for name, nb in executed.items():
+            _keep_manual_grades(gb, assignment, result.student_id, name, nb, (previous or {}).get(name))
+            gb.find_submission_notebook(name, assignment, result.student_id).flagged = result.held_for_review
+        for cell in held:
+            grade = gb.find_grade(cell.grade_id, cell.notebook, assignment, result.student_id)
+            grade.auto_score = 0.0
+            grade.needs_manual_grade = True
+        gb.db.commit()
 
 
-def current_scores(settings: Settings, assignment: str,
-                   student_ids: list[str]) -> dict[str, dict[str, tuple[float, bool]]]:
-    """student -> grade_id -> (score, needs_manual_grade) as the gradebook holds them now: manual grades given
-    in the formgrader after grading are included. One gradebook connection for the whole class (opening one
-    per student costs more than the queries)."""
-    scores: dict[str, dict[str, tuple[float, bool]]] = {}
+def _answer_texts(nb: NotebookNode | None) -> dict[str, str]:
+    if nb is None:
+        return {}
+    return {c.metadata["nbgrader"]["grade_id"]: c.source.strip() for c in nb.cells
+            if c.get("metadata", {}).get("nbgrader", {}).get("solution") and c.metadata["nbgrader"].get("grade")}
+
+
+def _keep_manual_grades(gb: Gradebook, assignment: str, student: str, notebook: str, nb: NotebookNode,
+                        previous: NotebookNode | None) -> None:
+    before = _answer_texts(previous)
+    for grade_id, text in _answer_texts(nb).items():
+        grade = gb.find_grade(grade_id, notebook, assignment, student)
+        if grade.manual_score is None:
+            continue
+        if before.get(grade_id) == text:  # graded by hand, same answer: still graded
+            grade.needs_manual_grade = False
+        else:  # a new answer: a person grades it again
+            grade.manual_score = None
+            grade.needs_manual_grade = True
+
+
+def _submitted_notebooks(settings: Settings, assignment: str, student_ids: list[str]):
+    """(student id, nbgrader SubmittedNotebook) for each student's recorded notebooks, over one gradebook
+    connection for the whole class (opening one per student costs more than the queries)."""
     with Gradebook(settings.db_url) as gb:
         for student_id in student_ids:
-            mine = scores[student_id] = {}
             try:
                 submission = gb.find_submission(assignment, student_id)
             except MissingEntry:
                 continue
             for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    mine[grade.name] = (float(grade.score or 0.0), bool(grade.needs_manual_grade))
+                yield student_id, notebook
+
+
+def current_scores(settings: Settings, assignment: str,
+                   student_ids: list[str]) -> dict[str, dict[str, tuple[float, bool]]]:
+    """student -> grade_id -> (score, needs_manual_grade) as the gradebook holds them now: manual grades given
+    in the formgrader after grading are included."""
+    scores: dict[str, dict[str, tuple[float, bool]]] = {student_id: {} for student_id in student_ids}
+    for student_id, notebook in _submitted_notebooks(settings, assignment, student_ids):
+        for grade in notebook.grades:
+            scores[student_id][grade.name] = (float(grade.score or 0.0), bool(grade.needs_manual_grade))
     return scores
+
+
+def current_comments(settings: Settings, assignment: str, student_ids: list[str]) -> dict[str, dict[str, str]]:
+    """student -> cell name -> the comment a person wrote in the formgrader."""
+    comments: dict[str, dict[str, str]] = {student_id: {} for student_id in student_ids}
+    for student_id, notebook in _submitted_notebooks(settings, assignment, student_ids):
+        for comment in notebook.comments:
+            if comment.manual_comment and comment.manual_comment.strip():
+                comments[student_id][comment.name] = comment.manual_comment.strip()
+    return comments

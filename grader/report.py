@@ -32,6 +32,7 @@ import re
 import shutil
 import statistics
 import unicodedata
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,6 +52,7 @@ class GradeCellInfo:
     max_score: float
     manual: bool  # a written answer, graded by a person
     title: str  # short Portuguese label; may equal grade_id
+    exercise: str = ""  # the exercise's title (the notebook's heading above the cell): the feedback groups by it
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,9 @@ class ReportPaths:
     histogram_png: Path
     feedback: dict[str, Path] = field(default_factory=dict)  # student_id -> feedback page
     moodle_skipped: tuple[str, ...] = ()  # students left out of moodle.csv: no Moodle participant id
+    feedback_zip: Path | None = None  # feedback_moodle.zip, for Moodle's "Upload multiple feedback files in a zip"
+    moodle_dropped: tuple = ()  # grader.moodle.Dropped: rows Moodle's worksheet import will skip
+    moodle_notes: tuple[str, ...] = ()  # about the worksheet as a whole (Portuguese)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -91,8 +96,9 @@ FLAG_TEXTS = {
     "sem sandbox": "correção feita sem sandbox (--no-sandbox): o código não rodou isolado",
 }
 
-MARK_PASS, MARK_FAIL, MARK_NONE, MARK_MANUAL = "✓", "✗", "·", "?"
-MARK_LEGEND = f"{MARK_PASS} passou  {MARK_FAIL} falhou  {MARK_NONE} não executada  {MARK_MANUAL} aguardando correção manual"
+MARK_PASS, MARK_FAIL, MARK_NONE, MARK_MANUAL, MARK_PARTIAL = "✓", "✗", "·", "?", "◐"
+MARK_LEGEND = (f"{MARK_PASS} passou  {MARK_PARTIAL} parcial  {MARK_FAIL} falhou  {MARK_NONE} não executada  "
+               f"{MARK_MANUAL} aguardando correção manual")
 MESSAGE_LIMIT = 1500  # characters of a failure message shown to the student
 SIMILARITY_JSON, SIMILARITY_HTML = "similaridade.json", "similaridade.html"  # grader/similarity.py writes them
 
@@ -157,12 +163,17 @@ def _cell_view(info: GradeCellInfo, result: CellResult | None) -> _CellView:
     if result.needs_manual_grade:
         return _CellView(info, result, MARK_MANUAL, "aguardando correção manual", result.score, "")
     if info.manual or result.manual:
-        if result.score <= 0 and not result.passed:
+        if result.score <= 0 and not result.passed and not result.comment:
             return _CellView(info, result, MARK_FAIL, "sem resposta", 0.0, "")
-        full = result.score >= result.max_score
-        return _CellView(info, result, MARK_PASS if full else MARK_FAIL, "corrigida", result.score, "")
+        if result.score >= result.max_score:
+            return _CellView(info, result, MARK_PASS, "corrigida: nota total", result.score, "")
+        if result.score > 0:
+            return _CellView(info, result, MARK_PARTIAL, "corrigida: nota parcial", result.score, "")
+        return _CellView(info, result, MARK_FAIL, "corrigida: sem pontos", result.score, "")
     if result.passed:
         return _CellView(info, result, MARK_PASS, "passou", result.score, "")
+    if 0 < result.score < result.max_score:
+        return _CellView(info, result, MARK_PARTIAL, "nota parcial", result.score, message)
     return _CellView(info, result, MARK_FAIL, "falhou", result.score, message)
 
 
@@ -174,6 +185,33 @@ def _cell_views(student: StudentResult, cells: list[GradeCellInfo]) -> list[_Cel
             info = GradeCellInfo(grade_id, result.notebook, result.max_score, result.manual, grade_id)
             views.append(_cell_view(info, result))
     return views
+
+
+@dataclass(frozen=True)
+class _ExerciseView:
+    title: str
+    views: list[_CellView]
+    comments: list[str]  # the instructor's comments on this exercise's answers
+    score: float
+    max_score: float
+
+
+def _exercise_views(student: StudentResult, views: list[_CellView],
+                    answer_exercises: dict[str, str]) -> list[_ExerciseView]:
+    """The cells grouped under their exercise, in notebook order, with the instructor's comments."""
+    groups: dict[str, list[_CellView]] = {}
+    for v in views:
+        groups.setdefault(v.info.exercise or v.info.title or v.info.grade_id, []).append(v)
+    comments: dict[str, list[str]] = {}
+    for name, text in student.comments.items():
+        title = answer_exercises.get(name) or next(
+            (v.info.exercise for v in views if v.info.grade_id == name and v.info.exercise), "")
+        comments.setdefault(title if title in groups else "", []).append(text)
+    out = [_ExerciseView(title, group, comments.get(title, []), sum(v.score for v in group),
+                         sum(v.info.max_score for v in group)) for title, group in groups.items()]
+    if comments.get(""):
+        out.append(_ExerciseView("Comentários gerais", [], comments[""], 0.0, 0.0))
+    return out
 
 
 def _marks(student: StudentResult, cells: list[GradeCellInfo]) -> str:
@@ -384,10 +422,10 @@ MOODLE_ID = re.compile(r"_(\d+)_(?:assignsubmission|onlinetext)_")
 
 
 def moodle_participant_id(student: StudentResult) -> str | None:
-    """The participant id Moodle's worksheet expects: the student id when it is Moodle's number, else the number
-    in the Moodle folder the submission came from."""
-    if student.student_id.isdigit():
-        return student.student_id
+    """The participant id Moodle's worksheet expects: the number in the Moodle folder the submission came from
+    (an all-digit student id from another layout, a registration number, is not one)."""
+    if student.moodle_id:
+        return student.moodle_id
     for source in student.source_files:
         found = MOODLE_ID.search(source)
         if found:
@@ -395,8 +433,17 @@ def moodle_participant_id(student: StudentResult) -> str | None:
     return None
 
 
+def moodle_participants(student: StudentResult) -> list[tuple[str, str]]:
+    """(participant id, name) of every Moodle row this result grades: a team's members, or the student."""
+    if student.members:
+        return [(m["participant_id"], m["name"]) for m in student.members]
+    participant = moodle_participant_id(student)
+    return [(participant, student.name)] if participant else []
+
+
 def moodle_comment(student: StudentResult, cells: list[GradeCellInfo], max_score: float) -> str:
-    """Short Portuguese feedback for Moodle's comments column (HTML-escaped: Moodle stores it as HTML)."""
+    """Short Portuguese feedback for Moodle's comments column (HTML-escaped: Moodle stores it as HTML), with the
+    instructor's comments from the formgrader."""
     parts = []
     if student.status == "missing":
         parts.append("Nenhuma submissão encontrada para esta atividade.")
@@ -404,19 +451,32 @@ def moodle_comment(student: StudentResult, cells: list[GradeCellInfo], max_score
         parts.append("Nota automática retida para revisão por um professor.")
     else:
         parts.append(f"Nota automática: {_num(student.score)}/{_num(max_score)}.")
-    if student.status in ("error", "timeout"):
+    if student.problem:
+        parts.append(student.problem[0].upper() + student.problem[1:].rstrip(".") + ".")
+    elif student.status in ("error", "timeout"):
         parts.append(STATUS_EXPLANATIONS[student.status])
     views = _cell_views(student, cells)
-    failed = [v.info.title or v.info.grade_id for v in views if v.mark == MARK_FAIL and v.result is not None]
+    failed = _unique(v.info.exercise or v.info.title or v.info.grade_id for v in views
+                     if v.mark == MARK_FAIL and v.result is not None)
     if failed and student.status != "missing":
         parts.append("Questões sem pontuação total: " + ", ".join(f"“{t}”" for t in failed) + ".")
-    waiting = [v.info.title or v.info.grade_id for v in views if v.mark == MARK_MANUAL]
+    partial = _unique(v.info.exercise or v.info.title for v in views if v.mark == MARK_PARTIAL)
+    if partial:
+        parts.append("Pontuação parcial: " + ", ".join(f"“{t}”" for t in partial) + ".")
+    waiting = _unique(v.info.exercise or v.info.title or v.info.grade_id for v in views if v.mark == MARK_MANUAL)
     if waiting:
         parts.append("Aguardando correção manual: " + ", ".join(f"“{t}”" for t in waiting) + ".")
     flags = [text for text in _flag_texts(student) if HELD_TEXT not in text or not student.held_for_review]
     if flags:
         parts.append("Observações: " + "; ".join(flags) + ".")
+    if student.comments:
+        parts.append("Comentários do professor: " + " ".join(
+            text if text.endswith((".", "!", "?")) else text + "." for text in student.comments.values()))
     return html.escape(" ".join(parts), quote=False)
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
 
 
 def _moodle_rows(
@@ -430,17 +490,51 @@ def _moodle_rows(
     rows, skipped = [header], []
     modified = now.astimezone().isoformat(timespec="seconds")  # strtotime reads ISO 8601 with its offset
     for s in students:
-        participant = moodle_participant_id(s)
-        if participant is None:
+        participants = moodle_participants(s)
+        if not participants:
             skipped.append(s.student_id)
             continue
         # A held grade is left blank: Moodle skips an empty grade instead of publishing a 0 before the review.
         grade = "" if s.held_for_review else _num(s.score, decimal=".")
         comment = moodle_comment(s, cells, max_score)
-        rows.append(
-            [words["hiddenuser"] + participant, s.name, grade, _num(max_score, "."), modified, comment]
-        )
+        for participant, name in participants:
+            rows.append([words["hiddenuser"] + participant, name, grade, _num(max_score, "."), modified, comment])
     return rows, skipped
+
+
+def _worksheet_grades(cells: list[GradeCellInfo], students: list[StudentResult], max_score: float,
+                      sheet_max: float | None) -> tuple[dict[str, tuple[float | None, str, str]], list[str]]:
+    """participant id -> (grade on the worksheet's scale or None, comment, why blank) for grader.moodle.fill."""
+    grades: dict[str, tuple[float | None, str, str]] = {}
+    skipped = []
+    for s in students:
+        participants = moodle_participants(s)
+        if not participants:
+            skipped.append(s.student_id)
+            continue
+        grade = None
+        if not s.held_for_review:
+            scale = (sheet_max / max_score) if sheet_max and max_score else 1.0
+            grade = round(float(s.score) * scale, 2)
+        why = "nota automática retida para revisão (medida no kernel do aluno)" if s.held_for_review else ""
+        for participant, _ in participants:
+            grades[participant] = (grade, moodle_comment(s, cells, max_score), why)
+    return grades, skipped
+
+
+def _feedback_zip(path: Path, students: list[StudentResult], pages: dict[str, Path], assignment: str) -> int:
+    """feedback_moodle.zip: each page as Moodle's "Upload multiple feedback files in a zip" reads it
+    (mod/assign/feedback/file/importziplib.php, is_valid_filename_for_import): a folder
+    "<name>_<participant id>_assignfeedback_file/" per participant, "_" in names replaced by spaces as the
+    download does, so the id is the second "_"-separated part."""
+    count = 0
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for s in students:
+            for participant, name in moodle_participants(s):
+                label = re.sub(r"[/\\:*?\"<>|]+", " ", (name or "Participante").replace("_", " ")).strip()
+                archive.write(pages[s.student_id], f"{label}_{participant}_assignfeedback_file/devolutiva_{assignment}.html")
+                count += 1
+    return count
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -486,6 +580,23 @@ pre.msg { white-space:pre-wrap; word-break:break-word; margin:0; background:#fbf
 th.sortable { cursor:pointer; user-select:none; } th.sortable::after { content:" ⇅"; color:#9aa5b1; }
 th.sortable.asc::after { content:" ▲"; color:var(--accent); } th.sortable.desc::after { content:" ▼"; color:var(--accent); }
 a { color:var(--accent); } td.name { min-width:150px; }
+.scroll { overflow-x:auto; max-width:100%; } .scroll table { min-width:640px; }
+.exercise h3 { font-size:16px; margin:0; } .ex-head { display:flex; justify-content:space-between; gap:10px;
+  align-items:baseline; border-bottom:1px solid var(--line); padding-bottom:6px; margin-bottom:4px; }
+.ex-score { font-weight:700; white-space:nowrap; }
+.q { padding:6px 0; border-bottom:1px dashed var(--line); } .q:last-of-type { border-bottom:0; }
+.q-line { display:flex; flex-wrap:wrap; gap:4px 10px; align-items:baseline; }
+.q-label { font-weight:600; } .q-text { color:var(--muted); } .q-points { margin-left:auto; white-space:nowrap;
+  font-variant-numeric:tabular-nums; }
+.partial { color:var(--warn); font-weight:700; }
+.comment { background:#eef4fd; border-left:4px solid var(--accent); padding:8px 10px; margin-top:8px;
+  border-radius:6px; overflow-wrap:anywhere; }
+pre.msg { margin-top:4px; }
+img { max-width:100%; }
+@media (max-width: 600px) {
+  main { padding:14px 10px 32px; } h1 { font-size:20px; } .card { padding:12px; }
+  .score-big { font-size:28px; } dl.meta { grid-template-columns:1fr; } dl.meta dd { margin-bottom:4px; }
+}
 .score-big { font-size:34px; font-weight:800; } .score-big small { font-size:18px; color:var(--muted); font-weight:600; }
 .head { display:flex; flex-wrap:wrap; justify-content:space-between; gap:16px; align-items:flex-end; }
 dl.meta { display:grid; grid-template-columns:max-content 1fr; gap:2px 14px; margin:0; }
@@ -522,22 +633,23 @@ _FEEDBACK_TEMPLATE = """<!DOCTYPE html>
 </div>
 {% endif %}
 <h2>Questões</h2>
-<table>
-  <colgroup><col style="width:27%"><col style="width:19%"><col style="width:10%"><col></colgroup>
-  <thead><tr><th>Questão</th><th>Resultado</th><th class="num">Pontos</th><th>Detalhes</th></tr></thead>
-  <tbody>
-  {% for v in views %}
-  <tr>
-    <td><strong>{{ v.info.title or v.info.grade_id }}</strong>
-      {% if v.info.title and v.info.title != v.info.grade_id %}<br><span class="small">{{ v.info.grade_id }}</span>{% endif %}
-      {% if v.info.manual %}<br><span class="small">resposta escrita (correção manual)</span>{% endif %}</td>
-    <td><span class="{{ mark_class[v.mark] }}">{{ v.mark }}</span> {{ v.text }}</td>
-    <td class="num">{{ num(v.score) }} / {{ num(v.info.max_score) }}</td>
-    <td>{% if v.message %}<pre class="msg">{{ v.message }}</pre>{% endif %}</td>
-  </tr>
+{% for ex in exercises %}
+<section class="card exercise">
+  <div class="ex-head"><h3>{{ ex.title }}</h3>
+    {% if ex.views %}<span class="ex-score">{{ num(ex.score) }} / {{ num(ex.max_score) }}</span>{% endif %}</div>
+  {% for v in ex.views %}
+  <div class="q">
+    <div class="q-line"><span class="{{ mark_class[v.mark] }}">{{ v.mark }}</span>
+      <span class="q-label">{{ v.info.title or v.info.grade_id }}</span>
+      <span class="q-text">{{ v.text }}</span>
+      <span class="q-points">{{ num(v.score) }} / {{ num(v.info.max_score) }}</span></div>
+    {% if v.info.manual %}<div class="small">resposta escrita (correção manual)</div>{% endif %}
+    {% if v.message %}<pre class="msg">{{ v.message }}</pre>{% endif %}
+  </div>
   {% endfor %}
-  </tbody>
-</table>
+  {% for text in ex.comments %}<div class="comment"><strong>Comentário do professor:</strong> {{ text }}</div>{% endfor %}
+</section>
+{% endfor %}
 <p class="small">{{ legend }}</p>
 <p class="small">Gerado em {{ generated }}.</p>
 </main></body>
@@ -582,6 +694,7 @@ corrigidos e não retidos para revisão.</p>
 
 <h2>Alunos</h2>
 <p class="small">Clique num cabeçalho para ordenar. Questões: {{ legend }}.</p>
+<div class="scroll">
 <table id="alunos">
   <thead><tr>
     <th class="sortable" data-type="text">ID</th><th class="sortable" data-type="text">Nome</th>
@@ -603,8 +716,10 @@ corrigidos e não retidos para revisão.</p>
   {% endfor %}
   </tbody>
 </table>
+</div>
 
 <h2>Questões</h2>
+<div class="scroll">
 <table>
   <thead><tr><th>Questão</th><th>Notebook</th><th class="num">Pontos</th><th>Tipo</th><th>Taxa de acerto</th></tr></thead>
   <tbody>
@@ -623,19 +738,47 @@ corrigidos e não retidos para revisão.</p>
   {% endfor %}
   </tbody>
 </table>
+</div>
+
+{% if worksheet is not none or moodle_dropped or moodle_notes %}
+<h2>Planilha do Moodle</h2>
+<div class="card {{ 'warn' if moodle_dropped else 'info' }}">
+  {% if worksheet is not none %}<p>moodle.csv é a planilha {{ worksheet.path.name }} preenchida
+  ({{ worksheet.participants | length }} participante(s)): envie-a em Ação de avaliação → Carregar planilha de notas.
+  </p>{% endif %}
+  {% for note in moodle_notes %}<p>{{ note }}</p>{% endfor %}
+  {% if moodle_dropped %}
+  <p><strong>{{ moodle_dropped | length }} linha(s) que o Moodle vai ignorar ao importar:</strong></p>
+  <div class="scroll"><table id="ignoradas">
+    <thead><tr><th>Participante</th><th>Motivo</th><th>O que fazer</th></tr></thead>
+    <tbody>{% for d in moodle_dropped %}<tr><td>{{ d.name }} <span class="small">({{ d.participant_id }})</span></td>
+      <td>{{ d.reason }}</td><td>{{ d.action }}</td></tr>{% endfor %}</tbody>
+  </table></div>
+  {% else %}<p>Nenhuma linha será ignorada pelo Moodle pelo que a planilha mostra.</p>{% endif %}
+  <p class="small">O Moodle também ignora a nota de quem teve a nota mudada no Moodle depois de a planilha ser
+  baixada (a menos que se marque “Ignorar registros modificados”), de alunos fora do grupo selecionado e de tarefas
+  com rubrica ou guia de avaliação.</p>
+</div>
+{% endif %}
 
 <h2>Arquivos</h2>
 <div class="card info">
   <ul>
     <li><a href="scores.csv">scores.csv</a> — uma linha por aluno, uma coluna por questão</li>
     <li><a href="scores.json">scores.json</a> — as mesmas notas em JSON</li>
-    <li><a href="moodle.csv">moodle.csv</a> — planilha de notas para o Moodle, com os cabeçalhos em
-      {{ moodle_language_name }}: envie-a pela ação de avaliação da tarefa “Upload grading worksheet” (a tarefa
-      precisa do tipo de feedback “Offline grading worksheet” e, para os comentários, de “Feedback comments”
-      habilitados; codificação UTF-8, separador vírgula). A nota máxima da tarefa no Moodle deve ser
-      {{ num(max_score) }}. Notas retidas para revisão ficam em branco, e o Moodle não as altera.
+    <li><a href="moodle.csv">moodle.csv</a> — {% if worksheet is not none %}a planilha de notas baixada do
+      Moodle ({{ worksheet.path.name }}), preenchida: mesmos cabeçalhos, colunas e codificação; notas na escala da
+      tarefa (0–{{ num(worksheet.maximum or max_score) }}){% else %}planilha de notas para o Moodle, com os
+      cabeçalhos em {{ moodle_language_name }} (use --moodle-language para o idioma do seu Moodle). Os números
+      de participante valem só para a tarefa de onde veio o zip; prefira passar a planilha da tarefa com
+      --worksheet. A nota máxima da tarefa no Moodle deve ser {{ num(max_score) }}{% endif %}. Envie-a pela ação
+      de avaliação da tarefa “Carregar planilha de notas” (a tarefa precisa de “Planilha de notas offline” e, para
+      os comentários, de “Comentários de feedback” habilitados). Notas retidas para revisão ficam em branco, e o
+      Moodle não as altera.
       {% if moodle_skipped %}Sem identificador do Moodle, fora da planilha: {{ moodle_skipped | join(", ") }}.{% endif %}</li>
     <li>feedback/ — uma devolutiva por aluno, para enviar a cada um</li>
+    <li><a href="feedback_moodle.zip">feedback_moodle.zip</a> — as devolutivas de {{ zipped }} participante(s),
+      para “Enviar vários arquivos de feedback em um zip” na tarefa (precisa de “Arquivos de feedback” habilitado)</li>
     {% if similarity %}<li><a href="{{ similarity_html }}">{{ similarity_html }}</a> e {{ similarity_json }} — respostas
       parecidas entre alunos, exercício por exercício (só para docentes)</li>{% endif %}
   </ul>
@@ -665,7 +808,7 @@ document.querySelectorAll("#alunos th.sortable").forEach(function (th, col) {
 </html>
 """
 
-_MARK_CLASS = {MARK_PASS: "ok", MARK_FAIL: "bad", MARK_NONE: "none", MARK_MANUAL: "manual"}
+_MARK_CLASS = {MARK_PASS: "ok", MARK_FAIL: "bad", MARK_NONE: "none", MARK_MANUAL: "manual", MARK_PARTIAL: "partial"}
 
 
 def _environment() -> Environment:
@@ -697,8 +840,14 @@ def write_reports(
     *,
     sandboxed: bool = True,
     moodle_language: str = "pt_br",
+    worksheet=None,
+    answer_exercises: dict[str, str] | None = None,
 ) -> ReportPaths:
-    """Write every report of one assignment into <report_dir>/<assignment>/ and say where."""
+    """Write every report of one assignment into <report_dir>/<assignment>/ and say where.
+
+    With `worksheet` (grader.moodle.Worksheet, Moodle's grading worksheet of this assignment) moodle.csv is that
+    worksheet filled in; without it, a worksheet in `moodle_language`. `answer_exercises` maps answer cells to
+    their exercise, to place the instructor's comments on them."""
     if moodle_language not in MOODLE_STRINGS:
         known = ", ".join(sorted(MOODLE_STRINGS))
         raise ValueError(f"moodle_language {moodle_language!r} desconhecido; use um de: {known}")
@@ -723,8 +872,23 @@ def write_reports(
     data = scores_json(assignment, max_score, students)
     paths["scores_json"].write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     _write_csv(paths["scores_csv"], _scores_csv_rows(cells, students, max_score))
-    moodle_rows, skipped = _moodle_rows(cells, students, max_score, moodle_language, now)
-    _write_csv(paths["moodle_csv"], moodle_rows)
+    dropped, moodle_notes = [], []
+    if worksheet is not None:
+        from grader import moodle
+
+        grades, skipped = _worksheet_grades(cells, students, max_score, worksheet.maximum)
+        filled = moodle.fill(worksheet, grades, paths["moodle_csv"])
+        dropped, moodle_notes = filled.dropped, list(worksheet.notes)
+        if worksheet.maximum and abs(worksheet.maximum - max_score) > 1e-9:
+            moodle_notes.append(f"notas convertidas de 0–{_num(max_score)} (o corretor) para 0–"
+                                f"{_num(worksheet.maximum)} (a nota máxima da tarefa no Moodle)")
+        if filled.blank:
+            moodle_notes.append(f"{_plural(len(filled.blank), 'participante', 'participantes')} da planilha sem "
+                                f"envio corrigido {'ficou' if len(filled.blank) == 1 else 'ficaram'} em branco "
+                                f"(o Moodle não altera): {', '.join(filled.blank)}")
+    else:
+        moodle_rows, skipped = _moodle_rows(cells, students, max_score, moodle_language, now)
+        _write_csv(paths["moodle_csv"], moodle_rows)
 
     stats = _stats(cells, students)
     pass_rate_png = _pass_rate_chart(assignment, stats, paths["pass_rate_png"])
@@ -746,12 +910,12 @@ def write_reports(
             feedback_template.render(
                 assignment=assignment,
                 student=s,
-                views=views,
+                exercises=_exercise_views(s, views, answer_exercises or {}),
                 score=_num(s.score),
                 max_score=_num(max_score),
                 status_label=_status_label(s),
                 status_class=_status_class(s),
-                status_text=STATUS_EXPLANATIONS.get(s.status, ""),
+                status_text=(s.problem[0].upper() + s.problem[1:]) if s.problem else STATUS_EXPLANATIONS.get(s.status, ""),
                 flags=_flag_texts(s),
                 sandboxed=sandboxed and s.sandboxed,
                 generated=generated,
@@ -782,6 +946,8 @@ def write_reports(
             {"info": info, "passed": passed, "total": total, "percent": percent, "waiting": waiting}
         )
 
+    feedback_zip = folder / "feedback_moodle.zip"
+    zipped = _feedback_zip(feedback_zip, students, feedback, assignment)
     paths["index_html"].write_text(
         env.from_string(_INDEX_TEMPLATE).render(
             assignment=assignment,
@@ -794,6 +960,10 @@ def write_reports(
             moodle_language_name=MOODLE_LANGUAGE_NAMES[moodle_language],
             generated=generated,
             moodle_skipped=skipped,
+            moodle_dropped=dropped,
+            moodle_notes=moodle_notes,
+            worksheet=worksheet,
+            zipped=zipped,
             pass_rate_png=base64.b64encode(pass_rate_png).decode("ascii"),
             histogram_png=base64.b64encode(histogram_png).decode("ascii"),
             similarity=_similarity_summary(folder),
@@ -802,7 +972,8 @@ def write_reports(
         ),
         encoding="utf-8",
     )
-    return ReportPaths(folder=folder, feedback=feedback, moodle_skipped=tuple(skipped), **paths)
+    return ReportPaths(folder=folder, feedback=feedback, moodle_skipped=tuple(skipped), feedback_zip=feedback_zip,
+                       moodle_dropped=tuple(dropped), moodle_notes=tuple(moodle_notes), **paths)
 
 
 def _similarity_summary(folder: Path) -> dict | None:

@@ -24,6 +24,7 @@ class CellResult:
     needs_manual_grade: bool = False
     manual: bool = False  # a written answer, graded by a person
     message: str = ""  # Portuguese: why the test failed (exception name and message, never test code)
+    comment: str = ""  # the instructor's comment on this answer (formgrader), read from the gradebook
 
 
 @dataclass
@@ -41,6 +42,12 @@ class StudentResult:
     sandboxed: bool = True
     held_for_review: bool = False  # some cells held (score 0) until a person looks: see tamper.py
     recorded: bool = False  # written to the gradebook (False: it holds an older submission, if any)
+    problem: str = ""  # for the student, Portuguese: why the submission could not be graded
+    moodle_id: str = ""  # Moodle's participant id in this assignment (from the zip's folder), if any
+    moodle_name: str = ""  # the name in Moodle's folder (a person's, or the group's)
+    # a team submission's members (and a worksheet's student: itself): participant id, name, student id
+    members: list[dict] = field(default_factory=list)
+    comments: dict[str, str] = field(default_factory=dict)  # cell name -> instructor's comment (gradebook)
 
     @property
     def max_score(self) -> float:

@@ -175,6 +175,11 @@ def _run_kernel(request: dict) -> None:
     # Plain tracebacks: the grader reads only the error name and value, and the default ("Context") format
     # costs ~30 ms per failing cell (decoys fail by design), Plain ~1 ms
     sys.argv = ["ipykernel_launcher", "-f", request["connection_file"], "--InteractiveShell.xmode=Plain"]
+    if "matplotlib_inline.backend_inline" in sys.modules:
+        # The inline backend hooks itself into IPython when it is imported inside a kernel (its figures become
+        # PNG outputs). Imported here, in the zygote, it found no IPython and stays unhooked, so a figure would
+        # print as "<Figure size ...>": the kernel turns the integration on itself, as `%matplotlib inline`.
+        sys.argv.append("--matplotlib=inline")
     IPKernelApp.launch_instance(argv=sys.argv[1:])
 
 

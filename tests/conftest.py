@@ -111,7 +111,23 @@ def mini_course(tmp_path, sandbox_available):
     return build_mini_course(tmp_path, sandbox_available)
 
 
-def build_mini_course(tmp_path: Path, sandbox_available: bool):
+# A test whose verdict is measured in the student's kernel (grader/tamper.py holds it for review when the
+# student's code hooks IPython): dobro must answer within seconds.
+PROBE_TEST = (
+    "def _no_kernel_do_aluno(funcao):\n"
+    '    """Na correção, a função marcada assim roda no kernel do aluno (mede o que só existe lá)."""\n'
+    "    return funcao\n\n\n"
+    "@_no_kernel_do_aluno\n"
+    "def _segundos(chamada):\n"
+    "    import time\n"
+    "    inicio = time.perf_counter()\n"
+    "    chamada()\n"
+    "    return time.perf_counter() - inicio\n\n\n"
+    'assert _segundos(lambda: dobro(10**6)) < 5, "dobro deveria responder em segundos"'
+)
+
+
+def build_mini_course(tmp_path: Path, sandbox_available: bool, *, probe: bool = False):
     from grader import release
     from grader.config import load_settings
 
@@ -119,7 +135,11 @@ def build_mini_course(tmp_path: Path, sandbox_available: bool):
     (course / "source" / "mini").mkdir(parents=True)
     (course / "source" / "outra").mkdir(parents=True)
     (course / "grader_config.py").write_text(course_config(["mini", "outra"], SANDBOX=sandbox_available))
-    nbformat.write(mini_source(), course / "source" / "mini" / "mini.ipynb")
+    source = mini_source()
+    if probe:
+        source.cells.insert(4, nbgrader(new_code_cell(PROBE_TEST), "dobro_rapida", grade=True, locked=True,
+                                        points=1))
+    nbformat.write(source, course / "source" / "mini" / "mini.ipynb")
     other = new_notebook(cells=[new_markdown_cell("# Outra atividade"), new_code_cell("print('outra')")])
     nbformat.write(other, course / "source" / "outra" / "outra.ipynb")
     settings = load_settings(course)

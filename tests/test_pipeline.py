@@ -160,7 +160,7 @@ def test_limits_fail_only_their_own_submission(graded_class):
 def test_every_problem_reported_in_one_line(graded_class):
     _, _, _, done, _ = graded_class
     out = done.stdout
-    assert "quebrado: quebrado/mini/mini.ipynb: não é um notebook válido" in out
+    assert "quebrado: quebrado/mini/mini.ipynb: o arquivo enviado não é um notebook válido: o JSON" in out
     assert "vazio: ignorado: vazio/mini/leiame.txt não é um notebook" in out
     assert "dois: dois notebooks para mini: usado dois/mini/mini (1).ipynb (o mais recente)" in out
     assert "trocou: ignorado: trocou/mini/outra.ipynb é um notebook da atividade outra" in out
@@ -204,9 +204,11 @@ def test_regrade_replaces_auto_grades_and_keeps_manual(mini_class, tmp_path):
     pipeline.grade(settings, "mini", options)
     with Gradebook(settings.db_url) as gb:
         grade = gb.find_grade("resposta_explicacao", "mini", "mini", "aluna")
-        grade.manual_score = 1.0
+        grade.manual_score = 0.5  # partial credit, with a comment, as the formgrader saves them
+        grade.needs_manual_grade = False
+        gb.find_comment("resposta_explicacao", "mini", "mini", "aluna").manual_comment = "Faltou o caso negativo."
         gb.db.commit()
-        assert gb.find_submission("mini", "aluna").score == 4.0
+        assert gb.find_submission("mini", "aluna").score == 3.5
     # The resubmission breaks quadrado and deletes its test cell: stock nbgrader would keep the old 2 points.
     second = tmp_path / "segunda"
     broken = copy.deepcopy(right)
@@ -217,8 +219,11 @@ def test_regrade_replaces_auto_grades_and_keeps_manual(mini_class, tmp_path):
                                                                  workers=1, progress=False))
     with Gradebook(settings.db_url) as gb:
         assert gb.find_grade("quadrado_valores", "mini", "mini", "aluna").score == 0.0
-        assert gb.find_grade("resposta_explicacao", "mini", "mini", "aluna").manual_score == 1.0
-        assert gb.find_submission("mini", "aluna").score == 2.0
+        written = gb.find_grade("resposta_explicacao", "mini", "mini", "aluna")
+        assert written.manual_score == 0.5 and not written.needs_manual_grade  # same answer: still graded
+        assert gb.find_submission("mini", "aluna").score == 1.5
+    page = (tmp_path / "rel" / "mini" / "feedback" / "aluna.html").read_text(encoding="utf-8")
+    assert "Faltou o caso negativo." in page and "corrigida: nota parcial" in page and "0,5 / 1" in page
     # Grading the same notebook again gives the same scores as the first time.
     again = pipeline.grade(settings, "mini", pipeline.GradeOptions(submissions=second, report_dir=tmp_path / "rel",
                                                                    workers=1, progress=False))
@@ -228,8 +233,17 @@ def test_regrade_replaces_auto_grades_and_keeps_manual(mini_class, tmp_path):
     rebuilt = json.loads((tmp_path / "rel" / "mini" / "scores.json").read_text())
     table, _ = pipeline.rebuild_reports(settings, "mini", tmp_path / "rel2")
     manual = json.loads((tmp_path / "rel2" / "mini" / "scores.json").read_text())
-    assert manual["students"][0]["score"] == 2.0 == rebuilt["students"][0]["score"]
+    assert manual["students"][0]["score"] == 1.5 == rebuilt["students"][0]["score"]
     assert "aluna" in table
+    # A new written answer is graded by a person again.
+    third = tmp_path / "terceira"
+    cell_by_id(broken, "resposta_explicacao").source = "Outra explicação, escrita de novo."
+    write(third / "aluna" / "mini" / "mini.ipynb", broken)
+    pipeline.grade(settings, "mini", pipeline.GradeOptions(submissions=third, report_dir=tmp_path / "rel",
+                                                           workers=1, progress=False))
+    with Gradebook(settings.db_url) as gb:
+        written = gb.find_grade("resposta_explicacao", "mini", "mini", "aluna")
+        assert written.needs_manual_grade and written.manual_score is None
 
 
 def test_moodle_zip(mini_course, tmp_path):

@@ -143,3 +143,16 @@ def test_cold_kernels_and_what_is_preloaded(sandbox_available):
     warm_wave = replace(cold, warm=True, preload=("wave", "nao_existe.modulo"))  # a bad name is skipped
     executed = run_on_new_server(notebook([look.cells[0].source]), warm_wave)
     assert stdout(executed.notebook.cells[0]) == "False True\n"
+
+
+def test_forked_kernels_show_figures_as_images():
+    """A warm server imports the inline backend before any IPython exists: the forked kernel must still turn
+    figures into PNG outputs (the formgrader shows them), not "<Figure size ...>"."""
+    settings = ExecutionSettings(warm=True, preload=("matplotlib.pyplot", "matplotlib_inline.backend_inline"),
+                                 use_sandbox=False)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    executed = run_on_new_server(nb, settings)
+    assert executed.status == STATUS_GRADED
+    assert any("image/png" in out.get("data", {}) for out in executed.notebook.cells[0].outputs)
