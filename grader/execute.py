@@ -337,6 +337,8 @@ async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, student_km: 
             await _shutdown(km)  # nbclient leaves a kernel it did not create running
         for each in clients.values():
             atexit.unregister(each._cleanup_kernel)  # registered by nbclient; left behind when a start failed
+            if getattr(each, "kc", None) is not None:
+                each.kc.stop_channels()  # nor does it close its client's sockets (and their zmq context)
     _mark_not_run([cell for _, cell in code_cells[position:]], result.message or "célula não executada")
     return result
 

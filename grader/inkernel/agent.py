@@ -146,7 +146,7 @@ class Agent:
             encoder.alias(obj, memo)  # the request's own objects come back as references to them
         entry = encoder.encode_or_refuse(result)
         if entry["kind"] == "refused":
-            return wire.pack({"refused": entry["type"], "out": out, "err": err}, [])
+            return wire.pack({"refused": entry["type"], "why": entry.get("why", ""), "out": out, "err": err}, [])
         header = {"result": entry["value"], "out": out, "err": err}
         states = []
         for memo, tensor in tensors.items():

@@ -38,6 +38,7 @@ import textwrap
 import time
 import types
 import warnings
+from collections.abc import MutableMapping
 
 from . import wire
 
@@ -127,6 +128,9 @@ class Runtime:
                 pass
         self.ns[SYNC] = self.sync
         self.ns[PROBE] = self.probe
+        # globals() in a test (`_referencias`, a test following the student's helpers by name) sees the
+        # student's names too, fetched when first asked for
+        self.ns["globals"] = lambda: _GlobalsView(self)
         self.ipython.ast_transformers.append(_CellTransformer())
         self.ipython.events.register("post_run_cell", self._after_cell)
 
@@ -215,7 +219,7 @@ class Runtime:
             elif kind == "value":
                 value = self._decode(decoder, entry.get("value"))
             elif kind == "refused":
-                value = wire.placeholder(str(entry.get("type", "?")))
+                value = wire.placeholder(str(entry.get("why") or entry.get("type", "?")))
             else:  # gone in S: gone here too, as in one kernel
                 if name in self.fetched and self.ns.get(name) is self.fetched.pop(name):
                     del self.ns[name]
@@ -300,6 +304,8 @@ class Runtime:
         if "error" in reply:
             raise _student_error(reply["error"], label)
         if "refused" in reply:
+            if reply.get("why"):
+                raise AssertionError(f"{label} devolveu um valor que a correção não aceita: {str(reply['why'])[:200]}")
             raise AssertionError(f"{label} devolveu um objeto do tipo {str(reply['refused'])[:200]}, "
                                  "que a correção não aceita")
         regions = {region.id: wire.own_region(region) for region in encoder.regions}
@@ -402,6 +408,37 @@ class Runtime:
             raise AttributeError(name)
         index, first = found
         return _compile_shell(index, self.cells[index], first, source.count("\n") or 1)
+
+
+class _GlobalsView(MutableMapping):
+    """T's namespace as a test's globals() sees it: a name T lacks is asked of S first."""
+
+    def __init__(self, runtime: Runtime):
+        self._runtime, self._ns = runtime, runtime.ns
+
+    def __getitem__(self, key):
+        if key not in self._ns and isinstance(key, str) and key.isidentifier():
+            self._runtime.sync((key,))
+        return self._ns[key]
+
+    def __contains__(self, key):
+        try:
+            self[key]
+        except KeyError:
+            return False
+        return True
+
+    def __setitem__(self, key, value):
+        self._ns[key] = value
+
+    def __delitem__(self, key):
+        del self._ns[key]
+
+    def __iter__(self):
+        return iter(self._ns)
+
+    def __len__(self):
+        return len(self._ns)
 
 
 class _Probe:

@@ -241,15 +241,27 @@ class Encoder:
 
     def encode_or_refuse(self, obj) -> dict:
         """{"kind": "value", "value": node}, or {"kind": "refused", "type": ...} when something in `obj` may
-        not cross (then nothing of it is kept)."""
+        not cross or the message would outgrow its cap (then nothing of it is kept)."""
         saved = (len(self.buffers), len(self._arrays), dict(self._memo), dict(self.objects), self._next_memo,
                  self._items)
         try:
-            return {"kind": "value", "value": self.encode(obj)}
-        except Refused as exc:
+            node = self.encode(obj)
+            if self.pending_bytes() > self.caps.frame_bytes:
+                raise WireError(f"acima do limite de {self.caps.frame_bytes >> 20} MB da correção")
+            return {"kind": "value", "value": node}
+        except (Refused, WireError) as exc:
             del self.buffers[saved[0]:], self._arrays[saved[1]:]
             self._memo, self.objects, self._next_memo, self._items = saved[2], saved[3], saved[4], saved[5]
-            return {"kind": "refused", "type": exc.type_name[:200]}
+            if isinstance(exc, Refused):
+                return {"kind": "refused", "type": exc.type_name[:200]}
+            return {"kind": "refused", "type": "?", "why": str(exc)[:200]}  # too big, too deep
+
+    def pending_bytes(self) -> int:
+        """An upper bound of the bytes the arrays encoded so far will take."""
+        total = sum(len(b) for b in self.buffers)
+        for _, value, kind in self._arrays:
+            total += value.untyped_storage().nbytes() if kind == "tensor" else value.nbytes
+        return total
 
     def view(self, t) -> dict:
         """A tensor's current view of memory, as a fresh node (an argument whose storage was swapped)."""
@@ -384,7 +396,12 @@ class Placeholder:
     def _refuse(self, *args, **kwargs):
         raise AssertionError(f"o valor é um objeto do tipo {self.type_name}, que a correção não aceita")
 
-    __call__ = __getattr__ = __getitem__ = __iter__ = __len__ = __bool__ = __float__ = __int__ = _refuse
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)  # hasattr(), inspect and friends: an ordinary missing attribute
+        self._refuse()
+
+    __call__ = __getitem__ = __iter__ = __len__ = __bool__ = __float__ = __int__ = _refuse
     __add__ = __sub__ = __mul__ = __truediv__ = __matmul__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse
 
     def __repr__(self):

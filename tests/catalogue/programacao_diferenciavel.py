@@ -4,7 +4,9 @@ Each Answer replaces one solution cell of
 source/programacao_diferenciavel/programacao_diferenciavel.ipynb (by its grade_id) with complete code.
 Wrong answers list in `must_fail` exactly the test cells that must lose points; right answers list none.
 The expected sets do not depend on the device (CPU or GPU): on a CPU-only machine the device tests use the
-'meta' device to stand in for "another device".
+'meta' device to stand in for "another device". One answer is therefore left out: `A` and `B` created with
+`torch.randn(128, 256)` on the default device are right on a CPU grader and wrong on a GPU one (the exercise asks
+for the notebook's `device`, and A_B_formato checks it), so no device-free expectation exists for it.
 """
 
 from textwrap import dedent
@@ -30,7 +32,7 @@ ANSWERS: list[Answer] = []
 # --------------------------------------------------------------------------------------------------
 # Section 1.1: linhas_positivas(X)
 C = "resposta_linhas_positivas"
-V, L = "linhas_positivas_valores", "linhas_positivas_casos_limite"
+V, L, LS = "linhas_positivas_valores", "linhas_positivas_casos_limite", "linhas_positivas_sem_laco"
 ANSWERS += [
     _wrong(
         "linhas_positivas_maior_ou_igual",
@@ -69,7 +71,7 @@ ANSWERS += [
         def linhas_positivas(X):
             return np.array([linha for linha in X if linha.sum() > 0])
         """,
-        {L},
+        {L, LS},
         "builds the result from a Python list: with no row selected the shape is (0,), not (0, d)",
     ),
     _wrong(
@@ -81,6 +83,34 @@ ANSWERS += [
         """,
         {V, L},
         "applies the row mask to the columns",
+    ),
+    _wrong(
+        "linhas_positivas_lista_reshape",
+        C,
+        """
+        def linhas_positivas(X):
+            return np.array([linha for linha in X if linha.sum() > 0]).reshape(-1, X.shape[1])
+        """,
+        {LS},
+        "right values from a Python loop (a comprehension), reshaped so that even the empty case has two dimensions",
+    ),
+    _wrong(
+        "linhas_positivas_laco_auxiliar",
+        C,
+        """
+        def _indices_positivos(X):
+            indices = []
+            for i in range(X.shape[0]):
+                if X[i].sum() > 0:
+                    indices.append(i)
+            return np.array(indices, dtype=int)
+
+
+        def linhas_positivas(X):
+            return X[_indices_positivos(X)]
+        """,
+        {LS},
+        "the loop hidden in a helper: no for in linhas_positivas itself",
     ),
     _right(
         "linhas_positivas_mascara_explicita",
@@ -297,6 +327,29 @@ ANSWERS += [
         {F_},
         "casts the inputs to float32",
     ),
+    _wrong(
+        "juntar_atributos_cpu",
+        C,
+        """
+        def juntar_atributos(X1, X2):
+            return torch.cat((X1, X2), dim=1).cpu()
+        """,
+        {F_},
+        "moves the result to the CPU",
+    ),
+    _wrong(
+        "juntar_atributos_zeros_padrao",
+        C,
+        """
+        def juntar_atributos(X1, X2):
+            R = torch.zeros(X1.shape[0], X1.shape[1] + X2.shape[1], dtype=X1.dtype)  # default device
+            R[:, :X1.shape[1]] = X1
+            R[:, X1.shape[1]:] = X2
+            return R
+        """,
+        {F_},
+        "fills a result created on the default device, not the inputs' device",
+    ),
     _right(
         "juntar_atributos_dim_menos1",
         C,
@@ -384,6 +437,46 @@ ANSWERS += [
         "re-seeds before each matrix, so B repeats A",
     ),
     _wrong(
+        "A_B_permutada",
+        C,
+        """
+        A = torch.randn(128, 256, device=device)
+        B = A.flatten()[torch.randperm(A.numel(), device=device)].reshape(128, 256)
+        """,
+        {IND},
+        "B is A's values shuffled: correlation near 0, not independent",
+    ),
+    _wrong(
+        "A_B_invertida",
+        C,
+        """
+        A = torch.randn(128, 256, device=device)
+        B = A.flip(0)
+        """,
+        {IND},
+        "B is A upside down: correlation near 0, not independent",
+    ),
+    _wrong(
+        "A_B_deslocada",
+        C,
+        """
+        A = torch.randn(128, 256, device=device)
+        B = torch.roll(A, shifts=1, dims=1)
+        """,
+        {IND},
+        "B is A shifted by one column: correlation near 0, not independent",
+    ),
+    _wrong(
+        "A_B_sinais_trocados",
+        C,
+        """
+        A = torch.randn(128, 256, device=device)
+        B = A * (2 * torch.randint(0, 2, A.shape, device=device) - 1)
+        """,
+        {IND},
+        "B is A with random signs: correlation near 0, Gaussian, but |B| = |A|",
+    ),
+    _wrong(
         "A_B_formato_trocado",
         C,
         """
@@ -414,13 +507,22 @@ ANSWERS += [
         "float64 tensors converted from NumPy",
     ),
     _right(
-        "A_B_cpu",
+        "A_B_randn_like",
         C,
         """
-        A = torch.randn(128, 256)
-        B = torch.randn(128, 256)
+        A = torch.randn(128, 256, device=device)
+        B = torch.randn_like(A)
         """,
-        "torch.randn on the default device",
+        "torch.randn_like draws new numbers with A's shape, dtype and device",
+    ),
+    _right(
+        "A_B_normal_no_lugar",
+        C,
+        """
+        A = torch.empty(128, 256, device=device).normal_()
+        B = torch.empty(128, 256, device=device).normal_()
+        """,
+        "empty tensors filled in place with normal_()",
     ),
     _right(
         "A_B_gerador",
@@ -524,6 +626,92 @@ ANSWERS += [
         {T},
         "moves the result to the CPU",
     ),
+    _wrong(
+        "produto_com_laco_laco_de_fachada",
+        C,
+        """
+        def produto_com_laco(A, B):
+            for _ in range(1):
+                return A @ B.T
+        """,
+        {U},
+        "one loop that does nothing: the whole product is returned on the first turn",
+    ),
+    _wrong(
+        "produto_com_laco_laco_vazio",
+        C,
+        """
+        def produto_com_laco(A, B):
+            for i in range(A.shape[0]):
+                pass
+            return torch.mm(A, B.t())
+        """,
+        {U},
+        "a loop over the rows that does no work, then the whole product outside it",
+    ),
+    _wrong(
+        "produto_com_laco_repete_o_produto",
+        C,
+        """
+        def produto_com_laco(A, B):
+            for i in range(A.shape[0]):
+                C = A @ B.T
+            return C
+        """,
+        {U},
+        "the loop recomputes the whole product at every turn instead of one row",
+    ),
+    _wrong(
+        "produto_com_laco_aninhado_na_auxiliar",
+        C,
+        """
+        def _linha(a, B):
+            linha = torch.empty(B.shape[0], dtype=a.dtype, device=a.device)
+            for j in range(B.shape[0]):
+                linha[j] = (a * B[j]).sum()
+            return linha
+
+
+        def produto_com_laco(A, B):
+            C = torch.empty(A.shape[0], B.shape[0], dtype=A.dtype, device=A.device)
+            for i in range(A.shape[0]):
+                C[i] = _linha(A[i], B)
+            return C
+        """,
+        {U},
+        "two nested loops, the inner one hidden in a helper",
+    ),
+    _right(
+        "produto_com_laco_while",
+        C,
+        """
+        def produto_com_laco(A, B):
+            n = A.shape[0]
+            C = torch.zeros((n, B.shape[0]), dtype=A.dtype, device=A.device)
+            i = 0
+            while i < n:
+                C[i] = B @ A[i]
+                i += 1
+            return C
+        """,
+        "a while loop over the rows of A",
+    ),
+    _right(
+        "produto_com_laco_auxiliar_sem_laco",
+        C,
+        """
+        def _linha(a, B):
+            return (a * B).sum(dim=1)
+
+
+        def produto_com_laco(A, B):
+            C = A.new_empty(A.shape[0], B.shape[0])
+            for i in range(len(A)):
+                C[i] = _linha(A[i], B)
+            return C
+        """,
+        "one loop over the rows, each row computed by a helper without loops",
+    ),
     _right(
         "produto_com_laco_stack",
         C,
@@ -623,6 +811,49 @@ ANSWERS += [
         """,
         {V, T},
         "element-wise product of A and B instead of a matrix product",
+    ),
+    _wrong(
+        "produto_vetorizado_auxiliar_com_laco",
+        C,
+        """
+        def _linhas(A, B):
+            return torch.stack([B @ a for a in A])
+
+
+        def produto_vetorizado(A, B):
+            return _linhas(A, B)
+        """,
+        {S},
+        "a loop hidden in a helper with another name",
+    ),
+    _wrong(
+        "produto_vetorizado_apelido_do_laco",
+        C,
+        """
+        def produto_vetorizado(A, B):
+            funcao = produto_com_laco
+            return funcao(A, B)
+        """,
+        {S},
+        "calls the loop version through another name",
+    ),
+    _right(
+        "produto_vetorizado_inner",
+        C,
+        """
+        def produto_vetorizado(A, B):
+            return torch.inner(A, B)
+        """,
+        "torch.inner contracts the last dimensions: A·Bᵀ",
+    ),
+    _right(
+        "produto_vetorizado_linear",
+        C,
+        """
+        def produto_vetorizado(A, B):
+            return F.linear(A, B)
+        """,
+        "F.linear(A, B) computes A·Bᵀ",
     ),
     _right(
         "produto_vetorizado_mm",
@@ -749,6 +980,52 @@ ANSWERS += [
         {V, P, M},
         "transposes the wrong matrix (Aᵀ·B)",
     ),
+    _wrong(
+        "update_c_torch_add",
+        C,
+        """
+        def update_c(C, A, B, n_iter=2):
+            D = torch.mm(A, B.t())
+            for _ in range(n_iter):
+                C.copy_(torch.add(C, D))
+        """,
+        {M},
+        "torch.add(C, D) without out= is a new tensor of C's size, copied back at every iteration",
+    ),
+    _wrong(
+        "update_c_guarda_c_inicial",
+        C,
+        """
+        def update_c(C, A, B, n_iter=2):
+            inicial = C.clone()
+            D = torch.mm(A, B.t())
+            C.copy_(inicial.add_(D, alpha=n_iter))
+        """,
+        {M},
+        "keeps a clone of C beside the product: two buffers of C's size at once",
+    ),
+    _right(
+        "update_c_transposta_contigua",
+        C,
+        """
+        def update_c(C, A, B, n_iter=2):
+            D = A @ B.t().contiguous()
+            for _ in range(n_iter):
+                C.add_(D)
+        """,
+        "a contiguous copy of Bᵀ is smaller than C: still one buffer of C's size",
+    ),
+    _right(
+        "update_c_einsum",
+        C,
+        """
+        def update_c(C, A, B, n_iter=2):
+            D = torch.einsum('ik,jk->ij', A, B)
+            for _ in range(n_iter):
+                C += D
+        """,
+        "the product by einsum, then in-place sums",
+    ),
     _right(
         "update_c_mais_igual",
         C,
@@ -863,6 +1140,59 @@ ANSWERS += [
         {T, V},
         "casts the input to float32: wrong dtype, and float64 inputs lose precision",
     ),
+    _wrong(
+        "derivada_logistica_formula_na_auxiliar",
+        C,
+        """
+        def _derivada(x_t):
+            s = torch.sigmoid(x_t)
+            return s * (1 - s)
+
+
+        def derivada_logistica(x):
+            return _derivada(torch.from_numpy(x)).numpy()
+        """,
+        {G},
+        "the closed-form derivative, computed in a helper",
+    ),
+    _wrong(
+        "derivada_logistica_autograd_de_fachada",
+        C,
+        """
+        def derivada_logistica(x):
+            modulo = torch.autograd  # mentions autograd, never calls it
+            s = torch.sigmoid(torch.from_numpy(x))
+            return (s * (1 - s)).numpy()
+        """,
+        {G},
+        "names torch.autograd without calling it; the derivative is the closed form",
+    ),
+    _right(
+        "derivada_logistica_torch_func",
+        C,
+        """
+        def derivada_logistica(x):
+            x_t = torch.from_numpy(x).reshape(-1)
+            d = torch.func.vmap(torch.func.grad(torch.sigmoid))(x_t)
+            return d.reshape(x.shape).numpy()
+        """,
+        "torch.func.grad of the sigmoid, vectorized with vmap",
+    ),
+    _right(
+        "derivada_logistica_backward_na_auxiliar",
+        C,
+        """
+        def _gradiente(f, x_t):
+            x_t = x_t.detach().requires_grad_(True)
+            f(x_t).sum().backward()
+            return x_t.grad
+
+
+        def derivada_logistica(x):
+            return _gradiente(torch.sigmoid, torch.from_numpy(x)).numpy()
+        """,
+        "backward called in a helper",
+    ),
     _right(
         "derivada_logistica_autograd_grad",
         C,
@@ -901,7 +1231,8 @@ ANSWERS += [
 ]
 
 # --------------------------------------------------------------------------------------------------
-# Problem set 3: regra_da_cadeia(x)
+# Problem set 3: regra_da_cadeia(x), with f_cadeia and g_cadeia given in a locked cell. The tests swap both
+# for other functions (and a g that answers 2u when it receives a u still attached to x's graph).
 C = "resposta_regra_da_cadeia"
 DX, DU, DZ, DT = (
     "regra_da_cadeia_du_dx",
@@ -916,10 +1247,10 @@ ANSWERS += [
         """
         def regra_da_cadeia(x):
             x = x.clone().requires_grad_(True)
-            u = 1 + x * x
+            u = f_cadeia(x)
             u.backward(torch.ones_like(u))
             v = u.detach().requires_grad_(True)
-            z = 1 + 7 * torch.pow(v, 4)
+            z = g_cadeia(v)
             z.backward(torch.ones_like(z))
             return x.grad, v.grad, v.grad
         """,
@@ -932,12 +1263,11 @@ ANSWERS += [
         """
         def regra_da_cadeia(x):
             x1 = x.clone().requires_grad_(True)
-            u1 = 1 + x1 * x1
+            u1 = f_cadeia(x1)
             u1.backward(torch.ones_like(u1))
             du_dx = x1.grad
             x2 = x.clone().requires_grad_(True)
-            u2 = 1 + x2 * x2
-            z = 1 + 7 * u2 ** 4
+            z = g_cadeia(f_cadeia(x2))
             z.backward(torch.ones_like(z))
             dz_du = x2.grad  # without detach this is dz/dx, not dz/du
             return du_dx, dz_du, dz_du * du_dx
@@ -946,19 +1276,34 @@ ANSWERS += [
         "no detach: the backward from z reaches x, so 'dz_du' is really dz/dx",
     ),
     _wrong(
+        "regra_da_cadeia_u_ligado_autograd_grad",
+        C,
+        """
+        def regra_da_cadeia(x):
+            x = x.detach().clone().requires_grad_(True)
+            u = f_cadeia(x)
+            z = g_cadeia(u)
+            (dz_du,) = torch.autograd.grad(z.sum(), u, retain_graph=True)
+            (du_dx,) = torch.autograd.grad(u.sum(), x)
+            return du_dx, dz_du, dz_du * du_dx
+        """,
+        {DU, DZ, DT},
+        "right numbers from torch.autograd.grad on an attached u: u is never cut from the graph (no detach token)",
+    ),
+    _wrong(
         "regra_da_cadeia_acumula",
         C,
         """
         def regra_da_cadeia(x):
             x = x.clone().requires_grad_(True)
-            u = 1 + x * x
+            u = f_cadeia(x)
             u.backward(torch.ones_like(u), retain_graph=True)
             du_dx = x.grad
             v = u.detach().requires_grad_(True)
-            z = 1 + 7 * v ** 4
+            z = g_cadeia(v)
             z.backward(torch.ones_like(z))
             dz_du = v.grad
-            z_total = 1 + 7 * u ** 4
+            z_total = g_cadeia(u)
             z_total.backward(torch.ones_like(z_total))  # accumulates into x.grad, which du_dx also is
             return du_dx, dz_du, x.grad
         """,
@@ -971,10 +1316,10 @@ ANSWERS += [
         """
         def regra_da_cadeia(x):
             x = x.clone().requires_grad_(True)
-            u = 1 + x * x
+            u = f_cadeia(x)
             u.backward(torch.ones_like(u))
             xd = x.detach().requires_grad_(True)
-            z = 1 + 7 * xd ** 4
+            z = g_cadeia(xd)
             z.backward(torch.ones_like(z))
             return x.grad, xd.grad, xd.grad * x.grad
         """,
@@ -982,20 +1327,95 @@ ANSWERS += [
         "applies g to x instead of u",
     ),
     _wrong(
-        "regra_da_cadeia_sem_um",
+        "regra_da_cadeia_formulas_escritas",
         C,
         """
         def regra_da_cadeia(x):
-            x = x.clone().requires_grad_(True)
-            u = x * x
+            x = x.detach().clone().requires_grad_(True)
+            u = 1 + x * x
             u.backward(torch.ones_like(u))
             v = u.detach().requires_grad_(True)
             z = 1 + 7 * v ** 4
             z.backward(torch.ones_like(z))
             return x.grad, v.grad, v.grad * x.grad
         """,
+        {DX, DU, DZ},
+        "rewrites f and g instead of calling f_cadeia and g_cadeia: right here, wrong for any other f and g",
+    ),
+    _wrong(
+        "regra_da_cadeia_dz_du_formula",
+        C,
+        """
+        def regra_da_cadeia(x):
+            x = x.detach().clone().requires_grad_(True)
+            u = f_cadeia(x)
+            u.backward(torch.ones_like(u))
+            dz_du = 28 * u.detach() ** 3  # g'(u) written by hand, no autograd
+            return x.grad, dz_du, dz_du * x.grad
+        """,
         {DU, DZ},
-        "drops the '1 +' of f, so u = x²",
+        "dz/du from the closed form 28u³ instead of autograd",
+    ),
+    _wrong(
+        "regra_da_cadeia_du_dx_formula",
+        C,
+        """
+        def regra_da_cadeia(x):
+            du_dx = 2 * x
+            u_desligado = f_cadeia(x).detach().requires_grad_(True)
+            z = g_cadeia(u_desligado)
+            z.sum().backward()
+            return du_dx, u_desligado.grad, u_desligado.grad * du_dx
+        """,
+        {DX, DZ},
+        "du/dx from the closed form 2x instead of autograd",
+    ),
+    _wrong(
+        "regra_da_cadeia_dz_dx_direto",
+        C,
+        """
+        def regra_da_cadeia(x):
+            x = x.detach().clone().requires_grad_(True)
+            u = f_cadeia(x)
+            (du_dx,) = torch.autograd.grad(u.sum(), x)
+            v = u.detach().requires_grad_(True)
+            (dz_du,) = torch.autograd.grad(g_cadeia(v).sum(), v)
+            x2 = x.detach().clone().requires_grad_(True)
+            (dz_dx,) = torch.autograd.grad(g_cadeia(f_cadeia(x2)).sum(), x2)  # direct, not the product
+            return du_dx, dz_du, dz_dx
+        """,
+        {DZ},
+        "dz/dx by autograd straight through g(f(x)) instead of the product of the two factors",
+    ),
+    _wrong(
+        "regra_da_cadeia_cpu",
+        C,
+        """
+        def regra_da_cadeia(x):
+            x = x.detach().clone().requires_grad_(True)
+            u = f_cadeia(x)
+            u.sum().backward()
+            v = u.detach().requires_grad_(True)
+            g_cadeia(v).sum().backward()
+            return x.grad.cpu(), v.grad.cpu(), (v.grad * x.grad).cpu()
+        """,
+        {DX},
+        "moves the three results to the CPU",
+    ),
+    _wrong(
+        "regra_da_cadeia_numpy",
+        C,
+        """
+        def regra_da_cadeia(x):
+            x = torch.tensor(x.tolist(), dtype=x.dtype, requires_grad=True)  # rebuilt on the CPU
+            u = f_cadeia(x)
+            u.sum().backward()
+            v = u.detach().requires_grad_(True)
+            g_cadeia(v).sum().backward()
+            return x.grad, v.grad, v.grad * x.grad
+        """,
+        {DX},
+        "rebuilds x from a Python list: always on the CPU (and .tolist() fails on other devices)",
     ),
     _right(
         "regra_da_cadeia_autograd_grad",
@@ -1003,10 +1423,10 @@ ANSWERS += [
         """
         def regra_da_cadeia(x):
             x = x.detach().requires_grad_(True)
-            u = 1 + x ** 2
+            u = f_cadeia(x)
             (du_dx,) = torch.autograd.grad(u.sum(), x)
             u_sep = u.detach().requires_grad_(True)
-            z = 1 + 7 * u_sep ** 4
+            z = g_cadeia(u_sep)
             (dz_du,) = torch.autograd.grad(z.sum(), u_sep)
             return du_dx, dz_du, dz_du * du_dx
         """,
@@ -1018,16 +1438,30 @@ ANSWERS += [
         """
         def regra_da_cadeia(x):
             x = x.clone().requires_grad_(True)
-            u = 1 + x * x
+            u = f_cadeia(x)
             u.sum().backward()
             u_sep = u.detach()
             u_sep.requires_grad_(True)
-            z = 1 + 7 * torch.pow(u_sep, 4)
+            z = g_cadeia(u_sep)
             z.sum().backward()
             du_dx, dz_du = x.grad, u_sep.grad
             return du_dx, dz_du, du_dx * dz_du
         """,
         ".sum().backward() for both factors",
+    ),
+    _right(
+        "regra_da_cadeia_clone",
+        C,
+        """
+        def regra_da_cadeia(x):
+            folha = x.detach().clone().requires_grad_()
+            u = f_cadeia(folha)
+            u.backward(gradient=torch.ones_like(u))
+            copia = u.detach().clone().requires_grad_()  # a real copy, also cut from the graph
+            g_cadeia(copia).backward(gradient=torch.ones_like(u))
+            return folha.grad, copia.grad, torch.mul(copia.grad, folha.grad)
+        """,
+        "u cut from the graph with detach().clone(), gradient= keyword",
     ),
 ]
 
@@ -1087,6 +1521,28 @@ ANSWERS += [
         """,
         {V, G},
         "multiplies e^x and e^y in the denominator",
+    ),
+    _wrong(
+        "log_exp_cpu",
+        C,
+        """
+        def log_exp(x, y):
+            x, y = x.cpu(), y.cpu()
+            return -torch.log(torch.exp(x) / (torch.exp(x) + torch.exp(y)))
+        """,
+        {V},
+        "moves the inputs to the CPU: the result is not on their device",
+    ),
+    _wrong(
+        "log_exp_uns_padrao",
+        C,
+        """
+        def log_exp(x, y):
+            um = torch.ones(x.shape, dtype=x.dtype)  # default device
+            return torch.log(um + torch.exp(y - x))
+        """,
+        {V},
+        "mixes in a tensor created on the default device",
     ),
     _right(
         "log_exp_log_da_soma",
@@ -1240,7 +1696,7 @@ ANSWERS += [
         """,
         "the max trick with a detached maximum",
     ),
-    _right(
+    _wrong(
         "stable_log_exp_softplus_manual",
         C,
         """
@@ -1248,7 +1704,52 @@ ANSWERS += [
             t = y - x
             return torch.clamp(t, min=0) + torch.log1p(torch.exp(-torch.abs(t)))
         """,
-        "softplus written by hand: max(t, 0) + log1p(exp(-|t|))",
+        {G},
+        "softplus by hand with clamp and abs: stable, but at x == y the gradients are (-1, +1), not (-1/2, +1/2)",
+    ),
+    _wrong(
+        "stable_log_exp_softplus_relu",
+        C,
+        """
+        def stable_log_exp(x, y):
+            t = y - x
+            return torch.relu(t) + torch.log1p(torch.exp(-t.abs()))
+        """,
+        {G},
+        "softplus by hand with relu (no clamp): at x == y both gradients are 0",
+    ),
+    _wrong(
+        "stable_log_exp_cpu",
+        C,
+        """
+        def stable_log_exp(x, y):
+            return F.softplus((y - x).cpu())
+        """,
+        {V},
+        "stable, but the result is moved to the CPU",
+    ),
+    _wrong(
+        "stable_log_exp_zeros_padrao",
+        C,
+        """
+        def stable_log_exp(x, y):
+            zero = torch.zeros(x.shape, dtype=x.dtype)  # default device
+            return torch.logaddexp(zero, y - x)
+        """,
+        {V},
+        "mixes in a tensor created on the default device",
+    ),
+    _right(
+        "stable_log_exp_where_log1p",
+        C,
+        """
+        def stable_log_exp(x, y):
+            t = y - x
+            positiva = t > 0
+            seguro = torch.where(positiva, -t, t)  # always <= 0: exp never overflows, in either branch
+            return torch.where(positiva, t, torch.zeros_like(t)) + torch.log1p(torch.exp(seguro))
+        """,
+        "max(t, 0) + log1p(exp(-|t|)) with torch.where: at the tie the log1p branch gives 1/2",
     ),
 ]
 
