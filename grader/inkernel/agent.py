@@ -240,9 +240,10 @@ def _tensors(objects: dict) -> dict:
 def _state(t) -> tuple:
     """What T mirrors of a tensor argument: its view of memory, requires_grad and .grad."""
     if t.device.type == "meta":
-        return (None, tuple(t.shape), tuple(t.stride()), t.dtype, None, t.requires_grad, id(t.grad))
+        return (None, tuple(t.shape), tuple(t.stride()), t.dtype, None, t.requires_grad, None)
+    grad = t.grad if t.is_leaf else None  # (.grad of a non-leaf warns on stderr)
     return (t.untyped_storage().data_ptr(), tuple(t.shape), tuple(t.stride()), t.dtype, t.storage_offset(),
-            t.requires_grad, id(t.grad) if t.grad is not None else None)
+            t.requires_grad, id(grad) if grad is not None else None)
 
 
 def _walk(value, depth: int = 0):

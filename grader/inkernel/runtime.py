@@ -43,6 +43,7 @@ from collections.abc import MutableMapping
 from . import wire
 
 SYNC = "__corretor_sincroniza__"
+_INTERNAL = {SYNC, "__corretor_no_kernel_do_aluno__", "globals"}  # what T's runtime puts in the test namespace
 PROBE = "__corretor_no_kernel_do_aluno__"
 PROBE_MARK = "_no_kernel_do_aluno"
 _BUILTIN_ERRORS = {
@@ -255,7 +256,7 @@ class Runtime:
                 "code": encoder.buffer(marshal.dumps(function.__code__))}
         keys, values = [], []
         for name in sorted(_global_names(function.__code__)):
-            if name in function.__globals__:
+            if name in function.__globals__ and name not in _INTERNAL:  # (S has its own globals())
                 keys.append(name)
                 values.append(encoder.encode(function.__globals__[name], depth + 1))
         node["globals"] = [keys, values]

@@ -295,7 +295,7 @@ class Encoder:
                 if name not in NUMPY_DTYPES:
                     raise Refused(f"numpy.{name}")
                 return {"t": "np_scalar", "dtype": name, "b": self.buffer(obj.tobytes())}
-            if kind is np.dtype:
+            if isinstance(obj, np.dtype):
                 if obj.name not in NUMPY_DTYPES:
                     raise Refused(f"numpy.dtype {obj.name}")
                 return {"t": "np_dtype", "v": obj.name}
@@ -312,7 +312,7 @@ class Encoder:
             node["m"] = self.remember(t)
         if type(t) is torch.nn.Parameter:
             node["param"] = True
-        if t.grad is not None and remember:
+        if remember and t.is_leaf and t.grad is not None:  # (.grad of a non-leaf warns on stderr)
             node["grad"] = self.encode(t.grad, depth + 1)
         if t.device.type != "meta" and t.numel() > 0:
             self._arrays.append((node, t, "tensor"))
