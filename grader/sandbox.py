@@ -43,6 +43,7 @@ _LAUNCHER_HOST = Path(__file__).with_name("kernel_limits.py")
 _LAUNCHER_INSIDE = "/run/grader-sandbox/kernel_limits.py"
 ZYGOTE_HOST = Path(__file__).with_name("zygote.py")  # warm kernels (grader/warm.py), stdlib-only too
 ZYGOTE_INSIDE = "/run/grader-sandbox/zygote.py"
+_PIDNS_HOST = Path(__file__).with_name("pidns.py")  # outside the sandbox: bwrap's launcher (see its top)
 _MPLCONFIGDIR = "/tmp/matplotlib"  # inside the private /tmp
 
 # /etc entries programs need (dynamic linker, users, time zone, fonts, alternatives symlinks); the rest
@@ -348,6 +349,16 @@ def wrap_command(
     inner = limits_command(argv, limits, gpu=gpu, launcher=_LAUNCHER_INSIDE)
     inner[inner.index("--") : inner.index("--")] = identity
     return [
+        # bwrap in a PID namespace whose init dies with it: killed at any moment, even before its sandbox is
+        # set up, it takes every process of the sandbox along (grader/pidns.py says why --die-with-parent
+        # alone does not); and it dies with this process
+        sys.executable,
+        "-I",
+        "-S",
+        str(_PIDNS_HOST),
+        "--parent",
+        str(os.getpid()),
+        "--",
         shutil.which("bwrap") or "bwrap",
         *namespaces,
         "--die-with-parent",  # grader (or bwrap) killed: everything inside is SIGKILLed
