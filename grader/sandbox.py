@@ -123,7 +123,9 @@ def limits_command(
     argv: Sequence[str], limits: Limits, *, gpu: bool = False, launcher: str | None = None
 ) -> list[str]:
     """The rlimit launcher alone, in front of `argv`: for --no-sandbox runs (limits still apply, except
-    RLIMIT_NPROC when the grader is root, which the kernel never enforces for root)."""
+    RLIMIT_NPROC when the grader is root, which the kernel never enforces for root). On the host (no
+    `launcher` inside a sandbox), `argv` dies with this process, as a sandbox does."""
+    parent = [] if launcher else ["--parent", str(os.getpid())]
     return [
         sys.executable,
         "-I",  # the launcher needs only the stdlib: ignore PYTHON* variables and the cwd
@@ -139,6 +141,7 @@ def limits_command(
         str(limits.max_processes),
         "--fsize",
         str(limits.max_file_mb),
+        *parent,
         "--",
         *argv,
     ]
