@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -49,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    stopped_by = [signal.SIGINT]
+    previous = _terminate_like_ctrl_c(stopped_by)
     try:
         return COMMANDS[args.command](args)
     except UserError as exc:
@@ -56,7 +60,26 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print("interrompido: o que já foi corrigido está salvo em autograded/ e no gradebook", file=sys.stderr)
-        return 130
+        return 128 + stopped_by[0]
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate_like_ctrl_c(stopped_by: list[int]):
+    """SIGTERM (kill, a scheduler's or a service's stop) does what Ctrl-C does: the run stops, what was graded
+    stays recorded, every server is stopped. Returns the handler it replaced (None: none replaced)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def on_sigterm(signum, frame):
+        stopped_by[0] = signum
+        handler = signal.getsignal(signal.SIGINT)  # asyncio's while a run is on (it cancels it), else Python's
+        if not callable(handler):
+            raise KeyboardInterrupt
+        handler(signal.SIGINT, frame)
+
+    return signal.signal(signal.SIGTERM, on_sigterm)
 
 
 def _settings(args):

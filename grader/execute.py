@@ -10,12 +10,12 @@ nbgrader's rule (an error fails a test cell) without special cases.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import logging
 import os
 import shutil
 import tempfile
 import time
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,6 +74,17 @@ class _Client(NotebookClient):
         self.max_output_bytes = max_output_bytes
         self.timed_out = False
         self._output_bytes: dict[int, int] = {}
+
+    @asynccontextmanager
+    async def async_setup_kernel(self, **kwargs):
+        """nbclient's, less its SIGINT and SIGTERM handlers: while a notebook runs they would shut its kernel
+        down and let grading go on (recording a dead kernel), and on the way out they reset SIGTERM to the
+        default action, over the grader's own (grader/cli.py). The caller starts and stops the kernel."""
+        if not self.km.has_kernel:
+            await self.async_start_new_kernel(**kwargs)
+        if self.kc is None:
+            await self.async_start_new_kernel_client()
+        yield
 
     async def _async_handle_timeout(self, timeout, cell=None):
         self.timed_out = True
@@ -247,7 +258,6 @@ async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, km: AsyncKer
         result.message = f"não foi possível iniciar o kernel: {exc}"
     finally:
         await _shutdown(km)  # nbclient leaves a kernel it did not create running
-        atexit.unregister(client._cleanup_kernel)  # registered by nbclient; left behind when the start failed
     _mark_not_run([cell for _, cell in code_cells[position:]], result.message or "célula não executada")
     return result
 
