@@ -14,7 +14,8 @@ its death signal armed before the exec; the sandbox's own namespace nests inside
 process of a PID namespace, nested ones included, when its init dies. So: caller dies -> launcher dies ->
 bwrap dies -> nothing of the sandbox is left, whatever state it was in, and no clean-up code is involved.
 The launcher waits for bwrap and exits with its status. A fresh /proc in a mount namespace of its own lets
-bwrap read its child's /proc entry by the pid it knows (a pid of the new namespace).
+bwrap read its child's /proc entry by the pid it knows (a pid of the new namespace). Where this machine does
+not allow these namespaces, bwrap runs as before, with a warning on stderr.
 
 Stdlib only, like grader/kernel_limits.py; run with -I -S (a few milliseconds).
 """
@@ -61,26 +62,42 @@ def _error(libc: ctypes.CDLL, what: str) -> str:
     return f"{what}: {os.strerror(ctypes.get_errno())}"
 
 
-def _new_namespaces(libc: ctypes.CDLL) -> bool:
+def _enter_namespaces(libc: ctypes.CDLL) -> str | None:
     """Children of this process go into a new PID namespace (and a private copy of the mounts). Root creates
     them directly; any other user needs a user namespace to own them, which maps its uid and gid to themselves
-    (bwrap inside sees the same unprivileged user as without it). False when the kernel refuses (nothing
-    changed then); once they exist there is no way back, so what fails after that ends this process."""
+    (bwrap inside sees the same unprivileged user as without it). None on success, else what failed."""
     uid, gid = os.getuid(), os.getgid()
     user = os.geteuid() != 0
     if libc.unshare(_CLONE_NEWPID | _CLONE_NEWNS | (_CLONE_NEWUSER if user else 0)) != 0:
-        print(f"pidns: sandbox sem namespace de PIDs próprio ({_error(libc, 'unshare')}); ele pode "
-              "sobreviver ao corretor", file=sys.stderr)
-        return False
+        return _error(libc, "unshare")
     try:
         if user:
             for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
                 with open(f"/proc/self/{name}", "w") as f:
                     f.write(text)
-        if libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:  # no mount of ours reaches the host
-            raise OSError(ctypes.get_errno(), "mount --make-rprivate /")
     except OSError as e:
-        sys.exit(f"pidns: {e}")
+        return f"user namespace: {e}"
+    if libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:  # no mount of ours reaches the host
+        return _error(libc, "mount --make-rprivate /")
+    return None
+
+
+def _namespaces(libc: ctypes.CDLL) -> bool:
+    """Enter them if this machine allows it. Tried first in a throwaway child: once made they cannot be left,
+    and bwrap must still run without them (a policy may allow user namespaces to bwrap alone, as AppArmor does
+    on Ubuntu 24.04)."""
+    trial = os.fork()
+    if trial == 0:
+        problem = _enter_namespaces(libc)
+        if problem:
+            print(f"pidns: sandbox sem namespace de PIDs próprio ({problem}); ele pode sobreviver ao corretor",
+                  file=sys.stderr, flush=True)
+        os._exit(1 if problem else 0)
+    if os.waitstatus_to_exitcode(os.waitpid(trial, 0)[1]) != 0:
+        return False
+    problem = _enter_namespaces(libc)
+    if problem:  # it worked a moment ago: nothing sensible is left to do
+        sys.exit(f"pidns: {problem}")
     return True
 
 
@@ -92,12 +109,12 @@ def _run_init(libc: ctypes.CDLL, lifeline: int, command: list[str]) -> None:
     # the namespace's own /proc: bwrap looks its child up there by pid
     if libc.mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None) != 0:
         print(f"pidns: {_error(libc, 'mount /proc')}", file=sys.stderr)
-    for signum in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT):  # as subprocess leaves them for a child
-        signal.signal(signum, signal.SIG_DFL)
     _exec(command)
 
 
 def _exec(command: list[str]) -> None:
+    for signum in (signal.SIGPIPE, signal.SIGXFSZ):  # Python ignores them; subprocess restores them too
+        signal.signal(signum, signal.SIG_DFL)
     try:
         os.execvp(command[0], command)
     except OSError as e:
@@ -108,13 +125,7 @@ def _exec(command: list[str]) -> None:
 def _wait(child: int) -> None:
     """The launcher, once bwrap runs: exit as bwrap did (a signal as 128 + its number, like bwrap itself)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends it quietly, and bwrap with it
-    while True:
-        try:
-            _, status = os.waitpid(child, 0)
-            break
-        except ChildProcessError:
-            os._exit(1)
-    code = os.waitstatus_to_exitcode(status)
+    code = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
     os._exit(code if code >= 0 else 128 - code)
 
 
@@ -126,7 +137,7 @@ def main(argv: list[str]) -> None:
     parent = int(argv[argv.index("--parent") + 1]) if "--parent" in argv[: argv.index("--")] else None
     command = argv[argv.index("--") + 1 :]
     libc = _libc()
-    isolated = _new_namespaces(libc)
+    isolated = _namespaces(libc)
     _die_with_parent(libc, lambda: parent is not None and os.getppid() != parent)
     if not isolated:  # bwrap still runs, without this guarantee (its --die-with-parent stays)
         _exec(command)
