@@ -25,6 +25,9 @@ EXAMPLES = "programacao_diferenciavel"  # the assignment of examples/submissions
 # even once reparented to PID 1. Unique per run: other runs on the machine are not ours to judge.
 RUN_MARK = "GRADER_TEST_RUN"
 _TESTS_STARTED: list[tuple[float, str]] = []  # (seconds since boot, test id)
+# Python's own helpers of this process (multiprocessing starts a resource tracker for the Dask workers): they
+# read a pipe from it and end with it.
+_OWN_HELPERS = (b"from multiprocessing.resource_tracker import main", b"from multiprocessing.forkserver import main")
 
 
 def pytest_configure(config):
@@ -33,6 +36,14 @@ def pytest_configure(config):
 
 def pytest_runtest_logstart(nodeid, location):
     _TESTS_STARTED.append((time.clock_gettime(time.CLOCK_BOOTTIME), nodeid))
+
+
+def _own_helper(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return any(helper in cmdline for helper in _OWN_HELPERS)
 
 
 def _describe(pid: int, stat: str) -> str:
@@ -62,8 +73,10 @@ def _marked_processes(name: str = RUN_MARK, value: str | None = None) -> dict[in
             stat = Path(f"/proc/{entry}/stat").read_text()
         except OSError:  # gone, or not ours to read
             continue
-        if stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X"):
-            found[int(entry)] = _describe(int(entry), stat)
+        state, parent = stat.rsplit(")", 1)[1].split()[:2]
+        if state in ("Z", "X") or (int(parent) == os.getpid() and _own_helper(int(entry))):
+            continue
+        found[int(entry)] = _describe(int(entry), stat)
     return found
 
 
