@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -69,8 +68,6 @@ def main(argv: list[str] | None = None) -> int:
 def _terminate_like_ctrl_c(stopped_by: list[int]):
     """SIGTERM (kill, a scheduler's or a service's stop) does what Ctrl-C does: the run stops, what was graded
     stays recorded, every server is stopped. Returns the handler it replaced (None: none replaced)."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
 
     def on_sigterm(signum, frame):
         stopped_by[0] = signum
@@ -79,7 +76,10 @@ def _terminate_like_ctrl_c(stopped_by: list[int]):
             raise KeyboardInterrupt
         handler(signal.SIGINT, frame)
 
-    return signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        return signal.signal(signal.SIGTERM, on_sigterm)
+    except ValueError:  # not the main thread (main() called from a thread): signals are not its to handle
+        return None
 
 
 def _settings(args):

@@ -10,6 +10,7 @@ nbgrader's rule (an error fails a test cell) without special cases.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import os
 import shutil
@@ -258,6 +259,7 @@ async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, km: AsyncKer
         result.message = f"não foi possível iniciar o kernel: {exc}"
     finally:
         await _shutdown(km)  # nbclient leaves a kernel it did not create running
+        atexit.unregister(client._cleanup_kernel)  # registered by nbclient; left behind when the start failed
     _mark_not_run([cell for _, cell in code_cells[position:]], result.message or "célula não executada")
     return result
 

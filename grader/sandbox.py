@@ -41,9 +41,9 @@ SANDBOX_GID = 65534
 # `grader` package, which lives next to source/, stays invisible).
 _LAUNCHER_HOST = Path(__file__).with_name("kernel_limits.py")
 _LAUNCHER_INSIDE = "/run/grader-sandbox/kernel_limits.py"
+_PIDNS_HOST = Path(__file__).with_name("pidns.py")  # outside the sandbox: bwrap's launcher (see its top)
 ZYGOTE_HOST = Path(__file__).with_name("zygote.py")  # warm kernels (grader/warm.py), stdlib-only too
 ZYGOTE_INSIDE = "/run/grader-sandbox/zygote.py"
-_PIDNS_HOST = Path(__file__).with_name("pidns.py")  # outside the sandbox: bwrap's launcher (see its top)
 _MPLCONFIGDIR = "/tmp/matplotlib"  # inside the private /tmp
 
 # /etc entries programs need (dynamic linker, users, time zone, fonts, alternatives symlinks); the rest
