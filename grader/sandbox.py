@@ -352,7 +352,7 @@ def wrap_command(
     inner = limits_command(argv, limits, gpu=gpu, launcher=_LAUNCHER_INSIDE)
     inner[inner.index("--") : inner.index("--")] = identity
     return [
-        # bwrap in a PID namespace whose init dies with it: killed at any moment, even before its sandbox is
+        # bwrap as the init of a PID namespace of its own: killed at any moment, even before its sandbox is
         # set up, it takes every process of the sandbox along (grader/pidns.py says why --die-with-parent
         # alone does not); and it dies with this process
         sys.executable,
