@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 import time
@@ -86,6 +87,8 @@ def _moodle_options(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    stopped_by = [signal.SIGINT]
+    previous = _terminate_like_ctrl_c(stopped_by)
     try:
         return COMMANDS[args.command](args)
     except UserError as exc:
@@ -93,7 +96,27 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print("interrompido: o que já foi corrigido está salvo em autograded/ e no gradebook", file=sys.stderr)
-        return 130
+        return 128 + stopped_by[0]
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate_like_ctrl_c(stopped_by: list[int]):
+    """SIGTERM (kill, a scheduler's or a service's stop) does what Ctrl-C does: the run stops, what was graded
+    stays recorded, every server is stopped. Returns the handler it replaced (None: none replaced)."""
+
+    def on_sigterm(signum, frame):
+        stopped_by[0] = signum
+        handler = signal.getsignal(signal.SIGINT)  # asyncio's while a run is on (it cancels it), else Python's
+        if not callable(handler):
+            raise KeyboardInterrupt
+        handler(signal.SIGINT, frame)
+
+    try:
+        return signal.signal(signal.SIGTERM, on_sigterm)
+    except ValueError:  # not the main thread (main() called from a thread): signals are not its to handle
+        return None
 
 
 def _settings(args):

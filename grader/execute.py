@@ -24,6 +24,7 @@ import os
 import shutil
 import tempfile
 import time
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,6 +84,17 @@ class _Client(NotebookClient):
         self.max_output_bytes = max_output_bytes
         self.timed_out = False
         self._output_bytes: dict[int, int] = {}
+
+    @asynccontextmanager
+    async def async_setup_kernel(self, **kwargs):
+        """nbclient's, less its SIGINT and SIGTERM handlers: while a notebook runs they would shut its kernel
+        down and let grading go on (recording a dead kernel), and on the way out they reset SIGTERM to the
+        default action, over the grader's own (grader/cli.py). The caller starts and stops the kernel."""
+        if not self.km.has_kernel:
+            await self.async_start_new_kernel(**kwargs)
+        if self.kc is None:
+            await self.async_start_new_kernel_client()
+        yield
 
     async def _async_handle_timeout(self, timeout, cell=None):
         self.timed_out = True

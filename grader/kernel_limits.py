@@ -1,7 +1,7 @@
 """Tiny launcher: set resource limits, optionally drop root, then exec a command (the kernel).
 
     python -I -S kernel_limits.py --cpu S --mem MB [--mem-kind as|data] --nproc N --fsize MB
-                                  [--uid U --gid G] [--chdir DIR] -- argv...
+                                  [--uid U --gid G] [--chdir DIR] [--parent PID] -- argv...
 
 It runs inside the bubblewrap sandbox (grader/sandbox.py binds this one file read-only) and also on its
 own for `--no-sandbox` runs, so it is stdlib-only and imports nothing from the `grader` package.
@@ -17,7 +17,9 @@ Why each step is here:
   a fresh user namespace of its own (mapping the uid to itself), so each sandbox gets its own count
   instead of sharing one with every other sandbox that runs as "nobody";
 - it is set last because a user namespace records the creator's RLIMIT_NPROC as a ceiling for the whole
-  namespace: lowering it first would make the parent count (every "nobody" task on the host) the limit.
+  namespace: lowering it first would make the parent count (every "nobody" task on the host) the limit;
+- without the sandbox nothing else ends the command with the grader (`--parent`, the grader's pid): the
+  kernel SIGKILLs it when its parent dies (PR_SET_PDEATHSIG), armed last because dropping root clears it.
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ from __future__ import annotations
 import ctypes
 import os
 import resource
+import signal
 import sys
 import types
 
 _CLONE_NEWUSER = 0x10000000
 _PR_SET_DUMPABLE = 4
+_PR_SET_PDEATHSIG = 1
 _PR_SET_NO_NEW_PRIVS = 38
 _MB = 1024 * 1024
 
@@ -43,6 +47,7 @@ _OPTIONS = {  # option: (attribute, default); all take an integer, except --chdi
     "--uid": ("uid", None),  # when root: switch to this uid before exec
     "--gid": ("gid", None),  # when root: switch to this gid before exec
     "--chdir": ("chdir", None),  # working directory, entered after dropping root
+    "--parent": ("parent", None),  # die with this process (the grader), which must be our parent
 }
 
 
@@ -136,6 +141,10 @@ def main(argv: list[str] | None = None) -> None:
 
     # setuid programs must not give privileges back (bubblewrap sets this too; --no-sandbox runs need it)
     libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    if args.parent is not None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # kept across exec
+        if os.getppid() != args.parent:  # already gone: the signal would never come
+            sys.exit("kernel_limits: the grader that started this is gone")
     try:
         os.execvp(args.command[0], args.command)
     except OSError as e:

@@ -426,11 +426,16 @@ async def _execute_all(jobs: list[Job], slots: WorkerSlots, progress: bool, on_d
                        before=lambda: None) -> None:
     """Run every job on the slots; `on_done(job)` (scoring, the gradebook) runs in one writer thread, one job
     at a time, so the event loop keeps feeding cells to the other kernels meanwhile. `before()` runs first
-    in that thread (the gradebook's copy of the assignment), while the first notebooks already run."""
+    in that thread (the gradebook's copy of the assignment), while the first notebooks already run.
+
+    Interrupted (Ctrl-C or SIGTERM cancel this coroutine) or failed, it stops every kernel at once and records
+    nothing more but what the writer has already begun: nbclient reports a cancelled cell as a dead kernel,
+    which must not be graded as one."""
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradebook")
     loop = asyncio.get_running_loop()
     ready = loop.run_in_executor(writer, before)
     bar = Progress(len(jobs), progress)
+    stopping = False
 
     async def run(job: Job) -> None:
         slot = await slots.take()
@@ -438,12 +443,24 @@ async def _execute_all(jobs: list[Job], slots: WorkerSlots, progress: bool, on_d
             job.executed = await execute_async(job.notebook, *slot)
         finally:
             slots.give_back(slot)
+        if stopping:  # cut short: not what the student's notebook did
+            return
         await ready  # its error (say, nbgrader could not read source/) ends the run before any recording
         await loop.run_in_executor(writer, on_done, job)
         bar.done(job.executed)
 
+    tasks = [ready, *(asyncio.ensure_future(run(job)) for job in jobs)]
     try:
-        await asyncio.gather(ready, *(run(job) for job in jobs))
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            task.result()  # the first error, if any
+    except BaseException:
+        stopping = True
+        for task in tasks:
+            task.cancel()
+        slots.close()  # a kernel that a cancellation does not reach dies with its server
+        await asyncio.wait(tasks)
+        raise
     finally:
         bar.close()
         writer.shutdown()

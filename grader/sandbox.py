@@ -41,6 +41,7 @@ SANDBOX_GID = 65534
 # `grader` package, which lives next to source/, stays invisible).
 _LAUNCHER_HOST = Path(__file__).with_name("kernel_limits.py")
 _LAUNCHER_INSIDE = "/run/grader-sandbox/kernel_limits.py"
+_PIDNS_HOST = Path(__file__).with_name("pidns.py")  # outside the sandbox: bwrap's launcher (see its top)
 ZYGOTE_HOST = Path(__file__).with_name("zygote.py")  # warm kernels (grader/warm.py), stdlib-only too
 ZYGOTE_INSIDE = "/run/grader-sandbox/zygote.py"
 # The code both kernels of a submission run besides the notebook (grader/inkernel): importable as `inkernel`
@@ -126,7 +127,9 @@ def limits_command(
     argv: Sequence[str], limits: Limits, *, gpu: bool = False, launcher: str | None = None
 ) -> list[str]:
     """The rlimit launcher alone, in front of `argv`: for --no-sandbox runs (limits still apply, except
-    RLIMIT_NPROC when the grader is root, which the kernel never enforces for root)."""
+    RLIMIT_NPROC when the grader is root, which the kernel never enforces for root). On the host (no
+    `launcher` inside a sandbox), `argv` dies with this process, as a sandbox does."""
+    parent = [] if launcher else ["--parent", str(os.getpid())]
     return [
         sys.executable,
         "-I",  # the launcher needs only the stdlib: ignore PYTHON* variables and the cwd
@@ -142,6 +145,7 @@ def limits_command(
         str(limits.max_processes),
         "--fsize",
         str(limits.max_file_mb),
+        *parent,
         "--",
         *argv,
     ]
@@ -353,6 +357,16 @@ def wrap_command(
     inner = limits_command(argv, limits, gpu=gpu, launcher=_LAUNCHER_INSIDE)
     inner[inner.index("--") : inner.index("--")] = identity
     return [
+        # bwrap as the init of a PID namespace of its own: killed at any moment, even before its sandbox is
+        # set up, it takes every process of the sandbox along (grader/pidns.py says why --die-with-parent
+        # alone does not); and it dies with this process
+        sys.executable,
+        "-I",
+        "-S",
+        str(_PIDNS_HOST),
+        "--parent",
+        str(os.getpid()),
+        "--",
         shutil.which("bwrap") or "bwrap",
         *namespaces,
         "--die-with-parent",  # grader (or bwrap) killed: everything inside is SIGKILLed

@@ -113,8 +113,9 @@ class ForkServer:
                                     readonly_paths=self.readonly, extra_env=self._env(), private_workdir=True)
 
     def _popen_kwargs(self) -> dict[str, Any]:
+        # a session of its own: Ctrl-C at the terminal reaches the grader alone, which stops its servers itself
         if self.key.use_sandbox:
-            return {}  # bwrap clears the environment and enters workdir itself
+            return {"start_new_session": True}  # bwrap clears the environment and enters workdir itself
         return {"cwd": str(self.workdir), "env": self._env(), "start_new_session": True}
 
     def wait_ready(self) -> None:

@@ -31,6 +31,7 @@ import sys
 import time
 
 _PR_SET_DUMPABLE = 4
+_PR_SET_PDEATHSIG = 1
 _WIPED = ("/tmp", "/dev/shm")  # private tmpfs of the sandbox, shared by the slot's successive kernels
 
 
@@ -153,14 +154,19 @@ def empty(directory: str, mounts: set[str]) -> bool:
     return clean
 
 
-def _run_kernel(request: dict) -> None:
+def _run_kernel(request: dict, zygote: int) -> None:
     """In the forked child: become an ordinary ipykernel, as `python -m ipykernel_launcher -f F` would."""
+    libc = ctypes.CDLL(None)
+    # dies with the zygote (without the sandbox, nothing else would end it with the grader)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != zygote:
+        os._exit(1)
     os.setsid()  # its own process group: signals and kills reach the kernel and what it starts
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1):  # never the zygote's control pipe; stderr stays the zygote's (the grader's log)
         os.dup2(devnull, fd)
     os.close(devnull)
-    ctypes.CDLL(None).prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)  # its own /proc entries, like any process
+    libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)  # its own /proc entries, like any process
     os.environ.update(request.get("env", {}))
     os.chdir(request["cwd"])
     sys.path[0] = request["cwd"]  # what `python -m` puts first
@@ -210,11 +216,12 @@ def main(argv: list[str]) -> None:
         request = json.loads(line)
         op = request["op"]
         if op == "spawn":
+            zygote = os.getpid()
             child, exit_code = os.fork(), 0
             if child == 0:
                 code = 1
                 try:
-                    _run_kernel(request)
+                    _run_kernel(request, zygote)
                     code = 0
                 except BaseException:
                     import traceback

@@ -4,8 +4,12 @@ course for the tests of the real notebooks. Both grade real notebooks in real ke
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import nbformat
@@ -15,6 +19,95 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # tests.catalogue
 EXAMPLES = "programacao_diferenciavel"  # the assignment of examples/submissions/
+
+# Every process this suite starts inherits this variable (a sandbox clears the environment inside, but all of
+# it dies with its bwrap, which has it); whatever still has it at the end outlived the test that started it,
+# even once reparented to PID 1. Unique per run: other runs on the machine are not ours to judge.
+RUN_MARK = "GRADER_TEST_RUN"
+_TESTS_STARTED: list[tuple[float, str]] = []  # (seconds since boot, test id)
+# Python's own helpers of this process (multiprocessing starts a resource tracker for the Dask workers): they
+# read a pipe from it and end with it.
+_OWN_HELPERS = (b"from multiprocessing.resource_tracker import main", b"from multiprocessing.forkserver import main")
+
+
+def pytest_configure(config):
+    os.environ[RUN_MARK] = uuid.uuid4().hex  # here: test modules import this file a second time
+
+
+def pytest_runtest_logstart(nodeid, location):
+    _TESTS_STARTED.append((time.clock_gettime(time.CLOCK_BOOTTIME), nodeid))
+
+
+def _own_helper(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return any(helper in cmdline for helper in _OWN_HELPERS)
+
+
+def _describe(pid: int, stat: str) -> str:
+    """One line that names a process: pid, parent, state, command line, and the test it was started in."""
+    fields = stat.rsplit(")", 1)[1].split()
+    tick = 1 / os.sysconf("SC_CLK_TCK")
+    started = int(fields[19]) * tick  # starttime, seconds since boot, in whole ticks
+    test = next((t for when, t in reversed(_TESTS_STARTED) if when <= started + tick), "(before the first test)")
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        cmdline = ""
+    return f"pid {pid} (parent {fields[1]}, state {fields[0]}): {cmdline[:160]} [started in {test}]"
+
+
+def _marked_processes(name: str = RUN_MARK, value: str | None = None) -> dict[int, str]:
+    """Live processes (zombies are dead) whose environment has name=value (default: this run's mark), each
+    described in one line."""
+    wanted = f"{name}={os.environ[name] if value is None else value}".encode()
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            if wanted not in Path(f"/proc/{entry}/environ").read_bytes().split(b"\0"):
+                continue
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:  # gone, or not ours to read
+            continue
+        state, parent = stat.rsplit(")", 1)[1].split()[:2]
+        if state in ("Z", "X") or (int(parent) == os.getpid() and _own_helper(int(entry))):
+            continue
+        found[int(entry)] = _describe(int(entry), stat)
+    return found
+
+
+def _left_behind(name: str = RUN_MARK, value: str | None = None, wait_s: float = 15) -> list[str]:
+    """What is still alive after `wait_s` (a process killed a moment ago takes its sandbox along in a few
+    milliseconds); those are SIGKILLed, so that a failing run leaves nothing either."""
+    deadline = time.monotonic() + wait_s
+    while (left := _marked_processes(name, value)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return sorted(left.values())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_process_outlives_the_suite():
+    """After the last test (this fixture is torn down after every other one): no process the suite started,
+    bwrap, zygote, kernel, Dask worker or grader, is still alive."""
+    yield
+    left = _left_behind()
+    assert not left, "processes started by the tests are still alive:\n" + "\n".join(left)
+
+
+@pytest.fixture
+def left_behind():
+    """`left_behind(name, value)`: the live processes whose environment has name=value, after a few seconds
+    for them to end (a fixture, so that the test ids it gives come from this module as pytest loaded it)."""
+    return _left_behind
 
 
 def nbgrader(cell, grade_id, *, grade=False, solution=False, locked=False, points=0):
