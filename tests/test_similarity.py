@@ -1,9 +1,9 @@
 """The similarity report on a synthetic class with planted copies, built as autograded notebooks (no kernels).
 
-Honest students answer with the catalogue's right answers (written independently of each other) and with answers
-written for this test; copiers take someone's answer and copy it whole, rename its variables, reorder statements
-whose order does not matter, or change its comments and blank lines; one copies from an earlier semester.
-Precision and recall are computed on the planted pairs and asserted."""
+Honest students answer with the catalogue's right answers (written independently of each other), chosen by name,
+and with answers written for this test; copiers take someone's answer and copy it whole, rename its variables,
+reorder statements whose order does not matter, or change its comments and blank lines; one copies from an earlier
+semester. Precision and recall are computed on the planted pairs and asserted."""
 
 from __future__ import annotations
 
@@ -46,7 +46,51 @@ def right_answers(module) -> dict[str, list[str]]:
     return answers
 
 
-RIGHT = right_answers(programacao_diferenciavel)
+CATALOGUE = {answer.name: answer for answer in programacao_diferenciavel.ANSWERS}
+
+# The honest students 1000-1003, one column each: the catalogue's right answers by name (not by position: the
+# catalogue grows and reorders), different solutions written independently of each other. In the exercises of
+# COMPARED they are long enough to be compared, so that "independent answers not flagged" is checked, not vacuous.
+# None: an answer written in this file (HONEST_OWN), because a copy of it is written here by hand; a shorter row:
+# the last students left the exercise as the release gave it.
+HONEST = {
+    "resposta_linhas_positivas": ("linhas_positivas_mascara_explicita", "linhas_positivas_compress"),
+    "resposta_achatar_exemplos": ("achatar_exemplos_len", "achatar_exemplos_prod", "achatar_exemplos_size"),
+    "resposta_tensor_sem_copia": ("tensor_sem_copia_as_tensor", "tensor_sem_copia_asarray"),
+    "resposta_juntar_atributos": ("juntar_atributos_dim_menos1", "juntar_atributos_hstack",
+                                  "juntar_atributos_column_stack"),
+    "resposta_A_B": ("A_B_gerador", "A_B_normal_no_lugar", None, "A_B_randn_like"),
+    "resposta_produto_com_laco": ("produto_com_laco_while", "produto_com_laco_mv", "produto_com_laco_stack",
+                                  "produto_com_laco_auxiliar_sem_laco"),
+    "resposta_produto_vetorizado": ("produto_vetorizado_mm", "produto_vetorizado_einsum",
+                                    "produto_vetorizado_broadcasting", "produto_vetorizado_matmul"),
+    "resposta_update_c": ("update_c_transposta_contigua", "update_c_einsum", "update_c_mais_igual",
+                          "update_c_add_out"),
+    "resposta_derivada_logistica": ("derivada_logistica_autograd_grad", "derivada_logistica_softplus",
+                                    "derivada_logistica_uns", "derivada_logistica_backward_na_auxiliar"),
+    "resposta_regra_da_cadeia": ("regra_da_cadeia_autograd_grad", "regra_da_cadeia_soma", "regra_da_cadeia_clone"),
+    "resposta_log_exp": ("log_exp_log_da_soma", "log_exp_softplus", "log_exp_softmax"),
+    "resposta_stable_log_exp": ("stable_log_exp_softplus", "stable_log_exp_logaddexp", "stable_log_exp_where_log1p",
+                                "stable_log_exp_max_destacado"),
+}
+HONEST_OWN = {  # (student, grade_id) -> an honest answer written here: 2003 reorders it (REORDERED)
+    ("1002", "resposta_A_B"): code("""
+        A = torch.normal(0.0, 1.0, size=(128, 256), device=device)
+        B = torch.normal(0.0, 1.0, size=(128, 256), device=device)
+        """),
+}
+# Exercises where at least three answers written independently of each other are long enough to be compared.
+COMPARED = ("resposta_A_B", "resposta_produto_com_laco", "resposta_update_c", "resposta_derivada_logistica",
+            "resposta_regra_da_cadeia", "resposta_stable_log_exp")
+
+
+def honest_answer(grade_id: str, name: str) -> str:
+    """The catalogue's right answer `name` to `grade_id`."""
+    answer = CATALOGUE.get(name)
+    assert answer is not None, f"{name}: not in the catalogue any more; choose another of its right answers"
+    assert answer.cell == grade_id and answer.is_right, f"{name}: not a right answer to {grade_id}"
+    return answer.code
+
 
 # Answers written for this test, independently of the catalogue: an honest student's and an earlier semester's.
 OWN = {
@@ -102,7 +146,7 @@ REORDERED = {
     "resposta_A_B": code("""
         B = torch.normal(0.0, 1.0, size=(128, 256), device=device)
         A = torch.normal(0.0, 1.0, size=(128, 256), device=device)
-        """),
+        """),  # 1002's (HONEST_OWN)
 }
 PREVIOUS = {
     "resposta_produto_com_laco": code("""
@@ -190,9 +234,10 @@ class Student:
 def planted_class() -> list[Student]:
     honest = [Student(f"100{n}", name=name) for n, name in enumerate(["Ana Araújo", "Bruno", "Cecília", "Davi"])]
     for n, student in enumerate(honest):
-        for grade_id, answers in RIGHT.items():
-            if n < len(answers):
-                student.take(grade_id, answers[n], f"{student.id}/{grade_id}")
+        for grade_id, names in HONEST.items():
+            if n < len(names):
+                text = HONEST_OWN[student.id, grade_id] if names[n] is None else honest_answer(grade_id, names[n])
+                student.take(grade_id, text, f"{student.id}/{grade_id}")
         if n < len(WRITTEN):
             student.take("resposta_comparacao_tempo", WRITTEN[n], f"{student.id}/escrita")
     own = Student("1004", name="Érica")
@@ -303,10 +348,18 @@ def test_planted_copies_found_and_independent_answers_not(planted):
     release = nbformat.read(settings.release_dir / A / f"{A}.ipynb", as_version=4)
     expected = planted_pairs(students, release)
     found = reported(json.loads(report.json_path.read_text(encoding="utf-8")))
+    # Answers written independently of each other are compared in these exercises: not flagging them means something.
+    given = {nbgrader_meta(c).get("grade_id"): c.source for c in release.cells}
+    for grade_id in COMPARED:
+        written = {origin for student in students for g, (text, origin) in student.answers.items()
+                   if g == grade_id and similarity.own_tokens(text, given[g], True) >= similarity.MIN_TOKENS}
+        assert len(written) >= 3, f"{grade_id}: fewer than three independent answers long enough to be compared"
     hits = expected & found
     precision, recall = len(hits) / len(found), len(hits) / len(expected)
     print(f"\nturma plantada: {len(expected)} cópias plantadas, {len(found)} pares relatados, "
           f"precisão {precision:.2f}, revocação {recall:.2f}")
+    honest = {"1000", "1001", "1002", "1003", "1004"}
+    assert not any(set(pair[1:]) <= honest for pair in found), "independent right answers flagged"
     assert not found - expected, "independent answers flagged"
     assert not expected - found, "planted copies missed"
     assert (precision, recall) == (1.0, 1.0)
@@ -331,7 +384,7 @@ def test_planted_copies_found_and_independent_answers_not(planted):
 
 
 def test_json_shape(planted):
-    _, _, report, _, _ = planted
+    _, students, report, _, _ = planted
     data = json.loads(report.json_path.read_text(encoding="utf-8"))
     assert data["assignment"] == A and data["threshold"] == similarity.THRESHOLD
     assert data["students"] == 12 and data["previous"] == [{"label": OLD, "students": 3}]
@@ -349,11 +402,13 @@ def test_json_shape(planted):
     identical = next(p for p in data["pairs"] if p["exercise"] == "resposta_regra_da_cadeia"
                      and {p["a"]["student_id"], p["b"]["student_id"]} == {"1000", "2001"})
     assert identical["score"] == 1.0 and identical["a"]["lines"] == identical["b"]["lines"]
-    commented = next(p for p in data["pairs"] if p["exercise"] == "resposta_update_c")
+    commented = next(p for p in data["pairs"] if p["exercise"] == "resposta_update_c"
+                     and {p["a"]["student_id"], p["b"]["student_id"]} == {"1003", "2004"})
     assert commented["score"] == 1.0
     # The copy's code lines are matched, its comments and blank lines are not.
-    copy_lines = recomment(RIGHT["resposta_update_c"][3]).splitlines()
-    matched = {n for first, last in commented["b"]["lines"] for n in range(first, last + 1)}
+    copy_lines = next(s for s in students if s.id == "2004").answers["resposta_update_c"][0].splitlines()
+    side = commented["a"] if commented["a"]["student_id"] == "2004" else commented["b"]
+    matched = {n for first, last in side["lines"] for n in range(first, last + 1)}
     signature = "def update_c(C, A, B, n_iter=2):"  # the release's line
     assert matched == {n for n, line in enumerate(copy_lines, 1)
                        if line.strip() and "# passo" not in line and line != signature}
