@@ -9,7 +9,8 @@ import asyncio
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from grader.execute import STATUS_GRADED, ExecutionSettings, execute_async
+from grader import warm
+from grader.execute import STATUS_GRADED, ExecutionSettings, execute_async, warm_key
 from grader.sandbox import Limits
 
 STUDENT = '''
@@ -232,7 +233,11 @@ def executed(sandbox_available):
     cells += [graded_cell(source, grade_id) for grade_id, (source, _) in TESTS.items()]
     settings = ExecutionSettings(use_sandbox=sandbox_available, cell_timeout_s=60, submission_timeout_s=300,
                                  limits=Limits(memory_mb=4096))
-    result = asyncio.run(execute_async(new_notebook(cells=cells), settings))
+    pair = warm.Pair(warm_key(settings))
+    try:
+        result = asyncio.run(execute_async(new_notebook(cells=cells), settings, pair))
+    finally:
+        pair.stop()
     assert result.status == STATUS_GRADED, result.message
     return {c.metadata["nbgrader"]["grade_id"]: c for c in result.notebook.cells if "nbgrader" in c.metadata}
 
