@@ -100,6 +100,57 @@ def usa_auxiliar(x):
     return auxiliar(x)
 '''
 
+# A test's probe that measures memory in the student's kernel (as update_c_memoria's does), with its decoy: two
+# tensors of a known size alive at once must be seen as two.
+MEMORY_PROBE = """
+def _no_kernel_do_aluno(funcao):
+    return funcao
+
+@_no_kernel_do_aluno
+def _grandes(chamada, tamanho):
+    import os, sys, warnings
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+    salvo, nulo = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(nulo, 2)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+                chamada()
+    finally:
+        os.dup2(salvo, 2)
+        os.close(salvo)
+        os.close(nulo)
+    eventos = [(e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
+    atual = grandes = maximo = 0
+    for _, nbytes in sorted(eventos):
+        grandes += nbytes >= 0.9 * tamanho
+        grandes -= nbytes <= -0.9 * tamanho and grandes > 0
+        maximo = max(maximo, grandes)
+    return maximo
+
+import torch
+isca = _grandes(lambda: [torch.ones(160, 160) for _ in range(2)], 160 * 160 * 4)
+assert isca >= 2, "a medição de memória no kernel do aluno não confere com uma alocação conhecida"
+"""
+# The student then silences the profiler in their kernel: the decoy fails, and so does the test.
+SILENCED_PROFILER = """
+import types
+import torch.profiler
+
+class _Calado:
+    profiler = types.SimpleNamespace(kineto_results=types.SimpleNamespace(events=lambda: []))
+    def __init__(self, *a, **k):
+        pass
+    def __enter__(self):
+        return self
+    def __exit__(self, *a):
+        return False
+
+torch.profiler.profile = _Calado
+"""
+
 # grade id -> (test code, the message its failure must show; "" when it must pass)
 TESTS = {
     "no_lugar": ("""
@@ -217,6 +268,8 @@ with torch.no_grad():
 """, ""),
     "objeto_recusado": ("estranho(1)", "estranho devolveu um objeto do tipo object, que a correção não aceita"),
     "nome_inexistente": ("nao_existe(1)", "NameError"),
+    "memoria_medida": (MEMORY_PROBE, ""),
+    "memoria_isca": (MEMORY_PROBE, "não confere com uma alocação conhecida"),  # after SILENCED_PROFILER
 }
 
 
@@ -231,6 +284,7 @@ def graded_cell(source, grade_id):
 def executed(sandbox_available):
     cells = [new_code_cell(STUDENT), new_code_cell(STUDENT_TWO)]
     cells += [graded_cell(source, grade_id) for grade_id, (source, _) in TESTS.items()]
+    cells.insert(-1, new_code_cell(SILENCED_PROFILER))
     settings = ExecutionSettings(use_sandbox=sandbox_available, cell_timeout_s=60, submission_timeout_s=300,
                                  limits=Limits(memory_mb=4096))
     pair = warm.Pair(warm_key(settings))
