@@ -37,6 +37,9 @@ MEMORY_MB = 6144  # address space of the kernel
 MAX_PROCESSES = 256  # processes and threads the kernel may hold
 MAX_FILE_MB = 64  # largest file the kernel may write
 MAX_OUTPUT_KB = 512  # outputs kept per cell in the graded notebook
+# The most one answer of the student's kernel may carry to the trusted test kernel (a result, the arguments it
+# changed): more fails that test (grader/inkernel/wire.py).
+MAX_TRANSFER_MB = 64
 
 # Moodle: the language of moodle.csv's headers when no grading worksheet is given (`grader grade --worksheet`
 # fills the worksheet downloaded from the assignment instead, in its own language): "pt_br" or "en".

@@ -29,6 +29,7 @@ class Settings:
     max_processes: int = 256
     max_file_mb: int = 64
     max_output_kb: int = 512
+    max_transfer_mb: int = 64
     code_stub: str = "# SEU CÓDIGO AQUI\nraise NotImplementedError()"
     text_stub: str = "SUA RESPOSTA AQUI"
     moodle_language: str = "pt_br"  # moodle.csv's headers without a worksheet: pt_br | en
@@ -110,6 +111,7 @@ def load_settings(course_dir: Path | None = None) -> Settings:
         max_processes=int(get("MAX_PROCESSES", 256)),
         max_file_mb=int(get("MAX_FILE_MB", 64)),
         max_output_kb=int(get("MAX_OUTPUT_KB", 512)),
+        max_transfer_mb=int(get("MAX_TRANSFER_MB", 64)),
         code_stub=get("CODE_STUB", Settings.code_stub),
         text_stub=get("TEXT_STUB", Settings.text_stub),
         moodle_language=get("MOODLE_LANGUAGE", Settings.moodle_language),

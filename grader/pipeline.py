@@ -599,6 +599,7 @@ def execution_settings(settings: Settings, workers: int, use_sandbox: bool,
                               settings.max_file_mb),
         threads=max(1, (os.cpu_count() or 1) // workers),
         max_output_kb=settings.max_output_kb,
+        transfer_mb=settings.max_transfer_mb,
     )
 
 

@@ -179,7 +179,7 @@ def _run_kernel(request: dict, zygote: int) -> None:
     from ipykernel.kernelapp import IPKernelApp
 
     # Plain tracebacks: the grader reads only the error name and value, and the default ("Context") format
-    # costs ~30 ms per failing cell (decoys fail by design), Plain ~1 ms
+    # costs ~30 ms per failing cell, Plain ~1 ms
     sys.argv = ["ipykernel_launcher", "-f", request["connection_file"], "--InteractiveShell.xmode=Plain"]
     if "matplotlib_inline.backend_inline" in sys.modules:
         # The inline backend hooks itself into IPython when it is imported inside a kernel (its figures become

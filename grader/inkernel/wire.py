@@ -599,7 +599,7 @@ class Decoder:
             region, offset = self._region(node)
             if region.device != device:
                 raise WireError("tensor fora do dispositivo da sua região")
-            itemsize = torch.empty((), dtype=dtype).element_size()
+            itemsize = dtype.itemsize
             u8 = region.u8()
             last = offset + itemsize + sum((n - 1) * s * itemsize for n, s in zip(shape, strides, strict=True) if n > 0)
             if any(s < 0 for s in strides) or offset % itemsize or last > u8.numel():
