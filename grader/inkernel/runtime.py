@@ -365,18 +365,15 @@ class Runtime:
         """Results that require grad: their backward asks S for the gradients of T's arguments."""
         torch = wire._libs["torch"]
         inputs = [encoder.objects.get(memo) for memo in graph.get("inputs", [])]
-        outputs = [t for t in _walk(result) if isinstance(t, torch.Tensor)]
-        wanted = [memo for memo, t in decoder.grad_tensors]
-        outputs = [t for memo, t in decoder.grad_tensors]
+        outputs = [t for _, t in decoder.grad_tensors]  # in S's order: both walk the result as it was encoded
         if len(outputs) != graph.get("outputs") or not all(isinstance(t, torch.Tensor) for t in inputs):
             return result
         self.graphs = True
         if not inputs:  # nothing of T's to differentiate: leaves, as S's were
             swapped = {id(t): t.detach().requires_grad_(True) for t in outputs}
         else:
-            new = _RemoteGradient.apply(self, graph["handle"], outputs, *inputs)
+            new = _gradient_function().apply(self, graph["handle"], outputs, *inputs)
             swapped = {id(old): fresh for old, fresh in zip(outputs, new, strict=True)}
-        del wanted
         return _replace(result, swapped)
 
     def backward(self, handle, grads) -> tuple:
@@ -453,19 +450,9 @@ class _Probe:
         return self.runtime.call({"op": "run", "function": self.function}, args, kwargs, label)
 
 
-class _RemoteGradient:
-    """Built on first use (torch may be absent)."""
-
-    def __new__(cls):
-        raise TypeError
-
-    @staticmethod
-    def apply(runtime, handle, outputs, *inputs):
-        return _gradient_function().apply(runtime, handle, outputs, *inputs)
-
-
 @functools.lru_cache(maxsize=1)
 def _gradient_function():
+    """The autograd.Function of a result computed in S (built on first use: torch may be absent)."""
     import torch
     from torch.autograd.function import once_differentiable
 
@@ -521,18 +508,6 @@ def _importable(obj) -> dict | None:
     for part in name.split("."):
         found = getattr(found, part, None)
     return {"t": "global", "module": module, "name": name} if found is obj else None
-
-
-def _walk(value, depth: int = 0):
-    if depth > 32:
-        return
-    yield value
-    if type(value) in (list, tuple, set, frozenset):
-        for item in value:
-            yield from _walk(item, depth + 1)
-    elif type(value) is dict:
-        for item in value.values():
-            yield from _walk(item, depth + 1)
 
 
 def _replace(value, swapped: dict, depth: int = 0):
