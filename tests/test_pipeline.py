@@ -122,9 +122,13 @@ def by_id(scores):
 def test_scores_json_shape_and_values(graded_class):
     _, _, scores, _, _ = graded_class
     assert scores["assignment"] == "mini" and scores["max_score"] == 4.0
+    assert scores["notebooks"] == ["mini"] and scores["due_date"] is None
     students = by_id(scores)
     for student in students.values():
-        assert set(student) == {"student_id", "score", "max_score", "status", "flags", "cells"}
+        assert set(student) == {"student_id", "score", "max_score", "status", "flags", "cells", "submitted_at",
+                                "late", "seconds_late", "missing_notebooks"}
+        assert not student["late"] and student["missing_notebooks"] == []
+        # one notebook: the cells keyed by grade_id, as before issue 14
         assert set(student["cells"]) == {"dobro_valores", "quadrado_valores", "resposta_explicacao"}
         for cell in student["cells"].values():
             assert set(cell) == {"score", "max_score", "passed", "needs_manual_grade"}
@@ -305,7 +309,7 @@ def test_gpu_path(mini_course, tmp_path):
     write(tmp_path / "subs" / "gpu" / "mini" / "mini.ipynb", nb)
     run = pipeline.grade(settings, "mini", pipeline.GradeOptions(submissions=tmp_path / "subs", device="cuda",
                                                                  report_dir=tmp_path / "rel", progress=False))
-    assert run.device == "cuda" and run.results[0].cells["dobro_valores"].passed
+    assert run.device == "cuda" and run.results[0].cell("mini", "dobro_valores").passed
     executed = nbformat.read(settings.autograded_dir / "gpu" / "mini" / "mini.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for o in cell_by_id(executed, "resposta_dobro").outputs)
     print(printed)
