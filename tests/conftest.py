@@ -60,13 +60,10 @@ def mini_source() -> nbformat.NotebookNode:
 
 def course_config(assignments: list[str], **values) -> str:
     """The real grader_config.py with other assignments and values (e.g. SANDBOX=False)."""
-    text = (REPO / "grader_config.py").read_text()
+    from grader.init import config_text
+
     values = {"ASSIGNMENTS": assignments, "CELL_TIMEOUT_S": 30, "SUBMISSION_TIMEOUT_S": 120, **values}
-    lines = []
-    for line in text.splitlines():
-        name = line.split("=")[0].strip()
-        lines.append(f"{name} = {values[name]!r}" if name in values and not line.startswith(" ") else line)
-    return "\n".join(lines) + "\n"
+    return config_text((REPO / "grader_config.py").read_text(), values)
 
 
 @pytest.fixture(scope="session")
