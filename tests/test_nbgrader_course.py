@@ -432,3 +432,30 @@ def test_the_students_data_file_is_not_used(side_by_side):
     assert davi["cells"]["parte1/teste_dados"]["passed"]
     assert "davi: ignorado: davi/lista/dados.txt (a correção usa o dados.txt da atividade, de source/)" in \
         side_by_side["grade"].stdout
+
+
+def test_messages_say_what_is_wrong_and_what_to_do(tmp_path, capsys):
+    """No kernel: an assignment whose notebooks are there but not in ASSIGNMENTS, a course with only
+    nbgrader_config.py, an assignment listed without a folder."""
+    from grader import cli
+
+    write_course(tmp_path)
+
+    def error(*args) -> str:
+        assert cli.main(["--course-dir", str(tmp_path), *args]) == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1, lines
+        return lines[0]
+
+    only_nbgrader = error("release", ASSIGNMENT)
+    assert "é um curso do nbgrader (tem nbgrader_config.py), mas não tem grader_config.py" in only_nbgrader
+    assert f"`grader --course-dir {tmp_path} init`" in only_nbgrader
+    (tmp_path / "grader_config.py").write_text(config_text((REPO / "grader_config.py").read_text(),
+                                                           {"ASSIGNMENTS": ["outra"], "STUDENT_REPOSITORY_URL":
+                                                            "https://github.com/curso/alunos"}))
+    unknown = error("grade", ASSIGNMENT, "--submissions", str(tmp_path))
+    assert unknown == (f"erro: atividade desconhecida: 'lista': há notebooks em {tmp_path / 'source' / ASSIGNMENT}, "
+                       "mas ela não está em ASSIGNMENTS; acrescente 'lista' à lista ASSIGNMENTS de grader_config.py "
+                       "(atividades: outra)")
+    assert "sem notebooks" not in unknown
+    assert "a pasta" in error("release", "outra") and "não existe" in error("report", "outra")

@@ -7,9 +7,11 @@ import copy
 import hashlib
 import json
 import os
+import struct
 import subprocess
 import sys
 import zipfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
@@ -254,16 +256,27 @@ def test_moodle_zip(mini_course, tmp_path):
     settings = mini_course
     source = nbformat.read(settings.source_dir / "mini" / "mini.ipynb", as_version=4)
     archive = tmp_path / "moodle.zip"
+    # the submission time is the one inside the zip: its DOS time (no zone: this machine's), or the extended
+    # timestamp field (UTC) where the zip has one
+    dos = zipfile.ZipInfo("Maria da Silva_123456_assignsubmission_file_/mini.ipynb", (2025, 5, 10, 21, 30, 0))
+    extended = zipfile.ZipInfo("João Souza_654321_assignsubmission_file_/Cópia de mini.ipynb", (2025, 5, 11, 0, 0, 0))
+    utc = datetime(2025, 5, 11, 3, 0, tzinfo=timezone.utc)
+    extended.extra = struct.pack("<HHBi", 0x5455, 5, 1, int(utc.timestamp()))
     with zipfile.ZipFile(archive, "w") as z:
-        z.writestr("Maria da Silva_123456_assignsubmission_file_/mini.ipynb",
-                   nbformat.writes(student_version(source)))
-        z.writestr("João Souza_654321_assignsubmission_file_/Cópia de mini.ipynb",
+        z.writestr(dos, nbformat.writes(student_version(source)))
+        z.writestr(extended,
                    nbformat.writes(nbformat.read(settings.release_dir / "mini" / "mini.ipynb", as_version=4)))
         z.writestr("João Souza_654321_assignsubmission_file_/rascunho.pdf", b"%PDF-1.4")
     run = pipeline.grade(settings, "mini", pipeline.GradeOptions(submissions=archive, report_dir=tmp_path / "rel",
                                                                  workers=2, progress=False))
     results = {r.student_id: r for r in run.results}
     assert results["123456"].score == 3.0 and results["654321"].score == 0.0
+    assert results["123456"].submitted_at == datetime(2025, 5, 10, 21, 30).astimezone().isoformat()
+    assert datetime.fromisoformat(results["654321"].submitted_at) == utc
+    assert results["654321"].submitted_from == "zip"
+    scores = json.loads((tmp_path / "rel" / "mini" / "scores.json").read_text())
+    assert {s["student_id"]: s["submitted_at"] for s in scores["students"]}["123456"] == results["123456"].submitted_at
+    assert "pelo horário do arquivo no zip" in (tmp_path / "rel" / "mini" / "index.html").read_text(encoding="utf-8")
     assert any("rascunho.pdf não é um notebook" in n for n in results["654321"].notes)
     with Gradebook(settings.db_url) as gb:
         student = gb.find_student("123456")
