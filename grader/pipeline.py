@@ -75,9 +75,8 @@ class Assignment:
     name: str
     sources: dict[str, NotebookNode]
     releases: dict[str, NotebookNode]
-    # the assignment's other files in source/<name>/ (data, images): relative path -> content; each kernel gets
-    # them in its working directory, as nbgrader copies them next to the notebook it grades
-    files: dict[str, bytes] = field(default_factory=dict)
+    settings: Settings | None = field(default=None, repr=False)
+    _files: dict[str, bytes] | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, settings: Settings, name: str, release_dir: Path | None = None) -> Assignment:
@@ -89,7 +88,16 @@ class Assignment:
                 raise UserError(f"falta a liberação {release_path}: rode `grader release {name}` antes de corrigir")
             sources[path.stem] = nbformat.read(path, as_version=4)
             releases[path.stem] = nbformat.read(release_path, as_version=4)
-        return cls(name, sources, releases, assignment_files(settings, name))
+        return cls(name, sources, releases, settings)
+
+    @property
+    def files(self) -> dict[str, bytes]:
+        """The assignment's other files in source/<name>/ (data, images): relative path -> content; each kernel
+        gets them in its working directory, as nbgrader copies them next to the notebook it grades. Read on
+        first use: finding them imports nbgrader (1 s), which `grader grade` pays after its kernels start."""
+        if self._files is None:
+            self._files = assignment_files(self.settings, self.name) if self.settings is not None else {}
+        return self._files
 
     @property
     def multi_notebook(self) -> bool:

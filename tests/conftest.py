@@ -3,6 +3,7 @@ course for the tests of the real notebooks. Both grade real notebooks in real ke
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sys
@@ -142,3 +143,14 @@ def build_mini_course(tmp_path: Path, sandbox_available: bool, *, probe: bool = 
     settings = load_settings(course)
     release.generate(settings, "mini")
     return settings
+
+
+def tree_digest(root: Path) -> str:
+    """Names, contents and modification times of everything under `root`: equal digests, an untouched tree."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        digest.update(str(path.relative_to(root)).encode())
+        if path.is_file():
+            digest.update(path.read_bytes())
+            digest.update(str(path.stat().st_mtime_ns).encode())
+    return digest.hexdigest()

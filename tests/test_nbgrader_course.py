@@ -14,7 +14,6 @@ Run with -s to see the gate's verdict and the side-by-side table."""
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import os
 import shutil
@@ -29,6 +28,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from grader.init import config_text
 from grader.release import solved_copy
+from tests.conftest import tree_digest
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # nbgrader, and the alembic it calls to make a gradebook
@@ -191,15 +191,6 @@ def run(args: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedP
 
 def grader_cli(course: Path, *args: str) -> subprocess.CompletedProcess:
     return run([sys.executable, "-m", "grader.cli", "--course-dir", str(course), *args], course)
-
-
-def tree_digest(root: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        digest.update(str(path.relative_to(root)).encode())
-        if path.is_file():
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 @pytest.fixture(scope="module")

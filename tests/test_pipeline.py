@@ -4,7 +4,6 @@ kernels, checked in scores.json, the gradebook and the feedback."""
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import os
 import struct
@@ -21,7 +20,7 @@ from nbgrader.api import Gradebook
 from grader import pipeline
 from grader.config import load_settings
 from grader.release import solved_copy
-from tests.conftest import build_mini_course
+from tests.conftest import build_mini_course, tree_digest
 
 GRADER = [sys.executable, "-m", "grader.cli"]
 
@@ -36,16 +35,6 @@ def cell_by_id(nb, grade_id):
 def write(folder: Path, nb) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, folder)
-
-
-def tree_digest(root: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        digest.update(str(path.relative_to(root)).encode())
-        if path.is_file():
-            digest.update(path.read_bytes())
-            digest.update(str(path.stat().st_mtime_ns).encode())
-    return digest.hexdigest()
 
 
 def build_class(settings, tmp_path):
