@@ -463,8 +463,7 @@ async def _execute_all(jobs: list[Job], slots: WorkerSlots, progress: bool, on_d
                        before=lambda: None, files: dict[str, bytes] | None = None) -> None:
     """Run every job on the slots; `on_done(job)` (scoring, the gradebook) runs in one writer thread, one job
     at a time, so the event loop keeps feeding cells to the other kernels meanwhile. `before()` runs first
-    in that thread (the gradebook's copy of the assignment), while the first notebooks already run. `files`:
-    the assignment's other files, in each kernel's working directory."""
+    in that thread (the gradebook's copy of the assignment), while the first notebooks already run."""
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradebook")
     loop = asyncio.get_running_loop()
     ready = loop.run_in_executor(writer, before)
@@ -473,7 +472,7 @@ async def _execute_all(jobs: list[Job], slots: WorkerSlots, progress: bool, on_d
     async def run(job: Job) -> None:
         slot = await slots.take()
         try:
-            job.executed = await execute_async(job.notebook, *slot, files=files)
+            job.executed = await execute_async(job.notebook, *slot, files=files)  # the assignment's files
         finally:
             slots.give_back(slot)
         await ready  # its error (say, nbgrader could not read source/) ends the run before any recording
