@@ -355,7 +355,8 @@ def _pass_rate_chart(assignment: str, stats: _Stats, path: Path) -> bytes:
         _empty_message(axes, "sem questões automáticas ou sem alunos corrigidos")
         axes.set_axis_off()
         return _save(figure, path)
-    labels = [_shorten(info.title or info.grade_id, 38) for info, _, _ in rates]
+    several = _multi_notebook([info for info, _, _ in rates])  # the same title may stand in two notebooks
+    labels = [_shorten(f"{info.notebook}: " * several + (info.title or info.grade_id), 38) for info, _, _ in rates]
     percents = [100.0 * passed / total for _, passed, total in rates]
     positions = list(range(len(rates)))
     colors = ["#2e7d32" if p >= 70 else "#f9a825" if p >= 40 else "#c62828" for p in percents]
