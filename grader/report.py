@@ -700,7 +700,8 @@ _FEEDBACK_TEMPLATE = """<!DOCTYPE html>
       <span class="q-label">{{ v.info.title or v.info.grade_id }}</span>
       <span class="q-text">{{ v.text }}</span>
       <span class="q-points">{{ num(v.score) }} / {{ num(v.info.max_score) }}</span></div>
-    {% if v.info.manual %}<div class="small">resposta escrita (correção manual)</div>{% endif %}
+    {% if v.info.task %}<div class="small">tarefa (correção manual)</div>
+    {% elif v.info.manual %}<div class="small">resposta escrita (correção manual)</div>{% endif %}
     {% if v.message %}<pre class="msg">{{ v.message }}</pre>{% endif %}
   </div>
   {% endfor %}

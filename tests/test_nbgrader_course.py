@@ -390,6 +390,7 @@ def test_repeated_grade_id_and_task_everywhere(side_by_side):
     assert bruno["cells"]["parte1/parcial"]["score"] == 2.0 and bruno["score"] == 2 + 1 + 1 + 1
     index = (ours / "reports" / ASSIGNMENT / "index.html").read_text(encoding="utf-8")
     assert "tarefa (manual)" in index and "atrasada 9 h 31 min" in index
+    assert "tarefa (correção manual)" in (ours / "reports" / ASSIGNMENT / "feedback" / "ana.html").read_text(encoding="utf-8")
     page = (ours / "reports" / ASSIGNMENT / "feedback" / "bruno.html").read_text(encoding="utf-8")
     assert "11/05/2025 09:30 (UTC−03:00), pelo timestamp.txt; atrasada 9 h 31 min" in page
 
