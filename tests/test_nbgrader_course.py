@@ -470,3 +470,21 @@ def test_moodle_comments_name_the_notebook(side_by_side):
     carla = report.moodle_comment(results["carla"], cells, 12)
     assert "Notebook não enviado: parte2.ipynb; as questões dele ficaram com 0." in carla
     assert "parte2 —" not in carla  # its questions are not listed one by one as failed
+
+
+def test_init_takes_the_due_dates_from_the_gradebook(tmp_path, capsys):
+    """No kernel: `nbgrader db assignment add --duedate` kept a due date in the gradebook; grader_config.py
+    gets it, and the grader reads the same instant."""
+    from nbgrader.api import Gradebook
+
+    import grader.record  # noqa: F401 (a new gradebook without running `alembic heads`)
+    from grader import cli
+    from grader.config import load_settings
+    from grader.timestamps import gradebook_time, parse_time
+
+    write_course(tmp_path)
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gb:
+        gb.update_or_create_assignment(ASSIGNMENT, duedate=gradebook_time(parse_time(DUE)))
+    assert cli.main(["--course-dir", str(tmp_path), "init"]) == 0
+    assert "DUE_DATES = {'lista': '2025-05-11 02:59:00 UTC'}" in capsys.readouterr().out
+    assert load_settings(tmp_path).due_date(ASSIGNMENT) == parse_time(DUE)
