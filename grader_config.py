@@ -16,6 +16,19 @@ STUDENT_REPOSITORY_BRANCH = "main"
 # Assignments, in teaching order: folder names under source/ and release/.
 ASSIGNMENTS = ["programacao_diferenciavel", "grafo_computacional"]
 
+# Due dates (optional), assignment -> date, time and time zone ("2025-05-10 23:59 -0300", or a zone name as
+# "2025-05-10 23:59 America/Sao_Paulo"). A submission is on time up to that instant; later ones are marked late
+# (atrasada) in scores.json, index.html and the feedback, and the gradebook gets the due date, so the formgrader
+# shows how late. The submission time is nbgrader's timestamp.txt when the student's folder has one, else the
+# notebook file's time (in Moodle's zip, the time recorded inside the zip).
+DUE_DATES = {}
+
+# The release's quality gate (`grader release`): what nbgrader's model requires (valid metadata, unique ids,
+# nothing of a solution or hidden test in the release, the solution earns full marks) always stops the release;
+# this course's conventions (test cells locked, solution code between ### BEGIN/END SOLUTION, no outputs in
+# source/, graded cells with points, the blank release earns zero) are warnings, or errors with True.
+STRICT_CONVENTIONS = True
+
 # Gradebook: nbgrader's database. Any SQLAlchemy URL works; a relative sqlite path is taken from the
 # course directory.
 DB_URL = "sqlite:///gradebook.db"

@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--report-dir", type=Path, default=Path("reports"))
     _moodle_options(report)
 
+    sub.add_parser("init", help="turn an nbgrader course (nbgrader_config.py, source/) into a grader course: "
+                                "write grader_config.py with its settings")
+
     demo = sub.add_parser("demo", help="release, publish into a temporary folder, grade examples/submissions "
                                        "and print the table")
     demo.add_argument("--workers", type=int, default=None)
@@ -139,17 +142,32 @@ def cmd_release(args) -> int:
     settings = _settings(args)
     _warn_placeholder(settings)
     names = args.assignments or settings.assignments
-    ok = True
     for name in names:
-        problems = gate.release_and_check(settings, name, grade_check=not args.no_grade_check,
-                                          use_sandbox=not args.no_sandbox and settings.sandbox)
-        for line in problems:
-            print(f"  ✗ {line}")
-        print(f"{name}: {'liberação OK' if not problems else f'{len(problems)} problema(s)'}")
-        ok &= not problems
-    if not ok:
-        raise UserError("o portão de qualidade falhou: corrija source/ e rode `grader release` de novo")
+        settings.source_notebooks(name)  # an unknown assignment stops here, before any is released
+    failed = []
+    for name in names:
+        verdict = gate.release_and_check(settings, name, grade_check=not args.no_grade_check,
+                                         use_sandbox=not args.no_sandbox and settings.sandbox)
+        _print_verdict(name, verdict, settings)
+        if not verdict.released:
+            failed.append(name)
+    if failed:
+        raise UserError(f"o portão de qualidade falhou em {', '.join(failed)} (release/ ficou como estava): "
+                        "corrija source/ e rode `grader release` de novo")
     return 0
+
+
+def _print_verdict(name: str, verdict, settings) -> None:
+    for line in verdict.errors:
+        print(f"  ✗ {line}")
+    for line in verdict.warnings:
+        print(f"  ! {line}")
+    warned = (f"; {len(verdict.warnings)} aviso(s) das convenções do curso (STRICT_CONVENTIONS = True em "
+              "grader_config.py os torna erros)") if verdict.warnings else ""
+    if verdict.released:
+        print(f"{name}: liberação OK em {settings.release_dir / name}{warned}")
+    else:
+        print(f"{name}: {len(verdict.errors)} problema(s); {settings.release_dir / name} não foi alterada{warned}")
 
 
 def cmd_publish(args) -> int:
@@ -252,10 +270,10 @@ def cmd_demo(args) -> int:
     assignment = "programacao_diferenciavel"
     use_sandbox = not args.no_sandbox and settings.sandbox
     started = time.monotonic()
-    problems = gate.release_and_check(settings, assignment, grade_check=True, use_sandbox=use_sandbox)
-    for line in problems:
+    verdict = gate.release_and_check(settings, assignment, grade_check=True, use_sandbox=use_sandbox)
+    for line in verdict.errors:
         print(f"  ✗ {line}")
-    if problems:
+    if not verdict.released:
         raise UserError("a liberação de demonstração falhou no portão de qualidade (veja acima)")
     print(f"{assignment}: liberação regenerada e verificada em {time.monotonic() - started:.1f} s")
     _warn_placeholder(settings)
@@ -271,7 +289,24 @@ def cmd_demo(args) -> int:
     return 0
 
 
-COMMANDS = {"release": cmd_release, "publish": cmd_publish, "grade": cmd_grade, "report": cmd_report,
+def cmd_init(args) -> int:
+    from grader.init import init_course
+
+    course = args.course_dir or Path.cwd()
+    done = init_course(course)
+    print(f"{course / 'grader_config.py'} criado com as configurações do curso do nbgrader:")
+    for name, value in done.values.items():
+        print(f"  {name} = {value!r}")
+    for note in done.notes:
+        print(f"• {note}")
+    if done.appended:
+        print("• nbgrader_config.py agora carrega grader_config.py no fim (o resto dele continua valendo)")
+    print("próximos passos: edite STUDENT_REPOSITORY_URL em grader_config.py e rode `grader release` (que confere "
+          "os notebooks com o portão de qualidade) e `grader grade <atividade> --submissions <pasta ou zip>`")
+    return 0
+
+
+COMMANDS = {"init": cmd_init, "release": cmd_release, "publish": cmd_publish, "grade": cmd_grade, "report": cmd_report,
             "similarity": cmd_similarity, "demo": cmd_demo}
 
 if __name__ == "__main__":

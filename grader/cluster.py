@@ -1,7 +1,8 @@
 """The execute stage on a Dask cluster: `grader grade ... --scheduler tcp://host:8786`.
 
-Only notebooks travel: the normalized notebook and the (picklable) ExecutionSettings go to a worker, which
-calls the same `execute.execute` as the local pool; the Executed comes back. Scoring, the gradebook and the
+Only notebooks travel: the normalized notebook, the (picklable) ExecutionSettings and the assignment's other
+files (data, images; with each notebook) go to a worker, which calls the same `execute.execute` as the local
+pool; the Executed comes back. Scoring, the gradebook and the
 reports stay in the instructor's process (pipeline.grade), which handles each result as it arrives.
 """
 
@@ -39,10 +40,10 @@ def worker_settings(settings: ExecutionSettings) -> ExecutionSettings:
     return replace(settings, **changes)
 
 
-def run_notebook(nb, settings: ExecutionSettings) -> Executed:
+def run_notebook(nb, settings: ExecutionSettings, files: dict[str, bytes] | None = None) -> Executed:
     """The task a worker runs: one notebook. Runs in a worker thread, which outlives the kernel (the sandbox
     dies with the thread that started it)."""
-    return execute.execute(nb, worker_settings(settings))
+    return execute.execute(nb, worker_settings(settings), files)
 
 
 def worker_problem(use_sandbox: bool) -> str:
@@ -54,7 +55,7 @@ def worker_problem(use_sandbox: bool) -> str:
 
 
 async def execute_all_on_cluster(address: str, jobs: list, base: ExecutionSettings, use_gpu: bool | None,
-                                 progress: bool, on_done) -> tuple[str, int]:
+                                 progress: bool, on_done, files: dict[str, bytes] | None = None) -> tuple[str, int]:
     """Run every job's notebook on the cluster at `address`, like pipeline._execute_all: set job.executed and
     call on_done(job) here, as each result arrives. use_gpu None: GPUs when a worker declares one.
     Returns the device used and how many notebooks the cluster runs at once."""
@@ -76,7 +77,8 @@ async def execute_all_on_cluster(address: str, jobs: list, base: ExecutionSettin
             slots = sum(int(w["resources"]["GPU"]) for w in gpu_workers)
         else:
             slots = sum(w["nthreads"] for w in workers.values())
-        await _run(client, jobs, replace(base, gpu=WORKER_GPU if use_gpu else None), use_gpu, progress, on_done)
+        await _run(client, jobs, replace(base, gpu=WORKER_GPU if use_gpu else None), use_gpu, progress, on_done,
+                   files)
     finally:
         await client.close()
     return ("cuda" if use_gpu else "cpu"), slots
@@ -104,13 +106,13 @@ async def _workers(client: Client, address: str, use_sandbox: bool) -> dict[str,
 
 
 async def _run(client: Client, jobs: list, settings: ExecutionSettings, use_gpu: bool, progress: bool,
-               on_done) -> None:
+               on_done, files: dict[str, bytes] | None = None) -> None:
     from grader.pipeline import Progress  # (pipeline imports this module only when a scheduler is given)
 
     bar = Progress(len(jobs), progress)
     # a worker started with --resources GPU=1 runs one submission per GPU at a time
     resources = {"GPU": 1} if use_gpu else None
-    futures = {client.submit(run_notebook, job.notebook, settings, pure=False, resources=resources): job
+    futures = {client.submit(run_notebook, job.notebook, settings, files, pure=False, resources=resources): job
                for job in jobs}
     try:
         async for future in as_completed(futures, loop=client.loop):  # not set_as_default: say the loop

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from grader.errors import UserError
@@ -33,6 +34,8 @@ class Settings:
     code_stub: str = "# SEU CÓDIGO AQUI\nraise NotImplementedError()"
     text_stub: str = "SUA RESPOSTA AQUI"
     moodle_language: str = "pt_br"  # moodle.csv's headers without a worksheet: pt_br | en
+    due_dates: dict[str, datetime] = field(default_factory=dict)  # assignment -> due date (aware)
+    strict_conventions: bool = False  # the gate's course conventions are errors, not warnings
     module: object = field(default=None, repr=False, compare=False)
 
     @property
@@ -50,13 +53,22 @@ class Settings:
     def source_notebooks(self, assignment: str) -> list[Path]:
         folder = self.source_dir / assignment
         notebooks = sorted(folder.glob("*.ipynb"))
-        if assignment not in self.assignments or not notebooks:
-            known = ", ".join(self.assignments) or "nenhuma"
-            raise UserError(
-                f"atividade desconhecida: {assignment!r} (sem notebooks em {folder}); "
-                f"atividades em grader_config.py: {known}"
-            )
+        known = ", ".join(self.assignments) or "nenhuma"
+        if assignment not in self.assignments:
+            where = (f"há notebooks em {folder}, mas ela não está em ASSIGNMENTS; acrescente {assignment!r} à lista "
+                     "ASSIGNMENTS de grader_config.py") if notebooks else (
+                f"não está em ASSIGNMENTS de grader_config.py nem tem notebooks em {folder}; confira o nome")
+            raise UserError(f"atividade desconhecida: {assignment!r}: {where} (atividades: {known})")
+        if not folder.is_dir():
+            raise UserError(f"a atividade {assignment!r} está em ASSIGNMENTS, mas a pasta {folder} não existe: "
+                            "crie-a com os notebooks do professor ou tire a atividade da lista")
+        if not notebooks:
+            raise UserError(f"a atividade {assignment!r} não tem notebooks em {folder}: ponha lá os notebooks "
+                            "do professor (.ipynb)")
         return notebooks
+
+    def due_date(self, assignment: str) -> datetime | None:
+        return self.due_dates.get(assignment)
 
 
 def find_course_dir(start: Path | None = None) -> Path:
@@ -65,9 +77,15 @@ def find_course_dir(start: Path | None = None) -> Path:
     for folder in [here, *here.parents]:
         if (folder / "grader_config.py").is_file():
             return folder
+    for folder in [here, *here.parents]:
+        if (folder / "nbgrader_config.py").is_file():
+            raise UserError(
+                f"{folder} é um curso do nbgrader (tem nbgrader_config.py), mas não tem grader_config.py: rode "
+                f"`grader --course-dir {folder} init` para criá-lo com as configurações do nbgrader_config.py"
+            )
     raise UserError(
         f"grader_config.py não encontrado em {here} nem acima: rode o comando na pasta do curso "
-        "ou passe --course-dir"
+        "ou passe --course-dir (num curso do nbgrader, `grader init` cria o grader_config.py)"
     )
 
 
@@ -115,5 +133,21 @@ def load_settings(course_dir: Path | None = None) -> Settings:
         code_stub=get("CODE_STUB", Settings.code_stub),
         text_stub=get("TEXT_STUB", Settings.text_stub),
         moodle_language=get("MOODLE_LANGUAGE", Settings.moodle_language),
+        due_dates=_due_dates(path, get("DUE_DATES", {})),
+        strict_conventions=bool(get("STRICT_CONVENTIONS", False)),
         module=module,
     )
+
+
+def _due_dates(path: Path, values) -> dict[str, datetime]:
+    from grader.timestamps import EXAMPLE, TimeFormatError, parse_time
+
+    if not isinstance(values, dict):
+        raise UserError(f"{path}: DUE_DATES deve ser um dicionário {{'atividade': {EXAMPLE!r}}}")
+    dates = {}
+    for assignment, text in values.items():
+        try:
+            dates[str(assignment)] = parse_time(text)
+        except TimeFormatError as exc:
+            raise UserError(f"{path}: DUE_DATES[{assignment!r}]: {exc}") from None
+    return dates

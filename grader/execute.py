@@ -10,6 +10,11 @@ cell that times out fails and the rest goes on; a dead kernel (segfault, os._exi
 cells that did not run, and so does a student's kernel that stops answering the test kernel. Every error
 the grader adds is an ordinary `error` output, so scoring follows nbgrader's rule (an error fails a test
 cell) without special cases.
+
+The assignment's other files (data, images: `files`) are put in a folder shown read-only to both sandboxes,
+and each kernel copies them into its own working directory before the notebook's first cell, as nbgrader's
+autograde copies them next to the notebook: a test opens the same data file the student's code does, and what
+the student's code writes over its copy never reaches the test kernel's.
 """
 
 from __future__ import annotations
@@ -154,34 +159,40 @@ def warm_key(settings: ExecutionSettings) -> warm.WarmKey:
                         settings.preload)
 
 
-async def execute_async(nb: NotebookNode, settings: ExecutionSettings, pair: warm.Pair | None = None) -> Executed:
+async def execute_async(nb: NotebookNode, settings: ExecutionSettings, pair: warm.Pair | None = None,
+                        files: dict[str, bytes] | None = None) -> Executed:
     """Execute `nb` (modified in place) in a fresh pair of kernels; never raises for what the student did.
+    `files`: the assignment's other files (relative path -> content), in both kernels' working directories.
 
     Warm settings fork both kernels from `pair` (default: this thread's, started on first use); a server that
     cannot vouch that nothing of its kernel is left is stopped, and the next submission gets a new one."""
     if settings.warm:
-        return await _execute_warm(nb, settings, pair or warm.thread_pair(warm_key(settings)))
+        return await _execute_warm(nb, settings, pair or warm.thread_pair(warm_key(settings)), files)
     started = time.monotonic()
     channel = sandbox.short_temp_dir("gc-")
+    shared = sandbox.short_temp_dir("gf-")
     workdirs = [Path(tempfile.mkdtemp(prefix="grader-")) for _ in range(2)]
     try:
+        warm.write_files(shared, files or {})
         with sandbox.workdir_access(channel) if settings.use_sandbox else contextlib.nullcontext():
             kernels = [
                 sandbox.make_kernel_manager(workdir, settings.limits, sandbox=settings.use_sandbox,
                                             gpu=settings.gpu is not None, env=kernel_env(settings, workdir),
                                             private_workdir=True, **paths)
-                for workdir, paths in zip(workdirs, ({"readonly_paths": [channel]}, {"writable_paths": [channel]}),
+                for workdir, paths in zip(workdirs, ({"readonly_paths": [channel, shared]},
+                                                     {"writable_paths": [channel], "readonly_paths": [shared]}),
                                           strict=True)
             ]
-            result = await _run_cells(nb, settings, *kernels, channel, started)
+            result = await _run_cells(nb, settings, *kernels, channel, started, shared if files else None)
     finally:
-        for folder in (channel, *workdirs):
+        for folder in (channel, shared, *workdirs):
             shutil.rmtree(folder, ignore_errors=True)
     result.seconds = time.monotonic() - started
     return result
 
 
-async def _execute_warm(nb: NotebookNode, settings: ExecutionSettings, pair: warm.Pair) -> Executed:
+async def _execute_warm(nb: NotebookNode, settings: ExecutionSettings, pair: warm.Pair,
+                        files: dict[str, bytes] | None = None) -> Executed:
     try:
         await warm.ready(pair)  # the slot's first submission waits for the imports, once
     except warm.ZygoteError as exc:
@@ -191,15 +202,15 @@ async def _execute_warm(nb: NotebookNode, settings: ExecutionSettings, pair: war
         return result
     started = time.monotonic()
     result = await _run_cells(nb, settings, warm.WarmKernelManager(pair.student),
-                              warm.WarmKernelManager(pair.tests), pair.channel, started)
+                              warm.WarmKernelManager(pair.tests), pair.channel, started, pair.put_files(files))
     await asyncio.to_thread(pair.reset)  # a server that cannot vouch for a clean slot is stopped
     result.seconds = time.monotonic() - started
     return result
 
 
-def execute(nb: NotebookNode, settings: ExecutionSettings) -> Executed:
+def execute(nb: NotebookNode, settings: ExecutionSettings, files: dict[str, bytes] | None = None) -> Executed:
     """Synchronous form of execute_async, for process pools and Dask workers."""
-    return asyncio.run(execute_async(nb, settings))
+    return asyncio.run(execute_async(nb, settings, files=files))
 
 
 def _mark_not_run(cells, reason: str) -> None:
@@ -246,10 +257,25 @@ def _trusted_imports(nb: NotebookNode) -> str:
     return "\n".join(lines)
 
 
+# Run in each kernel before the notebook, in a namespace of its own (nothing is left in the notebook's): the
+# assignment's files, copied from the read-only folder into the working directory, without copying the folder's
+# own mode onto the working directory (shutil.copytree would).
+_COPY_FILES = """import os, shutil
+for folder, _, names in os.walk(source):
+    here = os.path.relpath(folder, source)
+    os.makedirs(here, exist_ok=True)
+    for name in names:
+        shutil.copyfile(os.path.join(folder, name), os.path.join(here, name))
+"""
+
+
 async def _connect(tests: _Client, student: _Client, nb: NotebookNode, settings: ExecutionSettings,
-                   channel: Path) -> Path:
-    """Start T's runtime listening in `channel`, S's agent connecting to it; the file where T says that S
-    broke off."""
+                   channel: Path, files: Path | None = None) -> Path:
+    """Start T's runtime listening in `channel`, S's agent connecting to it (each kernel first copies the
+    assignment's `files`, if any, into its working directory); the file where T says that S broke off."""
+    if files is not None:
+        for client in (tests, student):
+            await _run_setup(client, f"exec({_COPY_FILES!r}, {{'source': {str(files)!r}}})")
     parent = sandbox.inkernel_parent(settings.use_sandbox)
     socket_path, state = channel / "t.sock", channel / "estado.json"
     cells = [cell.source for cell in nb.cells if cell.cell_type == "code" and not is_test_cell(cell)]
@@ -276,7 +302,8 @@ def _broken_off(state: Path) -> str:
 
 
 async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, student_km: AsyncKernelManager,
-                     tests_km: AsyncKernelManager, channel: Path, started: float) -> Executed:
+                     tests_km: AsyncKernelManager, channel: Path, started: float,
+                     files: Path | None = None) -> Executed:
     result = Executed(notebook=nb)
     clients = {}
     for role, km in (("student", student_km), ("tests", tests_km)):
@@ -292,7 +319,7 @@ async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, student_km: 
         async with contextlib.AsyncExitStack() as stack:
             for role in ("tests", "student"):
                 await stack.enter_async_context(clients[role].async_setup_kernel())
-            state = await _connect(clients["tests"], clients["student"], nb, settings, channel)
+            state = await _connect(clients["tests"], clients["student"], nb, settings, channel, files)
             for position, (index, cell) in enumerate(code_cells):  # noqa: B007 (position used after)
                 remaining = deadline - time.monotonic()
                 if remaining <= 1:

@@ -34,7 +34,7 @@ class AutogradeWithGrader(JupyterHandler):
         with tempfile.TemporaryDirectory(prefix="recorrigir-") as scratch:
             target = Path(scratch) / student_id / assignment_id
             target.mkdir(parents=True)
-            for notebook in submitted.glob("*.ipynb"):
+            for notebook in [*submitted.glob("*.ipynb"), *submitted.glob("timestamp.txt")]:  # the same time
                 shutil.copy2(notebook, target / notebook.name)
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "grader.cli", "--course-dir", str(course), "grade", assignment_id,

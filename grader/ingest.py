@@ -12,7 +12,10 @@ Accepted layouts of PATH:
                    from 4.1, "<group name>_<group id>" and "<default group name>" with no number. Online text
                    ("..._assignsubmission_onlinetext/onlinetext.html") is noted and ignored; a zip re-compressed
                    with one outer folder is read through it.
-Files renamed by Colab or a browser ("Cópia de x.ipynb", "x (1).ipynb") are recognised.
+Files renamed by Colab or a browser ("Cópia de x.ipynb", "x (1).ipynb") are recognised. nbgrader's
+`timestamp.txt` in a student's folder is the submission time (grader/timestamps.py reads it); without one, the
+latest notebook's time is (the time recorded inside the zip for Moodle's). Other files are noted and ignored: the
+assignment's own files (data, images) come from source/, never from what a student sends with the same name.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from grader.errors import UserError
+from grader.timestamps import TimeFormatError, parse_time, zip_entry_time
+
+TIMESTAMP_FILE = "timestamp.txt"  # nbgrader's collect and submit write the submission time there
 
 # "<prefix>_<subtype>_<type>" with an optional trailing "_" (before 4.1); the prefix ends in "_<id>" except for a
 # team submission's default group. Moodle turns "_" in names into spaces, so the name holds none.
@@ -56,6 +62,8 @@ class StudentSubmission:
     moodle_name: str = ""  # the name in Moodle's folder, as written there (a person or a group)
     team: bool = False  # a team submission's folder (the name and number are the group's)
     members: list = field(default_factory=list)  # grader.moodle.Participant rows this submission grades
+    submitted_at: datetime | None = None  # from nbgrader's timestamp.txt (aware); None: the files' times count
+    from_zip: bool = False  # the files' times are those recorded in a zip
 
     @property
     def missing(self) -> bool:
@@ -93,12 +101,14 @@ def _entries_from_zip(archive: zipfile.ZipFile) -> list[tuple[PurePosixPath, zip
 
 
 def find_submissions(
-    path: Path, assignment: str, notebook_names: list[str], other_assignments: dict[str, list[str]]
+    path: Path, assignment: str, notebook_names: list[str], other_assignments: dict[str, list[str]],
+    assignment_files: set[str] = frozenset(),
 ) -> tuple[list[StudentSubmission], list[str]]:
     """Every student found under `path`, and one-line notes about the batch as a whole.
 
     `notebook_names` are the assignment's notebooks (without .ipynb); `other_assignments` maps the course's
-    other assignments to theirs, to recognise a notebook handed in to the wrong assignment."""
+    other assignments to theirs, to recognise a notebook handed in to the wrong assignment; `assignment_files`
+    are the assignment's other files (paths relative to source/<assignment>/), which grading takes from there."""
     if not path.exists():
         raise UserError(f"submissões não encontradas: {path} não existe; passe a pasta ou o zip do Moodle")
     archive = None
@@ -114,7 +124,7 @@ def find_submissions(
 
     def read(entry) -> tuple[bytes, float]:
         if isinstance(entry, zipfile.ZipInfo):
-            return archive.read(entry), datetime(*entry.date_time).timestamp()
+            return archive.read(entry), zip_entry_time(entry).timestamp()
         return entry.read_bytes(), entry.stat().st_mtime
 
     students: dict[str, StudentSubmission] = {}
@@ -147,8 +157,16 @@ def find_submissions(
                 student.notes.append(f"ignorado: {shown} é da atividade {inner[0]}")
                 continue
         name = inner[-1]
+        student.from_zip = archive is not None
+        if name == TIMESTAMP_FILE:
+            _read_timestamp(student, str(shown), read(entry)[0])
+            continue
         if not name.lower().endswith(".ipynb"):
-            student.notes.append(f"ignorado: {shown} não é um notebook (.ipynb)")
+            within = "/".join(inner[1:] if len(inner) > 1 and simplify(inner[0]) == simplify(assignment) else inner)
+            if within in assignment_files:
+                student.notes.append(f"ignorado: {shown} (a correção usa o {within} da atividade, de source/)")
+            else:
+                student.notes.append(f"ignorado: {shown} não é um notebook (.ipynb)")
             continue
         data, mtime = read(entry)
         _assign_notebook(student, SubmittedFile(str(shown), data, mtime), notebook_names, other_assignments)
@@ -164,6 +182,19 @@ def find_submissions(
             "passe --worksheet (a planilha de notas da tarefa) para dar a nota do grupo a cada membro"
         )
     return sorted(merged, key=lambda s: s.student_id), batch_notes
+
+
+def _read_timestamp(student: StudentSubmission, shown: str, data: bytes) -> None:
+    """nbgrader's timestamp.txt: the submission time, with its zone (nbgrader reads a time without one as
+    UTC); the latest if there are several. One that cannot be read is noted, and the files' times count."""
+    text = data.decode("utf-8", "replace").strip()
+    try:
+        when = parse_time(text, naive_is_utc=True)
+    except TimeFormatError as exc:
+        student.notes.append(f"{shown} ilegível ({exc}): vale o horário do notebook")
+        return
+    if student.submitted_at is None or when > student.submitted_at:
+        student.submitted_at = when
 
 
 def _outer_folder(entries: list) -> str | None:
@@ -209,6 +240,8 @@ def _merge_by_id(students) -> list[StudentSubmission]:
         into.notes += student.notes
         for name, file in student.notebooks.items():
             _keep_latest(into, name, file)
+        if student.submitted_at is not None and (into.submitted_at is None or student.submitted_at > into.submitted_at):
+            into.submitted_at = student.submitted_at
     return list(merged.values())
 
 

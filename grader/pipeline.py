@@ -15,6 +15,7 @@ import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
@@ -74,17 +75,33 @@ class Assignment:
     name: str
     sources: dict[str, NotebookNode]
     releases: dict[str, NotebookNode]
+    settings: Settings | None = field(default=None, repr=False)
+    _files: dict[str, bytes] | None = field(default=None, repr=False)
 
     @classmethod
-    def load(cls, settings: Settings, name: str) -> Assignment:
+    def load(cls, settings: Settings, name: str, release_dir: Path | None = None) -> Assignment:
+        """`release_dir`: where the release notebooks are (default release/; the gate checks a fresh one)."""
         sources, releases = {}, {}
         for path in settings.source_notebooks(name):
-            release_path = settings.release_dir / name / path.name
+            release_path = Path(release_dir or settings.release_dir) / name / path.name
             if not release_path.is_file():
                 raise UserError(f"falta a liberação {release_path}: rode `grader release {name}` antes de corrigir")
             sources[path.stem] = nbformat.read(path, as_version=4)
             releases[path.stem] = nbformat.read(release_path, as_version=4)
-        return cls(name, sources, releases)
+        return cls(name, sources, releases, settings)
+
+    @property
+    def files(self) -> dict[str, bytes]:
+        """The assignment's other files in source/<name>/ (data, images): relative path -> content; each kernel
+        gets them in its working directory, as nbgrader copies them next to the notebook it grades. Read on
+        first use: finding them imports nbgrader (1 s), which `grader grade` pays after its kernels start."""
+        if self._files is None:
+            self._files = assignment_files(self.settings, self.name) if self.settings is not None else {}
+        return self._files
+
+    @property
+    def multi_notebook(self) -> bool:
+        return len(self.sources) > 1
 
     def imports(self) -> tuple[str, ...]:
         """Modules the solution imports (of packages installed here): what a warm server imports once, for
@@ -110,30 +127,48 @@ class Assignment:
                 found.update(lazy)
         return tuple(sorted(m for m in found if importlib.util.find_spec(m.split(".")[0]) is not None))
 
-    def exercises(self) -> dict[str, str]:
-        """Every nbgrader cell (graded or answer) -> the title of its exercise: the nearest heading above it."""
+    def exercises(self) -> dict[tuple[str, str], str]:
+        """Every nbgrader cell (graded, task or answer), by (notebook, grade_id) -> the title of its exercise: the
+        nearest heading above it, after the notebook's name in an assignment of several notebooks."""
         found = {}
-        for nb in self.sources.values():
+        for nb_name, nb in self.sources.items():
             title = ""
             for cell in nb.cells:
-                if cell.cell_type == "markdown" and cell.source.lstrip().startswith("#"):
-                    title = cell.source.lstrip().splitlines()[0].lstrip("#").strip().replace("`", "")
+                lines = cell.source.lstrip().lstrip("-").strip().splitlines() if cell.cell_type == "markdown" else []
+                if lines and lines[0].startswith("#"):
+                    title = lines[0].lstrip("#").strip().replace("`", "")
                 meta = nbgrader_meta(cell)
-                if meta.get("grade_id") and (meta.get("grade") or meta.get("solution")):
-                    found[meta["grade_id"]] = title
+                if meta.get("grade_id") and (meta.get("grade") or meta.get("solution") or meta.get("task")):
+                    found[nb_name, meta["grade_id"]] = f"{nb_name} — {title}" if self.multi_notebook else title
         return found
 
     def grade_cells(self) -> list[CellResult]:
-        """Every graded cell, in notebook order, scored zero: the shape of a result that earned nothing."""
+        """Every cell nbgrader grades (grade cells and tasks), in notebook order, scored zero: the shape of a
+        result that earned nothing."""
         cells = []
         for nb_name, nb in self.sources.items():
             for cell in nb.cells:
                 meta = nbgrader_meta(cell)
-                if meta.get("grade"):
-                    manual = bool(meta.get("solution")) or cell.cell_type != "code"
-                    cells.append(CellResult(meta["grade_id"], nb_name, 0.0, float(meta["points"]), False,
-                                            manual=manual))
+                if meta.get("grade") or meta.get("task"):
+                    manual = bool(meta.get("solution") or meta.get("task")) or cell.cell_type != "code"
+                    cells.append(CellResult(meta["grade_id"], nb_name, 0.0, float(meta.get("points", 0)), False,
+                                            manual=manual, task=bool(meta.get("task")) and not meta.get("grade")))
         return cells
+
+
+def assignment_files(settings: Settings, name: str) -> dict[str, bytes]:
+    """The files nbgrader copies with an assignment's notebooks (generate_assignment into release/, autograde
+    next to the graded notebook): everything in source/<name>/ but notebooks and CourseDirectory.ignore, found
+    by nbgrader's own find_all_files."""
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.utils import find_all_files
+
+    from grader.release import nbgrader_config
+
+    folder = settings.source_dir / name
+    ignore = CourseDirectory(config=nbgrader_config(settings)).ignore
+    return {Path(path).relative_to(folder).as_posix(): Path(path).read_bytes()
+            for path in sorted(find_all_files(str(folder), [*ignore, "*.ipynb"]))}
 
 
 @dataclass
@@ -155,7 +190,7 @@ class Job:
         result.flags += [f for f in self.audit_flags if f not in result.flags]
         from grader.score import score_cells
 
-        cells = score_cells(ex.notebook, self.notebook_name)
+        cells = score_cells(ex.notebook, self.notebook_name)  # by grade_id: unique within a notebook
         if tamper.requires_review(self.audit_flags):
             # Only what is measured inside the student's kernel could be forged there: those cells wait
             # for a person when the code does what no honest answer needs (README, "Segurança").
@@ -167,7 +202,7 @@ class Job:
                 result.held_for_review = True
                 if tamper.TAMPERING not in result.flags:
                     result.flags.append(tamper.TAMPERING)
-        result.cells.update(cells)
+        result.cells.update({cell.key: cell for cell in cells.values()})
         result.seconds += ex.seconds
         if ex.status != STATUS_GRADED and result.status == STATUS_GRADED:
             result.status = STATUS_TIMEOUT if ex.status == STATUS_TIMEOUT else STATUS_ERROR
@@ -256,7 +291,7 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
         if name != assignment_name
     }
     students, batch_notes = ingest.find_submissions(
-        options.submissions, assignment_name, list(assignment.sources), others
+        options.submissions, assignment_name, list(assignment.sources), others, set(assignment.files)
     )
     if not students:
         raise UserError(f"nenhuma submissão encontrada em {options.submissions}: confira a pasta ou o zip")
@@ -283,6 +318,7 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
             result.status = "missing"
             result.notes.append("nenhum notebook desta atividade na submissão")
             continue
+        _submission_time(settings, result, student)
         for name, file in student.notebooks.items():
             nb, problem = _prepare(file, assignment, name)
             if problem:
@@ -297,7 +333,7 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
 
             record.write_submitted(settings, assignment_name, student.student_id,
                                    {name: f.data for name, f in student.notebooks.items()},
-                                   max(f.mtime for f in student.notebooks.values()))
+                                   datetime.fromisoformat(result.submitted_at))
     if not use_sandbox:
         run.notes.append("correção feita SEM sandbox (--no-sandbox): o código dos alunos rodou sem isolamento")
 
@@ -311,10 +347,11 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
         sync_gradebook()
         run.device, run.workers = asyncio.run(cluster.execute_all_on_cluster(
             scheduler, jobs, base, use_gpu, options.progress,
-            lambda job: _finish_job(settings, assignment, job, jobs, results)))
+            lambda job: _finish_job(settings, assignment, job, jobs, results), assignment.files))
     else:
         asyncio.run(_execute_all(jobs, slots, options.progress,
-                                 lambda job: _finish_job(settings, assignment, job, jobs, results), sync_gradebook))
+                                 lambda job: _finish_job(settings, assignment, job, jobs, results), sync_gradebook,
+                                 assignment.files))
     for result in results.values():
         if result.status != STATUS_GRADED or not result.cells:
             _fill_zero_cells(result, assignment)
@@ -423,7 +460,7 @@ class WorkerSlots:
 
 
 async def _execute_all(jobs: list[Job], slots: WorkerSlots, progress: bool, on_done,
-                       before=lambda: None) -> None:
+                       before=lambda: None, files: dict[str, bytes] | None = None) -> None:
     """Run every job on the slots; `on_done(job)` (scoring, the gradebook) runs in one writer thread, one job
     at a time, so the event loop keeps feeding cells to the other kernels meanwhile. `before()` runs first
     in that thread (the gradebook's copy of the assignment), while the first notebooks already run.
@@ -440,7 +477,7 @@ async def _execute_all(jobs: list[Job], slots: WorkerSlots, progress: bool, on_d
     async def run(job: Job) -> None:
         slot = await slots.take()
         try:
-            job.executed = await execute_async(job.notebook, *slot)
+            job.executed = await execute_async(job.notebook, *slot, files=files)  # the assignment's files
         finally:
             slots.give_back(slot)
         if stopping:  # cut short: not what the student's notebook did
@@ -493,8 +530,9 @@ def _finish_job(settings: Settings, assignment: Assignment, job: Job, jobs: list
         if result.held_for_review:  # the formgrader shows the notebook: say so on top of it
             j.executed.notebook.cells.insert(0, nbformat.v4.new_markdown_cell(HELD_BANNER))
         nbformat.write(j.executed.notebook, folder / f"{j.notebook_name}.ipynb")
+    _not_submitted(result, assignment, [name for name in assignment.sources if name not in executed])
     _fill_zero_cells(result, assignment)
-    when = max(f.mtime for f in job.student.notebooks.values())
+    when = datetime.fromisoformat(result.submitted_at)
     from grader import record
 
     record.write_submitted(settings, assignment.name, result.student_id,
@@ -502,6 +540,32 @@ def _finish_job(settings: Settings, assignment: Assignment, job: Job, jobs: list
     record.record_student(settings, assignment.name, result, executed, when, previous)
     result.recorded = True
     result.save(folder)
+
+
+def _not_submitted(result: StudentResult, assignment: Assignment, names: list[str]) -> None:
+    """The assignment's notebooks the student did not hand in score 0 on every cell, without review, as
+    nbgrader's autograde gives them ("No submitted file"); the report and the feedback say so."""
+    result.missing_notebooks = names
+    for name in names:
+        result.notes.append(f"{name}.ipynb não foi enviado: as questões dele ficaram com 0")
+        for cell in assignment.grade_cells():
+            if cell.notebook == name:
+                cell.not_submitted = True
+                result.cells[cell.key] = cell
+
+
+def _submission_time(settings: Settings, result: StudentResult, student: ingest.StudentSubmission) -> None:
+    """When the student handed in: nbgrader's timestamp.txt if the folder has one, else the latest notebook's
+    time (inside Moodle's zip, the time the zip records); how late, if the assignment has a due date."""
+    if student.submitted_at is not None:
+        when, result.submitted_from = student.submitted_at, "timestamp.txt"
+    else:
+        latest = max(f.mtime for f in student.notebooks.values())
+        when = datetime.fromtimestamp(latest, tz=timezone.utc).astimezone()
+        result.submitted_from = "zip" if student.from_zip else "arquivo"
+    result.submitted_at = when.isoformat()
+    due = settings.due_date(result.assignment)
+    result.seconds_late = max(0.0, (when - due).total_seconds()) if due is not None else 0.0
 
 
 HELD_BANNER = ("**⚠ Nota automática retida para revisão**: os testes que medem algo no kernel do aluno (memória) "
@@ -559,7 +623,8 @@ def _identify(settings: Settings, assignment: str, students: list[ingest.Student
 
 def _fill_zero_cells(result: StudentResult, assignment: Assignment) -> None:
     for cell in assignment.grade_cells():
-        result.cells.setdefault(cell.grade_id, cell)
+        if result.cell(*cell.key) is None:
+            result.cells[cell.key] = cell
 
 
 def load_results(settings: Settings, assignment: str) -> list[StudentResult]:
@@ -575,15 +640,17 @@ def load_results(settings: Settings, assignment: str) -> list[StudentResult]:
     for result in results:
         if not result.recorded:  # the gradebook holds an older submission, if any
             continue
-        for grade_id, (score, needs_manual) in scores[result.student_id].items():
-            cell = result.cells.get(grade_id)
+        for (notebook, grade_id), (score, needs_manual) in scores[result.student_id].items():
+            cell = result.cell(notebook, grade_id)
             if cell is not None:
                 cell.score, cell.needs_manual_grade = score, needs_manual
                 cell.passed = not needs_manual and score >= cell.max_score
-        result.comments = comments[result.student_id]
-        for name, text in result.comments.items():
-            if name in result.cells:
-                result.cells[name].comment = text
+        result.comments = {}
+        for (notebook, grade_id), text in comments[result.student_id].items():
+            result.comments[f"{notebook}/{grade_id}"] = text
+            cell = result.cell(notebook, grade_id)
+            if cell is not None:
+                cell.comment = text
     return results
 
 
@@ -614,7 +681,7 @@ def grade_notebooks(assignment: Assignment, notebooks: dict[str, tuple[str, Note
                               assignment.releases[name]))
     slots = WorkerSlots(base, [], max(1, min(workers, len(jobs))))
     try:
-        asyncio.run(_execute_all(jobs, slots, False, lambda job: None))
+        asyncio.run(_execute_all(jobs, slots, False, lambda job: None, files=assignment.files))
     finally:
         slots.close()
     results = {}
@@ -629,17 +696,19 @@ def cell_infos(assignment: Assignment) -> list:
     from grader import report
 
     exercises = assignment.exercises()
-    answers = {name.removeprefix("resposta_") for name in exercises if name.startswith("resposta_")}
+    answers = {gid.removeprefix("resposta_") for _, gid in exercises if gid.startswith("resposta_")}
     infos = []
     for c in assignment.grade_cells():
         label = c.grade_id
         prefix = next((a for a in sorted(answers, key=len, reverse=True) if label.startswith(a + "_")), None)
-        if c.manual:
+        if c.task:
+            label = "tarefa"
+        elif c.manual:
             label = "resposta escrita"
         elif prefix:  # "linhas_positivas_casos_limite" -> "linhas positivas: casos limite"
             label = f"{prefix}: {label[len(prefix) + 1:]}"
         infos.append(report.GradeCellInfo(c.grade_id, c.notebook, c.max_score, c.manual,
-                                          label.replace("_", " "), exercises.get(c.grade_id, "")))
+                                          label.replace("_", " "), exercises.get(c.key, ""), task=c.task))
     return infos
 
 
@@ -663,7 +732,8 @@ def rebuild_reports(settings: Settings, assignment_name: str, report_dir: Path,
         raise UserError(f"idioma do Moodle desconhecido: {language!r}; use um de: {', '.join(report.MOODLE_STRINGS)}")
     paths = report.write_reports(report_dir, assignment_name, cells, results, sandboxed=sandboxed,
                                  moodle_language=language, worksheet=sheet,
-                                 answer_exercises=assignment.exercises())
+                                 answer_exercises=assignment.exercises(), notebooks=list(assignment.sources),
+                                 due_date=settings.due_date(assignment_name))
     table = report.terminal_table(assignment_name, cells, results, sandboxed=sandboxed)
     lines = [f"planilha do Moodle: {note}" for note in paths.moodle_notes]
     if paths.moodle_dropped:

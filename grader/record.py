@@ -10,7 +10,7 @@ import os
 import shutil
 import tempfile
 import warnings
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import nbgrader
@@ -22,6 +22,7 @@ from sqlalchemy.exc import SAWarning
 
 from grader.config import Settings
 from grader.results import StudentResult
+from grader.timestamps import gradebook_time, nbgrader_timestamp
 
 
 @functools.cache
@@ -44,21 +45,20 @@ warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
 
 def sync_assignment(settings: Settings, assignment: str) -> None:
     """Make the gradebook know the assignment's notebooks and cells, as `nbgrader generate_assignment`
-    records them (it is what runs, into a scratch release folder)."""
+    records them (it is what runs, into a scratch release folder), and its due date (DUE_DATES), as
+    `nbgrader db assignment add --duedate` would: the formgrader then shows how late each submission is."""
     from grader.release import run_generate_assignment
 
     with tempfile.TemporaryDirectory() as scratch:
         run_generate_assignment(settings, assignment, Path(scratch) / "release", settings.db_url)
-
-
-def submission_timestamp(when: float) -> str:
-    """A submission time as nbgrader writes it in submitted/<student>/<assignment>/timestamp.txt; the gradebook
-    gets the same string, so nbgrader (the formgrader) sees the submission as autograded."""
-    return datetime.fromtimestamp(when, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    due = settings.due_date(assignment)
+    if due is not None:
+        with Gradebook(settings.db_url) as gb:
+            gb.update_or_create_assignment(assignment, duedate=gradebook_time(due))
 
 
 def write_submitted(settings: Settings, assignment: str, student_id: str, files: dict[str, bytes],
-                    when: float) -> None:
+                    when: datetime) -> None:
     """nbgrader's submitted/<student>/<assignment>/: each notebook the student handed in, under the assignment's
     notebook name, and timestamp.txt, as `nbgrader collect` leaves them. The formgrader counts submissions there."""
     folder = settings.course_dir / "submitted" / student_id / assignment
@@ -68,8 +68,9 @@ def write_submitted(settings: Settings, assignment: str, student_id: str, files:
     for name, data in files.items():
         path = folder / f"{name}.ipynb"
         path.write_bytes(data)
-        os.utime(path, (when, when))  # regraded from here (the Autograde button), the same submission time
-    (folder / "timestamp.txt").write_text(submission_timestamp(when) + "\n", encoding="utf-8")
+        os.utime(path, (when.timestamp(), when.timestamp()))
+    # regraded from here (the Autograde button), the same submission time
+    (folder / "timestamp.txt").write_text(nbgrader_timestamp(when) + "\n", encoding="utf-8")
 
 
 def gradebook_names(result: StudentResult) -> tuple[str, str]:
@@ -83,14 +84,15 @@ def gradebook_names(result: StudentResult) -> tuple[str, str]:
 
 
 def record_student(
-    settings: Settings, assignment: str, result: StudentResult, executed: dict[str, NotebookNode], when: float,
+    settings: Settings, assignment: str, result: StudentResult, executed: dict[str, NotebookNode], when: datetime,
     previous: dict[str, NotebookNode] | None = None,
 ) -> None:
-    """Store one student's automatic grades (held test cells: zero and flagged for manual grading).
+    """Store one student's automatic grades (held test cells: zero and flagged for manual grading; the cells of
+    a notebook not submitted: zero, no manual grading, as nbgrader's autograde does).
 
     `previous` are the notebooks graded last time: a written answer a person already graded keeps its manual
     grade unless its text changed (nbgrader's SaveAutoGrades would ask for a new manual grade)."""
-    timestamp = submission_timestamp(when)
+    timestamp = nbgrader_timestamp(when)
     with Gradebook(settings.db_url) as gb:
         first, last = gradebook_names(result)
         gb.update_or_create_student(result.student_id, first_name=first, last_name=last)
@@ -112,6 +114,10 @@ def record_student(
             grade = gb.find_grade(cell.grade_id, cell.notebook, assignment, result.student_id)
             grade.auto_score = 0.0
             grade.needs_manual_grade = True
+        for name in result.missing_notebooks:  # nbgrader's Autograde.init_assignment, "No submitted file"
+            for grade in gb.find_submission_notebook(name, assignment, result.student_id).grades:
+                grade.auto_score = 0.0
+                grade.needs_manual_grade = False
         gb.db.commit()
 
 
@@ -150,21 +156,23 @@ def _submitted_notebooks(settings: Settings, assignment: str, student_ids: list[
 
 
 def current_scores(settings: Settings, assignment: str,
-                   student_ids: list[str]) -> dict[str, dict[str, tuple[float, bool]]]:
-    """student -> grade_id -> (score, needs_manual_grade) as the gradebook holds them now: manual grades given
-    in the formgrader after grading are included."""
-    scores: dict[str, dict[str, tuple[float, bool]]] = {student_id: {} for student_id in student_ids}
+                   student_ids: list[str]) -> dict[str, dict[tuple[str, str], tuple[float, bool]]]:
+    """student -> (notebook, grade_id) -> (score, needs_manual_grade) as the gradebook holds them now: manual
+    grades given in the formgrader after grading are included (tasks too)."""
+    scores: dict[str, dict[tuple[str, str], tuple[float, bool]]] = {student_id: {} for student_id in student_ids}
     for student_id, notebook in _submitted_notebooks(settings, assignment, student_ids):
         for grade in notebook.grades:
-            scores[student_id][grade.name] = (float(grade.score or 0.0), bool(grade.needs_manual_grade))
+            scores[student_id][notebook.name, grade.name] = (float(grade.score or 0.0),
+                                                             bool(grade.needs_manual_grade))
     return scores
 
 
-def current_comments(settings: Settings, assignment: str, student_ids: list[str]) -> dict[str, dict[str, str]]:
-    """student -> cell name -> the comment a person wrote in the formgrader."""
-    comments: dict[str, dict[str, str]] = {student_id: {} for student_id in student_ids}
+def current_comments(settings: Settings, assignment: str,
+                     student_ids: list[str]) -> dict[str, dict[tuple[str, str], str]]:
+    """student -> (notebook, cell name) -> the comment a person wrote in the formgrader."""
+    comments: dict[str, dict[tuple[str, str], str]] = {student_id: {} for student_id in student_ids}
     for student_id, notebook in _submitted_notebooks(settings, assignment, student_ids):
         for comment in notebook.comments:
             if comment.manual_comment and comment.manual_comment.strip():
-                comments[student_id][comment.name] = comment.manual_comment.strip()
+                comments[student_id][notebook.name, comment.name] = comment.manual_comment.strip()
     return comments

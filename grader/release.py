@@ -26,7 +26,11 @@ BADGE_CELL_ID = "abrir-no-colab"
 
 
 def nbgrader_config(settings: Settings, release_dir: Path | None = None, db_url: str | None = None) -> Config:
-    c = Config()
+    """nbgrader's configuration for this course: nbgrader_config.py where there is one (a course converted by
+    `grader init` keeps settings there that grader_config.py does not have), then grader_config.py's."""
+    from grader.init import nbgrader_settings
+
+    c = nbgrader_settings(settings.course_dir)
     settings.module.configure_nbgrader(c)
     c.CourseDirectory.root = str(settings.course_dir)
     if release_dir is not None:
@@ -68,6 +72,14 @@ def generate(settings: Settings, assignment: str, release_dir: Path | None = Non
     return link_notebooks(settings, out, assignment)
 
 
+def install(settings: Settings, assignment: str, built: Path) -> None:
+    """Replace release/<assignment>/ by the one generated (and checked) under `built`."""
+    out = settings.release_dir / assignment
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(built / assignment, out)
+
+
 def link_notebooks(settings: Settings, folder: Path, assignment: str) -> list[Path]:
     """Give every notebook in `folder` its Colab link to `<assignment>/<nb>.ipynb` in the students' repository
     (release/ and the published copy carry the same link). Returns the notebooks."""
@@ -105,38 +117,100 @@ def add_colab_link(nb, settings: Settings, relative_path: str) -> None:
     nb.cells.insert(0, cell)
 
 
-def static_problems(source_path: Path, release_path: Path | None) -> list[str]:
-    """What is wrong with a source notebook (and its release), one line each; empty when all is well."""
-    problems: list[str] = []
+class Finding(str):
+    """One line of the gate's verdict. `convention`: what this course's conventions recommend (a warning, unless
+    STRICT_CONVENTIONS), as opposed to what nbgrader's model requires or what must never reach students (an
+    error: the release is not written)."""
+
+    convention: bool
+
+    def __new__(cls, text: str, convention: bool = False) -> Finding:
+        found = super().__new__(cls, text)
+        found.convention = convention
+        return found
+
+
+def static_problems(source_path: Path, release_path: Path | None) -> list[Finding]:
+    """What is wrong with a source notebook (and its release), one line each; empty when all is well.
+
+    Required, as nbgrader's own validator (nbgrader.nbgraderformat, v3) and gradebook see it: valid JSON and
+    metadata, a grade_id on every nbgrader cell, unique in the notebook, points on graded cells, written answers
+    both graded and solution, tasks in markdown; nothing of a solution or hidden test in the release.
+    Conventions of this course: no outputs in source/ (nbgrader clears them), graded cells worth points, test
+    cells locked (nbgrader locks them anyway), code solutions between ### BEGIN/END SOLUTION (nbgrader replaces
+    an unmarked one by the stub)."""
+    from nbgrader.nbgraderformat import MetadataValidator, ValidationError
+    from nbgrader.nbgraderformat.common import SchemaMismatchError
+
+    name = source_path.name
+    problems: list[Finding] = []
     src = nbformat.read(source_path, as_version=4)
     try:
         nbformat.validate(src)
     except nbformat.ValidationError as exc:
-        problems.append(f"{source_path.name}: JSON de notebook inválido: {exc.message}")
+        problems.append(Finding(f"{name}: JSON de notebook inválido: {exc.message}"))
+    problems += [Finding(line, convention=True) for line in output_problems(src, name)]
+    validator = MetadataValidator()
     ids: dict[str, int] = {}
-    problems += output_problems(src, source_path.name)
     for index, cell in enumerate(src.cells):
         meta = nbgrader_meta(cell)
         if not meta:
             continue
         grade_id = meta.get("grade_id")
-        if not grade_id:
-            problems.append(f"{source_path.name}: célula {index} tem metadados do nbgrader sem grade_id")
+        cell_problems = _metadata_problems(name, index, cell, meta)
+        if not cell_problems:
+            try:
+                validator.validate_cell(cell)
+            except SchemaMismatchError as exc:
+                cell_problems.append(f"{name}: célula {index}: metadados do nbgrader na versão {exc.actual_version} "
+                                     f"do esquema (o nbgrader 0.9 lê a {exc.expected_version}): rode `nbgrader "
+                                     "update` na pasta source/")
+            except ValidationError as exc:
+                cell_problems.append(f"{name}: célula {index}: metadados do nbgrader inválidos "
+                                     f"({str(exc).splitlines()[0]})")
+        problems += [Finding(line) for line in cell_problems]
+        if not grade_id or not (meta.get("grade") or meta.get("solution") or meta.get("locked")):
             continue
         if grade_id in ids:
-            problems.append(f"{source_path.name}: grade_id repetido {grade_id!r} (células {ids[grade_id]} e {index})")
+            problems.append(Finding(f"{name}: grade_id repetido {grade_id!r} (células {ids[grade_id]} e {index})"))
         ids[grade_id] = index
-        if meta.get("grade") and float(meta.get("points", 0)) <= 0:
-            problems.append(f"{source_path.name}: célula avaliada {grade_id!r} sem pontos")
+        if meta.get("grade") and _points(meta) == 0:
+            problems.append(Finding(f"{name}: célula avaliada {grade_id!r} sem pontos", convention=True))
         if meta.get("grade") and not meta.get("solution") and not meta.get("locked"):
-            problems.append(f"{source_path.name}: célula de teste {grade_id!r} não está travada (locked)")
+            problems.append(Finding(f"{name}: célula de teste {grade_id!r} não está travada (locked): o nbgrader "
+                                    "a trata como travada", convention=True))
         if meta.get("solution") and cell.cell_type == "code" and not any(
             SOLUTION_BEGIN.match(line) for line in cell.source.splitlines()
         ):
-            problems.append(f"{source_path.name}: célula de solução {grade_id!r} sem ### BEGIN SOLUTION")
+            problems.append(Finding(f"{name}: célula de solução {grade_id!r} sem ### BEGIN SOLUTION: a liberação "
+                                    "troca a célula inteira pelo esboço", convention=True))
     if release_path is not None:
-        problems += release_leaks(src, release_path)
+        problems += [Finding(line) for line in release_leaks(src, release_path)]
     return problems
+
+
+def _points(meta: dict) -> float | None:
+    try:
+        return float(meta["points"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _metadata_problems(name: str, index: int, cell, meta: dict) -> list[str]:
+    """nbgrader's rules for one cell's metadata (MetadataValidatorV3.validate_cell), said in Portuguese."""
+    where = f"{name}: célula {index}"
+    grade, solution, locked, task = (bool(meta.get(k)) for k in ("grade", "solution", "locked", "task"))
+    if (grade or solution or locked or task) and not meta.get("grade_id"):
+        return [f"{where} tem metadados do nbgrader sem grade_id"]
+    grade_id = meta.get("grade_id")
+    if grade and _points(meta) is None:
+        return [f"{where} ({grade_id!r}) é avaliada e não tem pontos (points)"]
+    if task and cell.cell_type != "markdown":
+        return [f"{where} ({grade_id!r}) é uma tarefa (task) e não é markdown"]
+    if not task and cell.cell_type == "markdown" and grade != solution:
+        return [f"{where} ({grade_id!r}): uma resposta escrita em markdown precisa ser avaliada (grade) e de "
+                "solução (solution) ao mesmo tempo"]
+    return []
 
 
 def output_problems(nb, name: str) -> list[str]:

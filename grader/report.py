@@ -3,7 +3,7 @@
 `write_reports` writes, under <report_dir>/<assignment>/:
 
 - scores.json     the exact shape other tools read (grader.results.scores_json);
-- scores.csv      one row per student, one column per graded cell;
+- scores.csv      one row per student, one column per graded cell (named as in scores.json);
 - moodle.csv      a grading worksheet that Moodle's assignment "Upload grading worksheet" accepts;
 - feedback/<id>.html  one page per student, in Portuguese, self-contained;
 - index.html      the instructor's overview (summary, charts, students, questions), self-contained;
@@ -40,7 +40,8 @@ from pathlib import Path
 
 from jinja2 import Environment
 
-from grader.results import CellResult, StudentResult, scores_json
+from grader import timestamps
+from grader.results import CellResult, StudentResult, cell_key, scores_json
 
 
 @dataclass(frozen=True)
@@ -50,9 +51,14 @@ class GradeCellInfo:
     grade_id: str
     notebook: str  # notebook name without .ipynb
     max_score: float
-    manual: bool  # a written answer, graded by a person
+    manual: bool  # a written answer or a task, graded by a person
     title: str  # short Portuguese label; may equal grade_id
     exercise: str = ""  # the exercise's title (the notebook's heading above the cell): the feedback groups by it
+    task: bool = False  # an nbgrader task cell
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.notebook, self.grade_id
 
 
 @dataclass(frozen=True)
@@ -157,6 +163,8 @@ class _CellView:
 def _cell_view(info: GradeCellInfo, result: CellResult | None) -> _CellView:
     if result is None:
         return _CellView(info, None, MARK_NONE, "não executada", 0.0, "")
+    if result.not_submitted:
+        return _CellView(info, result, MARK_FAIL, f"{info.notebook}.ipynb não enviado", 0.0, "")
     message = result.message.strip()
     if len(message) > MESSAGE_LIMIT:
         message = message[:MESSAGE_LIMIT].rstrip() + " …"
@@ -178,11 +186,12 @@ def _cell_view(info: GradeCellInfo, result: CellResult | None) -> _CellView:
 
 
 def _cell_views(student: StudentResult, cells: list[GradeCellInfo]) -> list[_CellView]:
-    views = [_cell_view(info, student.cells.get(info.grade_id)) for info in cells]
-    known = {info.grade_id for info in cells}
-    for grade_id, result in student.cells.items():  # a cell the caller did not list: still show it
-        if grade_id not in known:
-            info = GradeCellInfo(grade_id, result.notebook, result.max_score, result.manual, grade_id)
+    views = [_cell_view(info, student.cell(*info.key)) for info in cells]
+    known = {info.key for info in cells}
+    for result in student.cells.values():  # a cell the caller did not list: still show it
+        if result.key not in known:
+            info = GradeCellInfo(result.grade_id, result.notebook, result.max_score, result.manual,
+                                 result.grade_id, task=result.task)
             views.append(_cell_view(info, result))
     return views
 
@@ -197,15 +206,18 @@ class _ExerciseView:
 
 
 def _exercise_views(student: StudentResult, views: list[_CellView],
-                    answer_exercises: dict[str, str]) -> list[_ExerciseView]:
+                    answer_exercises: dict[tuple[str, str], str]) -> list[_ExerciseView]:
     """The cells grouped under their exercise, in notebook order, with the instructor's comments."""
     groups: dict[str, list[_CellView]] = {}
     for v in views:
         groups.setdefault(v.info.exercise or v.info.title or v.info.grade_id, []).append(v)
     comments: dict[str, list[str]] = {}
     for name, text in student.comments.items():
-        title = answer_exercises.get(name) or next(
-            (v.info.exercise for v in views if v.info.grade_id == name and v.info.exercise), "")
+        notebook, _, grade_id = name.rpartition("/")  # "<notebook>/<grade_id>", or a bare grade_id
+        title = next((t for (nb, gid), t in answer_exercises.items()
+                      if gid == grade_id and notebook in ("", nb)), "") or next(
+            (v.info.exercise for v in views if v.info.grade_id == grade_id and notebook in ("", v.info.notebook)
+             and v.info.exercise), "")
         comments.setdefault(title if title in groups else "", []).append(text)
     out = [_ExerciseView(title, group, comments.get(title, []), sum(v.score for v in group),
                          sum(v.info.max_score for v in group)) for title, group in groups.items()]
@@ -215,14 +227,43 @@ def _exercise_views(student: StudentResult, views: list[_CellView],
 
 
 def _marks(student: StudentResult, cells: list[GradeCellInfo]) -> str:
-    return "".join(_cell_view(info, student.cells.get(info.grade_id)).mark for info in cells)
+    """One mark per cell; a space between notebooks."""
+    marks, last = [], None
+    for info in cells:
+        if last is not None and info.notebook != last:
+            marks.append(" ")
+        marks.append(_cell_view(info, student.cell(*info.key)).mark)
+        last = info.notebook
+    return "".join(marks)
 
 
 def _status_label(student: StudentResult, *, short: bool = False) -> str:
     label = STATUS_LABELS.get(student.status, student.status)
     if student.held_for_review:
-        return f"{label}, retido" if short else f"{label}, retido para revisão"
+        label = f"{label}, retido" if short else f"{label}, retido para revisão"
+    if student.late:
+        label += ", atrasado"
     return label
+
+
+def _multi_notebook(cells: list[GradeCellInfo]) -> bool:
+    return len({info.notebook for info in cells}) > 1
+
+
+def _submission_text(student: StudentResult, due_date) -> str:
+    """'10/05/2025 22:10 (UTC−03:00), pelo timestamp.txt; atrasada 2 h 05 min', in the due date's zone."""
+    if not student.submitted_at:
+        return ""
+    when = datetime.fromisoformat(student.submitted_at)
+    zone = due_date.tzinfo if due_date is not None else None
+    source = {"timestamp.txt": "pelo timestamp.txt", "zip": "pelo horário do arquivo no zip",
+              "arquivo": "pelo horário do arquivo"}.get(student.submitted_from, "")
+    text = timestamps.shown(when, zone) + (f", {source}" if source else "")
+    if student.late:
+        text += f"; atrasada {timestamps.lateness(student.seconds_late)}"
+    elif due_date is not None:
+        text += "; no prazo"
+    return text
 
 
 def _flag_texts(student: StudentResult) -> list[str]:
@@ -257,7 +298,7 @@ def _stats(cells: list[GradeCellInfo], students: list[StudentResult]) -> _Stats:
     for info in cells:
         if info.manual:
             continue
-        passed = sum(1 for s in counted if (c := s.cells.get(info.grade_id)) is not None and c.passed)
+        passed = sum(1 for s in counted if (c := s.cell(*info.key)) is not None and c.passed)
         rates.append((info, passed, len(counted)))
     return _Stats(
         total=len(students),
@@ -314,7 +355,8 @@ def _pass_rate_chart(assignment: str, stats: _Stats, path: Path) -> bytes:
         _empty_message(axes, "sem questões automáticas ou sem alunos corrigidos")
         axes.set_axis_off()
         return _save(figure, path)
-    labels = [_shorten(info.title or info.grade_id, 38) for info, _, _ in rates]
+    several = _multi_notebook([info for info, _, _ in rates])  # the same title may stand in two notebooks
+    labels = [_shorten(f"{info.notebook}: " * several + (info.title or info.grade_id), 38) for info, _, _ in rates]
     percents = [100.0 * passed / total for _, passed, total in rates]
     positions = list(range(len(rates)))
     colors = ["#2e7d32" if p >= 70 else "#f9a825" if p >= 40 else "#c62828" for p in percents]
@@ -384,14 +426,16 @@ def _write_csv(path: Path, rows: list[list]) -> None:
 def _scores_csv_rows(
     cells: list[GradeCellInfo], students: list[StudentResult], max_score: float
 ) -> list[list]:
-    header = ["student_id", "nome", "status", "score", "max_score", "flags"] + [c.grade_id for c in cells]
+    multi = _multi_notebook(cells)
+    header = ["student_id", "nome", "status", "score", "max_score", "flags"]
+    header += [cell_key(c.notebook, c.grade_id, multi) for c in cells] + ["submitted_at", "late"]
     rows = [header]
     for s in students:
         row = [s.student_id, s.name, s.status, float(s.score), float(max_score), ";".join(s.flags)]
         for info in cells:
-            result = s.cells.get(info.grade_id)
+            result = s.cell(*info.key)
             row.append("" if result is None else float(result.score))
-        rows.append(row)
+        rows.append(row + [s.submitted_at, "sim" if s.late else ""])
     return rows
 
 
@@ -455,9 +499,13 @@ def moodle_comment(student: StudentResult, cells: list[GradeCellInfo], max_score
         parts.append(student.problem[0].upper() + student.problem[1:].rstrip(".") + ".")
     elif student.status in ("error", "timeout"):
         parts.append(STATUS_EXPLANATIONS[student.status])
+    if student.missing_notebooks:
+        parts.append(_missing_text(student) + ".")
+    if student.late:
+        parts.append(f"Entrega atrasada ({timestamps.lateness(student.seconds_late)} depois do prazo).")
     views = _cell_views(student, cells)
     failed = _unique(v.info.exercise or v.info.title or v.info.grade_id for v in views
-                     if v.mark == MARK_FAIL and v.result is not None)
+                     if v.mark == MARK_FAIL and v.result is not None and not v.result.not_submitted)
     if failed and student.status != "missing":
         parts.append("Questões sem pontuação total: " + ", ".join(f"“{t}”" for t in failed) + ".")
     partial = _unique(v.info.exercise or v.info.title for v in views if v.mark == MARK_PARTIAL)
@@ -473,6 +521,13 @@ def moodle_comment(student: StudentResult, cells: list[GradeCellInfo], max_score
         parts.append("Comentários do professor: " + " ".join(
             text if text.endswith((".", "!", "?")) else text + "." for text in student.comments.values()))
     return html.escape(" ".join(parts), quote=False)
+
+
+def _missing_text(student: StudentResult) -> str:
+    names = ", ".join(f"{name}.ipynb" for name in student.missing_notebooks)
+    one = len(student.missing_notebooks) == 1
+    return (f"Notebook{'' if one else 's'} não enviado{'' if one else 's'}: {names}; as questões "
+            f"{'dele' if one else 'deles'} ficaram com 0")
 
 
 def _unique(items: Iterable[str]) -> list[str]:
@@ -588,7 +643,7 @@ a { color:var(--accent); } td.name { min-width:150px; }
 .q-line { display:flex; flex-wrap:wrap; gap:4px 10px; align-items:baseline; }
 .q-label { font-weight:600; } .q-text { color:var(--muted); } .q-points { margin-left:auto; white-space:nowrap;
   font-variant-numeric:tabular-nums; }
-.partial { color:var(--warn); font-weight:700; }
+.partial { color:var(--warn); font-weight:700; } td.late { color:var(--bad); font-weight:600; }
 .comment { background:#eef4fd; border-left:4px solid var(--accent); padding:8px 10px; margin-top:8px;
   border-radius:6px; overflow-wrap:anywhere; }
 pre.msg { margin-top:4px; }
@@ -620,11 +675,13 @@ _FEEDBACK_TEMPLATE = """<!DOCTYPE html>
       <dt>Atividade</dt><dd>{{ assignment }}</dd>
       <dt>Aluno</dt><dd>{{ student.name or "—" }} <span class="small">({{ student.student_id }})</span></dd>
       <dt>Situação</dt><dd><span class="pill {{ status_class }}">{{ status_label }}</span></dd>
+      {% if submission %}<dt>Entrega</dt><dd>{{ submission }}</dd>{% endif %}
     </dl>
   </div>
   <div class="score-big" aria-label="nota">{{ score }}<small> / {{ max_score }}</small></div>
 </div>
 {% if status_text %}<div class="card warn">{{ status_text }}</div>{% endif %}
+{% if missing_text %}<div class="card warn">{{ missing_text }}</div>{% endif %}
 {% if flags %}
 <div class="card warn"><strong>Observações sobre esta correção</strong>
   <ul class="flags">{% for text in flags %}<li>{{ text }}</li>{% endfor %}</ul>
@@ -643,7 +700,8 @@ _FEEDBACK_TEMPLATE = """<!DOCTYPE html>
       <span class="q-label">{{ v.info.title or v.info.grade_id }}</span>
       <span class="q-text">{{ v.text }}</span>
       <span class="q-points">{{ num(v.score) }} / {{ num(v.info.max_score) }}</span></div>
-    {% if v.info.manual %}<div class="small">resposta escrita (correção manual)</div>{% endif %}
+    {% if v.info.task %}<div class="small">tarefa (correção manual)</div>
+    {% elif v.info.manual %}<div class="small">resposta escrita (correção manual)</div>{% endif %}
     {% if v.message %}<pre class="msg">{{ v.message }}</pre>{% endif %}
   </div>
   {% endfor %}
@@ -666,7 +724,8 @@ _INDEX_TEMPLATE = """<!DOCTYPE html>
 </head>
 <body><main>
 <h1>Relatório da correção — {{ assignment }}</h1>
-<p class="sub">Gerado em {{ generated }} · nota máxima {{ num(max_score) }} · {{ cells | length }} questão(ões)</p>
+<p class="sub">Gerado em {{ generated }} · nota máxima {{ num(max_score) }} · {{ cells | length }} questão(ões)
+{% if due_date %} · prazo {{ due_date }} · {{ late }} entrega(s) atrasada(s){% endif %}</p>
 {% if not sandboxed %}<div class="banner" role="alert">⚠ {{ no_sandbox }}: o código dos alunos rodou sem
 isolamento. Confira os resultados antes de publicá-los.</div>{% endif %}
 <div class="cards">
@@ -699,7 +758,8 @@ corrigidos e não retidos para revisão.</p>
   <thead><tr>
     <th class="sortable" data-type="text">ID</th><th class="sortable" data-type="text">Nome</th>
     <th class="sortable num" data-type="num">Nota</th><th class="sortable" data-type="text">Situação</th>
-    <th>Sinais</th><th>Questões</th><th>Observações</th><th>Devolutiva</th>
+    <th>Sinais</th><th>Questões</th><th class="sortable" data-type="text">Entrega</th><th>Observações</th>
+    <th>Devolutiva</th>
   </tr></thead>
   <tbody>
   {% for row in rows %}
@@ -709,7 +769,8 @@ corrigidos e não retidos para revisão.</p>
     <td class="num" data-sort="{{ row.student.score }}">{{ num(row.student.score) }} / {{ num(max_score) }}</td>
     <td data-sort="{{ row.status_label }}"><span class="pill {{ row.status_class }}">{{ row.status_label }}</span></td>
     <td>{% for flag in row.student.flags %}<span class="flag" title="{{ flag_text(flag) }}">{{ flag }}</span>{% endfor %}</td>
-    <td class="marks">{% for v in row.views %}<span class="{{ mark_class[v.mark] }}" title="{{ v.info.title or v.info.grade_id }}: {{ v.text }}">{{ v.mark }}</span>{% endfor %}</td>
+    <td class="marks">{% for v in row.views %}{% if not loop.first and v.info.notebook != row.views[loop.index0 - 1].info.notebook %} {% endif %}<span class="{{ mark_class[v.mark] }}" title="{{ v.info.notebook }}/{{ v.info.grade_id }} — {{ v.info.title or v.info.grade_id }}: {{ v.text }}">{{ v.mark }}</span>{% endfor %}</td>
+    <td class="small{{ ' late' if row.student.late else '' }}" data-sort="{{ row.student.submitted_at }}">{{ row.submission or "—" }}</td>
     <td class="small">{{ row.student.notes | join("; ") }}</td>
     <td><a href="{{ row.link }}">abrir</a></td>
   </tr>
@@ -729,7 +790,7 @@ corrigidos e não retidos para revisão.</p>
       {% if q.info.title and q.info.title != q.info.grade_id %}<br><span class="small">{{ q.info.grade_id }}</span>{% endif %}</td>
     <td>{{ q.info.notebook }}</td>
     <td class="num">{{ num(q.info.max_score) }}</td>
-    <td>{{ "manual" if q.info.manual else "automática" }}</td>
+    <td>{{ "tarefa (manual)" if q.info.task else "manual" if q.info.manual else "automática" }}</td>
     <td>{% if q.info.manual %}{{ q.waiting }} aguardando correção manual
         {% elif q.total %}<span class="bar"><span style="width:{{ q.percent }}%"></span></span>{{ q.percent }}%
         ({{ q.passed }}/{{ q.total }})
@@ -841,13 +902,16 @@ def write_reports(
     sandboxed: bool = True,
     moodle_language: str = "pt_br",
     worksheet=None,
-    answer_exercises: dict[str, str] | None = None,
+    answer_exercises: dict[tuple[str, str], str] | None = None,
+    notebooks: list[str] | None = None,
+    due_date: datetime | None = None,
 ) -> ReportPaths:
     """Write every report of one assignment into <report_dir>/<assignment>/ and say where.
 
     With `worksheet` (grader.moodle.Worksheet, Moodle's grading worksheet of this assignment) moodle.csv is that
-    worksheet filled in; without it, a worksheet in `moodle_language`. `answer_exercises` maps answer cells to
-    their exercise, to place the instructor's comments on them."""
+    worksheet filled in; without it, a worksheet in `moodle_language`. `answer_exercises` maps answer cells
+    ((notebook, grade_id)) to their exercise, to place the instructor's comments on them. `notebooks`: the
+    assignment's (default: those of `cells`); `due_date`: the assignment's, if any (aware)."""
     if moodle_language not in MOODLE_STRINGS:
         known = ", ".join(sorted(MOODLE_STRINGS))
         raise ValueError(f"moodle_language {moodle_language!r} desconhecido; use um de: {known}")
@@ -869,7 +933,9 @@ def write_reports(
         "pass_rate_png": folder / "taxa_acerto.png",
         "histogram_png": folder / "histograma.png",
     }
-    data = scores_json(assignment, max_score, students)
+    notebooks = notebooks if notebooks is not None else list(dict.fromkeys(c.notebook for c in cells))
+    data = scores_json(assignment, max_score, students, notebooks,
+                       due_date.isoformat() if due_date is not None else None)
     paths["scores_json"].write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     _write_csv(paths["scores_csv"], _scores_csv_rows(cells, students, max_score))
     dropped, moodle_notes = [], []
@@ -916,6 +982,8 @@ def write_reports(
                 status_label=_status_label(s),
                 status_class=_status_class(s),
                 status_text=(s.problem[0].upper() + s.problem[1:]) if s.problem else STATUS_EXPLANATIONS.get(s.status, ""),
+                missing_text=_missing_text(s) + "." if s.missing_notebooks else "",
+                submission=_submission_text(s, due_date),
                 flags=_flag_texts(s),
                 sandboxed=sandboxed and s.sandboxed,
                 generated=generated,
@@ -931,15 +999,16 @@ def write_reports(
                 "status_class": _status_class(s),
                 "link": f"feedback/{name}.html",
                 "sort_id": s.student_id.zfill(12) if s.student_id.isdigit() else s.student_id,
+                "submission": _submission_text(s, due_date),
             }
         )
 
     questions = []
-    rates = {info.grade_id: (passed, total) for info, passed, total in stats.pass_rates}
+    rates = {info.key: (passed, total) for info, passed, total in stats.pass_rates}
     for info in cells:
-        passed, total = rates.get(info.grade_id, (0, 0))
+        passed, total = rates.get(info.key, (0, 0))
         waiting = sum(
-            1 for s in students if (c := s.cells.get(info.grade_id)) is not None and c.needs_manual_grade
+            1 for s in students if (c := s.cell(*info.key)) is not None and c.needs_manual_grade
         )
         percent = round(100 * passed / total) if total else 0
         questions.append(
@@ -969,6 +1038,8 @@ def write_reports(
             similarity=_similarity_summary(folder),
             similarity_html=SIMILARITY_HTML,
             similarity_json=SIMILARITY_JSON,
+            due_date=timestamps.shown(due_date) if due_date is not None else "",
+            late=sum(s.late for s in students),
         ),
         encoding="utf-8",
     )

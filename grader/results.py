@@ -2,6 +2,9 @@
 
 Saved next to the executed notebook as autograded/<student>/<assignment>/resultado.json, so that
 `grader report` rebuilds every report from disk and the gradebook without grading again.
+
+A cell is known by its notebook and its grade_id (nbgrader allows the same grade_id in two notebooks of one
+assignment): `StudentResult.cells` is keyed by (notebook, grade_id), and `cell_key` names a cell in files.
 """
 
 from __future__ import annotations
@@ -22,9 +25,21 @@ class CellResult:
     max_score: float
     passed: bool
     needs_manual_grade: bool = False
-    manual: bool = False  # a written answer, graded by a person
+    manual: bool = False  # a written answer or a task, graded by a person
     message: str = ""  # Portuguese: why the test failed (exception name and message, never test code)
     comment: str = ""  # the instructor's comment on this answer (formgrader), read from the gradebook
+    task: bool = False  # an nbgrader task cell (markdown, graded by a person)
+    not_submitted: bool = False  # its notebook was not submitted: 0, without review (as nbgrader)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.notebook, self.grade_id
+
+
+def cell_key(notebook: str, grade_id: str, multi_notebook: bool) -> str:
+    """How files name a cell: its grade_id, or "<notebook>/<grade_id>" in an assignment of several notebooks
+    (a notebook name has no "/", so the first "/" splits the two)."""
+    return f"{notebook}/{grade_id}" if multi_notebook else grade_id
 
 
 @dataclass
@@ -36,7 +51,7 @@ class StudentResult:
     last_name: str = ""
     flags: list[str] = field(default_factory=list)  # e.g. "tampering", "auditoria: ctypes", "sem sandbox"
     notes: list[str] = field(default_factory=list)  # one line each, Portuguese, for the instructor
-    cells: dict[str, CellResult] = field(default_factory=dict)
+    cells: dict[tuple[str, str], CellResult] = field(default_factory=dict)  # (notebook, grade_id) -> result
     seconds: float = 0.0
     source_files: list[str] = field(default_factory=list)  # the submitted files this came from
     sandboxed: bool = True
@@ -47,7 +62,12 @@ class StudentResult:
     moodle_name: str = ""  # the name in Moodle's folder (a person's, or the group's)
     # a team submission's members (and a worksheet's student: itself): participant id, name, student id
     members: list[dict] = field(default_factory=list)
-    comments: dict[str, str] = field(default_factory=dict)  # cell name -> instructor's comment (gradebook)
+    # "<notebook>/<grade_id>" (or a bare grade_id) -> the instructor's comment (gradebook)
+    comments: dict[str, str] = field(default_factory=dict)
+    submitted_at: str = ""  # ISO 8601 with its offset: timestamp.txt, else the notebook file's time
+    submitted_from: str = ""  # "timestamp.txt", "zip" (the time inside Moodle's zip) or "arquivo"
+    seconds_late: float = 0.0  # after the assignment's due date (DUE_DATES); 0 on time or without one
+    missing_notebooks: list[str] = field(default_factory=list)  # the assignment's notebooks not submitted
 
     @property
     def max_score(self) -> float:
@@ -61,23 +81,54 @@ class StudentResult:
     def name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
 
+    @property
+    def late(self) -> bool:
+        return self.seconds_late > 0
+
+    def cell(self, notebook: str, grade_id: str) -> CellResult | None:
+        """The result of one cell, whatever the keys of `cells` (tests build them by grade_id)."""
+        found = self.cells.get((notebook, grade_id))
+        if found is not None and found.key == (notebook, grade_id):
+            return found
+        return next((c for c in self.cells.values() if c.key == (notebook, grade_id)), None)
+
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         data = asdict(self)
+        data["cells"] = [asdict(c) for c in self.cells.values()]
         (folder / RESULT_FILE).write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> StudentResult:
         data = json.loads(path.read_text(encoding="utf-8"))
-        cells = {key: CellResult(**value) for key, value in data.pop("cells").items()}
-        return cls(**data, cells=cells)
+        cells = data.pop("cells")
+        cells = cells.values() if isinstance(cells, dict) else cells  # a dict by grade_id before issue 14
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known},
+                   cells={(c["notebook"], c["grade_id"]): CellResult(**c) for c in cells})
 
 
-def scores_json(assignment: str, max_score: float, students: list[StudentResult]) -> dict:
-    """The exact shape other tools read (issue #3)."""
+def scores_json(assignment: str, max_score: float, students: list[StudentResult],
+                notebooks: list[str] | None = None, due_date: str | None = None) -> dict:
+    """scores.json, the shape other tools read (issue 3, extended by issue 14):
+
+    {"assignment": str, "max_score": float, "notebooks": [str], "due_date": str | null,
+     "students": [{"student_id": str, "score": float, "max_score": float,
+                   "status": "graded" | "error" | "timeout" | "missing", "flags": [str],
+                   "submitted_at": str | null, "late": bool, "seconds_late": float, "missing_notebooks": [str],
+                   "cells": {"<grade_id>": {"score": float, "max_score": float, "passed": bool,
+                                            "needs_manual_grade": bool}}}]}
+
+    In an assignment of one notebook the cells are keyed by grade_id, as before; with several notebooks by
+    "<notebook>/<grade_id>" (cell_key), so the same grade_id in two notebooks is two cells. Times are ISO 8601
+    with their offset; `late` only with a due date (DUE_DATES in grader_config.py)."""
+    names = notebooks if notebooks is not None else sorted({c.notebook for s in students for c in s.cells.values()})
+    multi = len(names) > 1
     return {
         "assignment": assignment,
         "max_score": float(max_score),
+        "notebooks": list(names),
+        "due_date": due_date,
         "students": [
             {
                 "student_id": s.student_id,
@@ -85,14 +136,18 @@ def scores_json(assignment: str, max_score: float, students: list[StudentResult]
                 "max_score": float(max_score),
                 "status": s.status,
                 "flags": list(s.flags),
+                "submitted_at": s.submitted_at or None,
+                "late": s.late,
+                "seconds_late": float(s.seconds_late),
+                "missing_notebooks": list(s.missing_notebooks),
                 "cells": {
-                    grade_id: {
+                    cell_key(c.notebook, c.grade_id, multi): {
                         "score": float(c.score),
                         "max_score": float(c.max_score),
                         "passed": bool(c.passed),
                         "needs_manual_grade": bool(c.needs_manual_grade),
                     }
-                    for grade_id, c in s.cells.items()
+                    for c in s.cells.values()
                 },
             }
             for s in students

@@ -1,11 +1,12 @@
 """Score an executed notebook, cell by cell, with nbgrader's own rule (nbgrader.utils.determine_grade):
-an error or any stderr output fails a test cell; a written answer left as released scores 0, any other
-needs a person."""
+an error or any stderr output fails a test cell, a number as the cell's result is partial credit; a written
+answer left as released scores 0, any other needs a person; a task cell always needs a person (nbgrader's
+gradebook creates its grade waiting for a manual score, and nothing automatic touches it)."""
 
 from __future__ import annotations
 
 from nbformat import NotebookNode
-from nbgrader.utils import determine_grade, is_grade, is_solution
+from nbgrader.utils import determine_grade, is_grade, is_solution, is_task
 
 from grader.release import HIDDEN_BEGIN, HIDDEN_END, marked_lines
 from grader.results import CellResult
@@ -39,8 +40,14 @@ def hidden_lines(source: str) -> list[str]:
 
 
 def score_cells(nb: NotebookNode, notebook_name: str) -> dict[str, CellResult]:
+    """grade_id -> result, for every cell nbgrader grades in `nb` (grade cells and task cells)."""
     results: dict[str, CellResult] = {}
     for cell in nb.cells:
+        if is_task(cell) and not is_grade(cell):
+            grade_id = cell.metadata["nbgrader"]["grade_id"]
+            results[grade_id] = CellResult(grade_id, notebook_name, 0.0, float(cell.metadata["nbgrader"].get("points", 0)),
+                                           passed=False, needs_manual_grade=True, manual=True, task=True)
+            continue
         if not is_grade(cell):
             continue
         grade_id = cell.metadata["nbgrader"]["grade_id"]

@@ -359,19 +359,55 @@ class WarmKernelManager(AsyncKernelManager):
     pre_start_kernel = _async_pre_start_kernel
 
 
+def write_files(folder: Path, files: dict[str, bytes]) -> None:
+    """The assignment's files (relative path -> content) into `folder`, emptied first, readable by every uid:
+    a root grader's sandboxed kernels run as SANDBOX_UID and only read it (grader/execute.py copies them)."""
+    for child in folder.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    os.chmod(folder, 0o755)
+    for relative, data in files.items():
+        path = folder / relative
+        if not path.resolve().is_relative_to(folder.resolve()):
+            raise ValueError(f"{relative} is outside the assignment's folder")
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+        path.write_bytes(data)
+        os.chmod(path, 0o644)
+
+
 class Pair:
     """A worker slot's two warm sandboxes: `student` forks the kernels that run the student's cells, `tests`
     the trusted kernels that run the test cells (grader/inkernel/runtime.py). The test kernel listens in
-    `channel`, shown read-only to the student's sandbox: the one thing of T's that S can see."""
+    `channel`, shown read-only to the student's sandbox: the one thing of T's that S can see. `files` holds the
+    assignment's other files (data, images), shown read-only to both: each kernel copies them into its own
+    working directory before the notebook runs."""
 
     def __init__(self, key: WarmKey):
         self.key = key
         self.channel = sandbox.short_temp_dir("gc-")
+        self.files = sandbox.short_temp_dir("gf-")
+        self._files_written: dict[str, bytes] | None = None
         self._access = sandbox.workdir_access(self.channel) if key.use_sandbox else None
         if self._access is not None:
             self._access.__enter__()
-        self.tests = ForkServer(key, "inkernel.runtime", writable=(self.channel,))
-        self.student = ForkServer(key, "inkernel.agent", readonly=(self.channel,))
+        self.tests = self._server("tests")
+        self.student = self._server("student")
+
+    def _server(self, role: str) -> ForkServer:
+        if role == "tests":
+            return ForkServer(self.key, "inkernel.runtime", writable=(self.channel,), readonly=(self.files,))
+        return ForkServer(self.key, "inkernel.agent", readonly=(self.channel, self.files))
+
+    def put_files(self, files: dict[str, bytes] | None) -> Path | None:
+        """`files` in the folder both sandboxes see (rewritten only when they change); None without files."""
+        if not files:
+            return None
+        if self._files_written != files:
+            write_files(self.files, files)
+            self._files_written = dict(files)
+        return self.files
 
     @property
     def servers(self) -> tuple[ForkServer, ForkServer]:
@@ -388,10 +424,10 @@ class Pair:
         """A new sandbox for a server its last kernel broke (the student's, say); the other stays warm."""
         if not self.tests.alive():
             self.tests.stop()
-            self.tests = ForkServer(self.key, "inkernel.runtime", writable=(self.channel,))
+            self.tests = self._server("tests")
         if not self.student.alive():
             self.student.stop()
-            self.student = ForkServer(self.key, "inkernel.agent", readonly=(self.channel,))
+            self.student = self._server("student")
 
     def reset(self) -> None:
         """Between submissions: nothing of either kernel remains, nor of their channel; a server that cannot
@@ -411,6 +447,7 @@ class Pair:
             access, self._access = self._access, None
             access.__exit__(None, None, None)
         shutil.rmtree(self.channel, ignore_errors=True)
+        shutil.rmtree(self.files, ignore_errors=True)
 
 
 # -------------------------------------------------------------------------------------------------------

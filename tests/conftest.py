@@ -3,6 +3,7 @@ course for the tests of the real notebooks. Both grade real notebooks in real ke
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -153,13 +154,10 @@ def mini_source() -> nbformat.NotebookNode:
 
 def course_config(assignments: list[str], **values) -> str:
     """The real grader_config.py with other assignments and values (e.g. SANDBOX=False)."""
-    text = (REPO / "grader_config.py").read_text()
+    from grader.init import config_text
+
     values = {"ASSIGNMENTS": assignments, "CELL_TIMEOUT_S": 30, "SUBMISSION_TIMEOUT_S": 120, **values}
-    lines = []
-    for line in text.splitlines():
-        name = line.split("=")[0].strip()
-        lines.append(f"{name} = {values[name]!r}" if name in values and not line.startswith(" ") else line)
-    return "\n".join(lines) + "\n"
+    return config_text((REPO / "grader_config.py").read_text(), values)
 
 
 @pytest.fixture(scope="session")
@@ -238,3 +236,14 @@ def build_mini_course(tmp_path: Path, sandbox_available: bool, *, probe: bool = 
     settings = load_settings(course)
     release.generate(settings, "mini")
     return settings
+
+
+def tree_digest(root: Path) -> str:
+    """Names, contents and modification times of everything under `root`: equal digests, an untouched tree."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        digest.update(str(path.relative_to(root)).encode())
+        if path.is_file():
+            digest.update(path.read_bytes())
+            digest.update(str(path.stat().st_mtime_ns).encode())
+    return digest.hexdigest()

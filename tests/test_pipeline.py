@@ -4,12 +4,13 @@ kernels, checked in scores.json, the gradebook and the feedback."""
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import os
+import struct
 import subprocess
 import sys
 import zipfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
@@ -19,7 +20,7 @@ from nbgrader.api import Gradebook
 from grader import pipeline
 from grader.config import load_settings
 from grader.release import solved_copy
-from tests.conftest import build_mini_course
+from tests.conftest import build_mini_course, tree_digest
 
 GRADER = [sys.executable, "-m", "grader.cli"]
 
@@ -34,16 +35,6 @@ def cell_by_id(nb, grade_id):
 def write(folder: Path, nb) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, folder)
-
-
-def tree_digest(root: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        digest.update(str(path.relative_to(root)).encode())
-        if path.is_file():
-            digest.update(path.read_bytes())
-            digest.update(str(path.stat().st_mtime_ns).encode())
-    return digest.hexdigest()
 
 
 def build_class(settings, tmp_path):
@@ -122,9 +113,13 @@ def by_id(scores):
 def test_scores_json_shape_and_values(graded_class):
     _, _, scores, _, _ = graded_class
     assert scores["assignment"] == "mini" and scores["max_score"] == 4.0
+    assert scores["notebooks"] == ["mini"] and scores["due_date"] is None
     students = by_id(scores)
     for student in students.values():
-        assert set(student) == {"student_id", "score", "max_score", "status", "flags", "cells"}
+        assert set(student) == {"student_id", "score", "max_score", "status", "flags", "cells", "submitted_at",
+                                "late", "seconds_late", "missing_notebooks"}
+        assert not student["late"] and student["missing_notebooks"] == []
+        # one notebook: the cells keyed by grade_id, as before issue 14
         assert set(student["cells"]) == {"dobro_valores", "quadrado_valores", "resposta_explicacao"}
         for cell in student["cells"].values():
             assert set(cell) == {"score", "max_score", "passed", "needs_manual_grade"}
@@ -250,16 +245,27 @@ def test_moodle_zip(mini_course, tmp_path):
     settings = mini_course
     source = nbformat.read(settings.source_dir / "mini" / "mini.ipynb", as_version=4)
     archive = tmp_path / "moodle.zip"
+    # the submission time is the one inside the zip: its DOS time (no zone: this machine's), or the extended
+    # timestamp field (UTC) where the zip has one
+    dos = zipfile.ZipInfo("Maria da Silva_123456_assignsubmission_file_/mini.ipynb", (2025, 5, 10, 21, 30, 0))
+    extended = zipfile.ZipInfo("João Souza_654321_assignsubmission_file_/Cópia de mini.ipynb", (2025, 5, 11, 0, 0, 0))
+    utc = datetime(2025, 5, 11, 3, 0, tzinfo=timezone.utc)
+    extended.extra = struct.pack("<HHBi", 0x5455, 5, 1, int(utc.timestamp()))
     with zipfile.ZipFile(archive, "w") as z:
-        z.writestr("Maria da Silva_123456_assignsubmission_file_/mini.ipynb",
-                   nbformat.writes(student_version(source)))
-        z.writestr("João Souza_654321_assignsubmission_file_/Cópia de mini.ipynb",
+        z.writestr(dos, nbformat.writes(student_version(source)))
+        z.writestr(extended,
                    nbformat.writes(nbformat.read(settings.release_dir / "mini" / "mini.ipynb", as_version=4)))
         z.writestr("João Souza_654321_assignsubmission_file_/rascunho.pdf", b"%PDF-1.4")
     run = pipeline.grade(settings, "mini", pipeline.GradeOptions(submissions=archive, report_dir=tmp_path / "rel",
                                                                  workers=2, progress=False))
     results = {r.student_id: r for r in run.results}
     assert results["123456"].score == 3.0 and results["654321"].score == 0.0
+    assert results["123456"].submitted_at == datetime(2025, 5, 10, 21, 30).astimezone().isoformat()
+    assert datetime.fromisoformat(results["654321"].submitted_at) == utc
+    assert results["654321"].submitted_from == "zip"
+    scores = json.loads((tmp_path / "rel" / "mini" / "scores.json").read_text())
+    assert {s["student_id"]: s["submitted_at"] for s in scores["students"]}["123456"] == results["123456"].submitted_at
+    assert "pelo horário do arquivo no zip" in (tmp_path / "rel" / "mini" / "index.html").read_text(encoding="utf-8")
     assert any("rascunho.pdf não é um notebook" in n for n in results["654321"].notes)
     with Gradebook(settings.db_url) as gb:
         student = gb.find_student("123456")
@@ -305,7 +311,7 @@ def test_gpu_path(mini_course, tmp_path):
     write(tmp_path / "subs" / "gpu" / "mini" / "mini.ipynb", nb)
     run = pipeline.grade(settings, "mini", pipeline.GradeOptions(submissions=tmp_path / "subs", device="cuda",
                                                                  report_dir=tmp_path / "rel", progress=False))
-    assert run.device == "cuda" and run.results[0].cells["dobro_valores"].passed
+    assert run.device == "cuda" and run.results[0].cell("mini", "dobro_valores").passed
     executed = nbformat.read(settings.autograded_dir / "gpu" / "mini" / "mini.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for o in cell_by_id(executed, "resposta_dobro").outputs)
     print(printed)

@@ -191,6 +191,10 @@ def test_scores_json_is_the_shared_shape(reports, students):
         "max_score": 10.0,
         "status": "missing",
         "flags": [],
+        "submitted_at": None,
+        "late": False,
+        "seconds_late": 0.0,
+        "missing_notebooks": [],
         "cells": {},
     }
     assert by_id["1005"]["status"] == "timeout" and by_id["1005"]["score"] == 3.0
@@ -211,10 +215,12 @@ def test_scores_csv(reports):
         "ex2_update_c",
         "ex3_gradiente",
         "discussao",
+        "submitted_at",
+        "late",
     ]
     by_id = {row[0]: row for row in rows[1:]}
     assert len(rows) == 1 + len(make_class())
-    assert by_id["1001"] == ["1001", "Ana Araújo", "graded", "10.0", "10.0", "", "3.0", "4.0", "2.0", "1.0"]
+    assert by_id["1001"] == ["1001", "Ana Araújo", "graded", "10.0", "10.0", "", "3.0", "4.0", "2.0", "1.0", "", ""]
     assert by_id["1002"] == [
         "1002",
         "João Conceição",
@@ -226,9 +232,11 @@ def test_scores_csv(reports):
         "0.0",
         "0.0",
         "0.0",
+        "",
+        "",
     ]
-    assert by_id["1003"] == ["1003", "Márcia Ibiapina", "missing", "0.0", "10.0", "", "", "", "", ""]
-    assert by_id["1004"][2:5] == ["error", "3.0", "10.0"] and by_id["1004"][6:] == ["3.0", "", "", ""]
+    assert by_id["1003"] == ["1003", "Márcia Ibiapina", "missing", "0.0", "10.0", "", "", "", "", "", "", ""]
+    assert by_id["1004"][2:5] == ["error", "3.0", "10.0"] and by_id["1004"][6:10] == ["3.0", "", "", ""]
     assert by_id["1005"][2:4] == ["timeout", "3.0"]
     assert by_id["1006"][2:6] == ["graded", "6.0", "10.0", "tampering;auditoria: ctypes"]
 

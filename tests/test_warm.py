@@ -5,6 +5,7 @@ server costs only its own submission. Real kernels, real sandbox."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import time
 from dataclasses import replace
 
@@ -156,3 +157,36 @@ def test_forked_kernels_show_figures_as_images():
     executed = run_on_new_server(nb, settings)
     assert executed.status == STATUS_GRADED
     assert any("image/png" in out.get("data", {}) for out in executed.notebook.cells[0].outputs)
+
+
+@pytest.mark.parametrize("kind", ["warm", "cold"])
+def test_assignment_files_in_both_kernels(kind, sandbox_available):
+    """The assignment's files reach the student's kernel and the test kernel alike; what the student's code
+    writes over its copy stays in its kernel, the shared folder is read-only, and the next submission of a warm
+    slot sees the files it was given, not the previous ones."""
+    settings = ExecutionSettings(limits=LIMITS, use_sandbox=sandbox_available, warm=kind == "warm",
+                                 cell_timeout_s=60, submission_timeout_s=120, preload=())
+    nb = notebook([
+        "print(open('dados/x.txt').read(), open('fig.png', 'rb').read())\n"
+        "open('dados/x.txt', 'w').write('mudado')",
+        "print(open('dados/x.txt').read())",
+    ])
+    nb.cells[1].metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "grade_id": "t",
+                                        "points": 1, "schema_version": 3}
+    files = {"dados/x.txt": b"original", "fig.png": b"\x89PNG"}
+    pair = warm.Pair(warm_key(settings)) if kind == "warm" else None
+    try:
+        first = asyncio.run(execute_async(copy.deepcopy(nb), settings, pair, files=files))
+        assert first.status == STATUS_GRADED, first.message
+        assert stdout(first.notebook.cells[0]) == "original b'\\x89PNG'\n"
+        assert stdout(first.notebook.cells[1]) == "original\n"  # the test kernel's copy, untouched
+        again = asyncio.run(execute_async(copy.deepcopy(nb), settings, pair, files={"dados/x.txt": b"outro"}))
+        assert "FileNotFoundError" in str(again.notebook.cells[0].outputs)  # fig.png is gone
+        assert stdout(again.notebook.cells[1]) == "outro\n"
+        if pair is not None and sandbox_available:
+            student = notebook([f"open({str(pair.files / 'fig.png')!r}, 'w')"])
+            denied = asyncio.run(execute_async(student, settings, pair, files=files))
+            assert "Read-only file system" in str(denied.notebook.cells[0].outputs)
+    finally:
+        if pair is not None:
+            pair.stop()
