@@ -224,6 +224,19 @@ with _referencias(referencia=_ref):
 assert usa_referencia(3) == -999 and chamadas == [2]
 assert aplica(lambda v: v + 0.5, 1) == 1.5 and aplica(dobro, 4) == 8
 """, ""),
+    "nome_apagado": ("""
+original = auxiliar
+del auxiliar
+try:
+    usa_auxiliar([1, 2])
+except NameError:
+    pass
+else:
+    raise AssertionError("usa_auxiliar deveria depender de auxiliar")
+finally:
+    auxiliar = original
+assert usa_auxiliar([1, 2]) == 3
+""", ""),
     "codigo_fonte": ("""
 import inspect
 fonte = inspect.getsource(dobro)

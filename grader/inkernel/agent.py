@@ -123,8 +123,11 @@ class Agent:
         before = {memo: _state(t) for memo, t in tensors.items()}
         containers = {memo: _shallow(obj) for memo, obj in decoder.objects.items() if type(obj) in _CONTAINERS}
         out, err = _Capped(), _Capped()
-        saved = {name: self.ns.get(name, _MISSING) for name in overrides}
+        deleted = [name for name in header.get("deleted", []) if isinstance(name, str)]
+        saved = {name: self.ns.get(name, _MISSING) for name in [*overrides, *deleted]}
         self.ns.update(overrides)  # the test's reference functions, where the student's code looks them up
+        for name in deleted:  # names the test deleted: gone for the student's code too, during the call
+            self.ns.pop(name, None)
         try:
             with _context(header.get("ctx") or {}), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 result = function(*args, **kwargs)

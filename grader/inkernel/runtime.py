@@ -224,6 +224,7 @@ class Runtime:
             else:  # gone in S: gone here too, as in one kernel
                 if name in self.fetched and self.ns.get(name) is self.fetched.pop(name):
                     del self.ns[name]
+                self.standins.pop(name, None)
                 continue
             self.ns[name] = value
             self.fetched[name] = value
@@ -268,14 +269,18 @@ class Runtime:
             node["kwdefaults"] = encoder.encode(function.__kwdefaults__, depth + 1)
         return node
 
-    def _overrides(self) -> dict:
-        """Student names a test rebound to something else (`_referencias`): S sees it during the call."""
-        found = {}
+    def _overrides(self) -> tuple[dict, list[str]]:
+        """Student names a test rebound to something else (`_referencias`), and those it deleted (`del
+        squares`, to see that a function needs it): S sees the same during the call."""
+        found, deleted = {}, []
         for name, standin in self.standins.items():
-            value = self.ns.get(name, standin)
+            if name not in self.ns:
+                deleted.append(name)
+                continue
+            value = self.ns[name]
             if value is not standin and value is not self.fetched.get(name):
                 found[name] = value
-        return found
+        return found, deleted
 
     def probe(self, function):
         """`@_no_kernel_do_aluno`: calling the function runs it in the student's kernel."""
@@ -288,9 +293,11 @@ class Runtime:
                       "ctx": _context()}
             if target["op"] == "run":
                 header["function"] = encoder.encode(target["function"])
-            overrides = self._overrides()
+            overrides, deleted = self._overrides()
             if overrides:
                 header["overrides"] = encoder.encode(overrides)
+            if deleted:
+                header["deleted"] = deleted
             header.update(encoder.finish())
         except wire.Refused as exc:
             raise TypeError(f"a correção não consegue enviar um objeto do tipo {exc.type_name} "
