@@ -23,6 +23,7 @@ import ast
 import asyncio
 import atexit
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -65,6 +66,7 @@ class ExecutionSettings:
     # is a new interpreter (slower by the imports, 4-8 s with torch)
     warm: bool = True
     preload: tuple[str, ...] = ("torch", "numpy", "matplotlib.pyplot")
+    test_preload: tuple[str, ...] = ("torch", "numpy")  # what the test kernel's server imports
     transfer_mb: int = 64  # the most one answer of the student's kernel may carry to the test kernel
 
 
@@ -156,7 +158,7 @@ def warm_key(settings: ExecutionSettings) -> warm.WarmKey:
     for key in ("HOME", "MPLCONFIGDIR"):  # the server's own: its working directory, the font cache
         env.pop(key)
     return warm.WarmKey(settings.use_sandbox, settings.limits, settings.gpu, tuple(sorted(env.items())),
-                        settings.preload)
+                        settings.preload, settings.test_preload)
 
 
 async def execute_async(nb: NotebookNode, settings: ExecutionSettings, pair: warm.Pair | None = None,
@@ -280,15 +282,30 @@ async def _connect(tests: _Client, student: _Client, nb: NotebookNode, settings:
     socket_path, state = channel / "t.sock", channel / "estado.json"
     cells = [cell.source for cell in nb.cells if cell.cell_type == "code" and not is_test_cell(cell)]
     frame_bytes = settings.transfer_mb * 1024 * 1024
+    names = {cell.source: _free_names(cell.source) for cell in nb.cells if is_test_cell(cell)}
     await _run_setup(tests, (
         f"__import__('sys').path.append({parent!r}) or __import__('inkernel.runtime').runtime.start("
         f"{str(socket_path)!r}, {cells!r}, {max(1, settings.cell_timeout_s - 5)!r}, {str(state)!r}, "
-        f"{_trusted_imports(nb)!r}, {frame_bytes!r})"))
+        f"{_trusted_imports(nb)!r}, {frame_bytes!r}, {names!r})"))
     await _run_setup(student, (
         f"__import__('sys').path.append({parent!r}) or __import__('inkernel.agent').agent.start("
         f"{str(socket_path)!r}, {frame_bytes!r})"))
     await _run_setup(tests, "__import__('inkernel.runtime').runtime.accept(30)")
     return state
+
+
+@functools.lru_cache(maxsize=1024)
+def _free_names(source: str) -> tuple[str, ...] | None:
+    """What a test cell reads from its globals, worked out once per test text here rather than in every
+    submission's test kernel (its AST transformer does the same for a cell it was not given)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    from grader.inkernel.runtime import free_names
+
+    try:
+        return tuple(free_names(ast.parse(TransformerManager().transform_cell(source))))
+    except (SyntaxError, ValueError):
+        return None
 
 
 def _broken_off(state: Path) -> str:
@@ -317,8 +334,13 @@ async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, student_km: 
     position, client = 0, clients["student"]
     try:
         async with contextlib.AsyncExitStack() as stack:
-            for role in ("tests", "student"):
-                await stack.enter_async_context(clients[role].async_setup_kernel())
+            # both kernels start at once; the first failure is raised once neither start is pending
+            started_kernels = await asyncio.gather(
+                *(stack.enter_async_context(clients[role].async_setup_kernel()) for role in ("tests", "student")),
+                return_exceptions=True)
+            for outcome in started_kernels:
+                if isinstance(outcome, BaseException):
+                    raise outcome
             state = await _connect(clients["tests"], clients["student"], nb, settings, channel, files)
             for position, (index, cell) in enumerate(code_cells):  # noqa: B007 (position used after)
                 remaining = deadline - time.monotonic()

@@ -67,7 +67,7 @@ def graded_problems(settings: Settings, assignment: str, *, use_sandbox: bool = 
         notebooks[f"source/{name}"] = (name, loaded.sources[name])
         notebooks[f"release/{name}"] = (name, loaded.releases[name])
     workers = workers or min(len(notebooks), os.cpu_count() or 1)
-    graded = grade_notebooks(loaded, notebooks, execution_settings(settings, workers, use_sandbox, loaded.imports()), workers)
+    graded = grade_notebooks(loaded, notebooks, execution_settings(settings, workers, use_sandbox, loaded), workers)
     problems = []
     for label, result in graded.items():
         if result.flags:

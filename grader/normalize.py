@@ -10,6 +10,7 @@ release by an alignment over their content, not only by grade_id.
 
 from __future__ import annotations
 
+import bisect
 import copy
 import difflib
 import re
@@ -97,10 +98,57 @@ def _match_score(r: _Features, s: _Features) -> float:
 
 def align(release_cells: list, student_cells: list) -> list[tuple[int | None, int | None]]:
     """Monotone alignment maximizing the total match score: (release index, student index) steps,
-    with None on the side that has no partner."""
-    n, m = len(release_cells), len(student_cells)
+    with None on the side that has no partner.
+
+    Cells whose grade_id, or else text, is the same on both sides and unique on each are matched first (the
+    longest run of them in order): the scoring alignment then only runs between them, where the student
+    changed something. A class of 117-cell notebooks took 0.25 s per notebook to align cell by cell."""
+    release = [_Features.of(c) for c in release_cells]
     student = [_Features.of(c) for c in student_cells]
-    scores = [[_match_score(r, s) for s in student] for r in map(_Features.of, release_cells)]
+    steps: list[tuple[int | None, int | None]] = []
+    i = j = 0
+    for anchor_i, anchor_j in [*_anchors(release, student), (len(release), len(student))]:
+        for r, s in _align_scores(release[i:anchor_i], student[j:anchor_j]):
+            steps.append((None if r is None else r + i, None if s is None else s + j))
+        if anchor_i < len(release):
+            steps.append((anchor_i, anchor_j))
+        i, j = anchor_i + 1, anchor_j + 1
+    return _pair_answers_in_gaps(steps, release_cells, student_cells)
+
+
+def _key(cell: _Features):
+    return ("id", cell.grade_id) if cell.grade_id else ("text", cell.cell_type, cell.text) if cell.text else None
+
+
+def _anchors(release: list[_Features], student: list[_Features]) -> list[tuple[int, int]]:
+    """Pairs of cells with the same key, unique on both sides, in an order both lists agree on (the longest
+    increasing run, by patience sorting)."""
+    def unique(cells):
+        seen: dict = {}
+        for index, cell in enumerate(cells):
+            key = _key(cell)
+            if key is not None:
+                seen[key] = None if key in seen else index
+        return {key: index for key, index in seen.items() if index is not None}
+
+    theirs = unique(student)
+    pairs = sorted((i, theirs[key]) for key, i in unique(release).items() if key in theirs)
+    tails: list[int] = []  # tails[k]: index in pairs ending the best run of length k + 1
+    previous = [-1] * len(pairs)
+    for index, (_, j) in enumerate(pairs):
+        k = bisect.bisect_left([pairs[t][1] for t in tails], j)
+        previous[index] = tails[k - 1] if k else -1
+        tails[k:k + 1] = [index]
+    run, index = [], tails[-1] if tails else -1
+    while index >= 0:
+        run.append(pairs[index])
+        index = previous[index]
+    return run[::-1]
+
+
+def _align_scores(release: list[_Features], student: list[_Features]) -> list[tuple[int | None, int | None]]:
+    n, m = len(release), len(student)
+    scores = [[_match_score(r, s) for s in student] for r in release]
     best = [[0.0] * (m + 1) for _ in range(n + 1)]
     for i in range(n - 1, -1, -1):
         row, below = best[i], best[i + 1]
@@ -119,8 +167,7 @@ def align(release_cells: list, student_cells: list) -> list[tuple[int | None, in
         else:
             steps.append((None, j))
             j += 1
-    steps += [(k, None) for k in range(i, n)] + [(None, k) for k in range(j, m)]
-    return _pair_answers_in_gaps(steps, release_cells, student_cells)
+    return steps + [(k, None) for k in range(i, n)] + [(None, k) for k in range(j, m)]
 
 
 def _pair_answers_in_gaps(steps, release_cells, student_cells):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import fnmatch
 import importlib.util
 import json
 import os
@@ -32,6 +33,7 @@ from grader.execute import (
     Executed,
     ExecutionSettings,
     execute_async,
+    is_test_cell,
     warm_key,
 )
 from grader.normalize import nbgrader_meta, normalize
@@ -103,13 +105,14 @@ class Assignment:
     def multi_notebook(self) -> bool:
         return len(self.sources) > 1
 
-    def imports(self) -> tuple[str, ...]:
+    def imports(self, tests: bool | None = None) -> tuple[str, ...]:
         """Modules the solution imports (of packages installed here): what a warm server imports once, for
-        every kernel it forks."""
+        every kernel it forks. `tests`: only those of the test cells (True: what the test kernel needs) or of
+        the others (False: the student's kernel); None: all."""
         found = set()
         for nb in self.sources.values():
             for cell in nb.cells:
-                if cell.cell_type != "code":
+                if cell.cell_type != "code" or (tests is not None and is_test_cell(cell) != tests):
                     continue
                 try:
                     tree = ast.parse(cell.source)
@@ -156,19 +159,29 @@ class Assignment:
         return cells
 
 
+# nbgrader's CourseDirectory.ignore default
+NBGRADER_IGNORE = (".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback")
+
+
 def assignment_files(settings: Settings, name: str) -> dict[str, bytes]:
     """The files nbgrader copies with an assignment's notebooks (generate_assignment into release/, autograde
-    next to the graded notebook): everything in source/<name>/ but notebooks and CourseDirectory.ignore, found
-    by nbgrader's own find_all_files."""
-    from nbgrader.coursedir import CourseDirectory
-    from nbgrader.utils import find_all_files
-
+    next to the graded notebook): everything in source/<name>/ but notebooks and CourseDirectory.ignore, by
+    nbgrader's rule (utils.find_all_files: a file or folder whose name matches a pattern is left out). Written
+    here rather than imported: importing nbgrader takes 2.5 s, which `grader grade` would pay before its first
+    notebook runs."""
     from grader.release import nbgrader_config
 
+    config = nbgrader_config(settings).CourseDirectory
+    ignore = [*(config.ignore if "ignore" in config else NBGRADER_IGNORE), "*.ipynb"]
     folder = settings.source_dir / name
-    ignore = CourseDirectory(config=nbgrader_config(settings)).ignore
-    return {Path(path).relative_to(folder).as_posix(): Path(path).read_bytes()
-            for path in sorted(find_all_files(str(folder), [*ignore, "*.ipynb"]))}
+    found = {}
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not any(fnmatch.fnmatch(d, pattern) for pattern in ignore))
+        for file in names:
+            if not any(fnmatch.fnmatch(file, pattern) for pattern in ignore):
+                path = Path(root, file)
+                found[path.relative_to(folder).as_posix()] = path.read_bytes()
+    return dict(sorted(found.items()))
 
 
 @dataclass
@@ -268,7 +281,7 @@ def grade(settings: Settings, assignment_name: str, options: GradeOptions) -> Gr
         reason = sandbox.unavailable_reason()
         if reason:
             raise UserError(f"{reason}; para corrigir mesmo assim, sem isolamento, use --no-sandbox")
-    base = execution_settings(settings, workers, use_sandbox, assignment.imports())
+    base = execution_settings(settings, workers, use_sandbox, assignment)
     if options.timeout:
         base = replace(base, submission_timeout_s=options.timeout)
     previous = _previous_answers(assignment, options)  # a bad --previous stops here, not after grading
@@ -655,10 +668,15 @@ def load_results(settings: Settings, assignment: str) -> list[StudentResult]:
 
 
 def execution_settings(settings: Settings, workers: int, use_sandbox: bool,
-                       preload: tuple[str, ...] = ExecutionSettings.preload) -> ExecutionSettings:
+                       assignment: Assignment | None = None) -> ExecutionSettings:
+    """How `assignment`'s notebooks run here; its imports are what each warm server imports once (the test
+    kernel's server only what the test cells import)."""
+    preloads = {}
+    if assignment is not None:
+        preloads = {"preload": assignment.imports(tests=False), "test_preload": assignment.imports(tests=True)}
     return ExecutionSettings(
         warm=settings.warm_kernels,
-        preload=preload,
+        **preloads,
         cell_timeout_s=settings.cell_timeout_s,
         submission_timeout_s=settings.submission_timeout_s,
         use_sandbox=use_sandbox,

@@ -59,6 +59,7 @@ class WarmKey:
     gpu: str | None
     env: tuple[tuple[str, str], ...]
     preload: tuple[str, ...]
+    test_preload: tuple[str, ...] = ()  # what the test kernel's server imports (grader/inkernel/runtime.py)
 
 
 class ForkServer:
@@ -67,8 +68,9 @@ class ForkServer:
     host folders shown inside its sandbox (the test kernel's channel)."""
 
     def __init__(self, key: WarmKey, module: str = "", writable: tuple[Path, ...] = (),
-                 readonly: tuple[Path, ...] = ()):
+                 readonly: tuple[Path, ...] = (), preload: tuple[str, ...] | None = None):
         self.key, self.module, self.writable, self.readonly = key, module, tuple(writable), tuple(readonly)
+        self.preload = key.preload if preload is None else preload
         self.root = sandbox.short_temp_dir("gw-")
         self.workdir = self.root / "w"
         self.socket_dir = self.root / "s"
@@ -101,7 +103,7 @@ class ForkServer:
         return env
 
     def _command(self) -> list[str]:
-        options = ["--imports", ",".join([*self.key.preload, *([self.module] if self.module else [])])]
+        options = ["--imports", ",".join([*self.preload, *([self.module] if self.module else [])])]
         gpu = self.key.gpu is not None
         if not self.key.use_sandbox:
             return sandbox.limits_command([sys.executable, str(sandbox.ZYGOTE_HOST), *options],
@@ -397,7 +399,8 @@ class Pair:
 
     def _server(self, role: str) -> ForkServer:
         if role == "tests":
-            return ForkServer(self.key, "inkernel.runtime", writable=(self.channel,), readonly=(self.files,))
+            return ForkServer(self.key, "inkernel.runtime", writable=(self.channel,), readonly=(self.files,),
+                              preload=self.key.test_preload)
         return ForkServer(self.key, "inkernel.agent", readonly=(self.channel, self.files))
 
     def put_files(self, files: dict[str, bytes] | None) -> Path | None:

@@ -63,7 +63,7 @@ def graded(sandbox_available):
             variants[f"pacote-{index}"] = (notebook, nb)
             members[f"pacote-{index}"] = pack
         variants_run += list(variants)
-        settings = execution_settings(SETTINGS, workers, sandbox_available, assignment.imports())
+        settings = execution_settings(SETTINGS, workers, sandbox_available, assignment)
         for label, result in grade_notebooks(assignment, variants, settings, workers).items():
             allowed = frozenset().union(*(a.must_fail for a in members[label]))
             for answer in members[label]:
