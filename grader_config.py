@@ -43,7 +43,7 @@ SUBMISSION_TIMEOUT_S = 600  # wall time one whole notebook may take
 # kernel from it per submission; False starts every kernel from scratch.
 WARM_KERNELS = True
 
-# Limits per submission, enforced by the sandbox (grader/sandbox.py).
+# Limits per submission, enforced by the sandbox (grader/kernels/sandbox.py).
 SANDBOX = True  # `--no-sandbox` turns it off for one run, and the report says so
 CPU_TIME_S = 900  # CPU seconds (all threads) for one kernel
 MEMORY_MB = 6144  # address space of the kernel
@@ -51,7 +51,7 @@ MAX_PROCESSES = 256  # processes and threads the kernel may hold
 MAX_FILE_MB = 64  # largest file the kernel may write
 MAX_OUTPUT_KB = 512  # outputs kept per cell in the graded notebook
 # The most one answer of the student's kernel may carry to the trusted test kernel (a result, the arguments it
-# changed): more fails that test (grader/inkernel/wire.py).
+# changed): more fails that test (grader/kernels/standalone/inkernel/wire.py).
 MAX_TRANSFER_MB = 64
 
 # Moodle: the language of moodle.csv's headers when no grading worksheet is given (`grader grade --worksheet`

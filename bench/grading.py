@@ -32,8 +32,8 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from grader.config import load_settings  # noqa: E402
-from grader.normalize import normalize  # noqa: E402
-from grader.pipeline import Assignment  # noqa: E402
+from grader.intake.assignment import Assignment  # noqa: E402
+from grader.intake.normalize import normalize  # noqa: E402
 
 ASSIGNMENT = "programacao_diferenciavel"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
@@ -273,7 +273,7 @@ def main() -> int:
         submitted = nb_course / "submitted"  # both tools read these very files
         students = write_class(submitted, args.n)
         settings = load_settings(grader_course)
-        workers = args.workers or settings.workers or os.cpu_count() or 1  # as grader/pipeline.py
+        workers = args.workers or settings.workers or os.cpu_count() or 1  # as grader/grading/pipeline.py
         threads = max(1, (os.cpu_count() or 1) // workers)
         cores, how = usable_cores()
         parallelism = min(workers, cores)

@@ -29,10 +29,10 @@ import nbformat
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from grader import similarity  # noqa: E402
 from grader.config import load_settings  # noqa: E402
-from grader.normalize import is_answer, nbgrader_meta  # noqa: E402
-from grader.pipeline import Assignment  # noqa: E402
+from grader.grading import similarity  # noqa: E402
+from grader.intake.assignment import Assignment  # noqa: E402
+from grader.nbmeta import is_answer, nbgrader_meta  # noqa: E402
 from tests.catalogue import grafo_computacional, programacao_diferenciavel  # noqa: E402
 from tests.conftest import course_config  # noqa: E402
 

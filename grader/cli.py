@@ -129,7 +129,7 @@ def _settings(args):
 
 
 def _warn_placeholder(settings) -> None:
-    from grader.release import placeholder_warning
+    from grader.course.release import placeholder_warning
 
     warning = placeholder_warning(settings)
     if warning:
@@ -137,7 +137,7 @@ def _warn_placeholder(settings) -> None:
 
 
 def cmd_release(args) -> int:
-    from grader import gate
+    from grader.course import gate
 
     settings = _settings(args)
     _warn_placeholder(settings)
@@ -178,7 +178,7 @@ def cmd_publish(args) -> int:
 
 
 def _publish(settings, assignments: list[str], to: Path, *, temporary: bool = False) -> None:
-    from grader import publish
+    from grader.course import publish
 
     done = publish.publish(settings, assignments, to)
     for line in done.problems:
@@ -203,7 +203,7 @@ def _report_dir(path: Path) -> Path:
 
 
 def cmd_grade(args) -> int:
-    from grader import pipeline
+    from grader.grading import pipeline
 
     settings = _settings(args)
     options = pipeline.GradeOptions(
@@ -232,7 +232,7 @@ def _print_run(run) -> None:
 
 
 def cmd_report(args) -> int:
-    from grader import pipeline
+    from grader.grading import pipeline
 
     settings = _settings(args)
     settings.source_notebooks(args.assignment)
@@ -244,7 +244,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_similarity(args) -> int:
-    from grader import pipeline, similarity
+    from grader.grading import pipeline, similarity
 
     settings = _settings(args)
     options = {"threshold": args.threshold, "min_tokens": args.min_tokens}
@@ -264,7 +264,8 @@ def cmd_similarity(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from grader import gate, pipeline
+    from grader.course import gate
+    from grader.grading import pipeline
 
     settings = _settings(args)
     assignment = "programacao_diferenciavel"
@@ -290,7 +291,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_init(args) -> int:
-    from grader.init import init_course
+    from grader.course.init import init_course
 
     course = args.course_dir or Path.cwd()
     done = init_course(course)

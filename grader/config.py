@@ -24,7 +24,7 @@ class Settings:
     cell_timeout_s: int = 120
     submission_timeout_s: int = 600
     sandbox: bool = True
-    warm_kernels: bool = True  # fork kernels from a Python with the libraries imported (grader/warm.py)
+    warm_kernels: bool = True  # fork kernels from a Python with the libraries imported (grader/kernels/warm.py)
     cpu_time_s: int = 900
     memory_mb: int = 6144
     max_processes: int = 256

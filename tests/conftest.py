@@ -154,7 +154,7 @@ def mini_source() -> nbformat.NotebookNode:
 
 def course_config(assignments: list[str], **values) -> str:
     """The real grader_config.py with other assignments and values (e.g. SANDBOX=False)."""
-    from grader.init import config_text
+    from grader.course.init import config_text
 
     values = {"ASSIGNMENTS": assignments, "CELL_TIMEOUT_S": 30, "SUBMISSION_TIMEOUT_S": 120, **values}
     return config_text((REPO / "grader_config.py").read_text(), values)
@@ -162,7 +162,7 @@ def course_config(assignments: list[str], **values) -> str:
 
 @pytest.fixture(scope="session")
 def sandbox_available() -> bool:
-    from grader import sandbox
+    from grader.kernels import sandbox
 
     return sandbox.unavailable_reason() is None
 
@@ -181,7 +181,7 @@ def build_example_course(course: Path, sandbox_available: bool):
 
 def grade_examples(settings, **options):
     """Grade the example class as `grader demo` does: the run, scores.json's students by id, the max score."""
-    from grader import pipeline
+    from grader.grading import pipeline
 
     options = pipeline.GradeOptions(submissions=REPO / "examples" / "submissions" / EXAMPLES,
                                     report_dir=settings.course_dir / "reports", progress=False, **options)
@@ -202,7 +202,7 @@ def mini_course(tmp_path, sandbox_available):
     return build_mini_course(tmp_path, sandbox_available)
 
 
-# A test whose verdict is measured in the student's kernel (grader/tamper.py holds it for review when the
+# A test whose verdict is measured in the student's kernel (grader/grading/tamper.py holds it for review when the
 # student's code hooks IPython): dobro must answer within seconds.
 PROBE_TEST = (
     "def _no_kernel_do_aluno(funcao):\n"
@@ -219,8 +219,8 @@ PROBE_TEST = (
 
 
 def build_mini_course(tmp_path: Path, sandbox_available: bool, *, probe: bool = False):
-    from grader import release
     from grader.config import load_settings
+    from grader.course import release
 
     course = tmp_path / "curso"
     (course / "source" / "mini").mkdir(parents=True)

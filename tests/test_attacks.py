@@ -6,7 +6,7 @@ two workers, a short cell timeout and small limits, and the tests below read wha
 the gradebook, autograded/, the feedback pages, and the machine itself. For each attack:
 - it earns no more than the honest submission with the same answers, and it is not held for review: the
   grade must not depend on a check the attacker could read and avoid (the test cells run in a trusted
-  kernel the student's code cannot reach, grader/inkernel/);
+  kernel the student's code cannot reach, grader/kernels/standalone/inkernel/);
 - the other submissions of the batch are graded correctly;
 - the machine is left clean: no stray kernel or sandbox process, no file outside the report, autograded/
   and the gradebook.
@@ -14,7 +14,7 @@ the gradebook, autograded/, the feedback pages, and the machine itself. For each
 Most attackers hand in a right `dobro` (1 point, earned honestly) and a wrong `quadrado` (`x * 2`: its 2
 points are not theirs), plus the attack; the table says what each does and what it may get. The attacks of
 the second group are written by someone who has read the grader's code (tamper.py's former decoys and
-sentinels, grader/inkernel/).
+sentinels, grader/kernels/standalone/inkernel/).
 """
 
 from __future__ import annotations
@@ -872,6 +872,6 @@ AUDIT_CASES = [
 
 @pytest.mark.parametrize("source, expected", AUDIT_CASES)
 def test_audit(source, expected):
-    from grader import tamper
+    from grader.grading import tamper
 
     assert tamper.audit_source(source) == expected

@@ -19,7 +19,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from grader.release import solved_copy
+from grader.course.release import solved_copy
 from tests.conftest import REPO, build_mini_course
 from tests.test_moodle import PT_BR, entry, make_zip, student_prefix, worksheet
 

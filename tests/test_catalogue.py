@@ -13,8 +13,9 @@ import nbformat
 import pytest
 
 from grader.config import load_settings
-from grader.pipeline import Assignment, execution_settings, grade_notebooks
-from grader.release import solved_copy
+from grader.course.release import solved_copy
+from grader.grading.pipeline import execution_settings, grade_notebooks
+from grader.intake.assignment import Assignment
 from tests.conftest import REPO
 
 SETTINGS = load_settings(REPO)

@@ -1,4 +1,4 @@
-"""The execute stage on a Dask cluster (grader/cluster.py): the example class graded through a local cluster of
+"""The execute stage on a Dask cluster (grader/grading/cluster.py): the example class graded through a local cluster of
 two worker processes, in real kernels, must get exactly what the local path gives; and the errors an instructor
 can cause (no scheduler there, no GPU worker) end in one line."""
 
@@ -11,9 +11,10 @@ import time
 import nbformat
 import pytest
 
-from grader import cli, cluster
+from grader import cli
 from grader.errors import UserError
-from grader.execute import ExecutionSettings
+from grader.grading import cluster
+from grader.kernels.execute import ExecutionSettings
 from tests.conftest import build_example_course, grade_examples
 
 

@@ -17,10 +17,10 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from grader import warm
-from grader.execute import ExecutionSettings, warm_key
-from grader.release import solved_copy
-from grader.results import RESULT_FILE
+from grader.course.release import solved_copy
+from grader.kernels import warm
+from grader.kernels.execute import ExecutionSettings, warm_key
+from grader.model import RESULT_FILE
 from tests.conftest import REPO
 
 CASE_MARK = "GRADER_TEST_CASE"  # next to conftest's run mark: what one test started
@@ -50,8 +50,8 @@ def test_a_server_stopped_while_it_starts_leaves_nothing(case_mark, left_behind,
 # A grader that starts a warm server, says so, and waits to be killed.
 GRADER_THAT_STARTS_A_SERVER = """
 import sys, time
-from grader import warm
-from grader.execute import ExecutionSettings, warm_key
+from grader.kernels import warm
+from grader.kernels.execute import ExecutionSettings, warm_key
 server = warm.ForkServer(warm_key(ExecutionSettings(use_sandbox={sandbox}, preload=())))
 print("started", flush=True)
 time.sleep(600)

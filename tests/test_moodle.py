@@ -14,10 +14,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import ingest, moodle, pipeline
 from grader.errors import UserError
-from grader.report import GradeCellInfo, write_reports
-from grader.results import CellResult, StudentResult
+from grader.grading import pipeline
+from grader.intake import ingest
+from grader.model import CellResult, StudentResult
+from grader.report import GradeCellInfo, moodle, write_reports
 
 NOTEBOOK = "mini"
 
@@ -335,7 +336,8 @@ def test_team_submission_graded_once(mini_course, tmp_path):
     """A 4.1 team zip and its worksheet: the group's notebook runs once, every member gets its grade."""
     from nbgrader.apps.api import NbGraderAPI
 
-    from grader.release import nbgrader_config, solved_copy
+    from grader.course.release import solved_copy
+    from grader.nbgrader_app import nbgrader_config
 
     settings = mini_course
     source = nbformat.read(settings.source_dir / "mini" / "mini.ipynb", as_version=4)

@@ -26,8 +26,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from grader.init import config_text
-from grader.release import solved_copy
+from grader.course.init import config_text
+from grader.course.release import solved_copy
 from tests.conftest import tree_digest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -456,11 +456,13 @@ def test_messages_say_what_is_wrong_and_what_to_do(tmp_path, capsys):
 def test_moodle_comments_name_the_notebook(side_by_side):
     """The comment for Moodle's worksheet names each question with its notebook, says which notebook is missing
     and how late the submission was."""
-    from grader import pipeline, report
+    from grader import report
     from grader.config import load_settings
+    from grader.grading import pipeline
+    from grader.intake.assignment import Assignment
 
     settings = load_settings(side_by_side["ours"])
-    cells = pipeline.cell_infos(pipeline.Assignment.load(settings, ASSIGNMENT))
+    cells = pipeline.cell_infos(Assignment.load(settings, ASSIGNMENT))
     results = {r.student_id: r for r in pipeline.load_results(settings, ASSIGNMENT)}
     bruno = report.moodle_comment(results["bruno"], cells, 12)
     assert ("Questões sem pontuação total: “parte1 — Parte 1: médias”, “parte1 — Para escrever”, "
@@ -477,7 +479,7 @@ def test_init_takes_the_due_dates_from_the_gradebook(tmp_path, capsys):
     gets it, and the grader reads the same instant."""
     from nbgrader.api import Gradebook
 
-    import grader.record  # noqa: F401 (a new gradebook without running `alembic heads`)
+    import grader.grading.record  # noqa: F401 (a new gradebook without running `alembic heads`)
     from grader import cli
     from grader.config import load_settings
     from grader.timestamps import gradebook_time, parse_time

@@ -17,9 +17,9 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from grader import pipeline
 from grader.config import load_settings
-from grader.release import solved_copy
+from grader.course.release import solved_copy
+from grader.grading import pipeline, workers
 from tests.conftest import build_mini_course, tree_digest
 
 GRADER = [sys.executable, "-m", "grader.cli"]
@@ -286,7 +286,7 @@ def test_moodle_zip(mini_course, tmp_path):
     ],
 )
 def test_instructor_errors_are_one_line(mini_course, tmp_path, args, expected):
-    if "cuda" in args and pipeline.visible_gpus():
+    if "cuda" in args and workers.visible_gpus():
         pytest.skip("this machine has a GPU")
     empty = tmp_path / "vazio.zip"
     zipfile.ZipFile(empty, "w").close()
@@ -297,7 +297,7 @@ def test_instructor_errors_are_one_line(mini_course, tmp_path, args, expected):
     assert len(lines) == 1 and expected in lines[0], done.stderr
 
 
-@pytest.mark.skipif(not pipeline.visible_gpus(), reason="no CUDA GPU on this machine")
+@pytest.mark.skipif(not workers.visible_gpus(), reason="no CUDA GPU on this machine")
 def test_gpu_path(mini_course, tmp_path):
     """With --device cuda each kernel sees exactly one GPU, through torch.cuda.is_available()."""
     settings = mini_course

@@ -11,9 +11,10 @@ import subprocess
 import nbformat
 import pytest
 
-from grader import publish, release
+from grader import nbmeta
 from grader.cli import main
 from grader.config import load_settings
+from grader.course import publish
 from grader.errors import UserError
 from tests.conftest import REPO, course_config
 
@@ -147,7 +148,7 @@ def plant_solution_line(settings):
     path = settings.release_dir / FIRST / f"{FIRST}.ipynb"
     source = nbformat.read(settings.source_dir / FIRST / f"{FIRST}.ipynb", 4)
     answer = nbgrader_cell(source, lambda m, c: m.get("solution") and c.cell_type == "code")
-    secret = next(line for line in release.marked_lines(answer.source, release.SOLUTION_BEGIN, release.SOLUTION_END)
+    secret = next(line for line in nbmeta.marked_lines(answer.source, nbmeta.SOLUTION_BEGIN, nbmeta.SOLUTION_END)
                   if not line.startswith("#"))
     nb = nbformat.read(path, 4)
     stub = nbgrader_cell(nb, lambda m, c: m.get("grade_id") == answer.metadata["nbgrader"]["grade_id"])
@@ -160,7 +161,7 @@ def plant_hidden_test(settings):
     path = settings.release_dir / FIRST / f"{FIRST}.ipynb"
     source = nbformat.read(settings.source_dir / FIRST / f"{FIRST}.ipynb", 4)
     test = nbgrader_cell(source, lambda m, c: m.get("grade") and "### BEGIN HIDDEN TESTS" in c.source)
-    secret = release.marked_lines(test.source, release.HIDDEN_BEGIN, release.HIDDEN_END)[0]
+    secret = nbmeta.marked_lines(test.source, nbmeta.HIDDEN_BEGIN, nbmeta.HIDDEN_END)[0]
     nb = nbformat.read(path, 4)
     visible = nbgrader_cell(nb, lambda m, c: m.get("grade_id") == test.metadata["nbgrader"]["grade_id"])
     visible.source += "\n" + secret

@@ -10,8 +10,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import gate, release
+from grader import nbmeta
 from grader.config import load_settings
+from grader.course import gate, release
 from tests.conftest import REPO
 
 SETTINGS = load_settings(REPO)
@@ -78,7 +79,7 @@ def test_static_gate_catches_leaks_outputs_and_duplicate_ids(tmp_path):
     broken = tmp_path / path.name
     nbformat.write(source, broken)
     leaked = nbformat.read(REPO / "release" / ASSIGNMENTS[0] / path.name, 4)
-    secret = release.marked_lines(answer.source, release.SOLUTION_BEGIN, release.SOLUTION_END)[0]
+    secret = nbmeta.marked_lines(answer.source, nbmeta.SOLUTION_BEGIN, nbmeta.SOLUTION_END)[0]
     leaked.cells[-1].source += "\n### BEGIN HIDDEN TESTS\n" + secret
     leaked_path = tmp_path / "release.ipynb"
     nbformat.write(leaked, leaked_path)

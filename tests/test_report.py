@@ -9,8 +9,8 @@ import struct
 
 import pytest
 
+from grader.model import CellResult, StudentResult, scores_json
 from grader.report import GradeCellInfo, terminal_table, write_reports
-from grader.results import CellResult, StudentResult, scores_json
 
 ASSIGNMENT = "programacao_diferenciavel"
 NB = "programacao_diferenciavel"
@@ -94,7 +94,7 @@ def _class() -> list[StudentResult]:
             "Caio",
             "Müller",
             flags=["tampering", "auditoria: ctypes"],
-            held_for_review=True,  # its memory test waits for a person (grader/tamper.py)
+            held_for_review=True,  # its memory test waits for a person (grader/grading/tamper.py)
             cells=full_cells(ex2_update_c=cell("ex2_update_c", 0.0, False, needs_manual=True,
                                                 message="retida para revisão: medida no kernel do aluno")),
         ),

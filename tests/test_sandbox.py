@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import sandbox
-from grader.sandbox import (
+from grader.kernels import sandbox
+from grader.kernels.sandbox import (
     BlockingSandboxedKernelManager,
     Limits,
     limits_command,

@@ -21,11 +21,12 @@ from textwrap import dedent
 import nbformat
 import pytest
 
-from grader import cli, similarity
+from grader import cli
 from grader.config import load_settings
-from grader.normalize import nbgrader_meta
+from grader.grading import similarity
+from grader.model import StudentResult
+from grader.nbmeta import nbgrader_meta
 from grader.report import GradeCellInfo, write_reports
-from grader.results import StudentResult
 from tests.catalogue import grafo_computacional, programacao_diferenciavel
 from tests.conftest import REPO, course_config
 

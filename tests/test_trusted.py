@@ -1,4 +1,4 @@
-"""The trusted test kernel (grader/inkernel/runtime.py) in real kernels: what test cells rely on keeps working
+"""The trusted test kernel (grader/kernels/standalone/inkernel/runtime.py) in real kernels: what test cells rely on keeps working
 when the student's names are stand-ins that call into the student's kernel. One notebook, graded once; each
 test cell checks one piece of semantics and must pass, or fail with the message named below."""
 
@@ -9,9 +9,9 @@ import asyncio
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from grader import warm
-from grader.execute import STATUS_GRADED, ExecutionSettings, execute_async, warm_key
-from grader.sandbox import Limits
+from grader.kernels import warm
+from grader.kernels.execute import STATUS_GRADED, ExecutionSettings, execute_async, warm_key
+from grader.kernels.sandbox import Limits
 
 STUDENT = '''
 import warnings

@@ -1,4 +1,4 @@
-"""Warm kernels (grader/warm.py, grader/zygote.py): kernels forked one after another from the same sandboxed
+"""Warm kernels (grader/kernels/warm.py, grader/kernels/standalone/zygote.py): kernels forked one after another from the same sandboxed
 server start with torch imported and see nothing of the submissions before them; a kernel that breaks its
 server costs only its own submission. Real kernels, real sandbox."""
 
@@ -12,9 +12,9 @@ from dataclasses import replace
 import nbformat
 import pytest
 
-from grader import warm
-from grader.execute import STATUS_GRADED, ExecutionSettings, execute_async, warm_key
-from grader.sandbox import Limits, unavailable_reason
+from grader.kernels import warm
+from grader.kernels.execute import STATUS_GRADED, ExecutionSettings, execute_async, warm_key
+from grader.kernels.sandbox import Limits, unavailable_reason
 
 LIMITS = Limits(cpu_time_s=120, memory_mb=4096, max_processes=64, max_file_mb=16, tmp_mb=64)
 
@@ -118,7 +118,8 @@ def test_kernel_cannot_ptrace_or_read_its_server(sandbox_available):
 
 
 def test_a_kernel_that_kills_its_server_costs_only_its_submission(sandbox_available):
-    from grader.pipeline import Job, WorkerSlots, _execute_all
+    from grader.grading.job import Job
+    from grader.grading.workers import WorkerSlots, execute_all
 
     settings = ExecutionSettings(limits=LIMITS, use_sandbox=sandbox_available, cell_timeout_s=60,
                                  submission_timeout_s=120)
@@ -127,7 +128,7 @@ def test_a_kernel_that_kills_its_server_costs_only_its_submission(sandbox_availa
     jobs = [Job(student=None, notebook_name=f"nb{i}", notebook=nb) for i, nb in enumerate([fine, killer, fine])]
     slots = WorkerSlots(settings, [], 1)  # one slot: the three run one after another on it
     try:
-        asyncio.run(_execute_all(jobs, slots, False, lambda job: None))
+        asyncio.run(execute_all(jobs, slots, False, lambda job: None))
     finally:
         slots.close()
     assert jobs[1].executed.status != STATUS_GRADED

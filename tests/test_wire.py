@@ -1,4 +1,4 @@
-"""The wire between the student's kernel and the trusted test kernel (grader/inkernel/wire.py), without kernels:
+"""The wire between the student's kernel and the trusted test kernel (grader/kernels/standalone/inkernel/wire.py), without kernels:
 every allowed type round-trips, every other type is refused, the caps hold, and a malformed frame or node is a
 WireError, never a crash nor anything run, imported or looked up on the receiving side."""
 
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from grader.inkernel import wire
+from grader.kernels.standalone.inkernel import wire
 
 CAPS = wire.Caps()
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from nbformat import NotebookNode
 from nbgrader.utils import determine_grade, is_grade, is_solution, is_task
 
-from grader.release import HIDDEN_BEGIN, HIDDEN_END, marked_lines
-from grader.results import CellResult
+from grader.model import CellResult
+from grader.nbmeta import HIDDEN_BEGIN, HIDDEN_END, marked_lines
 
 MAX_MESSAGE = 600  # characters of a failure message kept for the feedback
 

@@ -2,10 +2,10 @@
 
 The student's cells run in the student's kernel S; the test cells run in a trusted test kernel T, in a
 sandbox of its own, where the student's names are stand-ins that call into S and bring back only data
-(grader/inkernel/). So a test's verdict is computed where the student's code cannot reach.
+(grader/kernels/standalone/inkernel/). So a test's verdict is computed where the student's code cannot reach.
 
 A pure function of (notebook, settings) -> executed notebook, so the same call runs in the local pool
-(grader/pipeline.py) and on a Dask worker. Each cell has a wall-time limit, the whole notebook another; a
+(grader/grading/pipeline.py) and on a Dask worker. Each cell has a wall-time limit, the whole notebook another; a
 cell that times out fails and the rest goes on; a dead kernel (segfault, os._exit, out of memory) fails the
 cells that did not run, and so does a student's kernel that stops answering the test kernel. Every error
 the grader adds is an ordinary `error` output, so scoring follows nbgrader's rule (an error fails a test
@@ -40,7 +40,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 
-from grader import sandbox, warm
+from grader.kernels import sandbox, warm
+from grader.nbmeta import is_test_cell, nbgrader_meta
 
 STATUS_GRADED, STATUS_TIMEOUT, STATUS_ERROR = "graded", "timeout", "error"
 
@@ -62,7 +63,7 @@ class ExecutionSettings:
     gpu: str | None = None  # CUDA_VISIBLE_DEVICES for this kernel; None: no GPU visible
     threads: int = 1  # torch/OpenMP threads: cores shared among parallel kernels
     max_output_kb: int = 512
-    # warm: kernels forked from a Python that already imported `preload` (grader/warm.py); cold: each kernel
+    # warm: kernels forked from a Python that already imported `preload` (grader/kernels/warm.py); cold: each kernel
     # is a new interpreter (slower by the imports, 4-8 s with torch)
     warm: bool = True
     preload: tuple[str, ...] = ("torch", "numpy", "matplotlib.pyplot")
@@ -221,12 +222,6 @@ def _mark_not_run(cells, reason: str) -> None:
             cell.outputs.append(error_output("NaoExecutada", f"célula não executada: {reason}"))
 
 
-def is_test_cell(cell) -> bool:
-    """A cell whose verdict counts: nbgrader's autograder tests run in the trusted kernel."""
-    meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
-
-
 class _SetupError(RuntimeError):
     pass
 
@@ -248,7 +243,7 @@ def _trusted_imports(nb: NotebookNode) -> str:
     the test kernel makes the same imports, so a test may use `np` as the notebook does."""
     lines = []
     for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
+        meta = nbgrader_meta(cell)
         if cell.cell_type != "code" or not meta.get("locked") or is_test_cell(cell):
             continue
         try:
@@ -300,7 +295,7 @@ def _free_names(source: str) -> tuple[str, ...] | None:
     submission's test kernel (its AST transformer does the same for a cell it was not given)."""
     from IPython.core.inputtransformer2 import TransformerManager
 
-    from grader.inkernel.runtime import free_names
+    from grader.kernels.standalone.inkernel.runtime import free_names
 
     try:
         return tuple(free_names(ast.parse(TransformerManager().transform_cell(source))))

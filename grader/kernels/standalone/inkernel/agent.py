@@ -11,7 +11,7 @@ and answers one request at a time, each with the id of the request it answers:
     release  forget the autograd graphs kept for backward
 
 Everything here runs in the student's process and can be changed by the student's code: that is fine, since
-T takes only data from it (grader/inkernel/wire.py). What it can forge is its own answers, which are what
+T takes only data from it (grader/kernels/standalone/inkernel/wire.py). What it can forge is its own answers, which are what
 is being graded, and the measurements of `run`, which the README's security section lists.
 """
 

@@ -43,9 +43,9 @@ from pygments import token
 from pygments.lexers import PythonLexer
 
 from grader.errors import UserError
-from grader.normalize import is_answer, nbgrader_meta
+from grader.model import RESULT_FILE
+from grader.nbmeta import is_answer, nbgrader_meta
 from grader.report import SIMILARITY_HTML, SIMILARITY_JSON, _environment, _natural_key
-from grader.results import RESULT_FILE
 
 THRESHOLD = 0.7  # similarity (copied share of the more copied answer) from which a pair is reported
 MIN_TOKENS = 20  # tokens of its own (beyond the release's text) an answer needs to be compared
@@ -547,7 +547,7 @@ def write_report(folder: Path, assignment: str, pairs: list[Pair], students: int
     couples = sorted(grouped.values(), key=lambda ns: (-len(ns), -pairs[ns[0]].score,
                                                        _natural_key(pairs[ns[0]].a.answer.student)))
     env = _environment()
-    env.loader = FileSystemLoader(Path(__file__).parent / "templates")
+    env.loader = FileSystemLoader(Path(__file__).parents[1] / "report" / "templates")
     html_path.write_text(env.get_template("similaridade.html.j2").render(
         assignment=assignment, generated=now.strftime("%d/%m/%Y %H:%M"), pairs=pairs, couples=couples,
         students=students, compared=sum(compared.values()), exercises=len(compared), previous=previous,
@@ -561,7 +561,7 @@ def similarity_report(settings, assignment: str, report_dir: Path, previous: lis
                       threshold: float = THRESHOLD, min_tokens: int = MIN_TOKENS,
                       previous_answers: list[Answer] | None = None) -> SimilarityReport:
     """Compare the graded class of `assignment` (and earlier semesters) and write the report."""
-    from grader.pipeline import Assignment
+    from grader.intake.assignment import Assignment
 
     check_options(threshold, min_tokens)
     releases = Assignment.load(settings, assignment).releases

@@ -1,58 +1,29 @@
 """`grader release`: generate the student notebooks in release/ with nbgrader, add the Colab link, and check
 the static part of the quality gate (no outputs in source/, valid and unique nbgrader metadata, nothing of a
-solution or a hidden test left in release/). The graded part of the gate lives in grader/gate.py."""
+solution or a hidden test left in release/). The graded part of the gate lives in grader/course/gate.py."""
 
 from __future__ import annotations
 
 import copy
-import re
 import shutil
 import tempfile
 from pathlib import Path
 
 import nbformat
-from traitlets.config import Config
 
 from grader.config import Settings
-from grader.errors import UserError
-from grader.normalize import nbgrader_meta
+from grader.nbgrader_app import run_generate_assignment
+from grader.nbmeta import (
+    HIDDEN_BEGIN,
+    HIDDEN_END,
+    MARKERS,
+    SOLUTION_BEGIN,
+    SOLUTION_END,
+    marked_lines,
+    nbgrader_meta,
+)
 
-SOLUTION_BEGIN = re.compile(r"^\s*### BEGIN SOLUTION\s*$")
-SOLUTION_END = re.compile(r"^\s*### END SOLUTION\s*$")
-HIDDEN_BEGIN = re.compile(r"^\s*### BEGIN HIDDEN TESTS\s*$")
-HIDDEN_END = re.compile(r"^\s*### END HIDDEN TESTS\s*$")
-MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 BADGE_CELL_ID = "abrir-no-colab"
-
-
-def nbgrader_config(settings: Settings, release_dir: Path | None = None, db_url: str | None = None) -> Config:
-    """nbgrader's configuration for this course: nbgrader_config.py where there is one (a course converted by
-    `grader init` keeps settings there that grader_config.py does not have), then grader_config.py's."""
-    from grader.init import nbgrader_settings
-
-    c = nbgrader_settings(settings.course_dir)
-    settings.module.configure_nbgrader(c)
-    c.CourseDirectory.root = str(settings.course_dir)
-    if release_dir is not None:
-        c.CourseDirectory.release_directory = str(release_dir)  # absolute: os.path.join keeps it
-    if db_url is not None:
-        c.CourseDirectory.db_url = db_url
-    c.Application.log_level = "ERROR"
-    c.Exchange.root = tempfile.gettempdir()  # unused here; keeps nbgrader from complaining at start-up
-    return c
-
-
-def run_generate_assignment(settings: Settings, assignment: str, release_dir: Path, db_url: str) -> None:
-    """nbgrader's generate_assignment into `release_dir`, recording the assignment's cells in `db_url`."""
-    from nbgrader.apps import NbGraderAPI
-
-    import grader.record  # noqa: F401 (its fast alembic lookup for nbgrader's new gradebooks)
-
-    config = nbgrader_config(settings, release_dir, db_url)
-    result = NbGraderAPI(config=config).generate_assignment(assignment, force=True, create=True)
-    if not result["success"]:
-        detail = (result.get("error") or result.get("log") or "").strip().splitlines()[-1:]
-        raise UserError(f"nbgrader não gerou {assignment} ({db_url}): {detail}")
 
 
 def generate(settings: Settings, assignment: str, release_dir: Path | None = None) -> list[Path]:
@@ -235,19 +206,6 @@ def solved_copy(source) -> nbformat.NotebookNode:
                 kept.append(line)
         cell.source = "\n".join(kept)
     return nb
-
-
-def marked_lines(source: str, begin: re.Pattern, end: re.Pattern) -> list[str]:
-    """The non-blank lines between begin/end markers."""
-    inside, lines = False, []
-    for line in source.splitlines():
-        if begin.match(line):
-            inside = True
-        elif end.match(line):
-            inside = False
-        elif inside and line.strip():
-            lines.append(line.strip())
-    return lines
 
 
 def release_leaks(src, release_path: Path) -> list[str]:

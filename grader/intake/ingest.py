@@ -61,7 +61,7 @@ class StudentSubmission:
     moodle_id: str = ""  # the number in Moodle's folder: participant id (or group id for a team)
     moodle_name: str = ""  # the name in Moodle's folder, as written there (a person or a group)
     team: bool = False  # a team submission's folder (the name and number are the group's)
-    members: list = field(default_factory=list)  # grader.moodle.Participant rows this submission grades
+    members: list = field(default_factory=list)  # grader.report.moodle.Participant rows this submission grades
     submitted_at: datetime | None = None  # from nbgrader's timestamp.txt (aware); None: the files' times count
     from_zip: bool = False  # the files' times are those recorded in a zip
 

@@ -2,14 +2,14 @@
 
 `write_reports` writes, under <report_dir>/<assignment>/:
 
-- scores.json     the exact shape other tools read (grader.results.scores_json);
+- scores.json     the exact shape other tools read (grader.model.scores_json);
 - scores.csv      one row per student, one column per graded cell (named as in scores.json);
 - moodle.csv      a grading worksheet that Moodle's assignment "Upload grading worksheet" accepts;
 - feedback/<id>.html  one page per student, in Portuguese, self-contained;
 - index.html      the instructor's overview (summary, charts, students, questions), self-contained;
 - taxa_acerto.png and histograma.png, the two charts the overview embeds.
 
-The overview links similaridade.html when grader/similarity.py wrote one there (never the feedback pages).
+The overview links similaridade.html when grader/grading/similarity.py wrote one there (never the feedback pages).
 
 `terminal_table` returns the plain-text table the command line prints.
 
@@ -41,7 +41,7 @@ from pathlib import Path
 from jinja2 import Environment
 
 from grader import timestamps
-from grader.results import CellResult, StudentResult, cell_key, scores_json
+from grader.model import CellResult, StudentResult, cell_key, scores_json
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class ReportPaths:
     feedback: dict[str, Path] = field(default_factory=dict)  # student_id -> feedback page
     moodle_skipped: tuple[str, ...] = ()  # students left out of moodle.csv: no Moodle participant id
     feedback_zip: Path | None = None  # feedback_moodle.zip, for Moodle's "Upload multiple feedback files in a zip"
-    moodle_dropped: tuple = ()  # grader.moodle.Dropped: rows Moodle's worksheet import will skip
+    moodle_dropped: tuple = ()  # grader.report.moodle.Dropped: rows Moodle's worksheet import will skip
     moodle_notes: tuple[str, ...] = ()  # about the worksheet as a whole (Portuguese)
 
 
@@ -106,7 +106,7 @@ MARK_PASS, MARK_FAIL, MARK_NONE, MARK_MANUAL, MARK_PARTIAL = "✓", "✗", "·",
 MARK_LEGEND = (f"{MARK_PASS} passou  {MARK_PARTIAL} parcial  {MARK_FAIL} falhou  {MARK_NONE} não executada  "
                f"{MARK_MANUAL} aguardando correção manual")
 MESSAGE_LIMIT = 1500  # characters of a failure message shown to the student
-SIMILARITY_JSON, SIMILARITY_HTML = "similaridade.json", "similaridade.html"  # grader/similarity.py writes them
+SIMILARITY_JSON, SIMILARITY_HTML = "similaridade.json", "similaridade.html"  # grader/grading/similarity.py writes them
 
 
 def flag_text(flag: str) -> str:
@@ -559,7 +559,7 @@ def _moodle_rows(
 
 def _worksheet_grades(cells: list[GradeCellInfo], students: list[StudentResult], max_score: float,
                       sheet_max: float | None) -> tuple[dict[str, tuple[float | None, str, str]], list[str]]:
-    """participant id -> (grade on the worksheet's scale or None, comment, why blank) for grader.moodle.fill."""
+    """participant id -> (grade on the worksheet's scale or None, comment, why blank) for grader.report.moodle.fill."""
     grades: dict[str, tuple[float | None, str, str]] = {}
     skipped = []
     for s in students:
@@ -908,7 +908,7 @@ def write_reports(
 ) -> ReportPaths:
     """Write every report of one assignment into <report_dir>/<assignment>/ and say where.
 
-    With `worksheet` (grader.moodle.Worksheet, Moodle's grading worksheet of this assignment) moodle.csv is that
+    With `worksheet` (grader.report.moodle.Worksheet, Moodle's grading worksheet of this assignment) moodle.csv is that
     worksheet filled in; without it, a worksheet in `moodle_language`. `answer_exercises` maps answer cells
     ((notebook, grade_id)) to their exercise, to place the instructor's comments on them. `notebooks`: the
     assignment's (default: those of `cells`); `due_date`: the assignment's, if any (aware)."""
@@ -940,7 +940,7 @@ def write_reports(
     _write_csv(paths["scores_csv"], _scores_csv_rows(cells, students, max_score))
     dropped, moodle_notes = [], []
     if worksheet is not None:
-        from grader import moodle
+        from grader.report import moodle
 
         grades, skipped = _worksheet_grades(cells, students, max_score, worksheet.maximum)
         filled = moodle.fill(worksheet, grades, paths["moodle_csv"])

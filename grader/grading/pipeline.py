@@ -6,52 +6,37 @@ Execution runs many kernels at once (each kernel is its own process) from one as
 
 from __future__ import annotations
 
-import ast
 import asyncio
-import fnmatch
-import importlib.util
 import json
 import os
 import shutil
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
-from tqdm import tqdm
 
-from grader import ingest, sandbox, tamper, warm
 from grader.config import Settings
 from grader.errors import UserError
-from grader.execute import (
+from grader.grading.job import Job
+from grader.grading.workers import WorkerSlots, execute_all, resolve_device
+from grader.intake import ingest
+from grader.intake.assignment import Assignment
+from grader.intake.normalize import normalize
+from grader.kernels import sandbox
+from grader.kernels.execute import (
     STATUS_ERROR,
     STATUS_GRADED,
-    STATUS_TIMEOUT,
-    Executed,
     ExecutionSettings,
-    execute_async,
-    is_test_cell,
-    warm_key,
 )
-from grader.normalize import nbgrader_meta, normalize
-from grader.results import RESULT_FILE, CellResult, StudentResult
+from grader.model import RESULT_FILE, StudentResult
 
-# grader.record and grader.score import nbgrader (1 s, its server extensions): imported where used, so that
+# grader.grading.record and grader.grading.score import nbgrader (1 s, its server extensions): imported where used, so that
 # `grader grade` starts its kernel servers that much sooner and the writer thread pays the import meanwhile.
 
 MIN_ANCHOR_SHARE = 0.3  # below this share of the release's fixed cells, it is another notebook
-
-# What a library imports only on first use, which every fresh kernel would pay again: a tensor on the "meta"
-# device, the profiler or a benchmark Timer import torch._dynamo and with it sympy and ~800 modules (1.5 s;
-# measured on programacao_diferenciavel's solution); the first figure imports the inline backend. Warm
-# servers import them once. None starts a thread (checked with OMP_NUM_THREADS=1), so forking stays safe.
-LAZY_IMPORTS = {
-    "torch": ("torch._dynamo", "torch._meta_registrations", "torch.utils.benchmark", "torch.profiler"),
-    "matplotlib.pyplot": ("matplotlib_inline.backend_inline", "matplotlib.backends.backend_agg"),
-}
 
 
 @dataclass
@@ -64,167 +49,10 @@ class GradeOptions:
     sandbox: bool | None = None  # None: grader_config.py
     progress: bool = True
     scheduler: str | None = None  # Dask scheduler address: execute there; None: grader_config.py; "local": here
-    similarity: bool = True  # compare the answers at the end (grader/similarity.py)
+    similarity: bool = True  # compare the answers at the end (grader/grading/similarity.py)
     previous: list[Path] = field(default_factory=list)  # earlier semesters' autograded/ folders or zips
     worksheet: Path | None = None  # Moodle's grading worksheet of the same assignment: identities, moodle.csv
     moodle_language: str | None = None  # moodle.csv's headers without a worksheet; None: grader_config.py
-
-
-@dataclass
-class Assignment:
-    """An assignment's notebooks as instructors wrote them (source) and students received them (release)."""
-
-    name: str
-    sources: dict[str, NotebookNode]
-    releases: dict[str, NotebookNode]
-    settings: Settings | None = field(default=None, repr=False)
-    _files: dict[str, bytes] | None = field(default=None, repr=False)
-
-    @classmethod
-    def load(cls, settings: Settings, name: str, release_dir: Path | None = None) -> Assignment:
-        """`release_dir`: where the release notebooks are (default release/; the gate checks a fresh one)."""
-        sources, releases = {}, {}
-        for path in settings.source_notebooks(name):
-            release_path = Path(release_dir or settings.release_dir) / name / path.name
-            if not release_path.is_file():
-                raise UserError(f"falta a liberação {release_path}: rode `grader release {name}` antes de corrigir")
-            sources[path.stem] = nbformat.read(path, as_version=4)
-            releases[path.stem] = nbformat.read(release_path, as_version=4)
-        return cls(name, sources, releases, settings)
-
-    @property
-    def files(self) -> dict[str, bytes]:
-        """The assignment's other files in source/<name>/ (data, images): relative path -> content; each kernel
-        gets them in its working directory, as nbgrader copies them next to the notebook it grades. Read on
-        first use: finding them imports nbgrader (1 s), which `grader grade` pays after its kernels start."""
-        if self._files is None:
-            self._files = assignment_files(self.settings, self.name) if self.settings is not None else {}
-        return self._files
-
-    @property
-    def multi_notebook(self) -> bool:
-        return len(self.sources) > 1
-
-    def imports(self, tests: bool | None = None) -> tuple[str, ...]:
-        """Modules the solution imports (of packages installed here): what a warm server imports once, for
-        every kernel it forks. `tests`: only those of the test cells (True: what the test kernel needs) or of
-        the others (False: the student's kernel); None: all."""
-        found = set()
-        for nb in self.sources.values():
-            for cell in nb.cells:
-                if cell.cell_type != "code" or (tests is not None and is_test_cell(cell) != tests):
-                    continue
-                try:
-                    tree = ast.parse(cell.source)
-                except SyntaxError:
-                    continue
-                for node in ast.walk(tree):
-                    if isinstance(node, ast.Import):
-                        found.update(alias.name for alias in node.names)
-                    elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                        # `from torch.utils import benchmark`: maybe a submodule (the zygote skips what is not)
-                        found.add(node.module)
-                        found.update(f"{node.module}.{alias.name}" for alias in node.names)
-        for library, lazy in LAZY_IMPORTS.items():
-            if library in found:
-                found.update(lazy)
-        return tuple(sorted(m for m in found if importlib.util.find_spec(m.split(".")[0]) is not None))
-
-    def exercises(self) -> dict[tuple[str, str], str]:
-        """Every nbgrader cell (graded, task or answer), by (notebook, grade_id) -> the title of its exercise: the
-        nearest heading above it, after the notebook's name in an assignment of several notebooks."""
-        found = {}
-        for nb_name, nb in self.sources.items():
-            title = ""
-            for cell in nb.cells:
-                lines = cell.source.lstrip().lstrip("-").strip().splitlines() if cell.cell_type == "markdown" else []
-                if lines and lines[0].startswith("#"):
-                    title = lines[0].lstrip("#").strip().replace("`", "")
-                meta = nbgrader_meta(cell)
-                if meta.get("grade_id") and (meta.get("grade") or meta.get("solution") or meta.get("task")):
-                    found[nb_name, meta["grade_id"]] = f"{nb_name} — {title}" if self.multi_notebook else title
-        return found
-
-    def grade_cells(self) -> list[CellResult]:
-        """Every cell nbgrader grades (grade cells and tasks), in notebook order, scored zero: the shape of a
-        result that earned nothing."""
-        cells = []
-        for nb_name, nb in self.sources.items():
-            for cell in nb.cells:
-                meta = nbgrader_meta(cell)
-                if meta.get("grade") or meta.get("task"):
-                    manual = bool(meta.get("solution") or meta.get("task")) or cell.cell_type != "code"
-                    cells.append(CellResult(meta["grade_id"], nb_name, 0.0, float(meta.get("points", 0)), False,
-                                            manual=manual, task=bool(meta.get("task")) and not meta.get("grade")))
-        return cells
-
-
-# nbgrader's CourseDirectory.ignore default
-NBGRADER_IGNORE = (".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback")
-
-
-def assignment_files(settings: Settings, name: str) -> dict[str, bytes]:
-    """The files nbgrader copies with an assignment's notebooks (generate_assignment into release/, autograde
-    next to the graded notebook): everything in source/<name>/ but notebooks and CourseDirectory.ignore, by
-    nbgrader's rule (utils.find_all_files: a file or folder whose name matches a pattern is left out). Written
-    here rather than imported: importing nbgrader takes 2.5 s, which `grader grade` would pay before its first
-    notebook runs."""
-    from grader.release import nbgrader_config
-
-    config = nbgrader_config(settings).CourseDirectory
-    ignore = [*(config.ignore if "ignore" in config else NBGRADER_IGNORE), "*.ipynb"]
-    folder = settings.source_dir / name
-    found = {}
-    for root, dirs, names in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not any(fnmatch.fnmatch(d, pattern) for pattern in ignore))
-        for file in names:
-            if not any(fnmatch.fnmatch(file, pattern) for pattern in ignore):
-                path = Path(root, file)
-                found[path.relative_to(folder).as_posix()] = path.read_bytes()
-    return dict(sorted(found.items()))
-
-
-@dataclass
-class Job:
-    student: ingest.StudentSubmission
-    notebook_name: str
-    notebook: NotebookNode  # normalized
-    audit_flags: list[str] = field(default_factory=list)
-    executed: Executed | None = None
-    finished: bool = False  # scored and recorded, with the student's other notebooks
-
-    @classmethod
-    def build(cls, student, name: str, normalized: NotebookNode, release: NotebookNode) -> Job:
-        return cls(student, name, normalized, tamper.audit(normalized, release))
-
-    def finish(self, result: StudentResult) -> None:
-        """Score the executed notebook into `result`; the audit's findings are for a person to read."""
-        ex = self.executed
-        result.flags += [f for f in self.audit_flags if f not in result.flags]
-        from grader.score import score_cells
-
-        cells = score_cells(ex.notebook, self.notebook_name)  # by grade_id: unique within a notebook
-        if tamper.requires_review(self.audit_flags):
-            # Only what is measured inside the student's kernel could be forged there: those cells wait
-            # for a person when the code does what no honest answer needs (README, "Segurança").
-            held = tamper.hold_measured_cells(ex.notebook, cells)
-            if held:
-                result.notes.append(f"{self.notebook_name}: {', '.join(held)} retida(s) para revisão: a "
-                                    "medição é feita no kernel do aluno e o código mexe no IPython, em "
-                                    "bibliotecas ou em __eq__")
-                result.held_for_review = True
-                if tamper.TAMPERING not in result.flags:
-                    result.flags.append(tamper.TAMPERING)
-        result.cells.update({cell.key: cell for cell in cells.values()})
-        result.seconds += ex.seconds
-        if ex.status != STATUS_GRADED and result.status == STATUS_GRADED:
-            result.status = STATUS_TIMEOUT if ex.status == STATUS_TIMEOUT else STATUS_ERROR
-        if ex.message:
-            result.notes.append(f"{self.notebook_name}: {ex.message}")
-        for limit in ex.limits_hit:
-            flag = f"limite: {limit}"
-            if flag not in result.flags:
-                result.flags.append(flag)
 
 
 @dataclass
@@ -238,32 +66,6 @@ class GradingRun:
     table: str = ""  # the terminal table of the whole class
     report_folder: Path | None = None
     similarity: str = ""  # the similarity report's line for the terminal
-
-
-def visible_gpus() -> list[str]:
-    """GPU indices this machine exposes, without importing torch (slow) where there is obviously none."""
-    env = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if env is not None:
-        return [g for g in env.split(",") if g.strip() and g.strip() != "-1"]
-    if not any(Path("/dev").glob("nvidia[0-9]*")):
-        return []
-    try:
-        import torch
-
-        return [str(i) for i in range(torch.cuda.device_count())]
-    except Exception:
-        return []
-
-
-def resolve_device(requested: str, remote: bool = False) -> tuple[str, list[str]]:
-    if requested not in ("auto", "cpu", "cuda"):
-        raise UserError(f"--device {requested!r} desconhecido: use auto, cpu ou cuda")
-    if remote:  # the GPUs are on the Dask workers: grader/cluster.py checks them there
-        return requested, []
-    gpus = visible_gpus() if requested != "cpu" else []
-    if requested == "cuda" and not gpus:
-        raise UserError("--device cuda, mas nenhuma GPU está visível nesta máquina: use --device cpu (ou auto)")
-    return ("cuda" if gpus else "cpu"), gpus
 
 
 def grade(settings: Settings, assignment_name: str, options: GradeOptions) -> GradingRun:
@@ -311,7 +113,7 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
     batch_notes += _identify(settings, assignment_name, students, options.worksheet)
 
     def sync_gradebook() -> None:
-        from grader import record
+        from grader.grading import record
 
         record.sync_assignment(settings, assignment_name)
         import grader.report  # noqa: F401  (its matplotlib import, off the end of the run)
@@ -342,7 +144,7 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
                 jobs.append(Job.build(student, name, nb, assignment.releases[name]))
         if result.status == STATUS_ERROR:  # one bad notebook: the student's other notebooks are not graded
             jobs = [j for j in jobs if j.student is not student]
-            from grader import record
+            from grader.grading import record
 
             record.write_submitted(settings, assignment_name, student.student_id,
                                    {name: f.data for name, f in student.notebooks.items()},
@@ -351,7 +153,7 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
         run.notes.append("correção feita SEM sandbox (--no-sandbox): o código dos alunos rodou sem isolamento")
 
     if scheduler:  # only the notebooks travel; scoring and the gradebook stay here
-        from grader import cluster
+        from grader.grading import cluster
 
         if options.workers:
             run.notes.append("--workers não vale com --scheduler: cada worker Dask roda até --nthreads notebooks")
@@ -362,7 +164,7 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
             scheduler, jobs, base, use_gpu, options.progress,
             lambda job: _finish_job(settings, assignment, job, jobs, results), assignment.files))
     else:
-        asyncio.run(_execute_all(jobs, slots, options.progress,
+        asyncio.run(execute_all(jobs, slots, options.progress,
                                  lambda job: _finish_job(settings, assignment, job, jobs, results), sync_gradebook,
                                  assignment.files))
     for result in results.values():
@@ -371,7 +173,7 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
             result.save(settings.autograded_dir / result.student_id / assignment_name)
     run.results = [results[s.student_id] for s in students]
     if previous is not None and any(settings.autograded_dir.glob(f"*/{assignment_name}/*.ipynb")):
-        from grader import similarity
+        from grader.grading import similarity
 
         answers, notes = previous
         try:
@@ -397,7 +199,7 @@ def _previous_answers(assignment: Assignment, options: GradeOptions) -> tuple[li
         return None
     if not options.previous:
         return [], []
-    from grader import similarity
+    from grader.grading import similarity
 
     notes: list[str] = []
     return similarity.load_previous_all(options.previous, assignment.name, list(assignment.releases), notes), notes
@@ -424,105 +226,9 @@ def _prepare(file: ingest.SubmittedFile, assignment: Assignment, name: str) -> t
     return normalized.notebook, ""
 
 
-class Progress:
-    """The bar shown while notebooks run (here or on a Dask cluster), with how many failed."""
-
-    def __init__(self, total: int, enabled: bool):
-        self.bar = tqdm(total=total, unit="nb", disable=not enabled or not total, desc="corrigindo",
-                        bar_format="{desc}: {n}/{total} {bar} [{elapsed}<{remaining}]{postfix}")
-        self.failures = 0
-
-    def done(self, executed: Executed) -> None:
-        self.failures += executed.status != STATUS_GRADED
-        self.bar.set_postfix_str(f"falhas: {self.failures}")
-        self.bar.update(1)
-
-    def close(self) -> None:
-        self.bar.close()
-
-
-class WorkerSlots:
-    """The local workers: each slot's settings (its GPU) and, with warm kernels, its pair of servers. Servers
-    start on creation, so their imports overlap with whatever the caller does next; `close()` stops them."""
-
-    def __init__(self, base: ExecutionSettings, gpus: list[str], workers: int):
-        self.queue: asyncio.Queue | None = None
-        self.slots = []
-        for slot in range(workers):
-            settings = base if not gpus else _with_gpu(base, gpus[slot % len(gpus)])
-            self.slots.append([settings, warm.Pair(warm_key(settings)) if settings.warm else None])
-
-    async def take(self) -> list:
-        if self.queue is None:  # made in the running event loop
-            self.queue = asyncio.Queue()
-            for slot in self.slots:
-                self.queue.put_nowait(slot)
-        slot = await self.queue.get()
-        settings, server = slot
-        if server is not None:  # its last kernel may have broken it: then a new sandbox
-            slot[1] = warm.renewed(server, warm_key(settings))
-        return slot
-
-    def give_back(self, slot: list) -> None:
-        self.queue.put_nowait(slot)
-
-    def close(self) -> None:
-        for _, server in self.slots:
-            if server is not None:
-                server.stop()
-
-
-async def _execute_all(jobs: list[Job], slots: WorkerSlots, progress: bool, on_done,
-                       before=lambda: None, files: dict[str, bytes] | None = None) -> None:
-    """Run every job on the slots; `on_done(job)` (scoring, the gradebook) runs in one writer thread, one job
-    at a time, so the event loop keeps feeding cells to the other kernels meanwhile. `before()` runs first
-    in that thread (the gradebook's copy of the assignment), while the first notebooks already run.
-
-    Interrupted (Ctrl-C or SIGTERM cancel this coroutine) or failed, it stops every kernel at once and records
-    nothing more but what the writer has already begun: nbclient reports a cancelled cell as a dead kernel,
-    which must not be graded as one."""
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradebook")
-    loop = asyncio.get_running_loop()
-    ready = loop.run_in_executor(writer, before)
-    bar = Progress(len(jobs), progress)
-    stopping = False
-
-    async def run(job: Job) -> None:
-        slot = await slots.take()
-        try:
-            job.executed = await execute_async(job.notebook, *slot, files=files)  # the assignment's files
-        finally:
-            slots.give_back(slot)
-        if stopping:  # cut short: not what the student's notebook did
-            return
-        await ready  # its error (say, nbgrader could not read source/) ends the run before any recording
-        await loop.run_in_executor(writer, on_done, job)
-        bar.done(job.executed)
-
-    tasks = [ready, *(asyncio.ensure_future(run(job)) for job in jobs)]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        for task in done:
-            task.result()  # the first error, if any
-    except BaseException:
-        stopping = True
-        for task in tasks:
-            task.cancel()
-        slots.close()  # a kernel that a cancellation does not reach dies with its server
-        await asyncio.wait(tasks)
-        raise
-    finally:
-        bar.close()
-        writer.shutdown()
-
-
-def _with_gpu(base: ExecutionSettings, gpu: str) -> ExecutionSettings:
-    return replace(base, gpu=gpu)
-
-
 def _finish_job(settings: Settings, assignment: Assignment, job: Job, jobs: list[Job],
                 results: dict[str, StudentResult]) -> None:
-    """Once every notebook of a student ran: score, save, record. Runs in _execute_all's writer thread (one
+    """Once every notebook of a student ran: score, save, record. Runs in execute_all's writer thread (one
     writer for the gradebook), possibly after the student's last notebook ran but before its turn came."""
     mine = [j for j in jobs if j.student is job.student]
     if any(j.executed is None or j.finished for j in mine):
@@ -546,7 +252,7 @@ def _finish_job(settings: Settings, assignment: Assignment, job: Job, jobs: list
     _not_submitted(result, assignment, [name for name in assignment.sources if name not in executed])
     _fill_zero_cells(result, assignment)
     when = datetime.fromisoformat(result.submitted_at)
-    from grader import record
+    from grader.grading import record
 
     record.write_submitted(settings, assignment.name, result.student_id,
                            {name: f.data for name, f in job.student.notebooks.items()}, when)
@@ -617,7 +323,7 @@ def _identify(settings: Settings, assignment: str, students: list[ingest.Student
               worksheet: Path | None) -> list[str]:
     """Identities from Moodle's worksheet (kept for `grader report`), or the warning that, without it, Moodle's
     numbers are per assignment."""
-    from grader import moodle
+    from grader.report import moodle
 
     saved = settings.course_dir / "moodle" / assignment / moodle.WORKSHEET_COPY
     if worksheet is None:
@@ -645,7 +351,7 @@ def load_results(settings: Settings, assignment: str) -> list[StudentResult]:
     given in the formgrader included)."""
     results = [StudentResult.load(path)
                for path in sorted(settings.autograded_dir.glob(f"*/{assignment}/{RESULT_FILE}"))]
-    from grader import record
+    from grader.grading import record
 
     ids = [r.student_id for r in results]
     scores = record.current_scores(settings, assignment, ids)
@@ -699,7 +405,7 @@ def grade_notebooks(assignment: Assignment, notebooks: dict[str, tuple[str, Note
                               assignment.releases[name]))
     slots = WorkerSlots(base, [], max(1, min(workers, len(jobs))))
     try:
-        asyncio.run(_execute_all(jobs, slots, False, lambda job: None, files=assignment.files))
+        asyncio.run(execute_all(jobs, slots, False, lambda job: None, files=assignment.files))
     finally:
         slots.close()
     results = {}
@@ -736,7 +442,8 @@ def rebuild_reports(settings: Settings, assignment_name: str, report_dir: Path,
     """Write every report of `assignment_name` from autograded/ and the gradebook; the terminal table (with the
     rows Moodle would drop) and the reports' folder. `grader grade` ends with it and `grader report` is only it.
     The worksheet is `worksheet`, else the one `grader grade --worksheet` kept."""
-    from grader import moodle, report
+    from grader import report
+    from grader.report import moodle
 
     assignment = Assignment.load(settings, assignment_name)
     cells = cell_infos(assignment)

@@ -2,9 +2,9 @@
 
     python zygote.py [--imports torch,numpy,...] [--sandboxed --workdir DIR]
 
-It runs where a kernel would run (inside the bubblewrap sandbox, behind grader/kernel_limits.py), so it is
+It runs where a kernel would run (inside the bubblewrap sandbox, behind grader/kernels/standalone/kernel_limits.py), so it is
 stdlib-only until the imports it is told to make and imports nothing from the `grader` package. The grader
-(grader/warm.py) talks to it over its stdin/stdout, one JSON object per line:
+(grader/kernels/warm.py) talks to it over its stdin/stdout, one JSON object per line:
 
     {"op": "spawn", "connection_file": F, "cwd": D, "env": {...}} -> {"pid": P}   fork a kernel
     {"op": "poll"}                                                 -> {"returncode": None | int}
@@ -125,7 +125,7 @@ def _mount_points() -> set[str]:
 
 def empty(directory: str, mounts: set[str]) -> bool:
     """Remove what `directory` holds but mount points, recursing into the directories that lead to one;
-    whether nothing else is left. (grader/warm.py uses it too, on the host's side of a slot.)"""
+    whether nothing else is left. (grader/kernels/warm.py uses it too, on the host's side of a slot.)"""
     try:
         entries = os.listdir(directory)
     except OSError:

@@ -17,7 +17,7 @@ The launcher waits for bwrap and exits with its status. A fresh /proc in a mount
 bwrap read its child's /proc entry by the pid it knows (a pid of the new namespace). Where this machine does
 not allow these namespaces, bwrap runs as before, with a warning on stderr.
 
-Stdlib only, like grader/kernel_limits.py; run with -I -S (a few milliseconds).
+Stdlib only, like grader/kernels/standalone/kernel_limits.py; run with -I -S (a few milliseconds).
 """
 
 from __future__ import annotations

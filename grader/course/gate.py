@@ -2,7 +2,7 @@
 them, and only then replace release/<assignment>/ (a failed gate leaves release/ as it was).
 
 - static: valid nbgrader metadata, unique ids, no solution line or hidden test in the release; this course's
-  conventions (no outputs in source/, test cells locked, solutions between markers) (grader/release.py);
+  conventions (no outputs in source/, test cells locked, solutions between markers) (grader/course/release.py);
 - graded: the source earns full marks on every automatic cell (required); the untouched release earns exactly
   zero on every graded cell, automatic and written (a convention: no free points); both through the same
   normalize/execute/score as real grading, with the assignment's files.
@@ -19,10 +19,11 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 
-from grader import release
 from grader.config import Settings
-from grader.pipeline import Assignment, execution_settings, grade_notebooks
-from grader.release import Finding
+from grader.course import release
+from grader.course.release import Finding
+from grader.grading.pipeline import execution_settings, grade_notebooks
+from grader.intake.assignment import Assignment
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """Warm kernels: one long-lived sandbox per worker slot whose Python has already imported torch, numpy and
-matplotlib (grader/zygote.py) and forks a fresh kernel for each submission.
+matplotlib (grader/kernels/standalone/zygote.py) and forks a fresh kernel for each submission.
 
 A cold kernel spends 4-8 s importing torch before the student's first line runs; a forked one starts in a
 fraction of a second. Isolation between the submissions of a slot is kept by construction: the zygote never
@@ -40,7 +40,8 @@ from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
-from grader import sandbox, zygote
+from grader.kernels import sandbox
+from grader.kernels.standalone import zygote
 
 READY_TIMEOUT_S = 180  # importing torch on a loaded machine
 CALL_TIMEOUT_S = 30  # a zygote that does not answer this fast is stopped, or frozen by a student
@@ -59,7 +60,7 @@ class WarmKey:
     gpu: str | None
     env: tuple[tuple[str, str], ...]
     preload: tuple[str, ...]
-    test_preload: tuple[str, ...] = ()  # what the test kernel's server imports (grader/inkernel/runtime.py)
+    test_preload: tuple[str, ...] = ()  # what the test kernel's server imports (grader/kernels/standalone/inkernel/runtime.py)
 
 
 class ForkServer:
@@ -326,7 +327,7 @@ class WarmKernelManager(AsyncKernelManager):
     """A kernel manager for nbclient whose kernel is forked by `server`: `NotebookClient(nb, km=...)`."""
 
     def __init__(self, server: ForkServer, **kwargs: Any):
-        super().__init__(transport="ipc", kernel_name="python3", client_class="grader.warm.ReadyFastClient",
+        super().__init__(transport="ipc", kernel_name="python3", client_class="grader.kernels.warm.ReadyFastClient",
                          **kwargs)
         self.server = server
         spare = server.take_spare()
@@ -363,7 +364,7 @@ class WarmKernelManager(AsyncKernelManager):
 
 def write_files(folder: Path, files: dict[str, bytes]) -> None:
     """The assignment's files (relative path -> content) into `folder`, emptied first, readable by every uid:
-    a root grader's sandboxed kernels run as SANDBOX_UID and only read it (grader/execute.py copies them)."""
+    a root grader's sandboxed kernels run as SANDBOX_UID and only read it (grader/kernels/execute.py copies them)."""
     for child in folder.iterdir():
         if child.is_dir() and not child.is_symlink():
             shutil.rmtree(child)
@@ -381,7 +382,7 @@ def write_files(folder: Path, files: dict[str, bytes]) -> None:
 
 class Pair:
     """A worker slot's two warm sandboxes: `student` forks the kernels that run the student's cells, `tests`
-    the trusted kernels that run the test cells (grader/inkernel/runtime.py). The test kernel listens in
+    the trusted kernels that run the test cells (grader/kernels/standalone/inkernel/runtime.py). The test kernel listens in
     `channel`, shown read-only to the student's sandbox: the one thing of T's that S can see. `files` holds the
     assignment's other files (data, images), shown read-only to both: each kernel copies them into its own
     working directory before the notebook runs."""

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import nbformat
 from nbformat import NotebookNode
 
+from grader.nbmeta import is_answer, is_locked, nbgrader_meta
+
 GRADE_ID_MATCH = 10.0  # a student cell carrying the release cell's grade_id
 SAME_TEXT_MATCH = 3.0  # identical text (after trimming)
 SAME_SIGNATURE_MATCH = 2.0  # an answer cell that defines the same function(s)
@@ -26,19 +28,6 @@ MIN_SIMILARITY = 0.5  # below this, two different texts are not the same cell
 
 DEF_RE = re.compile(r"^\s*def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
 ASSIGN_RE = re.compile(r"^([A-Za-z_]\w*)\s*=", re.MULTILINE)
-
-
-def nbgrader_meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
-def is_locked(cell) -> bool:
-    meta = nbgrader_meta(cell)
-    return bool(meta.get("locked") or (meta.get("grade") and not meta.get("solution")))
-
-
-def is_answer(cell) -> bool:
-    return bool(nbgrader_meta(cell).get("solution"))
 
 
 def defined_names(source: str) -> frozenset[str]:

@@ -8,7 +8,7 @@ source notebook's imports): a student function becomes a `StandIn` that runs the
 computation) is computed by T's interpreter; S only supplies data.
 
 What a test relies on keeps working:
-- in-place changes to tensor and array arguments, views and shared memory (grader/inkernel/wire.py);
+- in-place changes to tensor and array arguments, views and shared memory (grader/kernels/standalone/inkernel/wire.py);
 - autograd through a student result: a `torch.autograd.Function` whose backward asks S for the gradients;
 - `_referencias(J_func=...)`: while a test's function is bound to a student's name in T, every call into
   S carries it along (shipped as code), and the student's code sees it in its globals;

@@ -5,50 +5,29 @@ test cell, deleted ones included, so none keeps a stale score) and keeps the man
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
 import tempfile
-import warnings
 from datetime import datetime
 from pathlib import Path
 
-import nbgrader
-import nbgrader.api
 from nbformat import NotebookNode
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import SaveAutoGrades
-from sqlalchemy.exc import SAWarning
 
 from grader.config import Settings
-from grader.results import StudentResult
+from grader.model import StudentResult
+from grader.nbgrader_app import patch, run_generate_assignment
+from grader.nbmeta import is_answer, nbgrader_meta
 from grader.timestamps import gradebook_time, nbgrader_timestamp
 
-
-@functools.cache
-def _alembic_head() -> str:
-    """nbgrader runs `alembic heads` in a subprocess for every new gradebook (seconds each); the same answer,
-    read in-process once."""
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    config = Config()
-    config.set_main_option("script_location", str(Path(nbgrader.__file__).parent / "alembic"))
-    return ScriptDirectory.from_config(config).get_current_head()
-
-
-nbgrader.api.get_alembic_version = _alembic_head
-
-# nbgrader's add_submission trips an autoflush warning in SQLAlchemy 2; the rows are written correctly.
-warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
+patch()  # before any gradebook is opened
 
 
 def sync_assignment(settings: Settings, assignment: str) -> None:
     """Make the gradebook know the assignment's notebooks and cells, as `nbgrader generate_assignment`
     records them (it is what runs, into a scratch release folder), and its due date (DUE_DATES), as
     `nbgrader db assignment add --duedate` would: the formgrader then shows how late each submission is."""
-    from grader.release import run_generate_assignment
-
     with tempfile.TemporaryDirectory() as scratch:
         run_generate_assignment(settings, assignment, Path(scratch) / "release", settings.db_url)
     due = settings.due_date(assignment)
@@ -125,7 +104,7 @@ def _answer_texts(nb: NotebookNode | None) -> dict[str, str]:
     if nb is None:
         return {}
     return {c.metadata["nbgrader"]["grade_id"]: c.source.strip() for c in nb.cells
-            if c.get("metadata", {}).get("nbgrader", {}).get("solution") and c.metadata["nbgrader"].get("grade")}
+            if is_answer(c) and nbgrader_meta(c).get("grade")}
 
 
 def _keep_manual_grades(gb: Gradebook, assignment: str, student: str, notebook: str, nb: NotebookNode,

@@ -7,7 +7,7 @@ What the sandbox gives a kernel (see DESIGN.md, "Security model"):
   `private_workdir`); a private, size-capped /tmp and /dev/shm;
 - nothing else: no course `source/`, gradebook, other submissions, /root, /home, repository;
 - no network (own network namespace), no view of other processes (own pid namespace, killed with
-  its parent), limits on CPU time, memory, processes/threads and file size (grader/kernel_limits.py).
+  its parent), limits on CPU time, memory, processes/threads and file size (grader/kernels/standalone/kernel_limits.py).
 
 The kernel talks to the grader over unix sockets (jupyter transport "ipc"), since TCP loopback of the
 host is unreachable from a private network namespace; the sockets and the connection file live in a
@@ -39,14 +39,15 @@ SANDBOX_GID = 65534
 
 # Where the limits launcher appears inside the sandbox (one file bound read-only; the rest of the
 # `grader` package, which lives next to source/, stays invisible).
-_LAUNCHER_HOST = Path(__file__).with_name("kernel_limits.py")
+STANDALONE = Path(__file__).with_name("standalone")  # stdlib-only programs (grader/kernels/standalone)
+_LAUNCHER_HOST = STANDALONE / "kernel_limits.py"
 _LAUNCHER_INSIDE = "/run/grader-sandbox/kernel_limits.py"
-_PIDNS_HOST = Path(__file__).with_name("pidns.py")  # outside the sandbox: bwrap's launcher (see its top)
-ZYGOTE_HOST = Path(__file__).with_name("zygote.py")  # warm kernels (grader/warm.py), stdlib-only too
+_PIDNS_HOST = STANDALONE / "pidns.py"  # outside the sandbox: bwrap's launcher (see its top)
+ZYGOTE_HOST = STANDALONE / "zygote.py"  # warm kernels (grader/kernels/warm.py), stdlib-only too
 ZYGOTE_INSIDE = "/run/grader-sandbox/zygote.py"
 # The code both kernels of a submission run besides the notebook (grader/inkernel): importable as `inkernel`
 # from this folder, inside the sandbox and out.
-INKERNEL_HOST = Path(__file__).with_name("inkernel")
+INKERNEL_HOST = STANDALONE / "inkernel"
 INKERNEL_PARENT_INSIDE = "/run/grader-sandbox"
 _MPLCONFIGDIR = "/tmp/matplotlib"  # inside the private /tmp
 
@@ -358,7 +359,7 @@ def wrap_command(
     inner[inner.index("--") : inner.index("--")] = identity
     return [
         # bwrap as the init of a PID namespace of its own: killed at any moment, even before its sandbox is
-        # set up, it takes every process of the sandbox along (grader/pidns.py says why --die-with-parent
+        # set up, it takes every process of the sandbox along (grader/kernels/standalone/pidns.py says why --die-with-parent
         # alone does not); and it dies with this process
         sys.executable,
         "-I",

@@ -13,9 +13,10 @@ from dataclasses import replace
 
 from distributed import Client, Future, as_completed, get_worker
 
-from grader import execute, sandbox
 from grader.errors import UserError
-from grader.execute import STATUS_ERROR, Executed, ExecutionSettings
+from grader.grading.workers import Progress
+from grader.kernels import execute, sandbox
+from grader.kernels.execute import STATUS_ERROR, Executed, ExecutionSettings
 
 WORKER_GPU = "worker"  # settings.gpu sentinel: the worker puts in its own GPU (it knows it, we do not)
 CONNECT_TIMEOUT_S = 10
@@ -56,7 +57,7 @@ def worker_problem(use_sandbox: bool) -> str:
 
 async def execute_all_on_cluster(address: str, jobs: list, base: ExecutionSettings, use_gpu: bool | None,
                                  progress: bool, on_done, files: dict[str, bytes] | None = None) -> tuple[str, int]:
-    """Run every job's notebook on the cluster at `address`, like pipeline._execute_all: set job.executed and
+    """Run every job's notebook on the cluster at `address`, like grader/grading/workers.execute_all: set job.executed and
     call on_done(job) here, as each result arrives. use_gpu None: GPUs when a worker declares one.
     Returns the device used and how many notebooks the cluster runs at once."""
     try:
@@ -107,8 +108,6 @@ async def _workers(client: Client, address: str, use_sandbox: bool) -> dict[str,
 
 async def _run(client: Client, jobs: list, settings: ExecutionSettings, use_gpu: bool, progress: bool,
                on_done, files: dict[str, bytes] | None = None) -> None:
-    from grader.pipeline import Progress  # (pipeline imports this module only when a scheduler is given)
-
     bar = Progress(len(jobs), progress)
     # a worker started with --resources GPU=1 runs one submission per GPU at a time
     resources = {"GPU": 1} if use_gpu else None

@@ -32,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 
 from grader.errors import UserError
-from grader.ingest import split_name
+from grader.intake.ingest import split_name
 
 # Moodle's strings (core and mod_assign), by language: headers the worksheet may carry.
 HEADERS = {
@@ -403,7 +403,7 @@ def same_person(folder_name: str, participant: Participant) -> bool:
 
 
 def resolve(students: list, sheet: Worksheet) -> list[str]:
-    """Give each submission found in Moodle's zip (grader.ingest.StudentSubmission) its identity from the
+    """Give each submission found in Moodle's zip (grader.intake.ingest.StudentSubmission) its identity from the
     worksheet: the gradebook's student id, the name, and for a team submission its members. Returns one-line
     notes (Portuguese); a worksheet that matches none of the zip's folders is an error."""
     by_id = sheet.by_id()

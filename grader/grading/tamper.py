@@ -1,6 +1,6 @@
 """What the student's kernel could still forge, and a static look at the student's code for a person.
 
-Test cells run in the trusted test kernel (grader/inkernel/runtime.py): patching, hooking or rewriting
+Test cells run in the trusted test kernel (grader/kernels/standalone/inkernel/runtime.py): patching, hooking or rewriting
 anything in the student's kernel changes only the values it returns, which is what is being graded. The one
 verdict input measured inside the student's kernel is what a test's `@_no_kernel_do_aluno` probe returns
 (peak memory): code that does what no honest answer needs (`requires_review`) has those cells held for a
@@ -19,10 +19,10 @@ from dataclasses import replace
 from IPython.core.inputtransformer2 import TransformerManager
 from nbformat import NotebookNode
 
-from grader.normalize import is_locked, nbgrader_meta
+from grader.nbmeta import is_locked, nbgrader_meta
 
 TAMPERING = "tampering"
-PROBE_MARK = "_no_kernel_do_aluno"  # grader/inkernel/runtime.py runs functions marked so in the student's kernel
+PROBE_MARK = "_no_kernel_do_aluno"  # grader/kernels/standalone/inkernel/runtime.py runs functions marked so in the student's kernel
 HELD_MESSAGE = "retida para revisão: medida no kernel do aluno, cujo código mexe no IPython, em bibliotecas ou em __eq__"
 
 

@@ -3,7 +3,7 @@
     python -I -S kernel_limits.py --cpu S --mem MB [--mem-kind as|data] --nproc N --fsize MB
                                   [--uid U --gid G] [--chdir DIR] [--parent PID] -- argv...
 
-It runs inside the bubblewrap sandbox (grader/sandbox.py binds this one file read-only) and also on its
+It runs inside the bubblewrap sandbox (grader/kernels/sandbox.py binds this one file read-only) and also on its
 own for `--no-sandbox` runs, so it is stdlib-only and imports nothing from the `grader` package.
 
 Why each step is here:

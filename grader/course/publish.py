@@ -19,8 +19,8 @@ from pathlib import Path
 
 import nbformat
 
-from grader import release
 from grader.config import Settings
+from grader.course import release
 from grader.errors import UserError
 
 STUDENT_README = """# Atividades — {course_id}

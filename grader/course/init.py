@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.errors import UserError
+from grader.nbgrader_app import nbgrader_settings
 
-TEMPLATES = Path(__file__).resolve().parents[1]  # this repository: its grader_config.py and nbgrader_config.py
+TEMPLATES = Path(__file__).resolve().parents[2]  # this repository: its grader_config.py and nbgrader_config.py
 LOADER_MARK = "grader_config.py"  # an nbgrader_config.py that names it already loads it
 
 
@@ -38,20 +39,6 @@ class Converted:
     values: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     appended: bool = False  # nbgrader_config.py got the lines that load grader_config.py
-
-
-def nbgrader_settings(course: Path):
-    """The course's nbgrader configuration, as nbgrader reads nbgrader_config.py."""
-    from traitlets.config import Config
-    from traitlets.config.loader import PyFileConfigLoader
-
-    path = course / "nbgrader_config.py"
-    if not path.is_file():
-        return Config()
-    try:
-        return PyFileConfigLoader(path.name, path=str(course)).load_config()
-    except Exception as exc:  # the instructor's file: say where it broke
-        raise UserError(f"erro ao ler {path}: {type(exc).__name__}: {exc}; corrija o arquivo") from None
 
 
 def init_course(course: Path) -> Converted:

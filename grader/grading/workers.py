@@ -1,0 +1,150 @@
+"""Where notebooks run on this machine: the GPUs it has, the worker slots (one warm pair of kernel servers each),
+the loop that feeds them jobs and hands each finished one to a single writer thread, and the progress bar."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+from tqdm import tqdm
+
+from grader.errors import UserError
+from grader.grading.job import Job
+from grader.kernels import warm
+from grader.kernels.execute import (
+    STATUS_GRADED,
+    Executed,
+    ExecutionSettings,
+    execute_async,
+    warm_key,
+)
+
+
+def visible_gpus() -> list[str]:
+    """GPU indices this machine exposes, without importing torch (slow) where there is obviously none."""
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env is not None:
+        return [g for g in env.split(",") if g.strip() and g.strip() != "-1"]
+    if not any(Path("/dev").glob("nvidia[0-9]*")):
+        return []
+    try:
+        import torch
+
+        return [str(i) for i in range(torch.cuda.device_count())]
+    except Exception:
+        return []
+
+
+
+def resolve_device(requested: str, remote: bool = False) -> tuple[str, list[str]]:
+    if requested not in ("auto", "cpu", "cuda"):
+        raise UserError(f"--device {requested!r} desconhecido: use auto, cpu ou cuda")
+    if remote:  # the GPUs are on the Dask workers: grader/grading/cluster.py checks them there
+        return requested, []
+    gpus = visible_gpus() if requested != "cpu" else []
+    if requested == "cuda" and not gpus:
+        raise UserError("--device cuda, mas nenhuma GPU está visível nesta máquina: use --device cpu (ou auto)")
+    return ("cuda" if gpus else "cpu"), gpus
+
+
+
+class Progress:
+    """The bar shown while notebooks run (here or on a Dask cluster), with how many failed."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.bar = tqdm(total=total, unit="nb", disable=not enabled or not total, desc="corrigindo",
+                        bar_format="{desc}: {n}/{total} {bar} [{elapsed}<{remaining}]{postfix}")
+        self.failures = 0
+
+    def done(self, executed: Executed) -> None:
+        self.failures += executed.status != STATUS_GRADED
+        self.bar.set_postfix_str(f"falhas: {self.failures}")
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+
+class WorkerSlots:
+    """The local workers: each slot's settings (its GPU) and, with warm kernels, its pair of servers. Servers
+    start on creation, so their imports overlap with whatever the caller does next; `close()` stops them."""
+
+    def __init__(self, base: ExecutionSettings, gpus: list[str], workers: int):
+        self.queue: asyncio.Queue | None = None
+        self.slots = []
+        for slot in range(workers):
+            settings = base if not gpus else _with_gpu(base, gpus[slot % len(gpus)])
+            self.slots.append([settings, warm.Pair(warm_key(settings)) if settings.warm else None])
+
+    async def take(self) -> list:
+        if self.queue is None:  # made in the running event loop
+            self.queue = asyncio.Queue()
+            for slot in self.slots:
+                self.queue.put_nowait(slot)
+        slot = await self.queue.get()
+        settings, server = slot
+        if server is not None:  # its last kernel may have broken it: then a new sandbox
+            slot[1] = warm.renewed(server, warm_key(settings))
+        return slot
+
+    def give_back(self, slot: list) -> None:
+        self.queue.put_nowait(slot)
+
+    def close(self) -> None:
+        for _, server in self.slots:
+            if server is not None:
+                server.stop()
+
+
+
+async def execute_all(jobs: list[Job], slots: WorkerSlots, progress: bool, on_done,
+                       before=lambda: None, files: dict[str, bytes] | None = None) -> None:
+    """Run every job on the slots; `on_done(job)` (scoring, the gradebook) runs in one writer thread, one job
+    at a time, so the event loop keeps feeding cells to the other kernels meanwhile. `before()` runs first
+    in that thread (the gradebook's copy of the assignment), while the first notebooks already run.
+
+    Interrupted (Ctrl-C or SIGTERM cancel this coroutine) or failed, it stops every kernel at once and records
+    nothing more but what the writer has already begun: nbclient reports a cancelled cell as a dead kernel,
+    which must not be graded as one."""
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradebook")
+    loop = asyncio.get_running_loop()
+    ready = loop.run_in_executor(writer, before)
+    bar = Progress(len(jobs), progress)
+    stopping = False
+
+    async def run(job: Job) -> None:
+        slot = await slots.take()
+        try:
+            job.executed = await execute_async(job.notebook, *slot, files=files)  # the assignment's files
+        finally:
+            slots.give_back(slot)
+        if stopping:  # cut short: not what the student's notebook did
+            return
+        await ready  # its error (say, nbgrader could not read source/) ends the run before any recording
+        await loop.run_in_executor(writer, on_done, job)
+        bar.done(job.executed)
+
+    tasks = [ready, *(asyncio.ensure_future(run(job)) for job in jobs)]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            task.result()  # the first error, if any
+    except BaseException:
+        stopping = True
+        for task in tasks:
+            task.cancel()
+        slots.close()  # a kernel that a cancellation does not reach dies with its server
+        await asyncio.wait(tasks)
+        raise
+    finally:
+        bar.close()
+        writer.shutdown()
+
+
+
+def _with_gpu(base: ExecutionSettings, gpu: str) -> ExecutionSettings:
+    return replace(base, gpu=gpu)

@@ -1,0 +1,144 @@
+"""An assignment as the grader reads it: its source and release notebooks (by name), the files nbgrader copies
+with them, and what its code imports (what warm kernel servers import once)."""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import importlib.util
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+from grader.config import Settings
+from grader.errors import UserError
+from grader.model import CellResult
+from grader.nbmeta import is_test_cell, nbgrader_meta
+
+# What a library imports only on first use, which every fresh kernel would pay again: a tensor on the "meta"
+# device, the profiler or a benchmark Timer import torch._dynamo and with it sympy and ~800 modules (1.5 s;
+# measured on programacao_diferenciavel's solution); the first figure imports the inline backend. Warm
+# servers import them once. None starts a thread (checked with OMP_NUM_THREADS=1), so forking stays safe.
+LAZY_IMPORTS = {
+    "torch": ("torch._dynamo", "torch._meta_registrations", "torch.utils.benchmark", "torch.profiler"),
+    "matplotlib.pyplot": ("matplotlib_inline.backend_inline", "matplotlib.backends.backend_agg"),
+}
+
+
+
+@dataclass
+class Assignment:
+    """An assignment's notebooks as instructors wrote them (source) and students received them (release)."""
+
+    name: str
+    sources: dict[str, NotebookNode]
+    releases: dict[str, NotebookNode]
+    settings: Settings | None = field(default=None, repr=False)
+    _files: dict[str, bytes] | None = field(default=None, repr=False)
+
+    @classmethod
+    def load(cls, settings: Settings, name: str, release_dir: Path | None = None) -> Assignment:
+        """`release_dir`: where the release notebooks are (default release/; the gate checks a fresh one)."""
+        sources, releases = {}, {}
+        for path in settings.source_notebooks(name):
+            release_path = Path(release_dir or settings.release_dir) / name / path.name
+            if not release_path.is_file():
+                raise UserError(f"falta a liberação {release_path}: rode `grader release {name}` antes de corrigir")
+            sources[path.stem] = nbformat.read(path, as_version=4)
+            releases[path.stem] = nbformat.read(release_path, as_version=4)
+        return cls(name, sources, releases, settings)
+
+    @property
+    def files(self) -> dict[str, bytes]:
+        """The assignment's other files in source/<name>/ (data, images): relative path -> content; each kernel
+        gets them in its working directory, as nbgrader copies them next to the notebook it grades. Read on
+        first use: finding them imports nbgrader (1 s), which `grader grade` pays after its kernels start."""
+        if self._files is None:
+            self._files = assignment_files(self.settings, self.name) if self.settings is not None else {}
+        return self._files
+
+    @property
+    def multi_notebook(self) -> bool:
+        return len(self.sources) > 1
+
+    def imports(self, tests: bool | None = None) -> tuple[str, ...]:
+        """Modules the solution imports (of packages installed here): what a warm server imports once, for
+        every kernel it forks. `tests`: only those of the test cells (True: what the test kernel needs) or of
+        the others (False: the student's kernel); None: all."""
+        found = set()
+        for nb in self.sources.values():
+            for cell in nb.cells:
+                if cell.cell_type != "code" or (tests is not None and is_test_cell(cell) != tests):
+                    continue
+                try:
+                    tree = ast.parse(cell.source)
+                except SyntaxError:
+                    continue
+                for node in ast.walk(tree):
+                    if isinstance(node, ast.Import):
+                        found.update(alias.name for alias in node.names)
+                    elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                        # `from torch.utils import benchmark`: maybe a submodule (the zygote skips what is not)
+                        found.add(node.module)
+                        found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        for library, lazy in LAZY_IMPORTS.items():
+            if library in found:
+                found.update(lazy)
+        return tuple(sorted(m for m in found if importlib.util.find_spec(m.split(".")[0]) is not None))
+
+    def exercises(self) -> dict[tuple[str, str], str]:
+        """Every nbgrader cell (graded, task or answer), by (notebook, grade_id) -> the title of its exercise: the
+        nearest heading above it, after the notebook's name in an assignment of several notebooks."""
+        found = {}
+        for nb_name, nb in self.sources.items():
+            title = ""
+            for cell in nb.cells:
+                lines = cell.source.lstrip().lstrip("-").strip().splitlines() if cell.cell_type == "markdown" else []
+                if lines and lines[0].startswith("#"):
+                    title = lines[0].lstrip("#").strip().replace("`", "")
+                meta = nbgrader_meta(cell)
+                if meta.get("grade_id") and (meta.get("grade") or meta.get("solution") or meta.get("task")):
+                    found[nb_name, meta["grade_id"]] = f"{nb_name} — {title}" if self.multi_notebook else title
+        return found
+
+    def grade_cells(self) -> list[CellResult]:
+        """Every cell nbgrader grades (grade cells and tasks), in notebook order, scored zero: the shape of a
+        result that earned nothing."""
+        cells = []
+        for nb_name, nb in self.sources.items():
+            for cell in nb.cells:
+                meta = nbgrader_meta(cell)
+                if meta.get("grade") or meta.get("task"):
+                    manual = bool(meta.get("solution") or meta.get("task")) or cell.cell_type != "code"
+                    cells.append(CellResult(meta["grade_id"], nb_name, 0.0, float(meta.get("points", 0)), False,
+                                            manual=manual, task=bool(meta.get("task")) and not meta.get("grade")))
+        return cells
+
+
+# nbgrader's CourseDirectory.ignore default
+NBGRADER_IGNORE = (".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback")
+
+
+
+def assignment_files(settings: Settings, name: str) -> dict[str, bytes]:
+    """The files nbgrader copies with an assignment's notebooks (generate_assignment into release/, autograde
+    next to the graded notebook): everything in source/<name>/ but notebooks and CourseDirectory.ignore, by
+    nbgrader's rule (utils.find_all_files: a file or folder whose name matches a pattern is left out). Written
+    here rather than imported: importing nbgrader takes 2.5 s, which `grader grade` would pay before its first
+    notebook runs."""
+    from grader.nbgrader_app import nbgrader_config
+
+    config = nbgrader_config(settings).CourseDirectory
+    ignore = [*(config.ignore if "ignore" in config else NBGRADER_IGNORE), "*.ipynb"]
+    folder = settings.source_dir / name
+    found = {}
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not any(fnmatch.fnmatch(d, pattern) for pattern in ignore))
+        for file in names:
+            if not any(fnmatch.fnmatch(file, pattern) for pattern in ignore):
+                path = Path(root, file)
+                found[path.relative_to(folder).as_posix()] = path.read_bytes()
+    return dict(sorted(found.items()))

@@ -1,0 +1,48 @@
+"""nbgrader's vocabulary in one place: a cell's nbgrader metadata and what it makes the cell (answer, locked,
+test), and the BEGIN/END markers of solutions and hidden tests. Stdlib only: every stage reads notebooks with
+these, and importing nbgrader itself costs a second."""
+
+from __future__ import annotations
+
+import re
+
+SOLUTION_BEGIN = re.compile(r"^\s*### BEGIN SOLUTION\s*$")
+SOLUTION_END = re.compile(r"^\s*### END SOLUTION\s*$")
+HIDDEN_BEGIN = re.compile(r"^\s*### BEGIN HIDDEN TESTS\s*$")
+HIDDEN_END = re.compile(r"^\s*### END HIDDEN TESTS\s*$")
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+
+
+def nbgrader_meta(cell) -> dict:
+    """The cell's nbgrader metadata ({} for a cell without any)."""
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def is_locked(cell) -> bool:
+    """A cell the student may not change: read-only, or a test (graded and not an answer)."""
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("locked") or (meta.get("grade") and not meta.get("solution")))
+
+
+def is_answer(cell) -> bool:
+    """A cell the student writes (nbgrader's "solution")."""
+    return bool(nbgrader_meta(cell).get("solution"))
+
+
+def is_test_cell(cell) -> bool:
+    """A code cell whose verdict counts (graded, not an answer): it runs in the trusted test kernel."""
+    meta = nbgrader_meta(cell)
+    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def marked_lines(source: str, begin: re.Pattern, end: re.Pattern) -> list[str]:
+    """The non-blank lines between begin/end markers."""
+    inside, lines = False, []
+    for line in source.splitlines():
+        if begin.match(line):
+            inside = True
+        elif end.match(line):
+            inside = False
+        elif inside and line.strip():
+            lines.append(line.strip())
+    return lines
