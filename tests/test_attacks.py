@@ -538,7 +538,7 @@ class Context:
             "../../../source/segredo.txt", "../../../source/mini/mini.ipynb", "../../../gradebook.db",
             "../../colega/mini/segredo.txt", f"../../{HONEST_RIGHT[0]}/mini/mini.ipynb", "..", "../..", "/tmp",
             "/root", "/home", "/work", "/etc/shadow", "/proc/1/cmdline", "/proc", str(REPO / "tests"),
-            str(REPO / "source"), str(REPO / "grader_config.py"), str(REPO / "grader" / "tamper.py"),
+            str(REPO / "source"), str(REPO / "grader_config.py"), str(REPO / "grader" / "grading" / "tamper.py"),
         ]
 
     def write_paths(self) -> list[str]:
