@@ -18,7 +18,8 @@ from grader.errors import UserError
 from grader.grading import pipeline
 from grader.intake import ingest
 from grader.model import CellResult, StudentResult
-from grader.report import GradeCellInfo, moodle, write_reports
+from grader.report import moodle, write_reports
+from grader.report.cells import GradeCellInfo
 
 NOTEBOOK = "mini"
 

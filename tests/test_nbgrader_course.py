@@ -456,20 +456,20 @@ def test_messages_say_what_is_wrong_and_what_to_do(tmp_path, capsys):
 def test_moodle_comments_name_the_notebook(side_by_side):
     """The comment for Moodle's worksheet names each question with its notebook, says which notebook is missing
     and how late the submission was."""
-    from grader import report
     from grader.config import load_settings
     from grader.grading import pipeline
     from grader.intake.assignment import Assignment
+    from grader.report.moodle_export import moodle_comment
 
     settings = load_settings(side_by_side["ours"])
     cells = pipeline.cell_infos(Assignment.load(settings, ASSIGNMENT))
     results = {r.student_id: r for r in pipeline.load_results(settings, ASSIGNMENT)}
-    bruno = report.moodle_comment(results["bruno"], cells, 12)
+    bruno = moodle_comment(results["bruno"], cells, 12)
     assert ("Questões sem pontuação total: “parte1 — Parte 1: médias”, “parte1 — Para escrever”, "
             "“parte2 — Aplicação”. Pontuação parcial: “parte1 — Nota parcial”. Aguardando correção manual: "
             "“parte1 — Tarefa”.") in bruno
     assert "Entrega atrasada (9 h 31 min depois do prazo)." in bruno
-    carla = report.moodle_comment(results["carla"], cells, 12)
+    carla = moodle_comment(results["carla"], cells, 12)
     assert "Notebook não enviado: parte2.ipynb; as questões dele ficaram com 0." in carla
     assert "parte2 —" not in carla  # its questions are not listed one by one as failed
 

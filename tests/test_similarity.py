@@ -26,7 +26,8 @@ from grader.config import load_settings
 from grader.grading import similarity
 from grader.model import StudentResult
 from grader.nbmeta import nbgrader_meta
-from grader.report import GradeCellInfo, write_reports
+from grader.report import write_reports
+from grader.report.cells import GradeCellInfo
 from tests.catalogue import grafo_computacional, programacao_diferenciavel
 from tests.conftest import REPO, course_config
 

@@ -417,7 +417,7 @@ def grade_notebooks(assignment: Assignment, notebooks: dict[str, tuple[str, Note
 
 def cell_infos(assignment: Assignment) -> list:
     """The graded cells for the reports: a short label each, under its exercise's title."""
-    from grader import report
+    from grader.report.cells import GradeCellInfo
 
     exercises = assignment.exercises()
     answers = {gid.removeprefix("resposta_") for _, gid in exercises if gid.startswith("resposta_")}
@@ -431,8 +431,8 @@ def cell_infos(assignment: Assignment) -> list:
             label = "resposta escrita"
         elif prefix:  # "linhas_positivas_casos_limite" -> "linhas positivas: casos limite"
             label = f"{prefix}: {label[len(prefix) + 1:]}"
-        infos.append(report.GradeCellInfo(c.grade_id, c.notebook, c.max_score, c.manual,
-                                          label.replace("_", " "), exercises.get(c.key, ""), task=c.task))
+        infos.append(GradeCellInfo(c.grade_id, c.notebook, c.max_score, c.manual,
+                                   label.replace("_", " "), exercises.get(c.key, ""), task=c.task))
     return infos
 
 
@@ -442,8 +442,9 @@ def rebuild_reports(settings: Settings, assignment_name: str, report_dir: Path,
     """Write every report of `assignment_name` from autograded/ and the gradebook; the terminal table (with the
     rows Moodle would drop) and the reports' folder. `grader grade` ends with it and `grader report` is only it.
     The worksheet is `worksheet`, else the one `grader grade --worksheet` kept."""
-    from grader import report
-    from grader.report import moodle
+    from grader.report import moodle, write_reports
+    from grader.report.moodle_export import MOODLE_STRINGS
+    from grader.report.terminal import terminal_table
 
     assignment = Assignment.load(settings, assignment_name)
     cells = cell_infos(assignment)
@@ -453,13 +454,13 @@ def rebuild_reports(settings: Settings, assignment_name: str, report_dir: Path,
     kept = settings.course_dir / "moodle" / assignment_name / moodle.WORKSHEET_COPY
     sheet = moodle.read_worksheet(worksheet or kept) if worksheet or kept.is_file() else None
     language = moodle_language or settings.moodle_language
-    if language not in report.MOODLE_STRINGS:
-        raise UserError(f"idioma do Moodle desconhecido: {language!r}; use um de: {', '.join(report.MOODLE_STRINGS)}")
-    paths = report.write_reports(report_dir, assignment_name, cells, results, sandboxed=sandboxed,
-                                 moodle_language=language, worksheet=sheet,
-                                 answer_exercises=assignment.exercises(), notebooks=list(assignment.sources),
-                                 due_date=settings.due_date(assignment_name))
-    table = report.terminal_table(assignment_name, cells, results, sandboxed=sandboxed)
+    if language not in MOODLE_STRINGS:
+        raise UserError(f"idioma do Moodle desconhecido: {language!r}; use um de: {', '.join(MOODLE_STRINGS)}")
+    paths = write_reports(report_dir, assignment_name, cells, results, sandboxed=sandboxed,
+                          moodle_language=language, worksheet=sheet,
+                          answer_exercises=assignment.exercises(), notebooks=list(assignment.sources),
+                          due_date=settings.due_date(assignment_name))
+    table = terminal_table(assignment_name, cells, results, sandboxed=sandboxed)
     lines = [f"planilha do Moodle: {note}" for note in paths.moodle_notes]
     if paths.moodle_dropped:
         lines.append(f"o Moodle vai ignorar {len(paths.moodle_dropped)} linha(s) de moodle.csv:")

@@ -38,14 +38,14 @@ from pathlib import Path
 
 import numpy as np
 from copydetect.utils import find_fingerprint_overlap, get_copied_slices, get_token_coverage, winnow
-from jinja2 import FileSystemLoader
 from pygments import token
 from pygments.lexers import PythonLexer
 
 from grader.errors import UserError
 from grader.model import RESULT_FILE
 from grader.nbmeta import is_answer, nbgrader_meta
-from grader.report import SIMILARITY_HTML, SIMILARITY_JSON, _environment, _natural_key
+from grader.report.pages import SIMILARITY_HTML, SIMILARITY_JSON, template_environment
+from grader.report.wording import natural_key
 
 THRESHOLD = 0.7  # similarity (copied share of the more copied answer) from which a pair is reported
 MIN_TOKENS = 20  # tokens of its own (beyond the release's text) an answer needs to be compared
@@ -545,9 +545,8 @@ def write_report(folder: Path, assignment: str, pairs: list[Pair], students: int
     for n, p in enumerate(pairs):
         grouped.setdefault((p.a.answer.student, p.b.answer.corpus, p.b.answer.student), []).append(n)
     couples = sorted(grouped.values(), key=lambda ns: (-len(ns), -pairs[ns[0]].score,
-                                                       _natural_key(pairs[ns[0]].a.answer.student)))
-    env = _environment()
-    env.loader = FileSystemLoader(Path(__file__).parents[1] / "report" / "templates")
+                                                       natural_key(pairs[ns[0]].a.answer.student)))
+    env = template_environment()
     html_path.write_text(env.get_template("similaridade.html.j2").render(
         assignment=assignment, generated=now.strftime("%d/%m/%Y %H:%M"), pairs=pairs, couples=couples,
         students=students, compared=sum(compared.values()), exercises=len(compared), previous=previous,

@@ -1,0 +1,110 @@
+"""The two charts the overview page embeds, as PNG files: pass rate per question and the grade histogram
+(matplotlib's Agg canvas, no pyplot state; imported only when a chart is drawn)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from grader.report.cells import several_notebooks
+from grader.report.stats import ClassStats
+from grader.report.wording import format_number
+
+
+def _new_figure(width: float, height: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=110, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(figure, path: Path) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    figure.clear()
+    data = buffer.getvalue()
+    path.write_bytes(data)
+    return data
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _empty_message(axes, text: str) -> None:
+    """A chart with nothing to plot says why, in the middle of its axes."""
+    axes.text(0.5, 0.5, text, ha="center", va="center", transform=axes.transAxes, fontsize=11, color="#555555")
+
+
+def pass_rate_chart(assignment: str, stats: ClassStats, path: Path) -> bytes:
+    """taxa_acerto.png: the share of counted students who passed each automatic cell; the PNG's bytes."""
+    rates = stats.pass_rates
+    figure = _new_figure(8.0, max(2.6, 0.55 * len(rates) + 1.6))
+    axes = figure.add_subplot()
+    axes.set_title(f"Taxa de acerto por questão — {assignment}", fontsize=12)
+    out_of = rates[0][2] if rates else 0
+    if not rates or out_of == 0:
+        _empty_message(axes, "sem questões automáticas ou sem alunos corrigidos")
+        axes.set_axis_off()
+        return _save(figure, path)
+    several = several_notebooks([info for info, _, _ in rates])
+    labels = [_shorten(f"{info.notebook}: " * several + (info.title or info.grade_id), 38) for info, _, _ in rates]
+    percents = [100.0 * passed / total for _, passed, total in rates]
+    positions = list(range(len(rates)))
+    colors = ["#2e7d32" if p >= 70 else "#f9a825" if p >= 40 else "#c62828" for p in percents]
+    axes.barh(positions, percents, color=colors, height=0.6)
+    axes.set_yticks(positions, labels, fontsize=10)
+    axes.invert_yaxis()  # first cell on top, as in the notebook
+    axes.set_xlim(0, 118)
+    axes.set_xticks([0, 20, 40, 60, 80, 100])
+    axes.set_xlabel(f"alunos corrigidos que acertaram (%) — {out_of} aluno(s)")
+    for y, percent, (_, passed, total) in zip(positions, percents, rates, strict=True):
+        axes.text(percent + 1.5, y, f"{percent:.0f}% ({passed}/{total})", va="center", fontsize=9)
+    axes.grid(axis="x", alpha=0.3)
+    axes.spines[["top", "right"]].set_visible(False)
+    return _save(figure, path)
+
+
+def histogram_chart(assignment: str, max_score: float, stats: ClassStats, path: Path) -> bytes:
+    """histograma.png: the counted students' grades, with the maximum and the mean; the PNG's bytes."""
+    figure = _new_figure(8.0, 4.0)
+    axes = figure.add_subplot()
+    axes.set_title(f"Distribuição das notas — {assignment}", fontsize=12)
+    top = max(float(max_score), max(stats.scores, default=0.0), 1.0)
+    if float(max_score).is_integer() and top <= 30:
+        edges = [x - 0.5 for x in range(int(top) + 2)]
+    else:
+        edges = [top * i / 10 for i in range(11)]
+    if stats.scores:
+        counts, _, _ = axes.hist(stats.scores, bins=edges, color="#1565c0", edgecolor="white", zorder=2)
+        axes.set_ylim(0, max(counts) * 1.3 + 0.5)  # room for the legend above the bars
+    else:
+        _empty_message(axes, "nenhum aluno corrigido")
+    axes.axvline(
+        float(max_score),
+        color="#c62828",
+        linestyle="--",
+        linewidth=1.8,
+        zorder=3,
+        label=f"nota máxima = {format_number(max_score)}",
+    )
+    if stats.mean is not None:
+        axes.axvline(
+            stats.mean,
+            color="#2e7d32",
+            linestyle=":",
+            linewidth=2.0,
+            zorder=3,
+            label=f"média = {format_number(stats.mean)}",
+        )
+    axes.set_xlim(edges[0], max(edges[-1], float(max_score)) + 0.05 * top)
+    axes.set_xlabel("nota")
+    axes.set_ylabel("número de alunos")
+    axes.yaxis.get_major_locator().set_params(integer=True)
+    axes.legend(loc="upper left", frameon=False)
+    axes.grid(axis="y", alpha=0.3)
+    axes.spines[["top", "right"]].set_visible(False)
+    return _save(figure, path)
+

@@ -1,0 +1,88 @@
+"""The Portuguese words every report shares: numbers, plurals, status labels, flags, missing notebooks, and the
+order students are listed in."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from grader.model import StudentResult
+
+STATUS_LABELS = {
+    "graded": "corrigido",
+    "error": "erro",
+    "timeout": "tempo esgotado",
+    "missing": "sem envio",
+}
+STATUS_EXPLANATIONS = {
+    "graded": "",
+    "error": "Não foi possível executar o notebook até o fim: as questões que não rodaram ficaram sem pontos.",
+    "timeout": "O notebook excedeu o tempo limite de execução: as questões que não terminaram ficaram sem pontos.",
+    "missing": "Nenhuma submissão foi encontrada para esta atividade.",
+}
+HELD_TEXT = "retida para revisão"
+NO_SANDBOX_BANNER = "Correção feita SEM sandbox (--no-sandbox)"
+FLAG_TEXTS = {
+    "tampering": ("o que é medido no kernel do aluno (memória) ficou retido para revisão: o código mexe no "
+                  "IPython, em bibliotecas ou em __eq__"),
+    "sem sandbox": "correção feita sem sandbox (--no-sandbox): o código não rodou isolado",
+}
+
+
+def flag_text(flag: str) -> str:
+    """A flag explained in plain Portuguese."""
+    if flag in FLAG_TEXTS:
+        return FLAG_TEXTS[flag]
+    if flag.startswith("auditoria:"):
+        found = flag.split(":", 1)[1].strip()
+        return f"a auditoria do código encontrou {found}: um professor vai revisar a correção"
+    return flag
+
+
+def flag_texts(student: StudentResult) -> list[str]:
+    """The student's flags explained, and the held questions said even without a flag."""
+    texts = [flag_text(flag) for flag in student.flags]
+    if student.held_for_review and not any(HELD_TEXT in text for text in texts):
+        texts.append("questões " + HELD_TEXT + ": um professor vai revisá-las antes de creditar os pontos")
+    return texts
+
+
+def format_number(value: float, decimal: str = ",") -> str:
+    """7.0 -> '7', 7.5 -> '7,5', 2/3 -> '0,67' (Portuguese decimal comma by default)."""
+    text = f"{float(value):.2f}".rstrip("0").rstrip(".")
+    if text in ("-0", ""):
+        text = "0"
+    return text.replace(".", decimal)
+
+
+def plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def natural_key(text: str) -> list:
+    """Sort key that puts "aluno2" before "aluno10"."""
+    return [
+        (0, int(part), "") if part.isdigit() else (1, 0, part.lower()) for part in re.split(r"(\d+)", text)
+    ]
+
+
+def sorted_by_id(students: Iterable[StudentResult]) -> list[StudentResult]:
+    return sorted(students, key=lambda s: natural_key(s.student_id))
+
+
+def status_label(student: StudentResult, *, short: bool = False) -> str:
+    """"corrigido", "erro, retido para revisão, atrasado"...; `short` for the terminal."""
+    label = STATUS_LABELS.get(student.status, student.status)
+    if student.held_for_review:
+        label = f"{label}, retido" if short else f"{label}, retido para revisão"
+    if student.late:
+        label += ", atrasado"
+    return label
+
+
+def missing_notebooks_text(student: StudentResult) -> str:
+    """"Notebook não enviado: parte2.ipynb; as questões dele ficaram com 0" (no final period)."""
+    names = ", ".join(f"{name}.ipynb" for name in student.missing_notebooks)
+    one = len(student.missing_notebooks) == 1
+    return (f"Notebook{'' if one else 's'} não enviado{'' if one else 's'}: {names}; as questões "
+            f"{'dele' if one else 'deles'} ficaram com 0")
