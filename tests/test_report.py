@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import json
 import re
 import struct
+from pathlib import Path
 
 import pytest
 
 from grader.model import CellResult, StudentResult, scores_json
-from grader.report import GradeCellInfo, terminal_table, write_reports
+from grader.report import wording, write_reports
+from grader.report.cells import GradeCellInfo
+from grader.report.pages import TEMPLATES, inline, template_environment
+from grader.report.terminal import terminal_table
 
 ASSIGNMENT = "programacao_diferenciavel"
 NB = "programacao_diferenciavel"
@@ -468,3 +473,39 @@ def test_terminal_table_default_width(monkeypatch, students):
     monkeypatch.setenv("LINES", "20")
     table = terminal_table(ASSIGNMENT, CELLS, students)
     assert max(len(line) for line in table.splitlines()) <= 72
+
+
+def test_templates_load_and_pages_inline_style_and_script(reports):
+    """Every template in templates/ compiles; the pages carry style.css and sort_table.js as they are, so each page
+    works alone (offline, sent to a student)."""
+    env = template_environment()
+    names = sorted(path.name for path in TEMPLATES.glob("*.html.j2"))
+    assert names == ["feedback.html.j2", "index.html.j2", "similaridade.html.j2"]
+    for name in names:
+        env.get_template(name)
+    style, script = inline("style.css"), inline("sort_table.js")
+    assert style == (TEMPLATES / "style.css").read_text(encoding="utf-8") and ":root" in style
+    assert "querySelectorAll" in script
+    index = reports.index_html.read_text(encoding="utf-8")
+    assert f"<style>\n{style}</style>" in index and f"<script>\n{script}</script>" in index
+    for page in reports.feedback.values():
+        assert f"<style>\n{style}</style>" in page.read_text(encoding="utf-8")
+
+
+def test_no_markup_in_python():
+    """HTML, CSS and JavaScript live in templates/, not in the report modules' strings."""
+    for module in sorted((Path(__file__).parents[1] / "grader" / "report").glob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                for marker in ("<html", "<style", "<script", "{%", "{{", "querySelector", ":root {"):
+                    assert marker not in node.value, (module.name, marker)
+
+
+def test_shared_wording():
+    assert [wording.format_number(x) for x in (7.0, 7.5, 2 / 3, -0.001)] == ["7", "7,5", "0,67", "0"]
+    assert wording.format_number(7.5, ".") == "7.5"
+    assert wording.plural(1, "aluno", "alunos") == "1 aluno" and wording.plural(0, "aluno", "alunos") == "0 alunos"
+    assert sorted(["aluno10", "Aluno2", "aluno1"], key=wording.natural_key) == ["aluno1", "Aluno2", "aluno10"]
+    late = StudentResult("1", ASSIGNMENT, "graded", held_for_review=True, seconds_late=60.0)
+    assert wording.status_label(late) == "corrigido, retido para revisão, atrasado"
+    assert wording.status_label(late, short=True) == "corrigido, retido, atrasado"
