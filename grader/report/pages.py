@@ -75,10 +75,9 @@ def template_environment() -> Environment:
 
 
 def _safe_filename(student_id: str) -> str:
+    """The id as a file name any system and Moodle's zip accept."""
     name = re.sub(r"[^\w.@-]+", "_", unicodedata.normalize("NFC", student_id)).strip("._")
     return name or "aluno"
-
-
 
 
 @dataclass(frozen=True)
@@ -111,8 +110,6 @@ def _exercise_views(student: StudentResult, views: list[CellView],
     return out
 
 
-
-
 def _submission_text(student: StudentResult, due_date) -> str:
     """'10/05/2025 22:10 (UTC−03:00), pelo timestamp.txt; atrasada 2 h 05 min', in the due date's zone."""
     if not student.submitted_at:
@@ -127,8 +124,6 @@ def _submission_text(student: StudentResult, due_date) -> str:
     elif due_date is not None:
         text += "; no prazo"
     return text
-
-
 
 
 def _status_class(student: StudentResult) -> str:
@@ -147,7 +142,6 @@ def _similarity_summary(folder: Path) -> dict | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return {"pairs": len(pairs), "couples": len(couples), "generated": generated}
-
 
 
 def write_feedback_pages(folder: Path, assignment: str, cells: list[GradeCellInfo], students: list[StudentResult],
