@@ -1,36 +1,40 @@
 """The single place of configuration for this course.
 
 Read by the `grader` command (grader/config.py) and, through nbgrader_config.py, by plain `nbgrader`
-and the JupyterLab formgrader, so every tool agrees. Plain Python: edit the values, keep the names.
+and the JupyterLab formgrader, so every tool agrees. Plain Python: edit the values, keep the names; a
+setting left out takes its default. The comments come from the table of settings in grader/config.py.
 """
 
 # Course identity.
-COURSE_ID = "programacao-diferenciavel"
+COURSE_ID = "programacao-diferenciavel"  # nbgrader's course id (default: the course folder's name)
 
 # The students' repository: public, it holds only what `grader publish` writes (release notebooks, their data
-# and a README). The "Abrir no Colab" links point at <STUDENT_REPOSITORY_URL>/blob/<BRANCH>/<assignment>/<nb>.ipynb,
-# never at this course repository, which holds the solutions and hidden tests and must stay private.
-STUDENT_REPOSITORY_URL = "https://github.com/SEU-USUARIO/programacao-diferenciavel-alunos"  # edite
-STUDENT_REPOSITORY_BRANCH = "main"
+# and a README). The "Abrir no Colab" links point at
+# <STUDENT_REPOSITORY_URL>/blob/<BRANCH>/<assignment>/<nb>.ipynb, never at this course repository, which holds
+# the solutions and hidden tests and must stay private.
+# edit: the students' public repository (default: "": no repository yet, the Colab links lead nowhere)
+STUDENT_REPOSITORY_URL = "https://github.com/SEU-USUARIO/programacao-diferenciavel-alunos"
+STUDENT_REPOSITORY_BRANCH = "main"  # its branch, in the Colab links and `grader publish`
 
-# Assignments, in teaching order: folder names under source/ and release/.
+# Assignments, in teaching order: folder names under source/ and release/. Default: [].
 ASSIGNMENTS = ["programacao_diferenciavel", "grafo_computacional"]
 
 # Due dates (optional), assignment -> date, time and time zone ("2025-05-10 23:59 -0300", or a zone name as
-# "2025-05-10 23:59 America/Sao_Paulo"). A submission is on time up to that instant; later ones are marked late
-# (atrasada) in scores.json, index.html and the feedback, and the gradebook gets the due date, so the formgrader
-# shows how late. The submission time is nbgrader's timestamp.txt when the student's folder has one, else the
-# notebook file's time (in Moodle's zip, the time recorded inside the zip).
+# "2025-05-10 23:59 America/Sao_Paulo"). A submission is on time up to that instant; later ones are marked
+# late (atrasada) in scores.json, index.html and the feedback, and the gradebook gets the due date, so the
+# formgrader shows how late. The submission time is nbgrader's timestamp.txt when the student's folder has
+# one, else the notebook file's time (in Moodle's zip, the time recorded inside the zip).
 DUE_DATES = {}
 
 # The release's quality gate (`grader release`): what nbgrader's model requires (valid metadata, unique ids,
-# nothing of a solution or hidden test in the release, the solution earns full marks) always stops the release;
-# this course's conventions (test cells locked, solution code between ### BEGIN/END SOLUTION, no outputs in
-# source/, graded cells with points, the blank release earns zero) are warnings, or errors with True.
+# nothing of a solution or hidden test in the release, the solution earns full marks) always stops the
+# release; this course's conventions (test cells locked, solution code between ### BEGIN/END SOLUTION, no
+# outputs in source/, graded cells with points, the blank release earns zero) are warnings, or errors with
+# True. Default: False.
 STRICT_CONVENTIONS = True
 
-# Gradebook: nbgrader's database. Any SQLAlchemy URL works; a relative sqlite path is taken from the
-# course directory.
+# Gradebook: nbgrader's database. Any SQLAlchemy URL works; a relative sqlite path is taken from the course
+# directory.
 DB_URL = "sqlite:///gradebook.db"
 
 # Grading defaults (the command line overrides DEVICE, WORKERS, SCHEDULER and SUBMISSION_TIMEOUT_S).
@@ -40,7 +44,7 @@ SCHEDULER = None  # Dask scheduler ("tcp://host:8786"): run the notebooks on its
 CELL_TIMEOUT_S = 120  # wall time one cell may take
 SUBMISSION_TIMEOUT_S = 600  # wall time one whole notebook may take
 # Each worker keeps a sandboxed Python with the notebooks' imports done (torch: 4-8 s) and forks a fresh
-# kernel from it per submission; False starts every kernel from scratch.
+# kernel from it per submission (grader/kernels/warm.py); False starts every kernel from scratch.
 WARM_KERNELS = True
 
 # Limits per submission, enforced by the sandbox (grader/kernels/sandbox.py).
@@ -59,20 +63,12 @@ MAX_TRANSFER_MB = 64
 MOODLE_LANGUAGE = "pt_br"
 
 # Text that replaces solutions in the student release (Portuguese: students read it).
-CODE_STUB = "# SEU CÓDIGO AQUI\nraise NotImplementedError()"
-TEXT_STUB = "SUA RESPOSTA AQUI"
+CODE_STUB = "# SEU CÓDIGO AQUI\nraise NotImplementedError()"  # replaces solution code
+TEXT_STUB = "SUA RESPOSTA AQUI"  # replaces written answers
 
 
 def configure_nbgrader(c):
-    """Apply these settings to an nbgrader traitlets config `c`."""
-    c.CourseDirectory.course_id = COURSE_ID
-    if DB_URL.startswith("sqlite:///") and not DB_URL.startswith("sqlite:////"):
-        import os
+    """Apply these settings to an nbgrader traitlets config `c` (nbgrader_config.py calls it)."""
+    import grader.config
 
-        here = os.path.dirname(os.path.abspath(__file__))
-        c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, DB_URL[len("sqlite:///") :])
-    else:
-        c.CourseDirectory.db_url = DB_URL
-    c.ClearSolutions.code_stub = {"python": CODE_STUB}
-    c.ClearSolutions.text_stub = TEXT_STUB
-    c.ExecutePreprocessor.timeout = CELL_TIMEOUT_S
+    grader.config.configure_nbgrader(c, globals())

@@ -7,8 +7,9 @@ holds, and appends to nbgrader_config.py the lines that load grader_config.py af
 so `nbgrader`, the formgrader and `grader` keep agreeing; everything else in nbgrader_config.py (exchange,
 ignore patterns, delimiters) stays in force, for nbgrader and for `grader release`.
 
-The text of both comes from this repository's own grader_config.py and nbgrader_config.py: a converted course
-gets every setting, documented, with its own values.
+grader_config.py is written from the table of settings (grader/config.py's SETTINGS): a converted course gets
+every setting, documented, with its own values and the defaults for the rest. The loader appended to
+nbgrader_config.py is this repository's nbgrader_config.py.
 """
 
 from __future__ import annotations
@@ -16,20 +17,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.config import assigned, render_config
 from grader.errors import UserError
 from grader.nbgrader_app import nbgrader_settings
 
-TEMPLATES = Path(__file__).resolve().parents[2]  # this repository: its grader_config.py and nbgrader_config.py
+TEMPLATES = Path(__file__).resolve().parents[2]  # this repository: its nbgrader_config.py
 LOADER_MARK = "grader_config.py"  # an nbgrader_config.py that names it already loads it
 
 
 def config_text(template: str, values: dict) -> str:
-    """`template` (a grader_config.py) with its top-level `NAME = value` lines set to `values`."""
-    lines = []
-    for line in template.splitlines():
-        name = line.split("=")[0].strip()
-        lines.append(f"{name} = {values[name]!r}" if name in values and not line.startswith(" ") else line)
-    return "\n".join(lines) + "\n"
+    """A grader_config.py with `template`'s values (a grader_config.py), those in `values` changed."""
+    return render_config({**assigned(template), **values})
 
 
 @dataclass
@@ -49,10 +47,9 @@ def init_course(course: Path) -> Converted:
     if not (course / "nbgrader_config.py").is_file() and not (course / "source").is_dir():
         raise UserError(f"{course} não parece um curso do nbgrader (sem nbgrader_config.py nem source/): rode "
                         "`grader init` na pasta do curso ou passe --course-dir")
-    for template in ("grader_config.py", "nbgrader_config.py"):
-        if not (TEMPLATES / template).is_file():
-            raise UserError(f"{TEMPLATES / template} não encontrado: `grader init` usa os arquivos do repositório "
-                            "do corretor; instale-o com `pip install -e` a partir do clone")
+    if not (TEMPLATES / "nbgrader_config.py").is_file():
+        raise UserError(f"{TEMPLATES / 'nbgrader_config.py'} não encontrado: `grader init` usa os arquivos do "
+                        "repositório do corretor; instale-o com `pip install -e` a partir do clone")
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.preprocessors import ClearSolutions
 
@@ -91,8 +88,7 @@ def init_course(course: Path) -> Converted:
         done.values["CELL_TIMEOUT_S"] = timeout
     if not assignments:
         done.notes.append("nenhuma atividade com notebooks em source/: acrescente-as a ASSIGNMENTS depois")
-    target.write_text(config_text((TEMPLATES / "grader_config.py").read_text(encoding="utf-8"), done.values),
-                      encoding="utf-8")
+    target.write_text(render_config(done.values), encoding="utf-8")
     done.appended = _append_loader(course / "nbgrader_config.py")
     return done
 

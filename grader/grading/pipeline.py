@@ -380,18 +380,8 @@ def execution_settings(settings: Settings, workers: int, use_sandbox: bool,
     preloads = {}
     if assignment is not None:
         preloads = {"preload": assignment.imports(tests=False), "test_preload": assignment.imports(tests=True)}
-    return ExecutionSettings(
-        warm=settings.warm_kernels,
-        **preloads,
-        cell_timeout_s=settings.cell_timeout_s,
-        submission_timeout_s=settings.submission_timeout_s,
-        use_sandbox=use_sandbox,
-        limits=sandbox.Limits(settings.cpu_time_s, settings.memory_mb, settings.max_processes,
-                              settings.max_file_mb),
-        threads=max(1, (os.cpu_count() or 1) // workers),
-        max_output_kb=settings.max_output_kb,
-        transfer_mb=settings.max_transfer_mb,
-    )
+    return ExecutionSettings.from_settings(settings, **preloads, use_sandbox=use_sandbox,
+                                           threads=max(1, (os.cpu_count() or 1) // workers))
 
 
 def grade_notebooks(assignment: Assignment, notebooks: dict[str, tuple[str, NotebookNode]],

@@ -40,6 +40,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 
+from grader.config import Settings, default
 from grader.kernels import sandbox, warm
 from grader.nbmeta import is_test_cell, nbgrader_meta
 
@@ -54,21 +55,30 @@ KERNEL_LOG.propagate = False
 
 @dataclass(frozen=True)
 class ExecutionSettings:
-    """Everything the execute stage needs; picklable, so it travels to Dask workers."""
+    """Everything the execute stage needs; picklable, so it travels to Dask workers. The course's settings
+    (grader_config.py) are the defaults of grader/config.py's SETTINGS; the other fields are the kernels' own."""
 
-    cell_timeout_s: int = 120
-    submission_timeout_s: int = 600
-    use_sandbox: bool = True
+    cell_timeout_s: int = default("CELL_TIMEOUT_S")
+    submission_timeout_s: int = default("SUBMISSION_TIMEOUT_S")
+    use_sandbox: bool = default("SANDBOX")
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)
     gpu: str | None = None  # CUDA_VISIBLE_DEVICES for this kernel; None: no GPU visible
     threads: int = 1  # torch/OpenMP threads: cores shared among parallel kernels
-    max_output_kb: int = 512
+    max_output_kb: int = default("MAX_OUTPUT_KB")
     # warm: kernels forked from a Python that already imported `preload` (grader/kernels/warm.py); cold: each kernel
     # is a new interpreter (slower by the imports, 4-8 s with torch)
-    warm: bool = True
+    warm: bool = default("WARM_KERNELS")
     preload: tuple[str, ...] = ("torch", "numpy", "matplotlib.pyplot")
     test_preload: tuple[str, ...] = ("torch", "numpy")  # what the test kernel's server imports
-    transfer_mb: int = 64  # the most one answer of the student's kernel may carry to the test kernel
+    transfer_mb: int = default("MAX_TRANSFER_MB")  # the most one answer of the student's kernel may carry
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **fields) -> ExecutionSettings:
+        """The course's settings as the kernels take them (SETTINGS' `runtime`); `fields` set the rest."""
+        values = settings.runtime_values()
+        limits = {name.removeprefix("limits."): value for name, value in values.items() if name.startswith("limits.")}
+        own = {name: value for name, value in values.items() if not name.startswith("limits.")}
+        return cls(**{**own, "limits": sandbox.Limits(**limits), **fields})
 
 
 @dataclass

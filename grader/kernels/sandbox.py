@@ -33,6 +33,8 @@ from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager, KernelManager
 from jupyter_core.utils import run_sync
 
+from grader.config import default
+
 # Unprivileged identity of the kernel when the grader runs as root ("nobody" on Debian).
 SANDBOX_UID = 65534
 SANDBOX_GID = 65534
@@ -76,10 +78,11 @@ _ROOT_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 
 @dataclass(frozen=True)
 class Limits:
-    cpu_time_s: int = 900  # CPU seconds, all threads of a process together
-    memory_mb: int = 6144  # address space (data segment with a GPU: CUDA maps huge address ranges)
-    max_processes: int = 256  # processes + threads (torch and ipykernel need a few dozen threads)
-    max_file_mb: int = 64  # largest file the kernel may write
+    # the course's limits (grader_config.py) default to grader/config.py's SETTINGS; tmp_mb is the sandbox's own
+    cpu_time_s: int = default("CPU_TIME_S")  # CPU seconds, all threads of a process together
+    memory_mb: int = default("MEMORY_MB")  # address space (data segment with a GPU: CUDA maps huge ranges)
+    max_processes: int = default("MAX_PROCESSES")  # processes + threads (torch and ipykernel need a few dozen)
+    max_file_mb: int = default("MAX_FILE_MB")  # largest file the kernel may write
     tmp_mb: int = 1024  # size cap of the private /tmp and /dev/shm (tmpfs: host RAM, not counted above)
 
 
