@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from grader.errors import UserError
+from grader.model import Status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -226,7 +227,7 @@ def _print_run(run) -> None:
     print(run.table)
     if run.similarity:
         print(run.similarity)
-    graded = sum(r.status == "graded" for r in run.results)
+    graded = sum(r.status == Status.GRADED for r in run.results)
     print(f"{len(run.results)} submissões ({graded} corrigidas) em {run.seconds:.1f} s, "
           f"{run.workers} worker(s), dispositivo {run.device}; relatórios em {run.report_folder}")
 

@@ -16,7 +16,8 @@ from distributed import Client, Future, as_completed, get_worker
 from grader.errors import UserError
 from grader.grading.workers import Progress
 from grader.kernels import execute, sandbox
-from grader.kernels.execute import STATUS_ERROR, Executed, ExecutionSettings
+from grader.kernels.execute import Executed, ExecutionSettings
+from grader.model import Status
 
 WORKER_GPU = "worker"  # settings.gpu sentinel: the worker puts in its own GPU (it knows it, we do not)
 CONNECT_TIMEOUT_S = 10
@@ -144,7 +145,7 @@ async def _outcome(future: Future, job) -> Executed:
     for cell in job.notebook.cells:
         if cell.cell_type == "code":
             cell.outputs.append(execute.error_output("FalhaNoCluster", message))
-    return Executed(notebook=job.notebook, status=STATUS_ERROR, message=message)
+    return Executed(notebook=job.notebook, status=Status.ERROR, message=message)
 
 
 def _describe(exc: BaseException) -> str:

@@ -26,12 +26,8 @@ from grader.intake import ingest
 from grader.intake.assignment import Assignment
 from grader.intake.normalize import normalize
 from grader.kernels import sandbox
-from grader.kernels.execute import (
-    STATUS_ERROR,
-    STATUS_GRADED,
-    ExecutionSettings,
-)
-from grader.model import RESULT_FILE, StudentResult
+from grader.kernels.execute import ExecutionSettings
+from grader.model import RESULT_FILE, Status, StudentResult
 
 # grader.grading.record and grader.grading.score import nbgrader (1 s, its server extensions): imported where used, so that
 # `grader grade` starts its kernel servers that much sooner and the writer thread pays the import meanwhile.
@@ -130,19 +126,19 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
                                          "student_id": m.student_id} for m in student.members])
         results[student.student_id] = result
         if student.missing:
-            result.status = "missing"
+            result.status = Status.MISSING
             result.notes.append("nenhum notebook desta atividade na submissão")
             continue
         _submission_time(settings, result, student)
         for name, file in student.notebooks.items():
             nb, problem = _prepare(file, assignment, name)
             if problem:
-                result.status = STATUS_ERROR
+                result.status = Status.ERROR
                 result.notes.append(f"{file.path}: {problem}")
                 result.problem = problem
             else:
                 jobs.append(Job.build(student, name, nb, assignment.releases[name]))
-        if result.status == STATUS_ERROR:  # one bad notebook: the student's other notebooks are not graded
+        if result.status == Status.ERROR:  # one bad notebook: the student's other notebooks are not graded
             jobs = [j for j in jobs if j.student is not student]
             from grader.grading import record
 
@@ -168,7 +164,7 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
                                  lambda job: _finish_job(settings, assignment, job, jobs, results), sync_gradebook,
                                  assignment.files))
     for result in results.values():
-        if result.status != STATUS_GRADED or not result.cells:
+        if result.status != Status.GRADED or not result.cells:
             _fill_zero_cells(result, assignment)
             result.save(settings.autograded_dir / result.student_id / assignment_name)
     run.results = [results[s.student_id] for s in students]

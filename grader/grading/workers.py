@@ -14,13 +14,8 @@ from tqdm import tqdm
 from grader.errors import UserError
 from grader.grading.job import Job
 from grader.kernels import warm
-from grader.kernels.execute import (
-    STATUS_GRADED,
-    Executed,
-    ExecutionSettings,
-    execute_async,
-    warm_key,
-)
+from grader.kernels.execute import Executed, ExecutionSettings, execute_async, warm_key
+from grader.model import Status
 
 
 def visible_gpus() -> list[str]:
@@ -60,7 +55,7 @@ class Progress:
         self.failures = 0
 
     def done(self, executed: Executed) -> None:
-        self.failures += executed.status != STATUS_GRADED
+        self.failures += executed.status != Status.GRADED
         self.bar.set_postfix_str(f"falhas: {self.failures}")
         self.bar.update(1)
 

@@ -41,9 +41,8 @@ from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 
 from grader.kernels import sandbox, warm
+from grader.model import Status
 from grader.nbmeta import is_test_cell, nbgrader_meta
-
-STATUS_GRADED, STATUS_TIMEOUT, STATUS_ERROR = "graded", "timeout", "error"
 
 # What goes wrong inside a kernel is the student's and lands in the result; nbclient and jupyter_client would
 # also log it (tracebacks included) over the instructor's progress bar.
@@ -74,7 +73,7 @@ class ExecutionSettings:
 @dataclass
 class Executed:
     notebook: NotebookNode
-    status: str = STATUS_GRADED
+    status: Status = Status.GRADED
     message: str = ""  # Portuguese, for the report, when status is not graded
     limits_hit: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -200,7 +199,7 @@ async def _execute_warm(nb: NotebookNode, settings: ExecutionSettings, pair: war
         await warm.ready(pair)  # the slot's first submission waits for the imports, once
     except warm.ZygoteError as exc:
         pair.stop()
-        result = Executed(notebook=nb, status=STATUS_ERROR, message=f"não foi possível iniciar o kernel: {exc}")
+        result = Executed(notebook=nb, status=Status.ERROR, message=f"não foi possível iniciar o kernel: {exc}")
         _mark_not_run(nb.cells, result.message)
         return result
     started = time.monotonic()
@@ -340,7 +339,7 @@ async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, student_km: 
             for position, (index, cell) in enumerate(code_cells):  # noqa: B007 (position used after)
                 remaining = deadline - time.monotonic()
                 if remaining <= 1:
-                    result.status = STATUS_TIMEOUT
+                    result.status = Status.TIMEOUT
                     result.limits_hit.append("tempo total")
                     result.message = f"tempo total da submissão esgotado ({settings.submission_timeout_s} s)"
                     break
@@ -356,18 +355,18 @@ async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, student_km: 
                     cell.outputs.append(error_output("TempoEsgotado", f"limite de tempo excedido ({limit})"))
                     result.limits_hit.append("tempo total" if total else "tempo por célula")
                     if total:
-                        result.status = STATUS_TIMEOUT
+                        result.status = Status.TIMEOUT
                         result.message = f"tempo total da submissão esgotado ({settings.submission_timeout_s} s)"
                         position += 1
                         break
                     if not await _kernel_idle(client):
-                        result.status = STATUS_ERROR
+                        result.status = Status.ERROR
                         result.message = "o kernel não respondeu depois de interrompido"
                         position += 1
                         break
                 broken = _broken_off(state) if client is clients["tests"] else ""
                 if broken:  # the student's code hung, died or broke the protocol during a test
-                    result.status = STATUS_ERROR
+                    result.status = Status.ERROR
                     result.limits_hit.append("tempo por célula" if "não respondeu" in broken else "kernel morreu")
                     result.message = f"o kernel do aluno parou de responder aos testes ({broken})"
                     position += 1
@@ -375,7 +374,7 @@ async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, student_km: 
             else:
                 position = len(code_cells)
     except DeadKernelError:
-        result.status = STATUS_ERROR
+        result.status = Status.ERROR
         result.limits_hit.append("kernel morreu")
         result.message = (
             "o kernel morreu durante a execução (falha de segmentação, os._exit, "
@@ -386,7 +385,7 @@ async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, student_km: 
         code_cells[position][1].outputs.append(error_output("KernelMorreu", result.message))
         position += 1
     except Exception as exc:  # the kernels never started: the machine's fault, not the student's
-        result.status = STATUS_ERROR
+        result.status = Status.ERROR
         result.message = f"não foi possível iniciar o kernel: {exc}"
     finally:
         for km in (student_km, tests_km):
