@@ -1,4 +1,5 @@
-"""The `grader` command line. Errors the instructor can fix end in one line, exit status 2."""
+"""The `grader` command line. Errors the instructor can fix end in one line, exit status 2; failures of the
+machine the grader knows of (grader/errors.py) in one line too, exit status 1."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.errors import UserError
+from grader.errors import GraderError, UserError
 from grader.model import Status
 
 
@@ -95,9 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     previous = _terminate_like_ctrl_c(stopped_by)
     try:
         return COMMANDS[args.command](args)
-    except UserError as exc:
+    except GraderError as exc:  # UserError: 2, MachineError: 1
         print(f"erro: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_status
     except KeyboardInterrupt:
         print("interrompido: o que já foi corrigido está salvo em autograded/ e no gradebook", file=sys.stderr)
         return 128 + stopped_by[0]

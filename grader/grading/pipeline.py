@@ -177,7 +177,8 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
                                                   previous_answers=answers)
             run.notes += notes + report.notes
             run.similarity = similarity.summary(report)
-        except Exception as exc:  # the grades are recorded: their reports still get written
+        # any failure of the similarity report: the grades are recorded, their reports still get written
+        except Exception as exc:  # noqa: BLE001 (see above)
             run.notes.append(f"o relatório de similaridade falhou ({type(exc).__name__}: {exc}); "
                              f"as notas e os outros relatórios não foram afetados: rode `grader similarity "
                              f"{assignment_name}` para tentar de novo")
@@ -211,7 +212,8 @@ def _prepare(file: ingest.SubmittedFile, assignment: Assignment, name: str) -> t
     except (json.JSONDecodeError, nbformat.reader.NotJSONError) as exc:
         detail = str(exc).splitlines()[0][:120]
         return None, f"{invalid}: o JSON está incompleto ou corrompido ({detail}); baixe o .ipynb de novo e reenvie"
-    except Exception as exc:
+    # nbformat raises TypeError, AttributeError, jsonschema's errors... for JSON of another shape
+    except Exception as exc:  # noqa: BLE001 (see above)
         return None, f"{invalid}: {type(exc).__name__}: {str(exc)[:120]}"
     normalized = normalize(student_nb, assignment.sources[name], assignment.releases[name])
     if normalized.anchor_share < MIN_ANCHOR_SHARE:
@@ -295,7 +297,7 @@ def _keep_identity(result: StudentResult, previous: Path) -> None:
         return
     try:
         old = StudentResult.load(previous)
-    except Exception:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # damaged, or of another shape
         return
     result.moodle_id, result.moodle_name, result.members = old.moodle_id, old.moodle_name, old.members
     if not result.last_name:
@@ -310,7 +312,8 @@ def _graded_notebooks(folder: Path, names: list[str]) -> dict[str, NotebookNode]
         if path.is_file():
             try:
                 found[name] = nbformat.read(path, as_version=4)
-            except Exception:  # an unreadable old run: its manual grades are asked again
+            # an unreadable old run (nbformat fails in many ways): its manual grades are asked again
+            except Exception:  # noqa: BLE001 (see above)
                 continue
     return found
 

@@ -29,7 +29,7 @@ def visible_gpus() -> list[str]:
         import torch
 
         return [str(i) for i in range(torch.cuda.device_count())]
-    except Exception:
+    except Exception:  # noqa: BLE001 (a broken torch or CUDA install fails in any way): no GPU
         return []
 
 

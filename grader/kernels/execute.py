@@ -40,6 +40,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 
+from grader.errors import MachineError
 from grader.kernels import sandbox, warm
 from grader.model import Status
 from grader.nbmeta import is_test_cell, nbgrader_meta
@@ -111,7 +112,7 @@ class _Client(NotebookClient):
     async def _interrupt(self):
         try:
             await self.km.interrupt_kernel()
-        except Exception:  # the kernel may already be gone; the poller reports it
+        except Exception:  # noqa: BLE001 (best effort: the kernel may already be gone; the poller reports it)
             pass
 
     def output(self, outs, msg, display_id, cell_index):
@@ -221,8 +222,8 @@ def _mark_not_run(cells, reason: str) -> None:
             cell.outputs.append(error_output("NaoExecutada", f"célula não executada: {reason}"))
 
 
-class _SetupError(RuntimeError):
-    pass
+class _SetupError(MachineError):
+    """The grader's own code failed in a kernel, before the notebook: the machine's fault."""
 
 
 async def _run_setup(client: _Client, code: str) -> None:
@@ -384,7 +385,9 @@ async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, student_km: 
             result.message = "o kernel de testes morreu durante a execução"
         code_cells[position][1].outputs.append(error_output("KernelMorreu", result.message))
         position += 1
-    except Exception as exc:  # the kernels never started: the machine's fault, not the student's
+    # the kernels never started (jupyter_client, zmq, the sandbox, a kernel server: each its own errors):
+    # the machine's fault, not the student's
+    except Exception as exc:  # noqa: BLE001 (see above)
         result.status = Status.ERROR
         result.message = f"não foi possível iniciar o kernel: {exc}"
     finally:
@@ -404,8 +407,8 @@ async def _shutdown(km: AsyncKernelManager) -> None:
             await km.shutdown_kernel(now=True)
         else:
             await km.cleanup_resources()
-    except Exception:  # already gone: nothing to stop
-        pass
+    except Exception:  # noqa: BLE001 (cleanup in a finally: nothing may replace the notebook's result)
+        pass  # already gone: nothing to stop
 
 
 async def _kernel_idle(client: _Client, wait_s: float = 10) -> bool:
@@ -413,5 +416,5 @@ async def _kernel_idle(client: _Client, wait_s: float = 10) -> bool:
     try:
         reply = await asyncio.wait_for(client.kc._async_execute_interactive("pass", store_history=False), wait_s)
         return reply["content"]["status"] == "ok"
-    except Exception:
+    except Exception:  # noqa: BLE001 (no answer, in jupyter_client's or zmq's ways, is not idle)
         return False

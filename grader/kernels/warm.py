@@ -40,6 +40,7 @@ from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
+from grader.errors import MachineError
 from grader.kernels import sandbox
 from grader.kernels.standalone import zygote
 
@@ -47,8 +48,8 @@ READY_TIMEOUT_S = 180  # importing torch on a loaded machine
 CALL_TIMEOUT_S = 30  # a zygote that does not answer this fast is stopped, or frozen by a student
 
 
-class ZygoteError(RuntimeError):
-    pass
+class ZygoteError(MachineError):
+    """A kernel server died, stopped answering or could not vouch for a clean slot."""
 
 
 @dataclass(frozen=True)
