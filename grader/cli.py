@@ -148,8 +148,8 @@ def cmd_release(args) -> int:
         settings.source_notebooks(name)  # an unknown assignment stops here, before any is released
     failed = []
     for name in names:
-        verdict = gate.release_and_check(settings, name, grade_check=not args.no_grade_check,
-                                         use_sandbox=not args.no_sandbox and settings.sandbox)
+        verdict = gate.regenerate_release(settings, name, grade_check=not args.no_grade_check,
+                                          use_sandbox=not args.no_sandbox and settings.sandbox)
         _print_verdict(name, verdict, settings)
         if not verdict.released:
             failed.append(name)
@@ -273,7 +273,7 @@ def cmd_demo(args) -> int:
     assignment = "programacao_diferenciavel"
     use_sandbox = not args.no_sandbox and settings.sandbox
     started = time.monotonic()
-    verdict = gate.release_and_check(settings, assignment, grade_check=True, use_sandbox=use_sandbox)
+    verdict = gate.regenerate_release(settings, assignment, grade_check=True, use_sandbox=use_sandbox)
     for line in verdict.errors:
         print(f"  ✗ {line}")
     if not verdict.released:

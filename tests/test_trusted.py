@@ -10,8 +10,9 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from grader.kernels import warm
-from grader.kernels.execute import ExecutionSettings, execute_async, warm_key
+from grader.kernels.execute import ExecutionSettings, execute_async
 from grader.kernels.sandbox import Limits
+from grader.kernels.warm import warm_key
 from grader.model import Status
 
 STUDENT = '''

@@ -13,8 +13,9 @@ import nbformat
 import pytest
 
 from grader.kernels import warm
-from grader.kernels.execute import ExecutionSettings, execute_async, warm_key
+from grader.kernels.execute import ExecutionSettings, execute_async
 from grader.kernels.sandbox import Limits, unavailable_reason
+from grader.kernels.warm import warm_key
 from grader.model import Status
 
 LIMITS = Limits(cpu_time_s=120, memory_mb=4096, max_processes=64, max_file_mb=16, tmp_mb=64)

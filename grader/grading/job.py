@@ -20,13 +20,13 @@ class Job:
     notebook: NotebookNode  # normalized
     audit_flags: list[Flag] = field(default_factory=list)
     executed: Executed | None = None
-    finished: bool = False  # scored and recorded, with the student's other notebooks
+    recorded: bool = False  # scored, saved and recorded with the student's other notebooks
 
     @classmethod
     def build(cls, student, name: str, normalized: NotebookNode, release: NotebookNode) -> Job:
         return cls(student, name, normalized, tamper.audit(normalized, release))
 
-    def finish(self, result: StudentResult) -> None:
+    def score_into(self, result: StudentResult) -> None:
         """Score the executed notebook into `result`; the audit's findings are for a person to read."""
         ex = self.executed
         for flag in self.audit_flags:

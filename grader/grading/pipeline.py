@@ -158,10 +158,10 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
         sync_gradebook()
         run.device, run.workers = asyncio.run(cluster.execute_all_on_cluster(
             scheduler, jobs, base, use_gpu, options.progress,
-            lambda job: _finish_job(settings, assignment, job, jobs, results), assignment.files))
+            lambda job: _record_when_complete(settings, assignment, job, jobs, results), assignment.files))
     else:
         asyncio.run(execute_all(jobs, slots, options.progress,
-                                 lambda job: _finish_job(settings, assignment, job, jobs, results), sync_gradebook,
+                                 lambda job: _record_when_complete(settings, assignment, job, jobs, results), sync_gradebook,
                                  assignment.files))
     for result in results.values():
         if result.status != Status.GRADED or not result.cells:
@@ -224,15 +224,15 @@ def _prepare(file: ingest.SubmittedFile, assignment: Assignment, name: str) -> t
     return normalized.notebook, ""
 
 
-def _finish_job(settings: Settings, assignment: Assignment, job: Job, jobs: list[Job],
-                results: dict[str, StudentResult]) -> None:
+def _record_when_complete(settings: Settings, assignment: Assignment, job: Job, jobs: list[Job],
+                          results: dict[str, StudentResult]) -> None:
     """Once every notebook of a student ran: score, save, record. Runs in execute_all's writer thread (one
     writer for the gradebook), possibly after the student's last notebook ran but before its turn came."""
     mine = [j for j in jobs if j.student is job.student]
-    if any(j.executed is None or j.finished for j in mine):
+    if any(j.executed is None or j.recorded for j in mine):
         return
     for j in mine:
-        j.finished = True
+        j.recorded = True
     result = results[job.student.student_id]
     folder = settings.autograded_dir / result.student_id / assignment.name
     previous = _graded_notebooks(folder, [j.notebook_name for j in mine])
@@ -242,7 +242,7 @@ def _finish_job(settings: Settings, assignment: Assignment, job: Job, jobs: list
     folder.mkdir(parents=True)
     executed: dict[str, NotebookNode] = {}
     for j in mine:
-        j.finish(result)
+        j.score_into(result)
         executed[j.notebook_name] = j.executed.notebook
         if result.held_for_review:  # the formgrader shows the notebook: say so on top of it
             j.executed.notebook.cells.insert(0, nbformat.v4.new_markdown_cell(HELD_BANNER))
@@ -410,7 +410,7 @@ def grade_notebooks(assignment: Assignment, notebooks: dict[str, tuple[str, Note
     results = {}
     for job in jobs:
         result = results.setdefault(job.student.student_id, StudentResult(job.student.student_id, assignment.name))
-        job.finish(result)
+        job.score_into(result)
     return results
 
 

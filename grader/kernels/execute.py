@@ -26,7 +26,6 @@ import contextlib
 import functools
 import json
 import logging
-import os
 import shutil
 import tempfile
 import time
@@ -134,34 +133,6 @@ class _Client(NotebookClient):
         return None
 
 
-def kernel_env(settings: ExecutionSettings, workdir: Path) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key in ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT") or key.startswith("LC_")
-    }
-    threads = str(max(1, settings.threads))
-    env.update(
-        HOME=str(workdir),
-        MPLCONFIGDIR=str(workdir / ".matplotlib"),
-        PYTHONDONTWRITEBYTECODE="1",
-        PYDEVD_DISABLE_FILE_VALIDATION="1",
-        OMP_NUM_THREADS=threads,
-        MKL_NUM_THREADS=threads,
-        CUDA_VISIBLE_DEVICES=settings.gpu if settings.gpu is not None else "",
-    )
-    return env
-
-
-def warm_key(settings: ExecutionSettings) -> warm.WarmKey:
-    """What a warm server must have been started with to run a kernel for `settings`."""
-    env = kernel_env(settings, Path("/"))
-    for key in ("HOME", "MPLCONFIGDIR"):  # the server's own: its working directory, the font cache
-        env.pop(key)
-    return warm.WarmKey(settings.use_sandbox, settings.limits, settings.gpu, tuple(sorted(env.items())),
-                        settings.preload, settings.test_preload)
-
-
 async def execute_async(nb: NotebookNode, settings: ExecutionSettings, pair: warm.Pair | None = None,
                         files: dict[str, bytes] | None = None) -> Executed:
     """Execute `nb` (modified in place) in a fresh pair of kernels; never raises for what the student did.
@@ -170,7 +141,7 @@ async def execute_async(nb: NotebookNode, settings: ExecutionSettings, pair: war
     Warm settings fork both kernels from `pair` (default: this thread's, started on first use); a server that
     cannot vouch that nothing of its kernel is left is stopped, and the next submission gets a new one."""
     if settings.warm:
-        return await _execute_warm(nb, settings, pair or warm.thread_pair(warm_key(settings)), files)
+        return await _execute_warm(nb, settings, pair or warm.thread_pair(warm.warm_key(settings)), files)
     started = time.monotonic()
     channel = sandbox.short_temp_dir("gc-")
     shared = sandbox.short_temp_dir("gf-")
@@ -180,7 +151,7 @@ async def execute_async(nb: NotebookNode, settings: ExecutionSettings, pair: war
         with sandbox.workdir_access(channel) if settings.use_sandbox else contextlib.nullcontext():
             kernels = [
                 sandbox.make_kernel_manager(workdir, settings.limits, sandbox=settings.use_sandbox,
-                                            gpu=settings.gpu is not None, env=kernel_env(settings, workdir),
+                                            gpu=settings.gpu is not None, env=sandbox.kernel_env(workdir, settings.threads, settings.gpu),
                                             private_workdir=True, **paths)
                 for workdir, paths in zip(workdirs, ({"readonly_paths": [channel, shared]},
                                                      {"writable_paths": [channel], "readonly_paths": [shared]}),
@@ -197,7 +168,7 @@ async def execute_async(nb: NotebookNode, settings: ExecutionSettings, pair: war
 async def _execute_warm(nb: NotebookNode, settings: ExecutionSettings, pair: warm.Pair,
                         files: dict[str, bytes] | None = None) -> Executed:
     try:
-        await warm.ready(pair)  # the slot's first submission waits for the imports, once
+        await asyncio.to_thread(pair.wait_ready)  # the slot's first submission waits for the imports, once
     except warm.ZygoteError as exc:
         pair.stop()
         result = Executed(notebook=nb, status=Status.ERROR, message=f"não foi possível iniciar o kernel: {exc}")
