@@ -1,4 +1,5 @@
-"""The `grader` command line. Errors the instructor can fix end in one line, exit status 2."""
+"""The `grader` command line. Errors the instructor can fix end in one line, exit status 2; failures of the
+machine the grader knows of (grader/errors.py) in one line too, exit status 1."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.errors import UserError
+from grader.errors import GraderError, UserError
+from grader.model import Status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,9 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     previous = _terminate_like_ctrl_c(stopped_by)
     try:
         return COMMANDS[args.command](args)
-    except UserError as exc:
+    except GraderError as exc:  # UserError: 2, MachineError: 1
         print(f"erro: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_status
     except KeyboardInterrupt:
         print("interrompido: o que já foi corrigido está salvo em autograded/ e no gradebook", file=sys.stderr)
         return 128 + stopped_by[0]
@@ -146,8 +148,8 @@ def cmd_release(args) -> int:
         settings.source_notebooks(name)  # an unknown assignment stops here, before any is released
     failed = []
     for name in names:
-        verdict = gate.release_and_check(settings, name, grade_check=not args.no_grade_check,
-                                         use_sandbox=not args.no_sandbox and settings.sandbox)
+        verdict = gate.regenerate_release(settings, name, grade_check=not args.no_grade_check,
+                                          use_sandbox=not args.no_sandbox and settings.sandbox)
         _print_verdict(name, verdict, settings)
         if not verdict.released:
             failed.append(name)
@@ -226,7 +228,7 @@ def _print_run(run) -> None:
     print(run.table)
     if run.similarity:
         print(run.similarity)
-    graded = sum(r.status == "graded" for r in run.results)
+    graded = sum(r.status == Status.GRADED for r in run.results)
     print(f"{len(run.results)} submissões ({graded} corrigidas) em {run.seconds:.1f} s, "
           f"{run.workers} worker(s), dispositivo {run.device}; relatórios em {run.report_folder}")
 
@@ -271,7 +273,7 @@ def cmd_demo(args) -> int:
     assignment = "programacao_diferenciavel"
     use_sandbox = not args.no_sandbox and settings.sandbox
     started = time.monotonic()
-    verdict = gate.release_and_check(settings, assignment, grade_check=True, use_sandbox=use_sandbox)
+    verdict = gate.regenerate_release(settings, assignment, grade_check=True, use_sandbox=use_sandbox)
     for line in verdict.errors:
         print(f"  ✗ {line}")
     if not verdict.released:

@@ -11,10 +11,52 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from pathlib import Path
 
-STATUSES = ("graded", "error", "timeout", "missing")
 RESULT_FILE = "resultado.json"
+
+
+class Status(str, Enum):
+    """How grading a submission (or one of its notebooks) ended. A str, so resultado.json and scores.json keep
+    the same words and files written before load as they are."""
+
+    GRADED = "graded"
+    ERROR = "error"  # a notebook could not be read or its kernel failed
+    TIMEOUT = "timeout"  # the submission's total time ran out
+    MISSING = "missing"  # nothing of this assignment was submitted
+
+    def __str__(self) -> str:  # the word itself in CSV cells, templates and f-strings, not "Status.GRADED"
+        return self.value
+
+
+class FlagKind(str, Enum):
+    """What a flag on a submission is about; the value is how its stored text begins."""
+
+    TAMPERING = "tampering"  # cells held for review: the code meddles with what its kernel measures
+    AUDIT = "auditoria"  # the static audit found something no exercise needs (detail: what)
+    LIMIT = "limite"  # a limit of the machine was hit (detail: which)
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A flag for a person to look at. Stored as text ("tampering", "auditoria: ctypes", "limite: kernel
+    morreu") in StudentResult.flags and scores.json: build it here and read it back with `parse`."""
+
+    kind: FlagKind
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}: {self.detail}" if self.detail else self.kind.value
+
+    @classmethod
+    def parse(cls, text: str) -> Flag | None:
+        """The flag a stored text is; None for a text of no known kind."""
+        head, _, detail = text.partition(":")
+        try:
+            return cls(FlagKind(head.strip()), detail.strip())
+        except ValueError:
+            return None
 
 
 @dataclass
@@ -46,10 +88,10 @@ def cell_key(notebook: str, grade_id: str, multi_notebook: bool) -> str:
 class StudentResult:
     student_id: str
     assignment: str
-    status: str = "graded"  # one of STATUSES
+    status: Status = Status.GRADED
     first_name: str = ""
     last_name: str = ""
-    flags: list[str] = field(default_factory=list)  # e.g. "tampering", "auditoria: ctypes", "sem sandbox"
+    flags: list[str] = field(default_factory=list)  # Flag texts: add_flag() writes them, Flag.parse reads them
     notes: list[str] = field(default_factory=list)  # one line each, Portuguese, for the instructor
     cells: dict[tuple[str, str], CellResult] = field(default_factory=dict)  # (notebook, grade_id) -> result
     seconds: float = 0.0
@@ -68,6 +110,13 @@ class StudentResult:
     submitted_from: str = ""  # "timestamp.txt", "zip" (the time inside Moodle's zip) or "arquivo"
     seconds_late: float = 0.0  # after the assignment's due date (DUE_DATES); 0 on time or without one
     missing_notebooks: list[str] = field(default_factory=list)  # the assignment's notebooks not submitted
+
+    def __post_init__(self) -> None:
+        self.status = Status(self.status)  # read from resultado.json as a plain string
+
+    def add_flag(self, flag: Flag) -> None:
+        if str(flag) not in self.flags:
+            self.flags.append(str(flag))
 
     @property
     def max_score(self) -> float:
@@ -134,7 +183,7 @@ def scores_json(assignment: str, max_score: float, students: list[StudentResult]
                 "student_id": s.student_id,
                 "score": float(s.score),
                 "max_score": float(max_score),
-                "status": s.status,
+                "status": s.status.value,
                 "flags": list(s.flags),
                 "submitted_at": s.submitted_at or None,
                 "late": s.late,

@@ -19,7 +19,8 @@ from nbgrader.api import Gradebook
 
 from grader.course.release import solved_copy
 from grader.kernels import warm
-from grader.kernels.execute import ExecutionSettings, warm_key
+from grader.kernels.execute import ExecutionSettings
+from grader.kernels.warm import warm_key
 from grader.model import RESULT_FILE
 from tests.conftest import REPO
 
@@ -51,7 +52,8 @@ def test_a_server_stopped_while_it_starts_leaves_nothing(case_mark, left_behind,
 GRADER_THAT_STARTS_A_SERVER = """
 import sys, time
 from grader.kernels import warm
-from grader.kernels.execute import ExecutionSettings, warm_key
+from grader.kernels.execute import ExecutionSettings
+from grader.kernels.warm import warm_key
 server = warm.ForkServer(warm_key(ExecutionSettings(use_sandbox={sandbox}, preload=())))
 print("started", flush=True)
 time.sleep(600)

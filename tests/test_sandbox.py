@@ -21,10 +21,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from jupyter_client.manager import KernelManager
+from jupyter_core.utils import run_sync
 
 from grader.kernels import sandbox
 from grader.kernels.sandbox import (
-    BlockingSandboxedKernelManager,
     Limits,
     limits_command,
     make_kernel_manager,
@@ -38,6 +39,13 @@ if _REASON is not None:
     pytest.skip(f"sandbox indisponível: {_REASON}", allow_module_level=True)
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+class BlockingSandboxedKernelManager(sandbox._SandboxedMixin, KernelManager):
+    """The grader's sandboxed manager, blocking: `km.start_kernel()`, `km.client()` is a BlockingKernelClient."""
+
+    pre_start_kernel = run_sync(sandbox._SandboxedMixin._async_pre_start_kernel)
+    cleanup_resources = run_sync(sandbox._SandboxedMixin._async_cleanup_resources)
 KERNEL_LIMITS = Limits(cpu_time_s=120, memory_mb=1024, max_processes=64, max_file_mb=16, tmp_mb=64)
 SECRET = "resposta secreta do professor"
 

@@ -10,8 +10,10 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from grader.kernels import warm
-from grader.kernels.execute import STATUS_GRADED, ExecutionSettings, execute_async, warm_key
+from grader.kernels.execute import ExecutionSettings, execute_async
 from grader.kernels.sandbox import Limits
+from grader.kernels.warm import warm_key
+from grader.model import Status
 
 STUDENT = '''
 import warnings
@@ -305,7 +307,7 @@ def executed(sandbox_available):
         result = asyncio.run(execute_async(new_notebook(cells=cells), settings, pair))
     finally:
         pair.stop()
-    assert result.status == STATUS_GRADED, result.message
+    assert result.status == Status.GRADED, result.message
     return {c.metadata["nbgrader"]["grade_id"]: c for c in result.notebook.cells if "nbgrader" in c.metadata}
 
 

@@ -13,8 +13,10 @@ import nbformat
 import pytest
 
 from grader.kernels import warm
-from grader.kernels.execute import STATUS_GRADED, ExecutionSettings, execute_async, warm_key
+from grader.kernels.execute import ExecutionSettings, execute_async
 from grader.kernels.sandbox import Limits, unavailable_reason
+from grader.kernels.warm import warm_key
+from grader.model import Status
 
 LIMITS = Limits(cpu_time_s=120, memory_mb=4096, max_processes=64, max_file_mb=16, tmp_mb=64)
 
@@ -83,10 +85,10 @@ def test_forked_kernels_share_nothing(settings):
     server = pair.student
     if not settings.use_sandbox:  # a pid of this machine (sandboxed, it dies with the sandbox's namespace)
         assert not _alive(spare)
-    assert first.status == STATUS_GRADED, [c.outputs for c in first.notebook.cells]
+    assert first.status == Status.GRADED, [c.outputs for c in first.notebook.cells]
     assert stdout(first.notebook.cells[1]) == "True\n"
     cells = second.notebook.cells[1:]
-    assert second.status == STATUS_GRADED, [c.outputs for c in cells]
+    assert second.status == Status.GRADED, [c.outputs for c in cells]
     assert stdout(cells[0]) == "['matplotlib.pyplot', 'numpy', 'torch']\n"  # forked warm
     assert stdout(cells[1]) == "[] []\n"
     assert stdout(cells[2]) == "[2.0] None\n"
@@ -131,9 +133,9 @@ def test_a_kernel_that_kills_its_server_costs_only_its_submission(sandbox_availa
         asyncio.run(execute_all(jobs, slots, False, lambda job: None))
     finally:
         slots.close()
-    assert jobs[1].executed.status != STATUS_GRADED
+    assert jobs[1].executed.status != Status.GRADED
     for job in (jobs[0], jobs[2]):
-        assert job.executed.status == STATUS_GRADED, job.executed.message
+        assert job.executed.status == Status.GRADED, job.executed.message
         assert stdout(job.executed.notebook.cells[0]) == "42\n"
 
 
@@ -156,7 +158,7 @@ def test_forked_kernels_show_figures_as_images():
         "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()")])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     executed = run_on_new_server(nb, settings)
-    assert executed.status == STATUS_GRADED
+    assert executed.status == Status.GRADED
     assert any("image/png" in out.get("data", {}) for out in executed.notebook.cells[0].outputs)
 
 
@@ -178,7 +180,7 @@ def test_assignment_files_in_both_kernels(kind, sandbox_available):
     pair = warm.Pair(warm_key(settings)) if kind == "warm" else None
     try:
         first = asyncio.run(execute_async(copy.deepcopy(nb), settings, pair, files=files))
-        assert first.status == STATUS_GRADED, first.message
+        assert first.status == Status.GRADED, first.message
         assert stdout(first.notebook.cells[0]) == "original b'\\x89PNG'\n"
         assert stdout(first.notebook.cells[1]) == "original\n"  # the test kernel's copy, untouched
         again = asyncio.run(execute_async(copy.deepcopy(nb), settings, pair, files={"dados/x.txt": b"outro"}))

@@ -35,9 +35,10 @@ class Verdict:
     released: bool = False
 
 
-def release_and_check(settings: Settings, assignment: str, *, grade_check: bool = True,
-                      use_sandbox: bool = True, workers: int | None = None) -> Verdict:
-    """Generate release/<assignment>/ and check it; write it only if no error was found."""
+def regenerate_release(settings: Settings, assignment: str, *, grade_check: bool = True,
+                       use_sandbox: bool = True, workers: int | None = None) -> Verdict:
+    """Generate release/<assignment>/ in a scratch folder and check it; replace release/<assignment>/ with it
+    only if no error was found."""
     verdict = Verdict()
     with tempfile.TemporaryDirectory(prefix="liberacao-") as scratch:
         written = release.generate(settings, assignment, Path(scratch))

@@ -16,7 +16,8 @@ from distributed import Client, Future, as_completed, get_worker
 from grader.errors import UserError
 from grader.grading.workers import Progress
 from grader.kernels import execute, sandbox
-from grader.kernels.execute import STATUS_ERROR, Executed, ExecutionSettings
+from grader.kernels.execute import Executed, ExecutionSettings
+from grader.model import Status
 
 WORKER_GPU = "worker"  # settings.gpu sentinel: the worker puts in its own GPU (it knows it, we do not)
 CONNECT_TIMEOUT_S = 10
@@ -62,7 +63,7 @@ async def execute_all_on_cluster(address: str, jobs: list, base: ExecutionSettin
     Returns the device used and how many notebooks the cluster runs at once."""
     try:
         client = await Client(address, asynchronous=True, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 (distributed raises anything for a bad address or protocol)
         reason = f"sem resposta em {CONNECT_TIMEOUT_S} s" if isinstance(exc, OSError) else _describe(exc)
         raise UserError(f"não foi possível conectar ao scheduler Dask em {address} ({reason}): "
                         "confira o endereço e se `dask scheduler` está rodando") from None
@@ -94,7 +95,8 @@ async def _workers(client: Client, address: str, use_sandbox: bool) -> dict[str,
                         f"inicie `dask worker {address}` nas máquinas de correção") from None
     try:
         problems = await client.run(worker_problem, use_sandbox)
-    except Exception as exc:  # e.g. the grader is not installed there: the function cannot even load
+    except Exception as exc:  # noqa: BLE001 (the worker's own error, re-raised here: any type)
+        # e.g. the grader is not installed there: the function cannot even load
         raise UserError(f"um worker Dask não tem o ambiente do curso ({_describe(exc)}): instale este "
                         "repositório (.venv, pip install -e .) e o bubblewrap em cada máquina") from None
     for worker, problem in problems.items():
@@ -129,7 +131,7 @@ async def _outcome(future: Future, job) -> Executed:
     if future.status == "finished":
         try:
             return await future
-        except Exception as exc:  # e.g. the result could not be unpickled here
+        except Exception as exc:  # noqa: BLE001 (what the task or unpickling its result raised: any type)
             problem = _describe(exc)
     elif future.status == "error":
         exc = await future.exception()
@@ -144,7 +146,7 @@ async def _outcome(future: Future, job) -> Executed:
     for cell in job.notebook.cells:
         if cell.cell_type == "code":
             cell.outputs.append(execute.error_output("FalhaNoCluster", message))
-    return Executed(notebook=job.notebook, status=STATUS_ERROR, message=message)
+    return Executed(notebook=job.notebook, status=Status.ERROR, message=message)
 
 
 def _describe(exc: BaseException) -> str:

@@ -9,13 +9,8 @@ from nbformat import NotebookNode
 
 from grader.grading import tamper
 from grader.intake import ingest
-from grader.kernels.execute import (
-    STATUS_ERROR,
-    STATUS_GRADED,
-    STATUS_TIMEOUT,
-    Executed,
-)
-from grader.model import StudentResult
+from grader.kernels.execute import Executed
+from grader.model import Flag, FlagKind, Status, StudentResult
 
 
 @dataclass
@@ -23,18 +18,19 @@ class Job:
     student: ingest.StudentSubmission
     notebook_name: str
     notebook: NotebookNode  # normalized
-    audit_flags: list[str] = field(default_factory=list)
+    audit_flags: list[Flag] = field(default_factory=list)
     executed: Executed | None = None
-    finished: bool = False  # scored and recorded, with the student's other notebooks
+    recorded: bool = False  # scored, saved and recorded with the student's other notebooks
 
     @classmethod
     def build(cls, student, name: str, normalized: NotebookNode, release: NotebookNode) -> Job:
         return cls(student, name, normalized, tamper.audit(normalized, release))
 
-    def finish(self, result: StudentResult) -> None:
+    def score_into(self, result: StudentResult) -> None:
         """Score the executed notebook into `result`; the audit's findings are for a person to read."""
         ex = self.executed
-        result.flags += [f for f in self.audit_flags if f not in result.flags]
+        for flag in self.audit_flags:
+            result.add_flag(flag)
         from grader.grading.score import score_cells
 
         cells = score_cells(ex.notebook, self.notebook_name)  # by grade_id: unique within a notebook
@@ -47,15 +43,12 @@ class Job:
                                     "medição é feita no kernel do aluno e o código mexe no IPython, em "
                                     "bibliotecas ou em __eq__")
                 result.held_for_review = True
-                if tamper.TAMPERING not in result.flags:
-                    result.flags.append(tamper.TAMPERING)
+                result.add_flag(Flag(FlagKind.TAMPERING))
         result.cells.update({cell.key: cell for cell in cells.values()})
         result.seconds += ex.seconds
-        if ex.status != STATUS_GRADED and result.status == STATUS_GRADED:
-            result.status = STATUS_TIMEOUT if ex.status == STATUS_TIMEOUT else STATUS_ERROR
+        if ex.status != Status.GRADED and result.status == Status.GRADED:
+            result.status = Status.TIMEOUT if ex.status == Status.TIMEOUT else Status.ERROR
         if ex.message:
             result.notes.append(f"{self.notebook_name}: {ex.message}")
         for limit in ex.limits_hit:
-            flag = f"limite: {limit}"
-            if flag not in result.flags:
-                result.flags.append(flag)
+            result.add_flag(Flag(FlagKind.LIMIT, limit))

@@ -26,12 +26,8 @@ from grader.intake import ingest
 from grader.intake.assignment import Assignment
 from grader.intake.normalize import normalize
 from grader.kernels import sandbox
-from grader.kernels.execute import (
-    STATUS_ERROR,
-    STATUS_GRADED,
-    ExecutionSettings,
-)
-from grader.model import RESULT_FILE, StudentResult
+from grader.kernels.execute import ExecutionSettings
+from grader.model import RESULT_FILE, Status, StudentResult
 
 # grader.grading.record and grader.grading.score import nbgrader (1 s, its server extensions): imported where used, so that
 # `grader grade` starts its kernel servers that much sooner and the writer thread pays the import meanwhile.
@@ -130,19 +126,19 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
                                          "student_id": m.student_id} for m in student.members])
         results[student.student_id] = result
         if student.missing:
-            result.status = "missing"
+            result.status = Status.MISSING
             result.notes.append("nenhum notebook desta atividade na submissão")
             continue
         _submission_time(settings, result, student)
         for name, file in student.notebooks.items():
             nb, problem = _prepare(file, assignment, name)
             if problem:
-                result.status = STATUS_ERROR
+                result.status = Status.ERROR
                 result.notes.append(f"{file.path}: {problem}")
                 result.problem = problem
             else:
                 jobs.append(Job.build(student, name, nb, assignment.releases[name]))
-        if result.status == STATUS_ERROR:  # one bad notebook: the student's other notebooks are not graded
+        if result.status == Status.ERROR:  # one bad notebook: the student's other notebooks are not graded
             jobs = [j for j in jobs if j.student is not student]
             from grader.grading import record
 
@@ -162,13 +158,13 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
         sync_gradebook()
         run.device, run.workers = asyncio.run(cluster.execute_all_on_cluster(
             scheduler, jobs, base, use_gpu, options.progress,
-            lambda job: _finish_job(settings, assignment, job, jobs, results), assignment.files))
+            lambda job: _record_when_complete(settings, assignment, job, jobs, results), assignment.files))
     else:
         asyncio.run(execute_all(jobs, slots, options.progress,
-                                 lambda job: _finish_job(settings, assignment, job, jobs, results), sync_gradebook,
+                                 lambda job: _record_when_complete(settings, assignment, job, jobs, results), sync_gradebook,
                                  assignment.files))
     for result in results.values():
-        if result.status != STATUS_GRADED or not result.cells:
+        if result.status != Status.GRADED or not result.cells:
             _fill_zero_cells(result, assignment)
             result.save(settings.autograded_dir / result.student_id / assignment_name)
     run.results = [results[s.student_id] for s in students]
@@ -181,7 +177,8 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
                                                   previous_answers=answers)
             run.notes += notes + report.notes
             run.similarity = similarity.summary(report)
-        except Exception as exc:  # the grades are recorded: their reports still get written
+        # any failure of the similarity report: the grades are recorded, their reports still get written
+        except Exception as exc:  # noqa: BLE001 (see above)
             run.notes.append(f"o relatório de similaridade falhou ({type(exc).__name__}: {exc}); "
                              f"as notas e os outros relatórios não foram afetados: rode `grader similarity "
                              f"{assignment_name}` para tentar de novo")
@@ -215,7 +212,8 @@ def _prepare(file: ingest.SubmittedFile, assignment: Assignment, name: str) -> t
     except (json.JSONDecodeError, nbformat.reader.NotJSONError) as exc:
         detail = str(exc).splitlines()[0][:120]
         return None, f"{invalid}: o JSON está incompleto ou corrompido ({detail}); baixe o .ipynb de novo e reenvie"
-    except Exception as exc:
+    # nbformat raises TypeError, AttributeError, jsonschema's errors... for JSON of another shape
+    except Exception as exc:  # noqa: BLE001 (see above)
         return None, f"{invalid}: {type(exc).__name__}: {str(exc)[:120]}"
     normalized = normalize(student_nb, assignment.sources[name], assignment.releases[name])
     if normalized.anchor_share < MIN_ANCHOR_SHARE:
@@ -226,15 +224,15 @@ def _prepare(file: ingest.SubmittedFile, assignment: Assignment, name: str) -> t
     return normalized.notebook, ""
 
 
-def _finish_job(settings: Settings, assignment: Assignment, job: Job, jobs: list[Job],
-                results: dict[str, StudentResult]) -> None:
+def _record_when_complete(settings: Settings, assignment: Assignment, job: Job, jobs: list[Job],
+                          results: dict[str, StudentResult]) -> None:
     """Once every notebook of a student ran: score, save, record. Runs in execute_all's writer thread (one
     writer for the gradebook), possibly after the student's last notebook ran but before its turn came."""
     mine = [j for j in jobs if j.student is job.student]
-    if any(j.executed is None or j.finished for j in mine):
+    if any(j.executed is None or j.recorded for j in mine):
         return
     for j in mine:
-        j.finished = True
+        j.recorded = True
     result = results[job.student.student_id]
     folder = settings.autograded_dir / result.student_id / assignment.name
     previous = _graded_notebooks(folder, [j.notebook_name for j in mine])
@@ -244,7 +242,7 @@ def _finish_job(settings: Settings, assignment: Assignment, job: Job, jobs: list
     folder.mkdir(parents=True)
     executed: dict[str, NotebookNode] = {}
     for j in mine:
-        j.finish(result)
+        j.score_into(result)
         executed[j.notebook_name] = j.executed.notebook
         if result.held_for_review:  # the formgrader shows the notebook: say so on top of it
             j.executed.notebook.cells.insert(0, nbformat.v4.new_markdown_cell(HELD_BANNER))
@@ -299,7 +297,7 @@ def _keep_identity(result: StudentResult, previous: Path) -> None:
         return
     try:
         old = StudentResult.load(previous)
-    except Exception:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # damaged, or of another shape
         return
     result.moodle_id, result.moodle_name, result.members = old.moodle_id, old.moodle_name, old.members
     if not result.last_name:
@@ -314,7 +312,8 @@ def _graded_notebooks(folder: Path, names: list[str]) -> dict[str, NotebookNode]
         if path.is_file():
             try:
                 found[name] = nbformat.read(path, as_version=4)
-            except Exception:  # an unreadable old run: its manual grades are asked again
+            # an unreadable old run (nbformat fails in many ways): its manual grades are asked again
+            except Exception:  # noqa: BLE001 (see above)
                 continue
     return found
 
@@ -401,7 +400,7 @@ def grade_notebooks(assignment: Assignment, notebooks: dict[str, tuple[str, Note
     results = {}
     for job in jobs:
         result = results.setdefault(job.student.student_id, StudentResult(job.student.student_id, assignment.name))
-        job.finish(result)
+        job.score_into(result)
     return results
 
 

@@ -19,9 +19,9 @@ from dataclasses import replace
 from IPython.core.inputtransformer2 import TransformerManager
 from nbformat import NotebookNode
 
+from grader.model import Flag, FlagKind
 from grader.nbmeta import is_locked, nbgrader_meta
 
-TAMPERING = "tampering"
 PROBE_MARK = "_no_kernel_do_aluno"  # grader/kernels/standalone/inkernel/runtime.py runs functions marked so in the student's kernel
 HELD_MESSAGE = "retida para revisão: medida no kernel do aluno, cujo código mexe no IPython, em bibliotecas ou em __eq__"
 
@@ -120,12 +120,12 @@ REVIEW_FINDINGS = frozenset({"get_ipython()", "showtraceback", "__eq__ redefinid
 _transformer = TransformerManager()
 
 
-def requires_review(flags: list[str]) -> bool:
+def requires_review(flags: list[Flag]) -> bool:
     """Whether audit `flags` (as `audit` returns them) name something no honest answer does."""
-    return any(flag.split(":", 1)[-1].strip() in REVIEW_FINDINGS for flag in flags)
+    return any(flag.kind is FlagKind.AUDIT and flag.detail in REVIEW_FINDINGS for flag in flags)
 
 
-def audit(nb: NotebookNode, release: NotebookNode) -> list[str]:
+def audit(nb: NotebookNode, release: NotebookNode) -> list[Flag]:
     """Flags (`auditoria: ...`) for the code the student wrote: cells of `nb` that are not locked and do
     not stand unchanged in the release."""
     released = {cell.source.strip() for cell in release.cells if cell.cell_type == "code"}
@@ -134,7 +134,7 @@ def audit(nb: NotebookNode, release: NotebookNode) -> list[str]:
         if cell.cell_type != "code" or is_locked(cell) or cell.source.strip() in released:
             continue
         findings |= audit_source(cell.source)
-    return [f"auditoria: {finding}" for finding in sorted(findings)]
+    return [Flag(FlagKind.AUDIT, finding) for finding in sorted(findings)]
 
 
 def audit_source(source: str) -> set[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -14,13 +14,8 @@ from tqdm import tqdm
 from grader.errors import UserError
 from grader.grading.job import Job
 from grader.kernels import warm
-from grader.kernels.execute import (
-    STATUS_GRADED,
-    Executed,
-    ExecutionSettings,
-    execute_async,
-    warm_key,
-)
+from grader.kernels.execute import Executed, ExecutionSettings, execute_async
+from grader.model import Status
 
 
 def visible_gpus() -> list[str]:
@@ -34,7 +29,7 @@ def visible_gpus() -> list[str]:
         import torch
 
         return [str(i) for i in range(torch.cuda.device_count())]
-    except Exception:
+    except Exception:  # noqa: BLE001 (a broken torch or CUDA install fails in any way): no GPU
         return []
 
 
@@ -60,7 +55,7 @@ class Progress:
         self.failures = 0
 
     def done(self, executed: Executed) -> None:
-        self.failures += executed.status != STATUS_GRADED
+        self.failures += executed.status != Status.GRADED
         self.bar.set_postfix_str(f"falhas: {self.failures}")
         self.bar.update(1)
 
@@ -69,35 +64,42 @@ class Progress:
 
 
 
+@dataclass
+class Slot:
+    """One local worker: its settings (its GPU) and, with warm kernels, its pair of servers."""
+
+    settings: ExecutionSettings
+    pair: warm.Pair | None  # replaced when its last kernel broke it
+
+
 class WorkerSlots:
-    """The local workers: each slot's settings (its GPU) and, with warm kernels, its pair of servers. Servers
-    start on creation, so their imports overlap with whatever the caller does next; `close()` stops them."""
+    """The local workers. Servers start on creation, so their imports overlap with whatever the caller does
+    next; `close()` stops them."""
 
     def __init__(self, base: ExecutionSettings, gpus: list[str], workers: int):
         self.queue: asyncio.Queue | None = None
-        self.slots = []
-        for slot in range(workers):
-            settings = base if not gpus else _with_gpu(base, gpus[slot % len(gpus)])
-            self.slots.append([settings, warm.Pair(warm_key(settings)) if settings.warm else None])
+        self.slots: list[Slot] = []
+        for index in range(workers):
+            settings = base if not gpus else replace(base, gpu=gpus[index % len(gpus)])
+            self.slots.append(Slot(settings, warm.Pair(warm.warm_key(settings)) if settings.warm else None))
 
-    async def take(self) -> list:
+    async def take(self) -> Slot:
         if self.queue is None:  # made in the running event loop
             self.queue = asyncio.Queue()
             for slot in self.slots:
                 self.queue.put_nowait(slot)
         slot = await self.queue.get()
-        settings, server = slot
-        if server is not None:  # its last kernel may have broken it: then a new sandbox
-            slot[1] = warm.renewed(server, warm_key(settings))
+        if slot.pair is not None:  # its last kernel may have broken it: then a new sandbox
+            slot.pair = warm.renewed(slot.pair, warm.warm_key(slot.settings))
         return slot
 
-    def give_back(self, slot: list) -> None:
+    def give_back(self, slot: Slot) -> None:
         self.queue.put_nowait(slot)
 
     def close(self) -> None:
-        for _, server in self.slots:
-            if server is not None:
-                server.stop()
+        for slot in self.slots:
+            if slot.pair is not None:
+                slot.pair.stop()
 
 
 
@@ -119,7 +121,7 @@ async def execute_all(jobs: list[Job], slots: WorkerSlots, progress: bool, on_do
     async def run(job: Job) -> None:
         slot = await slots.take()
         try:
-            job.executed = await execute_async(job.notebook, *slot, files=files)  # the assignment's files
+            job.executed = await execute_async(job.notebook, slot.settings, slot.pair, files=files)  # the assignment's files
         finally:
             slots.give_back(slot)
         if stopping:  # cut short: not what the student's notebook did
@@ -144,7 +146,3 @@ async def execute_all(jobs: list[Job], slots: WorkerSlots, progress: bool, on_do
         bar.close()
         writer.shutdown()
 
-
-
-def _with_gpu(base: ExecutionSettings, gpu: str) -> ExecutionSettings:
-    return replace(base, gpu=gpu)

@@ -57,7 +57,6 @@ class StudentSubmission:
     last_name: str = ""
     notebooks: dict[str, SubmittedFile] = field(default_factory=dict)  # assignment notebook -> file
     notes: list[str] = field(default_factory=list)  # one line each, Portuguese
-    error: str = ""  # why this submission cannot be graded (status "error")
     moodle_id: str = ""  # the number in Moodle's folder: participant id (or group id for a team)
     moodle_name: str = ""  # the name in Moodle's folder, as written there (a person or a group)
     team: bool = False  # a team submission's folder (the name and number are the group's)
@@ -67,7 +66,7 @@ class StudentSubmission:
 
     @property
     def missing(self) -> bool:
-        return not self.notebooks and not self.error
+        return not self.notebooks
 
 
 def simplify(name: str) -> str:

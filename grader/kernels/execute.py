@@ -26,7 +26,6 @@ import contextlib
 import functools
 import json
 import logging
-import os
 import shutil
 import tempfile
 import time
@@ -41,10 +40,10 @@ from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 
 from grader.config import Settings, default
+from grader.errors import MachineError
 from grader.kernels import sandbox, warm
+from grader.model import Status
 from grader.nbmeta import is_test_cell, nbgrader_meta
-
-STATUS_GRADED, STATUS_TIMEOUT, STATUS_ERROR = "graded", "timeout", "error"
 
 # What goes wrong inside a kernel is the student's and lands in the result; nbclient and jupyter_client would
 # also log it (tracebacks included) over the instructor's progress bar.
@@ -84,7 +83,7 @@ class ExecutionSettings:
 @dataclass
 class Executed:
     notebook: NotebookNode
-    status: str = STATUS_GRADED
+    status: Status = Status.GRADED
     message: str = ""  # Portuguese, for the report, when status is not graded
     limits_hit: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -122,7 +121,7 @@ class _Client(NotebookClient):
     async def _interrupt(self):
         try:
             await self.km.interrupt_kernel()
-        except Exception:  # the kernel may already be gone; the poller reports it
+        except Exception:  # noqa: BLE001 (best effort: the kernel may already be gone; the poller reports it)
             pass
 
     def output(self, outs, msg, display_id, cell_index):
@@ -144,34 +143,6 @@ class _Client(NotebookClient):
         return None
 
 
-def kernel_env(settings: ExecutionSettings, workdir: Path) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key in ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT") or key.startswith("LC_")
-    }
-    threads = str(max(1, settings.threads))
-    env.update(
-        HOME=str(workdir),
-        MPLCONFIGDIR=str(workdir / ".matplotlib"),
-        PYTHONDONTWRITEBYTECODE="1",
-        PYDEVD_DISABLE_FILE_VALIDATION="1",
-        OMP_NUM_THREADS=threads,
-        MKL_NUM_THREADS=threads,
-        CUDA_VISIBLE_DEVICES=settings.gpu if settings.gpu is not None else "",
-    )
-    return env
-
-
-def warm_key(settings: ExecutionSettings) -> warm.WarmKey:
-    """What a warm server must have been started with to run a kernel for `settings`."""
-    env = kernel_env(settings, Path("/"))
-    for key in ("HOME", "MPLCONFIGDIR"):  # the server's own: its working directory, the font cache
-        env.pop(key)
-    return warm.WarmKey(settings.use_sandbox, settings.limits, settings.gpu, tuple(sorted(env.items())),
-                        settings.preload, settings.test_preload)
-
-
 async def execute_async(nb: NotebookNode, settings: ExecutionSettings, pair: warm.Pair | None = None,
                         files: dict[str, bytes] | None = None) -> Executed:
     """Execute `nb` (modified in place) in a fresh pair of kernels; never raises for what the student did.
@@ -180,7 +151,7 @@ async def execute_async(nb: NotebookNode, settings: ExecutionSettings, pair: war
     Warm settings fork both kernels from `pair` (default: this thread's, started on first use); a server that
     cannot vouch that nothing of its kernel is left is stopped, and the next submission gets a new one."""
     if settings.warm:
-        return await _execute_warm(nb, settings, pair or warm.thread_pair(warm_key(settings)), files)
+        return await _execute_warm(nb, settings, pair or warm.thread_pair(warm.warm_key(settings)), files)
     started = time.monotonic()
     channel = sandbox.short_temp_dir("gc-")
     shared = sandbox.short_temp_dir("gf-")
@@ -190,7 +161,7 @@ async def execute_async(nb: NotebookNode, settings: ExecutionSettings, pair: war
         with sandbox.workdir_access(channel) if settings.use_sandbox else contextlib.nullcontext():
             kernels = [
                 sandbox.make_kernel_manager(workdir, settings.limits, sandbox=settings.use_sandbox,
-                                            gpu=settings.gpu is not None, env=kernel_env(settings, workdir),
+                                            gpu=settings.gpu is not None, env=sandbox.kernel_env(workdir, settings.threads, settings.gpu),
                                             private_workdir=True, **paths)
                 for workdir, paths in zip(workdirs, ({"readonly_paths": [channel, shared]},
                                                      {"writable_paths": [channel], "readonly_paths": [shared]}),
@@ -207,10 +178,10 @@ async def execute_async(nb: NotebookNode, settings: ExecutionSettings, pair: war
 async def _execute_warm(nb: NotebookNode, settings: ExecutionSettings, pair: warm.Pair,
                         files: dict[str, bytes] | None = None) -> Executed:
     try:
-        await warm.ready(pair)  # the slot's first submission waits for the imports, once
+        await asyncio.to_thread(pair.wait_ready)  # the slot's first submission waits for the imports, once
     except warm.ZygoteError as exc:
         pair.stop()
-        result = Executed(notebook=nb, status=STATUS_ERROR, message=f"não foi possível iniciar o kernel: {exc}")
+        result = Executed(notebook=nb, status=Status.ERROR, message=f"não foi possível iniciar o kernel: {exc}")
         _mark_not_run(nb.cells, result.message)
         return result
     started = time.monotonic()
@@ -232,8 +203,8 @@ def _mark_not_run(cells, reason: str) -> None:
             cell.outputs.append(error_output("NaoExecutada", f"célula não executada: {reason}"))
 
 
-class _SetupError(RuntimeError):
-    pass
+class _SetupError(MachineError):
+    """The grader's own code failed in a kernel, before the notebook: the machine's fault."""
 
 
 async def _run_setup(client: _Client, code: str) -> None:
@@ -350,7 +321,7 @@ async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, student_km: 
             for position, (index, cell) in enumerate(code_cells):  # noqa: B007 (position used after)
                 remaining = deadline - time.monotonic()
                 if remaining <= 1:
-                    result.status = STATUS_TIMEOUT
+                    result.status = Status.TIMEOUT
                     result.limits_hit.append("tempo total")
                     result.message = f"tempo total da submissão esgotado ({settings.submission_timeout_s} s)"
                     break
@@ -366,18 +337,18 @@ async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, student_km: 
                     cell.outputs.append(error_output("TempoEsgotado", f"limite de tempo excedido ({limit})"))
                     result.limits_hit.append("tempo total" if total else "tempo por célula")
                     if total:
-                        result.status = STATUS_TIMEOUT
+                        result.status = Status.TIMEOUT
                         result.message = f"tempo total da submissão esgotado ({settings.submission_timeout_s} s)"
                         position += 1
                         break
                     if not await _kernel_idle(client):
-                        result.status = STATUS_ERROR
+                        result.status = Status.ERROR
                         result.message = "o kernel não respondeu depois de interrompido"
                         position += 1
                         break
                 broken = _broken_off(state) if client is clients["tests"] else ""
                 if broken:  # the student's code hung, died or broke the protocol during a test
-                    result.status = STATUS_ERROR
+                    result.status = Status.ERROR
                     result.limits_hit.append("tempo por célula" if "não respondeu" in broken else "kernel morreu")
                     result.message = f"o kernel do aluno parou de responder aos testes ({broken})"
                     position += 1
@@ -385,7 +356,7 @@ async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, student_km: 
             else:
                 position = len(code_cells)
     except DeadKernelError:
-        result.status = STATUS_ERROR
+        result.status = Status.ERROR
         result.limits_hit.append("kernel morreu")
         result.message = (
             "o kernel morreu durante a execução (falha de segmentação, os._exit, "
@@ -395,8 +366,10 @@ async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, student_km: 
             result.message = "o kernel de testes morreu durante a execução"
         code_cells[position][1].outputs.append(error_output("KernelMorreu", result.message))
         position += 1
-    except Exception as exc:  # the kernels never started: the machine's fault, not the student's
-        result.status = STATUS_ERROR
+    # the kernels never started (jupyter_client, zmq, the sandbox, a kernel server: each its own errors):
+    # the machine's fault, not the student's
+    except Exception as exc:  # noqa: BLE001 (see above)
+        result.status = Status.ERROR
         result.message = f"não foi possível iniciar o kernel: {exc}"
     finally:
         for km in (student_km, tests_km):
@@ -415,8 +388,8 @@ async def _shutdown(km: AsyncKernelManager) -> None:
             await km.shutdown_kernel(now=True)
         else:
             await km.cleanup_resources()
-    except Exception:  # already gone: nothing to stop
-        pass
+    except Exception:  # noqa: BLE001 (cleanup in a finally: nothing may replace the notebook's result)
+        pass  # already gone: nothing to stop
 
 
 async def _kernel_idle(client: _Client, wait_s: float = 10) -> bool:
@@ -424,5 +397,5 @@ async def _kernel_idle(client: _Client, wait_s: float = 10) -> bool:
     try:
         reply = await asyncio.wait_for(client.kc._async_execute_interactive("pass", store_history=False), wait_s)
         return reply["content"]["status"] == "ok"
-    except Exception:
+    except Exception:  # noqa: BLE001 (no answer, in jupyter_client's or zmq's ways, is not idle)
         return False

@@ -30,8 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_client.kernelspec import KernelSpec
-from jupyter_client.manager import AsyncKernelManager, KernelManager
-from jupyter_core.utils import run_sync
+from jupyter_client.manager import AsyncKernelManager
 
 from grader.config import default
 
@@ -248,6 +247,26 @@ def matplotlib_cache_dir() -> Path | None:
 def _gpu_devices() -> list[Path]:
     """/dev/nvidia0.., nvidiactl, nvidia-uvm, nvidia-caps/...: what CUDA opens."""
     return sorted(Path("/dev").glob("nvidia*"))
+
+
+def kernel_env(workdir: Path, threads: int, gpu: str | None) -> dict[str, str]:
+    """A kernel's environment: this one's locale and PATH, its working directory as HOME, `threads` for
+    torch/OpenMP, and `gpu` (None: no GPU) as the only visible one."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key in ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT") or key.startswith("LC_")
+    }
+    env.update(
+        HOME=str(workdir),
+        MPLCONFIGDIR=str(workdir / ".matplotlib"),
+        PYTHONDONTWRITEBYTECODE="1",
+        PYDEVD_DISABLE_FILE_VALIDATION="1",
+        OMP_NUM_THREADS=str(max(1, threads)),
+        MKL_NUM_THREADS=str(max(1, threads)),
+        CUDA_VISIBLE_DEVICES=gpu if gpu is not None else "",
+    )
+    return env
 
 
 def wrap_command(
@@ -545,13 +564,6 @@ class SandboxedKernelManager(_SandboxedMixin, AsyncKernelManager):
     # jupyter_client binds these public names to its own _async_* functions: point them at ours
     pre_start_kernel = _SandboxedMixin._async_pre_start_kernel
     cleanup_resources = _SandboxedMixin._async_cleanup_resources
-
-
-class BlockingSandboxedKernelManager(_SandboxedMixin, KernelManager):
-    """Blocking, for scripts and tests: `km.start_kernel()`, `km.client()` is a BlockingKernelClient."""
-
-    pre_start_kernel = run_sync(_SandboxedMixin._async_pre_start_kernel)
-    cleanup_resources = run_sync(_SandboxedMixin._async_cleanup_resources)
 
 
 def make_kernel_manager(

@@ -14,10 +14,10 @@ sandbox's pid namespace, not ours).
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import itertools
 import json
+import logging
 import os
 import secrets
 import select
@@ -40,15 +40,18 @@ from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
+from grader.errors import MachineError
 from grader.kernels import sandbox
 from grader.kernels.standalone import zygote
 
+# under grader.kernels, silenced by execute.py: for a developer who turns it on
+LOG = logging.getLogger("grader.kernels.warm")
 READY_TIMEOUT_S = 180  # importing torch on a loaded machine
 CALL_TIMEOUT_S = 30  # a zygote that does not answer this fast is stopped, or frozen by a student
 
 
-class ZygoteError(RuntimeError):
-    pass
+class ZygoteError(MachineError):
+    """A kernel server died, stopped answering or could not vouch for a clean slot."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,16 @@ class WarmKey:
     env: tuple[tuple[str, str], ...]
     preload: tuple[str, ...]
     test_preload: tuple[str, ...] = ()  # what the test kernel's server imports (grader/kernels/standalone/inkernel/runtime.py)
+
+
+def warm_key(settings) -> WarmKey:
+    """What a warm server must have been started with to run a kernel for `settings` (an
+    execute.ExecutionSettings, untyped here: execute imports this module)."""
+    env = sandbox.kernel_env(Path("/"), settings.threads, settings.gpu)
+    for key in ("HOME", "MPLCONFIGDIR"):  # the server's own: its working directory, the font cache
+        env.pop(key)
+    return WarmKey(settings.use_sandbox, settings.limits, settings.gpu, tuple(sorted(env.items())),
+                   settings.preload, settings.test_preload)
 
 
 class ForkServer:
@@ -129,6 +142,8 @@ class ForkServer:
             if not self.ready:  # another thread may have read the greeting while this one waited
                 reply = self._read(READY_TIMEOUT_S)
                 self.ready, self.isolated = True, bool(reply.get("isolated"))
+                if reply.get("failed"):  # its kernels import those themselves, and fail where they do
+                    LOG.info("the kernel server could not preload: %s", ", ".join(reply["failed"]))
 
     def alive(self) -> bool:
         return not self.stopped and self.proc.poll() is None
@@ -479,6 +494,3 @@ def thread_pair(key: WarmKey) -> Pair:
         atexit.register(fresh.stop)  # a Dask worker that exits leaves no server nor folder behind
     return fresh
 
-
-async def ready(pair: Pair) -> None:
-    await asyncio.to_thread(pair.wait_ready)

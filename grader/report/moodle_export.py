@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from grader import timestamps
-from grader.model import StudentResult
+from grader.model import Status, StudentResult
 from grader.report.cells import MARK_FAIL, MARK_MANUAL, MARK_PARTIAL, GradeCellInfo, cell_views
 from grader.report.moodle import Dropped, Worksheet, fill
 from grader.report.tables import write_csv
@@ -85,7 +85,7 @@ def moodle_comment(student: StudentResult, cells: list[GradeCellInfo], max_score
     """Short Portuguese feedback for Moodle's comments column (HTML-escaped: Moodle stores it as HTML), with the
     instructor's comments from the formgrader."""
     parts = []
-    if student.status == "missing":
+    if student.status == Status.MISSING:
         parts.append("Nenhuma submissão encontrada para esta atividade.")
     elif student.held_for_review:
         parts.append("Nota automática retida para revisão por um professor.")
@@ -93,7 +93,7 @@ def moodle_comment(student: StudentResult, cells: list[GradeCellInfo], max_score
         parts.append(f"Nota automática: {format_number(student.score)}/{format_number(max_score)}.")
     if student.problem:
         parts.append(student.problem[0].upper() + student.problem[1:].rstrip(".") + ".")
-    elif student.status in ("error", "timeout"):
+    elif student.status in (Status.ERROR, Status.TIMEOUT):
         parts.append(STATUS_EXPLANATIONS[student.status])
     if student.missing_notebooks:
         parts.append(missing_notebooks_text(student) + ".")
@@ -102,7 +102,7 @@ def moodle_comment(student: StudentResult, cells: list[GradeCellInfo], max_score
     views = cell_views(student, cells)
     failed = _unique(v.info.exercise or v.info.title or v.info.grade_id for v in views
                      if v.mark == MARK_FAIL and v.result is not None and not v.result.not_submitted)
-    if failed and student.status != "missing":
+    if failed and student.status != Status.MISSING:
         parts.append("Questões sem pontuação total: " + ", ".join(f"“{t}”" for t in failed) + ".")
     partial = _unique(v.info.exercise or v.info.title for v in views if v.mark == MARK_PARTIAL)
     if partial:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from grader.model import StudentResult
+from grader.model import Status, StudentResult
 from grader.report.cells import GradeCellInfo
 
 
@@ -24,7 +24,7 @@ class ClassStats:
 
 
 def class_stats(cells: list[GradeCellInfo], students: list[StudentResult]) -> ClassStats:
-    counted = [s for s in students if s.status == "graded" and not s.held_for_review]
+    counted = [s for s in students if s.status == Status.GRADED and not s.held_for_review]
     scores = [float(s.score) for s in counted]
     rates = []
     for info in cells:
@@ -34,10 +34,10 @@ def class_stats(cells: list[GradeCellInfo], students: list[StudentResult]) -> Cl
         rates.append((info, passed, len(counted)))
     return ClassStats(
         total=len(students),
-        graded=sum(s.status == "graded" for s in students),
-        errors=sum(s.status == "error" for s in students),
-        timeouts=sum(s.status == "timeout" for s in students),
-        missing=sum(s.status == "missing" for s in students),
+        graded=sum(s.status == Status.GRADED for s in students),
+        errors=sum(s.status == Status.ERROR for s in students),
+        timeouts=sum(s.status == Status.TIMEOUT for s in students),
+        missing=sum(s.status == Status.MISSING for s in students),
         held=sum(bool(s.held_for_review) for s in students),
         scores=scores,
         mean=statistics.fmean(scores) if scores else None,

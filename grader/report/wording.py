@@ -6,37 +6,36 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from grader.model import StudentResult
+from grader.model import Flag, FlagKind, Status, StudentResult
 
 STATUS_LABELS = {
-    "graded": "corrigido",
-    "error": "erro",
-    "timeout": "tempo esgotado",
-    "missing": "sem envio",
+    Status.GRADED: "corrigido",
+    Status.ERROR: "erro",
+    Status.TIMEOUT: "tempo esgotado",
+    Status.MISSING: "sem envio",
 }
 STATUS_EXPLANATIONS = {
-    "graded": "",
-    "error": "Não foi possível executar o notebook até o fim: as questões que não rodaram ficaram sem pontos.",
-    "timeout": "O notebook excedeu o tempo limite de execução: as questões que não terminaram ficaram sem pontos.",
-    "missing": "Nenhuma submissão foi encontrada para esta atividade.",
+    Status.GRADED: "",
+    Status.ERROR: "Não foi possível executar o notebook até o fim: as questões que não rodaram ficaram sem pontos.",
+    Status.TIMEOUT: "O notebook excedeu o tempo limite de execução: as questões que não terminaram ficaram sem pontos.",
+    Status.MISSING: "Nenhuma submissão foi encontrada para esta atividade.",
 }
 HELD_TEXT = "retida para revisão"
 NO_SANDBOX_BANNER = "Correção feita SEM sandbox (--no-sandbox)"
 FLAG_TEXTS = {
-    "tampering": ("o que é medido no kernel do aluno (memória) ficou retido para revisão: o código mexe no "
+    FlagKind.TAMPERING: ("o que é medido no kernel do aluno (memória) ficou retido para revisão: o código mexe no "
                   "IPython, em bibliotecas ou em __eq__"),
-    "sem sandbox": "correção feita sem sandbox (--no-sandbox): o código não rodou isolado",
 }
 
 
 def flag_text(flag: str) -> str:
     """A flag explained in plain Portuguese."""
-    if flag in FLAG_TEXTS:
-        return FLAG_TEXTS[flag]
-    if flag.startswith("auditoria:"):
-        found = flag.split(":", 1)[1].strip()
-        return f"a auditoria do código encontrou {found}: um professor vai revisar a correção"
-    return flag
+    parsed = Flag.parse(flag)
+    if parsed is None:
+        return flag
+    if parsed.kind is FlagKind.AUDIT:
+        return f"a auditoria do código encontrou {parsed.detail}: um professor vai revisar a correção"
+    return FLAG_TEXTS.get(parsed.kind, flag)
 
 
 def flag_texts(student: StudentResult) -> list[str]:
