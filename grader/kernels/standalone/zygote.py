@@ -204,7 +204,7 @@ def main(argv: list[str]) -> None:
     for module in ["ipykernel.kernelapp", "ipykernel.ipkernel", *imports]:
         try:
             importlib.import_module(module)
-        except Exception as exc:  # the notebook will report it when it imports it itself
+        except Exception as exc:  # noqa: BLE001 (any import error: the notebook reports it when it imports it)
             failed.append(f"{module}: {type(exc).__name__}")
     import gc
 
@@ -225,7 +225,7 @@ def main(argv: list[str]) -> None:
                 try:
                     _run_kernel(request, zygote)
                     code = 0
-                except BaseException:
+                except BaseException:  # noqa: BLE001 (the forked kernel's last words, whatever ended it)
                     import traceback
 
                     traceback.print_exc()  # to the grader's log of this server

@@ -65,7 +65,7 @@ class Agent:
                 return
             try:
                 reply = self.handle(payload)
-            except BaseException as exc:  # the agent's own failure: T reports it and the test fails
+            except BaseException as exc:  # noqa: BLE001 (the agent's own failure: T reports it, the test fails)
                 reply = wire.pack({"error": _describe(exc)}, [])
             try:
                 wire.send_frame(self.sock, request_id, reply)
@@ -131,7 +131,7 @@ class Agent:
         try:
             with _context(header.get("ctx") or {}), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 result = function(*args, **kwargs)
-        except BaseException as exc:  # the student's error (SystemExit included): the test fails with it
+        except BaseException as exc:  # noqa: BLE001 (the student's error, SystemExit included: the test fails)
             return wire.pack({"error": _describe(exc), "out": out.getvalue(), "err": err.getvalue()}, [])
         finally:
             for name, value in saved.items():
