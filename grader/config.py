@@ -81,7 +81,12 @@ class Setting:
 
     def value(self, namespace: Mapping, path: Path):
         """Its value for the grader_config.py at `path` whose globals are `namespace`."""
-        return self.read(namespace.get(self.name, self.default), path)
+        raw = namespace.get(self.name, self.default)
+        try:
+            return self.read(raw, path)
+        except (TypeError, ValueError, AttributeError):  # the instructor's value: say which, in one line
+            raise UserError(f"{path}: {self.name} = {raw!r} não é um valor válido; use um valor como "
+                            f"{literal(self.default)}") from None
 
     def lines(self, value) -> list[str]:
         """`NAME = value` with its description: on the line when it fits, else above it."""

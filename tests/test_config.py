@@ -161,6 +161,9 @@ def test_bad_values_are_told_in_portuguese(tmp_path):
     write_course(course, 'REPOSITORY_URL = "https://github.com/prof/curso"\n')
     with pytest.raises(UserError, match="REPOSITORY_URL não é mais usado"):
         load_settings(course)
+    write_course(course, 'CELL_TIMEOUT_S = "dois minutos"\n')
+    with pytest.raises(UserError, match="CELL_TIMEOUT_S = 'dois minutos' não é um valor válido; use um valor como 120"):
+        load_settings(course)
 
 
 def test_a_grader_config_from_before_the_table_still_works(tmp_path):
