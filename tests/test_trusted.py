@@ -13,6 +13,8 @@ from grader.kernels import warm
 from grader.kernels.execute import STATUS_GRADED, ExecutionSettings, execute_async, warm_key
 from grader.kernels.sandbox import Limits
 
+pytestmark = pytest.mark.slow  # one notebook graded in real kernels
+
 STUDENT = '''
 import warnings
 import numpy as np
