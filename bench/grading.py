@@ -32,6 +32,7 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from grader.config import load_settings  # noqa: E402
+from grader.course.init import config_text  # noqa: E402
 from grader.intake.assignment import Assignment  # noqa: E402
 from grader.intake.normalize import normalize  # noqa: E402
 
@@ -60,12 +61,8 @@ _bench_hooks(); del _bench_hooks"""
 
 
 def course_config(**values) -> str:
-    """The real grader_config.py with some values replaced (as tests/conftest.py's course_config)."""
-    lines = []
-    for line in (REPO / "grader_config.py").read_text().splitlines():
-        name = line.split("=")[0].strip()
-        lines.append(f"{name} = {values[name]!r}" if name in values and not line.startswith(" ") else line)
-    return "\n".join(lines) + "\n"
+    """The real grader_config.py with some values replaced (as tests/helpers.py's course_config)."""
+    return config_text((REPO / "grader_config.py").read_text(), values)
 
 
 def make_course(folder: Path) -> Path:

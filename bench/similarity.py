@@ -34,7 +34,7 @@ from grader.grading import similarity  # noqa: E402
 from grader.intake.assignment import Assignment  # noqa: E402
 from grader.nbmeta import is_answer, nbgrader_meta  # noqa: E402
 from tests.catalogue import grafo_computacional, programacao_diferenciavel  # noqa: E402
-from tests.conftest import course_config  # noqa: E402
+from tests.helpers import course_config  # noqa: E402
 
 ASSIGNMENT = "bench"
 NOTEBOOKS = ("programacao_diferenciavel", "grafo_computacional")

@@ -1,25 +1,18 @@
-"""Shared fixtures: a tiny course (one assignment, two functions) for fast tests of the pipeline, and the real
-course for the tests of the real notebooks. Both grade real notebooks in real kernels."""
+"""Shared fixtures (their helpers are in tests/helpers.py): a tiny course (one assignment, two functions) for
+fast tests of the pipeline, the real course and the example class graded once, and the check that no process
+the suite started outlives it. Test files never import this file."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import shutil
 import signal
-import sys
 import time
 import uuid
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # tests.catalogue
-EXAMPLES = "programacao_diferenciavel"  # the assignment of examples/submissions/
+from tests.helpers import REPO, build_example_course, build_mini_course, grade_examples
 
 # Every process this suite starts inherits this variable (a sandbox clears the environment inside, but all of
 # it dies with its bwrap, which has it); whatever still has it at the end outlived the test that started it,
@@ -32,7 +25,7 @@ _OWN_HELPERS = (b"from multiprocessing.resource_tracker import main", b"from mul
 
 
 def pytest_configure(config):
-    os.environ[RUN_MARK] = uuid.uuid4().hex  # here: test modules import this file a second time
+    os.environ[RUN_MARK] = uuid.uuid4().hex
 
 
 def pytest_runtest_logstart(nodeid, location):
@@ -111,83 +104,11 @@ def left_behind():
     return _left_behind
 
 
-def nbgrader(cell, grade_id, *, grade=False, solution=False, locked=False, points=0):
-    cell.metadata["nbgrader"] = {
-        "grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
-        "solution": solution, "task": False,
-    }
-    if grade:
-        cell.metadata["nbgrader"]["points"] = points
-    return cell
-
-
-def mini_source() -> nbformat.NotebookNode:
-    return new_notebook(
-        cells=[
-            new_markdown_cell("# Mini atividade\nEscreva as funções abaixo."),
-            nbgrader(new_code_cell("import math"), "preparo", locked=True),
-            nbgrader(new_code_cell(
-                'def dobro(x):\n    """O dobro de x."""\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION'
-            ), "resposta_dobro", solution=True),
-            nbgrader(new_code_cell(
-                'assert dobro(2) == 4, f"dobro(2) deveria ser 4, mas é {dobro(2)}"\n'
-                "### BEGIN HIDDEN TESTS\n"
-                'assert dobro(-3) == -6, "dobro(-3) deveria ser -6"\n'
-                "### END HIDDEN TESTS"
-            ), "dobro_valores", grade=True, locked=True, points=1),
-            new_markdown_cell("Agora o quadrado."),
-            nbgrader(new_code_cell(
-                'def quadrado(x):\n    """x ao quadrado."""\n    ### BEGIN SOLUTION\n    return x * x\n    ### END SOLUTION'
-            ), "resposta_quadrado", solution=True),
-            nbgrader(new_code_cell(
-                'assert quadrado(3) == 9, f"quadrado(3) deveria ser 9, mas é {quadrado(3)}"\n'
-                "### BEGIN HIDDEN TESTS\n"
-                'assert quadrado(-4) == 16, "quadrado(-4) deveria ser 16"\n'
-                "### END HIDDEN TESTS"
-            ), "quadrado_valores", grade=True, locked=True, points=2),
-            nbgrader(new_markdown_cell("Explique: ### BEGIN SOLUTION\nPorque sim.\n### END SOLUTION"),
-                     "resposta_explicacao", grade=True, solution=True, points=1),
-        ],
-        metadata={"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
-    )
-
-
-def course_config(assignments: list[str], **values) -> str:
-    """The real grader_config.py with other assignments and values (e.g. SANDBOX=False)."""
-    from grader.course.init import config_text
-
-    values = {"ASSIGNMENTS": assignments, "CELL_TIMEOUT_S": 30, "SUBMISSION_TIMEOUT_S": 120, **values}
-    return config_text((REPO / "grader_config.py").read_text(), values)
-
-
 @pytest.fixture(scope="session")
 def sandbox_available() -> bool:
     from grader.kernels import sandbox
 
     return sandbox.unavailable_reason() is None
-
-
-def build_example_course(course: Path, sandbox_available: bool):
-    """A copy of the real course (source/ and release/) in `course`; its settings."""
-    from grader.config import load_settings
-
-    for part in ("source", "release"):
-        shutil.copytree(REPO / part, course / part)
-    (course / "grader_config.py").write_text(course_config([EXAMPLES, "grafo_computacional"],
-                                                           SANDBOX=sandbox_available, CELL_TIMEOUT_S=120,
-                                                           SUBMISSION_TIMEOUT_S=600))
-    return load_settings(course)
-
-
-def grade_examples(settings, **options):
-    """Grade the example class as `grader demo` does: the run, scores.json's students by id, the max score."""
-    from grader.grading import pipeline
-
-    options = pipeline.GradeOptions(submissions=REPO / "examples" / "submissions" / EXAMPLES,
-                                    report_dir=settings.course_dir / "reports", progress=False, **options)
-    run = pipeline.grade(settings, EXAMPLES, options)
-    scores = json.loads((settings.course_dir / "reports" / EXAMPLES / "scores.json").read_text())
-    return run, {s["student_id"]: s for s in scores["students"]}, scores["max_score"]
 
 
 @pytest.fixture(scope="session")
@@ -202,48 +123,9 @@ def mini_course(tmp_path, sandbox_available):
     return build_mini_course(tmp_path, sandbox_available)
 
 
-# A test whose verdict is measured in the student's kernel (grader/grading/tamper.py holds it for review when the
-# student's code hooks IPython): dobro must answer within seconds.
-PROBE_TEST = (
-    "def _no_kernel_do_aluno(funcao):\n"
-    '    """Na correção, a função marcada assim roda no kernel do aluno (mede o que só existe lá)."""\n'
-    "    return funcao\n\n\n"
-    "@_no_kernel_do_aluno\n"
-    "def _segundos(chamada):\n"
-    "    import time\n"
-    "    inicio = time.perf_counter()\n"
-    "    chamada()\n"
-    "    return time.perf_counter() - inicio\n\n\n"
-    'assert _segundos(lambda: dobro(10**6)) < 5, "dobro deveria responder em segundos"'
-)
-
-
-def build_mini_course(tmp_path: Path, sandbox_available: bool, *, probe: bool = False):
+@pytest.fixture(scope="session")
+def repo_settings():
+    """The real course's settings (grader_config.py at the repository's root)."""
     from grader.config import load_settings
-    from grader.course import release
 
-    course = tmp_path / "curso"
-    (course / "source" / "mini").mkdir(parents=True)
-    (course / "source" / "outra").mkdir(parents=True)
-    (course / "grader_config.py").write_text(course_config(["mini", "outra"], SANDBOX=sandbox_available))
-    source = mini_source()
-    if probe:
-        source.cells.insert(4, nbgrader(new_code_cell(PROBE_TEST), "dobro_rapida", grade=True, locked=True,
-                                        points=1))
-    nbformat.write(source, course / "source" / "mini" / "mini.ipynb")
-    other = new_notebook(cells=[new_markdown_cell("# Outra atividade"), new_code_cell("print('outra')")])
-    nbformat.write(other, course / "source" / "outra" / "outra.ipynb")
-    settings = load_settings(course)
-    release.generate(settings, "mini")
-    return settings
-
-
-def tree_digest(root: Path) -> str:
-    """Names, contents and modification times of everything under `root`: equal digests, an untouched tree."""
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        digest.update(str(path.relative_to(root)).encode())
-        if path.is_file():
-            digest.update(path.read_bytes())
-            digest.update(str(path.stat().st_mtime_ns).encode())
-    return digest.hexdigest()
+    return load_settings(REPO)

@@ -37,8 +37,11 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from tests.conftest import build_mini_course
-from tests.test_pipeline import cell_by_id, student_version, tree_digest, write
+from grader.course.release import solved_copy
+from grader.nbmeta import nbgrader_meta
+from tests.helpers import build_mini_course, cell_by_grade_id, set_config, tree_digest, write_notebook
+
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 
 @dataclass(frozen=True)
@@ -504,13 +507,13 @@ PAYLOADS: dict[str, dict[str, str]] = {
 
 def _structural(attack: str, nb) -> None:
     """Attacks on the notebook's structure rather than on the kernel."""
-    tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "quadrado_valores"]
+    tests = [c for c in nb.cells if nbgrader_meta(c).get("grade_id") == "quadrado_valores"]
     if attack == "apagou_teste":
         nb.cells = [c for c in nb.cells if c not in tests]
     elif attack == "editou_teste":
         tests[0].source = "pass"
     elif attack == "inflou_pontos":
-        cell_by_id(nb, "dobro_valores").metadata["nbgrader"]["points"] = 100
+        cell_by_grade_id(nb, "dobro_valores").metadata["nbgrader"]["points"] = 100
         tests[0].metadata["nbgrader"].update(grade=False, locked=False, points=0)
         tests[0].source = "pass"
 
@@ -571,7 +574,7 @@ class Graded:
 
     def outputs(self, student: str, grade_id: str) -> str:
         nb = nbformat.reads(self.executed(student), as_version=4)
-        return json.dumps(cell_by_id(nb, grade_id).get("outputs", []), ensure_ascii=False)
+        return json.dumps(cell_by_grade_id(nb, grade_id).get("outputs", []), ensure_ascii=False)
 
 
 def _host_addresses(port: int) -> list[tuple[str, int]]:
@@ -586,20 +589,20 @@ def _host_addresses(port: int) -> list[tuple[str, int]]:
 def build_attack_class(settings, ctx: Context) -> None:
     source = nbformat.read(settings.source_dir / "mini" / "mini.ipynb", as_version=4)
     release = nbformat.read(settings.release_dir / "mini" / "mini.ipynb", as_version=4)
-    right = student_version(source)
-    cell_by_id(right, "resposta_explicacao").source = "Porque dobrar é somar o número a ele mesmo."
+    right = solved_copy(source)
+    cell_by_grade_id(right, "resposta_explicacao").source = "Porque dobrar é somar o número a ele mesmo."
     for name in HONEST_RIGHT:
         honest = copy.deepcopy(right)
-        cell_by_id(honest, "resposta_quadrado").source = f"# {SECRETS['submissao']}\n{RIGHT_QUADRADO}"
-        write(ctx.subs / name / "mini" / "mini.ipynb", honest)
-    write(ctx.subs / HONEST_BLANK / "mini" / "mini.ipynb", release)
+        cell_by_grade_id(honest, "resposta_quadrado").source = f"# {SECRETS['submissao']}\n{RIGHT_QUADRADO}"
+        write_notebook(ctx.subs / name / "mini" / "mini.ipynb", honest)
+    write_notebook(ctx.subs / HONEST_BLANK / "mini" / "mini.ipynb", release)
     for attack in ATTACKS:
         nb = copy.deepcopy(right)
-        cell_by_id(nb, "resposta_quadrado").source = WRONG_QUADRADO
+        cell_by_grade_id(nb, "resposta_quadrado").source = WRONG_QUADRADO
         for grade_id, code in PAYLOADS.get(attack, {}).items():
-            cell_by_id(nb, grade_id).source = ctx.fill(code)
+            cell_by_grade_id(nb, grade_id).source = ctx.fill(code)
         _structural(attack, nb)
-        write(ctx.subs / attack / "mini" / "mini.ipynb", nb)
+        write_notebook(ctx.subs / attack / "mini" / "mini.ipynb", nb)
 
 
 def _plant_secrets(settings, ctx: Context) -> None:
@@ -609,15 +612,6 @@ def _plant_secrets(settings, ctx: Context) -> None:
     (colleague / "segredo.txt").write_text(SECRETS["colega"])
     with Gradebook(settings.db_url) as gb:
         gb.update_or_create_student("colega", first_name=SECRETS["gradebook"], last_name="Segredo")
-
-
-def _config(settings) -> None:
-    config = settings.course_dir / "grader_config.py"
-    lines = []
-    for line in config.read_text().splitlines():
-        name = line.split("=")[0].strip()
-        lines.append(f"{name} = {LIMITS[name]!r}" if name in LIMITS and not line.startswith(" ") else line)
-    config.write_text("\n".join(lines) + "\n")
 
 
 def _our_processes(tmpdir: Path) -> list[str]:
@@ -641,7 +635,7 @@ def graded(tmp_path_factory, sandbox_available) -> Graded:
         pytest.skip("the attacks need the sandbox (bubblewrap): without it they would succeed")
     root = tmp_path_factory.mktemp("ataques")
     settings = build_mini_course(root, True)
-    _config(settings)
+    set_config(settings.course_dir, **LIMITS)
     listener = socket.create_server(("0.0.0.0", 0), backlog=8)
     listener.setblocking(False)
     port = listener.getsockname()[1]
@@ -840,38 +834,3 @@ def test_machine_left_clean(graded: Graded):
     allowed = ("curso/autograded/", "curso/submitted", "rel/", "curso/gradebook.db")  # submitted/: nbgrader's copy
     new = {str(p.relative_to(graded.ctx.root)) for p in graded.ctx.root.rglob("*")} - graded.before
     assert [p for p in sorted(new) if not p.startswith(allowed) and p != "rel"] == []
-
-
-# --- the tamper checks themselves, without kernels ------------------------------------------------------------
-
-AUDIT_CASES = [
-    ("import torch\ntorch.testing.assert_close = lambda *a, **k: None", {"altera biblioteca"}),
-    ("import numpy as np\nnp.testing.assert_allclose = print", {"altera biblioteca"}),
-    ("from torch import testing as t\nt.assert_close = print", {"altera biblioteca"}),
-    ("import torch\nsetattr(torch, 'allclose', print)", {"altera biblioteca"}),
-    ("import torch\ntorch.Tensor.__eq__ = lambda a, b: True", {"altera biblioteca", "__eq__ redefinido"}),
-    ("class R:\n    __eq__ = lambda s, o: True", {"__eq__ redefinido"}),
-    ("get_ipython().input_transformers_cleanup.append(f)", {"get_ipython()"}),
-    ("ip.events.register('pre_run_cell', f)", {"get_ipython()"}),
-    ("get_ipython().events.callbacks['pre_run_cell'].append(f)", {"get_ipython()"}),
-    ("from IPython import get_ipython as g\ng().showtraceback = print", {"get_ipython()", "showtraceback"}),
-    ("import sys, linecache\nlinecache.getlines(sys._getframe(1).f_code.co_filename)",
-     {"importa introspecção", "introspecção"}),
-    ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)", {"importa sinais"}),
-    ("open('/tmp/x', 'w')", {"caminho fora da pasta de trabalho"}),
-    ("open('../../../source/mini/mini.ipynb')", {"lê arquivos .ipynb", "lê arquivos do curso"}),
-    ("%writefile torch.py\nx = 1", {"magia %writefile"}),
-    # honest code the audit must leave alone
-    ("%timeit f(x)\n%matplotlib inline", set()),
-    ("for camada in modelo.modules():\n    pass", set()),
-    ("eventos = prof.profiler.kineto_results.events()", set()),
-    ("import torch\ntorch.backends.cudnn.deterministic = True\ntorch.manual_seed(0)", set()),
-    ("caminho = f'{pasta}/{nome}'", set()),
-]
-
-
-@pytest.mark.parametrize("source, expected", AUDIT_CASES)
-def test_audit(source, expected):
-    from grader.grading import tamper
-
-    assert tamper.audit_source(source) == expected

@@ -20,10 +20,18 @@ import pytest
 from nbgrader.api import Gradebook
 
 from grader.course.release import solved_copy
-from tests.conftest import REPO, build_mini_course
-from tests.test_moodle import PT_BR, entry, make_zip, student_prefix, worksheet
+from tests.helpers import (
+    PT_BR,
+    REPO,
+    build_mini_course,
+    cell_by_grade_id,
+    entry,
+    make_zip,
+    student_prefix,
+    worksheet,
+)
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 TOKEN = "teste-navegador"
@@ -33,10 +41,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def cell_by_id(nb, grade_id):
-    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
 
 
 @pytest.fixture
@@ -99,14 +103,14 @@ def test_round_trip_in_the_browser(lab, tmp_path):
     (course / "aluno").mkdir()
     shutil.copy(settings.release_dir / "mini" / "mini.ipynb", course / "aluno" / "mini.ipynb")  # as downloaded
     wrong = copy.deepcopy(release)  # what the student below writes in JupyterLab, for the class
-    cell_by_id(wrong, "resposta_dobro").source = "def dobro(x):\n    return x + 1"
+    cell_by_grade_id(wrong, "resposta_dobro").source = "def dobro(x):\n    return x + 1"
     # The class, as Moodle sends it: a 4.1 zip and the assignment's worksheet (pt_br, with e-mails). Ana answers
     # right and writes an explanation, Bruno is wrong, Carla hooks IPython (her test measured in her own kernel,
     # dobro_rapida, is held for review).
     right = solved_copy(source)
-    cell_by_id(right, "resposta_explicacao").source = "Porque dobrar é somar o número a ele mesmo."
+    cell_by_grade_id(right, "resposta_explicacao").source = "Porque dobrar é somar o número a ele mesmo."
     hooked = copy.deepcopy(right)
-    cell_by_id(hooked, "resposta_dobro").source += "\nget_ipython().events.register('post_run_cell', print)"
+    cell_by_grade_id(hooked, "resposta_dobro").source += "\nget_ipython().events.register('post_run_cell', print)"
     people = [{"id": 1201, "name": "Ana Lima", "email": "ana@uni.br"},
               {"id": 1202, "name": "Bruno Reis", "email": "bruno@uni.br"},
               {"id": 1203, "name": "Carla Dias", "email": "carla@uni.br"}]

@@ -12,14 +12,13 @@ import re
 import nbformat
 import pytest
 
-from grader.config import load_settings
 from grader.course.release import solved_copy
 from grader.grading.pipeline import execution_settings, grade_notebooks
 from grader.intake.assignment import Assignment
-from tests.conftest import REPO
+from grader.nbmeta import nbgrader_meta
+from tests.helpers import REPO, repo_assignments
 
-SETTINGS = load_settings(REPO)
-CATALOGUES = {name: importlib.import_module(f"tests.catalogue.{name}").ANSWERS for name in SETTINGS.assignments}
+CATALOGUES = {name: importlib.import_module(f"tests.catalogue.{name}").ANSWERS for name in repo_assignments()}
 CASES = [(name, answer) for name, answers in CATALOGUES.items() for answer in answers]
 
 
@@ -46,25 +45,25 @@ def packs(answers, solutions: dict[str, str]) -> list[list]:
 
 
 @pytest.fixture(scope="module")
-def graded(sandbox_available):
+def graded(sandbox_available, repo_settings):
     """answer name -> (failed cells of its pack, cells its pack may fail, flags), graded in real kernels."""
     workers = os.cpu_count() or 1
     outcome, variants_run = {}, []
     for name, answers in CATALOGUES.items():
-        assignment = Assignment.load(SETTINGS, name)
+        assignment = Assignment.load(repo_settings, name)
         (notebook,) = assignment.sources  # one notebook per assignment
         base = solved_copy(assignment.sources[notebook])
         variants, members = {}, {}
         for index, pack in enumerate(packs(answers, solutions(base))):
             nb = copy.deepcopy(base)
             for answer in pack:
-                cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == answer.cell]
+                cells = [c for c in nb.cells if nbgrader_meta(c).get("grade_id") == answer.cell]
                 assert len(cells) == 1, f"{answer.name}: no answer cell {answer.cell!r}"
                 cells[0].source = answer.code
             variants[f"pacote-{index}"] = (notebook, nb)
             members[f"pacote-{index}"] = pack
         variants_run += list(variants)
-        settings = execution_settings(SETTINGS, workers, sandbox_available, assignment)
+        settings = execution_settings(repo_settings, workers, sandbox_available, assignment)
         for label, result in grade_notebooks(assignment, variants, settings, workers).items():
             allowed = frozenset().union(*(a.must_fail for a in members[label]))
             for answer in members[label]:
@@ -82,7 +81,7 @@ def graded(sandbox_available):
 
 def solutions(nb) -> dict[str, str]:
     return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("solution")}
+            if nbgrader_meta(c).get("solution")}
 
 
 def _failed(result) -> frozenset[str]:
@@ -106,7 +105,7 @@ def test_catalogue_size():
             by_cell.setdefault(answer.cell, []).append(answer)
         source = nbformat.read(REPO / "source" / name / f"{name}.ipynb", 4)
         answer_cells = {c.metadata["nbgrader"]["grade_id"] for c in source.cells
-                        if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
+                        if nbgrader_meta(c).get("solution") and c.cell_type == "code"}
         assert set(by_cell) == answer_cells, f"{name}: catalogue and answer cells differ"
         for cell, group in by_cell.items():
             assert sum(not a.is_right for a in group) >= 3, f"{name}/{cell}: fewer than 3 wrong answers"
@@ -114,6 +113,7 @@ def test_catalogue_size():
         assert len({a.name for a in answers}) == len(answers), f"{name}: repeated answer names"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("assignment, answer", CASES, ids=[f"{n}:{a.name}" for n, a in CASES])
 def test_answer(graded, assignment, answer):
     failed, allowed, flags, result = graded[(assignment, answer.name)]

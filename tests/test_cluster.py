@@ -15,7 +15,9 @@ from grader import cli
 from grader.errors import UserError
 from grader.grading import cluster
 from grader.kernels.execute import ExecutionSettings
-from tests.conftest import build_example_course, grade_examples
+from tests.helpers import build_example_course, grade_examples
+
+pytestmark = pytest.mark.slow  # a Dask cluster of two workers, real kernels
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,9 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers import REPO
+
+pytestmark = pytest.mark.slow  # real kernels; the up-to-date check writes every example
 
 
 def test_examples_are_up_to_date(tmp_path):

@@ -22,7 +22,9 @@ from grader.kernels import warm
 from grader.kernels.execute import ExecutionSettings
 from grader.kernels.warm import warm_key
 from grader.model import RESULT_FILE
-from tests.conftest import REPO
+from tests.helpers import REPO, cell_by_grade_id
+
+pytestmark = pytest.mark.slow  # warm servers, kernels and graders started and killed
 
 CASE_MARK = "GRADER_TEST_CASE"  # next to conftest's run mark: what one test started
 
@@ -35,6 +37,7 @@ def case_mark(monkeypatch) -> str:
     return mark
 
 
+@pytest.mark.sandbox
 def test_a_server_stopped_while_it_starts_leaves_nothing(case_mark, left_behind, sandbox_available):
     # bwrap killed before its sandbox's first process armed --die-with-parent used to leave that process
     # behind for ever (a start raced by a stop: a spare slot, a run that fails at once)
@@ -78,7 +81,7 @@ def _class_with_slow_students(settings, folder):
     source = nbformat.read(settings.source_dir / "mini" / "mini.ipynb", as_version=4)
     right = solved_copy(source)
     slow = solved_copy(source)
-    answer = next(c for c in slow.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "resposta_dobro")
+    answer = cell_by_grade_id(slow, "resposta_dobro")
     answer.source = "import time\ntime.sleep(600)\n" + answer.source
     for student, nb in [("a_rapida", right), ("b_rapida", right), ("c_lenta", slow), ("d_lenta", slow)]:
         (folder / student / "mini").mkdir(parents=True)

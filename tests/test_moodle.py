@@ -1,12 +1,11 @@
 """Moodle, both ways: every zip layout Moodle writes, and its grading worksheet filled and read back as Moodle's
-importer reads it. The zips and worksheets are built here by following Moodle's own code (cited per helper);
+importer reads it. The zips and worksheets are built (tests/helpers.py) by following Moodle's own code, cited per helper;
 nothing here needs a kernel, except the last test, which grades a team zip end to end."""
 
 from __future__ import annotations
 
 import csv
 import io
-import re
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -20,59 +19,22 @@ from grader.intake import ingest
 from grader.model import CellResult, StudentResult
 from grader.report import moodle, write_reports
 from grader.report.cells import GradeCellInfo
+from tests.helpers import (
+    EN,
+    PT_BR,
+    entry,
+    make_zip,
+    notebook_bytes,
+    student_prefix,
+    team_prefix,
+    worksheet,
+)
 
 NOTEBOOK = "mini"
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Zips, named as mod/assign writes them
-
-
-def clean_filename(name: str) -> str:
-    """lib/moodlelib.php clean_filename (PARAM_FILE): drops the characters a file name cannot hold."""
-    return re.sub(r'[\x00-\x1f/\\:*?"<>|]', "", name)
-
-
-def student_prefix(fullname: str, participant_id: int) -> str:
-    """mod/assign/classes/downloader.php, get_student_prefix (individual): "_" in the name becomes a space, then
-    "_<participant id>" from assign::get_uniqueid_for_user."""
-    return clean_filename(fullname.replace("_", " ") + f"_{participant_id}")
-
-
-def team_prefix(groupname: str | None, groupid: int | None) -> str:
-    """downloader.php get_student_prefix (team submission, 4.1+): the group's name and "_<group id>", or the
-    `defaultteam` string with no number."""
-    if groupname is None:
-        return clean_filename("Default group")
-    return clean_filename(groupname.replace("_", " ") + f"_{groupid}")
-
-
-def entry(prefix: str, filename: str, version: str, plugin: str = "file") -> str:
-    """The path of one submitted file in the zip.
-
-    - "4.1": downloader.php load_submissionplugin_filelist with downloadasfolders: clean_filename(prefix . '_' .
-      subtype . '_' . type) . filepath . name for files, '/' . name for online text;
-    - "3.1": locallib.php download_submissions (3.1-4.0): the same folder with a trailing '_';
-    - "flat": "Download submissions in folders" off: clean_filename(prefix . '_' . subtype . '_' . type . '_' .
-      name) at the zip's root."""
-    folder = clean_filename(f"{prefix}_assignsubmission_{plugin}")
-    if version == "4.1":
-        return f"{folder}/{filename}"
-    if version == "3.1":
-        return f"{folder}_/{filename}"
-    return clean_filename(f"{folder}_{filename}")
-
-
-def notebook_bytes(cells: int = 1) -> bytes:
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"x = {i}") for i in range(cells)])
-    return nbformat.writes(nb).encode()
-
-
-def make_zip(path: Path, files: dict[str, bytes]) -> Path:
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return path
 
 
 def ingest_zip(path: Path):
@@ -124,43 +86,6 @@ def test_team_without_worksheet(tmp_path):
 
 # ---------------------------------------------------------------------------------------------------------------
 # Worksheets, as mod/assign/gradingtable.php writes them in downloading mode
-
-EN = {"recordid": "Identifier", "hiddenuser": "Participant ", "fullname": "Full name", "email": "Email address",
-      "status": "Status", "team": "Group", "grade": "Grade", "maxgrade": "Maximum grade",
-      "gradecanbechanged": "Grade can be changed", "lastmodifiedsubmission": "Last modified (submission)",
-      "lastmodifiedgrade": "Last modified (grade)", "feedbackcomments": "Feedback comments", "yes": "Yes",
-      "no": "No", "decsep": ".", "submitted": "Submitted for grading"}
-PT_BR = {"recordid": "Identificador", "hiddenuser": "Participante", "fullname": "Nome completo",
-         "email": "Endereço de email", "status": "Status", "team": "Grupo", "grade": "Nota",
-         "maxgrade": "Nota máxima", "gradecanbechanged": "A nota pode ser alterada",
-         "lastmodifiedsubmission": "Última modificação (envio)", "lastmodifiedgrade": "Última modificação (nota)",
-         "feedbackcomments": "Comentários de feedback", "yes": "Sim", "no": "Não", "decsep": ",",
-         "submitted": "Enviado para avaliação"}
-USERDATE = {"en": "Friday, 3 May 2024, 10:15 AM", "pt_br": "sexta-feira, 3 mai. 2024, 10:15"}
-
-
-def worksheet(path: Path, words: dict, people: list[dict], maximum: float, *, email: bool = True,
-              team: bool = False, language: str = "en") -> Path:
-    """gradingtable.php's columns in downloading mode: recordid, fullname, identity fields, status, [team],
-    grade, grademax (format_float with the language's separator), gradecanbechanged, timesubmitted, timemarked
-    (userdate, or "-" with no grade), the feedback plugins' editor fields."""
-    header = [words["recordid"], words["fullname"]] + ([words["email"]] if email else []) + [words["status"]]
-    header += ([words["team"]] if team else []) + [words["grade"], words["maxgrade"], words["gradecanbechanged"],
-                                                   words["lastmodifiedsubmission"], words["lastmodifiedgrade"],
-                                                   words["feedbackcomments"]]
-    rows = [header]
-    for p in people:
-        row = [words["hiddenuser"] + str(p["id"]), p["name"]] + ([p["email"]] if email else []) + [words["submitted"]]
-        row += ([p.get("group", "")] if team else [])
-        row += [p.get("grade", ""), f"{maximum:.2f}".replace(".", words["decsep"]),
-                words["no"] if p.get("locked") else words["yes"], USERDATE[language],
-                USERDATE[language] if p.get("graded") else "-", ""]
-        rows.append(row)
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
-    path.write_text(buffer.getvalue(), encoding="utf-8")
-    return path
-
 
 def strtotime(text: str) -> float | bool:
     """What PHP's strtotime makes of the dates involved: false for "-", Portuguese month names or nothing."""
@@ -333,6 +258,7 @@ def test_feedback_zip_names(tmp_path):
     assert parts[1] == "1201" and (parts[2], parts[3]) == ("assignfeedback", "file")
 
 
+@pytest.mark.slow
 def test_team_submission_graded_once(mini_course, tmp_path):
     """A 4.1 team zip and its worksheet: the group's notebook runs once, every member gets its grade."""
     from nbgrader.apps.api import NbGraderAPI

@@ -28,7 +28,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from grader.course.init import config_text
 from grader.course.release import solved_copy
-from tests.conftest import tree_digest
+from grader.nbmeta import nbgrader_meta
+from tests.helpers import cell_by_grade_id, tree_digest
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # nbgrader, and the alembic it calls to make a gradebook
@@ -137,10 +138,6 @@ def write_course(folder: Path) -> None:
     (folder / "nbgrader_config.py").write_text(NBGRADER_CONFIG)
 
 
-def by_id(nb, grade_id):
-    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-
-
 def write_class(course: Path, folder: Path) -> None:
     """The class, in nbgrader's layout (submitted/<student>/lista/), from the grader's release."""
     release = {n: nbformat.read(course / "release" / ASSIGNMENT / f"{n}.ipynb", as_version=4)
@@ -152,10 +149,10 @@ def write_class(course: Path, folder: Path) -> None:
         nb = copy.deepcopy(release[name])
         solved = solved_copy(source[name])
         for grade_id in ("resposta_media", "resposta_soma_arquivo", "resposta_dobro"):
-            if any(c.metadata.get("nbgrader", {}).get("grade_id") == grade_id for c in nb.cells):
-                by_id(nb, grade_id).source = by_id(solved, grade_id).source
+            if any(nbgrader_meta(c).get("grade_id") == grade_id for c in nb.cells):
+                cell_by_grade_id(nb, grade_id).source = cell_by_grade_id(solved, grade_id).source
         for grade_id, text in answers.items():
-            by_id(nb, grade_id).source = text
+            cell_by_grade_id(nb, grade_id).source = text
         return nb
 
     def submit(student, notebooks, timestamp=None, when=None):
@@ -178,7 +175,7 @@ def write_class(course: Path, folder: Path) -> None:
            "2025-05-11 09:30:00 -0300")
     submit("carla", {"parte1": answered("parte1", written)}, "2025-05-10 12:00:00.000000 UTC")
     deleted = answered("parte2", {"resposta_dobro": "def dobro(x):\n    return x * 3"})
-    deleted.cells = [c for c in deleted.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "teste_basico"]
+    deleted.cells = [c for c in deleted.cells if nbgrader_meta(c).get("grade_id") != "teste_basico"]
     submit("davi", {"parte1": answered("parte1", {}), "parte2": deleted},
            when=datetime(2025, 5, 10, 22, 0, tzinfo=timezone.utc).timestamp())
     (folder / "davi" / ASSIGNMENT / "dados.txt").write_text("100\n")  # his own: must not replace the course's
@@ -249,6 +246,7 @@ def gradebook_cells(db: Path) -> dict:
     return cells, totals
 
 
+@pytest.mark.slow
 def test_gate_releases_nbgrader_legal_notebooks_with_warnings(side_by_side):
     released, ours = side_by_side["release"], side_by_side["ours"]
     print("\n$ grader release lista   (STRICT_CONVENTIONS = False, como o `grader init` escreve)")
@@ -260,9 +258,10 @@ def test_gate_releases_nbgrader_legal_notebooks_with_warnings(side_by_side):
     folder = ours / "release" / ASSIGNMENT
     assert (folder / "dados.txt").read_text() == DATA and (folder / "dados" / "pesos.txt").read_text() == WEIGHTS
     assert (folder / "imagens" / "figura.png").read_bytes() == PNG  # release copies the assignment's files
-    assert by_id(nbformat.read(folder / "parte2.ipynb", as_version=4), "aplicacao").source == STUB
+    assert cell_by_grade_id(nbformat.read(folder / "parte2.ipynb", as_version=4), "aplicacao").source == STUB
 
 
+@pytest.mark.slow
 def test_strict_conventions_stop_the_release_and_leave_it_as_it_was(side_by_side):
     ours = side_by_side["ours"]
     config = ours / "grader_config.py"
@@ -285,6 +284,7 @@ def test_strict_conventions_stop_the_release_and_leave_it_as_it_was(side_by_side
     assert tree_digest(folder) == before
 
 
+@pytest.mark.slow
 def test_init_keeps_nbgrader_settings(side_by_side):
     ours, done = side_by_side["ours"], side_by_side["init"]
     from grader.config import load_settings
@@ -301,6 +301,7 @@ def test_init_keeps_nbgrader_settings(side_by_side):
     assert again.returncode == 2 and "já existe" in again.stderr
 
 
+@pytest.mark.slow
 def test_same_scores_as_nbgrader_cell_by_cell(side_by_side):
     scores, stock = side_by_side["scores"], side_by_side["stock"]
     theirs, _ = gradebook_cells(stock / "gradebook.db")
@@ -335,6 +336,7 @@ def _shown(cell) -> str:
     return f"{score:g}" + (" (manual)" if manual else "")
 
 
+@pytest.mark.slow
 def test_same_totals_and_times_as_nbgrader(side_by_side):
     from grader.timestamps import parse_time
 
@@ -360,6 +362,7 @@ def test_same_totals_and_times_as_nbgrader(side_by_side):
     assert scores["due_date"] == "2025-05-10T23:59:00-03:00"
 
 
+@pytest.mark.slow
 def test_missing_notebook_zero_without_review_and_said(side_by_side):
     scores, ours = side_by_side["scores"], side_by_side["ours"]
     carla = next(s for s in scores["students"] if s["student_id"] == "carla")
@@ -373,6 +376,7 @@ def test_missing_notebook_zero_without_review_and_said(side_by_side):
     assert "parte2.ipynb não foi enviado" in index
 
 
+@pytest.mark.slow
 def test_repeated_grade_id_and_task_everywhere(side_by_side):
     scores, ours = side_by_side["scores"], side_by_side["ours"]
     ana = next(s for s in scores["students"] if s["student_id"] == "ana")
@@ -395,6 +399,7 @@ def test_repeated_grade_id_and_task_everywhere(side_by_side):
     assert "11/05/2025 09:30 (UTC−03:00), pelo timestamp.txt; atrasada 9 h 31 min" in page
 
 
+@pytest.mark.slow
 def test_manual_grades_give_the_same_totals(side_by_side):
     """Grades given by hand (the formgrader writes them in the gradebook) count the same in both."""
     from nbgrader.api import Gradebook
@@ -418,6 +423,7 @@ def test_manual_grades_give_the_same_totals(side_by_side):
           f"nbgrader {totals['ana'][0]:g}/{totals['ana'][1]:g}")
 
 
+@pytest.mark.slow
 def test_the_students_data_file_is_not_used(side_by_side):
     """davi sent a dados.txt of his own: the course's is the one his notebook and the tests read."""
     davi = next(s for s in side_by_side["scores"]["students"] if s["student_id"] == "davi")
@@ -453,6 +459,7 @@ def test_messages_say_what_is_wrong_and_what_to_do(tmp_path, capsys):
     assert "a pasta" in error("release", "outra") and "não existe" in error("report", "outra")
 
 
+@pytest.mark.slow
 def test_moodle_comments_name_the_notebook(side_by_side):
     """The comment for Moodle's worksheet names each question with its notebook, says which notebook is missing
     and how late the submission was."""

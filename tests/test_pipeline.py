@@ -20,61 +20,52 @@ from nbgrader.api import Gradebook
 from grader.config import load_settings
 from grader.course.release import solved_copy
 from grader.grading import pipeline, workers
-from tests.conftest import build_mini_course, tree_digest
+from grader.nbmeta import nbgrader_meta
+from tests.helpers import build_mini_course, cell_by_grade_id, set_config, tree_digest, write_notebook
 
 GRADER = [sys.executable, "-m", "grader.cli"]
+pytestmark = pytest.mark.slow  # real kernels, or the command line on a released course
 
-
-student_version = solved_copy
-
-
-def cell_by_id(nb, grade_id):
-    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-
-
-def write(folder: Path, nb) -> None:
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, folder)
 
 
 def build_class(settings, tmp_path):
     """A class in nbgrader's layout: every kind of submission the issue lists."""
     source = nbformat.read(settings.source_dir / "mini" / "mini.ipynb", as_version=4)
     release = nbformat.read(settings.release_dir / "mini" / "mini.ipynb", as_version=4)
-    right = student_version(source)
-    cell_by_id(right, "resposta_explicacao").source = "Porque dobrar é somar o número a ele mesmo."
+    right = solved_copy(source)
+    cell_by_grade_id(right, "resposta_explicacao").source = "Porque dobrar é somar o número a ele mesmo."
     subs = tmp_path / "submitted"
-    write(subs / "certo" / "mini" / "mini.ipynb", right)
-    write(subs / "branco" / "mini" / "mini.ipynb", release)
+    write_notebook(subs / "certo" / "mini" / "mini.ipynb", right)
+    write_notebook(subs / "branco" / "mini" / "mini.ipynb", release)
     wrong = copy.deepcopy(right)
-    cell_by_id(wrong, "resposta_quadrado").source = "def quadrado(x):\n    return x * 2"
-    write(subs / "errado" / "mini" / "mini.ipynb", wrong)
+    cell_by_grade_id(wrong, "resposta_quadrado").source = "def quadrado(x):\n    return x * 2"
+    write_notebook(subs / "errado" / "mini" / "mini.ipynb", wrong)
     deleted = copy.deepcopy(wrong)  # hides the failing test by deleting it
-    deleted.cells = [c for c in deleted.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "quadrado_valores"]
-    write(subs / "apagou" / "mini" / "mini.ipynb", deleted)
+    deleted.cells = [c for c in deleted.cells if nbgrader_meta(c).get("grade_id") != "quadrado_valores"]
+    write_notebook(subs / "apagou" / "mini" / "mini.ipynb", deleted)
     edited = copy.deepcopy(wrong)
-    cell_by_id(edited, "quadrado_valores").source = "pass"
-    write(subs / "editou" / "mini" / "mini.ipynb", edited)
+    cell_by_grade_id(edited, "quadrado_valores").source = "pass"
+    write_notebook(subs / "editou" / "mini" / "mini.ipynb", edited)
     stripped = copy.deepcopy(right)
     for cell in stripped.cells:
         cell.metadata = {}
-    write(subs / "colab" / "mini" / "Cópia de mini (1).ipynb", stripped)
+    write_notebook(subs / "colab" / "mini" / "Cópia de mini (1).ipynb", stripped)
     (subs / "quebrado" / "mini").mkdir(parents=True)
     (subs / "quebrado" / "mini" / "mini.ipynb").write_text('{"cells": [', encoding="utf-8")
     (subs / "vazio" / "mini").mkdir(parents=True)
     (subs / "vazio" / "mini" / "leiame.txt").write_text("esqueci o notebook")
-    write(subs / "dois" / "mini" / "mini.ipynb", release)
+    write_notebook(subs / "dois" / "mini" / "mini.ipynb", release)
     newer = subs / "dois" / "mini" / "mini (1).ipynb"
-    write(newer, right)
+    write_notebook(newer, right)
     os.utime(newer, (os.path.getmtime(newer) + 60, os.path.getmtime(newer) + 60))
     other = nbformat.read(settings.source_dir / "outra" / "outra.ipynb", as_version=4)
-    write(subs / "trocou" / "mini" / "outra.ipynb", other)
+    write_notebook(subs / "trocou" / "mini" / "outra.ipynb", other)
     loop = copy.deepcopy(right)
-    cell_by_id(loop, "resposta_dobro").source = "def dobro(x):\n    return 2 * x\nwhile True:\n    pass"
-    write(subs / "laco" / "mini" / "mini.ipynb", loop)
+    cell_by_grade_id(loop, "resposta_dobro").source = "def dobro(x):\n    return 2 * x\nwhile True:\n    pass"
+    write_notebook(subs / "laco" / "mini" / "mini.ipynb", loop)
     dies = copy.deepcopy(right)
-    cell_by_id(dies, "resposta_quadrado").source = "import os\nos._exit(3)"
-    write(subs / "morre" / "mini" / "mini.ipynb", dies)
+    cell_by_grade_id(dies, "resposta_quadrado").source = "import os\nos._exit(3)"
+    write_notebook(subs / "morre" / "mini" / "mini.ipynb", dies)
     return settings, subs
 
 
@@ -96,8 +87,7 @@ def graded_class(tmp_path_factory, sandbox_available):
     settings, subs = build_class(build_mini_course(tmp_path, sandbox_available), tmp_path)
     before = tree_digest(subs)
     # A short cell timeout so the infinite loop costs little; --timeout is the per-submission limit.
-    config = settings.course_dir / "grader_config.py"
-    config.write_text(config.read_text().replace("CELL_TIMEOUT_S = 30", "CELL_TIMEOUT_S = 15"))
+    set_config(settings.course_dir, CELL_TIMEOUT_S=15)
     done = run_cli(settings, "grade", "mini", "--submissions", str(subs), "--report-dir",
                    str(tmp_path / "rel"), "--workers", "2", "--no-progress")
     assert done.returncode == 0, done.stderr[-3000:]
@@ -174,7 +164,7 @@ def test_gradebook_and_feedback(graded_class):
     assert "quadrado(3) deveria ser 9, mas é 6" in page
     assert "assert quadrado(-4)" not in page and "BEGIN HIDDEN" not in page  # never the tests' code
     executed = nbformat.read(settings.autograded_dir / "certo" / "mini" / "mini.ipynb", as_version=4)
-    assert "assert quadrado(-4) == 16" in cell_by_id(executed, "quadrado_valores").source  # hidden tests ran
+    assert "assert quadrado(-4) == 16" in cell_by_grade_id(executed, "quadrado_valores").source  # hidden tests ran
     assert (reports / "moodle.csv").is_file() and (reports / "histograma.png").stat().st_size > 1000
 
 
@@ -191,10 +181,10 @@ def test_similarity_report_at_the_end(graded_class):
 def test_regrade_replaces_auto_grades_and_keeps_manual(mini_class, tmp_path):
     settings, _ = mini_class
     source = nbformat.read(settings.source_dir / "mini" / "mini.ipynb", as_version=4)
-    right = student_version(source)
-    cell_by_id(right, "resposta_explicacao").source = "Uma resposta escrita."
+    right = solved_copy(source)
+    cell_by_grade_id(right, "resposta_explicacao").source = "Uma resposta escrita."
     first = tmp_path / "primeira"
-    write(first / "aluna" / "mini" / "mini.ipynb", right)
+    write_notebook(first / "aluna" / "mini" / "mini.ipynb", right)
     options = pipeline.GradeOptions(submissions=first, report_dir=tmp_path / "rel", workers=1, progress=False)
     pipeline.grade(settings, "mini", options)
     with Gradebook(settings.db_url) as gb:
@@ -207,9 +197,9 @@ def test_regrade_replaces_auto_grades_and_keeps_manual(mini_class, tmp_path):
     # The resubmission breaks quadrado and deletes its test cell: stock nbgrader would keep the old 2 points.
     second = tmp_path / "segunda"
     broken = copy.deepcopy(right)
-    cell_by_id(broken, "resposta_quadrado").source = "def quadrado(x):\n    return 0"
-    broken.cells = [c for c in broken.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "quadrado_valores"]
-    write(second / "aluna" / "mini" / "mini.ipynb", broken)
+    cell_by_grade_id(broken, "resposta_quadrado").source = "def quadrado(x):\n    return 0"
+    broken.cells = [c for c in broken.cells if nbgrader_meta(c).get("grade_id") != "quadrado_valores"]
+    write_notebook(second / "aluna" / "mini" / "mini.ipynb", broken)
     run = pipeline.grade(settings, "mini", pipeline.GradeOptions(submissions=second, report_dir=tmp_path / "rel",
                                                                  workers=1, progress=False))
     with Gradebook(settings.db_url) as gb:
@@ -232,8 +222,8 @@ def test_regrade_replaces_auto_grades_and_keeps_manual(mini_class, tmp_path):
     assert "aluna" in table
     # A new written answer is graded by a person again.
     third = tmp_path / "terceira"
-    cell_by_id(broken, "resposta_explicacao").source = "Outra explicação, escrita de novo."
-    write(third / "aluna" / "mini" / "mini.ipynb", broken)
+    cell_by_grade_id(broken, "resposta_explicacao").source = "Outra explicação, escrita de novo."
+    write_notebook(third / "aluna" / "mini" / "mini.ipynb", broken)
     pipeline.grade(settings, "mini", pipeline.GradeOptions(submissions=third, report_dir=tmp_path / "rel",
                                                            workers=1, progress=False))
     with Gradebook(settings.db_url) as gb:
@@ -252,7 +242,7 @@ def test_moodle_zip(mini_course, tmp_path):
     utc = datetime(2025, 5, 11, 3, 0, tzinfo=timezone.utc)
     extended.extra = struct.pack("<HHBi", 0x5455, 5, 1, int(utc.timestamp()))
     with zipfile.ZipFile(archive, "w") as z:
-        z.writestr(dos, nbformat.writes(student_version(source)))
+        z.writestr(dos, nbformat.writes(solved_copy(source)))
         z.writestr(extended,
                    nbformat.writes(nbformat.read(settings.release_dir / "mini" / "mini.ipynb", as_version=4)))
         z.writestr("João Souza_654321_assignsubmission_file_/rascunho.pdf", b"%PDF-1.4")
@@ -297,23 +287,24 @@ def test_instructor_errors_are_one_line(mini_course, tmp_path, args, expected):
     assert len(lines) == 1 and expected in lines[0], done.stderr
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(not workers.visible_gpus(), reason="no CUDA GPU on this machine")
 def test_gpu_path(mini_course, tmp_path):
     """With --device cuda each kernel sees exactly one GPU, through torch.cuda.is_available()."""
     settings = mini_course
     source = nbformat.read(settings.source_dir / "mini" / "mini.ipynb", as_version=4)
-    nb = student_version(source)
-    cell_by_id(nb, "resposta_dobro").source = (
+    nb = solved_copy(source)
+    cell_by_grade_id(nb, "resposta_dobro").source = (
         "import os, torch\nassert torch.cuda.is_available() and torch.cuda.device_count() == 1\n"
         "print('GPU', os.environ['CUDA_VISIBLE_DEVICES'], torch.cuda.get_device_name(0))\n"
         "def dobro(x):\n    return int((torch.tensor(x, device='cuda') * 2).item())"
     )
-    write(tmp_path / "subs" / "gpu" / "mini" / "mini.ipynb", nb)
+    write_notebook(tmp_path / "subs" / "gpu" / "mini" / "mini.ipynb", nb)
     run = pipeline.grade(settings, "mini", pipeline.GradeOptions(submissions=tmp_path / "subs", device="cuda",
                                                                  report_dir=tmp_path / "rel", progress=False))
     assert run.device == "cuda" and run.results[0].cell("mini", "dobro_valores").passed
     executed = nbformat.read(settings.autograded_dir / "gpu" / "mini" / "mini.ipynb", as_version=4)
-    printed = "".join(o.get("text", "") for o in cell_by_id(executed, "resposta_dobro").outputs)
+    printed = "".join(o.get("text", "") for o in cell_by_grade_id(executed, "resposta_dobro").outputs)
     print(printed)
     assert "GPU" in printed
 

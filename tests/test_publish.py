@@ -16,7 +16,7 @@ from grader.cli import main
 from grader.config import load_settings
 from grader.course import publish
 from grader.errors import UserError
-from tests.conftest import REPO, course_config
+from tests.helpers import REPO, course_config
 
 ASSIGNMENTS = ["programacao_diferenciavel", "grafo_computacional"]
 STUDENTS = "https://github.com/prof/curso-alunos"
@@ -52,7 +52,7 @@ def settings(tmp_path):
 
 
 def nbgrader_cell(nb, predicate):
-    return next(c for c in nb.cells if predicate(c.metadata.get("nbgrader", {}), c))
+    return next(c for c in nb.cells if predicate(nbmeta.nbgrader_meta(c), c))
 
 
 def test_published_tree_is_the_release_with_links_to_the_students_repository(settings, tmp_path):
@@ -81,6 +81,7 @@ def test_published_tree_is_the_release_with_links_to_the_students_repository(set
     assert len(links) == 2 * len(NOTEBOOKS) and all(link.startswith(COLAB) for link in links)
 
 
+@pytest.mark.slow
 def test_republishing_commits_only_what_changed(settings, tmp_path, capsys):
     to = tmp_path / "alunos"
     command = ["--course-dir", str(settings.course_dir), "publish", "--to", str(to)]
@@ -187,6 +188,7 @@ def plant_catalogue(settings):
     return f"tem o conteúdo de tests/catalogue/{FIRST}.py"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("plant", [plant_solution_line, plant_hidden_test, plant_source_copy,
                                    plant_solved_example_saved_again, plant_catalogue])
 def test_planted_leak_is_refused_and_nothing_is_written(settings, tmp_path, capsys, plant):

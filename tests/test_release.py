@@ -11,12 +11,10 @@ import nbformat
 import pytest
 
 from grader import nbmeta
-from grader.config import load_settings
 from grader.course import gate, release
-from tests.conftest import REPO
+from tests.helpers import EXAMPLES, REPO, repo_assignments
 
-SETTINGS = load_settings(REPO)
-ASSIGNMENTS = SETTINGS.assignments
+ASSIGNMENTS = repo_assignments()
 
 
 def notebooks(assignment):
@@ -27,10 +25,16 @@ def comparable(nb) -> str:
     return json.dumps(nb, sort_keys=True)
 
 
+def test_every_assignment_is_configured(repo_settings):
+    """The tests below run on the folders of source/: grader_config.py lists the same assignments."""
+    assert sorted(repo_settings.assignments) == ASSIGNMENTS
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_release_is_what_grader_release_produces_now(assignment):
+def test_release_is_what_grader_release_produces_now(assignment, repo_settings):
     with tempfile.TemporaryDirectory() as scratch:
-        written = release.generate(SETTINGS, assignment, Path(scratch))
+        written = release.generate(repo_settings, assignment, Path(scratch))
         assert written, f"nbgrader generated nothing for {assignment}"
         for path in written:
             committed = REPO / "release" / assignment / path.name
@@ -48,16 +52,16 @@ def test_static_gate(assignment):
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_release_has_colab_link_stubs_and_signatures(assignment):
+def test_release_has_colab_link_stubs_and_signatures(assignment, repo_settings):
     for path in notebooks(assignment):
         released = nbformat.read(REPO / "release" / assignment / path.name, 4)
         first = released.cells[0].source
-        assert f"({release.colab_url(SETTINGS, f'{assignment}/{path.name}')})" in first  # the students' repository
+        assert f"({release.colab_url(repo_settings, f'{assignment}/{path.name}')})" in first  # the students' repository
         source = nbformat.read(path, 4)
-        answers = [c for c in source.cells if c.metadata.get("nbgrader", {}).get("solution")
+        answers = [c for c in source.cells if nbmeta.is_answer(c)
                    and c.cell_type == "code"]
         assert answers, "an assignment without answer cells"
-        by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in released.cells}
+        by_id = {nbmeta.nbgrader_meta(c).get("grade_id"): c for c in released.cells}
         for cell in answers:
             stub = by_id[cell.metadata["nbgrader"]["grade_id"]].source
             assert "# SEU CÓDIGO AQUI" in stub and "raise NotImplementedError()" in stub
@@ -68,17 +72,17 @@ def test_release_has_colab_link_stubs_and_signatures(assignment):
 
 def test_static_gate_catches_leaks_outputs_and_duplicate_ids(tmp_path):
     """The checks themselves can fail: a broken source and a leaking release are reported."""
-    path = notebooks(ASSIGNMENTS[0])[0]
+    path = notebooks(EXAMPLES)[0]
     source = nbformat.read(path, 4)
-    answer = next(c for c in source.cells if c.metadata.get("nbgrader", {}).get("solution")
+    answer = next(c for c in source.cells if nbmeta.is_answer(c)
                   and c.cell_type == "code")
-    test = next(c for c in source.cells if c.metadata.get("nbgrader", {}).get("grade")
+    test = next(c for c in source.cells if nbmeta.nbgrader_meta(c).get("grade")
                 and "### BEGIN HIDDEN TESTS" in c.source)
     answer.outputs = [nbformat.v4.new_output("stream", name="stdout", text="oi")]
     test.metadata["nbgrader"]["grade_id"] = answer.metadata["nbgrader"]["grade_id"]
     broken = tmp_path / path.name
     nbformat.write(source, broken)
-    leaked = nbformat.read(REPO / "release" / ASSIGNMENTS[0] / path.name, 4)
+    leaked = nbformat.read(REPO / "release" / EXAMPLES / path.name, 4)
     secret = nbmeta.marked_lines(answer.source, nbmeta.SOLUTION_BEGIN, nbmeta.SOLUTION_END)[0]
     leaked.cells[-1].source += "\n### BEGIN HIDDEN TESTS\n" + secret
     leaked_path = tmp_path / "release.ipynb"
@@ -89,6 +93,7 @@ def test_static_gate_catches_leaks_outputs_and_duplicate_ids(tmp_path):
     assert "BEGIN HIDDEN TESTS" in problems
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_source_full_marks_and_blank_release_zero(assignment, sandbox_available):
-    assert gate.graded_problems(SETTINGS, assignment, use_sandbox=sandbox_available) == []
+def test_source_full_marks_and_blank_release_zero(assignment, sandbox_available, repo_settings):
+    assert gate.graded_problems(repo_settings, assignment, use_sandbox=sandbox_available) == []

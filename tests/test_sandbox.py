@@ -34,6 +34,7 @@ from grader.kernels.sandbox import (
     wrap_command,
 )
 
+pytestmark = pytest.mark.sandbox
 _REASON = unavailable_reason()
 if _REASON is not None:
     pytest.skip(f"sandbox indisponível: {_REASON}", allow_module_level=True)
@@ -165,6 +166,7 @@ def workdir(tmp_path: Path) -> Path:
 # What a kernel must not see or touch
 
 
+@pytest.mark.slow
 def test_cannot_read_course_or_host_files(kernel: Kernel, course: Path) -> None:
     marker = f"processo-do-host-{uuid.uuid4().hex}"
     host_process = subprocess.Popen([sys.executable, "-c", f"import time; time.sleep(60)  # {marker}"])
@@ -208,6 +210,7 @@ def test_cannot_read_course_or_host_files(kernel: Kernel, course: Path) -> None:
     assert int(lines["host visivel"].split()[-1]) < 10  # bwrap's init, the kernel, few others
 
 
+@pytest.mark.slow
 def test_cannot_write_outside_workdir(kernel: Kernel, course: Path) -> None:
     name = f"intruso-{uuid.uuid4().hex}"
     targets = [
@@ -238,6 +241,7 @@ def test_cannot_write_outside_workdir(kernel: Kernel, course: Path) -> None:
     assert not any(t.exists() for t in targets)
 
 
+@pytest.mark.slow
 def test_can_write_workdir_tmp_and_read_data(kernel: Kernel, course: Path) -> None:
     name = f"saida-{uuid.uuid4().hex}.txt"
     out, error = kernel.run(
@@ -255,6 +259,7 @@ def test_can_write_workdir_tmp_and_read_data(kernel: Kernel, course: Path) -> No
     assert not Path("/tmp", name).exists()  # the kernel's /tmp is its own
 
 
+@pytest.mark.slow
 def test_no_network(kernel: Kernel) -> None:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -289,6 +294,7 @@ def test_no_network(kernel: Kernel) -> None:
 # Limits
 
 
+@pytest.mark.slow
 def test_memory_bomb_in_kernel_raises_and_kernel_survives(kernel: Kernel) -> None:
     out, error = kernel.run("x = bytearray(4 * 1024**3)")
     assert error is not None and error.startswith("MemoryError")
@@ -310,6 +316,7 @@ def test_memory_bomb_in_kernel_raises_and_kernel_survives(kernel: Kernel) -> Non
     assert allocated_mb < KERNEL_LIMITS.memory_mb and two == 2
 
 
+@pytest.mark.slow
 def test_file_size_limit_in_kernel(kernel: Kernel, course: Path) -> None:
     out, error = kernel.run(
         """
@@ -330,6 +337,7 @@ def test_file_size_limit_in_kernel(kernel: Kernel, course: Path) -> None:
     big.unlink()
 
 
+@pytest.mark.slow
 def test_interrupt_reaches_the_kernel(kernel: Kernel) -> None:
     # interrupts are messages (a SIGINT would hit bwrap, outside the kernel's session)
     started = time.monotonic()
@@ -345,6 +353,7 @@ def test_interrupt_reaches_the_kernel(kernel: Kernel) -> None:
     assert kernel.run("40 + 2") == ("42\n", None)
 
 
+@pytest.mark.slow
 def test_cpu_time_limit_kills_busy_loop(workdir: Path) -> None:
     started = time.monotonic()
     result = sandboxed_python("while True: pass", workdir, Limits(cpu_time_s=1), timeout=30)
@@ -359,6 +368,7 @@ def test_memory_bomb_python(workdir: Path) -> None:
     assert "MemoryError" in result.stderr or killed_by(result.returncode, signal.SIGKILL), result
 
 
+@pytest.mark.slow
 def test_fork_bomb_is_bounded_and_leaves_nothing(workdir: Path) -> None:
     marker = f"bomba-{uuid.uuid4().hex}"
     code = f"# {marker}\nimport os, time\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        time.sleep(0.01)\n"
@@ -400,6 +410,7 @@ def test_limits_apply_without_sandbox(workdir: Path) -> None:
 # End to end, processes, GPU flag, availability
 
 
+@pytest.mark.slow
 def test_notebook_with_torch_and_matplotlib_then_nothing_left(tmp_path: Path) -> None:
     import nbformat
     from nbclient import NotebookClient
@@ -452,6 +463,8 @@ def test_gpu_flag_binds_only_nvidia_devices(monkeypatch: pytest.MonkeyPatch, wor
     assert set(with_gpu) - set(without) <= {"--dev-bind", "data", *map(str, fake)}
 
 
+@pytest.mark.gpu
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/dev/nvidia0").exists(), reason="sem GPU NVIDIA nesta máquina")
 def test_gpu_visible_only_with_flag(workdir: Path) -> None:
     code = "import torch; print(torch.cuda.is_available() and float(torch.ones(3, device='cuda').sum()))"

@@ -29,7 +29,7 @@ from grader.nbmeta import nbgrader_meta
 from grader.report import write_reports
 from grader.report.cells import GradeCellInfo
 from tests.catalogue import grafo_computacional, programacao_diferenciavel
-from tests.conftest import REPO, course_config
+from tests.helpers import REPO, course_config
 
 A = "programacao_diferenciavel"
 OLD = "2023-2"
@@ -549,6 +549,7 @@ def test_errors_are_one_line(planted, tmp_path, args, expected):
     assert len(lines) == 1 and lines[0].startswith("erro: ") and expected in lines[0], err
 
 
+@pytest.mark.slow
 def test_overview_links_the_report_and_feedback_does_not(planted, tmp_path):
     _, _, report, _, _ = planted
     folder = report.json_path.parent

@@ -15,6 +15,8 @@ from grader.kernels.sandbox import Limits
 from grader.kernels.warm import warm_key
 from grader.model import Status
 
+pytestmark = pytest.mark.slow  # one notebook graded in real kernels
+
 STUDENT = '''
 import warnings
 import numpy as np

@@ -18,6 +18,7 @@ from grader.kernels.sandbox import Limits, unavailable_reason
 from grader.kernels.warm import warm_key
 from grader.model import Status
 
+pytestmark = pytest.mark.slow  # real kernels, forked from a real (sandboxed) server
 LIMITS = Limits(cpu_time_s=120, memory_mb=4096, max_processes=64, max_file_mb=16, tmp_mb=64)
 
 # The first submission leaves traces everywhere it can write or reach; the second looks for them.
@@ -61,7 +62,7 @@ def stdout(cell) -> str:
     return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
 
 
-@pytest.fixture(params=["sandbox", "no-sandbox"])
+@pytest.fixture(params=[pytest.param("sandbox", marks=pytest.mark.sandbox), "no-sandbox"])
 def settings(request, sandbox_available):
     if request.param == "sandbox" and not sandbox_available:
         pytest.skip(f"sandbox indisponível: {unavailable_reason()}")
@@ -106,6 +107,7 @@ def run_on_new_server(nb, settings):
         pair.stop()
 
 
+@pytest.mark.sandbox
 def test_kernel_cannot_ptrace_or_read_its_server(sandbox_available):
     if not sandbox_available:
         pytest.skip(f"sandbox indisponível: {unavailable_reason()}")
@@ -119,11 +121,14 @@ def test_kernel_cannot_ptrace_or_read_its_server(sandbox_available):
     assert [stdout(c) for c in executed.notebook.cells] == ["-1 1\n", "13\n"]
 
 
+@pytest.mark.sandbox
 def test_a_kernel_that_kills_its_server_costs_only_its_submission(sandbox_available):
     from grader.grading.job import Job
     from grader.grading.workers import WorkerSlots, execute_all
 
-    settings = ExecutionSettings(limits=LIMITS, use_sandbox=sandbox_available, cell_timeout_s=60,
+    if not sandbox_available:  # without it the orphaned kernel lives on and finishes its submission
+        pytest.skip(f"sandbox indisponível: {unavailable_reason()}")
+    settings = ExecutionSettings(limits=LIMITS, use_sandbox=True, cell_timeout_s=60,
                                  submission_timeout_s=120)
     killer = notebook(["import os, signal\nos.kill(os.getppid(), signal.SIGKILL)", "import time; time.sleep(2)"])
     fine = notebook(["print(6 * 7)"])

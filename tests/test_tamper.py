@@ -1,0 +1,129 @@
+"""The tamper checks on notebooks built in memory, without kernels (grader/grading/tamper.py): the static audit
+of the student's code, which cells it looks at, which findings hold measured cells for review, and the hold
+itself. The attacks themselves, graded end to end, are in tests/test_attacks.py."""
+
+from __future__ import annotations
+
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from grader.grading import tamper
+from grader.model import CellResult
+from grader.nbmeta import nbgrader_meta
+from tests.helpers import PROBE_TEST, cell_by_grade_id, mini_source, with_meta
+
+AUDIT_CASES = [
+    ("import torch\ntorch.testing.assert_close = lambda *a, **k: None", {"altera biblioteca"}),
+    ("import numpy as np\nnp.testing.assert_allclose = print", {"altera biblioteca"}),
+    ("from torch import testing as t\nt.assert_close = print", {"altera biblioteca"}),
+    ("import torch\nsetattr(torch, 'allclose', print)", {"altera biblioteca"}),
+    ("import torch\ntorch.Tensor.__eq__ = lambda a, b: True", {"altera biblioteca", "__eq__ redefinido"}),
+    ("class R:\n    __eq__ = lambda s, o: True", {"__eq__ redefinido"}),
+    ("get_ipython().input_transformers_cleanup.append(f)", {"get_ipython()"}),
+    ("ip.events.register('pre_run_cell', f)", {"get_ipython()"}),
+    ("get_ipython().events.callbacks['pre_run_cell'].append(f)", {"get_ipython()"}),
+    ("from IPython import get_ipython as g\ng().showtraceback = print", {"get_ipython()", "showtraceback"}),
+    ("import sys, linecache\nlinecache.getlines(sys._getframe(1).f_code.co_filename)",
+     {"importa introspecção", "introspecção"}),
+    ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)", {"importa sinais"}),
+    ("open('/tmp/x', 'w')", {"caminho fora da pasta de trabalho"}),
+    ("open('../../../source/mini/mini.ipynb')", {"lê arquivos .ipynb", "lê arquivos do curso"}),
+    ("%writefile torch.py\nx = 1", {"magia %writefile"}),
+    # honest code the audit must leave alone
+    ("%timeit f(x)\n%matplotlib inline", set()),
+    ("for camada in modelo.modules():\n    pass", set()),
+    ("eventos = prof.profiler.kineto_results.events()", set()),
+    ("import torch\ntorch.backends.cudnn.deterministic = True\ntorch.manual_seed(0)", set()),
+    ("caminho = f'{pasta}/{nome}'", set()),
+]
+
+
+@pytest.mark.parametrize("source, expected", AUDIT_CASES)
+def test_audit(source, expected):
+    from grader.grading import tamper
+
+    assert tamper.audit_source(source) == expected
+
+
+def test_syntax_errors_are_not_audited():
+    assert tamper.audit_source("def f(:\n    import ctypes") == set()
+
+
+def test_magics_count_only_as_the_student_wrote_them():
+    assert tamper.audit_source("!ls") == {"subprocesso"}  # a shell escape is a subprocess
+    assert tamper.audit_source("%load_ext autoreload") == {"magia %load_ext"}
+    assert tamper.audit_source("import ctypes, subprocess") == {"importa ctypes", "importa subprocesso"}
+
+
+def _notebook_with_answer(code: str, *, probe: bool = False):
+    nb = mini_source()
+    cell_by_grade_id(nb, "resposta_dobro").source = code
+    if probe:
+        nb.cells.insert(4, with_meta(new_code_cell(PROBE_TEST), "dobro_rapida", grade=True, locked=True, points=1))
+    return nb
+
+
+def test_audit_reads_only_what_the_student_wrote():
+    release = mini_source()
+    nb = _notebook_with_answer("import ctypes\ndef dobro(x):\n    return 2 * x")
+    # a locked cell with a suspicious construct is the instructor's, and so is a cell left as released
+    cell_by_grade_id(nb, "preparo").source = "import socket"
+    nb.cells.append(new_code_cell(release.cells[1].source))
+    nb.cells.append(new_markdown_cell("import subprocess"))
+    added = new_code_cell("get_ipython().showtraceback = print")
+    nb.cells.append(added)
+    assert tamper.audit(nb, release) == ["auditoria: get_ipython()", "auditoria: importa ctypes",
+                                         "auditoria: showtraceback"]
+    nb.cells.remove(added)
+    assert tamper.audit(nb, release) == ["auditoria: importa ctypes"]
+    assert tamper.audit(release, release) == []
+
+
+def test_only_findings_no_honest_answer_needs_require_review():
+    assert tamper.requires_review(["auditoria: get_ipython()"])
+    assert tamper.requires_review(["auditoria: importa ctypes", "auditoria: __eq__ redefinido"])
+    assert tamper.requires_review(["auditoria: altera biblioteca"])
+    assert not tamper.requires_review(["auditoria: importa ctypes", "auditoria: exec()", "sem sandbox"])
+    assert not tamper.requires_review([])
+
+
+def _results(nb) -> dict[str, CellResult]:
+    return {g: CellResult(g, "mini", points, points, passed=True, manual=manual)
+            for g, points, manual in (("dobro_valores", 1.0, False), ("dobro_rapida", 1.0, False),
+                                      ("quadrado_valores", 2.0, False), ("resposta_explicacao", 1.0, True))
+            if any(nbgrader_meta(c).get("grade_id") == g for c in nb.cells)}
+
+
+def test_hold_measured_cells_holds_only_the_probed_test():
+    nb = _notebook_with_answer("def dobro(x):\n    return 2 * x", probe=True)
+    cells = _results(nb)
+    assert tamper.hold_measured_cells(nb, cells) == ["dobro_rapida"]
+    held = cells["dobro_rapida"]
+    assert (held.score, held.passed, held.needs_manual_grade) == (0.0, False, True)
+    assert held.message == tamper.HELD_MESSAGE and held.max_score == 1.0
+    for grade_id in ("dobro_valores", "quadrado_valores"):  # the rest of the grade stands
+        assert cells[grade_id].score == cells[grade_id].max_score and cells[grade_id].passed
+    assert not cells["dobro_valores"].needs_manual_grade
+
+
+def test_hold_measured_cells_without_a_probe_holds_nothing():
+    nb = _notebook_with_answer("def dobro(x):\n    return 2 * x")
+    cells = _results(nb)
+    before = dict(cells)
+    assert tamper.hold_measured_cells(nb, cells) == []
+    assert cells == before
+
+
+def test_a_manual_cell_is_never_held():
+    nb = _notebook_with_answer("def dobro(x):\n    return 2 * x", probe=True)
+    cells = _results(nb)
+    cells["dobro_rapida"] = CellResult("dobro_rapida", "mini", 1.0, 1.0, passed=False, manual=True)
+    assert tamper.hold_measured_cells(nb, cells) == []
+    assert cells["dobro_rapida"].score == 1.0
+
+
+def test_a_probe_in_a_cell_not_scored_is_left_alone():
+    nb = new_notebook(cells=[with_meta(new_code_cell(PROBE_TEST), "solta", grade=True, locked=True, points=1)])
+    cells: dict[str, CellResult] = {}
+    assert tamper.hold_measured_cells(nb, cells) == []
+    assert cells == {}
