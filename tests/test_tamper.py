@@ -8,7 +8,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from grader.grading import tamper
-from grader.model import CellResult
+from grader.model import CellResult, Flag, FlagKind
 from grader.nbmeta import nbgrader_meta
 from tests.helpers import PROBE_TEST, cell_by_grade_id, mini_source, with_meta
 
@@ -72,18 +72,21 @@ def test_audit_reads_only_what_the_student_wrote():
     nb.cells.append(new_markdown_cell("import subprocess"))
     added = new_code_cell("get_ipython().showtraceback = print")
     nb.cells.append(added)
-    assert tamper.audit(nb, release) == ["auditoria: get_ipython()", "auditoria: importa ctypes",
-                                         "auditoria: showtraceback"]
+    assert [str(flag) for flag in tamper.audit(nb, release)] == [
+        "auditoria: get_ipython()", "auditoria: importa ctypes", "auditoria: showtraceback"]
     nb.cells.remove(added)
-    assert tamper.audit(nb, release) == ["auditoria: importa ctypes"]
+    assert tamper.audit(nb, release) == [Flag(FlagKind.AUDIT, "importa ctypes")]
     assert tamper.audit(release, release) == []
 
 
 def test_only_findings_no_honest_answer_needs_require_review():
-    assert tamper.requires_review(["auditoria: get_ipython()"])
-    assert tamper.requires_review(["auditoria: importa ctypes", "auditoria: __eq__ redefinido"])
-    assert tamper.requires_review(["auditoria: altera biblioteca"])
-    assert not tamper.requires_review(["auditoria: importa ctypes", "auditoria: exec()", "sem sandbox"])
+    def flags(*texts):
+        return [Flag.parse(text) for text in texts]
+
+    assert tamper.requires_review(flags("auditoria: get_ipython()"))
+    assert tamper.requires_review(flags("auditoria: importa ctypes", "auditoria: __eq__ redefinido"))
+    assert tamper.requires_review(flags("auditoria: altera biblioteca"))
+    assert not tamper.requires_review(flags("auditoria: importa ctypes", "auditoria: exec()", "limite: memória"))
     assert not tamper.requires_review([])
 
 

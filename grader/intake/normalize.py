@@ -14,7 +14,7 @@ import bisect
 import copy
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import nbformat
 from nbformat import NotebookNode
@@ -36,7 +36,14 @@ def defined_names(source: str) -> frozenset[str]:
 
 @dataclass
 class Normalized:
+    """The notebook that runs, and what normalizing did to the submission: the grader only needs the notebook
+    and the anchor share; the rest is the record of each decision, which tests/test_normalize.py checks."""
+
     notebook: NotebookNode
+    restored: list[str] = field(default_factory=list)  # locked cells re-inserted (deleted by the student)
+    overwritten: list[str] = field(default_factory=list)  # locked cells the student had edited
+    missing_answers: list[str] = field(default_factory=list)  # answer cells not found in the submission
+    matched_by_content: int = 0  # cells matched without nbgrader metadata
     anchor_share: float = 1.0  # share of the release's fixed cells found in the submission
 
 
@@ -217,11 +224,19 @@ def normalize(student: NotebookNode, source: NotebookNode, release: NotebookNode
         grade_id = nbgrader_meta(r_cell).get("grade_id")
         if s_cell is not None and not is_answer(r_cell):
             found_fixed += 1
+        if s_cell is not None and not nbgrader_meta(s_cell).get("grade_id") and grade_id:
+            result.matched_by_content += 1
         if is_locked(r_cell):
             cell = copy.deepcopy(source_by_id.get(grade_id, r_cell))  # edited or deleted: source/'s
+            if s_cell is None:
+                result.restored.append(grade_id)
+            elif _text(s_cell) != _text(r_cell):
+                result.overwritten.append(grade_id)
         elif is_answer(r_cell):
             cell = copy.deepcopy(r_cell)  # the release's metadata (with checksum), the student's text
-            if s_cell is not None:
+            if s_cell is None:
+                result.missing_answers.append(grade_id)
+            else:
                 cell.source = s_cell.source
                 if s_cell.cell_type == "markdown" and "attachments" in s_cell:
                     cell.attachments = copy.deepcopy(s_cell.attachments)
