@@ -12,8 +12,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _lint_imports(cwd: Path) -> subprocess.CompletedProcess:
     command = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or "lint-imports"
-    return subprocess.run([command, "--no-cache", "--no-logo"], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, env={"PATH": str(Path(sys.executable).parent), "PYTHONPATH": str(cwd)})
+    return subprocess.run(
+        [command, "--no-cache", "--no-logo"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": str(Path(sys.executable).parent), "PYTHONPATH": str(cwd)},
+    )
 
 
 def test_import_contracts_are_kept():
@@ -33,3 +39,20 @@ def test_an_import_against_the_layers_breaks_the_contracts(tmp_path):
     run = _lint_imports(copy)
     assert run.returncode != 0
     assert "grader.intake.ingest -> grader.report.moodle" in run.stdout
+
+
+def _ruff(*args: str) -> subprocess.CompletedProcess:
+    command = shutil.which("ruff", path=str(Path(sys.executable).parent)) or "ruff"
+    return subprocess.run([command, *args], cwd=REPO, capture_output=True, text=True, timeout=120)
+
+
+def test_ruff_finds_nothing():
+    """`ruff check` with the project's rules (pyproject.toml) on every Python file; notebooks excluded."""
+    run = _ruff("check", "--no-cache", ".")
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_the_code_is_formatted():
+    """`ruff format --check`: the code is as the formatter writes it (run `ruff format .` to fix)."""
+    run = _ruff("format", "--check", "--no-cache", ".")
+    assert run.returncode == 0, run.stdout + run.stderr
