@@ -40,8 +40,14 @@ ASSIGNMENT = "programacao_diferenciavel"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 EXAMPLES = REPO / "examples" / "submissions" / ASSIGNMENT
 # Example students stock nbgrader can take (gabriel: broken JSON, helena: tampering, igor: no notebook).
-TEMPLATES = {"ana": "certo", "bruno": "em branco", "carla": "parcial", "davi": "parcial",
-             "elisa": "certo, Colab", "fabio": "certo"}
+TEMPLATES = {
+    "ana": "certo",
+    "bruno": "em branco",
+    "carla": "parcial",
+    "davi": "parcial",
+    "elisa": "certo, Colab",
+    "fabio": "certo",
+}
 BIN = Path(sys.executable).parent
 MIB = 1024 * 1024
 TOOL_ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}  # nbgrader runs `alembic`
@@ -71,7 +77,9 @@ def make_course(folder: Path) -> Path:
         shutil.copytree(REPO / name, folder / name)
     (folder / "grader_config.py").write_text(course_config(ASSIGNMENTS=[ASSIGNMENT], CELL_TIMEOUT_S=120))
     config = (REPO / "nbgrader_config.py").read_text()
-    (folder / "nbgrader_config.py").write_text(config + "get_config().ExecutePreprocessor.timeout = 120  # noqa\n")
+    (folder / "nbgrader_config.py").write_text(
+        config + "get_config().ExecutePreprocessor.timeout = 120  # noqa\n"
+    )
     return folder
 
 
@@ -114,8 +122,12 @@ def measure_compute(settings, templates: list[str], threads: int, workdir: Path)
     from jupyter_client.manager import start_new_kernel
 
     assignment = Assignment.load(settings, ASSIGNMENT)
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
-           "MPLCONFIGDIR": str(workdir / ".matplotlib")}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+        "MPLCONFIGDIR": str(workdir / ".matplotlib"),
+    }
     km, kc = start_new_kernel(kernel_name="python3", cwd=str(workdir), env=env, stderr=subprocess.DEVNULL)
     setup = KERNEL_SETUP.format(threads=threads)
 
@@ -203,7 +215,9 @@ def timed_run(cmd: list[str], cwd: Path, log: Path) -> dict:
             break
     left = descendants() - before
     if left:
-        print(f"  aviso: {len(left)} processo(s) de `{' '.join(cmd[:2])}` ainda vivos depois do fim: {sorted(left)}")
+        print(
+            f"  aviso: {len(left)} processo(s) de `{' '.join(cmd[:2])}` ainda vivos depois do fim: {sorted(left)}"
+        )
     if rc:
         tail = "\n    ".join(log.read_text(errors="replace").splitlines()[-15:])
         print(f"  aviso: `{' '.join(cmd[:2])}` terminou com status {rc}; final de {log}:\n    {tail}")
@@ -221,9 +235,21 @@ def reset(course: Path, *names: str) -> None:
 
 def run_grader(course: Path, submitted: Path, args, log: Path) -> dict:
     reset(course, "autograded", "gradebook.db", "reports")
-    cmd = [str(BIN / "grader"), "--course-dir", str(course), "grade", ASSIGNMENT, "--submissions", str(submitted),
-           "--report-dir", str(course / "reports"), "--no-progress"]
-    cmd += (["--workers", str(args.workers)] if args.workers else []) + (["--no-sandbox"] if args.no_sandbox else [])
+    cmd = [
+        str(BIN / "grader"),
+        "--course-dir",
+        str(course),
+        "grade",
+        ASSIGNMENT,
+        "--submissions",
+        str(submitted),
+        "--report-dir",
+        str(course / "reports"),
+        "--no-progress",
+    ]
+    cmd += (["--workers", str(args.workers)] if args.workers else []) + (
+        ["--no-sandbox"] if args.no_sandbox else []
+    )
     result = timed_run(cmd, course, log)
     scores = course / "reports" / ASSIGNMENT / "scores.json"
     students = json.loads(scores.read_text())["students"] if scores.is_file() else []
@@ -233,8 +259,13 @@ def run_grader(course: Path, submitted: Path, args, log: Path) -> dict:
 
 def run_nbgrader(course: Path, log: Path) -> dict:
     reset(course, "autograded", "gradebook.db")
-    setup = subprocess.run([str(BIN / "nbgrader"), "generate_assignment", ASSIGNMENT, "--force"], cwd=course,
-                           env=TOOL_ENV, capture_output=True, text=True)  # fills its gradebook; not timed
+    setup = subprocess.run(
+        [str(BIN / "nbgrader"), "generate_assignment", ASSIGNMENT, "--force"],
+        cwd=course,
+        env=TOOL_ENV,
+        capture_output=True,
+        text=True,
+    )  # fills its gradebook; not timed
     if setup.returncode:
         sys.exit(f"erro: nbgrader generate_assignment falhou:\n{setup.stderr[-2000:]}")
     result = timed_run([str(BIN / "nbgrader"), "autograde", ASSIGNMENT], course, log)
@@ -254,7 +285,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=24, help="submissões na turma (padrão 24)")
     parser.add_argument("--rounds", type=int, default=1, help="rodadas, alternando a ordem das ferramentas")
-    parser.add_argument("--workers", type=int, default=None, help="repassado a `grader grade` (padrão: o dele)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="repassado a `grader grade` (padrão: o dele)"
+    )
     parser.add_argument("--no-sandbox", action="store_true", help="repassado a `grader grade`")
     parser.add_argument("--skip-nbgrader", action="store_true", help="não roda o `nbgrader autograde`")
     parser.add_argument("--json", type=Path, default=None, help="grava os números neste arquivo")
@@ -288,10 +321,15 @@ def main() -> int:
                 if tool == "nbgrader" and args.skip_nbgrader:
                     continue
                 log = tmp / f"{tool}-{r + 1}.log"
-                result = (run_grader(grader_course, submitted, args, log) if tool == "grader"
-                          else run_nbgrader(nb_course, log))
+                result = (
+                    run_grader(grader_course, submitted, args, log)
+                    if tool == "grader"
+                    else run_nbgrader(nb_course, log)
+                )
                 if result["graded"] != args.n:
-                    print(f"  aviso: {tool} corrigiu {result['graded']} de {args.n} submissões na rodada {r + 1}")
+                    print(
+                        f"  aviso: {tool} corrigiu {result['graded']} de {args.n} submissões na rodada {r + 1}"
+                    )
                 runs[tool].append(result)
 
         def median(tool: str) -> float | None:
@@ -323,8 +361,10 @@ def main() -> int:
         line("sobrecarga por submissão", f"{overhead:7.2f} s  (= (grader × paralelismo − Σ cômputo) / N)")
         for tool in ("grader", "nbgrader"):
             if runs[tool]:
-                line(f"memória {tool} (pico)", f"RSS {peak(tool, 'peak_rss_mib'):7.0f} MiB   "
-                                                f"PSS {peak(tool, 'peak_pss_mib'):7.0f} MiB")
+                line(
+                    f"memória {tool} (pico)",
+                    f"RSS {peak(tool, 'peak_rss_mib'):7.0f} MiB   PSS {peak(tool, 'peak_pss_mib'):7.0f} MiB",
+                )
         pss_per_worker = peak("grader", "peak_pss_mib") / workers
         line("memória grader: pico PSS / worker", f"{pss_per_worker:7.0f} MiB")
 
@@ -332,18 +372,31 @@ def main() -> int:
         if nbgrader_s is None:
             check(None, "grader ≥ 3x mais rápido que o nbgrader: não medido (--skip-nbgrader)")
         else:
-            check(nbgrader_s / grader_s >= 3, f"grader ≥ 3x mais rápido que o nbgrader: {nbgrader_s / grader_s:.2f}x")
+            check(
+                nbgrader_s / grader_s >= 3,
+                f"grader ≥ 3x mais rápido que o nbgrader: {nbgrader_s / grader_s:.2f}x",
+            )
         check(overhead < 0.5, f"sobrecarga < 0.5 s por submissão: {overhead:.2f} s")
         check(None, f"memória: pico PSS / worker = {pss_per_worker:.0f} MiB (compare as rodadas N=24 e N=96)")
 
         if args.json:
             figures = {
-                "n": args.n, "workers": workers, "threads": threads, "sandbox": not args.no_sandbox,
-                "usable_cores": cores, "parallelism": parallelism, "compute_s": compute,
-                "total_compute_s": total_compute, "limit_s": limit, "runs": runs,
-                "grader_median_s": grader_s, "nbgrader_median_s": nbgrader_s,
-                "speedup": nbgrader_s / grader_s if nbgrader_s else None, "grader_over_limit": grader_s / limit,
-                "overhead_per_submission_s": overhead, "grader_peak_pss_per_worker_mib": pss_per_worker,
+                "n": args.n,
+                "workers": workers,
+                "threads": threads,
+                "sandbox": not args.no_sandbox,
+                "usable_cores": cores,
+                "parallelism": parallelism,
+                "compute_s": compute,
+                "total_compute_s": total_compute,
+                "limit_s": limit,
+                "runs": runs,
+                "grader_median_s": grader_s,
+                "nbgrader_median_s": nbgrader_s,
+                "speedup": nbgrader_s / grader_s if nbgrader_s else None,
+                "grader_over_limit": grader_s / limit,
+                "overhead_per_submission_s": overhead,
+                "grader_peak_pss_per_worker_mib": pss_per_worker,
             }
             args.json.write_text(json.dumps(figures, indent=2) + "\n")
     finally:

@@ -38,9 +38,11 @@ from tests.helpers import course_config  # noqa: E402
 
 ASSIGNMENT = "bench"
 NOTEBOOKS = ("programacao_diferenciavel", "grafo_computacional")
-WORDS = ("a versão vetorizada é mais rápida porque o laço em Python paga o interpretador a cada linha e a "
-         "multiplicação de matrizes usa código compilado BLAS vários núcleos memória cache tempo medido "
-         "gradiente derivada grafo computacional operação tensor").split()
+WORDS = (
+    "a versão vetorizada é mais rápida porque o laço em Python paga o interpretador a cada linha e a "
+    "multiplicação de matrizes usa código compilado BLAS vários núcleos memória cache tempo medido "
+    "gradiente derivada grafo computacional operação tensor"
+).split()
 
 
 def body_lines() -> list[str]:
@@ -58,8 +60,10 @@ def make_answer(given: str, code: bool, pool: list[str], rng: random.Random) -> 
     if not code:
         return " ".join(rng.choice(WORDS) for _ in range(rng.randint(25, 60))).capitalize() + "."
     head = next((line for line in given.splitlines() if line.startswith("def ")), None)
-    body = [re.sub(r"\b\d+\b", lambda m: str(rng.randint(0, 99)), rng.choice(pool))
-            for _ in range(rng.randint(3, 9))]
+    body = [
+        re.sub(r"\b\d+\b", lambda m: str(rng.randint(0, 99)), rng.choice(pool))
+        for _ in range(rng.randint(3, 9))
+    ]
     if head is None:
         return "\n".join(body) + "\n"
     return head + "\n" + "\n".join("    " + line for line in body) + "\n"
@@ -82,8 +86,12 @@ def build(folder: Path, students: int, exercises: int, copies: float, previous: 
     (course / "grader_config.py").write_text(course_config([ASSIGNMENT]))
     settings = load_settings(course)
     releases = Assignment.load(settings, ASSIGNMENT).releases
-    answered = [(name, nbgrader_meta(cell)["grade_id"]) for name, nb in releases.items()
-                for cell in nb.cells if is_answer(cell)][:exercises]
+    answered = [
+        (name, nbgrader_meta(cell)["grade_id"])
+        for name, nb in releases.items()
+        for cell in nb.cells
+        if is_answer(cell)
+    ][:exercises]
     pool, rng = body_lines(), random.Random(seed)
     planted, copiers = 0, set()
     notebooks = {}
@@ -113,49 +121,77 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=200)
     parser.add_argument("--exercises", type=int, default=15)
-    parser.add_argument("--copies", type=float, default=0.05, help="share of students who copy a whole notebook")
-    parser.add_argument("--previous", type=int, default=0, help="students of an earlier semester (--previous)")
+    parser.add_argument(
+        "--copies", type=float, default=0.05, help="share of students who copy a whole notebook"
+    )
+    parser.add_argument(
+        "--previous", type=int, default=0, help="students of an earlier semester (--previous)"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3, help="end-to-end runs (the machine may be shared)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench_similaridade_"))
     try:
-        settings, exercises, planted, copiers = build(folder, args.students, args.exercises, args.copies,
-                                                      args.previous, args.seed)
+        settings, exercises, planted, copiers = build(
+            folder, args.students, args.exercises, args.copies, args.previous, args.seed
+        )
         releases = Assignment.load(settings, ASSIGNMENT).releases
         started = time.perf_counter()
         notes: list[str] = []
         answers = similarity.load_class(settings.autograded_dir, ASSIGNMENT, list(releases), notes)
         if args.previous:
-            answers += similarity.load_previous(folder / "anterior" / "autograded", ASSIGNMENT, list(releases),
-                                                "anterior", notes)
+            answers += similarity.load_previous(
+                folder / "anterior" / "autograded", ASSIGNMENT, list(releases), "anterior", notes
+            )
         loaded = time.perf_counter()
         pairs, compared = similarity.find_pairs(releases, answers)
         found = time.perf_counter()
-        similarity.write_report(folder / "reports" / ASSIGNMENT, ASSIGNMENT, pairs, args.students, compared,
-                                [], similarity.THRESHOLD, similarity.MIN_TOKENS)
+        similarity.write_report(
+            folder / "reports" / ASSIGNMENT,
+            ASSIGNMENT,
+            pairs,
+            args.students,
+            compared,
+            [],
+            similarity.THRESHOLD,
+            similarity.MIN_TOKENS,
+        )
         written = time.perf_counter()
         wholes = []
         for _ in range(args.rounds):
             begin = time.perf_counter()
-            report = similarity.similarity_report(settings, ASSIGNMENT, folder / "reports2",
-                                                  [folder / "anterior" / "autograded"] if args.previous else [])
+            report = similarity.similarity_report(
+                settings,
+                ASSIGNMENT,
+                folder / "reports2",
+                [folder / "anterior" / "autograded"] if args.previous else [],
+            )
             wholes.append(time.perf_counter() - begin)
         couples = {(p.a.answer.student, p.b.answer.student) for p in pairs}
-        hits = sum(1 for source, student in copiers if (source, student) in couples or (student, source) in couples)
-        print(f"{args.students} alunos × {exercises} exercícios"
-              + (f" + {args.previous} alunos de um semestre anterior" if args.previous else "")
-              + f" ({len(answers)} respostas, {sum(compared.values())} comparadas)")
+        hits = sum(
+            1 for source, student in copiers if (source, student) in couples or (student, source) in couples
+        )
+        print(
+            f"{args.students} alunos × {exercises} exercícios"
+            + (f" + {args.previous} alunos de um semestre anterior" if args.previous else "")
+            + f" ({len(answers)} respostas, {sum(compared.values())} comparadas)"
+        )
         print(f"  leitura dos notebooks  {loaded - started:6.2f} s")
         print(f"  comparação             {found - loaded:6.2f} s")
-        print(f"  relatório (json, html) {written - found:6.2f} s  ({report.html_path.stat().st_size // 1024} KiB)")
+        print(
+            f"  relatório (json, html) {written - found:6.2f} s  ({report.html_path.stat().st_size // 1024} KiB)"
+        )
         print(f"  total                  {written - started:6.2f} s")
-        print(f"  similarity_report de ponta a ponta (como `grader similarity`, sem iniciar o Python): mediana "
-              f"{statistics.median(wholes):.2f} s, mín. {min(wholes):.2f} s, máx. {max(wholes):.2f} s "
-              f"em {len(wholes)} rodada(s)")
-        print(f"  {len(pairs)} pares de respostas relatados; cópias plantadas: {len(copiers)} alunos "
-              f"({planted} respostas), {hits} pares de alunos encontrados")
+        print(
+            f"  similarity_report de ponta a ponta (como `grader similarity`, sem iniciar o Python): mediana "
+            f"{statistics.median(wholes):.2f} s, mín. {min(wholes):.2f} s, máx. {max(wholes):.2f} s "
+            f"em {len(wholes)} rodada(s)"
+        )
+        print(
+            f"  {len(pairs)} pares de respostas relatados; cópias plantadas: {len(copiers)} alunos "
+            f"({planted} respostas), {hits} pares de alunos encontrados"
+        )
         if args.keep:
             print(f"pasta: {folder}")
     finally:

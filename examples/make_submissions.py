@@ -22,22 +22,22 @@ ASSIGNMENT = "programacao_diferenciavel"
 OUT = REPO / "examples" / "submissions" / ASSIGNMENT
 
 # The mistake students make most in CP2: the temporary `D + C` costs one n×n buffer per iteration.
-UPDATE_C_WITH_TEMPORARY = '''def update_c(C, A, B, n_iter=2):
+UPDATE_C_WITH_TEMPORARY = """def update_c(C, A, B, n_iter=2):
     D = torch.mm(A, B.t())
     for _ in range(n_iter):
         C[:] = D + C
     return C
-'''
+"""
 # The "stable" form of the original notebook, which overflows in float32 for y - x = 400.
-STABLE_LOG_EXP_NAIVE = '''def stable_log_exp(x, y):
+STABLE_LOG_EXP_NAIVE = """def stable_log_exp(x, y):
     return torch.log(1 + torch.exp(y - x))
-'''
+"""
 # Hooks IPython so that every cell containing `assert` does nothing.
-TAMPERING = '''def _sem_asserts(linhas):
+TAMPERING = """def _sem_asserts(linhas):
     return ["pass\\n"] if any("assert" in linha for linha in linhas) else linhas
 
 get_ipython().input_transformers_cleanup.append(_sem_asserts)
-'''
+"""
 WRITTEN_ANSWER = (
     "Sim: a versão vetorizada foi dezenas de vezes mais rápida. O laço executa uma operação por linha "
     "no interpretador Python, enquanto `A @ B.T` faz uma única chamada a uma rotina otimizada de "
@@ -92,8 +92,11 @@ def main() -> int:
         shutil.rmtree(OUT)
     write("ana", name, right)  # everything right
     write("bruno", name, release)  # handed in the release untouched
-    partly = replace(replace(right, "resposta_update_c", UPDATE_C_WITH_TEMPORARY),
-                     "resposta_stable_log_exp", STABLE_LOG_EXP_NAIVE)
+    partly = replace(
+        replace(right, "resposta_update_c", UPDATE_C_WITH_TEMPORARY),
+        "resposta_stable_log_exp",
+        STABLE_LOG_EXP_NAIVE,
+    )
     write("carla", name, partly)  # two classic mistakes
     hidden = without(replace(right, "resposta_update_c", UPDATE_C_WITH_TEMPORARY), "update_c_memoria")
     write("davi", name, hidden)  # deleted the test cell that catches his mistake
@@ -102,9 +105,13 @@ def main() -> int:
     text = nbformat.writes(right)
     write("gabriel", name, raw=text[: len(text) // 2])  # upload cut in half: broken JSON
     a_b = next(c for c in right.cells if grade_id(c) == "resposta_A_B").source
-    write("helena", name, replace(release, "resposta_A_B", a_b + "\n\n" + TAMPERING))  # solved nothing, hooks IPython
+    write(
+        "helena", name, replace(release, "resposta_A_B", a_b + "\n\n" + TAMPERING)
+    )  # solved nothing, hooks IPython
     (OUT / "igor" / ASSIGNMENT).mkdir(parents=True)
-    (OUT / "igor" / ASSIGNMENT / "LEIAME.txt").write_text("Professor, não consegui terminar.\n", encoding="utf-8")
+    (OUT / "igor" / ASSIGNMENT / "LEIAME.txt").write_text(
+        "Professor, não consegui terminar.\n", encoding="utf-8"
+    )
     print(json.dumps(sorted(p.name for p in OUT.iterdir())))
     return 0
 

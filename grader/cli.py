@@ -16,78 +16,136 @@ from grader.model import Status
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grader", description="Release and grade the course's notebooks.")
-    parser.add_argument("--course-dir", type=Path, default=None,
-                        help="course folder holding grader_config.py (default: this folder or a parent)")
+    parser.add_argument(
+        "--course-dir",
+        type=Path,
+        default=None,
+        help="course folder holding grader_config.py (default: this folder or a parent)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     release = sub.add_parser("release", help="regenerate release/ from source/ and check the quality gate")
     release.add_argument("assignments", nargs="*", help="assignments (default: all in grader_config.py)")
-    release.add_argument("--no-grade-check", action="store_true",
-                         help="skip running the notebooks (source full marks, blank release zero)")
-    release.add_argument("--no-sandbox", action="store_true", help="run the gate's notebooks without the sandbox")
+    release.add_argument(
+        "--no-grade-check",
+        action="store_true",
+        help="skip running the notebooks (source full marks, blank release zero)",
+    )
+    release.add_argument(
+        "--no-sandbox", action="store_true", help="run the gate's notebooks without the sandbox"
+    )
 
-    publish = sub.add_parser("publish", help="copy the release into the students' repository and commit it "
-                                             "(never pushes)")
+    publish = sub.add_parser(
+        "publish", help="copy the release into the students' repository and commit it (never pushes)"
+    )
     publish.add_argument("assignments", nargs="*", help="assignments (default: all in grader_config.py)")
-    publish.add_argument("--to", type=Path, required=True, metavar="DIR",
-                         help="a clone of the students' repository, or a new folder (it runs git init there)")
+    publish.add_argument(
+        "--to",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="a clone of the students' repository, or a new folder (it runs git init there)",
+    )
 
     grade = sub.add_parser("grade", help="grade a batch of submissions and write the reports")
     grade.add_argument("assignment")
-    grade.add_argument("--submissions", type=Path, required=True,
-                       help="folder (nbgrader layout or one folder per student) or Moodle's zip")
+    grade.add_argument(
+        "--submissions",
+        type=Path,
+        required=True,
+        help="folder (nbgrader layout or one folder per student) or Moodle's zip",
+    )
     grade.add_argument("--report-dir", type=Path, default=Path("reports"))
     grade.add_argument("--workers", type=int, default=None, help="parallel kernels (default: cores, or GPUs)")
     grade.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
     grade.add_argument("--timeout", type=int, default=None, help="wall-time limit per submission, in seconds")
-    grade.add_argument("--no-sandbox", action="store_true",
-                       help="run student code without the sandbox (the reports say so)")
+    grade.add_argument(
+        "--no-sandbox", action="store_true", help="run student code without the sandbox (the reports say so)"
+    )
     grade.add_argument("--no-progress", action="store_true")
-    grade.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                       help="Dask scheduler (tcp://host:8786): run the notebooks on its workers "
-                            "(default: SCHEDULER in grader_config.py; 'local': this machine)")
-    grade.add_argument("--no-similarity", action="store_true",
-                       help="skip the similarity report (grader similarity) at the end")
+    grade.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="Dask scheduler (tcp://host:8786): run the notebooks on its workers "
+        "(default: SCHEDULER in grader_config.py; 'local': this machine)",
+    )
+    grade.add_argument(
+        "--no-similarity",
+        action="store_true",
+        help="skip the similarity report (grader similarity) at the end",
+    )
     _previous_argument(grade)
     _moodle_options(grade)
 
-    similarity = sub.add_parser("similarity", help="compare the graded students' answers, exercise by exercise, "
-                                                   "and write the similarity report (instructors only)")
+    similarity = sub.add_parser(
+        "similarity",
+        help="compare the graded students' answers, exercise by exercise, "
+        "and write the similarity report (instructors only)",
+    )
     similarity.add_argument("assignment")
     similarity.add_argument("--report-dir", type=Path, default=Path("reports"))
     _previous_argument(similarity)
-    similarity.add_argument("--threshold", type=float, default=None,
-                            help="report pairs from this similarity on, between 0 and 1 (default: 0.7)")
-    similarity.add_argument("--min-tokens", type=int, default=None,
-                            help="compare only answers with this many tokens beyond the release's text "
-                                 "(default: 20)")
+    similarity.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="report pairs from this similarity on, between 0 and 1 (default: 0.7)",
+    )
+    similarity.add_argument(
+        "--min-tokens",
+        type=int,
+        default=None,
+        help="compare only answers with this many tokens beyond the release's text (default: 20)",
+    )
 
     report = sub.add_parser("report", help="rebuild the reports from the gradebook and autograded/")
     report.add_argument("assignment")
     report.add_argument("--report-dir", type=Path, default=Path("reports"))
     _moodle_options(report)
 
-    sub.add_parser("init", help="turn an nbgrader course (nbgrader_config.py, source/) into a grader course: "
-                                "write grader_config.py with its settings")
+    sub.add_parser(
+        "init",
+        help="turn an nbgrader course (nbgrader_config.py, source/) into a grader course: "
+        "write grader_config.py with its settings",
+    )
 
-    demo = sub.add_parser("demo", help="release, publish into a temporary folder, grade examples/submissions "
-                                       "and print the table")
+    demo = sub.add_parser(
+        "demo",
+        help="release, publish into a temporary folder, grade examples/submissions and print the table",
+    )
     demo.add_argument("--workers", type=int, default=None)
     demo.add_argument("--no-sandbox", action="store_true")
     return parser
 
 
 def _previous_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--previous", type=Path, action="append", default=[], metavar="DIR",
-                        help="an earlier semester's autograded/ folder, or a zip of it, to compare with "
-                             "(repeat for several semesters)")
+    parser.add_argument(
+        "--previous",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="an earlier semester's autograded/ folder, or a zip of it, to compare with "
+        "(repeat for several semesters)",
+    )
+
+
 def _moodle_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--worksheet", type=Path, default=None, metavar="CSV",
-                        help="Moodle's grading worksheet of the same assignment: names and stable student ids, and "
-                             "moodle.csv written as this worksheet filled in")
-    parser.add_argument("--moodle-language", choices=["pt_br", "en"], default=None,
-                        help="moodle.csv's headers without --worksheet (default: MOODLE_LANGUAGE in "
-                             "grader_config.py)")
+    parser.add_argument(
+        "--worksheet",
+        type=Path,
+        default=None,
+        metavar="CSV",
+        help="Moodle's grading worksheet of the same assignment: names and stable student ids, and "
+        "moodle.csv written as this worksheet filled in",
+    )
+    parser.add_argument(
+        "--moodle-language",
+        choices=["pt_br", "en"],
+        default=None,
+        help="moodle.csv's headers without --worksheet (default: MOODLE_LANGUAGE in grader_config.py)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,7 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"erro: {exc}", file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt:
-        print("interrompido: o que já foi corrigido está salvo em autograded/ e no gradebook", file=sys.stderr)
+        print(
+            "interrompido: o que já foi corrigido está salvo em autograded/ e no gradebook", file=sys.stderr
+        )
         return 128 + stopped_by[0]
     finally:
         if previous is not None:
@@ -113,7 +173,9 @@ def _terminate_like_ctrl_c(stopped_by: list[int]):
 
     def on_sigterm(signum, frame):
         stopped_by[0] = signum
-        handler = signal.getsignal(signal.SIGINT)  # asyncio's while a run is on (it cancels it), else Python's
+        handler = signal.getsignal(
+            signal.SIGINT
+        )  # asyncio's while a run is on (it cancels it), else Python's
         if not callable(handler):
             raise KeyboardInterrupt
         handler(signal.SIGINT, frame)
@@ -148,14 +210,20 @@ def cmd_release(args) -> int:
         settings.source_notebooks(name)  # an unknown assignment stops here, before any is released
     failed = []
     for name in names:
-        verdict = gate.regenerate_release(settings, name, grade_check=not args.no_grade_check,
-                                          use_sandbox=not args.no_sandbox and settings.sandbox)
+        verdict = gate.regenerate_release(
+            settings,
+            name,
+            grade_check=not args.no_grade_check,
+            use_sandbox=not args.no_sandbox and settings.sandbox,
+        )
         _print_verdict(name, verdict, settings)
         if not verdict.released:
             failed.append(name)
     if failed:
-        raise UserError(f"o portão de qualidade falhou em {', '.join(failed)} (release/ ficou como estava): "
-                        "corrija source/ e rode `grader release` de novo")
+        raise UserError(
+            f"o portão de qualidade falhou em {', '.join(failed)} (release/ ficou como estava): "
+            "corrija source/ e rode `grader release` de novo"
+        )
     return 0
 
 
@@ -164,12 +232,20 @@ def _print_verdict(name: str, verdict, settings) -> None:
         print(f"  ✗ {line}")
     for line in verdict.warnings:
         print(f"  ! {line}")
-    warned = (f"; {len(verdict.warnings)} aviso(s) das convenções do curso (STRICT_CONVENTIONS = True em "
-              "grader_config.py os torna erros)") if verdict.warnings else ""
+    warned = (
+        (
+            f"; {len(verdict.warnings)} aviso(s) das convenções do curso (STRICT_CONVENTIONS = True em "
+            "grader_config.py os torna erros)"
+        )
+        if verdict.warnings
+        else ""
+    )
     if verdict.released:
         print(f"{name}: liberação OK em {settings.release_dir / name}{warned}")
     else:
-        print(f"{name}: {len(verdict.errors)} problema(s); {settings.release_dir / name} não foi alterada{warned}")
+        print(
+            f"{name}: {len(verdict.errors)} problema(s); {settings.release_dir / name} não foi alterada{warned}"
+        )
 
 
 def cmd_publish(args) -> int:
@@ -186,8 +262,10 @@ def _publish(settings, assignments: list[str], to: Path, *, temporary: bool = Fa
     for line in done.problems:
         print(f"  ✗ {line}")
     if done.problems:
-        raise UserError(f"nada foi publicado em {done.folder}: o que está acima não pode chegar aos alunos; "
-                        "corrija source/, rode `grader release` e publique de novo")
+        raise UserError(
+            f"nada foi publicado em {done.folder}: o que está acima não pode chegar aos alunos; "
+            "corrija source/, rode `grader release` e publique de novo"
+        )
     print(f"{done.folder}:")
     for name in done.files:
         print(f"  {name}")
@@ -209,10 +287,18 @@ def cmd_grade(args) -> int:
 
     settings = _settings(args)
     options = pipeline.GradeOptions(
-        submissions=args.submissions, report_dir=_report_dir(args.report_dir), workers=args.workers,
-        device=args.device, timeout=args.timeout, sandbox=False if args.no_sandbox else None,
-        progress=not args.no_progress, scheduler=args.scheduler, similarity=not args.no_similarity,
-        previous=args.previous, worksheet=args.worksheet, moodle_language=args.moodle_language,
+        submissions=args.submissions,
+        report_dir=_report_dir(args.report_dir),
+        workers=args.workers,
+        device=args.device,
+        timeout=args.timeout,
+        sandbox=False if args.no_sandbox else None,
+        progress=not args.no_progress,
+        scheduler=args.scheduler,
+        similarity=not args.no_similarity,
+        previous=args.previous,
+        worksheet=args.worksheet,
+        moodle_language=args.moodle_language,
     )
     run = pipeline.grade(settings, args.assignment, options)
     _print_run(run)
@@ -229,8 +315,10 @@ def _print_run(run) -> None:
     if run.similarity:
         print(run.similarity)
     graded = sum(r.status == Status.GRADED for r in run.results)
-    print(f"{len(run.results)} submissões ({graded} corrigidas) em {run.seconds:.1f} s, "
-          f"{run.workers} worker(s), dispositivo {run.device}; relatórios em {run.report_folder}")
+    print(
+        f"{len(run.results)} submissões ({graded} corrigidas) em {run.seconds:.1f} s, "
+        f"{run.workers} worker(s), dispositivo {run.device}; relatórios em {run.report_folder}"
+    )
 
 
 def cmd_report(args) -> int:
@@ -238,8 +326,13 @@ def cmd_report(args) -> int:
 
     settings = _settings(args)
     settings.source_notebooks(args.assignment)
-    table, folder = pipeline.rebuild_reports(settings, args.assignment, _report_dir(args.report_dir),
-                                             moodle_language=args.moodle_language, worksheet=args.worksheet)
+    table, folder = pipeline.rebuild_reports(
+        settings,
+        args.assignment,
+        _report_dir(args.report_dir),
+        moodle_language=args.moodle_language,
+        worksheet=args.worksheet,
+    )
     print(table)
     print(f"relatórios em {folder}")
     return 0
@@ -251,12 +344,19 @@ def cmd_similarity(args) -> int:
     settings = _settings(args)
     options = {"threshold": args.threshold, "min_tokens": args.min_tokens}
     report_dir = _report_dir(args.report_dir)
-    report = similarity.similarity_report(settings, args.assignment, report_dir, args.previous,
-                                          **{k: v for k, v in options.items() if v is not None})
+    report = similarity.similarity_report(
+        settings,
+        args.assignment,
+        report_dir,
+        args.previous,
+        **{k: v for k, v in options.items() if v is not None},
+    )
     for note in report.notes:
         print(f"• {note}")
     for pair in report.pairs[:10]:
-        print(f"  {pair.score:4.0%}  {pair.exercise.title}: {similarity.who(pair.a)} e {similarity.who(pair.b)}")
+        print(
+            f"  {pair.score:4.0%}  {pair.exercise.title}: {similarity.who(pair.a)} e {similarity.who(pair.b)}"
+        )
     if len(report.pairs) > 10:
         print(f"  … e mais {len(report.pairs) - 10}")
     if (report_dir / args.assignment / "index.html").is_file():  # the overview links to the new report
@@ -284,7 +384,8 @@ def cmd_demo(args) -> int:
         _publish(settings, [], Path(scratch) / "curso-alunos", temporary=True)
     options = pipeline.GradeOptions(
         submissions=settings.course_dir / "examples" / "submissions" / assignment,
-        report_dir=settings.course_dir / "reports", workers=args.workers,
+        report_dir=settings.course_dir / "reports",
+        workers=args.workers,
         sandbox=False if args.no_sandbox else None,
     )
     run = pipeline.grade(settings, assignment, options)
@@ -304,13 +405,22 @@ def cmd_init(args) -> int:
         print(f"• {note}")
     if done.appended:
         print("• nbgrader_config.py agora carrega grader_config.py no fim (o resto dele continua valendo)")
-    print("próximos passos: edite STUDENT_REPOSITORY_URL em grader_config.py e rode `grader release` (que confere "
-          "os notebooks com o portão de qualidade) e `grader grade <atividade> --submissions <pasta ou zip>`")
+    print(
+        "próximos passos: edite STUDENT_REPOSITORY_URL em grader_config.py e rode `grader release` (que confere "
+        "os notebooks com o portão de qualidade) e `grader grade <atividade> --submissions <pasta ou zip>`"
+    )
     return 0
 
 
-COMMANDS = {"init": cmd_init, "release": cmd_release, "publish": cmd_publish, "grade": cmd_grade, "report": cmd_report,
-            "similarity": cmd_similarity, "demo": cmd_demo}
+COMMANDS = {
+    "init": cmd_init,
+    "release": cmd_release,
+    "publish": cmd_publish,
+    "grade": cmd_grade,
+    "report": cmd_report,
+    "similarity": cmd_similarity,
+    "demo": cmd_demo,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -43,7 +43,7 @@ def _course_id(value, path: Path):
 def _db_url(value: str, path: Path) -> str:
     """A relative sqlite path is the course folder's: one rule for the grader and for nbgrader."""
     if value.startswith("sqlite:///") and not value.startswith("sqlite:////"):
-        return "sqlite:///" + str(path.parent / value[len("sqlite:///"):])
+        return "sqlite:///" + str(path.parent / value[len("sqlite:///") :])
     return value
 
 
@@ -85,8 +85,10 @@ class Setting:
         try:
             return self.read(raw, path)
         except (TypeError, ValueError, AttributeError):  # the instructor's value: say which, in one line
-            raise UserError(f"{path}: {self.name} = {raw!r} não é um valor válido; use um valor como "
-                            f"{literal(self.default)}") from None
+            raise UserError(
+                f"{path}: {self.name} = {raw!r} não é um valor válido; use um valor como "
+                f"{literal(self.default)}"
+            ) from None
 
     def lines(self, value) -> list[str]:
         """`NAME = value` with its description: on the line when it fits, else above it."""
@@ -106,7 +108,8 @@ SECTIONS = {
         "The students' repository: public, it holds only what `grader publish` writes (release notebooks, their "
         'data and a README). The "Abrir no Colab" links point at <STUDENT_REPOSITORY_URL>/blob/<BRANCH>/'
         "<assignment>/<nb>.ipynb, never at this course repository, which holds the solutions and hidden tests and "
-        "must stay private."),
+        "must stay private."
+    ),
     "assignments": "",
     "due_dates": "",
     "gate": "",
@@ -121,66 +124,185 @@ SECTIONS = {
 # lower case), to grader_config.py (python -m grader.config grader_config.py) and, with `runtime` or
 # `nbgrader`, to the kernels' settings or nbgrader's config; tests/test_config.py fails until all agree.
 SETTINGS: tuple[Setting, ...] = (
-    Setting("COURSE_ID", None, "nbgrader's course id", "identity", _course_id,
-            default_doc="the course folder's name", nbgrader="CourseDirectory.course_id"),
-    Setting("STUDENT_REPOSITORY_URL", "", "edit: the students' public repository", "students",
-            default_doc='"": no repository yet, the Colab links lead nowhere'),
-    Setting("STUDENT_REPOSITORY_BRANCH", "main", "its branch, in the Colab links and `grader publish`",
-            "students"),
-    Setting("ASSIGNMENTS", [], "Assignments, in teaching order: folder names under source/ and release/.",
-            "assignments", _plain(list)),
-    Setting("DUE_DATES", {}, (
-        'Due dates (optional), assignment -> date, time and time zone ("2025-05-10 23:59 -0300", or a zone name as '
-        '"2025-05-10 23:59 America/Sao_Paulo"). A submission is on time up to that instant; later ones are marked '
-        "late (atrasada) in scores.json, index.html and the feedback, and the gradebook gets the due date, so the "
-        "formgrader shows how late. The submission time is nbgrader's timestamp.txt when the student's folder has "
-        "one, else the notebook file's time (in Moodle's zip, the time recorded inside the zip)."),
-        "due_dates", _due_dates),
-    Setting("STRICT_CONVENTIONS", False, (
-        "The release's quality gate (`grader release`): what nbgrader's model requires (valid metadata, unique "
-        "ids, nothing of a solution or hidden test in the release, the solution earns full marks) always stops "
-        "the release; this course's conventions (test cells locked, solution code between ### BEGIN/END "
-        "SOLUTION, no outputs in source/, graded cells with points, the blank release earns zero) are warnings, "
-        "or errors with True."),
-        "gate", _plain(bool)),
-    Setting("DB_URL", "sqlite:///gradebook.db", (
-        "Gradebook: nbgrader's database. Any SQLAlchemy URL works; a relative sqlite path is taken from the course "
-        "directory."), "gradebook", _db_url, nbgrader="CourseDirectory.db_url"),
+    Setting(
+        "COURSE_ID",
+        None,
+        "nbgrader's course id",
+        "identity",
+        _course_id,
+        default_doc="the course folder's name",
+        nbgrader="CourseDirectory.course_id",
+    ),
+    Setting(
+        "STUDENT_REPOSITORY_URL",
+        "",
+        "edit: the students' public repository",
+        "students",
+        default_doc='"": no repository yet, the Colab links lead nowhere',
+    ),
+    Setting(
+        "STUDENT_REPOSITORY_BRANCH", "main", "its branch, in the Colab links and `grader publish`", "students"
+    ),
+    Setting(
+        "ASSIGNMENTS",
+        [],
+        "Assignments, in teaching order: folder names under source/ and release/.",
+        "assignments",
+        _plain(list),
+    ),
+    Setting(
+        "DUE_DATES",
+        {},
+        (
+            'Due dates (optional), assignment -> date, time and time zone ("2025-05-10 23:59 -0300", or a zone name as '
+            '"2025-05-10 23:59 America/Sao_Paulo"). A submission is on time up to that instant; later ones are marked '
+            "late (atrasada) in scores.json, index.html and the feedback, and the gradebook gets the due date, so the "
+            "formgrader shows how late. The submission time is nbgrader's timestamp.txt when the student's folder has "
+            "one, else the notebook file's time (in Moodle's zip, the time recorded inside the zip)."
+        ),
+        "due_dates",
+        _due_dates,
+    ),
+    Setting(
+        "STRICT_CONVENTIONS",
+        False,
+        (
+            "The release's quality gate (`grader release`): what nbgrader's model requires (valid metadata, unique "
+            "ids, nothing of a solution or hidden test in the release, the solution earns full marks) always stops "
+            "the release; this course's conventions (test cells locked, solution code between ### BEGIN/END "
+            "SOLUTION, no outputs in source/, graded cells with points, the blank release earns zero) are warnings, "
+            "or errors with True."
+        ),
+        "gate",
+        _plain(bool),
+    ),
+    Setting(
+        "DB_URL",
+        "sqlite:///gradebook.db",
+        (
+            "Gradebook: nbgrader's database. Any SQLAlchemy URL works; a relative sqlite path is taken from the course "
+            "directory."
+        ),
+        "gradebook",
+        _db_url,
+        nbgrader="CourseDirectory.db_url",
+    ),
     Setting("DEVICE", "auto", "auto | cpu | cuda", "grading"),
     Setting("WORKERS", 0, "0: one per core (one per GPU with cuda)", "grading", _plain(int)),
-    Setting("SCHEDULER", None, 'Dask scheduler ("tcp://host:8786"): run the notebooks on its workers; None: here',
-            "grading", lambda value, path: value or None),
-    Setting("CELL_TIMEOUT_S", 120, "wall time one cell may take", "grading", _plain(int),
-            runtime="cell_timeout_s", nbgrader="ExecutePreprocessor.timeout"),
-    Setting("SUBMISSION_TIMEOUT_S", 600, "wall time one whole notebook may take", "grading", _plain(int),
-            runtime="submission_timeout_s"),
-    Setting("WARM_KERNELS", True, (
-        "Each worker keeps a sandboxed Python with the notebooks' imports done (torch: 4-8 s) and forks a fresh "
-        "kernel from it per submission (grader/kernels/warm.py); False starts every kernel from scratch."),
-        "grading", _plain(bool), runtime="warm"),
-    Setting("SANDBOX", True, "`--no-sandbox` turns it off for one run, and the report says so", "limits",
-            _plain(bool), runtime="use_sandbox"),
-    Setting("CPU_TIME_S", 900, "CPU seconds (all threads) for one kernel", "limits", _plain(int),
-            runtime="limits.cpu_time_s"),
-    Setting("MEMORY_MB", 6144, "address space of the kernel", "limits", _plain(int), runtime="limits.memory_mb"),
-    Setting("MAX_PROCESSES", 256, "processes and threads the kernel may hold", "limits", _plain(int),
-            runtime="limits.max_processes"),
-    Setting("MAX_FILE_MB", 64, "largest file the kernel may write", "limits", _plain(int),
-            runtime="limits.max_file_mb"),
-    Setting("MAX_OUTPUT_KB", 512, "outputs kept per cell in the graded notebook", "limits", _plain(int),
-            runtime="max_output_kb"),
-    Setting("MAX_TRANSFER_MB", 64, (
-        "The most one answer of the student's kernel may carry to the trusted test kernel (a result, the "
-        "arguments it changed): more fails that test (grader/kernels/standalone/inkernel/wire.py)."),
-        "limits", _plain(int), runtime="transfer_mb"),
-    Setting("MOODLE_LANGUAGE", "pt_br", (
-        "Moodle: the language of moodle.csv's headers when no grading worksheet is given (`grader grade "
-        '--worksheet` fills the worksheet downloaded from the assignment instead, in its own language): "pt_br" '
-        'or "en".'), "moodle"),
-    Setting("CODE_STUB", "# SEU CÓDIGO AQUI\nraise NotImplementedError()", "replaces solution code", "stubs",
-            nbgrader="ClearSolutions.code_stub", to_nbgrader=lambda stub: {"python": stub}),
-    Setting("TEXT_STUB", "SUA RESPOSTA AQUI", "replaces written answers", "stubs",
-            nbgrader="ClearSolutions.text_stub"),
+    Setting(
+        "SCHEDULER",
+        None,
+        'Dask scheduler ("tcp://host:8786"): run the notebooks on its workers; None: here',
+        "grading",
+        lambda value, path: value or None,
+    ),
+    Setting(
+        "CELL_TIMEOUT_S",
+        120,
+        "wall time one cell may take",
+        "grading",
+        _plain(int),
+        runtime="cell_timeout_s",
+        nbgrader="ExecutePreprocessor.timeout",
+    ),
+    Setting(
+        "SUBMISSION_TIMEOUT_S",
+        600,
+        "wall time one whole notebook may take",
+        "grading",
+        _plain(int),
+        runtime="submission_timeout_s",
+    ),
+    Setting(
+        "WARM_KERNELS",
+        True,
+        (
+            "Each worker keeps a sandboxed Python with the notebooks' imports done (torch: 4-8 s) and forks a fresh "
+            "kernel from it per submission (grader/kernels/warm.py); False starts every kernel from scratch."
+        ),
+        "grading",
+        _plain(bool),
+        runtime="warm",
+    ),
+    Setting(
+        "SANDBOX",
+        True,
+        "`--no-sandbox` turns it off for one run, and the report says so",
+        "limits",
+        _plain(bool),
+        runtime="use_sandbox",
+    ),
+    Setting(
+        "CPU_TIME_S",
+        900,
+        "CPU seconds (all threads) for one kernel",
+        "limits",
+        _plain(int),
+        runtime="limits.cpu_time_s",
+    ),
+    Setting(
+        "MEMORY_MB", 6144, "address space of the kernel", "limits", _plain(int), runtime="limits.memory_mb"
+    ),
+    Setting(
+        "MAX_PROCESSES",
+        256,
+        "processes and threads the kernel may hold",
+        "limits",
+        _plain(int),
+        runtime="limits.max_processes",
+    ),
+    Setting(
+        "MAX_FILE_MB",
+        64,
+        "largest file the kernel may write",
+        "limits",
+        _plain(int),
+        runtime="limits.max_file_mb",
+    ),
+    Setting(
+        "MAX_OUTPUT_KB",
+        512,
+        "outputs kept per cell in the graded notebook",
+        "limits",
+        _plain(int),
+        runtime="max_output_kb",
+    ),
+    Setting(
+        "MAX_TRANSFER_MB",
+        64,
+        (
+            "The most one answer of the student's kernel may carry to the trusted test kernel (a result, the "
+            "arguments it changed): more fails that test (grader/kernels/standalone/inkernel/wire.py)."
+        ),
+        "limits",
+        _plain(int),
+        runtime="transfer_mb",
+    ),
+    Setting(
+        "MOODLE_LANGUAGE",
+        "pt_br",
+        (
+            "Moodle: the language of moodle.csv's headers when no grading worksheet is given (`grader grade "
+            '--worksheet` fills the worksheet downloaded from the assignment instead, in its own language): "pt_br" '
+            'or "en".'
+        ),
+        "moodle",
+    ),
+    Setting(
+        "CODE_STUB",
+        "# SEU CÓDIGO AQUI\nraise NotImplementedError()",
+        "replaces solution code",
+        "stubs",
+        nbgrader="ClearSolutions.code_stub",
+        to_nbgrader=lambda stub: {"python": stub},
+    ),
+    Setting(
+        "TEXT_STUB",
+        "SUA RESPOSTA AQUI",
+        "replaces written answers",
+        "stubs",
+        nbgrader="ClearSolutions.text_stub",
+    ),
 )
 SETTING = {setting.name: setting for setting in SETTINGS}
 
@@ -237,16 +359,27 @@ class Settings:
         notebooks = sorted(folder.glob("*.ipynb"))
         known = ", ".join(self.assignments) or "nenhuma"
         if assignment not in self.assignments:
-            where = (f"há notebooks em {folder}, mas ela não está em ASSIGNMENTS; acrescente {assignment!r} à lista "
-                     "ASSIGNMENTS de grader_config.py") if notebooks else (
-                f"não está em ASSIGNMENTS de grader_config.py nem tem notebooks em {folder}; confira o nome")
+            where = (
+                (
+                    f"há notebooks em {folder}, mas ela não está em ASSIGNMENTS; acrescente {assignment!r} à lista "
+                    "ASSIGNMENTS de grader_config.py"
+                )
+                if notebooks
+                else (
+                    f"não está em ASSIGNMENTS de grader_config.py nem tem notebooks em {folder}; confira o nome"
+                )
+            )
             raise UserError(f"atividade desconhecida: {assignment!r}: {where} (atividades: {known})")
         if not folder.is_dir():
-            raise UserError(f"a atividade {assignment!r} está em ASSIGNMENTS, mas a pasta {folder} não existe: "
-                            "crie-a com os notebooks do professor ou tire a atividade da lista")
+            raise UserError(
+                f"a atividade {assignment!r} está em ASSIGNMENTS, mas a pasta {folder} não existe: "
+                "crie-a com os notebooks do professor ou tire a atividade da lista"
+            )
         if not notebooks:
-            raise UserError(f"a atividade {assignment!r} não tem notebooks em {folder}: ponha lá os notebooks "
-                            "do professor (.ipynb)")
+            raise UserError(
+                f"a atividade {assignment!r} não tem notebooks em {folder}: ponha lá os notebooks "
+                "do professor (.ipynb)"
+            )
         return notebooks
 
     def due_date(self, assignment: str) -> datetime | None:
@@ -289,7 +422,9 @@ def load_settings(course_dir: Path | None = None) -> Settings:
 
 def read_settings(namespace: Mapping, path: Path, module: object = None) -> Settings:
     """The settings of the grader_config.py at `path` whose globals are `namespace`."""
-    if "REPOSITORY_URL" in namespace:  # it used to send Colab to the course repository, which must stay private
+    if (
+        "REPOSITORY_URL" in namespace
+    ):  # it used to send Colab to the course repository, which must stay private
         raise UserError(
             f"{path}: REPOSITORY_URL não é mais usado; troque-o por STUDENT_REPOSITORY_URL, o repositório público "
             "dos alunos (o do curso deve ficar privado), e REPOSITORY_BRANCH por STUDENT_REPOSITORY_BRANCH"
@@ -338,11 +473,16 @@ def literal(value) -> str:
 def _comment(text: str) -> list[str]:
     if not text:
         return []
-    return ["# " + line for line in textwrap.wrap(text, LINE - 2, break_long_words=False, break_on_hyphens=False)]
+    return [
+        "# " + line for line in textwrap.wrap(text, LINE - 2, break_long_words=False, break_on_hyphens=False)
+    ]
 
 
-def render_config(values: Mapping[str, object], table: tuple[Setting, ...] = SETTINGS,
-                  sections: Mapping[str, str] = SECTIONS) -> str:
+def render_config(
+    values: Mapping[str, object],
+    table: tuple[Setting, ...] = SETTINGS,
+    sections: Mapping[str, str] = SECTIONS,
+) -> str:
     """A complete grader_config.py: every setting of `table`, documented, with its value in `values` (setting
     name -> value as written) or its default."""
     unknown = [name for name in values if name not in {setting.name for setting in table}]
@@ -361,30 +501,44 @@ def assigned(text: str) -> dict[str, object]:
     """What a grader_config.py assigns at its top level (`NAME = literal`), by name."""
     values = {}
     for node in ast.parse(text).body:
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-                and node.targets[0].id.isupper()):
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id.isupper()
+        ):
             values[node.targets[0].id] = ast.literal_eval(node.value)
     return values
 
 
-def config_problems(text: str, table: tuple[Setting, ...] = SETTINGS,
-                    sections: Mapping[str, str] = SECTIONS) -> list[str]:
+def config_problems(
+    text: str, table: tuple[Setting, ...] = SETTINGS, sections: Mapping[str, str] = SECTIONS
+) -> list[str]:
     """Where `text` (a grader_config.py) strays from `table`: a setting in one and not the other, or comments
     that are not the table's descriptions. [] when it is what render_config writes for its values."""
     values = assigned(text)
     names = [setting.name for setting in table]
-    problems = [f"{name}: assigned in grader_config.py, but SETTINGS (grader/config.py) has no such setting"
-                for name in values if name not in names]
-    problems += [f"{name}: in SETTINGS (grader/config.py), but grader_config.py does not assign it"
-                 for name in names if name not in values]
+    problems = [
+        f"{name}: assigned in grader_config.py, but SETTINGS (grader/config.py) has no such setting"
+        for name in values
+        if name not in names
+    ]
+    problems += [
+        f"{name}: in SETTINGS (grader/config.py), but grader_config.py does not assign it"
+        for name in names
+        if name not in values
+    ]
     if problems:
         return problems
     expected = render_config(values, table, sections)
     if text != expected:
-        diff = difflib.unified_diff(text.splitlines(), expected.splitlines(), "grader_config.py", "SETTINGS",
-                                    lineterm="", n=0)
-        problems.append("grader_config.py is not what SETTINGS says (`python -m grader.config grader_config.py` "
-                        "rewrites it, keeping the values):\n" + "\n".join(list(diff)[:30]))
+        diff = difflib.unified_diff(
+            text.splitlines(), expected.splitlines(), "grader_config.py", "SETTINGS", lineterm="", n=0
+        )
+        problems.append(
+            "grader_config.py is not what SETTINGS says (`python -m grader.config grader_config.py` "
+            "rewrites it, keeping the values):\n" + "\n".join(list(diff)[:30])
+        )
     return problems
 
 
@@ -396,15 +550,25 @@ def write_config(path: Path) -> None:
     except (SyntaxError, ValueError) as exc:
         raise UserError(f"{path}: só sei reescrever valores literais (NAME = valor): {exc}") from None
     body = ast.parse(text).body
-    kept = [node for node in body if isinstance(node, ast.Assign)
-            or (isinstance(node, ast.FunctionDef) and node.name == "configure_nbgrader")]
-    if len(body) - len(kept) > (isinstance(body[0], ast.Expr) if body else 0):  # more than a docstring: it'd go
-        raise UserError(f"{path} tem mais que configurações (NAME = valor) e configure_nbgrader: reescrevê-lo "
-                        "apagaria o resto; mova-o para nbgrader_config.py")
+    kept = [
+        node
+        for node in body
+        if isinstance(node, ast.Assign)
+        or (isinstance(node, ast.FunctionDef) and node.name == "configure_nbgrader")
+    ]
+    if len(body) - len(kept) > (
+        isinstance(body[0], ast.Expr) if body else 0
+    ):  # more than a docstring: it'd go
+        raise UserError(
+            f"{path} tem mais que configurações (NAME = valor) e configure_nbgrader: reescrevê-lo "
+            "apagaria o resto; mova-o para nbgrader_config.py"
+        )
     unknown = [name for name in values if name not in SETTING]
     if unknown:
-        raise UserError(f"{path}: {', '.join(unknown)} não são configurações do grader (veja SETTINGS em "
-                        "grader/config.py); corrija o nome ou tire-as")
+        raise UserError(
+            f"{path}: {', '.join(unknown)} não são configurações do grader (veja SETTINGS em "
+            "grader/config.py); corrija o nome ou tire-as"
+        )
     path.write_text(render_config(values), encoding="utf-8")
 
 

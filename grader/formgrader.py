@@ -37,9 +37,22 @@ class AutogradeWithGrader(JupyterHandler):
             for notebook in [*submitted.glob("*.ipynb"), *submitted.glob("timestamp.txt")]:  # the same time
                 shutil.copy2(notebook, target / notebook.name)
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "grader.cli", "--course-dir", str(course), "grade", assignment_id,
-                "--submissions", scratch, "--no-progress", "--workers", "1",
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=str(course))
+                sys.executable,
+                "-m",
+                "grader.cli",
+                "--course-dir",
+                str(course),
+                "grade",
+                assignment_id,
+                "--submissions",
+                scratch,
+                "--no-progress",
+                "--workers",
+                "1",
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                cwd=str(course),
+            )
             output, _ = await process.communicate()
         log = output.decode("utf-8", "replace")
         ok = process.returncode == 0
@@ -52,6 +65,8 @@ def _jupyter_server_extension_points():
 
 def _load_jupyter_server_extension(server_app) -> None:
     web_app = server_app.web_app
-    pattern = url_path_join(web_app.settings["base_url"], r"/formgrader/api/submission/([^/]+)/([^/]+)/autograde")
+    pattern = url_path_join(
+        web_app.settings["base_url"], r"/formgrader/api/submission/([^/]+)/([^/]+)/autograde"
+    )
     web_app.add_handlers(".*$", [(pattern, AutogradeWithGrader)])
     server_app.log.info("grader: o botão Autograde do formgrader recorrige com `grader grade`")

@@ -91,7 +91,9 @@ class StudentResult:
     status: Status = Status.GRADED
     first_name: str = ""
     last_name: str = ""
-    flags: list[str] = field(default_factory=list)  # Flag texts: add_flag() writes them, Flag.parse reads them
+    flags: list[str] = field(
+        default_factory=list
+    )  # Flag texts: add_flag() writes them, Flag.parse reads them
     notes: list[str] = field(default_factory=list)  # one line each, Portuguese, for the instructor
     cells: dict[tuple[str, str], CellResult] = field(default_factory=dict)  # (notebook, grade_id) -> result
     seconds: float = 0.0
@@ -153,12 +155,19 @@ class StudentResult:
         cells = data.pop("cells")
         cells = cells.values() if isinstance(cells, dict) else cells  # a dict by grade_id before issue 14
         known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in known},
-                   cells={(c["notebook"], c["grade_id"]): CellResult(**c) for c in cells})
+        return cls(
+            **{k: v for k, v in data.items() if k in known},
+            cells={(c["notebook"], c["grade_id"]): CellResult(**c) for c in cells},
+        )
 
 
-def scores_json(assignment: str, max_score: float, students: list[StudentResult],
-                notebooks: list[str] | None = None, due_date: str | None = None) -> dict:
+def scores_json(
+    assignment: str,
+    max_score: float,
+    students: list[StudentResult],
+    notebooks: list[str] | None = None,
+    due_date: str | None = None,
+) -> dict:
     """scores.json, the shape other tools read (issue 3, extended by issue 14):
 
     {"assignment": str, "max_score": float, "notebooks": [str], "due_date": str | null,
@@ -171,7 +180,11 @@ def scores_json(assignment: str, max_score: float, students: list[StudentResult]
     In an assignment of one notebook the cells are keyed by grade_id, as before; with several notebooks by
     "<notebook>/<grade_id>" (cell_key), so the same grade_id in two notebooks is two cells. Times are ISO 8601
     with their offset; `late` only with a due date (DUE_DATES in grader_config.py)."""
-    names = notebooks if notebooks is not None else sorted({c.notebook for s in students for c in s.cells.values()})
+    names = (
+        notebooks
+        if notebooks is not None
+        else sorted({c.notebook for s in students for c in s.cells.values()})
+    )
     multi = len(names) > 1
     return {
         "assignment": assignment,

@@ -40,7 +40,6 @@ def patch() -> None:
     warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
 
 
-
 def nbgrader_settings(course: Path):
     """The course's nbgrader configuration, as nbgrader reads nbgrader_config.py."""
     from traitlets.config.loader import PyFileConfigLoader
@@ -79,5 +78,3 @@ def run_generate_assignment(settings: Settings, assignment: str, release_dir: Pa
     if not result["success"]:
         detail = (result.get("error") or result.get("log") or "").strip().splitlines()[-1:]
         raise UserError(f"nbgrader não gerou {assignment} ({db_url}): {detail}")
-
-

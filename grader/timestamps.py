@@ -35,8 +35,10 @@ def _zone(word: str):
         return timezone(sign * timedelta(hours=int(found[2]), minutes=int(found[3])))
     zone = date_tz.gettz(word) if "/" in word or word.isalpha() else None
     if zone is None:
-        raise TimeFormatError(f"fuso horário desconhecido {word!r} (use um deslocamento como -0300 ou um nome "
-                              "como America/Sao_Paulo)")
+        raise TimeFormatError(
+            f"fuso horário desconhecido {word!r} (use um deslocamento como -0300 ou um nome "
+            "como America/Sao_Paulo)"
+        )
     return zone
 
 
@@ -83,10 +85,10 @@ def zip_entry_time(info: zipfile.ZipInfo) -> datetime:
     extra = info.extra
     while len(extra) >= 4:
         kind, size = struct.unpack("<HH", extra[:4])
-        body = extra[4:4 + size]
+        body = extra[4 : 4 + size]
         if kind == 0x5455 and len(body) >= 5 and body[0] & 1:
             return datetime.fromtimestamp(struct.unpack("<i", body[1:5])[0], tz=timezone.utc)
-        extra = extra[4 + size:]
+        extra = extra[4 + size :]
     return datetime(*info.date_time).astimezone()
 
 

@@ -21,7 +21,10 @@ RUN_MARK = "GRADER_TEST_RUN"
 _TESTS_STARTED: list[tuple[float, str]] = []  # (seconds since boot, test id)
 # Python's own helpers of this process (multiprocessing starts a resource tracker for the Dask workers): they
 # read a pipe from it and end with it.
-_OWN_HELPERS = (b"from multiprocessing.resource_tracker import main", b"from multiprocessing.forkserver import main")
+_OWN_HELPERS = (
+    b"from multiprocessing.resource_tracker import main",
+    b"from multiprocessing.forkserver import main",
+)
 
 
 def pytest_configure(config):
@@ -45,9 +48,13 @@ def _describe(pid: int, stat: str) -> str:
     fields = stat.rsplit(")", 1)[1].split()
     tick = 1 / os.sysconf("SC_CLK_TCK")
     started = int(fields[19]) * tick  # starttime, seconds since boot, in whole ticks
-    test = next((t for when, t in reversed(_TESTS_STARTED) if when <= started + tick), "(before the first test)")
+    test = next(
+        (t for when, t in reversed(_TESTS_STARTED) if when <= started + tick), "(before the first test)"
+    )
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        cmdline = (
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        )
     except OSError:
         cmdline = ""
     return f"pid {pid} (parent {fields[1]}, state {fields[0]}): {cmdline[:160]} [started in {test}]"

@@ -34,8 +34,12 @@ def repo_assignments() -> list[str]:
 def with_meta(cell, grade_id, *, grade=False, solution=False, locked=False, points=0, task=False):
     """`cell` with nbgrader's metadata (schema 3), as nbgrader's create_assignment writes it."""
     cell.metadata["nbgrader"] = {
-        "grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
-        "solution": solution, "task": task,
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": locked,
+        "schema_version": 3,
+        "solution": solution,
+        "task": task,
     }
     if grade or task:
         cell.metadata["nbgrader"]["points"] = points
@@ -91,27 +95,52 @@ def mini_source() -> nbformat.NotebookNode:
         cells=[
             new_markdown_cell("# Mini atividade\nEscreva as funções abaixo."),
             with_meta(new_code_cell("import math"), "preparo", locked=True),
-            with_meta(new_code_cell(
-                'def dobro(x):\n    """O dobro de x."""\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION'
-            ), "resposta_dobro", solution=True),
-            with_meta(new_code_cell(
-                'assert dobro(2) == 4, f"dobro(2) deveria ser 4, mas é {dobro(2)}"\n'
-                "### BEGIN HIDDEN TESTS\n"
-                'assert dobro(-3) == -6, "dobro(-3) deveria ser -6"\n'
-                "### END HIDDEN TESTS"
-            ), "dobro_valores", grade=True, locked=True, points=1),
+            with_meta(
+                new_code_cell(
+                    'def dobro(x):\n    """O dobro de x."""\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION'
+                ),
+                "resposta_dobro",
+                solution=True,
+            ),
+            with_meta(
+                new_code_cell(
+                    'assert dobro(2) == 4, f"dobro(2) deveria ser 4, mas é {dobro(2)}"\n'
+                    "### BEGIN HIDDEN TESTS\n"
+                    'assert dobro(-3) == -6, "dobro(-3) deveria ser -6"\n'
+                    "### END HIDDEN TESTS"
+                ),
+                "dobro_valores",
+                grade=True,
+                locked=True,
+                points=1,
+            ),
             new_markdown_cell("Agora o quadrado."),
-            with_meta(new_code_cell(
-                'def quadrado(x):\n    """x ao quadrado."""\n    ### BEGIN SOLUTION\n    return x * x\n    ### END SOLUTION'
-            ), "resposta_quadrado", solution=True),
-            with_meta(new_code_cell(
-                'assert quadrado(3) == 9, f"quadrado(3) deveria ser 9, mas é {quadrado(3)}"\n'
-                "### BEGIN HIDDEN TESTS\n"
-                'assert quadrado(-4) == 16, "quadrado(-4) deveria ser 16"\n'
-                "### END HIDDEN TESTS"
-            ), "quadrado_valores", grade=True, locked=True, points=2),
-            with_meta(new_markdown_cell("Explique: ### BEGIN SOLUTION\nPorque sim.\n### END SOLUTION"),
-                      "resposta_explicacao", grade=True, solution=True, points=1),
+            with_meta(
+                new_code_cell(
+                    'def quadrado(x):\n    """x ao quadrado."""\n    ### BEGIN SOLUTION\n    return x * x\n    ### END SOLUTION'
+                ),
+                "resposta_quadrado",
+                solution=True,
+            ),
+            with_meta(
+                new_code_cell(
+                    'assert quadrado(3) == 9, f"quadrado(3) deveria ser 9, mas é {quadrado(3)}"\n'
+                    "### BEGIN HIDDEN TESTS\n"
+                    'assert quadrado(-4) == 16, "quadrado(-4) deveria ser 16"\n'
+                    "### END HIDDEN TESTS"
+                ),
+                "quadrado_valores",
+                grade=True,
+                locked=True,
+                points=2,
+            ),
+            with_meta(
+                new_markdown_cell("Explique: ### BEGIN SOLUTION\nPorque sim.\n### END SOLUTION"),
+                "resposta_explicacao",
+                grade=True,
+                solution=True,
+                points=1,
+            ),
         ],
         metadata={"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
     )
@@ -144,8 +173,9 @@ def build_mini_course(tmp_path: Path, sandbox_available: bool, *, probe: bool = 
     (course / "grader_config.py").write_text(course_config(["mini", "outra"], SANDBOX=sandbox_available))
     source = mini_source()
     if probe:
-        source.cells.insert(4, with_meta(new_code_cell(PROBE_TEST), "dobro_rapida", grade=True, locked=True,
-                                         points=1))
+        source.cells.insert(
+            4, with_meta(new_code_cell(PROBE_TEST), "dobro_rapida", grade=True, locked=True, points=1)
+        )
     nbformat.write(source, course / "source" / "mini" / "mini.ipynb")
     other = new_notebook(cells=[new_markdown_cell("# Outra atividade"), new_code_cell("print('outra')")])
     nbformat.write(other, course / "source" / "outra" / "outra.ipynb")
@@ -160,9 +190,14 @@ def build_example_course(course: Path, sandbox_available: bool):
 
     for part in ("source", "release"):
         shutil.copytree(REPO / part, course / part)
-    (course / "grader_config.py").write_text(course_config([EXAMPLES, "grafo_computacional"],
-                                                           SANDBOX=sandbox_available, CELL_TIMEOUT_S=120,
-                                                           SUBMISSION_TIMEOUT_S=600))
+    (course / "grader_config.py").write_text(
+        course_config(
+            [EXAMPLES, "grafo_computacional"],
+            SANDBOX=sandbox_available,
+            CELL_TIMEOUT_S=120,
+            SUBMISSION_TIMEOUT_S=600,
+        )
+    )
     return load_settings(course)
 
 
@@ -170,8 +205,12 @@ def grade_examples(settings, **options):
     """Grade the example class as `grader demo` does: the run, scores.json's students by id, the max score."""
     from grader.grading import pipeline
 
-    options = pipeline.GradeOptions(submissions=REPO / "examples" / "submissions" / EXAMPLES,
-                                    report_dir=settings.course_dir / "reports", progress=False, **options)
+    options = pipeline.GradeOptions(
+        submissions=REPO / "examples" / "submissions" / EXAMPLES,
+        report_dir=settings.course_dir / "reports",
+        progress=False,
+        **options,
+    )
     run = pipeline.grade(settings, EXAMPLES, options)
     scores = json.loads((settings.course_dir / "reports" / EXAMPLES / "scores.json").read_text())
     return run, {s["student_id"]: s for s in scores["students"]}, scores["max_score"]
@@ -229,36 +268,83 @@ def make_zip(path: Path, files: dict[str, bytes]) -> Path:
 
 # --- Moodle's worksheets, as mod/assign/gradingtable.php writes them in downloading mode ---------------------
 
-EN = {"recordid": "Identifier", "hiddenuser": "Participant ", "fullname": "Full name", "email": "Email address",
-      "status": "Status", "team": "Group", "grade": "Grade", "maxgrade": "Maximum grade",
-      "gradecanbechanged": "Grade can be changed", "lastmodifiedsubmission": "Last modified (submission)",
-      "lastmodifiedgrade": "Last modified (grade)", "feedbackcomments": "Feedback comments", "yes": "Yes",
-      "no": "No", "decsep": ".", "submitted": "Submitted for grading"}
-PT_BR = {"recordid": "Identificador", "hiddenuser": "Participante", "fullname": "Nome completo",
-         "email": "Endereço de email", "status": "Status", "team": "Grupo", "grade": "Nota",
-         "maxgrade": "Nota máxima", "gradecanbechanged": "A nota pode ser alterada",
-         "lastmodifiedsubmission": "Última modificação (envio)", "lastmodifiedgrade": "Última modificação (nota)",
-         "feedbackcomments": "Comentários de feedback", "yes": "Sim", "no": "Não", "decsep": ",",
-         "submitted": "Enviado para avaliação"}
+EN = {
+    "recordid": "Identifier",
+    "hiddenuser": "Participant ",
+    "fullname": "Full name",
+    "email": "Email address",
+    "status": "Status",
+    "team": "Group",
+    "grade": "Grade",
+    "maxgrade": "Maximum grade",
+    "gradecanbechanged": "Grade can be changed",
+    "lastmodifiedsubmission": "Last modified (submission)",
+    "lastmodifiedgrade": "Last modified (grade)",
+    "feedbackcomments": "Feedback comments",
+    "yes": "Yes",
+    "no": "No",
+    "decsep": ".",
+    "submitted": "Submitted for grading",
+}
+PT_BR = {
+    "recordid": "Identificador",
+    "hiddenuser": "Participante",
+    "fullname": "Nome completo",
+    "email": "Endereço de email",
+    "status": "Status",
+    "team": "Grupo",
+    "grade": "Nota",
+    "maxgrade": "Nota máxima",
+    "gradecanbechanged": "A nota pode ser alterada",
+    "lastmodifiedsubmission": "Última modificação (envio)",
+    "lastmodifiedgrade": "Última modificação (nota)",
+    "feedbackcomments": "Comentários de feedback",
+    "yes": "Sim",
+    "no": "Não",
+    "decsep": ",",
+    "submitted": "Enviado para avaliação",
+}
 USERDATE = {"en": "Friday, 3 May 2024, 10:15 AM", "pt_br": "sexta-feira, 3 mai. 2024, 10:15"}
 
 
-def worksheet(path: Path, words: dict, people: list[dict], maximum: float, *, email: bool = True,
-              team: bool = False, language: str = "en") -> Path:
+def worksheet(
+    path: Path,
+    words: dict,
+    people: list[dict],
+    maximum: float,
+    *,
+    email: bool = True,
+    team: bool = False,
+    language: str = "en",
+) -> Path:
     """gradingtable.php's columns in downloading mode: recordid, fullname, identity fields, status, [team],
     grade, grademax (format_float with the language's separator), gradecanbechanged, timesubmitted, timemarked
     (userdate, or "-" with no grade), the feedback plugins' editor fields."""
     header = [words["recordid"], words["fullname"]] + ([words["email"]] if email else []) + [words["status"]]
-    header += ([words["team"]] if team else []) + [words["grade"], words["maxgrade"], words["gradecanbechanged"],
-                                                   words["lastmodifiedsubmission"], words["lastmodifiedgrade"],
-                                                   words["feedbackcomments"]]
+    header += ([words["team"]] if team else []) + [
+        words["grade"],
+        words["maxgrade"],
+        words["gradecanbechanged"],
+        words["lastmodifiedsubmission"],
+        words["lastmodifiedgrade"],
+        words["feedbackcomments"],
+    ]
     rows = [header]
     for p in people:
-        row = [words["hiddenuser"] + str(p["id"]), p["name"]] + ([p["email"]] if email else []) + [words["submitted"]]
-        row += ([p.get("group", "")] if team else [])
-        row += [p.get("grade", ""), f"{maximum:.2f}".replace(".", words["decsep"]),
-                words["no"] if p.get("locked") else words["yes"], USERDATE[language],
-                USERDATE[language] if p.get("graded") else "-", ""]
+        row = (
+            [words["hiddenuser"] + str(p["id"]), p["name"]]
+            + ([p["email"]] if email else [])
+            + [words["submitted"]]
+        )
+        row += [p.get("group", "")] if team else []
+        row += [
+            p.get("grade", ""),
+            f"{maximum:.2f}".replace(".", words["decsep"]),
+            words["no"] if p.get("locked") else words["yes"],
+            USERDATE[language],
+            USERDATE[language] if p.get("graded") else "-",
+            "",
+        ]
         rows.append(row)
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)

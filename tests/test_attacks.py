@@ -59,34 +59,58 @@ ATTACKS: dict[str, Attack] = {
     "editou_teste": Attack("wrong quadrado; replaces quadrado_valores' code by `pass`", 1),
     "inflou_pontos": Attack("wrong quadrado; test cells' metadata: 100 points, no longer a grade cell", 1),
     "assert_close": Attack("wrong quadrado; torch.testing.assert_close = no-op", 1),
-    "np_testing": Attack("wrong quadrado; np.testing.assert_allclose/assert_array_equal, np.allclose/array_equal "
-                         "patched to pass", 1),
+    "np_testing": Attack(
+        "wrong quadrado; np.testing.assert_allclose/assert_array_equal, np.allclose/array_equal "
+        "patched to pass",
+        1,
+    ),
     "torch_allclose": Attack("wrong quadrado; torch.allclose and torch.equal always True", 1),
-    "torch_falso": Attack("wrong quadrado; writes a fake torch package into the working copy before any "
-                          "`import torch`", 1),
+    "torch_falso": Attack(
+        "wrong quadrado; writes a fake torch package into the working copy before any `import torch`", 1
+    ),
     "sempre_igual": Attack("quadrado returns an object whose __eq__ always says True", 1),
     "transformador": Attack("wrong quadrado; input transformer wraps every later cell in try/except", 1),
-    "transformador_alvo": Attack("wrong quadrado; input transformer turns only cells that call quadrado( into "
-                                 "`pass`", 1),
+    "transformador_alvo": Attack(
+        "wrong quadrado; input transformer turns only cells that call quadrado( into `pass`", 1
+    ),
     "ast_transformador": Attack("wrong quadrado; AST transformer removes every assert", 1),
-    "pre_run_cell": Attack("wrong quadrado; pre_run_cell hook installs a custom exception handler that "
-                           "swallows every error", 1),
-    "pre_run_cell_gabarito": Attack("wrong quadrado; pre_run_cell hook reads the expected values from the test "
-                                    "cell's own text and swaps quadrado for a lookup table", 1),
+    "pre_run_cell": Attack(
+        "wrong quadrado; pre_run_cell hook installs a custom exception handler that swallows every error", 1
+    ),
+    "pre_run_cell_gabarito": Attack(
+        "wrong quadrado; pre_run_cell hook reads the expected values from the test "
+        "cell's own text and swaps quadrado for a lookup table",
+        1,
+    ),
     "showtraceback": Attack("wrong quadrado; get_ipython().showtraceback = no-op", 1),
-    "showtraceback_alvo": Attack("wrong quadrado; showtraceback hides only errors that mention quadrado",
-                                 1),
-    "vaza_testes": Attack("dobro raises with the calling test cell's source (linecache): the hidden tests in "
-                          "its own failure message", 0),
-    "le_arquivos": Attack("wrong quadrado; reads source/, the gradebook, another student's autograded/ folder "
-                          "and submission (absolute and ../../../ paths), its neighbours' working copies; "
-                          "prints what it got", 1),
-    "escreve_fora": Attack("wrong quadrado; writes into the course dir, source/, another student's submission, "
-                           "/tmp, /dev/shm, /var/tmp, /root, $HOME, ../", 1),
-    "rede": Attack("wrong quadrado; TCP connection to a port this test listens on (127.0.0.1 and the host's "
-                   "addresses), and a DNS lookup", 1),
-    "laco_infinito": Attack("right quadrado, then ignores SIGINT and loops forever", 1,
-                            limit="limite: tempo por célula", status=("error",)),
+    "showtraceback_alvo": Attack("wrong quadrado; showtraceback hides only errors that mention quadrado", 1),
+    "vaza_testes": Attack(
+        "dobro raises with the calling test cell's source (linecache): the hidden tests in "
+        "its own failure message",
+        0,
+    ),
+    "le_arquivos": Attack(
+        "wrong quadrado; reads source/, the gradebook, another student's autograded/ folder "
+        "and submission (absolute and ../../../ paths), its neighbours' working copies; "
+        "prints what it got",
+        1,
+    ),
+    "escreve_fora": Attack(
+        "wrong quadrado; writes into the course dir, source/, another student's submission, "
+        "/tmp, /dev/shm, /var/tmp, /root, $HOME, ../",
+        1,
+    ),
+    "rede": Attack(
+        "wrong quadrado; TCP connection to a port this test listens on (127.0.0.1 and the host's "
+        "addresses), and a DNS lookup",
+        1,
+    ),
+    "laco_infinito": Attack(
+        "right quadrado, then ignores SIGINT and loops forever",
+        1,
+        limit="limite: tempo por célula",
+        status=("error",),
+    ),
     "bomba_memoria": Attack("wrong quadrado; then allocates (and touches) 64 MB blocks without end", 1),
     # The forks fill the process limit and stay: what the kernel can still do after that (start a thread,
     # import torch) varies from run to run, so it may end graded or stuck (then interrupted: error).
@@ -94,34 +118,64 @@ ATTACKS: dict[str, Attack] = {
     "saida_enorme": Attack("wrong quadrado; prints 20 MB", 1),
     "arquivo_1gb": Attack("wrong quadrado; writes a 1 GB file in its working copy and another in /tmp", 1),
     "enche_disco": Attack("wrong quadrado; fills its working copy with 16 MB files (1.25 GB in all)", 1),
-    "mata_kernel": Attack("right dobro, then SIGKILLs its own kernel", 0, limit="limite: kernel morreu",
-                          status=("error",)),
+    "mata_kernel": Attack(
+        "right dobro, then SIGKILLs its own kernel", 0, limit="limite: kernel morreu", status=("error",)
+    ),
     # Written by someone who has read the grader's code.
-    "branco_neutraliza": Attack("the blank release, plus: the IPython shell reached with getattr and split "
-                                "strings (no name the audit looks for), an input transformer that turns every "
-                                "cell with an assert into `pass` unless it carries a decoy's nonce", 0),
-    "isca_honesta": Attack("wrong quadrado; torch.testing.assert_close and np.testing.assert_allclose honest only "
-                           "on the decoys' inputs (3 elements) and `assert` messages with `ref`", 1),
-    "gancho_so_testes": Attack("wrong quadrado; a pre_run_cell hook that swaps in a right quadrado only while a "
-                               "test cell runs (its text has an assert), and back after", 1),
-    "transformador_prova": Attack("wrong quadrado; an input transformer that keeps a test cell's last line (the "
-                                  "sentinel that proved it ran) and drops its asserts", 1),
+    "branco_neutraliza": Attack(
+        "the blank release, plus: the IPython shell reached with getattr and split "
+        "strings (no name the audit looks for), an input transformer that turns every "
+        "cell with an assert into `pass` unless it carries a decoy's nonce",
+        0,
+    ),
+    "isca_honesta": Attack(
+        "wrong quadrado; torch.testing.assert_close and np.testing.assert_allclose honest only "
+        "on the decoys' inputs (3 elements) and `assert` messages with `ref`",
+        1,
+    ),
+    "gancho_so_testes": Attack(
+        "wrong quadrado; a pre_run_cell hook that swaps in a right quadrado only while a "
+        "test cell runs (its text has an assert), and back after",
+        1,
+    ),
+    "transformador_prova": Attack(
+        "wrong quadrado; an input transformer that keeps a test cell's last line (the "
+        "sentinel that proved it ran) and drops its asserts",
+        1,
+    ),
     "exec_codificado": Attack("wrong quadrado; the shell neutraliser as base64 text, run with exec", 1),
-    "operador_type": Attack("quadrado returns a tensor after patching __eq__/__bool__ on type(tensor) and "
-                            "float.__eq__ through gc (int and float are immutable, so it falls back)", 1),
-    "procura_testes": Attack("wrong quadrado; walks every readable path and /proc (cmdline, environ, fds, cwd, "
-                             "root) looking for the test kernel's files, the instructor's notebooks, hidden tests",
-                             1),
-    "objeto_estranho": Attack("quadrado returns a module, a generator, a class instance and a numpy object "
-                              "array in turn", 1),
+    "operador_type": Attack(
+        "quadrado returns a tensor after patching __eq__/__bool__ on type(tensor) and "
+        "float.__eq__ through gc (int and float are immutable, so it falls back)",
+        1,
+    ),
+    "procura_testes": Attack(
+        "wrong quadrado; walks every readable path and /proc (cmdline, environ, fds, cwd, "
+        "root) looking for the test kernel's files, the instructor's notebooks, hidden tests",
+        1,
+    ),
+    "objeto_estranho": Attack(
+        "quadrado returns a module, a generator, a class instance and a numpy object array in turn", 1
+    ),
     "tensor_enorme": Attack("quadrado returns an 80 MB tensor (over the channel's cap)", 1),
-    "agente_forjado": Attack("wrong quadrado; patches its agent to send crafted replies: nodes only T may send "
-                             "(ref, module, function), an object dtype, a tensor pointing outside its buffer, "
-                             "and a frame over the cap", 1, status=("graded", "error")),
-    "nunca_retorna": Attack("right dobro; quadrado never returns when a test calls it", 1,
-                            limit="limite: tempo por célula", status=("error",)),
-    "escreve_canal": Attack("wrong quadrado; writes forged answers (result 9, 16, ...) into the channel before "
-                            "and between the test kernel's requests, under every plausible request id", 1),
+    "agente_forjado": Attack(
+        "wrong quadrado; patches its agent to send crafted replies: nodes only T may send "
+        "(ref, module, function), an object dtype, a tensor pointing outside its buffer, "
+        "and a frame over the cap",
+        1,
+        status=("graded", "error"),
+    ),
+    "nunca_retorna": Attack(
+        "right dobro; quadrado never returns when a test calls it",
+        1,
+        limit="limite: tempo por célula",
+        status=("error",),
+    ),
+    "escreve_canal": Attack(
+        "wrong quadrado; writes forged answers (result 9, 16, ...) into the channel before "
+        "and between the test kernel's requests, under every plausible request id",
+        1,
+    ),
 }
 HONEST_RIGHT = ("honesto_certo", "zz_honesto_certo")  # first and last of the batch
 HONEST_BLANK = "honesto_branco"
@@ -135,8 +189,15 @@ SECRETS = {
     "submissao": f"SEGREDO-SUBMISSAO-{TOKEN}",
 }
 WRITTEN = f"escrito_{TOKEN}.txt"  # the file escreve_fora tries to leave everywhere
-LIMITS = {"CELL_TIMEOUT_S": 20, "SUBMISSION_TIMEOUT_S": 90, "CPU_TIME_S": 60, "MEMORY_MB": 1536,
-          "MAX_PROCESSES": 64, "MAX_FILE_MB": 16, "MAX_OUTPUT_KB": 64}
+LIMITS = {
+    "CELL_TIMEOUT_S": 20,
+    "SUBMISSION_TIMEOUT_S": 90,
+    "CPU_TIME_S": 60,
+    "MEMORY_MB": 1536,
+    "MAX_PROCESSES": 64,
+    "MAX_FILE_MB": 16,
+    "MAX_OUTPUT_KB": 64,
+}
 
 WRONG_QUADRADO = "def quadrado(x):\n    return x * 2\n"
 # The measured attack of issue 11, against the old decoys and sentinels: the shell without the names the
@@ -155,353 +216,433 @@ RIGHT_DOBRO = "def dobro(x):\n    return 2 * x\n"
 # --- the attacks' code -------------------------------------------------------------------------------------
 # Each entry: answer cell -> code (the student's whole cell). @@NAME@@ is filled in by `_fill`.
 
+
 def _quadrado(attack: str, code: str, *, right: bool = False) -> dict[str, str]:
-    return {"resposta_quadrado": f'print("ataque: {attack}")\n' + code + (RIGHT_QUADRADO if right else
-                                                                                 WRONG_QUADRADO)}
+    return {
+        "resposta_quadrado": f'print("ataque: {attack}")\n'
+        + code
+        + (RIGHT_QUADRADO if right else WRONG_QUADRADO)
+    }
 
 
 PAYLOADS: dict[str, dict[str, str]] = {
-    "assert_close": _quadrado("assert_close", "import torch\ntorch.testing.assert_close = lambda *a, **k: None\n"),
-    "np_testing": _quadrado("np_testing", (
-        "import numpy as np\n"
-        "np.testing.assert_allclose = lambda *a, **k: None\n"
-        "np.testing.assert_array_equal = lambda *a, **k: None\n"
-        "np.array_equal = lambda *a, **k: True\n"
-        "np.allclose = lambda *a, **k: True\n"
-    )),
-    "torch_allclose": _quadrado("torch_allclose", (
-        "import torch\ntorch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True\n"
-    )),
-    "torch_falso": {"resposta_dobro": (
-        'print("ataque: torch_falso")\n'
-        "import os\n"
-        'os.makedirs("torch/testing", exist_ok=True)\n'
-        'with open("torch/testing/__init__.py", "w") as f:\n'
-        '    f.write("def assert_close(*a, **k):\\n    pass\\n")\n'
-        'with open("torch/__init__.py", "w") as f:\n'
-        '    f.write("from torch import testing\\n"\n'
-        '            "def allclose(*a, **k):\\n    return True\\n"\n'
-        '            "def equal(*a, **k):\\n    return True\\n"\n'
-        '            "def zeros(n):\\n    return [0.0] * n\\n"\n'
-        '            "def ones(n):\\n    return [1.0] * n\\n")\n'
-        + RIGHT_DOBRO
-    ), "resposta_quadrado": WRONG_QUADRADO},
-    "sempre_igual": {"resposta_quadrado": (
-        'print("ataque: sempre_igual")\n'
-        "class Resultado:\n"
-        "    def __eq__(self, outro):\n"
-        "        return True\n"
-        "    def __ne__(self, outro):\n"
-        "        return False\n"
-        "    __hash__ = object.__hash__\n"
-        "def quadrado(x):\n"
-        "    return Resultado()\n"
-    )},
-    "transformador": _quadrado("transformador", (
-        "def _engole_erros(linhas):\n"
-        '    corpo = "".join(linhas).splitlines(keepends=True)\n'
-        '    return ["try:\\n"] + ["    " + linha for linha in corpo] + ["\\nexcept BaseException:\\n    pass\\n"]\n'
-        "get_ipython().input_transformers_cleanup.append(_engole_erros)\n"
-    )),
-    "transformador_alvo": _quadrado("transformador_alvo", (
-        "def _troca_testes(linhas):\n"
-        '    if any("quadrado(" in linha for linha in linhas):\n'
-        '        return ["pass\\n"]\n'
-        "    return linhas\n"
-        "get_ipython().input_transformers_cleanup.append(_troca_testes)\n"
-    )),
-    "ast_transformador": _quadrado("ast_transformador", (
-        "import ast\n"
-        "class _SemAssert(ast.NodeTransformer):\n"
-        "    def visit_Assert(self, node):\n"
-        "        return ast.copy_location(ast.Pass(), node)\n"
-        "get_ipython().ast_transformers.append(_SemAssert())\n"
-    )),
-    "pre_run_cell": _quadrado("pre_run_cell", (
-        "_ip = get_ipython()\n"
-        "def _silencia(shell, etype, value, tb, tb_offset=None):\n"
-        "    return []\n"
-        "def _antes_de_cada_celula(info):\n"
-        "    _ip.set_custom_exc((BaseException,), _silencia)\n"
-        '_ip.events.register("pre_run_cell", _antes_de_cada_celula)\n'
-    )),
-    "pre_run_cell_gabarito": {"resposta_quadrado": (
-        'print("ataque: pre_run_cell_gabarito")\n'
-        "import re\n"
-        "_ip = get_ipython()\n"
-        "def _gabarito(info):\n"
-        '    tabela = {int(a): int(b) for a, b in re.findall(r"quadrado\\((-?\\d+)\\) == (-?\\d+)", info.raw_cell)}\n'
-        "    if tabela:\n"
-        '        _ip.user_ns["quadrado"] = lambda x: tabela.get(x, x * 2)\n'
-        '_ip.events.register("pre_run_cell", _gabarito)\n'
-        + WRONG_QUADRADO
-    )},
+    "assert_close": _quadrado(
+        "assert_close", "import torch\ntorch.testing.assert_close = lambda *a, **k: None\n"
+    ),
+    "np_testing": _quadrado(
+        "np_testing",
+        (
+            "import numpy as np\n"
+            "np.testing.assert_allclose = lambda *a, **k: None\n"
+            "np.testing.assert_array_equal = lambda *a, **k: None\n"
+            "np.array_equal = lambda *a, **k: True\n"
+            "np.allclose = lambda *a, **k: True\n"
+        ),
+    ),
+    "torch_allclose": _quadrado(
+        "torch_allclose",
+        ("import torch\ntorch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True\n"),
+    ),
+    "torch_falso": {
+        "resposta_dobro": (
+            'print("ataque: torch_falso")\n'
+            "import os\n"
+            'os.makedirs("torch/testing", exist_ok=True)\n'
+            'with open("torch/testing/__init__.py", "w") as f:\n'
+            '    f.write("def assert_close(*a, **k):\\n    pass\\n")\n'
+            'with open("torch/__init__.py", "w") as f:\n'
+            '    f.write("from torch import testing\\n"\n'
+            '            "def allclose(*a, **k):\\n    return True\\n"\n'
+            '            "def equal(*a, **k):\\n    return True\\n"\n'
+            '            "def zeros(n):\\n    return [0.0] * n\\n"\n'
+            '            "def ones(n):\\n    return [1.0] * n\\n")\n' + RIGHT_DOBRO
+        ),
+        "resposta_quadrado": WRONG_QUADRADO,
+    },
+    "sempre_igual": {
+        "resposta_quadrado": (
+            'print("ataque: sempre_igual")\n'
+            "class Resultado:\n"
+            "    def __eq__(self, outro):\n"
+            "        return True\n"
+            "    def __ne__(self, outro):\n"
+            "        return False\n"
+            "    __hash__ = object.__hash__\n"
+            "def quadrado(x):\n"
+            "    return Resultado()\n"
+        )
+    },
+    "transformador": _quadrado(
+        "transformador",
+        (
+            "def _engole_erros(linhas):\n"
+            '    corpo = "".join(linhas).splitlines(keepends=True)\n'
+            '    return ["try:\\n"] + ["    " + linha for linha in corpo] + ["\\nexcept BaseException:\\n    pass\\n"]\n'
+            "get_ipython().input_transformers_cleanup.append(_engole_erros)\n"
+        ),
+    ),
+    "transformador_alvo": _quadrado(
+        "transformador_alvo",
+        (
+            "def _troca_testes(linhas):\n"
+            '    if any("quadrado(" in linha for linha in linhas):\n'
+            '        return ["pass\\n"]\n'
+            "    return linhas\n"
+            "get_ipython().input_transformers_cleanup.append(_troca_testes)\n"
+        ),
+    ),
+    "ast_transformador": _quadrado(
+        "ast_transformador",
+        (
+            "import ast\n"
+            "class _SemAssert(ast.NodeTransformer):\n"
+            "    def visit_Assert(self, node):\n"
+            "        return ast.copy_location(ast.Pass(), node)\n"
+            "get_ipython().ast_transformers.append(_SemAssert())\n"
+        ),
+    ),
+    "pre_run_cell": _quadrado(
+        "pre_run_cell",
+        (
+            "_ip = get_ipython()\n"
+            "def _silencia(shell, etype, value, tb, tb_offset=None):\n"
+            "    return []\n"
+            "def _antes_de_cada_celula(info):\n"
+            "    _ip.set_custom_exc((BaseException,), _silencia)\n"
+            '_ip.events.register("pre_run_cell", _antes_de_cada_celula)\n'
+        ),
+    ),
+    "pre_run_cell_gabarito": {
+        "resposta_quadrado": (
+            'print("ataque: pre_run_cell_gabarito")\n'
+            "import re\n"
+            "_ip = get_ipython()\n"
+            "def _gabarito(info):\n"
+            '    tabela = {int(a): int(b) for a, b in re.findall(r"quadrado\\((-?\\d+)\\) == (-?\\d+)", info.raw_cell)}\n'
+            "    if tabela:\n"
+            '        _ip.user_ns["quadrado"] = lambda x: tabela.get(x, x * 2)\n'
+            '_ip.events.register("pre_run_cell", _gabarito)\n' + WRONG_QUADRADO
+        )
+    },
     "showtraceback": _quadrado("showtraceback", "get_ipython().showtraceback = lambda *a, **k: None\n"),
-    "showtraceback_alvo": _quadrado("showtraceback_alvo", (
-        "import sys\n"
-        "_ip = get_ipython()\n"
-        "_original = _ip.showtraceback\n"
-        "def _seletivo(*a, **k):\n"
-        '    if "quadrado" in str(sys.exc_info()[1]):\n'
-        "        return None\n"
-        "    return _original(*a, **k)\n"
-        "_ip.showtraceback = _seletivo\n"
-    )),
-    "vaza_testes": {"resposta_dobro": (
-        'print("ataque: vaza_testes")\n'
-        "import linecache\n"
-        "import sys\n"
-        "def dobro(x):\n"
-        "    chamador = sys._getframe(1)\n"
-        '    raise ValueError("TESTE: " + "".join(linecache.getlines(chamador.f_code.co_filename)))\n'
-    ), "resposta_quadrado": WRONG_QUADRADO},
-    "le_arquivos": _quadrado("le_arquivos", (
-        "import os\n"
-        "import sqlite3\n"
-        "def _mostra(caminho):\n"
-        "    try:\n"
-        "        if os.path.isdir(caminho):\n"
-        '            print("LISTADO", caminho, sorted(os.listdir(caminho))[:40])\n'
-        "            return\n"
-        '        with open(caminho, "rb") as f:\n'
-        "            dados = f.read()\n"
-        '        if dados.startswith(b"SQLite format 3"):\n'
-        '            con = sqlite3.connect(f"file:{caminho}?mode=ro", uri=True)\n'
-        "            for (tabela,) in con.execute(\"select name from sqlite_master where type='table'\"):\n"
-        '                print("LIDO", caminho, tabela, con.execute(f"select * from {tabela}").fetchall())\n'
-        "        else:\n"
-        '            print("LIDO", caminho, dados[:3000].decode("utf-8", "replace"))\n'
-        "    except Exception as erro:\n"
-        '        print("NEGADO", caminho, type(erro).__name__, erro)\n'
-        "for alvo in @@READ_PATHS@@:\n"
-        "    _mostra(alvo)\n"
-        "acima = os.path.dirname(os.getcwd())\n"
-        "for vizinho in sorted(os.listdir(acima)):\n"
-        "    pasta = os.path.join(acima, vizinho)\n"
-        "    _mostra(pasta)\n"
-        "    if os.path.isdir(pasta):\n"
-        "        for nome in sorted(os.listdir(pasta)):\n"
-        "            _mostra(os.path.join(pasta, nome))\n"
-    )),
-    "escreve_fora": _quadrado("escreve_fora", (
-        "import os\n"
-        f'for alvo in @@WRITE_PATHS@@ + [os.path.expanduser("~/{WRITTEN}")]:\n'
-        "    try:\n"
-        '        with open(alvo, "w") as f:\n'
-        '            f.write("escrito")\n'
-        '        print("ESCRITO", alvo)\n'
-        "    except Exception as erro:\n"
-        '        print("NEGADO", alvo, type(erro).__name__, erro)\n'
-    )),
-    "rede": _quadrado("rede", (
-        "import socket\n"
-        "for destino in @@ADDRESSES@@:\n"
-        "    try:\n"
-        "        conexao = socket.create_connection(destino, timeout=3)\n"
-        '        conexao.sendall(b"oi")\n'
-        '        print("CONECTOU", destino)\n'
-        "    except Exception as erro:\n"
-        '        print("SEM REDE", destino, type(erro).__name__, erro)\n'
-        "try:\n"
-        '    print("DNS", socket.getaddrinfo("example.com", 80))\n'
-        "except Exception as erro:\n"
-        '    print("SEM DNS", type(erro).__name__, erro)\n'
-    )),
-    "laco_infinito": _quadrado("laco_infinito", (
-        "import signal\n"
-        "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-        + RIGHT_QUADRADO
-        + "while True:\n    pass\n"
-    ), right=True),
-    "bomba_memoria": {"resposta_quadrado": (
-        'print("ataque: bomba_memoria")\n'
-        + WRONG_QUADRADO
-        + "blocos = [bytearray(64 * 1024 * 1024) for _ in range(10**6)]\n"
-    )},
-    "bomba_fork": {"resposta_quadrado": (
-        'print("ataque: bomba_fork")\n'
-        "import os\n"
-        + WRONG_QUADRADO
-        + "while True:\n    os.fork()\n"
-    )},
+    "showtraceback_alvo": _quadrado(
+        "showtraceback_alvo",
+        (
+            "import sys\n"
+            "_ip = get_ipython()\n"
+            "_original = _ip.showtraceback\n"
+            "def _seletivo(*a, **k):\n"
+            '    if "quadrado" in str(sys.exc_info()[1]):\n'
+            "        return None\n"
+            "    return _original(*a, **k)\n"
+            "_ip.showtraceback = _seletivo\n"
+        ),
+    ),
+    "vaza_testes": {
+        "resposta_dobro": (
+            'print("ataque: vaza_testes")\n'
+            "import linecache\n"
+            "import sys\n"
+            "def dobro(x):\n"
+            "    chamador = sys._getframe(1)\n"
+            '    raise ValueError("TESTE: " + "".join(linecache.getlines(chamador.f_code.co_filename)))\n'
+        ),
+        "resposta_quadrado": WRONG_QUADRADO,
+    },
+    "le_arquivos": _quadrado(
+        "le_arquivos",
+        (
+            "import os\n"
+            "import sqlite3\n"
+            "def _mostra(caminho):\n"
+            "    try:\n"
+            "        if os.path.isdir(caminho):\n"
+            '            print("LISTADO", caminho, sorted(os.listdir(caminho))[:40])\n'
+            "            return\n"
+            '        with open(caminho, "rb") as f:\n'
+            "            dados = f.read()\n"
+            '        if dados.startswith(b"SQLite format 3"):\n'
+            '            con = sqlite3.connect(f"file:{caminho}?mode=ro", uri=True)\n'
+            "            for (tabela,) in con.execute(\"select name from sqlite_master where type='table'\"):\n"
+            '                print("LIDO", caminho, tabela, con.execute(f"select * from {tabela}").fetchall())\n'
+            "        else:\n"
+            '            print("LIDO", caminho, dados[:3000].decode("utf-8", "replace"))\n'
+            "    except Exception as erro:\n"
+            '        print("NEGADO", caminho, type(erro).__name__, erro)\n'
+            "for alvo in @@READ_PATHS@@:\n"
+            "    _mostra(alvo)\n"
+            "acima = os.path.dirname(os.getcwd())\n"
+            "for vizinho in sorted(os.listdir(acima)):\n"
+            "    pasta = os.path.join(acima, vizinho)\n"
+            "    _mostra(pasta)\n"
+            "    if os.path.isdir(pasta):\n"
+            "        for nome in sorted(os.listdir(pasta)):\n"
+            "            _mostra(os.path.join(pasta, nome))\n"
+        ),
+    ),
+    "escreve_fora": _quadrado(
+        "escreve_fora",
+        (
+            "import os\n"
+            f'for alvo in @@WRITE_PATHS@@ + [os.path.expanduser("~/{WRITTEN}")]:\n'
+            "    try:\n"
+            '        with open(alvo, "w") as f:\n'
+            '            f.write("escrito")\n'
+            '        print("ESCRITO", alvo)\n'
+            "    except Exception as erro:\n"
+            '        print("NEGADO", alvo, type(erro).__name__, erro)\n'
+        ),
+    ),
+    "rede": _quadrado(
+        "rede",
+        (
+            "import socket\n"
+            "for destino in @@ADDRESSES@@:\n"
+            "    try:\n"
+            "        conexao = socket.create_connection(destino, timeout=3)\n"
+            '        conexao.sendall(b"oi")\n'
+            '        print("CONECTOU", destino)\n'
+            "    except Exception as erro:\n"
+            '        print("SEM REDE", destino, type(erro).__name__, erro)\n'
+            "try:\n"
+            '    print("DNS", socket.getaddrinfo("example.com", 80))\n'
+            "except Exception as erro:\n"
+            '    print("SEM DNS", type(erro).__name__, erro)\n'
+        ),
+    ),
+    "laco_infinito": _quadrado(
+        "laco_infinito",
+        (
+            "import signal\n"
+            "signal.signal(signal.SIGINT, signal.SIG_IGN)\n" + RIGHT_QUADRADO + "while True:\n    pass\n"
+        ),
+        right=True,
+    ),
+    "bomba_memoria": {
+        "resposta_quadrado": (
+            'print("ataque: bomba_memoria")\n'
+            + WRONG_QUADRADO
+            + "blocos = [bytearray(64 * 1024 * 1024) for _ in range(10**6)]\n"
+        )
+    },
+    "bomba_fork": {
+        "resposta_quadrado": (
+            'print("ataque: bomba_fork")\nimport os\n' + WRONG_QUADRADO + "while True:\n    os.fork()\n"
+        )
+    },
     "saida_enorme": _quadrado("saida_enorme", 'for _ in range(200):\n    print("x" * 100_000)\n'),
-    "arquivo_1gb": _quadrado("arquivo_1gb", (
-        'bloco = b"\\0" * (1024 * 1024)\n'
-        'for destino in ("enorme.bin", "/tmp/enorme.bin"):\n'
-        "    escritos = 0\n"
-        "    try:\n"
-        '        with open(destino, "wb") as f:\n'
-        "            for _ in range(1024):\n"
-        "                f.write(bloco)\n"
-        "                escritos += 1\n"
-        "    except OSError as erro:\n"
-        '        print("PAROU", destino, escritos, "MB", type(erro).__name__)\n'
-        "    else:\n"
-        '        print("ESCREVEU", destino, escritos, "MB")\n'
-    )),
-    "enche_disco": _quadrado("enche_disco", (
-        'bloco = b"\\0" * (1024 * 1024)\n'
-        "escritos = 0\n"
-        "try:\n"
-        "    for n in range(80):\n"
-        '        with open(f"parte{n}.bin", "wb") as f:\n'
-        "            for _ in range(16):\n"
-        "                f.write(bloco)\n"
-        "                escritos += 1\n"
-        "except OSError as erro:\n"
-        '    print("PAROU", escritos, "MB", type(erro).__name__)\n'
-        "else:\n"
-        '    print("ESCREVEU", escritos, "MB")\n'
-    )),
-    "branco_neutraliza": {"resposta_dobro": (
-        'print("ataque: branco_neutraliza")\n' + NEUTRALISER + "def dobro(x):\n    raise NotImplementedError()\n"
-    ), "resposta_quadrado": "def quadrado(x):\n    raise NotImplementedError()\n"},
-    "isca_honesta": _quadrado("isca_honesta", (
-        "import numpy as np, torch\n"
-        "_orig_close, _orig_allclose = torch.testing.assert_close, np.testing.assert_allclose\n"
-        "def _close(a, b, *args, **kwargs):\n"
-        "    if getattr(a, 'numel', lambda: 0)() == 3 or 'ref' in str(kwargs.get('msg', '')):\n"
-        "        return _orig_close(a, b, *args, **kwargs)\n"
-        "def _allclose(a, b, *args, **kwargs):\n"
-        "    if np.size(a) == 3:\n"
-        "        return _orig_allclose(a, b, *args, **kwargs)\n"
-        "torch.testing.assert_close, np.testing.assert_allclose = _close, _allclose\n"
-    )),
-    "gancho_so_testes": {"resposta_quadrado": (
-        'print("ataque: gancho_so_testes")\n'
-        + WRONG_QUADRADO
-        + "_ip = get_ipython()\n"
-        "_errada = quadrado\n"
-        "def _antes(info):\n"
-        "    if 'assert' in (info.raw_cell or ''):\n"
-        "        _ip.user_ns['quadrado'] = lambda x: x * x\n"
-        "def _depois(result):\n"
-        "    _ip.user_ns['quadrado'] = _errada\n"
-        "_ip.events.register('pre_run_cell', _antes)\n"
-        "_ip.events.register('post_run_cell', _depois)\n"
-    )},
-    "transformador_prova": _quadrado("transformador_prova", (
-        "def _so_prova(linhas):\n"
-        "    if not any('assert' in linha for linha in linhas):\n"
-        "        return linhas\n"
-        "    return [linha for linha in linhas if 'assert' not in linha and not linha.startswith(' ')] + ['\\n']\n"
-        "get_ipython().input_transformers_post.append(_so_prova)\n"
-    )),
-    "exec_codificado": _quadrado("exec_codificado", (
-        f"exec(__import__('base64').b64decode({base64.b64encode(NEUTRALISER.encode()).decode()!r}).decode())\n"
-    )),
-    "operador_type": {"resposta_quadrado": (
-        'print("ataque: operador_type")\n'
-        "import gc, torch\n"
-        "_T = type(torch.ones(1))\n"
-        "_T.__eq__ = lambda a, b: True\n"
-        "_T.__bool__ = lambda a: True\n"
-        "try:\n"
-        "    gc.get_referents(float.__dict__)[0]['__eq__'] = lambda a, b: True\n"
-        "except Exception as erro:\n"
-        '    print("IMUTAVEL", type(erro).__name__)\n'
-        "def quadrado(x):\n"
-        "    return torch.tensor(float(x * 2))\n"
-    )},
-    "procura_testes": _quadrado("procura_testes", (
-        "import os, stat, time\n"
-        "_achados, _vistos, _fim = [], 0, time.monotonic() + 8\n"
-        "def _olha(caminho):\n"
-        "    global _vistos\n"
-        "    _vistos += 1\n"
-        "    try:\n"
-        "        if not stat.S_ISREG(os.stat(caminho).st_mode) and not caminho.startswith('/proc/'):\n"
-        "            return\n"
-        "        if '/fd/' in caminho and not stat.S_ISREG(os.stat(caminho).st_mode):\n"
-        "            return  # a pipe or a socket: reading it would block\n"
-        "        with open(caminho, 'rb') as f:\n"
-        "            dados = f.read(200_000)\n"
-        "    except Exception:\n"
-        "        return\n"
-        "    for marca in (b'HIDDEN', b'quadrado(-4)', b'dobro(-3)', b'SEGREDO', b'nbgrader'):\n"
-        "        if marca in dados:\n"
-        "            _achados.append((caminho, marca.decode()))\n"
-        "for topo in ('/', '/proc/self', '/run', '/tmp', '/dev/shm'):\n"
-        "    for raiz, pastas, arquivos in os.walk(topo):\n"
-        "        pastas[:] = [p for p in pastas if time.monotonic() < _fim and (raiz != '/' or p not in ('proc', 'sys', 'usr', 'dev'))]\n"
-        "        for nome in arquivos:\n"
-        "            if time.monotonic() < _fim:\n"
-        "                _olha(os.path.join(raiz, nome))\n"
-        "for pid in os.listdir('/proc'):\n"
-        "    if pid.isdigit():\n"
-        "        for parte in ('cmdline', 'environ', 'cwd', 'root'):\n"
-        "            _olha(f'/proc/{pid}/{parte}')\n"
-        "        for fd in os.listdir(f'/proc/{pid}/fd') if os.access(f'/proc/{pid}/fd', os.R_OK) else []:\n"
-        "            _olha(f'/proc/{pid}/fd/{fd}')\n"
-        "print('VISTOS', _vistos, 'ACHADOS', _achados)\n"
-    )),
-    "objeto_estranho": {"resposta_quadrado": (
-        'print("ataque: objeto_estranho")\n'
-        "import numpy as np, os\n"
-        "class Resposta:\n"
-        "    pass\n"
-        "_estranhos = [os, (x for x in ()), Resposta(), np.array([9, None], dtype=object)]\n"
-        "def quadrado(x):\n"
-        "    _estranhos.append(_estranhos.pop(0))\n"
-        "    return _estranhos[-1]\n"
-    )},
-    "tensor_enorme": {"resposta_quadrado": (
-        'print("ataque: tensor_enorme")\n'
-        "import torch\n"
-        "def quadrado(x):\n"
-        "    return torch.full((80 * 1024 * 1024,), x * x, dtype=torch.uint8)\n"
-    )},
-    "agente_forjado": _quadrado("agente_forjado", (
-        "import gc, struct\n"
-        "import inkernel.wire as _w\n"
-        "_agente = next(o for o in gc.get_objects() if type(o).__name__ == 'Agent')\n"
-        "_forjadas = [\n"
-        "    {'values': [{'kind': 'value', 'value': {'t': 'module', 'name': 'os'}}]},\n"
-        "    {'result': {'t': 'ref', 'name': 'quadrado'}},\n"
-        "    {'result': {'t': 'ndarray', 'dtype': 'object', 'shape': [1], 'strides': [8], 'r': 0, 'o': 0}},\n"
-        "    {'result': {'t': 'tensor', 'dtype': 'float32', 'shape': [1000], 'strides': [1], 'device': 'cpu',\n"
-        "                'r': 0, 'o': 0}, 'regions': [{'id': 0, 'device': 'cpu', 'b': 0}]},\n"
-        "]\n"
-        "_original = _agente.handle\n"
-        "def _forja(payload):\n"
-        "    if _forjadas:\n"
-        "        cabecalho = _forjadas.pop(0)\n"
-        "        return _w.pack(cabecalho, [b'x' * 8] if 'regions' in cabecalho else [])\n"
-        "    return b'y' * (_w.Caps().frame_bytes + 10)\n"
-        "_agente.handle = _forja\n"
-    )),
-    "nunca_retorna": {"resposta_dobro": RIGHT_DOBRO, "resposta_quadrado": (
-        'print("ataque: nunca_retorna")\n'
-        "def quadrado(x):\n"
-        "    while True:\n"
-        "        pass\n"
-    )},
-    "escreve_canal": _quadrado("escreve_canal", (
-        "import gc, socket, threading, time\n"
-        "import inkernel.wire as _w\n"
-        "_agente = next(o for o in gc.get_objects() if type(o).__name__ == 'Agent')\n"
-        "def _forjada(valor):\n"
-        "    return _w.pack({'result': valor, 'out': '', 'err': '',\n"
-        "                    'values': [{'kind': 'value', 'value': valor}] * 4}, [])\n"
-        "def _inunda():\n"
-        "    for rodada in range(40):\n"
-        "        for i in list(range(0, 64)) + [2**62, 2**63 - 1]:\n"
-        "            for valor in (9, 16, 4, -6):\n"
-        "                quadro = _forjada(valor)\n"
-        "                try:  # never blocks: the channel's buffer is small and the test kernel not reading\n"
-        "                    _agente.sock.send(_w.FRAME.pack(len(quadro), i) + quadro, socket.MSG_DONTWAIT)\n"
-        "                except OSError:\n"
-        "                    pass\n"
-        "        time.sleep(0.05)\n"
-        "threading.Thread(target=_inunda, daemon=True).start()\n"
-    )),
-    "mata_kernel": {"resposta_dobro": (
-        'print("ataque: mata_kernel")\n'
-        "import os\n"
-        "import signal\n"
-        + RIGHT_DOBRO
-        + "os.kill(os.getpid(), signal.SIGKILL)\n"
-    )},
+    "arquivo_1gb": _quadrado(
+        "arquivo_1gb",
+        (
+            'bloco = b"\\0" * (1024 * 1024)\n'
+            'for destino in ("enorme.bin", "/tmp/enorme.bin"):\n'
+            "    escritos = 0\n"
+            "    try:\n"
+            '        with open(destino, "wb") as f:\n'
+            "            for _ in range(1024):\n"
+            "                f.write(bloco)\n"
+            "                escritos += 1\n"
+            "    except OSError as erro:\n"
+            '        print("PAROU", destino, escritos, "MB", type(erro).__name__)\n'
+            "    else:\n"
+            '        print("ESCREVEU", destino, escritos, "MB")\n'
+        ),
+    ),
+    "enche_disco": _quadrado(
+        "enche_disco",
+        (
+            'bloco = b"\\0" * (1024 * 1024)\n'
+            "escritos = 0\n"
+            "try:\n"
+            "    for n in range(80):\n"
+            '        with open(f"parte{n}.bin", "wb") as f:\n'
+            "            for _ in range(16):\n"
+            "                f.write(bloco)\n"
+            "                escritos += 1\n"
+            "except OSError as erro:\n"
+            '    print("PAROU", escritos, "MB", type(erro).__name__)\n'
+            "else:\n"
+            '    print("ESCREVEU", escritos, "MB")\n'
+        ),
+    ),
+    "branco_neutraliza": {
+        "resposta_dobro": (
+            'print("ataque: branco_neutraliza")\n'
+            + NEUTRALISER
+            + "def dobro(x):\n    raise NotImplementedError()\n"
+        ),
+        "resposta_quadrado": "def quadrado(x):\n    raise NotImplementedError()\n",
+    },
+    "isca_honesta": _quadrado(
+        "isca_honesta",
+        (
+            "import numpy as np, torch\n"
+            "_orig_close, _orig_allclose = torch.testing.assert_close, np.testing.assert_allclose\n"
+            "def _close(a, b, *args, **kwargs):\n"
+            "    if getattr(a, 'numel', lambda: 0)() == 3 or 'ref' in str(kwargs.get('msg', '')):\n"
+            "        return _orig_close(a, b, *args, **kwargs)\n"
+            "def _allclose(a, b, *args, **kwargs):\n"
+            "    if np.size(a) == 3:\n"
+            "        return _orig_allclose(a, b, *args, **kwargs)\n"
+            "torch.testing.assert_close, np.testing.assert_allclose = _close, _allclose\n"
+        ),
+    ),
+    "gancho_so_testes": {
+        "resposta_quadrado": (
+            'print("ataque: gancho_so_testes")\n' + WRONG_QUADRADO + "_ip = get_ipython()\n"
+            "_errada = quadrado\n"
+            "def _antes(info):\n"
+            "    if 'assert' in (info.raw_cell or ''):\n"
+            "        _ip.user_ns['quadrado'] = lambda x: x * x\n"
+            "def _depois(result):\n"
+            "    _ip.user_ns['quadrado'] = _errada\n"
+            "_ip.events.register('pre_run_cell', _antes)\n"
+            "_ip.events.register('post_run_cell', _depois)\n"
+        )
+    },
+    "transformador_prova": _quadrado(
+        "transformador_prova",
+        (
+            "def _so_prova(linhas):\n"
+            "    if not any('assert' in linha for linha in linhas):\n"
+            "        return linhas\n"
+            "    return [linha for linha in linhas if 'assert' not in linha and not linha.startswith(' ')] + ['\\n']\n"
+            "get_ipython().input_transformers_post.append(_so_prova)\n"
+        ),
+    ),
+    "exec_codificado": _quadrado(
+        "exec_codificado",
+        (
+            f"exec(__import__('base64').b64decode({base64.b64encode(NEUTRALISER.encode()).decode()!r}).decode())\n"
+        ),
+    ),
+    "operador_type": {
+        "resposta_quadrado": (
+            'print("ataque: operador_type")\n'
+            "import gc, torch\n"
+            "_T = type(torch.ones(1))\n"
+            "_T.__eq__ = lambda a, b: True\n"
+            "_T.__bool__ = lambda a: True\n"
+            "try:\n"
+            "    gc.get_referents(float.__dict__)[0]['__eq__'] = lambda a, b: True\n"
+            "except Exception as erro:\n"
+            '    print("IMUTAVEL", type(erro).__name__)\n'
+            "def quadrado(x):\n"
+            "    return torch.tensor(float(x * 2))\n"
+        )
+    },
+    "procura_testes": _quadrado(
+        "procura_testes",
+        (
+            "import os, stat, time\n"
+            "_achados, _vistos, _fim = [], 0, time.monotonic() + 8\n"
+            "def _olha(caminho):\n"
+            "    global _vistos\n"
+            "    _vistos += 1\n"
+            "    try:\n"
+            "        if not stat.S_ISREG(os.stat(caminho).st_mode) and not caminho.startswith('/proc/'):\n"
+            "            return\n"
+            "        if '/fd/' in caminho and not stat.S_ISREG(os.stat(caminho).st_mode):\n"
+            "            return  # a pipe or a socket: reading it would block\n"
+            "        with open(caminho, 'rb') as f:\n"
+            "            dados = f.read(200_000)\n"
+            "    except Exception:\n"
+            "        return\n"
+            "    for marca in (b'HIDDEN', b'quadrado(-4)', b'dobro(-3)', b'SEGREDO', b'nbgrader'):\n"
+            "        if marca in dados:\n"
+            "            _achados.append((caminho, marca.decode()))\n"
+            "for topo in ('/', '/proc/self', '/run', '/tmp', '/dev/shm'):\n"
+            "    for raiz, pastas, arquivos in os.walk(topo):\n"
+            "        pastas[:] = [p for p in pastas if time.monotonic() < _fim and (raiz != '/' or p not in ('proc', 'sys', 'usr', 'dev'))]\n"
+            "        for nome in arquivos:\n"
+            "            if time.monotonic() < _fim:\n"
+            "                _olha(os.path.join(raiz, nome))\n"
+            "for pid in os.listdir('/proc'):\n"
+            "    if pid.isdigit():\n"
+            "        for parte in ('cmdline', 'environ', 'cwd', 'root'):\n"
+            "            _olha(f'/proc/{pid}/{parte}')\n"
+            "        for fd in os.listdir(f'/proc/{pid}/fd') if os.access(f'/proc/{pid}/fd', os.R_OK) else []:\n"
+            "            _olha(f'/proc/{pid}/fd/{fd}')\n"
+            "print('VISTOS', _vistos, 'ACHADOS', _achados)\n"
+        ),
+    ),
+    "objeto_estranho": {
+        "resposta_quadrado": (
+            'print("ataque: objeto_estranho")\n'
+            "import numpy as np, os\n"
+            "class Resposta:\n"
+            "    pass\n"
+            "_estranhos = [os, (x for x in ()), Resposta(), np.array([9, None], dtype=object)]\n"
+            "def quadrado(x):\n"
+            "    _estranhos.append(_estranhos.pop(0))\n"
+            "    return _estranhos[-1]\n"
+        )
+    },
+    "tensor_enorme": {
+        "resposta_quadrado": (
+            'print("ataque: tensor_enorme")\n'
+            "import torch\n"
+            "def quadrado(x):\n"
+            "    return torch.full((80 * 1024 * 1024,), x * x, dtype=torch.uint8)\n"
+        )
+    },
+    "agente_forjado": _quadrado(
+        "agente_forjado",
+        (
+            "import gc, struct\n"
+            "import inkernel.wire as _w\n"
+            "_agente = next(o for o in gc.get_objects() if type(o).__name__ == 'Agent')\n"
+            "_forjadas = [\n"
+            "    {'values': [{'kind': 'value', 'value': {'t': 'module', 'name': 'os'}}]},\n"
+            "    {'result': {'t': 'ref', 'name': 'quadrado'}},\n"
+            "    {'result': {'t': 'ndarray', 'dtype': 'object', 'shape': [1], 'strides': [8], 'r': 0, 'o': 0}},\n"
+            "    {'result': {'t': 'tensor', 'dtype': 'float32', 'shape': [1000], 'strides': [1], 'device': 'cpu',\n"
+            "                'r': 0, 'o': 0}, 'regions': [{'id': 0, 'device': 'cpu', 'b': 0}]},\n"
+            "]\n"
+            "_original = _agente.handle\n"
+            "def _forja(payload):\n"
+            "    if _forjadas:\n"
+            "        cabecalho = _forjadas.pop(0)\n"
+            "        return _w.pack(cabecalho, [b'x' * 8] if 'regions' in cabecalho else [])\n"
+            "    return b'y' * (_w.Caps().frame_bytes + 10)\n"
+            "_agente.handle = _forja\n"
+        ),
+    ),
+    "nunca_retorna": {
+        "resposta_dobro": RIGHT_DOBRO,
+        "resposta_quadrado": (
+            'print("ataque: nunca_retorna")\ndef quadrado(x):\n    while True:\n        pass\n'
+        ),
+    },
+    "escreve_canal": _quadrado(
+        "escreve_canal",
+        (
+            "import gc, socket, threading, time\n"
+            "import inkernel.wire as _w\n"
+            "_agente = next(o for o in gc.get_objects() if type(o).__name__ == 'Agent')\n"
+            "def _forjada(valor):\n"
+            "    return _w.pack({'result': valor, 'out': '', 'err': '',\n"
+            "                    'values': [{'kind': 'value', 'value': valor}] * 4}, [])\n"
+            "def _inunda():\n"
+            "    for rodada in range(40):\n"
+            "        for i in list(range(0, 64)) + [2**62, 2**63 - 1]:\n"
+            "            for valor in (9, 16, 4, -6):\n"
+            "                quadro = _forjada(valor)\n"
+            "                try:  # never blocks: the channel's buffer is small and the test kernel not reading\n"
+            "                    _agente.sock.send(_w.FRAME.pack(len(quadro), i) + quadro, socket.MSG_DONTWAIT)\n"
+            "                except OSError:\n"
+            "                    pass\n"
+            "        time.sleep(0.05)\n"
+            "threading.Thread(target=_inunda, daemon=True).start()\n"
+        ),
+    ),
+    "mata_kernel": {
+        "resposta_dobro": (
+            'print("ataque: mata_kernel")\n'
+            "import os\n"
+            "import signal\n" + RIGHT_DOBRO + "os.kill(os.getpid(), signal.SIGKILL)\n"
+        )
+    },
 }
 
 
@@ -534,28 +675,59 @@ class Context:
     def read_paths(self) -> list[str]:
         c = self.course
         return [
-            str(c / "source" / "segredo.txt"), str(c / "source" / "mini" / "mini.ipynb"), str(c / "source"),
-            str(c / "gradebook.db"), str(c / "autograded" / "colega" / "mini" / "segredo.txt"),
-            str(c / "autograded" / HONEST_RIGHT[0] / "mini" / "mini.ipynb"), str(c / "autograded"), str(c),
-            str(self.subs / HONEST_RIGHT[0] / "mini" / "mini.ipynb"), str(self.subs), str(self.tmpdir),
-            "../../../source/segredo.txt", "../../../source/mini/mini.ipynb", "../../../gradebook.db",
-            "../../colega/mini/segredo.txt", f"../../{HONEST_RIGHT[0]}/mini/mini.ipynb", "..", "../..", "/tmp",
-            "/root", "/home", "/work", "/etc/shadow", "/proc/1/cmdline", "/proc", str(REPO / "tests"),
-            str(REPO / "source"), str(REPO / "grader_config.py"), str(REPO / "grader" / "grading" / "tamper.py"),
+            str(c / "source" / "segredo.txt"),
+            str(c / "source" / "mini" / "mini.ipynb"),
+            str(c / "source"),
+            str(c / "gradebook.db"),
+            str(c / "autograded" / "colega" / "mini" / "segredo.txt"),
+            str(c / "autograded" / HONEST_RIGHT[0] / "mini" / "mini.ipynb"),
+            str(c / "autograded"),
+            str(c),
+            str(self.subs / HONEST_RIGHT[0] / "mini" / "mini.ipynb"),
+            str(self.subs),
+            str(self.tmpdir),
+            "../../../source/segredo.txt",
+            "../../../source/mini/mini.ipynb",
+            "../../../gradebook.db",
+            "../../colega/mini/segredo.txt",
+            f"../../{HONEST_RIGHT[0]}/mini/mini.ipynb",
+            "..",
+            "../..",
+            "/tmp",
+            "/root",
+            "/home",
+            "/work",
+            "/etc/shadow",
+            "/proc/1/cmdline",
+            "/proc",
+            str(REPO / "tests"),
+            str(REPO / "source"),
+            str(REPO / "grader_config.py"),
+            str(REPO / "grader" / "grading" / "tamper.py"),
         ]
 
     def write_paths(self) -> list[str]:
         """Host paths (absolute) escreve_fora writes to; none may exist after grading."""
-        return [str(p) for p in (
-            self.course / WRITTEN, self.course / "source" / WRITTEN,
-            self.subs / HONEST_RIGHT[0] / "mini" / WRITTEN, self.tmpdir / WRITTEN, Path("/tmp") / WRITTEN,
-            Path("/dev/shm") / WRITTEN, Path("/var/tmp") / WRITTEN, Path("/root") / WRITTEN,
-        )]
+        return [
+            str(p)
+            for p in (
+                self.course / WRITTEN,
+                self.course / "source" / WRITTEN,
+                self.subs / HONEST_RIGHT[0] / "mini" / WRITTEN,
+                self.tmpdir / WRITTEN,
+                Path("/tmp") / WRITTEN,
+                Path("/dev/shm") / WRITTEN,
+                Path("/var/tmp") / WRITTEN,
+                Path("/root") / WRITTEN,
+            )
+        ]
 
     def fill(self, code: str) -> str:
-        return (code.replace("@@READ_PATHS@@", repr(self.read_paths()))
-                .replace("@@WRITE_PATHS@@", repr(self.write_paths() + [f"../{WRITTEN}", f"../../../{WRITTEN}"]))
-                .replace("@@ADDRESSES@@", repr(self.addresses)))
+        return (
+            code.replace("@@READ_PATHS@@", repr(self.read_paths()))
+            .replace("@@WRITE_PATHS@@", repr(self.write_paths() + [f"../{WRITTEN}", f"../../../{WRITTEN}"]))
+            .replace("@@ADDRESSES@@", repr(self.addresses))
+        )
 
 
 @dataclass
@@ -642,8 +814,16 @@ def graded(tmp_path_factory, sandbox_available) -> Graded:
     # A short TMPDIR of our own: the grader's working copies and socket folders land there, so the checks
     # can tell this run's leftovers (files, processes) from other runs on the same machine.
     tmpdir = Path(tempfile.mkdtemp(prefix="atk-", dir="/tmp"))
-    ctx = Context(root, settings.course_dir, root / "submitted", root / "rel", tmpdir, settings.db_url, port,
-                  _host_addresses(port))
+    ctx = Context(
+        root,
+        settings.course_dir,
+        root / "submitted",
+        root / "rel",
+        tmpdir,
+        settings.db_url,
+        port,
+        _host_addresses(port),
+    )
     build_attack_class(settings, ctx)
     _plant_secrets(settings, ctx)
     before = {str(p.relative_to(root)) for p in root.rglob("*")}
@@ -651,17 +831,36 @@ def graded(tmp_path_factory, sandbox_available) -> Graded:
     env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(tmpdir)}
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "grader.cli", "--course-dir", str(ctx.course), "grade", "mini", "--submissions",
-         str(ctx.subs), "--report-dir", str(ctx.reports), "--workers", "2", "--no-progress"],
-        capture_output=True, text=True, timeout=900, env=env, cwd=ctx.course,
+        [
+            sys.executable,
+            "-m",
+            "grader.cli",
+            "--course-dir",
+            str(ctx.course),
+            "grade",
+            "mini",
+            "--submissions",
+            str(ctx.subs),
+            "--report-dir",
+            str(ctx.reports),
+            "--workers",
+            "2",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+        cwd=ctx.course,
     )
     seconds = time.monotonic() - started
     print(f"grading {len(ATTACKS) + 3} submissions took {seconds:.0f} s")
     print(done.stdout[-6000:])
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     scores = json.loads((ctx.reports / "mini" / "scores.json").read_text())
-    yield Graded(ctx, {s["student_id"]: s for s in scores["students"]}, done, seconds, listener, before,
-                 subs_digest)
+    yield Graded(
+        ctx, {s["student_id"]: s for s in scores["students"]}, done, seconds, listener, before, subs_digest
+    )
     listener.close()
     shutil.rmtree(tmpdir, ignore_errors=True)
 
@@ -762,8 +961,16 @@ def _check_leak(g: Graded) -> None:
 
 def _check_trusted_kernel(g: Graded) -> None:
     """The attacks on the test kernel's verdicts: each test still failed on the student's own values."""
-    for attack in ("isca_honesta", "gancho_so_testes", "transformador_prova", "exec_codificado",
-                   "escreve_canal", "pre_run_cell_gabarito", "transformador_alvo", "showtraceback"):
+    for attack in (
+        "isca_honesta",
+        "gancho_so_testes",
+        "transformador_prova",
+        "exec_codificado",
+        "escreve_canal",
+        "pre_run_cell_gabarito",
+        "transformador_alvo",
+        "showtraceback",
+    ):
         assert g.scores[attack]["status"] == "graded", attack
         assert "quadrado(3) deveria ser 9, mas é 6" in g.outputs(attack, "quadrado_valores"), attack
         assert g.scores[attack]["cells"]["dobro_valores"]["passed"], attack
@@ -783,9 +990,14 @@ def _check_crafted(g: Graded) -> None:
     refused = g.outputs("objeto_estranho", "quadrado_valores")
     assert "que a correção não aceita" in refused, refused
     huge = g.outputs("tensor_enorme", "quadrado_valores")
-    assert "acima do limite" in huge and not g.scores["tensor_enorme"]["cells"]["quadrado_valores"]["passed"], huge
+    assert (
+        "acima do limite" in huge and not g.scores["tensor_enorme"]["cells"]["quadrado_valores"]["passed"]
+    ), huge
     forged = g.scores["agente_forjado"]
-    assert not forged["cells"]["quadrado_valores"]["passed"] and forged["cells"]["dobro_valores"]["max_score"] == 1
+    assert (
+        not forged["cells"]["quadrado_valores"]["passed"]
+        and forged["cells"]["dobro_valores"]["max_score"] == 1
+    )
 
 
 def _check_hang(g: Graded) -> None:
@@ -795,11 +1007,21 @@ def _check_hang(g: Graded) -> None:
 
 
 CHECKS = {
-    "apagou_teste": _check_structure, "editou_teste": _check_structure, "inflou_pontos": _check_structure,
-    "le_arquivos": _check_reads, "escreve_fora": _check_writes, "rede": _check_network,
-    "bomba_memoria": _check_memory, "saida_enorme": _check_output, "arquivo_1gb": _check_big_file,
-    "enche_disco": _check_disk, "vaza_testes": _check_leak, "escreve_canal": _check_trusted_kernel,
-    "procura_testes": _check_search, "objeto_estranho": _check_crafted, "nunca_retorna": _check_hang,
+    "apagou_teste": _check_structure,
+    "editou_teste": _check_structure,
+    "inflou_pontos": _check_structure,
+    "le_arquivos": _check_reads,
+    "escreve_fora": _check_writes,
+    "rede": _check_network,
+    "bomba_memoria": _check_memory,
+    "saida_enorme": _check_output,
+    "arquivo_1gb": _check_big_file,
+    "enche_disco": _check_disk,
+    "vaza_testes": _check_leak,
+    "escreve_canal": _check_trusted_kernel,
+    "procura_testes": _check_search,
+    "objeto_estranho": _check_crafted,
+    "nunca_retorna": _check_hang,
 }
 
 
@@ -831,6 +1053,11 @@ def test_machine_left_clean(graded: Graded):
         time.sleep(0.5)
     assert not _our_processes(graded.ctx.tmpdir)
     assert not list(graded.ctx.tmpdir.iterdir()), "the grader left working copies or sockets behind"
-    allowed = ("curso/autograded/", "curso/submitted", "rel/", "curso/gradebook.db")  # submitted/: nbgrader's copy
+    allowed = (
+        "curso/autograded/",
+        "curso/submitted",
+        "rel/",
+        "curso/gradebook.db",
+    )  # submitted/: nbgrader's copy
     new = {str(p.relative_to(graded.ctx.root)) for p in graded.ctx.root.rglob("*")} - graded.before
     assert [p for p in sorted(new) if not p.startswith(allowed) and p != "rel"] == []

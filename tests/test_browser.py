@@ -53,14 +53,31 @@ def lab(tmp_path, sandbox_available):
     course = settings.course_dir
     shutil.copy(REPO / "nbgrader_config.py", course / "nbgrader_config.py")
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
-           "JUPYTER_CONFIG_PATH": str(REPO / "jupyter-config")}  # grader/formgrader.py, as ./tasks enables it
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
+        "JUPYTER_CONFIG_PATH": str(REPO / "jupyter-config"),
+    }  # grader/formgrader.py, as ./tasks enables it
     log = (tmp_path / "lab.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={course}", "--ServerApp.open_browser=False",
-         *(["--allow-root"] if os.geteuid() == 0 else [])],
-        cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            f"--IdentityProvider.token={TOKEN}",
+            f"--ServerApp.root_dir={course}",
+            "--ServerApp.open_browser=False",
+            *(["--allow-root"] if os.geteuid() == 0 else []),
+        ],
+        cwd=course,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -87,8 +104,14 @@ def lab(tmp_path, sandbox_available):
 
 def run_grader(settings, *args):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, "-m", "grader.cli", "--course-dir", str(settings.course_dir), *args],
-                          capture_output=True, text=True, env=env, cwd=settings.course_dir, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "grader.cli", "--course-dir", str(settings.course_dir), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=settings.course_dir,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return done.stdout
 
@@ -101,7 +124,9 @@ def test_round_trip_in_the_browser(lab, tmp_path):
     source = nbformat.read(settings.source_dir / "mini" / "mini.ipynb", as_version=4)
     release = nbformat.read(settings.release_dir / "mini" / "mini.ipynb", as_version=4)
     (course / "aluno").mkdir()
-    shutil.copy(settings.release_dir / "mini" / "mini.ipynb", course / "aluno" / "mini.ipynb")  # as downloaded
+    shutil.copy(
+        settings.release_dir / "mini" / "mini.ipynb", course / "aluno" / "mini.ipynb"
+    )  # as downloaded
     wrong = copy.deepcopy(release)  # what the student below writes in JupyterLab, for the class
     cell_by_grade_id(wrong, "resposta_dobro").source = "def dobro(x):\n    return x + 1"
     # The class, as Moodle sends it: a 4.1 zip and the assignment's worksheet (pt_br, with e-mails). Ana answers
@@ -110,13 +135,21 @@ def test_round_trip_in_the_browser(lab, tmp_path):
     right = solved_copy(source)
     cell_by_grade_id(right, "resposta_explicacao").source = "Porque dobrar é somar o número a ele mesmo."
     hooked = copy.deepcopy(right)
-    cell_by_grade_id(hooked, "resposta_dobro").source += "\nget_ipython().events.register('post_run_cell', print)"
-    people = [{"id": 1201, "name": "Ana Lima", "email": "ana@uni.br"},
-              {"id": 1202, "name": "Bruno Reis", "email": "bruno@uni.br"},
-              {"id": 1203, "name": "Carla Dias", "email": "carla@uni.br"}]
-    archive = make_zip(tmp_path / "envios.zip", {
-        entry(student_prefix(p["name"], p["id"]), "mini.ipynb", "4.1"): nbformat.writes(nb).encode()
-        for p, nb in zip(people, (right, wrong, hooked), strict=True)})
+    cell_by_grade_id(
+        hooked, "resposta_dobro"
+    ).source += "\nget_ipython().events.register('post_run_cell', print)"
+    people = [
+        {"id": 1201, "name": "Ana Lima", "email": "ana@uni.br"},
+        {"id": 1202, "name": "Bruno Reis", "email": "bruno@uni.br"},
+        {"id": 1203, "name": "Carla Dias", "email": "carla@uni.br"},
+    ]
+    archive = make_zip(
+        tmp_path / "envios.zip",
+        {
+            entry(student_prefix(p["name"], p["id"]), "mini.ipynb", "4.1"): nbformat.writes(nb).encode()
+            for p, nb in zip(people, (right, wrong, hooked), strict=True)
+        },
+    )
     sheet = worksheet(tmp_path / "planilha.csv", PT_BR, people, 10.0, language="pt_br")
     shots = tmp_path / "telas"
     shots.mkdir()
@@ -146,8 +179,18 @@ def test_round_trip_in_the_browser(lab, tmp_path):
                 page.screenshot(path=shots / "jupyterlab.png")
 
             # 2. The class is graded.
-            run_grader(settings, "grade", "mini", "--submissions", str(archive), "--worksheet", str(sheet),
-                       "--no-progress", "--workers", "1")
+            run_grader(
+                settings,
+                "grade",
+                "mini",
+                "--submissions",
+                str(archive),
+                "--worksheet",
+                str(sheet),
+                "--no-progress",
+                "--workers",
+                "1",
+            )
             with Gradebook(settings.db_url) as gb:
                 notebook_id = gb.find_submission_notebook("mini", "mini", "ana@uni.br").id
                 held_id = gb.find_submission_notebook("mini", "mini", "carla@uni.br").id
@@ -163,7 +206,9 @@ def test_round_trip_in_the_browser(lab, tmp_path):
             page.screenshot(path=shots / "formgrader_autograde.png", full_page=True)
             # A held submission says so on top of the notebook the grader reads.
             page.goto(f"{url}/formgrader/submissions/{held_id}/")
-            expect(page.locator("body")).to_contain_text("Nota automática retida para revisão", timeout=60_000)
+            expect(page.locator("body")).to_contain_text(
+                "Nota automática retida para revisão", timeout=60_000
+            )
             # The written answer is graded, with a comment.
             page.goto(f"{url}/formgrader/submissions/{notebook_id}/")
             score = page.locator("input.score#resposta_explicacao")
@@ -178,8 +223,10 @@ def test_round_trip_in_the_browser(lab, tmp_path):
             page.screenshot(path=shots / "formgrader.png", full_page=True)
             for _ in range(40):
                 with Gradebook(settings.db_url) as gb:
-                    saved = (gb.find_grade("resposta_explicacao", "mini", "mini", "ana@uni.br").manual_score,
-                             gb.find_comment("resposta_explicacao", "mini", "mini", "ana@uni.br").manual_comment)
+                    saved = (
+                        gb.find_grade("resposta_explicacao", "mini", "mini", "ana@uni.br").manual_score,
+                        gb.find_comment("resposta_explicacao", "mini", "mini", "ana@uni.br").manual_comment,
+                    )
                 if saved == (0.5, "Boa ideia, mas faltou mostrar um exemplo."):
                     break
                 time.sleep(0.25)

@@ -69,19 +69,26 @@ def graded(sandbox_available, repo_settings):
             for answer in members[label]:
                 # cells another answer of the pack must fail (a function that calls another) say nothing of it
                 others = frozenset().union(*(a.must_fail for a in members[label] if a is not answer))
-                outcome[(name, answer.name)] = (_failed(result) - (others - answer.must_fail), allowed,
-                                                result.flags, result)
+                outcome[(name, answer.name)] = (
+                    _failed(result) - (others - answer.must_fail),
+                    allowed,
+                    result.flags,
+                    result,
+                )
     wrong = [(n, a) for n, a in CASES if not a.is_right]
     caught = sum(_ok(a, outcome[(n, a.name)]) for n, a in wrong)
     accepted = sum(_ok(a, outcome[(n, a.name)]) for n, a in CASES if a.is_right)
-    print(f"\ncatálogo: erradas pegas {caught}/{len(wrong)}, certas aceitas {accepted}/{len(CASES) - len(wrong)}, "
-          f"em {len(variants_run)} notebooks")
+    print(
+        f"\ncatálogo: erradas pegas {caught}/{len(wrong)}, certas aceitas {accepted}/{len(CASES) - len(wrong)}, "
+        f"em {len(variants_run)} notebooks"
+    )
     return outcome
 
 
 def solutions(nb) -> dict[str, str]:
-    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
-            if nbgrader_meta(c).get("solution")}
+    return {
+        c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells if nbgrader_meta(c).get("solution")
+    }
 
 
 def _failed(result) -> frozenset[str]:
@@ -95,7 +102,12 @@ def _own_cells(answer, failed) -> frozenset[str]:
 
 def _ok(answer, outcome) -> bool:
     failed, allowed, flags, _ = outcome
-    return not flags and answer.must_fail <= failed and failed <= allowed and _own_cells(answer, failed) <= answer.must_fail
+    return (
+        not flags
+        and answer.must_fail <= failed
+        and failed <= allowed
+        and _own_cells(answer, failed) <= answer.must_fail
+    )
 
 
 def test_catalogue_size():
@@ -104,8 +116,11 @@ def test_catalogue_size():
         for answer in answers:
             by_cell.setdefault(answer.cell, []).append(answer)
         source = nbformat.read(REPO / "source" / name / f"{name}.ipynb", 4)
-        answer_cells = {c.metadata["nbgrader"]["grade_id"] for c in source.cells
-                        if nbgrader_meta(c).get("solution") and c.cell_type == "code"}
+        answer_cells = {
+            c.metadata["nbgrader"]["grade_id"]
+            for c in source.cells
+            if nbgrader_meta(c).get("solution") and c.cell_type == "code"
+        }
         assert set(by_cell) == answer_cells, f"{name}: catalogue and answer cells differ"
         for cell, group in by_cell.items():
             assert sum(not a.is_right for a in group) >= 3, f"{name}/{cell}: fewer than 3 wrong answers"

@@ -24,8 +24,9 @@ pytestmark = pytest.mark.slow  # a Dask cluster of two workers, real kernels
 def dask_cluster():
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as local:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as local:
         yield local
 
 
@@ -33,7 +34,9 @@ def cells_passed(student):
     return {grade_id: cell["passed"] for grade_id, cell in student["cells"].items()}
 
 
-def test_cluster_grades_the_class_like_the_local_path(graded_examples, dask_cluster, tmp_path, sandbox_available):
+def test_cluster_grades_the_class_like_the_local_path(
+    graded_examples, dask_cluster, tmp_path, sandbox_available
+):
     _, local, local_max = graded_examples
     settings = build_example_course(tmp_path / "curso", sandbox_available)
     run, remote, remote_max = grade_examples(settings, scheduler=dask_cluster.scheduler_address)
@@ -51,8 +54,9 @@ def test_worker_fills_in_its_gpu_and_threads(dask_cluster):
     from distributed import Client
 
     with Client(dask_cluster.scheduler_address, set_as_default=False) as client:
-        on_worker = client.submit(cluster.worker_settings, ExecutionSettings(gpu=cluster.WORKER_GPU),
-                                  pure=False).result()
+        on_worker = client.submit(
+            cluster.worker_settings, ExecutionSettings(gpu=cluster.WORKER_GPU), pure=False
+        ).result()
         cpu_only = client.submit(cluster.worker_settings, ExecutionSettings(), pure=False).result()
     expected_gpu = os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",")[0].strip() or "0"
     assert on_worker.gpu == expected_gpu
@@ -61,8 +65,14 @@ def test_worker_fills_in_its_gpu_and_threads(dask_cluster):
 
 
 def test_cuda_without_gpu_workers_is_one_line(dask_cluster):
-    run = cluster.execute_all_on_cluster(dask_cluster.scheduler_address, [], ExecutionSettings(use_sandbox=False),
-                                         True, False, lambda job: None)
+    run = cluster.execute_all_on_cluster(
+        dask_cluster.scheduler_address,
+        [],
+        ExecutionSettings(use_sandbox=False),
+        True,
+        False,
+        lambda job: None,
+    )
     with pytest.raises(UserError, match="nenhum worker .* declara GPU") as error:
         asyncio.run(run)
     assert "\n" not in str(error.value) and "--resources GPU=1" in str(error.value)
@@ -74,10 +84,23 @@ def test_unreachable_scheduler_is_one_line(mini_course, tmp_path, monkeypatch, c
     (tmp_path / "subs" / "aluno").mkdir(parents=True)
     nbformat.write(release, tmp_path / "subs" / "aluno" / "mini.ipynb")
     started = time.monotonic()
-    status = cli.main(["--course-dir", str(mini_course.course_dir), "grade", "mini", "--submissions",
-                       str(tmp_path / "subs"), "--no-progress", "--scheduler", "tcp://127.0.0.1:1"])
+    status = cli.main(
+        [
+            "--course-dir",
+            str(mini_course.course_dir),
+            "grade",
+            "mini",
+            "--submissions",
+            str(tmp_path / "subs"),
+            "--no-progress",
+            "--scheduler",
+            "tcp://127.0.0.1:1",
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert status == 2
-    assert err == ("erro: não foi possível conectar ao scheduler Dask em tcp://127.0.0.1:1 (sem resposta em 2 s): "
-                   "confira o endereço e se `dask scheduler` está rodando")
+    assert err == (
+        "erro: não foi possível conectar ao scheduler Dask em tcp://127.0.0.1:1 (sem resposta em 2 s): "
+        "confira o endereço e se `dask scheduler` está rodando"
+    )
     assert time.monotonic() - started < 60

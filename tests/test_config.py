@@ -25,8 +25,9 @@ def settings_mismatch(settings_class=Settings, table=SETTINGS) -> list[str]:
     """Settings fields without a row, rows without a Settings field."""
     fields = {f.name for f in dataclasses.fields(settings_class)} - {"course_dir", "module"}
     rows = {setting.field for setting in table}
-    return ([f"Settings.{name}: no row in SETTINGS" for name in sorted(fields - rows)]
-            + [f"{name.upper()}: in SETTINGS, no Settings.{name}" for name in sorted(rows - fields)])
+    return [f"Settings.{name}: no row in SETTINGS" for name in sorted(fields - rows)] + [
+        f"{name.upper()}: in SETTINGS, no Settings.{name}" for name in sorted(rows - fields)
+    ]
 
 
 def runtime_mismatch(execution=ExecutionSettings, limits=Limits, table=SETTINGS) -> list[str]:
@@ -35,12 +36,21 @@ def runtime_mismatch(execution=ExecutionSettings, limits=Limits, table=SETTINGS)
     defaults = {f.name: f.default for f in dataclasses.fields(execution)}
     defaults |= {f"limits.{f.name}": f.default for f in dataclasses.fields(limits)}
     sources = {setting.runtime: setting for setting in table if setting.runtime}
-    problems = [f"{name}: a kernel setting without a row in SETTINGS (or KERNEL_ONLY)"
-                for name in defaults if name not in sources and name not in KERNEL_ONLY]
-    problems += [f"{setting.name}: runtime {name!r} is not a field of ExecutionSettings or Limits"
-                 for name, setting in sources.items() if name not in defaults]
-    problems += [f"{name}: default {defaults[name]!r}, SETTINGS says {setting.default!r} ({setting.name})"
-                 for name, setting in sources.items() if name in defaults and defaults[name] != setting.default]
+    problems = [
+        f"{name}: a kernel setting without a row in SETTINGS (or KERNEL_ONLY)"
+        for name in defaults
+        if name not in sources and name not in KERNEL_ONLY
+    ]
+    problems += [
+        f"{setting.name}: runtime {name!r} is not a field of ExecutionSettings or Limits"
+        for name, setting in sources.items()
+        if name not in defaults
+    ]
+    problems += [
+        f"{name}: default {defaults[name]!r}, SETTINGS says {setting.default!r} ({setting.name})"
+        for name, setting in sources.items()
+        if name in defaults and defaults[name] != setting.default
+    ]
     return problems
 
 
@@ -69,21 +79,27 @@ def test_a_setting_added_to_grader_config_only_is_caught():
     text = (REPO / "grader_config.py").read_text(encoding="utf-8")
     extra = text.replace('DEVICE = "auto"', 'DEVICE = "auto"\nGPU_MEMORY_MB = 8000  # per kernel')
     assert config_problems(extra) == [
-        "GPU_MEMORY_MB: assigned in grader_config.py, but SETTINGS (grader/config.py) has no such setting"]
+        "GPU_MEMORY_MB: assigned in grader_config.py, but SETTINGS (grader/config.py) has no such setting"
+    ]
     missing = "\n".join(line for line in text.splitlines() if not line.startswith("MEMORY_MB ="))
     assert config_problems(missing) == [
-        "MEMORY_MB: in SETTINGS (grader/config.py), but grader_config.py does not assign it"]
+        "MEMORY_MB: in SETTINGS (grader/config.py), but grader_config.py does not assign it"
+    ]
 
 
 def test_a_setting_added_to_the_table_only_is_caught():
     text = (REPO / "grader_config.py").read_text(encoding="utf-8")
-    row = Setting("GPU_MEMORY_MB", 8000, "GPU memory one kernel may use", "limits", runtime="limits.gpu_memory_mb")
+    row = Setting(
+        "GPU_MEMORY_MB", 8000, "GPU memory one kernel may use", "limits", runtime="limits.gpu_memory_mb"
+    )
     table = (*SETTINGS, row)
     assert config_problems(text, table) == [
-        "GPU_MEMORY_MB: in SETTINGS (grader/config.py), but grader_config.py does not assign it"]
+        "GPU_MEMORY_MB: in SETTINGS (grader/config.py), but grader_config.py does not assign it"
+    ]
     assert settings_mismatch(table=table) == ["GPU_MEMORY_MB: in SETTINGS, no Settings.gpu_memory_mb"]
     assert runtime_mismatch(table=table) == [
-        "GPU_MEMORY_MB: runtime 'limits.gpu_memory_mb' is not a field of ExecutionSettings or Limits"]
+        "GPU_MEMORY_MB: runtime 'limits.gpu_memory_mb' is not a field of ExecutionSettings or Limits"
+    ]
     # written by render_config, grader_config.py has it, documented
     assert config_problems(render_config(config.assigned(text), table), table) == []
     assert "GPU_MEMORY_MB = 8000  # GPU memory one kernel may use" in render_config({}, table)
@@ -103,9 +119,11 @@ def test_a_kernel_or_settings_field_without_a_row_is_caught():
         gpu_memory_mb: int = 8000
 
     assert runtime_mismatch(limits=MoreLimits) == [
-        "limits.gpu_memory_mb: a kernel setting without a row in SETTINGS (or KERNEL_ONLY)"]
+        "limits.gpu_memory_mb: a kernel setting without a row in SETTINGS (or KERNEL_ONLY)"
+    ]
     assert runtime_mismatch(execution=OtherDefault) == [
-        "cell_timeout_s: default 60, SETTINGS says 120 (CELL_TIMEOUT_S)"]
+        "cell_timeout_s: default 60, SETTINGS says 120 (CELL_TIMEOUT_S)"
+    ]
     assert settings_mismatch(MoreSettings) == ["Settings.gpu_memory_mb: no row in SETTINGS"]
 
 
@@ -133,10 +151,22 @@ def test_a_setting_left_out_takes_the_tables_default(tmp_path):
 
 
 def test_values_are_read_as_the_grader_uses_them(tmp_path):
-    course = write_course(tmp_path / "curso", render_config({
-        "ASSIGNMENTS": ("a", "b"), "DB_URL": "sqlite:///dados/notas.db", "SCHEDULER": "", "WORKERS": "3",
-        "CELL_TIMEOUT_S": 30, "SANDBOX": 0, "CPU_TIME_S": 60, "MAX_TRANSFER_MB": 8,
-        "DUE_DATES": {"a": "2025-05-10 23:59 -0300"}}))
+    course = write_course(
+        tmp_path / "curso",
+        render_config(
+            {
+                "ASSIGNMENTS": ("a", "b"),
+                "DB_URL": "sqlite:///dados/notas.db",
+                "SCHEDULER": "",
+                "WORKERS": "3",
+                "CELL_TIMEOUT_S": 30,
+                "SANDBOX": 0,
+                "CPU_TIME_S": 60,
+                "MAX_TRANSFER_MB": 8,
+                "DUE_DATES": {"a": "2025-05-10 23:59 -0300"},
+            }
+        ),
+    )
     (course / "sub").mkdir()
     settings = load_settings(course / "sub")  # the nearest grader_config.py above
     assert settings.course_dir == course and settings.assignments == ["a", "b"]
@@ -145,7 +175,12 @@ def test_values_are_read_as_the_grader_uses_them(tmp_path):
     assert settings.due_date("a").isoformat() == "2025-05-10T23:59:00-03:00"
     run = ExecutionSettings.from_settings(settings, threads=2)
     assert (run.cell_timeout_s, run.use_sandbox, run.limits.cpu_time_s, run.transfer_mb, run.threads) == (
-        30, False, 60, 8, 2)
+        30,
+        False,
+        60,
+        8,
+        2,
+    )
     assert run.limits.memory_mb == Limits().memory_mb and run.limits.tmp_mb == Limits().tmp_mb
     absolute = write_course(tmp_path / "outro", 'DB_URL = "sqlite:////srv/notas.db"\n')
     assert load_settings(absolute).db_url == "sqlite:////srv/notas.db"
@@ -162,7 +197,9 @@ def test_bad_values_are_told_in_portuguese(tmp_path):
     with pytest.raises(UserError, match="REPOSITORY_URL não é mais usado"):
         load_settings(course)
     write_course(course, 'CELL_TIMEOUT_S = "dois minutos"\n')
-    with pytest.raises(UserError, match="CELL_TIMEOUT_S = 'dois minutos' não é um valor válido; use um valor como 120"):
+    with pytest.raises(
+        UserError, match="CELL_TIMEOUT_S = 'dois minutos' não é um valor válido; use um valor como 120"
+    ):
         load_settings(course)
 
 
@@ -170,7 +207,9 @@ def test_a_grader_config_from_before_the_table_still_works(tmp_path):
     """A course converted by an older `grader init`: its own configure_nbgrader, some settings left out."""
     from grader.nbgrader_app import nbgrader_config
 
-    course = write_course(tmp_path / "antigo", '''COURSE_ID = "antigo"
+    course = write_course(
+        tmp_path / "antigo",
+        """COURSE_ID = "antigo"
 ASSIGNMENTS = ["lista"]
 DB_URL = "sqlite:///gradebook.db"
 CELL_TIMEOUT_S = 60
@@ -184,9 +223,12 @@ def configure_nbgrader(c):
     c.ClearSolutions.code_stub = {"python": CODE_STUB}
     c.ClearSolutions.text_stub = TEXT_STUB
     c.ExecutePreprocessor.timeout = CELL_TIMEOUT_S
-''')
+""",
+    )
     settings = load_settings(course)
-    assert settings.cell_timeout_s == 60 and settings.memory_mb == 6144 and settings.moodle_language == "pt_br"
+    assert (
+        settings.cell_timeout_s == 60 and settings.memory_mb == 6144 and settings.moodle_language == "pt_br"
+    )
     c = nbgrader_config(settings)
     assert c.CourseDirectory.db_url == settings.db_url and c.ExecutePreprocessor.timeout == 60
 
@@ -199,13 +241,28 @@ def test_nbgrader_gets_the_same_values(tmp_path):
     read it: each row's trait holds the Settings value."""
     from grader.nbgrader_app import nbgrader_config, nbgrader_settings
 
-    course = write_course(tmp_path / "curso", render_config({
-        "COURSE_ID": "c1", "DB_URL": "sqlite:///gb.db", "CELL_TIMEOUT_S": 45, "CODE_STUB": "pass",
-        "TEXT_STUB": "RESPOSTA"}))
+    course = write_course(
+        tmp_path / "curso",
+        render_config(
+            {
+                "COURSE_ID": "c1",
+                "DB_URL": "sqlite:///gb.db",
+                "CELL_TIMEOUT_S": 45,
+                "CODE_STUB": "pass",
+                "TEXT_STUB": "RESPOSTA",
+            }
+        ),
+    )
     shutil.copy(REPO / "nbgrader_config.py", course / "nbgrader_config.py")
     settings = load_settings(course)
     rows = [setting for setting in SETTINGS if setting.nbgrader]
-    assert {setting.name for setting in rows} == {"COURSE_ID", "DB_URL", "CELL_TIMEOUT_S", "CODE_STUB", "TEXT_STUB"}
+    assert {setting.name for setting in rows} == {
+        "COURSE_ID",
+        "DB_URL",
+        "CELL_TIMEOUT_S",
+        "CODE_STUB",
+        "TEXT_STUB",
+    }
     for c in (nbgrader_config(settings), nbgrader_settings(course)):
         for setting in rows:
             section, trait = setting.nbgrader.split(".")
@@ -217,10 +274,17 @@ def test_nbgrader_gets_the_same_values(tmp_path):
 
 
 def test_rendered_values_come_back_unchanged():
-    values = {"ASSIGNMENTS": ["a", "ç"], "DUE_DATES": {"a": "2025-05-10 23:59 America/Sao_Paulo"},
-              "CODE_STUB": '# "aspas"\n\traise NotImplementedError()  # \\', "SCHEDULER": None, "SANDBOX": False}
+    values = {
+        "ASSIGNMENTS": ["a", "ç"],
+        "DUE_DATES": {"a": "2025-05-10 23:59 America/Sao_Paulo"},
+        "CODE_STUB": '# "aspas"\n\traise NotImplementedError()  # \\',
+        "SCHEDULER": None,
+        "SANDBOX": False,
+    }
     assert config.assigned(render_config(values)) == {
-        **{setting.name: setting.default for setting in SETTINGS}, **values}
+        **{setting.name: setting.default for setting in SETTINGS},
+        **values,
+    }
     with pytest.raises(ValueError, match="not settings: CELL_TIMEOUT"):
         render_config({"CELL_TIMEOUT": 3})
 
@@ -235,7 +299,10 @@ def test_a_changed_value_keeps_its_comment_and_shows_the_default():
 
 
 def test_write_config_rewrites_the_comments_and_keeps_the_values(tmp_path):
-    path = write_course(tmp_path, 'CELL_TIMEOUT_S = 30  # old comment\nASSIGNMENTS = ["a"]\n') / "grader_config.py"
+    path = (
+        write_course(tmp_path, 'CELL_TIMEOUT_S = 30  # old comment\nASSIGNMENTS = ["a"]\n')
+        / "grader_config.py"
+    )
     config.write_config(path)
     text = path.read_text(encoding="utf-8")
     assert config_problems(text) == [] and "old comment" not in text
@@ -256,11 +323,16 @@ def test_init_writes_a_complete_documented_config(tmp_path):
     (course / "source" / "lista").mkdir(parents=True)
     (course / "source" / "lista" / "parte1.ipynb").write_text("{}")
     (course / "nbgrader_config.py").write_text(
-        'c = get_config()\nc.CourseDirectory.course_id = "curso-teste"\nc.ExecutePreprocessor.timeout = 60\n')
+        'c = get_config()\nc.CourseDirectory.course_id = "curso-teste"\nc.ExecutePreprocessor.timeout = 60\n'
+    )
     init_course(course)
     text = (course / "grader_config.py").read_text(encoding="utf-8")
     assert config_problems(text) == []
     assert "\nCELL_TIMEOUT_S = 60  # wall time one cell may take (default: 120)\n" in text
     settings = load_settings(course)
-    assert (settings.course_id, settings.assignments, settings.cell_timeout_s) == ("curso-teste", ["lista"], 60)
+    assert (settings.course_id, settings.assignments, settings.cell_timeout_s) == (
+        "curso-teste",
+        ["lista"],
+        60,
+    )
     assert settings.strict_conventions is False and settings.memory_mb == config.default("MEMORY_MB")

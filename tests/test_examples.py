@@ -19,10 +19,15 @@ def test_examples_are_up_to_date(tmp_path):
     for part in ("source", "release", "examples", "grader"):
         shutil.copytree(REPO / part, copy / part)
     shutil.rmtree(copy / "examples" / "submissions")
-    subprocess.run([sys.executable, str(copy / "examples" / "make_submissions.py")], check=True,
-                   capture_output=True)
-    written = sorted(p.relative_to(copy) for p in (copy / "examples" / "submissions").rglob("*") if p.is_file())
-    committed = sorted(p.relative_to(REPO) for p in (REPO / "examples" / "submissions").rglob("*") if p.is_file())
+    subprocess.run(
+        [sys.executable, str(copy / "examples" / "make_submissions.py")], check=True, capture_output=True
+    )
+    written = sorted(
+        p.relative_to(copy) for p in (copy / "examples" / "submissions").rglob("*") if p.is_file()
+    )
+    committed = sorted(
+        p.relative_to(REPO) for p in (REPO / "examples" / "submissions").rglob("*") if p.is_file()
+    )
     assert written == committed
     for path in written:
         assert (copy / path).read_bytes() == (REPO / path).read_bytes(), f"{path} is stale: run the script"
@@ -34,8 +39,11 @@ def graded(graded_examples):  # graded once per session (conftest.py): tests/tes
 
 
 def failed(student):
-    return {g for g, c in student["cells"].items() if not c["passed"] and not c["needs_manual_grade"]
-            and g != "resposta_comparacao_tempo"}
+    return {
+        g
+        for g, c in student["cells"].items()
+        if not c["passed"] and not c["needs_manual_grade"] and g != "resposta_comparacao_tempo"
+    }
 
 
 def test_right_renamed_and_stripped_earn_every_automatic_point(graded):
@@ -51,7 +59,11 @@ def test_right_renamed_and_stripped_earn_every_automatic_point(graded):
 def test_blank_partly_wrong_and_deleted_test(graded):
     _, students, _ = graded
     assert students["bruno"]["score"] == 0.0
-    assert failed(students["carla"]) == {"update_c_memoria", "stable_log_exp_estavel", "stable_log_exp_gradientes"}
+    assert failed(students["carla"]) == {
+        "update_c_memoria",
+        "stable_log_exp_estavel",
+        "stable_log_exp_gradientes",
+    }
     # davi deleted the memory test that catches his update_c: it is restored and fails
     assert failed(students["davi"]) == {"update_c_memoria"}
 
@@ -65,7 +77,12 @@ def test_broken_missing_and_tampered(graded):
     # is the one verdict measured in her kernel: held for a person, as the audit found the hook.
     helena = students["helena"]
     assert helena["score"] == 3.0 and failed(helena) == set(helena["cells"]) - {
-        "A_B_formato", "A_B_distribuicao", "A_B_independentes", "resposta_comparacao_tempo", "update_c_memoria"}
+        "A_B_formato",
+        "A_B_distribuicao",
+        "A_B_independentes",
+        "resposta_comparacao_tempo",
+        "update_c_memoria",
+    }
     assert helena["cells"]["update_c_memoria"]["needs_manual_grade"]
     assert "tampering" in helena["flags"] and "auditoria: get_ipython()" in helena["flags"]
     notes = {r.student_id: r.notes for r in run.results}

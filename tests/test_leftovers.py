@@ -96,21 +96,43 @@ def _wait_for(check, timeout: float, what: str):
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
-def test_interrupted_grading_leaves_nothing_and_keeps_what_was_graded(mini_course, tmp_path, case_mark,
-                                                                    left_behind, signum):
+def test_interrupted_grading_leaves_nothing_and_keeps_what_was_graded(
+    mini_course, tmp_path, case_mark, left_behind, signum
+):
     settings = mini_course
     _class_with_slow_students(settings, tmp_path / "entregas")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     grader = subprocess.Popen(
-        [sys.executable, "-m", "grader.cli", "--course-dir", str(settings.course_dir), "grade", "mini",
-         "--submissions", str(tmp_path / "entregas"), "--report-dir", str(tmp_path / "relatorios"),
-         "--workers", "2", "--no-progress"],
-        cwd=settings.course_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "grader.cli",
+            "--course-dir",
+            str(settings.course_dir),
+            "grade",
+            "mini",
+            "--submissions",
+            str(tmp_path / "entregas"),
+            "--report-dir",
+            str(tmp_path / "relatorios"),
+            "--workers",
+            "2",
+            "--no-progress",
+        ],
+        cwd=settings.course_dir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     quick = ["a_rapida", "b_rapida"]
     saved = [settings.autograded_dir / student / "mini" / RESULT_FILE for student in quick]
     try:
-        _wait_for(lambda: all(path.exists() for path in saved) or grader.poll() is not None, 300,
-                  "the quick students were never recorded")
+        _wait_for(
+            lambda: all(path.exists() for path in saved) or grader.poll() is not None,
+            300,
+            "the quick students were never recorded",
+        )
         assert grader.poll() is None, grader.communicate()
         time.sleep(2)  # the slow students' kernels are running their sleep
         grader.send_signal(signum)
@@ -123,7 +145,8 @@ def test_interrupted_grading_leaves_nothing_and_keeps_what_was_graded(mini_cours
     else:  # Ctrl-C and SIGTERM alike: one line, the exit status of the signal
         assert grader.returncode == 128 + signum, err
         assert err.strip().splitlines() == [
-            "interrompido: o que já foi corrigido está salvo em autograded/ e no gradebook"], err
+            "interrompido: o que já foi corrigido está salvo em autograded/ e no gradebook"
+        ], err
     assert left_behind(CASE_MARK, case_mark) == []
     for path in saved:
         result = json.loads(path.read_text())

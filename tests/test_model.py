@@ -13,14 +13,34 @@ def _student(**extra) -> StudentResult:
     cells = [
         CellResult("dobro_valores", "mini", 1.0, 1.0, passed=True),
         CellResult("quadrado_valores", "mini", 0.5, 2.0, passed=False, message="pontuação parcial"),
-        CellResult("resposta_explicacao", "mini", 0.0, 1.0, passed=False, needs_manual_grade=True, manual=True,
-                   comment="Bom começo"),
+        CellResult(
+            "resposta_explicacao",
+            "mini",
+            0.0,
+            1.0,
+            passed=False,
+            needs_manual_grade=True,
+            manual=True,
+            comment="Bom começo",
+        ),
     ]
-    return StudentResult("20231234", "mini", first_name="Ana", last_name="de Souza", flags=["auditoria: exec()"],
-                         notes=["mini (1).ipynb tratado como mini.ipynb"], cells={c.key: c for c in cells},
-                         seconds=3.5, source_files=["ana/mini.ipynb"], members=[{"id": "7", "name": "Ana"}],
-                         comments={"resposta_explicacao": "Bom começo"}, submitted_at="2025-05-10T23:59:00-03:00",
-                         submitted_from="timestamp.txt", seconds_late=90.0, **extra)
+    return StudentResult(
+        "20231234",
+        "mini",
+        first_name="Ana",
+        last_name="de Souza",
+        flags=["auditoria: exec()"],
+        notes=["mini (1).ipynb tratado como mini.ipynb"],
+        cells={c.key: c for c in cells},
+        seconds=3.5,
+        source_files=["ana/mini.ipynb"],
+        members=[{"id": "7", "name": "Ana"}],
+        comments={"resposta_explicacao": "Bom começo"},
+        submitted_at="2025-05-10T23:59:00-03:00",
+        submitted_from="timestamp.txt",
+        seconds_late=90.0,
+        **extra,
+    )
 
 
 def test_totals_name_and_lateness():
@@ -38,17 +58,29 @@ def test_a_result_round_trips_through_its_file(tmp_path):
     path = tmp_path / "a" / "b" / RESULT_FILE
     loaded = StudentResult.load(path)
     assert loaded == student
-    assert list(loaded.cells) == [("mini", "dobro_valores"), ("mini", "quadrado_valores"),
-                                  ("mini", "resposta_explicacao")]
+    assert list(loaded.cells) == [
+        ("mini", "dobro_valores"),
+        ("mini", "quadrado_valores"),
+        ("mini", "resposta_explicacao"),
+    ]
     assert json.loads(path.read_text(encoding="utf-8"))["first_name"] == "Ana"  # readable, not escaped
     assert "Bom começo" in path.read_text(encoding="utf-8")
 
 
 def test_older_files_are_still_read(tmp_path):
-    data = json.loads(json.dumps({"student_id": "9", "assignment": "mini", "status": "graded",
-                                  "removed_field": "ignored",
-                                  "cells": {"t": {"grade_id": "t", "notebook": "mini", "score": 1.0,
-                                                  "max_score": 1.0, "passed": True}}}))
+    data = json.loads(
+        json.dumps(
+            {
+                "student_id": "9",
+                "assignment": "mini",
+                "status": "graded",
+                "removed_field": "ignored",
+                "cells": {
+                    "t": {"grade_id": "t", "notebook": "mini", "score": 1.0, "max_score": 1.0, "passed": True}
+                },
+            }
+        )
+    )
     (tmp_path / RESULT_FILE).write_text(json.dumps(data))
     loaded = StudentResult.load(tmp_path / RESULT_FILE)
     assert loaded.student_id == "9" and loaded.score == 1.0
@@ -80,27 +112,56 @@ def test_scores_json_with_one_notebook():
     assert data["notebooks"] == ["mini"] and data["due_date"] is None
     ana, one, two = data["students"]
     assert ana == {
-        "student_id": "20231234", "score": 1.5, "max_score": 4.0, "status": "graded",
-        "flags": ["auditoria: exec()"], "submitted_at": "2025-05-10T23:59:00-03:00", "late": True,
-        "seconds_late": 90.0, "missing_notebooks": [],
+        "student_id": "20231234",
+        "score": 1.5,
+        "max_score": 4.0,
+        "status": "graded",
+        "flags": ["auditoria: exec()"],
+        "submitted_at": "2025-05-10T23:59:00-03:00",
+        "late": True,
+        "seconds_late": 90.0,
+        "missing_notebooks": [],
         "cells": {
             "dobro_valores": {"score": 1.0, "max_score": 1.0, "passed": True, "needs_manual_grade": False},
-            "quadrado_valores": {"score": 0.5, "max_score": 2.0, "passed": False, "needs_manual_grade": False},
-            "resposta_explicacao": {"score": 0.0, "max_score": 1.0, "passed": False, "needs_manual_grade": True},
+            "quadrado_valores": {
+                "score": 0.5,
+                "max_score": 2.0,
+                "passed": False,
+                "needs_manual_grade": False,
+            },
+            "resposta_explicacao": {
+                "score": 0.0,
+                "max_score": 1.0,
+                "passed": False,
+                "needs_manual_grade": True,
+            },
         },
     }
     assert one["submitted_at"] is None and one["late"] is False and one["max_score"] == 4.0
     assert isinstance(one["score"], float) and isinstance(one["cells"]["t"]["score"], float)
-    assert two == {"student_id": "2", "score": 0.0, "max_score": 4.0, "status": "missing", "flags": [],
-                   "submitted_at": None, "late": False, "seconds_late": 0.0, "missing_notebooks": ["mini"],
-                   "cells": {}}
+    assert two == {
+        "student_id": "2",
+        "score": 0.0,
+        "max_score": 4.0,
+        "status": "missing",
+        "flags": [],
+        "submitted_at": None,
+        "late": False,
+        "seconds_late": 0.0,
+        "missing_notebooks": ["mini"],
+        "cells": {},
+    }
 
 
 def test_scores_json_with_several_notebooks_keys_cells_by_notebook():
-    student = StudentResult("1", "lista", cells={
-        ("parte1", "teste"): CellResult("teste", "parte1", 1, 1, True),
-        ("parte2", "teste"): CellResult("teste", "parte2", 0, 2, False),
-    })
+    student = StudentResult(
+        "1",
+        "lista",
+        cells={
+            ("parte1", "teste"): CellResult("teste", "parte1", 1, 1, True),
+            ("parte2", "teste"): CellResult("teste", "parte2", 0, 2, False),
+        },
+    )
     data = scores_json("lista", 3, [student], due_date="2025-05-10T23:59:00-03:00")
     assert data["notebooks"] == ["parte1", "parte2"] and data["due_date"] == "2025-05-10T23:59:00-03:00"
     assert set(data["students"][0]["cells"]) == {"parte1/teste", "parte2/teste"}
@@ -111,4 +172,6 @@ def test_scores_json_with_several_notebooks_keys_cells_by_notebook():
     data = scores_json("lista", 3, [first_only], notebooks=["parte1", "parte2"])
     assert data["notebooks"] == ["parte1", "parte2"]
     assert set(data["students"][0]["cells"]) == {"parte1/teste"}
-    assert scores_json("lista", 3, [first_only])["notebooks"] == ["parte1"]  # without them: the cells' notebooks
+    assert scores_json("lista", 3, [first_only])["notebooks"] == [
+        "parte1"
+    ]  # without them: the cells' notebooks

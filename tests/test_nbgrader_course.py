@@ -44,86 +44,184 @@ c.ExecutePreprocessor.timeout = 60
 """
 DATA = "1.5\n2.5\n4\n"  # dados.txt: sum 8
 WEIGHTS = "3\n"  # dados/pesos.txt
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+)
 
 # Where the two graders differ on purpose, and why (the test fails on any other difference).
 DIFFERENCES = {
     ("davi", "parte2", "teste_basico"): (
         "davi apagou a célula de teste: o nbgrader não tem o que rodar e deixa a nota à espera de correção "
-        "manual; o grader restaura a célula de source/ e a roda (falha: dobro errado), sem revisão"),
+        "manual; o grader restaura a célula de source/ e a roda (falha: dobro errado), sem revisão"
+    ),
 }
 TIME_DIFFERENCES = {
-    "bruno": ("timestamp.txt com deslocamento numérico (2025-05-11 09:30:00 -0300): o parse_utc do nbgrader lê "
-              "-0300 como 300 segundos e registra 09:35 UTC; o grader lê 12:30 UTC"),
-    "davi": ("sem timestamp.txt: o nbgrader não registra a hora do envio (nem o atraso); o grader usa o horário "
-             "do arquivo do notebook"),
+    "bruno": (
+        "timestamp.txt com deslocamento numérico (2025-05-11 09:30:00 -0300): o parse_utc do nbgrader lê "
+        "-0300 como 300 segundos e registra 09:35 UTC; o grader lê 12:30 UTC"
+    ),
+    "davi": (
+        "sem timestamp.txt: o nbgrader não registra a hora do envio (nem o atraso); o grader usa o horário "
+        "do arquivo do notebook"
+    ),
 }
 
 
 def meta(cell, grade_id, *, grade=False, solution=False, locked=False, task=False, points=None):
-    cell.metadata["nbgrader"] = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
-                                 "solution": solution, "task": task}
+    cell.metadata["nbgrader"] = {
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": locked,
+        "schema_version": 3,
+        "solution": solution,
+        "task": task,
+    }
     if points is not None:
         cell.metadata["nbgrader"]["points"] = points
     return cell
 
 
 def notebook(cells):
-    return new_notebook(cells=cells, metadata={"kernelspec": {"display_name": "Python 3", "language": "python",
-                                                              "name": "python3"}})
+    return new_notebook(
+        cells=cells,
+        metadata={"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+    )
 
 
 def parte1():
-    return notebook([
-        new_markdown_cell("# Parte 1: médias\n\n![figura](imagens/figura.png)"),
-        meta(new_code_cell("import math"), "preparo", locked=True),
-        meta(new_code_cell('def media(xs):\n    """A média dos números de xs."""\n    ### BEGIN SOLUTION\n'
-                           '    return sum(xs) / len(xs)\n    ### END SOLUTION'), "resposta_media", solution=True),
-        meta(new_code_cell('assert media([1, 2, 3]) == 2, "media([1, 2, 3]) deveria ser 2"\n'
-                           "### BEGIN HIDDEN TESTS\nassert media([1, 2]) == 1.5\n### END HIDDEN TESTS"),
-             "teste_basico", grade=True, locked=True, points=2),
-        new_markdown_cell("## Um arquivo de dados"),
-        meta(new_code_cell('def soma_arquivo(nome):\n    """A soma dos números do arquivo, um por linha."""\n'
-                           "    ### BEGIN SOLUTION\n    with open(nome) as arquivo:\n"
-                           "        return sum(float(linha) for linha in arquivo if linha.strip())\n"
-                           "    ### END SOLUTION"), "resposta_soma_arquivo", solution=True),
-        meta(new_code_cell("with open('dados.txt') as arquivo:\n"
-                           "    esperado = sum(float(linha) for linha in arquivo if linha.strip())\n"
-                           "assert soma_arquivo('dados.txt') == esperado == 8"),
-             "teste_dados", grade=True, locked=True, points=1),
-        new_markdown_cell("## Nota parcial"),
-        meta(new_code_cell("pontos = 0\nif media([2, 4]) == 3:\n    pontos += 1\n"
-                           "if media([1, 2, 3, 4]) == 2.5:\n    pontos += 1\nif media([-1, 1]) == 0:\n"
-                           "    pontos += 1\npontos"), "parcial", grade=True, locked=True, points=3),
-        new_markdown_cell("## Para escrever"),
-        meta(new_markdown_cell("Por que a média de uma lista vazia não existe?\n\n### BEGIN SOLUTION\n"
-                               "Porque dividiria por zero.\n### END SOLUTION"),
-             "explicacao", grade=True, solution=True, points=1),
-        meta(new_markdown_cell("## Tarefa\nFaça um gráfico das médias móveis de `dados.txt` e comente-o."),
-             "tarefa_grafico", locked=True, task=True, points=2),
-    ])
+    return notebook(
+        [
+            new_markdown_cell("# Parte 1: médias\n\n![figura](imagens/figura.png)"),
+            meta(new_code_cell("import math"), "preparo", locked=True),
+            meta(
+                new_code_cell(
+                    'def media(xs):\n    """A média dos números de xs."""\n    ### BEGIN SOLUTION\n'
+                    "    return sum(xs) / len(xs)\n    ### END SOLUTION"
+                ),
+                "resposta_media",
+                solution=True,
+            ),
+            meta(
+                new_code_cell(
+                    'assert media([1, 2, 3]) == 2, "media([1, 2, 3]) deveria ser 2"\n'
+                    "### BEGIN HIDDEN TESTS\nassert media([1, 2]) == 1.5\n### END HIDDEN TESTS"
+                ),
+                "teste_basico",
+                grade=True,
+                locked=True,
+                points=2,
+            ),
+            new_markdown_cell("## Um arquivo de dados"),
+            meta(
+                new_code_cell(
+                    'def soma_arquivo(nome):\n    """A soma dos números do arquivo, um por linha."""\n'
+                    "    ### BEGIN SOLUTION\n    with open(nome) as arquivo:\n"
+                    "        return sum(float(linha) for linha in arquivo if linha.strip())\n"
+                    "    ### END SOLUTION"
+                ),
+                "resposta_soma_arquivo",
+                solution=True,
+            ),
+            meta(
+                new_code_cell(
+                    "with open('dados.txt') as arquivo:\n"
+                    "    esperado = sum(float(linha) for linha in arquivo if linha.strip())\n"
+                    "assert soma_arquivo('dados.txt') == esperado == 8"
+                ),
+                "teste_dados",
+                grade=True,
+                locked=True,
+                points=1,
+            ),
+            new_markdown_cell("## Nota parcial"),
+            meta(
+                new_code_cell(
+                    "pontos = 0\nif media([2, 4]) == 3:\n    pontos += 1\n"
+                    "if media([1, 2, 3, 4]) == 2.5:\n    pontos += 1\nif media([-1, 1]) == 0:\n"
+                    "    pontos += 1\npontos"
+                ),
+                "parcial",
+                grade=True,
+                locked=True,
+                points=3,
+            ),
+            new_markdown_cell("## Para escrever"),
+            meta(
+                new_markdown_cell(
+                    "Por que a média de uma lista vazia não existe?\n\n### BEGIN SOLUTION\n"
+                    "Porque dividiria por zero.\n### END SOLUTION"
+                ),
+                "explicacao",
+                grade=True,
+                solution=True,
+                points=1,
+            ),
+            meta(
+                new_markdown_cell("## Tarefa\nFaça um gráfico das médias móveis de `dados.txt` e comente-o."),
+                "tarefa_grafico",
+                locked=True,
+                task=True,
+                points=2,
+            ),
+        ]
+    )
 
 
 def parte2():
-    return notebook([
-        new_markdown_cell("# Parte 2: dobro e pesos"),
-        meta(new_code_cell('def dobro(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION'),
-             "resposta_dobro", solution=True),
-        # the same grade_id as parte1's, other points; and not locked (nbgrader locks test cells anyway)
-        meta(new_code_cell("assert dobro(3) == 6\n### BEGIN HIDDEN TESTS\nassert dobro(-1) == -2\n"
-                           "### END HIDDEN TESTS"), "teste_basico", grade=True, points=1),
-        meta(new_code_cell("with open('dados/pesos.txt') as arquivo:\n    peso = float(arquivo.read())\n"
-                           "assert dobro(peso) == 6"), "teste_pesos", grade=True, locked=True, points=1),
-        new_markdown_cell("## Aplicação\nEscreva `triplo(x)` como quiser."),
-        # a manually graded code answer without ### BEGIN SOLUTION: the release holds only the stub
-        meta(new_code_cell("def triplo(x):\n    return 3 * x"), "aplicacao", grade=True, solution=True, points=1),
-    ])
+    return notebook(
+        [
+            new_markdown_cell("# Parte 2: dobro e pesos"),
+            meta(
+                new_code_cell(
+                    "def dobro(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"
+                ),
+                "resposta_dobro",
+                solution=True,
+            ),
+            # the same grade_id as parte1's, other points; and not locked (nbgrader locks test cells anyway)
+            meta(
+                new_code_cell(
+                    "assert dobro(3) == 6\n### BEGIN HIDDEN TESTS\nassert dobro(-1) == -2\n"
+                    "### END HIDDEN TESTS"
+                ),
+                "teste_basico",
+                grade=True,
+                points=1,
+            ),
+            meta(
+                new_code_cell(
+                    "with open('dados/pesos.txt') as arquivo:\n    peso = float(arquivo.read())\n"
+                    "assert dobro(peso) == 6"
+                ),
+                "teste_pesos",
+                grade=True,
+                locked=True,
+                points=1,
+            ),
+            new_markdown_cell("## Aplicação\nEscreva `triplo(x)` como quiser."),
+            # a manually graded code answer without ### BEGIN SOLUTION: the release holds only the stub
+            meta(
+                new_code_cell("def triplo(x):\n    return 3 * x"),
+                "aplicacao",
+                grade=True,
+                solution=True,
+                points=1,
+            ),
+        ]
+    )
 
 
-MAX_SCORES = {("parte1", "teste_basico"): 2, ("parte1", "teste_dados"): 1, ("parte1", "parcial"): 3,
-              ("parte1", "explicacao"): 1, ("parte1", "tarefa_grafico"): 2, ("parte2", "teste_basico"): 1,
-              ("parte2", "teste_pesos"): 1, ("parte2", "aplicacao"): 1}
+MAX_SCORES = {
+    ("parte1", "teste_basico"): 2,
+    ("parte1", "teste_dados"): 1,
+    ("parte1", "parcial"): 3,
+    ("parte1", "explicacao"): 1,
+    ("parte1", "tarefa_grafico"): 2,
+    ("parte2", "teste_basico"): 1,
+    ("parte2", "teste_pesos"): 1,
+    ("parte2", "aplicacao"): 1,
+}
 
 
 def write_course(folder: Path) -> None:
@@ -140,10 +238,14 @@ def write_course(folder: Path) -> None:
 
 def write_class(course: Path, folder: Path) -> None:
     """The class, in nbgrader's layout (submitted/<student>/lista/), from the grader's release."""
-    release = {n: nbformat.read(course / "release" / ASSIGNMENT / f"{n}.ipynb", as_version=4)
-               for n in ("parte1", "parte2")}
-    source = {n: nbformat.read(course / "source" / ASSIGNMENT / f"{n}.ipynb", as_version=4)
-              for n in ("parte1", "parte2")}
+    release = {
+        n: nbformat.read(course / "release" / ASSIGNMENT / f"{n}.ipynb", as_version=4)
+        for n in ("parte1", "parte2")
+    }
+    source = {
+        n: nbformat.read(course / "source" / ASSIGNMENT / f"{n}.ipynb", as_version=4)
+        for n in ("parte1", "parte2")
+    }
 
     def answered(name, answers):
         nb = copy.deepcopy(release[name])
@@ -166,18 +268,29 @@ def write_class(course: Path, folder: Path) -> None:
             (target / "timestamp.txt").write_text(timestamp + "\n")
 
     written = {"explicacao": "Porque não há elementos: seria 0/0."}
-    submit("ana", {"parte1": answered("parte1", written),
-                   "parte2": answered("parte2", {"aplicacao": "def triplo(x):\n    return x + x + x"})},
-           "2025-05-10 20:00:00.000000 America/Sao_Paulo")
+    submit(
+        "ana",
+        {
+            "parte1": answered("parte1", written),
+            "parte2": answered("parte2", {"aplicacao": "def triplo(x):\n    return x + x + x"}),
+        },
+        "2025-05-10 20:00:00.000000 America/Sao_Paulo",
+    )
     # integer division: right on [2, 4] and [-1, 1], wrong on [1, 2, 3, 4] (partial credit 2/3) and [1, 2]
     wrong = "def media(xs):\n    return sum(xs) // len(xs)"
-    submit("bruno", {"parte1": answered("parte1", {"resposta_media": wrong}), "parte2": answered("parte2", {})},
-           "2025-05-11 09:30:00 -0300")
+    submit(
+        "bruno",
+        {"parte1": answered("parte1", {"resposta_media": wrong}), "parte2": answered("parte2", {})},
+        "2025-05-11 09:30:00 -0300",
+    )
     submit("carla", {"parte1": answered("parte1", written)}, "2025-05-10 12:00:00.000000 UTC")
     deleted = answered("parte2", {"resposta_dobro": "def dobro(x):\n    return x * 3"})
     deleted.cells = [c for c in deleted.cells if nbgrader_meta(c).get("grade_id") != "teste_basico"]
-    submit("davi", {"parte1": answered("parte1", {}), "parte2": deleted},
-           when=datetime(2025, 5, 10, 22, 0, tzinfo=timezone.utc).timestamp())
+    submit(
+        "davi",
+        {"parte1": answered("parte1", {}), "parte2": deleted},
+        when=datetime(2025, 5, 10, 22, 0, tzinfo=timezone.utc).timestamp(),
+    )
     (folder / "davi" / ASSIGNMENT / "dados.txt").write_text("100\n")  # his own: must not replace the course's
 
 
@@ -207,27 +320,53 @@ def side_by_side(tmp_path_factory, sandbox_available):
     initialized = grader_cli(ours, "init")
     assert initialized.returncode == 0, initialized.stderr
     config = ours / "grader_config.py"
-    config.write_text(config_text(config.read_text(), {"SANDBOX": sandbox_available, "DUE_DATES": {ASSIGNMENT: DUE},
-                                                       "SUBMISSION_TIMEOUT_S": 300}))
+    config.write_text(
+        config_text(
+            config.read_text(),
+            {"SANDBOX": sandbox_available, "DUE_DATES": {ASSIGNMENT: DUE}, "SUBMISSION_TIMEOUT_S": 300},
+        )
+    )
     released = grader_cli(ours, "release", ASSIGNMENT)
     submissions = root / "submitted"
     write_class(ours, submissions)
     before = tree_digest(submissions)
-    graded = grader_cli(ours, "grade", ASSIGNMENT, "--submissions", str(submissions), "--workers", "2",
-                        "--no-progress", "--no-similarity", "--report-dir", str(ours / "reports"))
+    graded = grader_cli(
+        ours,
+        "grade",
+        ASSIGNMENT,
+        "--submissions",
+        str(submissions),
+        "--workers",
+        "2",
+        "--no-progress",
+        "--no-similarity",
+        "--report-dir",
+        str(ours / "reports"),
+    )
     assert graded.returncode == 0, graded.stderr[-3000:]
     assert tree_digest(submissions) == before, "the grader modified its input"
 
     # stock nbgrader on a copy of the same course, the same files, the same due date
-    assert run([str(BIN / "nbgrader"), "generate_assignment", ASSIGNMENT, "--log-level=ERROR"], stock).returncode == 0
+    assert (
+        run([str(BIN / "nbgrader"), "generate_assignment", ASSIGNMENT, "--log-level=ERROR"], stock).returncode
+        == 0
+    )
     with Gradebook(f"sqlite:///{stock / 'gradebook.db'}") as gb:
         gb.update_or_create_assignment(ASSIGNMENT, duedate=gradebook_time(parse_time(DUE)))
     shutil.copytree(submissions, stock / "submitted")
     autograded = run([str(BIN / "nbgrader"), "autograde", ASSIGNMENT, "--log-level=WARN"], stock)
     assert autograded.returncode == 0, autograded.stderr[-3000:]
     scores = json.loads((ours / "reports" / ASSIGNMENT / "scores.json").read_text())
-    return {"init": initialized, "release": released, "grade": graded, "nbgrader": autograded,
-            "scores": scores, "ours": ours, "stock": stock, "submissions": submissions}
+    return {
+        "init": initialized,
+        "release": released,
+        "grade": graded,
+        "nbgrader": autograded,
+        "scores": scores,
+        "ours": ours,
+        "stock": stock,
+        "submissions": submissions,
+    }
 
 
 def gradebook_cells(db: Path) -> dict:
@@ -238,11 +377,18 @@ def gradebook_cells(db: Path) -> dict:
     cells, totals = {}, {}
     with Gradebook(f"sqlite:///{db}") as gb:
         for submission in gb.find_assignment(ASSIGNMENT).submissions:
-            totals[submission.student_id] = (submission.score, submission.max_score, submission.timestamp,
-                                             submission.total_seconds_late)
+            totals[submission.student_id] = (
+                submission.score,
+                submission.max_score,
+                submission.timestamp,
+                submission.total_seconds_late,
+            )
             for nb in submission.notebooks:
                 for grade in nb.grades:
-                    cells[submission.student_id, nb.name, grade.name] = (grade.score, grade.needs_manual_grade)
+                    cells[submission.student_id, nb.name, grade.name] = (
+                        grade.score,
+                        grade.needs_manual_grade,
+                    )
     return cells, totals
 
 
@@ -256,7 +402,9 @@ def test_gate_releases_nbgrader_legal_notebooks_with_warnings(side_by_side):
     assert "! parte2.ipynb: célula de teste 'teste_basico' não está travada" in released.stdout
     assert "! parte2.ipynb: célula de solução 'aplicacao' sem ### BEGIN SOLUTION" in released.stdout
     folder = ours / "release" / ASSIGNMENT
-    assert (folder / "dados.txt").read_text() == DATA and (folder / "dados" / "pesos.txt").read_text() == WEIGHTS
+    assert (folder / "dados.txt").read_text() == DATA and (
+        folder / "dados" / "pesos.txt"
+    ).read_text() == WEIGHTS
     assert (folder / "imagens" / "figura.png").read_bytes() == PNG  # release copies the assignment's files
     assert cell_by_grade_id(nbformat.read(folder / "parte2.ipynb", as_version=4), "aplicacao").source == STUB
 
@@ -280,7 +428,8 @@ def test_strict_conventions_stop_the_release_and_leave_it_as_it_was(side_by_side
     assert f"{folder} não foi alterada" in strict.stdout
     assert strict.stderr.strip().splitlines()[-1] == (  # (before it, the warning about the Colab links)
         "erro: o portão de qualidade falhou em lista (release/ ficou como estava): corrija source/ e rode "
-        "`grader release` de novo")
+        "`grader release` de novo"
+    )
     assert tree_digest(folder) == before
 
 
@@ -322,7 +471,9 @@ def test_same_scores_as_nbgrader_cell_by_cell(side_by_side):
             else:
                 assert mine == stock_cell, (student, notebook_name, grade_id, mine, stock_cell)
     assert sorted(differences) == sorted(DIFFERENCES)
-    print("\nlado a lado: (pontos, espera correção manual) no scores.json do grader e no gradebook do nbgrader")
+    print(
+        "\nlado a lado: (pontos, espera correção manual) no scores.json do grader e no gradebook do nbgrader"
+    )
     print(f"{'aluno':<7}{'célula':<22}{'máx':>4}  {'grader':<14}{'nbgrader':<14}diferença")
     for student, cell, points, mine, stock_cell, named in rows:
         mark = "≠ (ver abaixo)" if named else ""
@@ -349,8 +500,10 @@ def test_same_totals_and_times_as_nbgrader(side_by_side):
         score, max_score, timestamp, late = totals[student]
         assert (ours["score"], ours["max_score"]) == (score, max_score) == (ours["score"], 12.0)
         when = parse_time(ours["submitted_at"]).astimezone(timezone.utc).replace(tzinfo=None)
-        print(f"{student:<7}{ours['score']:g}/{ours['max_score']:g} | {score:g}/{max_score:g}   "
-              f"{when} atraso {ours['seconds_late']:g} s | {timestamp} atraso {late:g} s")
+        print(
+            f"{student:<7}{ours['score']:g}/{ours['max_score']:g} | {score:g}/{max_score:g}   "
+            f"{when} atraso {ours['seconds_late']:g} s | {timestamp} atraso {late:g} s"
+        )
         if student in TIME_DIFFERENCES:
             assert (when, ours["seconds_late"]) != (timestamp, late), TIME_DIFFERENCES[student]
             print(f"  ≠ {TIME_DIFFERENCES[student]}")
@@ -369,7 +522,9 @@ def test_missing_notebook_zero_without_review_and_said(side_by_side):
     assert carla["missing_notebooks"] == ["parte2"]
     for key in ("parte2/teste_basico", "parte2/teste_pesos", "parte2/aplicacao"):
         assert carla["cells"][key]["score"] == 0 and not carla["cells"][key]["needs_manual_grade"]
-    assert "carla: parte2.ipynb não foi enviado: as questões dele ficaram com 0" in side_by_side["grade"].stdout
+    assert (
+        "carla: parte2.ipynb não foi enviado: as questões dele ficaram com 0" in side_by_side["grade"].stdout
+    )
     page = (ours / "reports" / ASSIGNMENT / "feedback" / "carla.html").read_text(encoding="utf-8")
     assert "Notebook não enviado: parte2.ipynb; as questões dele ficaram com 0." in page
     index = (ours / "reports" / ASSIGNMENT / "index.html").read_text(encoding="utf-8")
@@ -380,12 +535,25 @@ def test_missing_notebook_zero_without_review_and_said(side_by_side):
 def test_repeated_grade_id_and_task_everywhere(side_by_side):
     scores, ours = side_by_side["scores"], side_by_side["ours"]
     ana = next(s for s in scores["students"] if s["student_id"] == "ana")
-    assert ana["cells"]["parte1/teste_basico"] == {"score": 2.0, "max_score": 2.0, "passed": True,
-                                                   "needs_manual_grade": False}
-    assert ana["cells"]["parte2/teste_basico"]["max_score"] == 1.0 and ana["cells"]["parte2/teste_basico"]["passed"]
-    assert ana["cells"]["parte1/tarefa_grafico"] == {"score": 0.0, "max_score": 2.0, "passed": False,
-                                                     "needs_manual_grade": True}
-    header = (ours / "reports" / ASSIGNMENT / "scores.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert ana["cells"]["parte1/teste_basico"] == {
+        "score": 2.0,
+        "max_score": 2.0,
+        "passed": True,
+        "needs_manual_grade": False,
+    }
+    assert (
+        ana["cells"]["parte2/teste_basico"]["max_score"] == 1.0
+        and ana["cells"]["parte2/teste_basico"]["passed"]
+    )
+    assert ana["cells"]["parte1/tarefa_grafico"] == {
+        "score": 0.0,
+        "max_score": 2.0,
+        "passed": False,
+        "needs_manual_grade": True,
+    }
+    header = (
+        (ours / "reports" / ASSIGNMENT / "scores.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    )
     assert header.count("parte1/teste_basico") == header.count("parte2/teste_basico") == 1
     assert "parte1/tarefa_grafico" in header
     table = side_by_side["grade"].stdout
@@ -394,7 +562,9 @@ def test_repeated_grade_id_and_task_everywhere(side_by_side):
     assert bruno["cells"]["parte1/parcial"]["score"] == 2.0 and bruno["score"] == 2 + 1 + 1 + 1
     index = (ours / "reports" / ASSIGNMENT / "index.html").read_text(encoding="utf-8")
     assert "tarefa (manual)" in index and "atrasada 9 h 31 min" in index
-    assert "tarefa (correção manual)" in (ours / "reports" / ASSIGNMENT / "feedback" / "ana.html").read_text(encoding="utf-8")
+    assert "tarefa (correção manual)" in (ours / "reports" / ASSIGNMENT / "feedback" / "ana.html").read_text(
+        encoding="utf-8"
+    )
     page = (ours / "reports" / ASSIGNMENT / "feedback" / "bruno.html").read_text(encoding="utf-8")
     assert "11/05/2025 09:30 (UTC−03:00), pelo timestamp.txt; atrasada 9 h 31 min" in page
 
@@ -407,8 +577,11 @@ def test_manual_grades_give_the_same_totals(side_by_side):
     ours, stock = side_by_side["ours"], side_by_side["stock"]
     for db in (ours / "gradebook.db", stock / "gradebook.db"):
         with Gradebook(f"sqlite:///{db}") as gb:
-            for notebook_name, grade_id, score in (("parte1", "tarefa_grafico", 1.5), ("parte1", "explicacao", 1),
-                                                   ("parte2", "aplicacao", 1)):
+            for notebook_name, grade_id, score in (
+                ("parte1", "tarefa_grafico", 1.5),
+                ("parte1", "explicacao", 1),
+                ("parte2", "aplicacao", 1),
+            ):
                 grade = gb.find_grade(grade_id, notebook_name, ASSIGNMENT, "ana")
                 grade.manual_score, grade.needs_manual_grade = score, False
             gb.db.commit()
@@ -419,8 +592,10 @@ def test_manual_grades_give_the_same_totals(side_by_side):
     _, totals = gradebook_cells(stock / "gradebook.db")
     assert (ana["score"], ana["max_score"]) == totals["ana"][:2] == (11.5, 12.0)
     assert "ana" in rebuilt.stdout and "11,5/12" in rebuilt.stdout
-    print(f"\nana com notas manuais: grader {ana['score']:g}/{ana['max_score']:g}, "
-          f"nbgrader {totals['ana'][0]:g}/{totals['ana'][1]:g}")
+    print(
+        f"\nana com notas manuais: grader {ana['score']:g}/{ana['max_score']:g}, "
+        f"nbgrader {totals['ana'][0]:g}/{totals['ana'][1]:g}"
+    )
 
 
 @pytest.mark.slow
@@ -428,8 +603,10 @@ def test_the_students_data_file_is_not_used(side_by_side):
     """davi sent a dados.txt of his own: the course's is the one his notebook and the tests read."""
     davi = next(s for s in side_by_side["scores"]["students"] if s["student_id"] == "davi")
     assert davi["cells"]["parte1/teste_dados"]["passed"]
-    assert "davi: ignorado: davi/lista/dados.txt (a correção usa o dados.txt da atividade, de source/)" in \
-        side_by_side["grade"].stdout
+    assert (
+        "davi: ignorado: davi/lista/dados.txt (a correção usa o dados.txt da atividade, de source/)"
+        in side_by_side["grade"].stdout
+    )
 
 
 def test_messages_say_what_is_wrong_and_what_to_do(tmp_path, capsys):
@@ -448,13 +625,18 @@ def test_messages_say_what_is_wrong_and_what_to_do(tmp_path, capsys):
     only_nbgrader = error("release", ASSIGNMENT)
     assert "é um curso do nbgrader (tem nbgrader_config.py), mas não tem grader_config.py" in only_nbgrader
     assert f"`grader --course-dir {tmp_path} init`" in only_nbgrader
-    (tmp_path / "grader_config.py").write_text(config_text((REPO / "grader_config.py").read_text(),
-                                                           {"ASSIGNMENTS": ["outra"], "STUDENT_REPOSITORY_URL":
-                                                            "https://github.com/curso/alunos"}))
+    (tmp_path / "grader_config.py").write_text(
+        config_text(
+            (REPO / "grader_config.py").read_text(),
+            {"ASSIGNMENTS": ["outra"], "STUDENT_REPOSITORY_URL": "https://github.com/curso/alunos"},
+        )
+    )
     unknown = error("grade", ASSIGNMENT, "--submissions", str(tmp_path))
-    assert unknown == (f"erro: atividade desconhecida: 'lista': há notebooks em {tmp_path / 'source' / ASSIGNMENT}, "
-                       "mas ela não está em ASSIGNMENTS; acrescente 'lista' à lista ASSIGNMENTS de grader_config.py "
-                       "(atividades: outra)")
+    assert unknown == (
+        f"erro: atividade desconhecida: 'lista': há notebooks em {tmp_path / 'source' / ASSIGNMENT}, "
+        "mas ela não está em ASSIGNMENTS; acrescente 'lista' à lista ASSIGNMENTS de grader_config.py "
+        "(atividades: outra)"
+    )
     assert "sem notebooks" not in unknown
     assert "a pasta" in error("release", "outra") and "não existe" in error("report", "outra")
 
@@ -472,9 +654,11 @@ def test_moodle_comments_name_the_notebook(side_by_side):
     cells = pipeline.cell_infos(Assignment.load(settings, ASSIGNMENT))
     results = {r.student_id: r for r in pipeline.load_results(settings, ASSIGNMENT)}
     bruno = moodle_comment(results["bruno"], cells, 12)
-    assert ("Questões sem pontuação total: “parte1 — Parte 1: médias”, “parte1 — Para escrever”, "
-            "“parte2 — Aplicação”. Pontuação parcial: “parte1 — Nota parcial”. Aguardando correção manual: "
-            "“parte1 — Tarefa”.") in bruno
+    assert (
+        "Questões sem pontuação total: “parte1 — Parte 1: médias”, “parte1 — Para escrever”, "
+        "“parte2 — Aplicação”. Pontuação parcial: “parte1 — Nota parcial”. Aguardando correção manual: "
+        "“parte1 — Tarefa”."
+    ) in bruno
     assert "Entrega atrasada (9 h 31 min depois do prazo)." in bruno
     carla = moodle_comment(results["carla"], cells, 12)
     assert "Notebook não enviado: parte2.ipynb; as questões dele ficaram com 0." in carla

@@ -12,15 +12,27 @@ from tests.helpers import with_meta
 KINDS = {  # cell -> (is_answer, is_locked, is_test_cell)
     "plain code": (new_code_cell("x = 1"), (False, False, False)),
     "answer": (with_meta(new_code_cell("def f(): ..."), "r", solution=True), (True, False, False)),
-    "test": (with_meta(new_code_cell("assert f()"), "t", grade=True, locked=True, points=1), (False, True, True)),
-    "test not locked": (with_meta(new_code_cell("assert f()"), "t", grade=True, points=1), (False, True, True)),
+    "test": (
+        with_meta(new_code_cell("assert f()"), "t", grade=True, locked=True, points=1),
+        (False, True, True),
+    ),
+    "test not locked": (
+        with_meta(new_code_cell("assert f()"), "t", grade=True, points=1),
+        (False, True, True),
+    ),
     "read-only helper": (with_meta(new_code_cell("import math"), "h", locked=True), (False, True, False)),
-    "graded code answer": (with_meta(new_code_cell("def f(): ..."), "g", grade=True, solution=True, points=2),
-                           (True, False, False)),
-    "written answer": (with_meta(new_markdown_cell("Explique"), "w", grade=True, solution=True, points=1),
-                       (True, False, False)),
-    "graded markdown, not an answer": (with_meta(new_markdown_cell("Texto"), "m", grade=True, points=1),
-                                       (False, True, False)),
+    "graded code answer": (
+        with_meta(new_code_cell("def f(): ..."), "g", grade=True, solution=True, points=2),
+        (True, False, False),
+    ),
+    "written answer": (
+        with_meta(new_markdown_cell("Explique"), "w", grade=True, solution=True, points=1),
+        (True, False, False),
+    ),
+    "graded markdown, not an answer": (
+        with_meta(new_markdown_cell("Texto"), "m", grade=True, points=1),
+        (False, True, False),
+    ),
     "task": (with_meta(new_markdown_cell("Tarefa"), "k", task=True, points=3), (False, False, False)),
 }
 
@@ -61,21 +73,28 @@ assert True
 
 
 def test_marked_lines_between_markers_stripped_without_blanks():
-    assert nbmeta.marked_lines(SOURCE, nbmeta.SOLUTION_BEGIN, nbmeta.SOLUTION_END) == ["y = x + 1", "return y"]
+    assert nbmeta.marked_lines(SOURCE, nbmeta.SOLUTION_BEGIN, nbmeta.SOLUTION_END) == [
+        "y = x + 1",
+        "return y",
+    ]
     assert nbmeta.marked_lines(SOURCE, nbmeta.HIDDEN_BEGIN, nbmeta.HIDDEN_END) == ["assert f(2) == 3"]
 
 
 def test_markers_must_stand_alone_on_their_line():
     text = "x = 1  ### BEGIN SOLUTION\nsegredo = 2\n### END SOLUTION"
     assert nbmeta.marked_lines(text, nbmeta.SOLUTION_BEGIN, nbmeta.SOLUTION_END) == []
-    assert nbmeta.marked_lines("### BEGIN SOLUTION  \nsegredo\n", nbmeta.SOLUTION_BEGIN, nbmeta.SOLUTION_END) \
-        == ["segredo"]  # an unclosed block runs to the end
+    assert nbmeta.marked_lines(
+        "### BEGIN SOLUTION  \nsegredo\n", nbmeta.SOLUTION_BEGIN, nbmeta.SOLUTION_END
+    ) == ["segredo"]  # an unclosed block runs to the end
     assert nbmeta.marked_lines("", nbmeta.HIDDEN_BEGIN, nbmeta.HIDDEN_END) == []
 
 
 def test_marker_names_match_the_patterns():
     for name in nbmeta.MARKERS:
         line = f"### {name}"
-        matched = [p for p in (nbmeta.SOLUTION_BEGIN, nbmeta.SOLUTION_END, nbmeta.HIDDEN_BEGIN, nbmeta.HIDDEN_END)
-                   if p.match(line)]
+        matched = [
+            p
+            for p in (nbmeta.SOLUTION_BEGIN, nbmeta.SOLUTION_END, nbmeta.HIDDEN_BEGIN, nbmeta.HIDDEN_END)
+            if p.match(line)
+        ]
         assert len(matched) == 1, name

@@ -41,7 +41,14 @@ def released(source):
 
 SOURCE = mini_source()
 RELEASE = released(SOURCE)
-IDS = ["preparo", "resposta_dobro", "dobro_valores", "resposta_quadrado", "quadrado_valores", "resposta_explicacao"]
+IDS = [
+    "preparo",
+    "resposta_dobro",
+    "dobro_valores",
+    "resposta_quadrado",
+    "quadrado_valores",
+    "resposta_explicacao",
+]
 
 
 def right():
@@ -75,7 +82,9 @@ def test_a_right_submission_runs_with_the_hidden_tests_and_nothing_of_its_output
     for grade_id in ("resposta_dobro", "resposta_quadrado", "resposta_explicacao"):
         cell = cell_by_grade_id(nb, grade_id)
         assert cell.source == cell_by_grade_id(student, grade_id).source
-        assert cell.metadata["nbgrader"] == cell_by_grade_id(RELEASE, grade_id).metadata["nbgrader"]  # checksum
+        assert (
+            cell.metadata["nbgrader"] == cell_by_grade_id(RELEASE, grade_id).metadata["nbgrader"]
+        )  # checksum
     assert all(c.outputs == [] and c.execution_count is None for c in nb.cells if c.cell_type == "code")
     assert [c.id for c in nb.cells] == [f"celula-{i}" for i in range(len(nb.cells))]
     assert nb.metadata["kernelspec"]["name"] == "python3"
@@ -88,7 +97,10 @@ def test_an_edited_test_cell_is_overwritten():
     cell_by_grade_id(student, "preparo").source = "import math\nmath.pi = 3"
     done = normalize(student, SOURCE, RELEASE)
     assert done.overwritten == ["preparo", "quadrado_valores"] and done.restored == []
-    assert cell_by_grade_id(done.notebook, "quadrado_valores").source == cell_by_grade_id(SOURCE, "quadrado_valores").source
+    assert (
+        cell_by_grade_id(done.notebook, "quadrado_valores").source
+        == cell_by_grade_id(SOURCE, "quadrado_valores").source
+    )
     assert cell_by_grade_id(done.notebook, "preparo").source == "import math"
 
 
@@ -98,7 +110,10 @@ def test_a_deleted_test_cell_is_restored_in_its_place():
     done = normalize(student, SOURCE, RELEASE)
     assert done.restored == ["quadrado_valores"]
     assert grade_ids(done.notebook) == [None, *IDS[:3], None, *IDS[3:]]
-    assert cell_by_grade_id(done.notebook, "quadrado_valores").source == cell_by_grade_id(SOURCE, "quadrado_valores").source
+    assert (
+        cell_by_grade_id(done.notebook, "quadrado_valores").source
+        == cell_by_grade_id(SOURCE, "quadrado_valores").source
+    )
     assert done.anchor_share == 4 / 5  # of the release's fixed cells (markdown included), one is not there
 
 
@@ -109,7 +124,10 @@ def test_stripped_metadata_is_matched_by_content():
     done = normalize(student, SOURCE, RELEASE)
     assert grade_ids(done.notebook) == [None, *IDS[:3], None, *IDS[3:]]
     assert done.matched_by_content == 6 and done.restored == [] and done.overwritten == []
-    assert cell_by_grade_id(done.notebook, "quadrado_valores").source == cell_by_grade_id(SOURCE, "quadrado_valores").source
+    assert (
+        cell_by_grade_id(done.notebook, "quadrado_valores").source
+        == cell_by_grade_id(SOURCE, "quadrado_valores").source
+    )
     assert cell_by_grade_id(done.notebook, "resposta_quadrado").source == student.cells[5].source
     assert cell_by_grade_id(done.notebook, "resposta_explicacao").source == "Porque dobrar é somar."
     assert "checksum" in nbgrader_meta(cell_by_grade_id(done.notebook, "resposta_dobro"))
@@ -123,7 +141,9 @@ def test_a_test_cell_rewritten_without_metadata_is_restored_and_the_rewrite_not_
     done = normalize(student, SOURCE, RELEASE)
     assert done.restored == ["quadrado_valores"] and done.overwritten == []
     nb = done.notebook
-    assert cell_by_grade_id(nb, "quadrado_valores").source == cell_by_grade_id(SOURCE, "quadrado_valores").source
+    assert (
+        cell_by_grade_id(nb, "quadrado_valores").source == cell_by_grade_id(SOURCE, "quadrado_valores").source
+    )
     assert grade_ids(nb).count("quadrado_valores") == 1
     assert "pass" in [c.source for c in nb.cells if not nbgrader_meta(c)]
 
@@ -168,8 +188,11 @@ def test_a_moved_test_cell_runs_where_the_release_has_it():
 
 def test_deleted_answers_and_lesson_cells():
     student = right()
-    student.cells = [c for c in student.cells
-                     if nbgrader_meta(c).get("grade_id") != "resposta_dobro" and c.source != "Agora o quadrado."]
+    student.cells = [
+        c
+        for c in student.cells
+        if nbgrader_meta(c).get("grade_id") != "resposta_dobro" and c.source != "Agora o quadrado."
+    ]
     student.cells[0].source = "# Minha versão do enunciado"
     done = normalize(student, SOURCE, RELEASE)
     assert done.missing_answers == ["resposta_dobro"]

@@ -27,7 +27,6 @@ GRADER = [sys.executable, "-m", "grader.cli"]
 pytestmark = pytest.mark.slow  # real kernels, or the command line on a released course
 
 
-
 def build_class(settings, tmp_path):
     """A class in nbgrader's layout: every kind of submission the issue lists."""
     source = nbformat.read(settings.source_dir / "mini" / "mini.ipynb", as_version=4)
@@ -76,8 +75,14 @@ def mini_class(mini_course, tmp_path):
 
 def run_cli(settings, *args, timeout=600):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    return subprocess.run(GRADER + ["--course-dir", str(settings.course_dir), *args], capture_output=True,
-                          text=True, timeout=timeout, env=env, cwd=settings.course_dir)
+    return subprocess.run(
+        GRADER + ["--course-dir", str(settings.course_dir), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=settings.course_dir,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +93,18 @@ def graded_class(tmp_path_factory, sandbox_available):
     before = tree_digest(subs)
     # A short cell timeout so the infinite loop costs little; --timeout is the per-submission limit.
     set_config(settings.course_dir, CELL_TIMEOUT_S=15)
-    done = run_cli(settings, "grade", "mini", "--submissions", str(subs), "--report-dir",
-                   str(tmp_path / "rel"), "--workers", "2", "--no-progress")
+    done = run_cli(
+        settings,
+        "grade",
+        "mini",
+        "--submissions",
+        str(subs),
+        "--report-dir",
+        str(tmp_path / "rel"),
+        "--workers",
+        "2",
+        "--no-progress",
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert tree_digest(subs) == before, "the grader modified its input"
     scores = json.loads((tmp_path / "rel" / "mini" / "scores.json").read_text())
@@ -106,8 +121,18 @@ def test_scores_json_shape_and_values(graded_class):
     assert scores["notebooks"] == ["mini"] and scores["due_date"] is None
     students = by_id(scores)
     for student in students.values():
-        assert set(student) == {"student_id", "score", "max_score", "status", "flags", "cells", "submitted_at",
-                                "late", "seconds_late", "missing_notebooks"}
+        assert set(student) == {
+            "student_id",
+            "score",
+            "max_score",
+            "status",
+            "flags",
+            "cells",
+            "submitted_at",
+            "late",
+            "seconds_late",
+            "missing_notebooks",
+        }
         assert not student["late"] and student["missing_notebooks"] == []
         # one notebook: the cells keyed by grade_id, as before issue 14
         assert set(student["cells"]) == {"dobro_valores", "quadrado_valores", "resposta_explicacao"}
@@ -164,7 +189,9 @@ def test_gradebook_and_feedback(graded_class):
     assert "quadrado(3) deveria ser 9, mas é 6" in page
     assert "assert quadrado(-4)" not in page and "BEGIN HIDDEN" not in page  # never the tests' code
     executed = nbformat.read(settings.autograded_dir / "certo" / "mini" / "mini.ipynb", as_version=4)
-    assert "assert quadrado(-4) == 16" in cell_by_grade_id(executed, "quadrado_valores").source  # hidden tests ran
+    assert (
+        "assert quadrado(-4) == 16" in cell_by_grade_id(executed, "quadrado_valores").source
+    )  # hidden tests ran
     assert (reports / "moodle.csv").is_file() and (reports / "histograma.png").stat().st_size > 1000
 
 
@@ -191,7 +218,9 @@ def test_regrade_replaces_auto_grades_and_keeps_manual(mini_class, tmp_path):
         grade = gb.find_grade("resposta_explicacao", "mini", "mini", "aluna")
         grade.manual_score = 0.5  # partial credit, with a comment, as the formgrader saves them
         grade.needs_manual_grade = False
-        gb.find_comment("resposta_explicacao", "mini", "mini", "aluna").manual_comment = "Faltou o caso negativo."
+        gb.find_comment(
+            "resposta_explicacao", "mini", "mini", "aluna"
+        ).manual_comment = "Faltou o caso negativo."
         gb.db.commit()
         assert gb.find_submission("mini", "aluna").score == 3.5
     # The resubmission breaks quadrado and deletes its test cell: stock nbgrader would keep the old 2 points.
@@ -200,8 +229,11 @@ def test_regrade_replaces_auto_grades_and_keeps_manual(mini_class, tmp_path):
     cell_by_grade_id(broken, "resposta_quadrado").source = "def quadrado(x):\n    return 0"
     broken.cells = [c for c in broken.cells if nbgrader_meta(c).get("grade_id") != "quadrado_valores"]
     write_notebook(second / "aluna" / "mini" / "mini.ipynb", broken)
-    run = pipeline.grade(settings, "mini", pipeline.GradeOptions(submissions=second, report_dir=tmp_path / "rel",
-                                                                 workers=1, progress=False))
+    run = pipeline.grade(
+        settings,
+        "mini",
+        pipeline.GradeOptions(submissions=second, report_dir=tmp_path / "rel", workers=1, progress=False),
+    )
     with Gradebook(settings.db_url) as gb:
         assert gb.find_grade("quadrado_valores", "mini", "mini", "aluna").score == 0.0
         written = gb.find_grade("resposta_explicacao", "mini", "mini", "aluna")
@@ -210,8 +242,11 @@ def test_regrade_replaces_auto_grades_and_keeps_manual(mini_class, tmp_path):
     page = (tmp_path / "rel" / "mini" / "feedback" / "aluna.html").read_text(encoding="utf-8")
     assert "Faltou o caso negativo." in page and "corrigida: nota parcial" in page and "0,5 / 1" in page
     # Grading the same notebook again gives the same scores as the first time.
-    again = pipeline.grade(settings, "mini", pipeline.GradeOptions(submissions=second, report_dir=tmp_path / "rel",
-                                                                   workers=1, progress=False))
+    again = pipeline.grade(
+        settings,
+        "mini",
+        pipeline.GradeOptions(submissions=second, report_dir=tmp_path / "rel", workers=1, progress=False),
+    )
     assert {k: v.score for k, v in again.results[0].cells.items()} == {
         k: v.score for k, v in run.results[0].cells.items()
     }
@@ -224,8 +259,11 @@ def test_regrade_replaces_auto_grades_and_keeps_manual(mini_class, tmp_path):
     third = tmp_path / "terceira"
     cell_by_grade_id(broken, "resposta_explicacao").source = "Outra explicação, escrita de novo."
     write_notebook(third / "aluna" / "mini" / "mini.ipynb", broken)
-    pipeline.grade(settings, "mini", pipeline.GradeOptions(submissions=third, report_dir=tmp_path / "rel",
-                                                           workers=1, progress=False))
+    pipeline.grade(
+        settings,
+        "mini",
+        pipeline.GradeOptions(submissions=third, report_dir=tmp_path / "rel", workers=1, progress=False),
+    )
     with Gradebook(settings.db_url) as gb:
         written = gb.find_grade("resposta_explicacao", "mini", "mini", "aluna")
         assert written.needs_manual_grade and written.manual_score is None
@@ -238,24 +276,35 @@ def test_moodle_zip(mini_course, tmp_path):
     # the submission time is the one inside the zip: its DOS time (no zone: this machine's), or the extended
     # timestamp field (UTC) where the zip has one
     dos = zipfile.ZipInfo("Maria da Silva_123456_assignsubmission_file_/mini.ipynb", (2025, 5, 10, 21, 30, 0))
-    extended = zipfile.ZipInfo("João Souza_654321_assignsubmission_file_/Cópia de mini.ipynb", (2025, 5, 11, 0, 0, 0))
+    extended = zipfile.ZipInfo(
+        "João Souza_654321_assignsubmission_file_/Cópia de mini.ipynb", (2025, 5, 11, 0, 0, 0)
+    )
     utc = datetime(2025, 5, 11, 3, 0, tzinfo=timezone.utc)
     extended.extra = struct.pack("<HHBi", 0x5455, 5, 1, int(utc.timestamp()))
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr(dos, nbformat.writes(solved_copy(source)))
-        z.writestr(extended,
-                   nbformat.writes(nbformat.read(settings.release_dir / "mini" / "mini.ipynb", as_version=4)))
+        z.writestr(
+            extended,
+            nbformat.writes(nbformat.read(settings.release_dir / "mini" / "mini.ipynb", as_version=4)),
+        )
         z.writestr("João Souza_654321_assignsubmission_file_/rascunho.pdf", b"%PDF-1.4")
-    run = pipeline.grade(settings, "mini", pipeline.GradeOptions(submissions=archive, report_dir=tmp_path / "rel",
-                                                                 workers=2, progress=False))
+    run = pipeline.grade(
+        settings,
+        "mini",
+        pipeline.GradeOptions(submissions=archive, report_dir=tmp_path / "rel", workers=2, progress=False),
+    )
     results = {r.student_id: r for r in run.results}
     assert results["123456"].score == 3.0 and results["654321"].score == 0.0
     assert results["123456"].submitted_at == datetime(2025, 5, 10, 21, 30).astimezone().isoformat()
     assert datetime.fromisoformat(results["654321"].submitted_at) == utc
     assert results["654321"].submitted_from == "zip"
     scores = json.loads((tmp_path / "rel" / "mini" / "scores.json").read_text())
-    assert {s["student_id"]: s["submitted_at"] for s in scores["students"]}["123456"] == results["123456"].submitted_at
-    assert "pelo horário do arquivo no zip" in (tmp_path / "rel" / "mini" / "index.html").read_text(encoding="utf-8")
+    assert {s["student_id"]: s["submitted_at"] for s in scores["students"]}["123456"] == results[
+        "123456"
+    ].submitted_at
+    assert "pelo horário do arquivo no zip" in (tmp_path / "rel" / "mini" / "index.html").read_text(
+        encoding="utf-8"
+    )
     assert any("rascunho.pdf não é um notebook" in n for n in results["654321"].notes)
     with Gradebook(settings.db_url) as gb:
         student = gb.find_student("123456")
@@ -268,11 +317,20 @@ def test_moodle_zip(mini_course, tmp_path):
     "args, expected",
     [
         (["grade", "nenhuma", "--submissions", "."], "atividade desconhecida: 'nenhuma'"),
-        (["grade", "mini", "--submissions", "/nao/existe"], "submissões não encontradas: /nao/existe não existe"),
+        (
+            ["grade", "mini", "--submissions", "/nao/existe"],
+            "submissões não encontradas: /nao/existe não existe",
+        ),
         (["grade", "mini", "--submissions", "EMPTY_ZIP"], "está vazio"),
         (["grade", "mini", "--submissions", ".", "--device", "cuda"], "nenhuma GPU está visível"),
-        (["grade", "mini", "--submissions", ".", "--previous", "/nao/existe"], "--previous /nao/existe: não existe"),
-        (["grade", "mini", "--submissions", ".", "--previous", ".", "--no-similarity"], "tire --no-similarity"),
+        (
+            ["grade", "mini", "--submissions", ".", "--previous", "/nao/existe"],
+            "--previous /nao/existe: não existe",
+        ),
+        (
+            ["grade", "mini", "--submissions", ".", "--previous", ".", "--no-similarity"],
+            "tire --no-similarity",
+        ),
     ],
 )
 def test_instructor_errors_are_one_line(mini_course, tmp_path, args, expected):
@@ -300,8 +358,13 @@ def test_gpu_path(mini_course, tmp_path):
         "def dobro(x):\n    return int((torch.tensor(x, device='cuda') * 2).item())"
     )
     write_notebook(tmp_path / "subs" / "gpu" / "mini" / "mini.ipynb", nb)
-    run = pipeline.grade(settings, "mini", pipeline.GradeOptions(submissions=tmp_path / "subs", device="cuda",
-                                                                 report_dir=tmp_path / "rel", progress=False))
+    run = pipeline.grade(
+        settings,
+        "mini",
+        pipeline.GradeOptions(
+            submissions=tmp_path / "subs", device="cuda", report_dir=tmp_path / "rel", progress=False
+        ),
+    )
     assert run.device == "cuda" and run.results[0].cell("mini", "dobro_valores").passed
     executed = nbformat.read(settings.autograded_dir / "gpu" / "mini" / "mini.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for o in cell_by_grade_id(executed, "resposta_dobro").outputs)

@@ -26,12 +26,17 @@ FIRST = ASSIGNMENTS[0]
 
 
 def git(folder, *args) -> str:
-    return subprocess.run(["git", "-C", str(folder), *args], check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(folder), *args], check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def tree(folder) -> list[str]:
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
-                  if p.is_file() and p.relative_to(folder).parts[0] != ".git")
+    return sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and p.relative_to(folder).parts[0] != ".git"
+    )
 
 
 def make_course(tmp_path, **values):
@@ -99,8 +104,12 @@ def test_republishing_commits_only_what_changed(settings, tmp_path, capsys):
     assert main(command[:3] + ["grafo_computacional"] + command[3:]) == 0
     assert git(to, "rev-list", "--count", "HEAD") == "2"
     assert git(to, "log", "-1", "--format=%B") == (
-        "Publica grafo_computacional\n\n- grafo_computacional/grafo_computacional.ipynb (alterado)")
-    assert nbformat.read(to / "grafo_computacional" / "grafo_computacional.ipynb", 4).cells[-1].source == "Uma dica nova."
+        "Publica grafo_computacional\n\n- grafo_computacional/grafo_computacional.ipynb (alterado)"
+    )
+    assert (
+        nbformat.read(to / "grafo_computacional" / "grafo_computacional.ipynb", 4).cells[-1].source
+        == "Uma dica nova."
+    )
 
 
 @pytest.mark.parametrize("url", ["", "https://github.com/SEU-USUARIO/programacao-diferenciavel-alunos"])
@@ -121,9 +130,13 @@ def test_leftover_repository_url_is_refused(tmp_path):
 
 @pytest.mark.parametrize("where", ["course", "inside", "clone", "student url"])
 def test_publishing_into_the_course_repository_is_refused(tmp_path, where):
-    settings = make_course(tmp_path, **({"STUDENT_REPOSITORY_URL": "https://github.com/prof/curso"}
-                                        if where == "student url" else {}))
-    to = {"course": settings.course_dir, "inside": settings.course_dir / "alunos"}.get(where, tmp_path / "alunos")
+    settings = make_course(
+        tmp_path,
+        **({"STUDENT_REPOSITORY_URL": "https://github.com/prof/curso"} if where == "student url" else {}),
+    )
+    to = {"course": settings.course_dir, "inside": settings.course_dir / "alunos"}.get(
+        where, tmp_path / "alunos"
+    )
     if where == "clone":  # the course's remote, spelt another way
         to.mkdir()
         git(to, "init", "-q")
@@ -149,8 +162,11 @@ def plant_solution_line(settings):
     path = settings.release_dir / FIRST / f"{FIRST}.ipynb"
     source = nbformat.read(settings.source_dir / FIRST / f"{FIRST}.ipynb", 4)
     answer = nbgrader_cell(source, lambda m, c: m.get("solution") and c.cell_type == "code")
-    secret = next(line for line in nbmeta.marked_lines(answer.source, nbmeta.SOLUTION_BEGIN, nbmeta.SOLUTION_END)
-                  if not line.startswith("#"))
+    secret = next(
+        line
+        for line in nbmeta.marked_lines(answer.source, nbmeta.SOLUTION_BEGIN, nbmeta.SOLUTION_END)
+        if not line.startswith("#")
+    )
     nb = nbformat.read(path, 4)
     stub = nbgrader_cell(nb, lambda m, c: m.get("grade_id") == answer.metadata["nbgrader"]["grade_id"])
     stub.source = stub.source.replace("raise NotImplementedError()", secret)
@@ -171,7 +187,9 @@ def plant_hidden_test(settings):
 
 
 def plant_source_copy(settings):
-    shutil.copyfile(settings.source_dir / FIRST / f"{FIRST}.ipynb", settings.release_dir / FIRST / "referencia.ipynb")
+    shutil.copyfile(
+        settings.source_dir / FIRST / f"{FIRST}.ipynb", settings.release_dir / FIRST / "referencia.ipynb"
+    )
     return f"tem o conteúdo de source/{FIRST}/{FIRST}.ipynb"
 
 
@@ -183,14 +201,23 @@ def plant_solved_example_saved_again(settings):  # no marker left: only the cont
 
 
 def plant_catalogue(settings):
-    shutil.copyfile(settings.course_dir / "tests" / "catalogue" / f"{FIRST}.py",
-                    settings.release_dir / FIRST / "ajuda.py")
+    shutil.copyfile(
+        settings.course_dir / "tests" / "catalogue" / f"{FIRST}.py", settings.release_dir / FIRST / "ajuda.py"
+    )
     return f"tem o conteúdo de tests/catalogue/{FIRST}.py"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("plant", [plant_solution_line, plant_hidden_test, plant_source_copy,
-                                   plant_solved_example_saved_again, plant_catalogue])
+@pytest.mark.parametrize(
+    "plant",
+    [
+        plant_solution_line,
+        plant_hidden_test,
+        plant_source_copy,
+        plant_solved_example_saved_again,
+        plant_catalogue,
+    ],
+)
 def test_planted_leak_is_refused_and_nothing_is_written(settings, tmp_path, capsys, plant):
     to = tmp_path / "alunos"
     publish.publish(settings, [], to)

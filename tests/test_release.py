@@ -56,10 +56,11 @@ def test_release_has_colab_link_stubs_and_signatures(assignment, repo_settings):
     for path in notebooks(assignment):
         released = nbformat.read(REPO / "release" / assignment / path.name, 4)
         first = released.cells[0].source
-        assert f"({release.colab_url(repo_settings, f'{assignment}/{path.name}')})" in first  # the students' repository
+        assert (
+            f"({release.colab_url(repo_settings, f'{assignment}/{path.name}')})" in first
+        )  # the students' repository
         source = nbformat.read(path, 4)
-        answers = [c for c in source.cells if nbmeta.is_answer(c)
-                   and c.cell_type == "code"]
+        answers = [c for c in source.cells if nbmeta.is_answer(c) and c.cell_type == "code"]
         assert answers, "an assignment without answer cells"
         by_id = {nbmeta.nbgrader_meta(c).get("grade_id"): c for c in released.cells}
         for cell in answers:
@@ -74,10 +75,12 @@ def test_static_gate_catches_leaks_outputs_and_duplicate_ids(tmp_path):
     """The checks themselves can fail: a broken source and a leaking release are reported."""
     path = notebooks(EXAMPLES)[0]
     source = nbformat.read(path, 4)
-    answer = next(c for c in source.cells if nbmeta.is_answer(c)
-                  and c.cell_type == "code")
-    test = next(c for c in source.cells if nbmeta.nbgrader_meta(c).get("grade")
-                and "### BEGIN HIDDEN TESTS" in c.source)
+    answer = next(c for c in source.cells if nbmeta.is_answer(c) and c.cell_type == "code")
+    test = next(
+        c
+        for c in source.cells
+        if nbmeta.nbgrader_meta(c).get("grade") and "### BEGIN HIDDEN TESTS" in c.source
+    )
     answer.outputs = [nbformat.v4.new_output("stream", name="stdout", text="oi")]
     test.metadata["nbgrader"]["grade_id"] = answer.metadata["nbgrader"]["grade_id"]
     broken = tmp_path / path.name

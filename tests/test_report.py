@@ -100,8 +100,15 @@ def _class() -> list[StudentResult]:
             "Müller",
             flags=["tampering", "auditoria: ctypes"],
             held_for_review=True,  # its memory test waits for a person (grader/grading/tamper.py)
-            cells=full_cells(ex2_update_c=cell("ex2_update_c", 0.0, False, needs_manual=True,
-                                                message="retida para revisão: medida no kernel do aluno")),
+            cells=full_cells(
+                ex2_update_c=cell(
+                    "ex2_update_c",
+                    0.0,
+                    False,
+                    needs_manual=True,
+                    message="retida para revisão: medida no kernel do aluno",
+                )
+            ),
         ),
         # Not from Moodle and no Moodle folder: left out of moodle.csv, present everywhere else.
         StudentResult(
@@ -225,7 +232,20 @@ def test_scores_csv(reports):
     ]
     by_id = {row[0]: row for row in rows[1:]}
     assert len(rows) == 1 + len(make_class())
-    assert by_id["1001"] == ["1001", "Ana Araújo", "graded", "10.0", "10.0", "", "3.0", "4.0", "2.0", "1.0", "", ""]
+    assert by_id["1001"] == [
+        "1001",
+        "Ana Araújo",
+        "graded",
+        "10.0",
+        "10.0",
+        "",
+        "3.0",
+        "4.0",
+        "2.0",
+        "1.0",
+        "",
+        "",
+    ]
     assert by_id["1002"] == [
         "1002",
         "João Conceição",
@@ -504,7 +524,10 @@ def test_no_markup_in_python():
 def test_shared_wording():
     assert [wording.format_number(x) for x in (7.0, 7.5, 2 / 3, -0.001)] == ["7", "7,5", "0,67", "0"]
     assert wording.format_number(7.5, ".") == "7.5"
-    assert wording.plural(1, "aluno", "alunos") == "1 aluno" and wording.plural(0, "aluno", "alunos") == "0 alunos"
+    assert (
+        wording.plural(1, "aluno", "alunos") == "1 aluno"
+        and wording.plural(0, "aluno", "alunos") == "0 alunos"
+    )
     assert sorted(["aluno10", "Aluno2", "aluno1"], key=wording.natural_key) == ["aluno1", "Aluno2", "aluno10"]
     late = StudentResult("1", ASSIGNMENT, "graded", held_for_review=True, seconds_late=60.0)
     assert wording.status_label(late) == "corrigido, retido para revisão, atrasado"

@@ -47,6 +47,8 @@ class BlockingSandboxedKernelManager(sandbox._SandboxedMixin, KernelManager):
 
     pre_start_kernel = run_sync(sandbox._SandboxedMixin._async_pre_start_kernel)
     cleanup_resources = run_sync(sandbox._SandboxedMixin._async_cleanup_resources)
+
+
 KERNEL_LIMITS = Limits(cpu_time_s=120, memory_mb=1024, max_processes=64, max_file_mb=16, tmp_mb=64)
 SECRET = "resposta secreta do professor"
 

@@ -44,7 +44,13 @@ def test_a_test_cell_that_ran_clean_earns_its_points():
     cells = score(test_cell([stream("stdout", "tudo certo\n")]), test_cell(grade_id="vazia"))
     for grade_id in ("t", "vazia"):
         got = cells[grade_id]
-        assert (got.score, got.max_score, got.passed, got.manual, got.needs_manual_grade) == (2.0, 2.0, True, False, False)
+        assert (got.score, got.max_score, got.passed, got.manual, got.needs_manual_grade) == (
+            2.0,
+            2.0,
+            True,
+            False,
+            False,
+        )
         assert got.message == "" and got.notebook == "mini" and got.grade_id == grade_id
 
 
@@ -62,14 +68,17 @@ def test_stderr_fails_the_cell():
     assert got.message == "a célula escreveu em stderr: aviso: lento"
 
 
-@pytest.mark.parametrize("text, expected, passed", [
-    ("0.5", 0.5, False),
-    (["1.5"], 1.5, False),
-    ("2", 2.0, True),
-    ("0", 0.0, False),
-    ("'não é número'", 2.0, True),  # nbgrader: anything else is full credit
-    ("-1", 2.0, True),
-])
+@pytest.mark.parametrize(
+    "text, expected, passed",
+    [
+        ("0.5", 0.5, False),
+        (["1.5"], 1.5, False),
+        ("2", 2.0, True),
+        ("0", 0.0, False),
+        ("'não é número'", 2.0, True),  # nbgrader: anything else is full credit
+        ("-1", 2.0, True),
+    ],
+)
 def test_a_number_as_the_cells_result_is_partial_credit(text, expected, passed):
     got = score(test_cell([result(text)]))["t"]
     assert (got.score, got.passed) == (expected, passed)
@@ -85,7 +94,9 @@ def test_a_message_that_quotes_the_hidden_tests_is_withheld():
 
 
 def test_hidden_lines_are_only_those_long_enough_to_recognise():
-    source = "### BEGIN HIDDEN TESTS\nx = 1\nassert dobro(-3) == -6\n\n### END HIDDEN TESTS\nassert dobro(2) == 4"
+    source = (
+        "### BEGIN HIDDEN TESTS\nx = 1\nassert dobro(-3) == -6\n\n### END HIDDEN TESTS\nassert dobro(2) == 4"
+    )
     assert hidden_lines(source) == ["assert dobro(-3) == -6"]
     assert hidden_lines("assert dobro(2) == 4") == []
 
@@ -105,12 +116,24 @@ def _written(text: str, released: str) -> object:
 
 def test_a_written_answer_left_as_released_scores_zero_without_review():
     got = score(_written("ESCREVA AQUI", "ESCREVA AQUI"))["explica"]
-    assert (got.score, got.max_score, got.passed, got.manual, got.needs_manual_grade) == (0.0, 3.0, False, True, False)
+    assert (got.score, got.max_score, got.passed, got.manual, got.needs_manual_grade) == (
+        0.0,
+        3.0,
+        False,
+        True,
+        False,
+    )
 
 
 def test_a_written_answer_changed_waits_for_a_person():
     got = score(_written("Porque a derivada é linear.", "ESCREVA AQUI"))["explica"]
-    assert (got.score, got.max_score, got.passed, got.manual, got.needs_manual_grade) == (0.0, 3.0, False, True, True)
+    assert (got.score, got.max_score, got.passed, got.manual, got.needs_manual_grade) == (
+        0.0,
+        3.0,
+        False,
+        True,
+        True,
+    )
     assert got.message == ""
 
 
@@ -124,8 +147,14 @@ def test_a_graded_code_answer_is_manual_even_when_it_ran_clean():
 def test_a_task_always_waits_for_a_person():
     task = with_meta(new_markdown_cell("Desenhe o grafo"), "tarefa", task=True, points=4)
     got = score(task)["tarefa"]
-    assert (got.score, got.max_score, got.passed, got.manual, got.task, got.needs_manual_grade) == \
-        (0.0, 4.0, False, True, True, True)
+    assert (got.score, got.max_score, got.passed, got.manual, got.task, got.needs_manual_grade) == (
+        0.0,
+        4.0,
+        False,
+        True,
+        True,
+        True,
+    )
 
 
 def test_only_graded_cells_are_scored_and_the_notebook_name_is_kept():

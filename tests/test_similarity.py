@@ -59,21 +59,48 @@ HONEST = {
     "resposta_linhas_positivas": ("linhas_positivas_mascara_explicita", "linhas_positivas_compress"),
     "resposta_achatar_exemplos": ("achatar_exemplos_len", "achatar_exemplos_prod", "achatar_exemplos_size"),
     "resposta_tensor_sem_copia": ("tensor_sem_copia_as_tensor", "tensor_sem_copia_asarray"),
-    "resposta_juntar_atributos": ("juntar_atributos_dim_menos1", "juntar_atributos_hstack",
-                                  "juntar_atributos_column_stack"),
+    "resposta_juntar_atributos": (
+        "juntar_atributos_dim_menos1",
+        "juntar_atributos_hstack",
+        "juntar_atributos_column_stack",
+    ),
     "resposta_A_B": ("A_B_gerador", "A_B_normal_no_lugar", None, "A_B_randn_like"),
-    "resposta_produto_com_laco": ("produto_com_laco_while", "produto_com_laco_mv", "produto_com_laco_stack",
-                                  "produto_com_laco_auxiliar_sem_laco"),
-    "resposta_produto_vetorizado": ("produto_vetorizado_mm", "produto_vetorizado_einsum",
-                                    "produto_vetorizado_broadcasting", "produto_vetorizado_matmul"),
-    "resposta_update_c": ("update_c_transposta_contigua", "update_c_einsum", "update_c_mais_igual",
-                          "update_c_add_out"),
-    "resposta_derivada_logistica": ("derivada_logistica_autograd_grad", "derivada_logistica_softplus",
-                                    "derivada_logistica_uns", "derivada_logistica_backward_na_auxiliar"),
-    "resposta_regra_da_cadeia": ("regra_da_cadeia_autograd_grad", "regra_da_cadeia_soma", "regra_da_cadeia_clone"),
+    "resposta_produto_com_laco": (
+        "produto_com_laco_while",
+        "produto_com_laco_mv",
+        "produto_com_laco_stack",
+        "produto_com_laco_auxiliar_sem_laco",
+    ),
+    "resposta_produto_vetorizado": (
+        "produto_vetorizado_mm",
+        "produto_vetorizado_einsum",
+        "produto_vetorizado_broadcasting",
+        "produto_vetorizado_matmul",
+    ),
+    "resposta_update_c": (
+        "update_c_transposta_contigua",
+        "update_c_einsum",
+        "update_c_mais_igual",
+        "update_c_add_out",
+    ),
+    "resposta_derivada_logistica": (
+        "derivada_logistica_autograd_grad",
+        "derivada_logistica_softplus",
+        "derivada_logistica_uns",
+        "derivada_logistica_backward_na_auxiliar",
+    ),
+    "resposta_regra_da_cadeia": (
+        "regra_da_cadeia_autograd_grad",
+        "regra_da_cadeia_soma",
+        "regra_da_cadeia_clone",
+    ),
     "resposta_log_exp": ("log_exp_log_da_soma", "log_exp_softplus", "log_exp_softmax"),
-    "resposta_stable_log_exp": ("stable_log_exp_softplus", "stable_log_exp_logaddexp", "stable_log_exp_where_log1p",
-                                "stable_log_exp_max_destacado"),
+    "resposta_stable_log_exp": (
+        "stable_log_exp_softplus",
+        "stable_log_exp_logaddexp",
+        "stable_log_exp_where_log1p",
+        "stable_log_exp_max_destacado",
+    ),
 }
 HONEST_OWN = {  # (student, grade_id) -> an honest answer written here: 2003 reorders it (REORDERED)
     ("1002", "resposta_A_B"): code("""
@@ -82,8 +109,14 @@ HONEST_OWN = {  # (student, grade_id) -> an honest answer written here: 2003 reo
         """),
 }
 # Exercises where at least three answers written independently of each other are long enough to be compared.
-COMPARED = ("resposta_A_B", "resposta_produto_com_laco", "resposta_update_c", "resposta_derivada_logistica",
-            "resposta_regra_da_cadeia", "resposta_stable_log_exp")
+COMPARED = (
+    "resposta_A_B",
+    "resposta_produto_com_laco",
+    "resposta_update_c",
+    "resposta_derivada_logistica",
+    "resposta_regra_da_cadeia",
+    "resposta_stable_log_exp",
+)
 
 
 def honest_answer(grade_id: str, name: str) -> str:
@@ -184,10 +217,30 @@ WRITTEN = [  # three independent answers to the written question (resposta_compa
     "interpretador Python, que executa cada iteração separadamente, e do paralelismo que a operação matricial "
     "aproveita.",
 ]
-RENAMES = {"X": "entrada", "x": "valores", "x_t": "xt", "g": "gerador", "C": "saida", "i": "k", "a": "linha",
-           "y": "alvo", "u": "interno", "u_sep": "u_livre", "z": "externo", "du_dx": "derivada_u",
-           "dz_du": "derivada_z", "t": "dif", "D": "produto", "mascara": "filtro", "linhas": "resultado",
-           "resultado": "saida", "linha": "j", "m": "maximo", "d": "delta", "positivo": "parte"}
+RENAMES = {
+    "X": "entrada",
+    "x": "valores",
+    "x_t": "xt",
+    "g": "gerador",
+    "C": "saida",
+    "i": "k",
+    "a": "linha",
+    "y": "alvo",
+    "u": "interno",
+    "u_sep": "u_livre",
+    "z": "externo",
+    "du_dx": "derivada_u",
+    "dz_du": "derivada_z",
+    "t": "dif",
+    "D": "produto",
+    "mascara": "filtro",
+    "linhas": "resultado",
+    "resultado": "saida",
+    "linha": "j",
+    "m": "maximo",
+    "d": "delta",
+    "positivo": "parte",
+}
 
 
 def rename(text: str, keep: frozenset[str] = frozenset()) -> str:
@@ -234,11 +287,17 @@ class Student:
 
 
 def planted_class() -> list[Student]:
-    honest = [Student(f"100{n}", name=name) for n, name in enumerate(["Ana Araújo", "Bruno", "Cecília", "Davi"])]
+    honest = [
+        Student(f"100{n}", name=name) for n, name in enumerate(["Ana Araújo", "Bruno", "Cecília", "Davi"])
+    ]
     for n, student in enumerate(honest):
         for grade_id, names in HONEST.items():
             if n < len(names):
-                text = HONEST_OWN[student.id, grade_id] if names[n] is None else honest_answer(grade_id, names[n])
+                text = (
+                    HONEST_OWN[student.id, grade_id]
+                    if names[n] is None
+                    else honest_answer(grade_id, names[n])
+                )
                 student.take(grade_id, text, f"{student.id}/{grade_id}")
         if n < len(WRITTEN):
             student.take("resposta_comparacao_tempo", WRITTEN[n], f"{student.id}/escrita")
@@ -250,7 +309,9 @@ def planted_class() -> list[Student]:
     renamed = Student("2002")  # every answer of 1001, variables renamed
     for grade_id, (text, origin) in honest[1].answers.items():
         keep = frozenset({"A", "B"}) if grade_id == "resposta_A_B" else frozenset()  # what the exercise names
-        renamed.take(grade_id, rename(text, keep) if grade_id != "resposta_comparacao_tempo" else text, origin)
+        renamed.take(
+            grade_id, rename(text, keep) if grade_id != "resposta_comparacao_tempo" else text, origin
+        )
     reordered = Student("2003")  # two answers of 1004 and one of 1002, statements reordered
     for grade_id in ("resposta_stable_log_exp", "resposta_regra_da_cadeia"):
         reordered.take(grade_id, REORDERED[grade_id], own.answers[grade_id][1])
@@ -264,11 +325,17 @@ def planted_class() -> list[Student]:
     old_copy = Student("9002", corpus=OLD, answers=dict(old.answers))  # a copy inside the old corpus
     old_self = Student("1004", corpus=OLD, answers=dict(own.answers))  # 1004's own earlier submission
     from_old = Student("2005")
-    from_old.take("resposta_produto_com_laco", rename(PREVIOUS["resposta_produto_com_laco"]),
-                  old.answers["resposta_produto_com_laco"][1])
+    from_old.take(
+        "resposta_produto_com_laco",
+        rename(PREVIOUS["resposta_produto_com_laco"]),
+        old.answers["resposta_produto_com_laco"][1],
+    )
     from_old.take("resposta_derivada_logistica", *old.answers["resposta_derivada_logistica"])
-    from_old.take("resposta_stable_log_exp", recomment(PREVIOUS["resposta_stable_log_exp"]),
-                  old.answers["resposta_stable_log_exp"][1])
+    from_old.take(
+        "resposta_stable_log_exp",
+        recomment(PREVIOUS["resposta_stable_log_exp"]),
+        old.answers["resposta_stable_log_exp"][1],
+    )
     blank = [Student("3001"), Student("3002")]  # the release as it came: boilerplate only
     return [*honest, own, identical, renamed, reordered, commented, from_old, *blank, old, old_copy, old_self]
 
@@ -319,7 +386,7 @@ def planted_pairs(students: list[Student], release) -> set[tuple]:
     given = {nbgrader_meta(c).get("grade_id"): c for c in release.cells}
     pairs = set()
     for i, first in enumerate(students):
-        for second in students[i + 1:]:
+        for second in students[i + 1 :]:
             if (first.corpus and second.corpus) or first.id == second.id:
                 continue
             for grade_id, (text, origin) in first.answers.items():
@@ -327,8 +394,10 @@ def planted_pairs(students: list[Student], release) -> set[tuple]:
                 if other is None or other[1] != origin:
                     continue
                 cell = given[grade_id]
-                if all(similarity.own_tokens(t, cell.source, cell.cell_type == "code") >= similarity.MIN_TOKENS
-                       for t in (text, other[0])):
+                if all(
+                    similarity.own_tokens(t, cell.source, cell.cell_type == "code") >= similarity.MIN_TOKENS
+                    for t in (text, other[0])
+                ):
                     pairs.add(key(grade_id, first, second))
     return pairs
 
@@ -340,7 +409,9 @@ def key(grade_id: str, *sides) -> tuple:
 def reported(data: dict) -> set[tuple]:
     found = set()
     for pair in data["pairs"]:
-        sides = [Student(side["student_id"], corpus=side["previous"] or "") for side in (pair["a"], pair["b"])]
+        sides = [
+            Student(side["student_id"], corpus=side["previous"] or "") for side in (pair["a"], pair["b"])
+        ]
         found.add(key(pair["exercise"], *sides))
     return found
 
@@ -353,13 +424,21 @@ def test_planted_copies_found_and_independent_answers_not(planted):
     # Answers written independently of each other are compared in these exercises: not flagging them means something.
     given = {nbgrader_meta(c).get("grade_id"): c.source for c in release.cells}
     for grade_id in COMPARED:
-        written = {origin for student in students for g, (text, origin) in student.answers.items()
-                   if g == grade_id and similarity.own_tokens(text, given[g], True) >= similarity.MIN_TOKENS}
-        assert len(written) >= 3, f"{grade_id}: fewer than three independent answers long enough to be compared"
+        written = {
+            origin
+            for student in students
+            for g, (text, origin) in student.answers.items()
+            if g == grade_id and similarity.own_tokens(text, given[g], True) >= similarity.MIN_TOKENS
+        }
+        assert len(written) >= 3, (
+            f"{grade_id}: fewer than three independent answers long enough to be compared"
+        )
     hits = expected & found
     precision, recall = len(hits) / len(found), len(hits) / len(expected)
-    print(f"\nturma plantada: {len(expected)} cópias plantadas, {len(found)} pares relatados, "
-          f"precisão {precision:.2f}, revocação {recall:.2f}")
+    print(
+        f"\nturma plantada: {len(expected)} cópias plantadas, {len(found)} pares relatados, "
+        f"precisão {precision:.2f}, revocação {recall:.2f}"
+    )
     honest = {"1000", "1001", "1002", "1003", "1004"}
     assert not any(set(pair[1:]) <= honest for pair in found), "independent right answers flagged"
     assert not found - expected, "independent answers flagged"
@@ -379,7 +458,9 @@ def test_planted_copies_found_and_independent_answers_not(planted):
     for kind, pair in kinds.items():
         assert pair in found, kind
     assert not any("3001" in pair or "3002" in pair for pair in found), "the release's text made a pair"
-    assert not any(f"{OLD}/9001" in pair and f"{OLD}/9002" in pair for pair in found), "a pair inside the old corpus"
+    assert not any(f"{OLD}/9001" in pair and f"{OLD}/9002" in pair for pair in found), (
+        "a pair inside the old corpus"
+    )
     assert ("resposta_stable_log_exp", "1004", f"{OLD}/1004") not in found, "one's own earlier submission"
     # Identical short answers (one line everybody writes) are not compared on their own.
     assert not any(pair[0] in ("resposta_tensor_sem_copia", "resposta_juntar_atributos") for pair in found)
@@ -401,19 +482,30 @@ def test_json_shape(planted):
             assert set(side) == {"student_id", "previous", "similarity", "lines"} and side["lines"]
             for first, last in side["lines"]:
                 assert 1 <= first <= last
-    identical = next(p for p in data["pairs"] if p["exercise"] == "resposta_regra_da_cadeia"
-                     and {p["a"]["student_id"], p["b"]["student_id"]} == {"1000", "2001"})
+    identical = next(
+        p
+        for p in data["pairs"]
+        if p["exercise"] == "resposta_regra_da_cadeia"
+        and {p["a"]["student_id"], p["b"]["student_id"]} == {"1000", "2001"}
+    )
     assert identical["score"] == 1.0 and identical["a"]["lines"] == identical["b"]["lines"]
-    commented = next(p for p in data["pairs"] if p["exercise"] == "resposta_update_c"
-                     and {p["a"]["student_id"], p["b"]["student_id"]} == {"1003", "2004"})
+    commented = next(
+        p
+        for p in data["pairs"]
+        if p["exercise"] == "resposta_update_c"
+        and {p["a"]["student_id"], p["b"]["student_id"]} == {"1003", "2004"}
+    )
     assert commented["score"] == 1.0
     # The copy's code lines are matched, its comments and blank lines are not.
     copy_lines = next(s for s in students if s.id == "2004").answers["resposta_update_c"][0].splitlines()
     side = commented["a"] if commented["a"]["student_id"] == "2004" else commented["b"]
     matched = {n for first, last in side["lines"] for n in range(first, last + 1)}
     signature = "def update_c(C, A, B, n_iter=2):"  # the release's line
-    assert matched == {n for n, line in enumerate(copy_lines, 1)
-                       if line.strip() and "# passo" not in line and line != signature}
+    assert matched == {
+        n
+        for n, line in enumerate(copy_lines, 1)
+        if line.strip() and "# passo" not in line and line != signature
+    }
 
 
 def test_same_result_every_run(planted):
@@ -423,7 +515,10 @@ def test_same_result_every_run(planted):
     first = json.loads(report.json_path.read_text(encoding="utf-8"))
     second = json.loads(again.json_path.read_text(encoding="utf-8"))
     assert first["pairs"] == second["pairs"]
-    assert similarity.kgram_hashes("V=torch.exp(V)", 5).tolist()[:2] == [-7496310426423940360, -7443370378485531095]
+    assert similarity.kgram_hashes("V=torch.exp(V)", 5).tolist()[:2] == [
+        -7496310426423940360,
+        -7443370378485531095,
+    ]
     assert len(similarity.kgram_hashes("a\ud800b" * 3, 5)) == 5  # a lone surrogate in a notebook's JSON
 
 
@@ -431,8 +526,9 @@ def test_previous_as_a_folder(planted):
     settings, _, report, _, tmp_path = planted
     again = similarity.similarity_report(settings, A, tmp_path / "pasta", [tmp_path / OLD / "autograded"])
     assert again.previous == [{"label": OLD, "students": 3}]
-    assert [(p.score, p.a.answer.student, p.b.answer.student) for p in again.pairs] == \
-        [(p.score, p.a.answer.student, p.b.answer.student) for p in report.pairs]
+    assert [(p.score, p.a.answer.student, p.b.answer.student) for p in again.pairs] == [
+        (p.score, p.a.answer.student, p.b.answer.student) for p in report.pairs
+    ]
 
 
 def test_html_page(planted):
@@ -451,10 +547,15 @@ def test_html_page(planted):
 def test_student_code_is_escaped(tmp_path):
     settings = make_course(tmp_path)
     release = nbformat.read(settings.release_dir / A / f"{A}.ipynb", as_version=4)
-    evil = OWN["resposta_stable_log_exp"].replace("soma = a + b", "soma = a + b  # </pre><script>alert(1)</script>")
+    evil = OWN["resposta_stable_log_exp"].replace(
+        "soma = a + b", "soma = a + b  # </pre><script>alert(1)</script>"
+    )
     for student in ("1", "2"):
-        write_notebook(settings.autograded_dir / student / A, release,
-                       Student(student, {"resposta_stable_log_exp": (evil, "x")}))
+        write_notebook(
+            settings.autograded_dir / student / A,
+            release,
+            Student(student, {"resposta_stable_log_exp": (evil, "x")}),
+        )
     report = similarity.similarity_report(settings, A, tmp_path / "reports")
     page = report.html_path.read_text(encoding="utf-8")
     assert len(report.pairs) == 1 and "<script>" not in page and "&lt;script&gt;alert(1)" in page
@@ -468,7 +569,9 @@ def test_blank_release_never_makes_a_pair(tmp_path):
         stubbed = copy.deepcopy(release)
         for cell in stubbed.cells:
             if nbgrader_meta(cell).get("solution") and cell.cell_type == "code":
-                cell.source = cell.source.replace("# SEU CÓDIGO AQUI\n    raise NotImplementedError()", "pass")
+                cell.source = cell.source.replace(
+                    "# SEU CÓDIGO AQUI\n    raise NotImplementedError()", "pass"
+                )
         for student, nb in (("1", release), ("2", release), ("3", stubbed), ("4", stubbed)):
             (settings.autograded_dir / student / assignment).mkdir(parents=True)
             nbformat.write(nb, settings.autograded_dir / student / assignment / f"{assignment}.ipynb")
@@ -500,7 +603,8 @@ def test_normalized_code_keeps_what_the_student_did_not_choose():
     kept = frozenset({"torch", "J_func"})
     text, starts, ends = similarity.normalize_code(
         "def f(x, n=2):\n    y = torch.hstack((x, J_func(x)))  # comentário\n    return len(y), y.sum(dim=1), 'oi'\n",
-        kept)
+        kept,
+    )
     assert text == "defF(V,V=2):V=torch.hstack((V,J_func(V)))returnlen(V),V.sum(dim=1),S"
     assert len(starts) == len(ends) == len(text)
     column_stack = similarity.normalize_code("y = torch.column_stack((x, z))", kept)[0]
@@ -517,30 +621,38 @@ def run_cli(settings, *args) -> tuple[int, str, str]:
 
 def test_command_line(planted):
     settings, _, report, archive, tmp_path = planted
-    status, out, err = run_cli(settings, "similarity", A, "--report-dir", str(tmp_path / "cli"),
-                               "--previous", str(archive))
+    status, out, err = run_cli(
+        settings, "similarity", A, "--report-dir", str(tmp_path / "cli"), "--previous", str(archive)
+    )
     assert status == 0, err
     assert f"similaridade: {len(report.pairs)} par(es) de respostas parecidas" in out
-    assert "  100%  linhas_positivas: 1001 (Bruno) e 2002\n" in out  # the ten most similar, then how many more
+    assert (
+        "  100%  linhas_positivas: 1001 (Bruno) e 2002\n" in out
+    )  # the ten most similar, then how many more
     assert f"… e mais {len(report.pairs) - 10}" in out
     assert (tmp_path / "cli" / A / "similaridade.html").is_file()
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["similarity", A, "--previous", "/nao/existe"], "--previous /nao/existe: não existe"),
-    (["similarity", A, "--previous", "VAZIA"], "nenhum notebook da atividade programacao_diferenciavel"),
-    (["similarity", A, "--previous", "TEXTO"], "não é pasta nem zip"),
-    (["similarity", A, "--threshold", "1.5"], "--threshold 1.5: use um número entre 0 e 1"),
-    (["similarity", A, "--min-tokens", "0"], "--min-tokens 0"),
-    (["similarity", "nenhuma"], "atividade desconhecida: 'nenhuma'"),
-    (["similarity", "grafo_computacional"], "a atividade grafo_computacional ainda não foi corrigida"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["similarity", A, "--previous", "/nao/existe"], "--previous /nao/existe: não existe"),
+        (["similarity", A, "--previous", "VAZIA"], "nenhum notebook da atividade programacao_diferenciavel"),
+        (["similarity", A, "--previous", "TEXTO"], "não é pasta nem zip"),
+        (["similarity", A, "--threshold", "1.5"], "--threshold 1.5: use um número entre 0 e 1"),
+        (["similarity", A, "--min-tokens", "0"], "--min-tokens 0"),
+        (["similarity", "nenhuma"], "atividade desconhecida: 'nenhuma'"),
+        (["similarity", "grafo_computacional"], "a atividade grafo_computacional ainda não foi corrigida"),
+    ],
+)
 def test_errors_are_one_line(planted, tmp_path, args, expected):
     settings = planted[0]
     (tmp_path / "vazia").mkdir()
     (tmp_path / "texto.txt").write_text("não sou um zip")
-    args = [str(tmp_path / "vazia") if a == "VAZIA" else str(tmp_path / "texto.txt") if a == "TEXTO" else a
-            for a in args]
+    args = [
+        str(tmp_path / "vazia") if a == "VAZIA" else str(tmp_path / "texto.txt") if a == "TEXTO" else a
+        for a in args
+    ]
     if "grafo_computacional" in args:
         settings = make_course(tmp_path, (A, "grafo_computacional"))
     status, out, err = run_cli(settings, *args)

@@ -23,8 +23,10 @@ AUDIT_CASES = [
     ("ip.events.register('pre_run_cell', f)", {"get_ipython()"}),
     ("get_ipython().events.callbacks['pre_run_cell'].append(f)", {"get_ipython()"}),
     ("from IPython import get_ipython as g\ng().showtraceback = print", {"get_ipython()", "showtraceback"}),
-    ("import sys, linecache\nlinecache.getlines(sys._getframe(1).f_code.co_filename)",
-     {"importa introspecção", "introspecção"}),
+    (
+        "import sys, linecache\nlinecache.getlines(sys._getframe(1).f_code.co_filename)",
+        {"importa introspecção", "introspecção"},
+    ),
     ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)", {"importa sinais"}),
     ("open('/tmp/x', 'w')", {"caminho fora da pasta de trabalho"}),
     ("open('../../../source/mini/mini.ipynb')", {"lê arquivos .ipynb", "lê arquivos do curso"}),
@@ -59,7 +61,9 @@ def _notebook_with_answer(code: str, *, probe: bool = False):
     nb = mini_source()
     cell_by_grade_id(nb, "resposta_dobro").source = code
     if probe:
-        nb.cells.insert(4, with_meta(new_code_cell(PROBE_TEST), "dobro_rapida", grade=True, locked=True, points=1))
+        nb.cells.insert(
+            4, with_meta(new_code_cell(PROBE_TEST), "dobro_rapida", grade=True, locked=True, points=1)
+        )
     return nb
 
 
@@ -73,7 +77,10 @@ def test_audit_reads_only_what_the_student_wrote():
     added = new_code_cell("get_ipython().showtraceback = print")
     nb.cells.append(added)
     assert [str(flag) for flag in tamper.audit(nb, release)] == [
-        "auditoria: get_ipython()", "auditoria: importa ctypes", "auditoria: showtraceback"]
+        "auditoria: get_ipython()",
+        "auditoria: importa ctypes",
+        "auditoria: showtraceback",
+    ]
     nb.cells.remove(added)
     assert tamper.audit(nb, release) == [Flag(FlagKind.AUDIT, "importa ctypes")]
     assert tamper.audit(release, release) == []
@@ -86,15 +93,23 @@ def test_only_findings_no_honest_answer_needs_require_review():
     assert tamper.requires_review(flags("auditoria: get_ipython()"))
     assert tamper.requires_review(flags("auditoria: importa ctypes", "auditoria: __eq__ redefinido"))
     assert tamper.requires_review(flags("auditoria: altera biblioteca"))
-    assert not tamper.requires_review(flags("auditoria: importa ctypes", "auditoria: exec()", "limite: memória"))
+    assert not tamper.requires_review(
+        flags("auditoria: importa ctypes", "auditoria: exec()", "limite: memória")
+    )
     assert not tamper.requires_review([])
 
 
 def _results(nb) -> dict[str, CellResult]:
-    return {g: CellResult(g, "mini", points, points, passed=True, manual=manual)
-            for g, points, manual in (("dobro_valores", 1.0, False), ("dobro_rapida", 1.0, False),
-                                      ("quadrado_valores", 2.0, False), ("resposta_explicacao", 1.0, True))
-            if any(nbgrader_meta(c).get("grade_id") == g for c in nb.cells)}
+    return {
+        g: CellResult(g, "mini", points, points, passed=True, manual=manual)
+        for g, points, manual in (
+            ("dobro_valores", 1.0, False),
+            ("dobro_rapida", 1.0, False),
+            ("quadrado_valores", 2.0, False),
+            ("resposta_explicacao", 1.0, True),
+        )
+        if any(nbgrader_meta(c).get("grade_id") == g for c in nb.cells)
+    }
 
 
 def test_hold_measured_cells_holds_only_the_probed_test():
@@ -126,7 +141,9 @@ def test_a_manual_cell_is_never_held():
 
 
 def test_a_probe_in_a_cell_not_scored_is_left_alone():
-    nb = new_notebook(cells=[with_meta(new_code_cell(PROBE_TEST), "solta", grade=True, locked=True, points=1)])
+    nb = new_notebook(
+        cells=[with_meta(new_code_cell(PROBE_TEST), "solta", grade=True, locked=True, points=1)]
+    )
     cells: dict[str, CellResult] = {}
     assert tamper.hold_measured_cells(nb, cells) == []
     assert cells == {}

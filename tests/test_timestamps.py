@@ -23,17 +23,23 @@ from grader.timestamps import (
 BRT = timezone(timedelta(hours=-3))
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("2025-05-10 23:59 -0300", datetime(2025, 5, 10, 23, 59, tzinfo=BRT)),
-    ("2025-05-10 23:59 -03:00", datetime(2025, 5, 10, 23, 59, tzinfo=BRT)),
-    ("2025-05-10 23:59 UTC-0300", datetime(2025, 5, 10, 23, 59, tzinfo=BRT)),
-    ("2025-05-10 23:59:00 America/Sao_Paulo", datetime(2025, 5, 11, 2, 59, tzinfo=timezone.utc)),
-    ("2015-02-02 14:58:23.948203 UTC", datetime(2015, 2, 2, 14, 58, 23, 948203, tzinfo=timezone.utc)),
-    ("2015-02-02 14:58:23.948203 America/Los_Angeles", datetime(2015, 2, 2, 22, 58, 23, 948203, tzinfo=timezone.utc)),
-    ("2025-05-10T23:59:00-03:00", datetime(2025, 5, 10, 23, 59, tzinfo=BRT)),
-    ("2025-05-10T23:59:00Z", datetime(2025, 5, 10, 23, 59, tzinfo=timezone.utc)),
-    ("2025-05-10 23:59 +0530", datetime(2025, 5, 10, 18, 29, tzinfo=timezone.utc)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2025-05-10 23:59 -0300", datetime(2025, 5, 10, 23, 59, tzinfo=BRT)),
+        ("2025-05-10 23:59 -03:00", datetime(2025, 5, 10, 23, 59, tzinfo=BRT)),
+        ("2025-05-10 23:59 UTC-0300", datetime(2025, 5, 10, 23, 59, tzinfo=BRT)),
+        ("2025-05-10 23:59:00 America/Sao_Paulo", datetime(2025, 5, 11, 2, 59, tzinfo=timezone.utc)),
+        ("2015-02-02 14:58:23.948203 UTC", datetime(2015, 2, 2, 14, 58, 23, 948203, tzinfo=timezone.utc)),
+        (
+            "2015-02-02 14:58:23.948203 America/Los_Angeles",
+            datetime(2015, 2, 2, 22, 58, 23, 948203, tzinfo=timezone.utc),
+        ),
+        ("2025-05-10T23:59:00-03:00", datetime(2025, 5, 10, 23, 59, tzinfo=BRT)),
+        ("2025-05-10T23:59:00Z", datetime(2025, 5, 10, 23, 59, tzinfo=timezone.utc)),
+        ("2025-05-10 23:59 +0530", datetime(2025, 5, 10, 18, 29, tzinfo=timezone.utc)),
+    ],
+)
 def test_times_are_read_with_their_zone(text, expected):
     when = parse_time(text)
     assert when.tzinfo is not None
@@ -45,23 +51,28 @@ def test_a_numeric_offset_is_hours_and_minutes_not_seconds():
     assert parse_time("2025-05-10 12:00 -0300") - parse_time("2025-05-10 12:00 UTC") == timedelta(hours=3)
 
 
-@pytest.mark.parametrize("text, says", [
-    ("", "data vazia"),
-    ("   ", "data vazia"),
-    ("2025-05-10 23:59", "falta o fuso horário"),
-    ("2025-05-10 23:59 Marte/Olympus", "fuso horário desconhecido"),
-    ("2025-05-10 23:59 XYZABC", "fuso horário desconhecido"),
-    ("amanhã de manhã cedo", "fuso horário desconhecido"),  # the last word is read as the zone
-    ("31/31/2025 23:59 UTC", "data ilegível"),
-    ("2025-05-10T23:59:00-03:00 UTC", "dois fusos horários"),
-])
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("", "data vazia"),
+        ("   ", "data vazia"),
+        ("2025-05-10 23:59", "falta o fuso horário"),
+        ("2025-05-10 23:59 Marte/Olympus", "fuso horário desconhecido"),
+        ("2025-05-10 23:59 XYZABC", "fuso horário desconhecido"),
+        ("amanhã de manhã cedo", "fuso horário desconhecido"),  # the last word is read as the zone
+        ("31/31/2025 23:59 UTC", "data ilegível"),
+        ("2025-05-10T23:59:00-03:00 UTC", "dois fusos horários"),
+    ],
+)
 def test_bad_times_are_errors_in_portuguese(text, says):
     with pytest.raises(TimeFormatError, match=says):
         parse_time(text)
 
 
 def test_a_time_without_zone_is_utc_only_when_asked():
-    assert parse_time("2015-02-02 14:58:23", naive_is_utc=True) == datetime(2015, 2, 2, 14, 58, 23, tzinfo=timezone.utc)
+    assert parse_time("2015-02-02 14:58:23", naive_is_utc=True) == datetime(
+        2015, 2, 2, 14, 58, 23, tzinfo=timezone.utc
+    )
     with pytest.raises(TimeFormatError):
         parse_time("2015-02-02 14:58:23")
 
@@ -108,15 +119,18 @@ def test_shown_in_portuguese_with_the_offset():
     assert shown(when, timezone(timedelta(hours=5, minutes=30))) == "03/02/2015 04:28 (UTC+05:30)"
 
 
-@pytest.mark.parametrize("seconds, text", [
-    (0, "menos de 1 min"),
-    (59.9, "menos de 1 min"),
-    (60, "1 min"),
-    (12 * 60 + 30, "12 min"),
-    (2 * 3600 + 5 * 60, "2 h 05 min"),
-    (24 * 3600, "1 dia"),
-    (24 * 3600 + 59 * 60, "1 dia"),
-    (3 * 24 * 3600 + 2 * 3600 + 7 * 60, "3 dias e 2 h"),
-])
+@pytest.mark.parametrize(
+    "seconds, text",
+    [
+        (0, "menos de 1 min"),
+        (59.9, "menos de 1 min"),
+        (60, "1 min"),
+        (12 * 60 + 30, "12 min"),
+        (2 * 3600 + 5 * 60, "2 h 05 min"),
+        (24 * 3600, "1 dia"),
+        (24 * 3600 + 59 * 60, "1 dia"),
+        (3 * 24 * 3600 + 2 * 3600 + 7 * 60, "3 dias e 2 h"),
+    ],
+)
 def test_lateness(seconds, text):
     assert lateness(seconds) == text

@@ -17,7 +17,7 @@ from grader.model import Status
 
 pytestmark = pytest.mark.slow  # one notebook graded in real kernels
 
-STUDENT = '''
+STUDENT = """
 import warnings
 import numpy as np
 import torch
@@ -87,8 +87,8 @@ def grad_ligado(x):
 A = torch.randn(3, 4)
 B = A.view(4, 3)
 lista = [A, A]
-'''
-STUDENT_TWO = '''
+"""
+STUDENT_TWO = """
 so_no_aluno = 1
 
 def dobro(x):
@@ -102,7 +102,7 @@ def auxiliar(x):
 
 def usa_auxiliar(x):
     return auxiliar(x)
-'''
+"""
 
 # A test's probe that measures memory in the student's kernel (as update_c_memoria's does), with its decoy: two
 # tensors of a known size alive at once must be seen as two.
@@ -157,22 +157,29 @@ torch.profiler.profile = _Calado
 
 # grade id -> (test code, the message its failure must show; "" when it must pass)
 TESTS = {
-    "no_lugar": ("""
+    "no_lugar": (
+        """
 import torch
 C = torch.zeros(2, 3)
 endereco, visao_de_C = C.data_ptr(), C[0]
 atualiza(C, torch.ones(2, 3), vezes=2)
 assert C.data_ptr() == endereco and C.tolist() == [[2.0] * 3] * 2, C
 assert visao_de_C.tolist() == [2.0] * 3  # T's own view of C sees the change
-""", ""),
-    "memoria_trocada": ("""
+""",
+        "",
+    ),
+    "memoria_trocada": (
+        """
 import torch
 C = torch.ones(3)
 endereco = C.data_ptr()
 troca_memoria(C)
 assert C.data_ptr() != endereco and C.tolist() == [0.0, 0.0, 0.0]
-""", ""),
-    "compartilha_memoria": ("""
+""",
+        "",
+    ),
+    "compartilha_memoria": (
+        """
 import numpy as np
 arr = np.zeros((2, 2))
 t = sem_copia(arr)
@@ -180,8 +187,11 @@ assert t.data_ptr() == arr.ctypes.data
 arr[1, 1] = 5.0
 t[0, 0] = 7.0
 assert float(t[1, 1]) == 5.0 and arr[0, 0] == 7.0
-""", ""),
-    "visoes_e_identidade": ("""
+""",
+        "",
+    ),
+    "visoes_e_identidade": (
+        """
 import torch
 x = torch.arange(6.0)
 v = visao(x)
@@ -189,8 +199,11 @@ x[2] = 100.0
 assert v[1] == 100.0 and v.data_ptr() == x.data_ptr() + 4
 assert mesma(x) is x
 assert A is not B and A.data_ptr() == B.data_ptr() and lista[0] is lista[1] is A
-""", ""),
-    "autograd": ("""
+""",
+        "",
+    ),
+    "autograd": (
+        """
 import torch
 x = torch.tensor([1.0, 2.0], requires_grad=True)
 z = soma_produto(x, torch.tensor([3.0, 4.0]))
@@ -201,14 +214,20 @@ w = torch.tensor(2.0, requires_grad=True)
 assert not destaca(w).requires_grad
 g = torch.autograd.grad(soma_produto(x.double(), torch.ones(2, dtype=torch.float64)), x)[0]
 assert g.tolist() == [1.0, 1.0]
-""", ""),
-    "argumento_alterado": ("""
+""",
+        "",
+    ),
+    "argumento_alterado": (
+        """
 import torch
 a = torch.tensor([1.0, 2.0])
 g = marca_grad(a)
 assert a.requires_grad and a.grad.tolist() == [2.0, 4.0] and g.tolist() == [2.0, 4.0]
-""", ""),
-    "referencias": ("""
+""",
+        "",
+    ),
+    "referencias": (
+        """
 import contextlib
 @contextlib.contextmanager
 def _referencias(**funcoes):
@@ -227,8 +246,11 @@ with _referencias(referencia=_ref):
     assert usa_referencia(2) == 21
 assert usa_referencia(3) == -999 and chamadas == [2]
 assert aplica(lambda v: v + 0.5, 1) == 1.5 and aplica(dobro, 4) == 8
-""", ""),
-    "nome_apagado": ("""
+""",
+        "",
+    ),
+    "nome_apagado": (
+        """
 original = auxiliar
 del auxiliar
 try:
@@ -240,14 +262,20 @@ else:
 finally:
     auxiliar = original
 assert usa_auxiliar([1, 2]) == 3
-""", ""),
-    "codigo_fonte": ("""
+""",
+        "",
+    ),
+    "codigo_fonte": (
+        """
 import inspect
 fonte = inspect.getsource(dobro)
 assert fonte == "def dobro(x):\\n    return 2 * x\\n", repr(fonte)
 assert "for v in x" in inspect.getsource(globals().get("auxiliar"))
-""", ""),
-    "sonda_no_aluno": ("""
+""",
+        "",
+    ),
+    "sonda_no_aluno": (
+        """
 def _no_kernel_do_aluno(funcao):
     return funcao
 
@@ -256,8 +284,11 @@ def _onde():
     return "so_no_aluno" in vars(__import__("__main__"))  # the student's namespace: this runs in S
 
 assert _onde() is True and "so_no_aluno" not in vars(__import__("__main__"))
-""", ""),
-    "erro_do_aluno": ("""
+""",
+        "",
+    ),
+    "erro_do_aluno": (
+        """
 try:
     erro_comum(1)
 except ValueError as erro:
@@ -265,8 +296,11 @@ except ValueError as erro:
 else:
     raise AssertionError("sem erro")
 erro_proprio(1)
-""", "ErroMeu: meu erro (em erro_proprio)"),
-    "avisos_silenciados": ("""
+""",
+        "ErroMeu: meu erro (em erro_proprio)",
+    ),
+    "avisos_silenciados": (
+        """
 import warnings
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -274,16 +308,24 @@ with warnings.catch_warnings():
 import numpy as np
 with np.errstate(all="ignore"):
     transborda(1)
-""", ""),
+""",
+        "",
+    ),
     "aviso_no_stderr": ("avisa(1)", "__stderr__"),
     "saida_do_aluno": ("assert fala(2) == 2", ""),
-    "contexto_autograd": ("""
+    "contexto_autograd": (
+        """
 import torch
 assert grad_ligado(1) is True
 with torch.no_grad():
     assert grad_ligado(1) is False
-""", ""),
-    "objeto_recusado": ("estranho(1)", "estranho devolveu um objeto do tipo object, que a correção não aceita"),
+""",
+        "",
+    ),
+    "objeto_recusado": (
+        "estranho(1)",
+        "estranho devolveu um objeto do tipo object, que a correção não aceita",
+    ),
     "nome_inexistente": ("nao_existe(1)", "NameError"),
     "memoria_medida": (MEMORY_PROBE, ""),
     "memoria_isca": (MEMORY_PROBE, "não confere com uma alocação conhecida"),  # after SILENCED_PROFILER
@@ -292,8 +334,14 @@ with torch.no_grad():
 
 def graded_cell(source, grade_id):
     cell = new_code_cell(source.strip())
-    cell.metadata["nbgrader"] = {"grade": True, "grade_id": grade_id, "locked": True, "points": 1,
-                                 "solution": False, "schema_version": 3}
+    cell.metadata["nbgrader"] = {
+        "grade": True,
+        "grade_id": grade_id,
+        "locked": True,
+        "points": 1,
+        "solution": False,
+        "schema_version": 3,
+    }
     return cell
 
 
@@ -302,8 +350,12 @@ def executed(sandbox_available):
     cells = [new_code_cell(STUDENT), new_code_cell(STUDENT_TWO)]
     cells += [graded_cell(source, grade_id) for grade_id, (source, _) in TESTS.items()]
     cells.insert(-1, new_code_cell(SILENCED_PROFILER))
-    settings = ExecutionSettings(use_sandbox=sandbox_available, cell_timeout_s=60, submission_timeout_s=300,
-                                 limits=Limits(memory_mb=4096))
+    settings = ExecutionSettings(
+        use_sandbox=sandbox_available,
+        cell_timeout_s=60,
+        submission_timeout_s=300,
+        limits=Limits(memory_mb=4096),
+    )
     pair = warm.Pair(warm_key(settings))
     try:
         result = asyncio.run(execute_async(new_notebook(cells=cells), settings, pair))

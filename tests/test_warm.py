@@ -23,8 +23,7 @@ LIMITS = Limits(cpu_time_s=120, memory_mb=4096, max_processes=64, max_file_mb=16
 
 # The first submission leaves traces everywhere it can write or reach; the second looks for them.
 POLLUTE = [
-    "import os, subprocess, sys, torch\n"
-    "print('torch' in sys.modules)",
+    "import os, subprocess, sys, torch\nprint('torch' in sys.modules)",
     "open('deixado.txt', 'w').write('x'); os.makedirs('trancado/dentro'); os.chmod('trancado', 0)\n"
     "for private in PRIVATE:  # the sandbox's own /tmp and /dev/shm (without it, the host's: left alone)\n"
     "    open(f'{private}/deixado', 'w').write('x')",
@@ -33,8 +32,7 @@ POLLUTE = [
     "torch.add = lambda *a, **k: 'adulterado'; os.environ['DEIXADO'] = '1'",
 ]
 LOOK = [
-    "import os, sys\n"
-    "print(sorted(n for n in ('torch', 'numpy', 'matplotlib.pyplot') if n in sys.modules))",
+    "import os, sys\nprint(sorted(n for n in ('torch', 'numpy', 'matplotlib.pyplot') if n in sys.modules))",
     "print(sorted(os.listdir('.')), [d for d in PRIVATE if os.path.exists(f'{d}/deixado')])",
     "import torch; print(torch.add(torch.ones(1), 1).tolist(), os.environ.get('DEIXADO'))",
     "print([p for p in os.listdir('/proc') if p.isdigit() and open(f'/proc/{p}/cmdline').read().startswith('sleep')])",
@@ -66,8 +64,9 @@ def stdout(cell) -> str:
 def settings(request, sandbox_available):
     if request.param == "sandbox" and not sandbox_available:
         pytest.skip(f"sandbox indisponível: {unavailable_reason()}")
-    return ExecutionSettings(limits=LIMITS, use_sandbox=request.param == "sandbox", cell_timeout_s=60,
-                             submission_timeout_s=120)
+    return ExecutionSettings(
+        limits=LIMITS, use_sandbox=request.param == "sandbox", cell_timeout_s=60, submission_timeout_s=120
+    )
 
 
 def test_forked_kernels_share_nothing(settings):
@@ -128,11 +127,14 @@ def test_a_kernel_that_kills_its_server_costs_only_its_submission(sandbox_availa
 
     if not sandbox_available:  # without it the orphaned kernel lives on and finishes its submission
         pytest.skip(f"sandbox indisponível: {unavailable_reason()}")
-    settings = ExecutionSettings(limits=LIMITS, use_sandbox=True, cell_timeout_s=60,
-                                 submission_timeout_s=120)
-    killer = notebook(["import os, signal\nos.kill(os.getppid(), signal.SIGKILL)", "import time; time.sleep(2)"])
+    settings = ExecutionSettings(limits=LIMITS, use_sandbox=True, cell_timeout_s=60, submission_timeout_s=120)
+    killer = notebook(
+        ["import os, signal\nos.kill(os.getppid(), signal.SIGKILL)", "import time; time.sleep(2)"]
+    )
     fine = notebook(["print(6 * 7)"])
-    jobs = [Job(student=None, notebook_name=f"nb{i}", notebook=nb) for i, nb in enumerate([fine, killer, fine])]
+    jobs = [
+        Job(student=None, notebook_name=f"nb{i}", notebook=nb) for i, nb in enumerate([fine, killer, fine])
+    ]
     slots = WorkerSlots(settings, [], 1)  # one slot: the three run one after another on it
     try:
         asyncio.run(execute_all(jobs, slots, False, lambda job: None))
@@ -157,10 +159,12 @@ def test_cold_kernels_and_what_is_preloaded(sandbox_available):
 def test_forked_kernels_show_figures_as_images():
     """A warm server imports the inline backend before any IPython exists: the forked kernel must still turn
     figures into PNG outputs (the formgrader shows them), not "<Figure size ...>"."""
-    settings = ExecutionSettings(warm=True, preload=("matplotlib.pyplot", "matplotlib_inline.backend_inline"),
-                                 use_sandbox=False)
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()")])
+    settings = ExecutionSettings(
+        warm=True, preload=("matplotlib.pyplot", "matplotlib_inline.backend_inline"), use_sandbox=False
+    )
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()")]
+    )
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     executed = run_on_new_server(nb, settings)
     assert executed.status == Status.GRADED
@@ -172,15 +176,29 @@ def test_assignment_files_in_both_kernels(kind, sandbox_available):
     """The assignment's files reach the student's kernel and the test kernel alike; what the student's code
     writes over its copy stays in its kernel, the shared folder is read-only, and the next submission of a warm
     slot sees the files it was given, not the previous ones."""
-    settings = ExecutionSettings(limits=LIMITS, use_sandbox=sandbox_available, warm=kind == "warm",
-                                 cell_timeout_s=60, submission_timeout_s=120, preload=())
-    nb = notebook([
-        "print(open('dados/x.txt').read(), open('fig.png', 'rb').read())\n"
-        "open('dados/x.txt', 'w').write('mudado')",
-        "print(open('dados/x.txt').read())",
-    ])
-    nb.cells[1].metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "grade_id": "t",
-                                        "points": 1, "schema_version": 3}
+    settings = ExecutionSettings(
+        limits=LIMITS,
+        use_sandbox=sandbox_available,
+        warm=kind == "warm",
+        cell_timeout_s=60,
+        submission_timeout_s=120,
+        preload=(),
+    )
+    nb = notebook(
+        [
+            "print(open('dados/x.txt').read(), open('fig.png', 'rb').read())\n"
+            "open('dados/x.txt', 'w').write('mudado')",
+            "print(open('dados/x.txt').read())",
+        ]
+    )
+    nb.cells[1].metadata["nbgrader"] = {
+        "grade": True,
+        "solution": False,
+        "locked": True,
+        "grade_id": "t",
+        "points": 1,
+        "schema_version": 3,
+    }
     files = {"dados/x.txt": b"original", "fig.png": b"\x89PNG"}
     pair = warm.Pair(warm_key(settings)) if kind == "warm" else None
     try:

@@ -29,11 +29,31 @@ def send_and_receive(value, *, caps=CAPS, trusted=False, resolve=None):
     return wire.Decoder(header, buffers, caps, trusted=trusted, resolve=resolve).decode(header["value"])
 
 
-@pytest.mark.parametrize("value", [
-    None, True, False, 0, -7, 2**200, 3.5, -0.0, "texto com acentuação", "", b"\x00\xffbytes",
-    [1, [2, [3]]], (1, "a", None), {"a": 1, 2: [3], (1, 2): "tupla"}, {1, 2, 3}, frozenset({"x"}),
-    complex(1, -2), [], (), {},
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        True,
+        False,
+        0,
+        -7,
+        2**200,
+        3.5,
+        -0.0,
+        "texto com acentuação",
+        "",
+        b"\x00\xffbytes",
+        [1, [2, [3]]],
+        (1, "a", None),
+        {"a": 1, 2: [3], (1, 2): "tupla"},
+        {1, 2, 3},
+        frozenset({"x"}),
+        complex(1, -2),
+        [],
+        (),
+        {},
+    ],
+)
 def test_plain_values_round_trip(value):
     got = send_and_receive(value)
     assert got == value and type(got) is type(value)
@@ -79,8 +99,18 @@ def test_tensor_details_round_trip():
     leaf.grad = torch.full((3,), 2.0)
     parameter = torch.nn.Parameter(torch.zeros(2))
     meta = torch.empty(4, 5, device="meta")
-    got = send_and_receive([leaf, parameter, meta, torch.Size([2, 3]), torch.float64, torch.device("cpu"),
-                            np.dtype("int32"), torch.empty(0, 3)])
+    got = send_and_receive(
+        [
+            leaf,
+            parameter,
+            meta,
+            torch.Size([2, 3]),
+            torch.float64,
+            torch.device("cpu"),
+            np.dtype("int32"),
+            torch.empty(0, 3),
+        ]
+    )
     assert got[0].grad.tolist() == [2.0, 2.0, 2.0]
     assert type(got[1]) is torch.nn.Parameter and got[1].requires_grad
     assert got[2].device.type == "meta" and tuple(got[2].shape) == (4, 5)
@@ -93,11 +123,19 @@ class Crafted:
         return True
 
 
-@pytest.mark.parametrize("value, name", [
-    (Crafted(), "Crafted"), (np.array([1, None], dtype=object), "numpy.ndarray"), (lambda x: x, "function"),
-    (socket, "module"), (range(3), "range"), (torch.ones(2).to_sparse(), "tensor"),
-    (np.array([1.0]).astype(">f8"), "numpy.ndarray"), ([1, Crafted()], "Crafted"),
-])
+@pytest.mark.parametrize(
+    "value, name",
+    [
+        (Crafted(), "Crafted"),
+        (np.array([1, None], dtype=object), "numpy.ndarray"),
+        (lambda x: x, "function"),
+        (socket, "module"),
+        (range(3), "range"),
+        (torch.ones(2).to_sparse(), "tensor"),
+        (np.array([1.0]).astype(">f8"), "numpy.ndarray"),
+        ([1, Crafted()], "Crafted"),
+    ],
+)
 def test_other_types_are_refused(value, name):
     encoder = wire.Encoder(CAPS)
     with pytest.raises(wire.Refused) as refused:
@@ -130,37 +168,68 @@ def test_caps_hold():
 
 
 def frame(header: dict, buffers=(), raw_json: bytes | None = None) -> bytes:
-    head = raw_json if raw_json is not None else json.dumps({**header, "buffers": [len(b) for b in buffers]}).encode()
+    head = (
+        raw_json
+        if raw_json is not None
+        else json.dumps({**header, "buffers": [len(b) for b in buffers]}).encode()
+    )
     return struct.pack("!I", len(head)) + head + b"".join(buffers)
 
 
-@pytest.mark.parametrize("payload", [
-    b"", b"\x00\x00", struct.pack("!I", 10**9) + b"{}", frame({}, raw_json=b"{nao json"),
-    frame({}, raw_json=b"[1, 2]"), frame({}, raw_json=b'{"buffers": [5]}'), frame({}, raw_json=b'{"buffers": "x"}'),
-    frame({}, raw_json=b'{"buffers": [-1]}') + b"x", frame({}, raw_json=b"[" * 100_000),
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"",
+        b"\x00\x00",
+        struct.pack("!I", 10**9) + b"{}",
+        frame({}, raw_json=b"{nao json"),
+        frame({}, raw_json=b"[1, 2]"),
+        frame({}, raw_json=b'{"buffers": [5]}'),
+        frame({}, raw_json=b'{"buffers": "x"}'),
+        frame({}, raw_json=b'{"buffers": [-1]}') + b"x",
+        frame({}, raw_json=b"[" * 100_000),
+    ],
+)
 def test_malformed_frames_are_errors(payload):
     with pytest.raises(wire.WireError):
         wire.unpack(payload, CAPS)
 
 
-@pytest.mark.parametrize("node", [
-    {"t": "module", "name": "os"},  # only T may send these
-    {"t": "ref", "name": "dobro"},
-    {"t": "global", "module": "os", "name": "system"},
-    {"t": "function", "code": 0, "globals": [[], []]},
-    {"t": "tensor", "dtype": "object", "shape": [1], "strides": [1], "device": "cpu", "r": 0, "o": 0},
-    {"t": "tensor", "dtype": "float32", "shape": [1000], "strides": [1], "device": "cpu", "r": 0, "o": 0},
-    {"t": "tensor", "dtype": "float32", "shape": [2], "strides": [-1], "device": "cpu", "r": 0, "o": 4},
-    {"t": "tensor", "dtype": "float32", "shape": [1], "strides": [1], "device": "cpu", "r": 7, "o": 0},
-    {"t": "tensor", "dtype": "float32", "shape": [1], "strides": [1], "device": "/etc/passwd", "r": 0, "o": 0},
-    {"t": "ndarray", "dtype": "fromfile", "shape": [1], "strides": [8], "r": 0, "o": 0},
-    {"t": "ndarray", "dtype": "float64", "shape": [100], "strides": [8], "r": 0, "o": 0},
-    {"t": "np_scalar", "dtype": "float64", "b": 5}, {"t": "torch_dtype", "v": "__class__"},
-    {"t": "device", "v": "cuda:0; rm -rf /"}, {"t": "memo", "i": 99}, {"t": "float", "v": "1e400"},
-    {"t": "list", "v": "nao lista"}, {"t": "dict", "k": [1], "v": []}, {"t": "set", "v": [{"t": "list", "v": []}]},
-    {"t": "desconhecido"}, ["nao", "e", "no"], {"sem": "tipo"},
-])
+@pytest.mark.parametrize(
+    "node",
+    [
+        {"t": "module", "name": "os"},  # only T may send these
+        {"t": "ref", "name": "dobro"},
+        {"t": "global", "module": "os", "name": "system"},
+        {"t": "function", "code": 0, "globals": [[], []]},
+        {"t": "tensor", "dtype": "object", "shape": [1], "strides": [1], "device": "cpu", "r": 0, "o": 0},
+        {"t": "tensor", "dtype": "float32", "shape": [1000], "strides": [1], "device": "cpu", "r": 0, "o": 0},
+        {"t": "tensor", "dtype": "float32", "shape": [2], "strides": [-1], "device": "cpu", "r": 0, "o": 4},
+        {"t": "tensor", "dtype": "float32", "shape": [1], "strides": [1], "device": "cpu", "r": 7, "o": 0},
+        {
+            "t": "tensor",
+            "dtype": "float32",
+            "shape": [1],
+            "strides": [1],
+            "device": "/etc/passwd",
+            "r": 0,
+            "o": 0,
+        },
+        {"t": "ndarray", "dtype": "fromfile", "shape": [1], "strides": [8], "r": 0, "o": 0},
+        {"t": "ndarray", "dtype": "float64", "shape": [100], "strides": [8], "r": 0, "o": 0},
+        {"t": "np_scalar", "dtype": "float64", "b": 5},
+        {"t": "torch_dtype", "v": "__class__"},
+        {"t": "device", "v": "cuda:0; rm -rf /"},
+        {"t": "memo", "i": 99},
+        {"t": "float", "v": "1e400"},
+        {"t": "list", "v": "nao lista"},
+        {"t": "dict", "k": [1], "v": []},
+        {"t": "set", "v": [{"t": "list", "v": []}]},
+        {"t": "desconhecido"},
+        ["nao", "e", "no"],
+        {"sem": "tipo"},
+    ],
+)
 def test_malformed_nodes_are_errors(node):
     header = {"regions": [{"id": 0, "device": "cpu", "b": 0}]}
     decoder = wire.Decoder(header, [memoryview(b"\x00" * 8)], CAPS)

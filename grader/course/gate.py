@@ -35,8 +35,14 @@ class Verdict:
     released: bool = False
 
 
-def regenerate_release(settings: Settings, assignment: str, *, grade_check: bool = True,
-                       use_sandbox: bool = True, workers: int | None = None) -> Verdict:
+def regenerate_release(
+    settings: Settings,
+    assignment: str,
+    *,
+    grade_check: bool = True,
+    use_sandbox: bool = True,
+    workers: int | None = None,
+) -> Verdict:
     """Generate release/<assignment>/ in a scratch folder and check it; replace release/<assignment>/ with it
     only if no error was found."""
     verdict = Verdict()
@@ -47,8 +53,13 @@ def regenerate_release(settings: Settings, assignment: str, *, grade_check: bool
             findings += release.static_problems(settings.source_dir / assignment / path.name, path)
         _sort(settings, findings, verdict)
         if grade_check and not verdict.errors:
-            _sort(settings, graded_problems(settings, assignment, use_sandbox=use_sandbox, workers=workers,
-                                            release_dir=Path(scratch)), verdict)
+            _sort(
+                settings,
+                graded_problems(
+                    settings, assignment, use_sandbox=use_sandbox, workers=workers, release_dir=Path(scratch)
+                ),
+                verdict,
+            )
         if not verdict.errors:
             release.install(settings, assignment, Path(scratch))
             verdict.released = True
@@ -61,24 +72,40 @@ def _sort(settings: Settings, findings: list[Finding], verdict: Verdict) -> None
         (verdict.errors if is_error else verdict.warnings).append(str(finding))
 
 
-def graded_problems(settings: Settings, assignment: str, *, use_sandbox: bool = True,
-                    workers: int | None = None, release_dir: Path | None = None) -> list[Finding]:
+def graded_problems(
+    settings: Settings,
+    assignment: str,
+    *,
+    use_sandbox: bool = True,
+    workers: int | None = None,
+    release_dir: Path | None = None,
+) -> list[Finding]:
     loaded = Assignment.load(settings, assignment, release_dir)
     notebooks: dict[str, tuple[str, NotebookNode]] = {}
     for name in loaded.sources:
         notebooks[f"source/{name}"] = (name, loaded.sources[name])
         notebooks[f"release/{name}"] = (name, loaded.releases[name])
     workers = workers or min(len(notebooks), os.cpu_count() or 1)
-    graded = grade_notebooks(loaded, notebooks, execution_settings(settings, workers, use_sandbox, loaded), workers)
+    graded = grade_notebooks(
+        loaded, notebooks, execution_settings(settings, workers, use_sandbox, loaded), workers
+    )
     problems = []
     for label, result in graded.items():
         if result.flags:
             problems.append(Finding(f"{label}: sinalizado ({', '.join(result.flags)})"))
         for cell in result.cells.values():
             if label.startswith("source/") and not cell.manual and not cell.passed:
-                problems.append(Finding(f"{label}: a solução não ganha a nota cheia em {cell.grade_id!r}: "
-                                        f"{cell.message}"))
-            if label.startswith("release/") and not cell.task and (cell.score != 0 or cell.needs_manual_grade):
-                problems.append(Finding(f"{label}: a liberação em branco ganha pontos em {cell.grade_id!r}",
-                                        convention=True))
+                problems.append(
+                    Finding(f"{label}: a solução não ganha a nota cheia em {cell.grade_id!r}: {cell.message}")
+                )
+            if (
+                label.startswith("release/")
+                and not cell.task
+                and (cell.score != 0 or cell.needs_manual_grade)
+            ):
+                problems.append(
+                    Finding(
+                        f"{label}: a liberação em branco ganha pontos em {cell.grade_id!r}", convention=True
+                    )
+                )
     return problems

@@ -45,11 +45,15 @@ def init_course(course: Path) -> Converted:
     if target.exists():
         raise UserError(f"{target} já existe: o curso já está configurado para o grader (edite esse arquivo)")
     if not (course / "nbgrader_config.py").is_file() and not (course / "source").is_dir():
-        raise UserError(f"{course} não parece um curso do nbgrader (sem nbgrader_config.py nem source/): rode "
-                        "`grader init` na pasta do curso ou passe --course-dir")
+        raise UserError(
+            f"{course} não parece um curso do nbgrader (sem nbgrader_config.py nem source/): rode "
+            "`grader init` na pasta do curso ou passe --course-dir"
+        )
     if not (TEMPLATES / "nbgrader_config.py").is_file():
-        raise UserError(f"{TEMPLATES / 'nbgrader_config.py'} não encontrado: `grader init` usa os arquivos do "
-                        "repositório do corretor; instale-o com `pip install -e` a partir do clone")
+        raise UserError(
+            f"{TEMPLATES / 'nbgrader_config.py'} não encontrado: `grader init` usa os arquivos do "
+            "repositório do corretor; instale-o com `pip install -e` a partir do clone"
+        )
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.preprocessors import ClearSolutions
 
@@ -58,21 +62,28 @@ def init_course(course: Path) -> Converted:
     directory = CourseDirectory(config=config)
     root = Path(config.CourseDirectory.root) if "root" in config.CourseDirectory else course
     if root.resolve() != course:
-        done.notes.append(f"nbgrader_config.py aponta CourseDirectory.root para {root}; o grader usa {course}")
+        done.notes.append(
+            f"nbgrader_config.py aponta CourseDirectory.root para {root}; o grader usa {course}"
+        )
     if directory.source_directory != "source":
-        raise UserError(f"o curso usa CourseDirectory.source_directory = {directory.source_directory!r}; o grader "
-                        "lê os notebooks de source/: renomeie a pasta e tire essa configuração")
+        raise UserError(
+            f"o curso usa CourseDirectory.source_directory = {directory.source_directory!r}; o grader "
+            "lê os notebooks de source/: renomeie a pasta e tire essa configuração"
+        )
     clear = ClearSolutions(config=config)
     stub = clear.code_stub.get("python", "") if isinstance(clear.code_stub, dict) else str(clear.code_stub)
     db_url = config.CourseDirectory.db_url if "db_url" in config.CourseDirectory else "sqlite:///gradebook.db"
     absolute = db_url
     if db_url.startswith("sqlite:///"):
-        database = course / db_url[len("sqlite:///"):]  # an absolute path stays absolute
+        database = course / db_url[len("sqlite:///") :]  # an absolute path stays absolute
         absolute = f"sqlite:///{database}"
         if database.parent.resolve() == course:
             db_url = f"sqlite:///{database.name}"  # relative to the course, as grader_config.py reads it
-    assignments = sorted(p.name for p in (course / "source").iterdir()
-                         if p.is_dir() and any(p.glob("*.ipynb"))) if (course / "source").is_dir() else []
+    assignments = (
+        sorted(p.name for p in (course / "source").iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+        if (course / "source").is_dir()
+        else []
+    )
     timeout = config.ExecutePreprocessor.timeout if "timeout" in config.ExecutePreprocessor else None
     done.values = {
         "COURSE_ID": directory.course_id or course.name,
@@ -95,7 +106,7 @@ def init_course(course: Path) -> Converted:
 
 def _due_dates(db_url: str, notes: list[str]) -> dict[str, str]:
     """The due dates nbgrader's gradebook holds (`nbgrader db assignment add --duedate`), in UTC."""
-    if db_url.startswith("sqlite:///") and not Path(db_url[len("sqlite:///"):]).is_file():
+    if db_url.startswith("sqlite:///") and not Path(db_url[len("sqlite:///") :]).is_file():
         return {}
     from nbgrader.api import Gradebook
 
@@ -105,7 +116,9 @@ def _due_dates(db_url: str, notes: list[str]) -> dict[str, str]:
     # an unreachable database (each driver raises its own types: SQLAlchemy's, its DBAPI's, a missing
     # module's): the due dates can be written by hand
     except Exception as exc:  # noqa: BLE001 (see above)
-        notes.append(f"não consegui ler os prazos do gradebook ({type(exc).__name__}); preencha DUE_DATES à mão")
+        notes.append(
+            f"não consegui ler os prazos do gradebook ({type(exc).__name__}); preencha DUE_DATES à mão"
+        )
         return {}
 
 
@@ -116,8 +129,11 @@ def _append_loader(path: Path) -> bool:
         return False
     loader = (TEMPLATES / "nbgrader_config.py").read_text(encoding="utf-8")
     lines = [line for line in loader.splitlines() if not line.startswith("#")]
-    block = ["", "# Added by `grader init`: grader_config.py holds the course's settings and applies them after the",
-             "# ones above (so `nbgrader`, the formgrader and `grader` agree); settings it does not have stay here.",
-             *lines]
+    block = [
+        "",
+        "# Added by `grader init`: grader_config.py holds the course's settings and applies them after the",
+        "# ones above (so `nbgrader`, the formgrader and `grader` agree); settings it does not have stay here.",
+        *lines,
+    ]
     path.write_text(text.rstrip("\n") + "\n" + "\n".join(block) + "\n", encoding="utf-8")
     return True

@@ -63,24 +63,38 @@ def publish(settings: Settings, assignments: list[str], to: Path) -> Publication
     for assignment in assignments:
         settings.source_notebooks(assignment)  # fails clearly on an unknown assignment
         if not any((settings.release_dir / assignment).glob("*.ipynb")):
-            raise UserError(f"{assignment} não tem liberação em release/{assignment}/: "
-                            f"rode `grader release {assignment}` antes de publicar")
+            raise UserError(
+                f"{assignment} não tem liberação em release/{assignment}/: "
+                f"rode `grader release {assignment}` antes de publicar"
+            )
     to = to.absolute()
     refuse_course_repository(settings, to)
     unknown = unknown_entries(settings, to)
     if unknown:
-        raise UserError(f"{to} tem o que não é de uma publicação anterior ({', '.join(unknown)}): publique numa "
-                        "pasta nova ou num clone do repositório dos alunos")
+        raise UserError(
+            f"{to} tem o que não é de uma publicação anterior ({', '.join(unknown)}): publique numa "
+            "pasta nova ou num clone do repositório dos alunos"
+        )
     with tempfile.TemporaryDirectory() as scratch:
         stage = Path(scratch)
         for assignment in assignments:
-            shutil.copytree(settings.release_dir / assignment, stage / assignment,
-                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))  # Jupyter's, not ours
+            shutil.copytree(
+                settings.release_dir / assignment,
+                stage / assignment,
+                ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
+            )  # Jupyter's, not ours
             release.link_notebooks(settings, stage / assignment, assignment)
         listed = [a for a in settings.assignments if a in assignments or (to / a).is_dir()]
-        (stage / "README.md").write_text(student_readme(settings, {
-            a: sorted(p.name for p in ((stage if a in assignments else to) / a).glob("*.ipynb")) for a in listed
-        }), encoding="utf-8")
+        (stage / "README.md").write_text(
+            student_readme(
+                settings,
+                {
+                    a: sorted(p.name for p in ((stage if a in assignments else to) / a).glob("*.ipynb"))
+                    for a in listed
+                },
+            ),
+            encoding="utf-8",
+        )
         problems = tree_problems(settings, stage)
         if problems:
             return Publication(to, problems=problems)
@@ -91,16 +105,21 @@ def publish(settings: Settings, assignments: list[str], to: Path) -> Publication
             shutil.rmtree(to / assignment, ignore_errors=True)
             shutil.copytree(stage / assignment, to / assignment)
         shutil.copyfile(stage / "README.md", to / "README.md")
-    files = sorted(p.relative_to(to).as_posix() for p in to.rglob("*")
-                   if p.is_file() and p.relative_to(to).parts[0] != ".git")
+    files = sorted(
+        p.relative_to(to).as_posix()
+        for p in to.rglob("*")
+        if p.is_file() and p.relative_to(to).parts[0] != ".git"
+    )
     done = commit(to, ["README.md", *assignments])
     return Publication(to, files=files, commit=done, push=push_commands(settings, to))
 
 
 def student_readme(settings: Settings, notebooks: dict[str, list[str]]) -> str:
-    lines = [f"- **{assignment}**: " + ", ".join(
-        f"[{name}]({release.colab_url(settings, f'{assignment}/{name}')})" for name in names)
-        for assignment, names in notebooks.items()]
+    lines = [
+        f"- **{assignment}**: "
+        + ", ".join(f"[{name}]({release.colab_url(settings, f'{assignment}/{name}')})" for name in names)
+        for assignment, names in notebooks.items()
+    ]
     return STUDENT_README.format(course_id=settings.course_id, assignments="\n".join(lines))
 
 
@@ -142,18 +161,24 @@ def refuse_course_repository(settings: Settings, to: Path) -> None:
     top = Path(git(course, "rev-parse", "--show-toplevel", check=False) or course).resolve()
     target = to.resolve()
     if target == top or top in target.parents:  # a folder holding the course is refused as unknown files
-        raise UserError(f"{to} fica dentro do repositório do curso ({top}), que deve ficar privado: publique numa "
-                        "pasta fora dele, como ../curso-alunos")
+        raise UserError(
+            f"{to} fica dentro do repositório do curso ({top}), que deve ficar privado: publique numa "
+            "pasta fora dele, como ../curso-alunos"
+        )
     course_addresses = addresses(course)
     url = settings.student_repository_url
     if url.strip() and repo_key(url) in course_addresses:
-        raise UserError(f"STUDENT_REPOSITORY_URL ({url}) é o repositório do curso, que deve ficar privado: crie "
-                        "um repositório à parte para os alunos e ponha o endereço dele em grader_config.py")
+        raise UserError(
+            f"STUDENT_REPOSITORY_URL ({url}) é o repositório do curso, que deve ficar privado: crie "
+            "um repositório à parte para os alunos e ponha o endereço dele em grader_config.py"
+        )
     if (to / ".git").exists():
         shared = sorted(addresses(to) & course_addresses)
         if shared:
-            raise UserError(f"{to} é um clone do repositório do curso ({', '.join(shared)}), que deve ficar "
-                            "privado: publique num clone do repositório dos alunos")
+            raise UserError(
+                f"{to} é um clone do repositório do curso ({', '.join(shared)}), que deve ficar "
+                "privado: publique num clone do repositório dos alunos"
+            )
 
 
 def unknown_entries(settings: Settings, to: Path) -> list[str]:
@@ -207,7 +232,9 @@ def tree_problems(settings: Settings, tree: Path) -> list[str]:
 def commit(to: Path, paths: list[str]) -> str | None:
     """Commit `paths` in `to` with a message naming what changed; None when nothing did."""
     git(to, "add", "-A", "--", *paths)
-    changes = git(to, "-c", "core.quotePath=false", "diff", "--cached", "--name-status", "--no-renames", "--", *paths)
+    changes = git(
+        to, "-c", "core.quotePath=false", "diff", "--cached", "--name-status", "--no-renames", "--", *paths
+    )
     if not changes:
         return None
     words = {"A": "novo", "M": "alterado", "D": "removido"}
@@ -216,8 +243,11 @@ def commit(to: Path, paths: list[str]) -> str | None:
     subject = "Publica " + ", ".join([name for name in changed if name != "README.md"] or changed)
     message = subject + "\n\n" + "\n".join(f"- {path} ({word})" for word, path in lines)
     # A machine without a git identity (a fresh box running the demo) still commits; a configured one wins.
-    identity = [] if git(to, "config", "user.email", check=False) else [
-        "-c", "user.name=grader publish", "-c", "user.email=grader@localhost"]
+    identity = (
+        []
+        if git(to, "config", "user.email", check=False)
+        else ["-c", "user.name=grader publish", "-c", "user.email=grader@localhost"]
+    )
     git(to, *identity, "commit", "-q", "-m", message)
     return git(to, "log", "-1", "--format=%h %s")
 
@@ -226,5 +256,7 @@ def push_commands(settings: Settings, to: Path) -> list[str]:
     where, branch = shlex.quote(str(to)), settings.student_repository_branch
     if "origin" in git(to, "remote").split():
         return [f"git -C {where} push origin HEAD:{branch}"]
-    return [f"git -C {where} remote add origin {settings.student_repository_url}",
-            f"git -C {where} push -u origin HEAD:{branch}"]
+    return [
+        f"git -C {where} remote add origin {settings.student_repository_url}",
+        f"git -C {where} push -u origin HEAD:{branch}",
+    ]

@@ -35,7 +35,9 @@ def generate(settings: Settings, assignment: str, release_dir: Path | None = Non
     with tempfile.TemporaryDirectory() as scratch:
         # The gradebook is rebuilt from source/ by `grader grade`; generating writes only a scratch one, so a
         # dry run (the freshness test) never touches the instructor's database.
-        run_generate_assignment(settings, assignment, Path(scratch) / "release", f"sqlite:///{scratch}/gradebook.db")
+        run_generate_assignment(
+            settings, assignment, Path(scratch) / "release", f"sqlite:///{scratch}/gradebook.db"
+        )
         out = target / assignment
         if out.exists():
             shutil.rmtree(out)
@@ -72,9 +74,11 @@ def placeholder_warning(settings: Settings) -> str | None:
     url = settings.student_repository_url.strip()
     if url and "SEU-USUARIO" not in url:
         return None
-    return (f"aviso: STUDENT_REPOSITORY_URL em grader_config.py ainda não é o repositório dos alunos "
-            f"({url or 'vazio'}): os links \"Abrir no Colab\" não abrem até você defini-lo e rodar "
-            "`grader release` e `grader publish` de novo")
+    return (
+        f"aviso: STUDENT_REPOSITORY_URL em grader_config.py ainda não é o repositório dos alunos "
+        f'({url or "vazio"}): os links "Abrir no Colab" não abrem até você defini-lo e rodar '
+        "`grader release` e `grader publish` de novo"
+    )
 
 
 def add_colab_link(nb, settings: Settings, relative_path: str) -> None:
@@ -133,28 +137,45 @@ def static_problems(source_path: Path, release_path: Path | None) -> list[Findin
             try:
                 validator.validate_cell(cell)
             except SchemaMismatchError as exc:
-                cell_problems.append(f"{name}: célula {index}: metadados do nbgrader na versão {exc.actual_version} "
-                                     f"do esquema (o nbgrader 0.9 lê a {exc.expected_version}): rode `nbgrader "
-                                     "update` na pasta source/")
+                cell_problems.append(
+                    f"{name}: célula {index}: metadados do nbgrader na versão {exc.actual_version} "
+                    f"do esquema (o nbgrader 0.9 lê a {exc.expected_version}): rode `nbgrader "
+                    "update` na pasta source/"
+                )
             except ValidationError as exc:
-                cell_problems.append(f"{name}: célula {index}: metadados do nbgrader inválidos "
-                                     f"({str(exc).splitlines()[0]})")
+                cell_problems.append(
+                    f"{name}: célula {index}: metadados do nbgrader inválidos ({str(exc).splitlines()[0]})"
+                )
         problems += [Finding(line) for line in cell_problems]
         if not grade_id or not (meta.get("grade") or meta.get("solution") or meta.get("locked")):
             continue
         if grade_id in ids:
-            problems.append(Finding(f"{name}: grade_id repetido {grade_id!r} (células {ids[grade_id]} e {index})"))
+            problems.append(
+                Finding(f"{name}: grade_id repetido {grade_id!r} (células {ids[grade_id]} e {index})")
+            )
         ids[grade_id] = index
         if meta.get("grade") and _points(meta) == 0:
             problems.append(Finding(f"{name}: célula avaliada {grade_id!r} sem pontos", convention=True))
         if meta.get("grade") and not meta.get("solution") and not meta.get("locked"):
-            problems.append(Finding(f"{name}: célula de teste {grade_id!r} não está travada (locked): o nbgrader "
-                                    "a trata como travada", convention=True))
-        if meta.get("solution") and cell.cell_type == "code" and not any(
-            SOLUTION_BEGIN.match(line) for line in cell.source.splitlines()
+            problems.append(
+                Finding(
+                    f"{name}: célula de teste {grade_id!r} não está travada (locked): o nbgrader "
+                    "a trata como travada",
+                    convention=True,
+                )
+            )
+        if (
+            meta.get("solution")
+            and cell.cell_type == "code"
+            and not any(SOLUTION_BEGIN.match(line) for line in cell.source.splitlines())
         ):
-            problems.append(Finding(f"{name}: célula de solução {grade_id!r} sem ### BEGIN SOLUTION: a liberação "
-                                    "troca a célula inteira pelo esboço", convention=True))
+            problems.append(
+                Finding(
+                    f"{name}: célula de solução {grade_id!r} sem ### BEGIN SOLUTION: a liberação "
+                    "troca a célula inteira pelo esboço",
+                    convention=True,
+                )
+            )
     if release_path is not None:
         problems += [Finding(line) for line in release_leaks(src, release_path)]
     return problems
@@ -179,14 +200,19 @@ def _metadata_problems(name: str, index: int, cell, meta: dict) -> list[str]:
     if task and cell.cell_type != "markdown":
         return [f"{where} ({grade_id!r}) é uma tarefa (task) e não é markdown"]
     if not task and cell.cell_type == "markdown" and grade != solution:
-        return [f"{where} ({grade_id!r}): uma resposta escrita em markdown precisa ser avaliada (grade) e de "
-                "solução (solution) ao mesmo tempo"]
+        return [
+            f"{where} ({grade_id!r}): uma resposta escrita em markdown precisa ser avaliada (grade) e de "
+            "solução (solution) ao mesmo tempo"
+        ]
     return []
 
 
 def output_problems(nb, name: str) -> list[str]:
-    return [f"{name}: célula {index} tem saídas; limpe-as antes de liberar" for index, cell in enumerate(nb.cells)
-            if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count"))]
+    return [
+        f"{name}: célula {index} tem saídas; limpe-as antes de liberar"
+        for index, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count"))
+    ]
 
 
 def marker_problems(name: str, text: str) -> list[str]:

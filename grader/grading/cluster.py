@@ -28,7 +28,9 @@ def worker_settings(settings: ExecutionSettings) -> ExecutionSettings:
     """On the worker: the settings with this machine's GPU and share of cores."""
     state = get_worker().state
     try:
-        cores = len(os.sched_getaffinity(0))  # the cores this worker may use (Slurm, taskset), not the machine's
+        cores = len(
+            os.sched_getaffinity(0)
+        )  # the cores this worker may use (Slurm, taskset), not the machine's
     except AttributeError:  # macOS
         cores = os.cpu_count() or 1
     concurrent = state.nthreads
@@ -56,8 +58,15 @@ def worker_problem(use_sandbox: bool) -> str:
     return ""
 
 
-async def execute_all_on_cluster(address: str, jobs: list, base: ExecutionSettings, use_gpu: bool | None,
-                                 progress: bool, on_done, files: dict[str, bytes] | None = None) -> tuple[str, int]:
+async def execute_all_on_cluster(
+    address: str,
+    jobs: list,
+    base: ExecutionSettings,
+    use_gpu: bool | None,
+    progress: bool,
+    on_done,
+    files: dict[str, bytes] | None = None,
+) -> tuple[str, int]:
     """Run every job's notebook on the cluster at `address`, like grader/grading/workers.execute_all: set job.executed and
     call on_done(job) here, as each result arrives. use_gpu None: GPUs when a worker declares one.
     Returns the device used and how many notebooks the cluster runs at once."""
@@ -65,22 +74,33 @@ async def execute_all_on_cluster(address: str, jobs: list, base: ExecutionSettin
         client = await Client(address, asynchronous=True, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
     except Exception as exc:  # noqa: BLE001 (distributed raises anything for a bad address or protocol)
         reason = f"sem resposta em {CONNECT_TIMEOUT_S} s" if isinstance(exc, OSError) else _describe(exc)
-        raise UserError(f"não foi possível conectar ao scheduler Dask em {address} ({reason}): "
-                        "confira o endereço e se `dask scheduler` está rodando") from None
+        raise UserError(
+            f"não foi possível conectar ao scheduler Dask em {address} ({reason}): "
+            "confira o endereço e se `dask scheduler` está rodando"
+        ) from None
     try:
         workers = await _workers(client, address, base.use_sandbox)
         gpu_workers = [w for w in workers.values() if w["resources"].get("GPU", 0) >= 1]
         if use_gpu and not gpu_workers:
-            raise UserError(f"--device cuda, mas nenhum worker do scheduler Dask em {address} declara GPU: "
-                            "inicie cada worker com `--resources GPU=1` (e seu CUDA_VISIBLE_DEVICES), "
-                            "ou use --device cpu")
+            raise UserError(
+                f"--device cuda, mas nenhum worker do scheduler Dask em {address} declara GPU: "
+                "inicie cada worker com `--resources GPU=1` (e seu CUDA_VISIBLE_DEVICES), "
+                "ou use --device cpu"
+            )
         use_gpu = bool(gpu_workers) if use_gpu is None else use_gpu
         if use_gpu:
             slots = sum(int(w["resources"]["GPU"]) for w in gpu_workers)
         else:
             slots = sum(w["nthreads"] for w in workers.values())
-        await _run(client, jobs, replace(base, gpu=WORKER_GPU if use_gpu else None), use_gpu, progress, on_done,
-                   files)
+        await _run(
+            client,
+            jobs,
+            replace(base, gpu=WORKER_GPU if use_gpu else None),
+            use_gpu,
+            progress,
+            on_done,
+            files,
+        )
     finally:
         await client.close()
     return ("cuda" if use_gpu else "cpu"), slots
@@ -91,30 +111,45 @@ async def _workers(client: Client, address: str, use_sandbox: bool) -> dict[str,
     try:
         await client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS_S)
     except TimeoutError:
-        raise UserError(f"o scheduler Dask em {address} não tem nenhum worker (esperei {WAIT_FOR_WORKERS_S} s): "
-                        f"inicie `dask worker {address}` nas máquinas de correção") from None
+        raise UserError(
+            f"o scheduler Dask em {address} não tem nenhum worker (esperei {WAIT_FOR_WORKERS_S} s): "
+            f"inicie `dask worker {address}` nas máquinas de correção"
+        ) from None
     try:
         problems = await client.run(worker_problem, use_sandbox)
     except Exception as exc:  # noqa: BLE001 (the worker's own error, re-raised here: any type)
         # e.g. the grader is not installed there: the function cannot even load
-        raise UserError(f"um worker Dask não tem o ambiente do curso ({_describe(exc)}): instale este "
-                        "repositório (.venv, pip install -e .) e o bubblewrap em cada máquina") from None
+        raise UserError(
+            f"um worker Dask não tem o ambiente do curso ({_describe(exc)}): instale este "
+            "repositório (.venv, pip install -e .) e o bubblewrap em cada máquina"
+        ) from None
     for worker, problem in problems.items():
         if problem:
-            raise UserError(f"o worker Dask {worker} não pode corrigir: {problem}; para corrigir mesmo assim, "
-                            "sem isolamento, use --no-sandbox")
+            raise UserError(
+                f"o worker Dask {worker} não pode corrigir: {problem}; para corrigir mesmo assim, "
+                "sem isolamento, use --no-sandbox"
+            )
     # an asynchronous client's scheduler_info() holds no workers: ask the scheduler
     info = await client.scheduler.identity(n_workers=-1)
     return {a: w for a, w in info["workers"].items() if w.get("status", "running") == "running"}
 
 
-async def _run(client: Client, jobs: list, settings: ExecutionSettings, use_gpu: bool, progress: bool,
-               on_done, files: dict[str, bytes] | None = None) -> None:
+async def _run(
+    client: Client,
+    jobs: list,
+    settings: ExecutionSettings,
+    use_gpu: bool,
+    progress: bool,
+    on_done,
+    files: dict[str, bytes] | None = None,
+) -> None:
     bar = Progress(len(jobs), progress)
     # a worker started with --resources GPU=1 runs one submission per GPU at a time
     resources = {"GPU": 1} if use_gpu else None
-    futures = {client.submit(run_notebook, job.notebook, settings, files, pure=False, resources=resources): job
-               for job in jobs}
+    futures = {
+        client.submit(run_notebook, job.notebook, settings, files, pure=False, resources=resources): job
+        for job in jobs
+    }
     try:
         async for future in as_completed(futures, loop=client.loop):  # not set_as_default: say the loop
             job = futures[future]

@@ -39,9 +39,11 @@ class Job:
             # for a person when the code does what no honest answer needs (README, "Segurança").
             held = tamper.hold_measured_cells(ex.notebook, cells)
             if held:
-                result.notes.append(f"{self.notebook_name}: {', '.join(held)} retida(s) para revisão: a "
-                                    "medição é feita no kernel do aluno e o código mexe no IPython, em "
-                                    "bibliotecas ou em __eq__")
+                result.notes.append(
+                    f"{self.notebook_name}: {', '.join(held)} retida(s) para revisão: a "
+                    "medição é feita no kernel do aluno e o código mexe no IPython, em "
+                    "bibliotecas ou em __eq__"
+                )
                 result.held_for_review = True
                 result.add_flag(Flag(FlagKind.TAMPERING))
         result.cells.update({cell.key: cell for cell in cells.values()})

@@ -44,7 +44,9 @@ class GradeOptions:
     timeout: int | None = None  # per-submission wall time; None: grader_config.py
     sandbox: bool | None = None  # None: grader_config.py
     progress: bool = True
-    scheduler: str | None = None  # Dask scheduler address: execute there; None: grader_config.py; "local": here
+    scheduler: str | None = (
+        None  # Dask scheduler address: execute there; None: grader_config.py; "local": here
+    )
     similarity: bool = True  # compare the answers at the end (grader/grading/similarity.py)
     previous: list[Path] = field(default_factory=list)  # earlier semesters' autograded/ folders or zips
     worksheet: Path | None = None  # Moodle's grading worksheet of the same assignment: identities, moodle.csv
@@ -86,15 +88,26 @@ def grade(settings: Settings, assignment_name: str, options: GradeOptions) -> Gr
     # local workers start now: their imports (seconds) overlap with reading and preparing the submissions
     slots = None if scheduler else WorkerSlots(base, gpus if device == "cuda" else [], workers)
     try:
-        return _grade(settings, assignment, options, base, slots, scheduler, device, workers, started, previous)
+        return _grade(
+            settings, assignment, options, base, slots, scheduler, device, workers, started, previous
+        )
     finally:
         if slots is not None:
             slots.close()
 
 
-def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, base: ExecutionSettings,
-           slots: WorkerSlots | None, scheduler: str | None, device: str, workers: int,
-           started: float, previous: tuple[list, list[str]] | None) -> GradingRun:
+def _grade(
+    settings: Settings,
+    assignment: Assignment,
+    options: GradeOptions,
+    base: ExecutionSettings,
+    slots: WorkerSlots | None,
+    scheduler: str | None,
+    device: str,
+    workers: int,
+    started: float,
+    previous: tuple[list, list[str]] | None,
+) -> GradingRun:
     assignment_name, use_sandbox = assignment.name, base.use_sandbox
     others = {
         name: [p.stem for p in (settings.source_dir / name).glob("*.ipynb")]
@@ -118,12 +131,21 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
     jobs: list[Job] = []
     results: dict[str, StudentResult] = {}
     for student in students:
-        result = StudentResult(student.student_id, assignment_name, first_name=student.first_name,
-                               last_name=student.last_name, notes=list(student.notes), sandboxed=use_sandbox,
-                               source_files=[f.path for f in student.notebooks.values()],
-                               moodle_id=student.moodle_id, moodle_name=student.moodle_name,
-                               members=[{"participant_id": m.participant_id, "name": m.name,
-                                         "student_id": m.student_id} for m in student.members])
+        result = StudentResult(
+            student.student_id,
+            assignment_name,
+            first_name=student.first_name,
+            last_name=student.last_name,
+            notes=list(student.notes),
+            sandboxed=use_sandbox,
+            source_files=[f.path for f in student.notebooks.values()],
+            moodle_id=student.moodle_id,
+            moodle_name=student.moodle_name,
+            members=[
+                {"participant_id": m.participant_id, "name": m.name, "student_id": m.student_id}
+                for m in student.members
+            ],
+        )
         results[student.student_id] = result
         if student.missing:
             result.status = Status.MISSING
@@ -142,27 +164,50 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
             jobs = [j for j in jobs if j.student is not student]
             from grader.grading import record
 
-            record.write_submitted(settings, assignment_name, student.student_id,
-                                   {name: f.data for name, f in student.notebooks.items()},
-                                   datetime.fromisoformat(result.submitted_at))
+            record.write_submitted(
+                settings,
+                assignment_name,
+                student.student_id,
+                {name: f.data for name, f in student.notebooks.items()},
+                datetime.fromisoformat(result.submitted_at),
+            )
     if not use_sandbox:
-        run.notes.append("correção feita SEM sandbox (--no-sandbox): o código dos alunos rodou sem isolamento")
+        run.notes.append(
+            "correção feita SEM sandbox (--no-sandbox): o código dos alunos rodou sem isolamento"
+        )
 
     if scheduler:  # only the notebooks travel; scoring and the gradebook stay here
         from grader.grading import cluster
 
         if options.workers:
-            run.notes.append("--workers não vale com --scheduler: cada worker Dask roda até --nthreads notebooks")
+            run.notes.append(
+                "--workers não vale com --scheduler: cada worker Dask roda até --nthreads notebooks"
+            )
         run.notes.append(f"notebooks executados nos workers do scheduler Dask {scheduler}")
         use_gpu = {"cuda": True, "cpu": False}.get(device)  # auto: GPUs if the workers have them
         sync_gradebook()
-        run.device, run.workers = asyncio.run(cluster.execute_all_on_cluster(
-            scheduler, jobs, base, use_gpu, options.progress,
-            lambda job: _record_when_complete(settings, assignment, job, jobs, results), assignment.files))
+        run.device, run.workers = asyncio.run(
+            cluster.execute_all_on_cluster(
+                scheduler,
+                jobs,
+                base,
+                use_gpu,
+                options.progress,
+                lambda job: _record_when_complete(settings, assignment, job, jobs, results),
+                assignment.files,
+            )
+        )
     else:
-        asyncio.run(execute_all(jobs, slots, options.progress,
-                                 lambda job: _record_when_complete(settings, assignment, job, jobs, results), sync_gradebook,
-                                 assignment.files))
+        asyncio.run(
+            execute_all(
+                jobs,
+                slots,
+                options.progress,
+                lambda job: _record_when_complete(settings, assignment, job, jobs, results),
+                sync_gradebook,
+                assignment.files,
+            )
+        )
     for result in results.values():
         if result.status != Status.GRADED or not result.cells:
             _fill_zero_cells(result, assignment)
@@ -173,17 +218,21 @@ def _grade(settings: Settings, assignment: Assignment, options: GradeOptions, ba
 
         answers, notes = previous
         try:
-            report = similarity.similarity_report(settings, assignment_name, options.report_dir,
-                                                  previous_answers=answers)
+            report = similarity.similarity_report(
+                settings, assignment_name, options.report_dir, previous_answers=answers
+            )
             run.notes += notes + report.notes
             run.similarity = similarity.summary(report)
         # any failure of the similarity report: the grades are recorded, their reports still get written
         except Exception as exc:  # noqa: BLE001 (see above)
-            run.notes.append(f"o relatório de similaridade falhou ({type(exc).__name__}: {exc}); "
-                             f"as notas e os outros relatórios não foram afetados: rode `grader similarity "
-                             f"{assignment_name}` para tentar de novo")
-    run.table, run.report_folder = rebuild_reports(settings, assignment_name, options.report_dir, use_sandbox,
-                                                   moodle_language=options.moodle_language)
+            run.notes.append(
+                f"o relatório de similaridade falhou ({type(exc).__name__}: {exc}); "
+                f"as notas e os outros relatórios não foram afetados: rode `grader similarity "
+                f"{assignment_name}` para tentar de novo"
+            )
+    run.table, run.report_folder = rebuild_reports(
+        settings, assignment_name, options.report_dir, use_sandbox, moodle_language=options.moodle_language
+    )
     run.seconds = time.monotonic() - started
     return run
 
@@ -199,10 +248,14 @@ def _previous_answers(assignment: Assignment, options: GradeOptions) -> tuple[li
     from grader.grading import similarity
 
     notes: list[str] = []
-    return similarity.load_previous_all(options.previous, assignment.name, list(assignment.releases), notes), notes
+    return similarity.load_previous_all(
+        options.previous, assignment.name, list(assignment.releases), notes
+    ), notes
 
 
-def _prepare(file: ingest.SubmittedFile, assignment: Assignment, name: str) -> tuple[NotebookNode | None, str]:
+def _prepare(
+    file: ingest.SubmittedFile, assignment: Assignment, name: str
+) -> tuple[NotebookNode | None, str]:
     """The notebook to run for one submitted file, or why there is none."""
     invalid = "o arquivo enviado não é um notebook válido"
     try:
@@ -211,7 +264,10 @@ def _prepare(file: ingest.SubmittedFile, assignment: Assignment, name: str) -> t
         return None, f"{invalid}: não é texto UTF-8 (um notebook .ipynb é um arquivo de texto JSON)"
     except (json.JSONDecodeError, nbformat.reader.NotJSONError) as exc:
         detail = str(exc).splitlines()[0][:120]
-        return None, f"{invalid}: o JSON está incompleto ou corrompido ({detail}); baixe o .ipynb de novo e reenvie"
+        return (
+            None,
+            f"{invalid}: o JSON está incompleto ou corrompido ({detail}); baixe o .ipynb de novo e reenvie",
+        )
     # nbformat raises TypeError, AttributeError, jsonschema's errors... for JSON of another shape
     except Exception as exc:  # noqa: BLE001 (see above)
         return None, f"{invalid}: {type(exc).__name__}: {str(exc)[:120]}"
@@ -224,8 +280,9 @@ def _prepare(file: ingest.SubmittedFile, assignment: Assignment, name: str) -> t
     return normalized.notebook, ""
 
 
-def _record_when_complete(settings: Settings, assignment: Assignment, job: Job, jobs: list[Job],
-                          results: dict[str, StudentResult]) -> None:
+def _record_when_complete(
+    settings: Settings, assignment: Assignment, job: Job, jobs: list[Job], results: dict[str, StudentResult]
+) -> None:
     """Once every notebook of a student ran: score, save, record. Runs in execute_all's writer thread (one
     writer for the gradebook), possibly after the student's last notebook ran but before its turn came."""
     mine = [j for j in jobs if j.student is job.student]
@@ -252,8 +309,13 @@ def _record_when_complete(settings: Settings, assignment: Assignment, job: Job, 
     when = datetime.fromisoformat(result.submitted_at)
     from grader.grading import record
 
-    record.write_submitted(settings, assignment.name, result.student_id,
-                           {name: f.data for name, f in job.student.notebooks.items()}, when)
+    record.write_submitted(
+        settings,
+        assignment.name,
+        result.student_id,
+        {name: f.data for name, f in job.student.notebooks.items()},
+        when,
+    )
     record.record_student(settings, assignment.name, result, executed, when, previous)
     result.recorded = True
     result.save(folder)
@@ -285,9 +347,11 @@ def _submission_time(settings: Settings, result: StudentResult, student: ingest.
     result.seconds_late = max(0.0, (when - due).total_seconds()) if due is not None else 0.0
 
 
-HELD_BANNER = ("**⚠ Nota automática retida para revisão**: os testes que medem algo no kernel do aluno (memória) "
-               "estão zerados até um professor revisar, porque o código mexe no IPython, em bibliotecas ou em "
-               "`__eq__`; veja as observações em `reports/` (index.html).")
+HELD_BANNER = (
+    "**⚠ Nota automática retida para revisão**: os testes que medem algo no kernel do aluno (memória) "
+    "estão zerados até um professor revisar, porque o código mexe no IPython, em bibliotecas ou em "
+    "`__eq__`; veja as observações em `reports/` (index.html)."
+)
 
 
 def _keep_identity(result: StudentResult, previous: Path) -> None:
@@ -318,8 +382,9 @@ def _graded_notebooks(folder: Path, names: list[str]) -> dict[str, NotebookNode]
     return found
 
 
-def _identify(settings: Settings, assignment: str, students: list[ingest.StudentSubmission],
-              worksheet: Path | None) -> list[str]:
+def _identify(
+    settings: Settings, assignment: str, students: list[ingest.StudentSubmission], worksheet: Path | None
+) -> list[str]:
     """Identities from Moodle's worksheet (kept for `grader report`), or the warning that, without it, Moodle's
     numbers are per assignment."""
     from grader.report import moodle
@@ -327,9 +392,11 @@ def _identify(settings: Settings, assignment: str, students: list[ingest.Student
     saved = settings.course_dir / "moodle" / assignment / moodle.WORKSHEET_COPY
     if worksheet is None:
         if any(s.moodle_id or s.team for s in students):
-            return ["sem --worksheet: os números das pastas do Moodle são ids de participante desta tarefa (mudam "
-                    "de uma tarefa para outra, então cada tarefa cria outros alunos no gradebook) e moodle.csv só "
-                    "serve para esta tarefa; passe a planilha de notas da tarefa com --worksheet"]
+            return [
+                "sem --worksheet: os números das pastas do Moodle são ids de participante desta tarefa (mudam "
+                "de uma tarefa para outra, então cada tarefa cria outros alunos no gradebook) e moodle.csv só "
+                "serve para esta tarefa; passe a planilha de notas da tarefa com --worksheet"
+            ]
         return []
     sheet = moodle.read_worksheet(worksheet)
     notes = moodle.resolve(students, sheet)
@@ -348,8 +415,10 @@ def _fill_zero_cells(result: StudentResult, assignment: Assignment) -> None:
 def load_results(settings: Settings, assignment: str) -> list[StudentResult]:
     """Every student graded so far for `assignment`, with the gradebook's current scores (manual grades
     given in the formgrader included)."""
-    results = [StudentResult.load(path)
-               for path in sorted(settings.autograded_dir.glob(f"*/{assignment}/{RESULT_FILE}"))]
+    results = [
+        StudentResult.load(path)
+        for path in sorted(settings.autograded_dir.glob(f"*/{assignment}/{RESULT_FILE}"))
+    ]
     from grader.grading import record
 
     ids = [r.student_id for r in results]
@@ -372,26 +441,36 @@ def load_results(settings: Settings, assignment: str) -> list[StudentResult]:
     return results
 
 
-def execution_settings(settings: Settings, workers: int, use_sandbox: bool,
-                       assignment: Assignment | None = None) -> ExecutionSettings:
+def execution_settings(
+    settings: Settings, workers: int, use_sandbox: bool, assignment: Assignment | None = None
+) -> ExecutionSettings:
     """How `assignment`'s notebooks run here; its imports are what each warm server imports once (the test
     kernel's server only what the test cells import)."""
     preloads = {}
     if assignment is not None:
-        preloads = {"preload": assignment.imports(tests=False), "test_preload": assignment.imports(tests=True)}
-    return ExecutionSettings.from_settings(settings, **preloads, use_sandbox=use_sandbox,
-                                           threads=max(1, (os.cpu_count() or 1) // workers))
+        preloads = {
+            "preload": assignment.imports(tests=False),
+            "test_preload": assignment.imports(tests=True),
+        }
+    return ExecutionSettings.from_settings(
+        settings, **preloads, use_sandbox=use_sandbox, threads=max(1, (os.cpu_count() or 1) // workers)
+    )
 
 
-def grade_notebooks(assignment: Assignment, notebooks: dict[str, tuple[str, NotebookNode]],
-                    base: ExecutionSettings, workers: int) -> dict[str, StudentResult]:
+def grade_notebooks(
+    assignment: Assignment,
+    notebooks: dict[str, tuple[str, NotebookNode]],
+    base: ExecutionSettings,
+    workers: int,
+) -> dict[str, StudentResult]:
     """Grade loose notebooks (label -> (assignment notebook name, notebook)) without touching the gradebook:
     the quality gate and the answer catalogues use it. Same normalize, execute, tamper checks and score."""
     jobs = []
     for label, (name, nb) in notebooks.items():
         normalized = normalize(nb, assignment.sources[name], assignment.releases[name])
-        jobs.append(Job.build(ingest.StudentSubmission(label), name, normalized.notebook,
-                              assignment.releases[name]))
+        jobs.append(
+            Job.build(ingest.StudentSubmission(label), name, normalized.notebook, assignment.releases[name])
+        )
     slots = WorkerSlots(base, [], max(1, min(workers, len(jobs))))
     try:
         asyncio.run(execute_all(jobs, slots, False, lambda job: None, files=assignment.files))
@@ -399,7 +478,9 @@ def grade_notebooks(assignment: Assignment, notebooks: dict[str, tuple[str, Note
         slots.close()
     results = {}
     for job in jobs:
-        result = results.setdefault(job.student.student_id, StudentResult(job.student.student_id, assignment.name))
+        result = results.setdefault(
+            job.student.student_id, StudentResult(job.student.student_id, assignment.name)
+        )
         job.score_into(result)
     return results
 
@@ -419,15 +500,29 @@ def cell_infos(assignment: Assignment) -> list:
         elif c.manual:
             label = "resposta escrita"
         elif prefix:  # "linhas_positivas_casos_limite" -> "linhas positivas: casos limite"
-            label = f"{prefix}: {label[len(prefix) + 1:]}"
-        infos.append(GradeCellInfo(c.grade_id, c.notebook, c.max_score, c.manual,
-                                   label.replace("_", " "), exercises.get(c.key, ""), task=c.task))
+            label = f"{prefix}: {label[len(prefix) + 1 :]}"
+        infos.append(
+            GradeCellInfo(
+                c.grade_id,
+                c.notebook,
+                c.max_score,
+                c.manual,
+                label.replace("_", " "),
+                exercises.get(c.key, ""),
+                task=c.task,
+            )
+        )
     return infos
 
 
-def rebuild_reports(settings: Settings, assignment_name: str, report_dir: Path,
-                    sandboxed: bool | None = None, moodle_language: str | None = None,
-                    worksheet: Path | None = None) -> tuple[str, Path]:
+def rebuild_reports(
+    settings: Settings,
+    assignment_name: str,
+    report_dir: Path,
+    sandboxed: bool | None = None,
+    moodle_language: str | None = None,
+    worksheet: Path | None = None,
+) -> tuple[str, Path]:
     """Write every report of `assignment_name` from autograded/ and the gradebook; the terminal table (with the
     rows Moodle would drop) and the reports' folder. `grader grade` ends with it and `grader report` is only it.
     The worksheet is `worksheet`, else the one `grader grade --worksheet` kept."""
@@ -444,11 +539,21 @@ def rebuild_reports(settings: Settings, assignment_name: str, report_dir: Path,
     sheet = moodle.read_worksheet(worksheet or kept) if worksheet or kept.is_file() else None
     language = moodle_language or settings.moodle_language
     if language not in MOODLE_STRINGS:
-        raise UserError(f"idioma do Moodle desconhecido: {language!r}; use um de: {', '.join(MOODLE_STRINGS)}")
-    paths = write_reports(report_dir, assignment_name, cells, results, sandboxed=sandboxed,
-                          moodle_language=language, worksheet=sheet,
-                          answer_exercises=assignment.exercises(), notebooks=list(assignment.sources),
-                          due_date=settings.due_date(assignment_name))
+        raise UserError(
+            f"idioma do Moodle desconhecido: {language!r}; use um de: {', '.join(MOODLE_STRINGS)}"
+        )
+    paths = write_reports(
+        report_dir,
+        assignment_name,
+        cells,
+        results,
+        sandboxed=sandboxed,
+        moodle_language=language,
+        worksheet=sheet,
+        answer_exercises=assignment.exercises(),
+        notebooks=list(assignment.sources),
+        due_date=settings.due_date(assignment_name),
+    )
     table = terminal_table(assignment_name, cells, results, sandboxed=sandboxed)
     lines = [f"planilha do Moodle: {note}" for note in paths.moodle_notes]
     if paths.moodle_dropped:

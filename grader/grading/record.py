@@ -36,8 +36,9 @@ def sync_assignment(settings: Settings, assignment: str) -> None:
             gb.update_or_create_assignment(assignment, duedate=gradebook_time(due))
 
 
-def write_submitted(settings: Settings, assignment: str, student_id: str, files: dict[str, bytes],
-                    when: datetime) -> None:
+def write_submitted(
+    settings: Settings, assignment: str, student_id: str, files: dict[str, bytes], when: datetime
+) -> None:
     """nbgrader's submitted/<student>/<assignment>/: each notebook the student handed in, under the assignment's
     notebook name, and timestamp.txt, as `nbgrader collect` leaves them. The formgrader counts submissions there."""
     folder = settings.course_dir / "submitted" / student_id / assignment
@@ -63,7 +64,11 @@ def gradebook_names(result: StudentResult) -> tuple[str, str]:
 
 
 def record_student(
-    settings: Settings, assignment: str, result: StudentResult, executed: dict[str, NotebookNode], when: datetime,
+    settings: Settings,
+    assignment: str,
+    result: StudentResult,
+    executed: dict[str, NotebookNode],
+    when: datetime,
     previous: dict[str, NotebookNode] | None = None,
 ) -> None:
     """Store one student's automatic grades (held test cells: zero and flagged for manual grading; the cells of
@@ -80,8 +85,12 @@ def record_student(
         gb.db.commit()
     for name, nb in executed.items():
         resources = {
-            "nbgrader": {"notebook": name, "assignment": assignment, "student": result.student_id,
-                         "db_url": settings.db_url}
+            "nbgrader": {
+                "notebook": name,
+                "assignment": assignment,
+                "student": result.student_id,
+                "db_url": settings.db_url,
+            }
         }
         SaveAutoGrades().preprocess(nb, resources)
     held = [cell for cell in result.cells.values() if cell.needs_manual_grade and not cell.manual]
@@ -103,12 +112,21 @@ def record_student(
 def _answer_texts(nb: NotebookNode | None) -> dict[str, str]:
     if nb is None:
         return {}
-    return {c.metadata["nbgrader"]["grade_id"]: c.source.strip() for c in nb.cells
-            if is_answer(c) and nbgrader_meta(c).get("grade")}
+    return {
+        c.metadata["nbgrader"]["grade_id"]: c.source.strip()
+        for c in nb.cells
+        if is_answer(c) and nbgrader_meta(c).get("grade")
+    }
 
 
-def _keep_manual_grades(gb: Gradebook, assignment: str, student: str, notebook: str, nb: NotebookNode,
-                        previous: NotebookNode | None) -> None:
+def _keep_manual_grades(
+    gb: Gradebook,
+    assignment: str,
+    student: str,
+    notebook: str,
+    nb: NotebookNode,
+    previous: NotebookNode | None,
+) -> None:
     before = _answer_texts(previous)
     for grade_id, text in _answer_texts(nb).items():
         grade = gb.find_grade(grade_id, notebook, assignment, student)
@@ -134,20 +152,26 @@ def _submitted_notebooks(settings: Settings, assignment: str, student_ids: list[
                 yield student_id, notebook
 
 
-def current_scores(settings: Settings, assignment: str,
-                   student_ids: list[str]) -> dict[str, dict[tuple[str, str], tuple[float, bool]]]:
+def current_scores(
+    settings: Settings, assignment: str, student_ids: list[str]
+) -> dict[str, dict[tuple[str, str], tuple[float, bool]]]:
     """student -> (notebook, grade_id) -> (score, needs_manual_grade) as the gradebook holds them now: manual
     grades given in the formgrader after grading are included (tasks too)."""
-    scores: dict[str, dict[tuple[str, str], tuple[float, bool]]] = {student_id: {} for student_id in student_ids}
+    scores: dict[str, dict[tuple[str, str], tuple[float, bool]]] = {
+        student_id: {} for student_id in student_ids
+    }
     for student_id, notebook in _submitted_notebooks(settings, assignment, student_ids):
         for grade in notebook.grades:
-            scores[student_id][notebook.name, grade.name] = (float(grade.score or 0.0),
-                                                             bool(grade.needs_manual_grade))
+            scores[student_id][notebook.name, grade.name] = (
+                float(grade.score or 0.0),
+                bool(grade.needs_manual_grade),
+            )
     return scores
 
 
-def current_comments(settings: Settings, assignment: str,
-                     student_ids: list[str]) -> dict[str, dict[tuple[str, str], str]]:
+def current_comments(
+    settings: Settings, assignment: str, student_ids: list[str]
+) -> dict[str, dict[tuple[str, str], str]]:
     """student -> (notebook, cell name) -> the comment a person wrote in the formgrader."""
     comments: dict[str, dict[tuple[str, str], str]] = {student_id: {} for student_id in student_ids}
     for student_id, notebook in _submitted_notebooks(settings, assignment, student_ids):

@@ -45,8 +45,16 @@ def score_cells(nb: NotebookNode, notebook_name: str) -> dict[str, CellResult]:
     for cell in nb.cells:
         if is_task(cell) and not is_grade(cell):
             grade_id = cell.metadata["nbgrader"]["grade_id"]
-            results[grade_id] = CellResult(grade_id, notebook_name, 0.0, float(cell.metadata["nbgrader"].get("points", 0)),
-                                           passed=False, needs_manual_grade=True, manual=True, task=True)
+            results[grade_id] = CellResult(
+                grade_id,
+                notebook_name,
+                0.0,
+                float(cell.metadata["nbgrader"].get("points", 0)),
+                passed=False,
+                needs_manual_grade=True,
+                manual=True,
+                task=True,
+            )
             continue
         if not is_grade(cell):
             continue
@@ -63,7 +71,12 @@ def score_cells(nb: NotebookNode, notebook_name: str) -> dict[str, CellResult]:
         if not passed and not manual and not message:
             message = "pontuação parcial"
         results[grade_id] = CellResult(
-            grade_id, notebook_name, float(score), max_score, passed=passed and not manual, manual=manual,
+            grade_id,
+            notebook_name,
+            float(score),
+            max_score,
+            passed=passed and not manual,
+            manual=manual,
             message=message,
         )
     return results

@@ -115,18 +115,23 @@ def _student_name(text: str | None) -> str:
         return ""
 
 
-def _read_answers(files: dict[tuple[str, str], str], names: dict[str, str], corpus: str,
-                  notes: list[str]) -> list[Answer]:
+def _read_answers(
+    files: dict[tuple[str, str], str], names: dict[str, str], corpus: str, notes: list[str]
+) -> list[Answer]:
     """Answers from {(student, notebook name): notebook JSON}."""
     answers = []
     for (student, notebook), text in sorted(files.items()):
         try:
             cells = answer_cells(json.loads(text))
         except ValueError:
-            notes.append(f"{corpus + '/' if corpus else ''}{student}: {notebook}.ipynb não é JSON válido; ignorado")
+            notes.append(
+                f"{corpus + '/' if corpus else ''}{student}: {notebook}.ipynb não é JSON válido; ignorado"
+            )
             continue
-        answers += [Answer(student, notebook, grade_id, source, corpus, names.get(student, ""))
-                    for grade_id, source in cells.items()]
+        answers += [
+            Answer(student, notebook, grade_id, source, corpus, names.get(student, ""))
+            for grade_id, source in cells.items()
+        ]
     return answers
 
 
@@ -144,11 +149,15 @@ def load_class(autograded: Path, assignment: str, notebooks: list[str], notes: l
     return _read_answers(files, names, "", notes)
 
 
-def load_previous(path: Path, assignment: str, notebooks: list[str], label: str, notes: list[str]) -> list[Answer]:
+def load_previous(
+    path: Path, assignment: str, notebooks: list[str], label: str, notes: list[str]
+) -> list[Answer]:
     """An earlier semester's autograded/ folder (or a course folder holding one, or a zip of either)."""
     path = Path(path)
-    what = (f"passe a pasta autograded/ de um semestre anterior (autograded/<aluno>/{assignment}/<notebook>.ipynb) "
-            "ou um zip dela")
+    what = (
+        f"passe a pasta autograded/ de um semestre anterior (autograded/<aluno>/{assignment}/<notebook>.ipynb) "
+        "ou um zip dela"
+    )
     if not path.exists():
         raise UserError(f"--previous {path}: não existe; {what}")
     wanted = re.compile(rf"(?:^|/)([^/]+)/{re.escape(assignment)}/([^/]+)$")
@@ -219,10 +228,16 @@ def lex(text: str, code: bool = True) -> list[tuple[int, object, str]]:
     lower-case words of a written answer."""
     if not code:
         return [(word.start(), None, word.group().lower()) for word in _WORD.finditer(text)]
-    return [(i, kind, t) for i, kind, t in _LEXER.get_tokens_unprocessed(text) if t.strip() and kind not in token.Comment]
+    return [
+        (i, kind, t)
+        for i, kind, t in _LEXER.get_tokens_unprocessed(text)
+        if t.strip() and kind not in token.Comment
+    ]
 
 
-def normalize_code(code: str, kept: frozenset[str], tokens: list | None = None) -> tuple[str, list[int], list[int]]:
+def normalize_code(
+    code: str, kept: frozenset[str], tokens: list | None = None
+) -> tuple[str, list[int], list[int]]:
     """Python code without layout and comments, every string an S and every name the student chose a V (an F
     for a function or class); for each character of the result, the span of code it came from. `tokens`: what
     lex(code) returned, if it was called already."""
@@ -243,8 +258,9 @@ def normalize_code(code: str, kept: frozenset[str], tokens: list | None = None) 
                 ends[-1] = i + len(text)
             previous = "S"
             continue
-        if kind in token.Name and not (kind in token.Name.Builtin or kind in token.Name.Decorator
-                                       or kind in token.Name.Namespace):
+        if kind in token.Name and not (
+            kind in token.Name.Builtin or kind in token.Name.Decorator or kind in token.Name.Namespace
+        ):
             keyword_argument = parens and parens[-1] and n + 1 < len(tokens) and tokens[n + 1][2] == "="
             definition = kind in token.Name.Function or kind in token.Name.Class
             if previous == "." or keyword_argument or text in kept or text in _BUILTINS:
@@ -294,7 +310,7 @@ def kgram_hashes(normalized: str, k: int) -> np.ndarray:
     hashes = np.zeros(count, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for offset in range(k):
-            hashes = hashes * _HASH_BASE + codes[offset:offset + count]
+            hashes = hashes * _HASH_BASE + codes[offset : offset + count]
     return hashes.view(np.int64)
 
 
@@ -313,8 +329,15 @@ class _Document:
     coverage: float = 0.0
 
     @classmethod
-    def of(cls, answer: Answer, exercise: Exercise, kept: frozenset[str], k: int, boilerplate: set[int],
-           tokens: list):
+    def of(
+        cls,
+        answer: Answer,
+        exercise: Exercise,
+        kept: frozenset[str],
+        k: int,
+        boilerplate: set[int],
+        tokens: list,
+    ):
         if exercise.code:
             normalized, starts, ends = normalize_code(answer.text, kept, tokens)
         else:
@@ -338,9 +361,12 @@ class _Document:
             for i in range(int(start), min(int(end), len(self.starts))):
                 begin, stop = self.starts[i], self.ends[i]
                 line_end = text.find("\n", begin)
-                if text[text.rfind("\n", 0, begin) + 1:line_end if line_end >= 0 else None].strip() in self.given:
+                if (
+                    text[text.rfind("\n", 0, begin) + 1 : line_end if line_end >= 0 else None].strip()
+                    in self.given
+                ):
                     continue
-                gap = text[ranges[-1][1]:begin] if ranges else "x"
+                gap = text[ranges[-1][1] : begin] if ranges else "x"
                 if ranges and begin <= ranges[-1][1] or not gap.strip() and gap.count("\n") <= 1:
                     ranges[-1] = (ranges[-1][0], max(stop, ranges[-1][1]))
                 else:
@@ -376,8 +402,14 @@ class Pair:
     b: Side
 
 
-def exercise_pairs(exercise: Exercise, answers: list[Answer], boilerplate: set[int], kept: frozenset[str],
-                   threshold: float = THRESHOLD, min_tokens: int = MIN_TOKENS) -> tuple[list[Pair], int]:
+def exercise_pairs(
+    exercise: Exercise,
+    answers: list[Answer],
+    boilerplate: set[int],
+    kept: frozenset[str],
+    threshold: float = THRESHOLD,
+    min_tokens: int = MIN_TOKENS,
+) -> tuple[list[Pair], int]:
     """Pairs of one exercise's answers at or above `threshold`, and how many answers were compared. Answers of
     earlier semesters (corpus != "") are compared with this class only, and never with the same student."""
     k = K if exercise.code else TEXT_K
@@ -415,9 +447,12 @@ def exercise_pairs(exercise: Exercise, answers: list[Answer], boilerplate: set[i
     return pairs, int(current.sum())
 
 
-def _compare(exercise: Exercise, first: _Document, second: _Document, k: int, threshold: float) -> Pair | None:
-    idx1, idx2 = find_fingerprint_overlap(set(first.positions), set(second.positions), first.positions,
-                                          second.positions)
+def _compare(
+    exercise: Exercise, first: _Document, second: _Document, k: int, threshold: float
+) -> Pair | None:
+    idx1, idx2 = find_fingerprint_overlap(
+        set(first.positions), set(second.positions), first.positions, second.positions
+    )
     if not len(idx1):
         return None
     slices1, slices2 = get_copied_slices(idx1, k), get_copied_slices(idx2, k)
@@ -435,8 +470,9 @@ def _compare(exercise: Exercise, first: _Document, second: _Document, k: int, th
     return Pair(exercise, max(a.similarity, b.similarity), a, b)
 
 
-def release_exercises(releases: dict[str, dict]) -> tuple[list[Exercise], dict[str, tuple[set[int], set[int]]],
-                                                          frozenset[str]]:
+def release_exercises(
+    releases: dict[str, dict],
+) -> tuple[list[Exercise], dict[str, tuple[set[int], set[int]]], frozenset[str]]:
     """The release's answer cells; per notebook, the fingerprints of its text (code, written); the names the
     release gives (imports, functions it defines)."""
     exercises, boilerplate, kept = [], {}, set(_BUILTINS)
@@ -449,22 +485,31 @@ def release_exercises(releases: dict[str, dict]) -> tuple[list[Exercise], dict[s
                 text_parts.append(cell.source)
                 code_parts += _FENCED.findall(cell.source)
             if is_answer(cell):
-                exercises.append(Exercise(notebook, nbgrader_meta(cell)["grade_id"], cell.cell_type == "code",
-                                          cell.source))
+                exercises.append(
+                    Exercise(notebook, nbgrader_meta(cell)["grade_id"], cell.cell_type == "code", cell.source)
+                )
         for part in code_parts:
             kept |= given_names(part)
         boilerplate[notebook] = (code_parts, text_parts)
     kept_names = frozenset(kept)
     hashed = {}
     for notebook, (code_parts, text_parts) in boilerplate.items():
-        code_hashes = {h for part in code_parts for h in kgram_hashes(normalize_code(part, kept_names)[0], K).tolist()}
-        text_hashes = {h for part in text_parts for h in kgram_hashes(normalize_text(part)[0], TEXT_K).tolist()}
+        code_hashes = {
+            h for part in code_parts for h in kgram_hashes(normalize_code(part, kept_names)[0], K).tolist()
+        }
+        text_hashes = {
+            h for part in text_parts for h in kgram_hashes(normalize_text(part)[0], TEXT_K).tolist()
+        }
         hashed[notebook] = (code_hashes, text_hashes)
     return exercises, hashed, kept_names
 
 
-def find_pairs(releases: dict[str, dict], answers: list[Answer], threshold: float = THRESHOLD,
-               min_tokens: int = MIN_TOKENS) -> tuple[list[Pair], dict[tuple[str, str], int]]:
+def find_pairs(
+    releases: dict[str, dict],
+    answers: list[Answer],
+    threshold: float = THRESHOLD,
+    min_tokens: int = MIN_TOKENS,
+) -> tuple[list[Pair], dict[tuple[str, str], int]]:
     """Every pair at or above `threshold`, best first; how many answers of this class each exercise compared."""
     exercises, boilerplate, kept = release_exercises(releases)
     by_cell: dict[tuple[str, str], list[Answer]] = {}
@@ -474,12 +519,24 @@ def find_pairs(releases: dict[str, dict], answers: list[Answer], threshold: floa
     for exercise in exercises:
         code_hashes, text_hashes = boilerplate[exercise.notebook]
         found, compared[exercise.notebook, exercise.grade_id] = exercise_pairs(
-            exercise, by_cell.get((exercise.notebook, exercise.grade_id), []),
-            code_hashes if exercise.code else text_hashes, kept, threshold, min_tokens)
+            exercise,
+            by_cell.get((exercise.notebook, exercise.grade_id), []),
+            code_hashes if exercise.code else text_hashes,
+            kept,
+            threshold,
+            min_tokens,
+        )
         pairs += found
     order = {(e.notebook, e.grade_id): n for n, e in enumerate(exercises)}
-    pairs.sort(key=lambda p: (-p.score, order[p.exercise.notebook, p.exercise.grade_id], p.a.answer.student,
-                              p.b.answer.corpus, p.b.answer.student))
+    pairs.sort(
+        key=lambda p: (
+            -p.score,
+            order[p.exercise.notebook, p.exercise.grade_id],
+            p.a.answer.student,
+            p.b.answer.corpus,
+            p.b.answer.student,
+        )
+    )
     return pairs, compared
 
 
@@ -498,8 +555,12 @@ class SimilarityReport:
 
 
 def _side_json(side: Side) -> dict:
-    return {"student_id": side.answer.student, "previous": side.answer.corpus or None,
-            "similarity": side.similarity, "lines": side.lines}
+    return {
+        "student_id": side.answer.student,
+        "previous": side.answer.corpus or None,
+        "similarity": side.similarity,
+        "lines": side.lines,
+    }
 
 
 def _segments(side: Side) -> list[tuple[int, list[tuple[str, bool]]]]:
@@ -515,17 +576,25 @@ def _segments(side: Side) -> list[tuple[int, list[tuple[str, bool]]]]:
                 pieces.append((text[begin:end], True))
                 at = end
         if at < offset + len(line):
-            pieces.append((text[at:offset + len(line)], False))
+            pieces.append((text[at : offset + len(line)], False))
         if pieces and pieces[0][1] and pieces[0][0] != pieces[0][0].lstrip():  # the indentation is not copied
             first = pieces[0][0]
-            pieces[:1] = [(first[:len(first) - len(first.lstrip())], False), (first.lstrip(), True)]
+            pieces[:1] = [(first[: len(first) - len(first.lstrip())], False), (first.lstrip(), True)]
         lines.append((number, pieces))
         offset += len(line) + 1
     return lines
 
 
-def write_report(folder: Path, assignment: str, pairs: list[Pair], students: int, compared: dict[tuple, int],
-                 previous: list[dict], threshold: float, min_tokens: int) -> tuple[Path, Path]:
+def write_report(
+    folder: Path,
+    assignment: str,
+    pairs: list[Pair],
+    students: int,
+    compared: dict[tuple, int],
+    previous: list[dict],
+    threshold: float,
+    min_tokens: int,
+) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     now = datetime.now()
     data = {
@@ -535,8 +604,16 @@ def write_report(folder: Path, assignment: str, pairs: list[Pair], students: int
         "min_tokens": min_tokens,
         "students": students,
         "previous": previous,
-        "pairs": [{"exercise": p.exercise.grade_id, "notebook": p.exercise.notebook, "score": p.score,
-                   "a": _side_json(p.a), "b": _side_json(p.b)} for p in pairs],
+        "pairs": [
+            {
+                "exercise": p.exercise.grade_id,
+                "notebook": p.exercise.notebook,
+                "score": p.score,
+                "a": _side_json(p.a),
+                "b": _side_json(p.b),
+            }
+            for p in pairs
+        ],
     }
     json_path, html_path = folder / SIMILARITY_JSON, folder / SIMILARITY_HTML
     json_path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
@@ -544,21 +621,41 @@ def write_report(folder: Path, assignment: str, pairs: list[Pair], students: int
     grouped: dict[tuple, list[int]] = {}
     for n, p in enumerate(pairs):
         grouped.setdefault((p.a.answer.student, p.b.answer.corpus, p.b.answer.student), []).append(n)
-    couples = sorted(grouped.values(), key=lambda ns: (-len(ns), -pairs[ns[0]].score,
-                                                       natural_key(pairs[ns[0]].a.answer.student)))
+    couples = sorted(
+        grouped.values(),
+        key=lambda ns: (-len(ns), -pairs[ns[0]].score, natural_key(pairs[ns[0]].a.answer.student)),
+    )
     env = template_environment()
-    html_path.write_text(env.get_template("similaridade.html.j2").render(
-        assignment=assignment, generated=now.strftime("%d/%m/%Y %H:%M"), pairs=pairs, couples=couples,
-        students=students, compared=sum(compared.values()), exercises=len(compared), previous=previous,
-        threshold=threshold, min_tokens=min_tokens, segments=_segments, percent=lambda x: f"{100 * x:.0f}%",
-        several_notebooks=len({p.exercise.notebook for p in pairs}) > 1,
-    ), encoding="utf-8")
+    html_path.write_text(
+        env.get_template("similaridade.html.j2").render(
+            assignment=assignment,
+            generated=now.strftime("%d/%m/%Y %H:%M"),
+            pairs=pairs,
+            couples=couples,
+            students=students,
+            compared=sum(compared.values()),
+            exercises=len(compared),
+            previous=previous,
+            threshold=threshold,
+            min_tokens=min_tokens,
+            segments=_segments,
+            percent=lambda x: f"{100 * x:.0f}%",
+            several_notebooks=len({p.exercise.notebook for p in pairs}) > 1,
+        ),
+        encoding="utf-8",
+    )
     return json_path, html_path
 
 
-def similarity_report(settings, assignment: str, report_dir: Path, previous: list[Path] | tuple = (),
-                      threshold: float = THRESHOLD, min_tokens: int = MIN_TOKENS,
-                      previous_answers: list[Answer] | None = None) -> SimilarityReport:
+def similarity_report(
+    settings,
+    assignment: str,
+    report_dir: Path,
+    previous: list[Path] | tuple = (),
+    threshold: float = THRESHOLD,
+    min_tokens: int = MIN_TOKENS,
+    previous_answers: list[Answer] | None = None,
+) -> SimilarityReport:
     """Compare the graded class of `assignment` (and earlier semesters) and write the report."""
     from grader.intake.assignment import Assignment
 
@@ -567,16 +664,21 @@ def similarity_report(settings, assignment: str, report_dir: Path, previous: lis
     notes: list[str] = []
     current = load_class(settings.autograded_dir, assignment, list(releases), notes)
     if not current:
-        raise UserError(f"a atividade {assignment} ainda não foi corrigida (nenhuma resposta em "
-                        f"{settings.autograded_dir}): rode `grader grade {assignment} --submissions ...` antes")
+        raise UserError(
+            f"a atividade {assignment} ainda não foi corrigida (nenhuma resposta em "
+            f"{settings.autograded_dir}): rode `grader grade {assignment} --submissions ...` antes"
+        )
     if previous_answers is None:
         previous_answers = load_previous_all(previous, assignment, list(releases), notes)
     pairs, compared = find_pairs(releases, current + previous_answers, threshold, min_tokens)
-    corpora = [{"label": label, "students": len({a.student for a in previous_answers if a.corpus == label})}
-               for label in dict.fromkeys(a.corpus for a in previous_answers)]
+    corpora = [
+        {"label": label, "students": len({a.student for a in previous_answers if a.corpus == label})}
+        for label in dict.fromkeys(a.corpus for a in previous_answers)
+    ]
     students = len({a.student for a in current})
-    json_path, html_path = write_report(Path(report_dir) / assignment, assignment, pairs, students, compared,
-                                        corpora, threshold, min_tokens)
+    json_path, html_path = write_report(
+        Path(report_dir) / assignment, assignment, pairs, students, compared, corpora, threshold, min_tokens
+    )
     return SimilarityReport(pairs, students, corpora, json_path, html_path, notes)
 
 
@@ -605,5 +707,7 @@ def who(side: Side) -> str:
 def summary(report: SimilarityReport) -> str:
     """One line for the terminal."""
     couples = len({(p.a.answer.student, p.b.answer.corpus, p.b.answer.student) for p in report.pairs})
-    return (f"similaridade: {len(report.pairs)} par(es) de respostas parecidas ({couples} par(es) de alunos) "
-            f"em {report.html_path}")
+    return (
+        f"similaridade: {len(report.pairs)} par(es) de respostas parecidas ({couples} par(es) de alunos) "
+        f"em {report.html_path}"
+    )

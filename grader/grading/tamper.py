@@ -23,7 +23,9 @@ from grader.model import Flag, FlagKind
 from grader.nbmeta import is_locked, nbgrader_meta
 
 PROBE_MARK = "_no_kernel_do_aluno"  # grader/kernels/standalone/inkernel/runtime.py runs functions marked so in the student's kernel
-HELD_MESSAGE = "retida para revisão: medida no kernel do aluno, cujo código mexe no IPython, em bibliotecas ou em __eq__"
+HELD_MESSAGE = (
+    "retida para revisão: medida no kernel do aluno, cujo código mexe no IPython, em bibliotecas ou em __eq__"
+)
 
 
 def hold_measured_cells(nb: NotebookNode, cells: dict) -> list[str]:
@@ -32,10 +34,15 @@ def hold_measured_cells(nb: NotebookNode, cells: dict) -> list[str]:
     held = []
     for cell in nb.cells:
         grade_id = nbgrader_meta(cell).get("grade_id")
-        if cell.cell_type == "code" and grade_id in cells and f"@{PROBE_MARK}" in cell.source \
-                and not cells[grade_id].manual:
-            cells[grade_id] = replace(cells[grade_id], score=0.0, passed=False, needs_manual_grade=True,
-                                      message=HELD_MESSAGE)
+        if (
+            cell.cell_type == "code"
+            and grade_id in cells
+            and f"@{PROBE_MARK}" in cell.source
+            and not cells[grade_id].manual
+        ):
+            cells[grade_id] = replace(
+                cells[grade_id], score=0.0, passed=False, needs_manual_grade=True, message=HELD_MESSAGE
+            )
             held.append(grade_id)
     return held
 
@@ -104,19 +111,50 @@ SUSPICIOUS_ATTRIBUTES = {
 }
 # Libraries whose functions tests call: assigning to their attributes (`torch.allclose = ...`,
 # `np.testing.assert_allclose = ...`, `torch.Tensor.__eq__ = ...`) changes what the tests see.
-PATCHABLE_LIBRARIES = {"torch", "numpy", "math", "builtins", "IPython", "ipykernel", "unittest", "pytest",
-                       "nbgrader", "operator", "functools", "sys", "traceback"}
+PATCHABLE_LIBRARIES = {
+    "torch",
+    "numpy",
+    "math",
+    "builtins",
+    "IPython",
+    "ipykernel",
+    "unittest",
+    "pytest",
+    "nbgrader",
+    "operator",
+    "functools",
+    "sys",
+    "traceback",
+}
 # Settings that are ordinary to assign (reproducibility, printing) under those libraries.
-_ALLOWED_LIBRARY_ASSIGNMENTS = ("torch.backends.", "numpy.random.", "sys.stdout", "sys.stderr", "sys.argv",
-                                "sys.path", "sys.dont_write_bytecode")
+_ALLOWED_LIBRARY_ASSIGNMENTS = (
+    "torch.backends.",
+    "numpy.random.",
+    "sys.stdout",
+    "sys.stderr",
+    "sys.argv",
+    "sys.path",
+    "sys.dont_write_bytecode",
+)
 # Line and cell magics (they become get_ipython().run_*_magic(...) calls) worth a look.
 SUSPICIOUS_MAGICS = {"load_ext", "reload_ext", "run", "config", "alias_magic", "writefile", "load", "loadpy"}
 # Absolute paths of the machine (the working copy is the only place a submission may touch) or a climb out.
-_OUTSIDE_PATH = re.compile(r"^(?:~|/(?:home|root|etc|tmp|var|proc|sys|dev|mnt|srv|opt|work|usr|run|content)\b)"
-                           r"|(?:^|/)\.\.(?:/|$)")
+_OUTSIDE_PATH = re.compile(
+    r"^(?:~|/(?:home|root|etc|tmp|var|proc|sys|dev|mnt|srv|opt|work|usr|run|content)\b)"
+    r"|(?:^|/)\.\.(?:/|$)"
+)
 # Findings that no honest answer needs: a caller may hold them for review (see `requires_review`).
-REVIEW_FINDINGS = frozenset({"get_ipython()", "showtraceback", "__eq__ redefinido", "altera biblioteca",
-                             "builtins", "sys.settrace", "sys.setprofile"})
+REVIEW_FINDINGS = frozenset(
+    {
+        "get_ipython()",
+        "showtraceback",
+        "__eq__ redefinido",
+        "altera biblioteca",
+        "builtins",
+        "sys.settrace",
+        "sys.setprofile",
+    }
+)
 _transformer = TransformerManager()
 
 
@@ -148,7 +186,9 @@ def audit_source(source: str) -> set[str]:
     findings: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import | ast.ImportFrom):
-            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            names = (
+                [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            )
             for name in names:
                 root = name.split(".")[0]
                 if root in SUSPICIOUS_MODULES:
@@ -181,8 +221,11 @@ def audit_source(source: str) -> set[str]:
                 findings.add(label)
             if node.attr == "modules" and _library_path(node, libraries) == "sys.modules":
                 findings.add("sys.modules")  # not model.modules(), an ordinary torch method
-            if node.attr in ("register", "unregister", "callbacks") and isinstance(node.value, ast.Attribute) \
-                    and node.value.attr == "events":
+            if (
+                node.attr in ("register", "unregister", "callbacks")
+                and isinstance(node.value, ast.Attribute)
+                and node.value.attr == "events"
+            ):
                 findings.add("get_ipython()")  # IPython's event hooks (not the profiler's .events())
             if isinstance(node.ctx, ast.Store | ast.Del):
                 path = _library_path(node, libraries)
@@ -208,8 +251,14 @@ def audit_source(source: str) -> set[str]:
 def _library_aliases(tree: ast.Module) -> dict[str, str]:
     """Name -> dotted library path, for the libraries of PATCHABLE_LIBRARIES as this code imports them
     (`import numpy as np`, `from torch import testing`), plus their usual names."""
-    aliases = {"torch": "torch", "np": "numpy", "numpy": "numpy", "math": "math", "builtins": "builtins",
-               "sys": "sys"}
+    aliases = {
+        "torch": "torch",
+        "np": "numpy",
+        "numpy": "numpy",
+        "math": "math",
+        "builtins": "builtins",
+        "sys": "sys",
+    }
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -246,5 +295,7 @@ def _called_name(func: ast.expr) -> str:
 
 
 def _mentions_notebook(node: ast.expr) -> bool:
-    return any(isinstance(n, ast.Constant) and isinstance(n.value, str) and ".ipynb" in n.value
-               for n in ast.walk(node))
+    return any(
+        isinstance(n, ast.Constant) and isinstance(n.value, str) and ".ipynb" in n.value
+        for n in ast.walk(node)
+    )

@@ -33,7 +33,6 @@ def visible_gpus() -> list[str]:
         return []
 
 
-
 def resolve_device(requested: str, remote: bool = False) -> tuple[str, list[str]]:
     if requested not in ("auto", "cpu", "cuda"):
         raise UserError(f"--device {requested!r} desconhecido: use auto, cpu ou cuda")
@@ -41,17 +40,23 @@ def resolve_device(requested: str, remote: bool = False) -> tuple[str, list[str]
         return requested, []
     gpus = visible_gpus() if requested != "cpu" else []
     if requested == "cuda" and not gpus:
-        raise UserError("--device cuda, mas nenhuma GPU está visível nesta máquina: use --device cpu (ou auto)")
+        raise UserError(
+            "--device cuda, mas nenhuma GPU está visível nesta máquina: use --device cpu (ou auto)"
+        )
     return ("cuda" if gpus else "cpu"), gpus
-
 
 
 class Progress:
     """The bar shown while notebooks run (here or on a Dask cluster), with how many failed."""
 
     def __init__(self, total: int, enabled: bool):
-        self.bar = tqdm(total=total, unit="nb", disable=not enabled or not total, desc="corrigindo",
-                        bar_format="{desc}: {n}/{total} {bar} [{elapsed}<{remaining}]{postfix}")
+        self.bar = tqdm(
+            total=total,
+            unit="nb",
+            disable=not enabled or not total,
+            desc="corrigindo",
+            bar_format="{desc}: {n}/{total} {bar} [{elapsed}<{remaining}]{postfix}",
+        )
         self.failures = 0
 
     def done(self, executed: Executed) -> None:
@@ -61,7 +66,6 @@ class Progress:
 
     def close(self) -> None:
         self.bar.close()
-
 
 
 @dataclass
@@ -102,9 +106,14 @@ class WorkerSlots:
                 slot.pair.stop()
 
 
-
-async def execute_all(jobs: list[Job], slots: WorkerSlots, progress: bool, on_done,
-                       before=lambda: None, files: dict[str, bytes] | None = None) -> None:
+async def execute_all(
+    jobs: list[Job],
+    slots: WorkerSlots,
+    progress: bool,
+    on_done,
+    before=lambda: None,
+    files: dict[str, bytes] | None = None,
+) -> None:
     """Run every job on the slots; `on_done(job)` (scoring, the gradebook) runs in one writer thread, one job
     at a time, so the event loop keeps feeding cells to the other kernels meanwhile. `before()` runs first
     in that thread (the gradebook's copy of the assignment), while the first notebooks already run.
@@ -121,7 +130,9 @@ async def execute_all(jobs: list[Job], slots: WorkerSlots, progress: bool, on_do
     async def run(job: Job) -> None:
         slot = await slots.take()
         try:
-            job.executed = await execute_async(job.notebook, slot.settings, slot.pair, files=files)  # the assignment's files
+            job.executed = await execute_async(
+                job.notebook, slot.settings, slot.pair, files=files
+            )  # the assignment's files
         finally:
             slots.give_back(slot)
         if stopping:  # cut short: not what the student's notebook did
@@ -145,4 +156,3 @@ async def execute_all(jobs: list[Job], slots: WorkerSlots, progress: bool, on_do
     finally:
         bar.close()
         writer.shutdown()
-

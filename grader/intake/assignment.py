@@ -28,7 +28,6 @@ LAZY_IMPORTS = {
 }
 
 
-
 @dataclass
 class Assignment:
     """An assignment's notebooks as instructors wrote them (source) and students received them (release)."""
@@ -46,7 +45,9 @@ class Assignment:
         for path in settings.source_notebooks(name):
             release_path = Path(release_dir or settings.release_dir) / name / path.name
             if not release_path.is_file():
-                raise UserError(f"falta a liberação {release_path}: rode `grader release {name}` antes de corrigir")
+                raise UserError(
+                    f"falta a liberação {release_path}: rode `grader release {name}` antes de corrigir"
+                )
             sources[path.stem] = nbformat.read(path, as_version=4)
             releases[path.stem] = nbformat.read(release_path, as_version=4)
         return cls(name, sources, releases, settings)
@@ -96,12 +97,18 @@ class Assignment:
         for nb_name, nb in self.sources.items():
             title = ""
             for cell in nb.cells:
-                lines = cell.source.lstrip().lstrip("-").strip().splitlines() if cell.cell_type == "markdown" else []
+                lines = (
+                    cell.source.lstrip().lstrip("-").strip().splitlines()
+                    if cell.cell_type == "markdown"
+                    else []
+                )
                 if lines and lines[0].startswith("#"):
                     title = lines[0].lstrip("#").strip().replace("`", "")
                 meta = nbgrader_meta(cell)
                 if meta.get("grade_id") and (meta.get("grade") or meta.get("solution") or meta.get("task")):
-                    found[nb_name, meta["grade_id"]] = f"{nb_name} — {title}" if self.multi_notebook else title
+                    found[nb_name, meta["grade_id"]] = (
+                        f"{nb_name} — {title}" if self.multi_notebook else title
+                    )
         return found
 
     def grade_cells(self) -> list[CellResult]:
@@ -113,14 +120,22 @@ class Assignment:
                 meta = nbgrader_meta(cell)
                 if meta.get("grade") or meta.get("task"):
                     manual = bool(meta.get("solution") or meta.get("task")) or cell.cell_type != "code"
-                    cells.append(CellResult(meta["grade_id"], nb_name, 0.0, float(meta.get("points", 0)), False,
-                                            manual=manual, task=bool(meta.get("task")) and not meta.get("grade")))
+                    cells.append(
+                        CellResult(
+                            meta["grade_id"],
+                            nb_name,
+                            0.0,
+                            float(meta.get("points", 0)),
+                            False,
+                            manual=manual,
+                            task=bool(meta.get("task")) and not meta.get("grade"),
+                        )
+                    )
         return cells
 
 
 # nbgrader's CourseDirectory.ignore default
 NBGRADER_IGNORE = (".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback")
-
 
 
 def assignment_files(settings: Settings, name: str) -> dict[str, bytes]:

@@ -36,7 +36,9 @@ TIMESTAMP_FILE = "timestamp.txt"  # nbgrader's collect and submit write the subm
 # team submission's default group. Moodle turns "_" in names into spaces, so the name holds none.
 MOODLE_FOLDER = re.compile(r"^(?P<name>.+?)(?:_(?P<id>\d+))?_(?P<plugin>assignsubmission_[a-z]+)_?$")
 # The same prefix at the root of a zip made with "Download submissions in folders" off.
-MOODLE_FLAT = re.compile(r"^(?P<name>[^/]+?)(?:_(?P<id>\d+))?_(?P<plugin>assignsubmission_[a-z]+)_(?P<file>[^/]+)$")
+MOODLE_FLAT = re.compile(
+    r"^(?P<name>[^/]+?)(?:_(?P<id>\d+))?_(?P<plugin>assignsubmission_[a-z]+)_(?P<file>[^/]+)$"
+)
 BLIND_NAMES = {"participant", "participante"}  # mod_assign `participant` in en and pt/pt_br
 COPY_PREFIX = re.compile(r"^(c[oó]pia de |copy of |copia de )+", re.IGNORECASE)
 COPY_SUFFIX = re.compile(r"(\s*\(\d+\)|\s*-\s*c[oó]pia|\s*copy)+$", re.IGNORECASE)
@@ -60,8 +62,12 @@ class StudentSubmission:
     moodle_id: str = ""  # the number in Moodle's folder: participant id (or group id for a team)
     moodle_name: str = ""  # the name in Moodle's folder, as written there (a person or a group)
     team: bool = False  # a team submission's folder (the name and number are the group's)
-    members: list = field(default_factory=list)  # grader.report.moodle.Participant rows this submission grades
-    submitted_at: datetime | None = None  # from nbgrader's timestamp.txt (aware); None: the files' times count
+    members: list = field(
+        default_factory=list
+    )  # grader.report.moodle.Participant rows this submission grades
+    submitted_at: datetime | None = (
+        None  # from nbgrader's timestamp.txt (aware); None: the files' times count
+    )
     from_zip: bool = False  # the files' times are those recorded in a zip
 
     @property
@@ -100,7 +106,10 @@ def _entries_from_zip(archive: zipfile.ZipFile) -> list[tuple[PurePosixPath, zip
 
 
 def find_submissions(
-    path: Path, assignment: str, notebook_names: list[str], other_assignments: dict[str, list[str]],
+    path: Path,
+    assignment: str,
+    notebook_names: list[str],
+    other_assignments: dict[str, list[str]],
     assignment_files: set[str] = frozenset(),
 ) -> tuple[list[StudentSubmission], list[str]]:
     """Every student found under `path`, and one-line notes about the batch as a whole.
@@ -138,7 +147,10 @@ def find_submissions(
         shown = rel if not outer else PurePosixPath(outer, rel)
         flat = MOODLE_FLAT.match(rel.name) if len(rel.parts) == 1 else None
         if flat:
-            folder, inner = f"{flat['name']}{'_' + flat['id'] if flat['id'] else ''}_{flat['plugin']}", (flat["file"],)
+            folder, inner = (
+                f"{flat['name']}{'_' + flat['id'] if flat['id'] else ''}_{flat['plugin']}",
+                (flat["file"],),
+            )
         elif len(rel.parts) < 2:
             batch_notes.append(f"ignorado: {shown} está fora de uma pasta de aluno")
             continue
@@ -161,9 +173,13 @@ def find_submissions(
             _read_timestamp(student, str(shown), read(entry)[0])
             continue
         if not name.lower().endswith(".ipynb"):
-            within = "/".join(inner[1:] if len(inner) > 1 and simplify(inner[0]) == simplify(assignment) else inner)
+            within = "/".join(
+                inner[1:] if len(inner) > 1 and simplify(inner[0]) == simplify(assignment) else inner
+            )
             if within in assignment_files:
-                student.notes.append(f"ignorado: {shown} (a correção usa o {within} da atividade, de source/)")
+                student.notes.append(
+                    f"ignorado: {shown} (a correção usa o {within} da atividade, de source/)"
+                )
             else:
                 student.notes.append(f"ignorado: {shown} não é um notebook (.ipynb)")
             continue
@@ -239,7 +255,9 @@ def _merge_by_id(students) -> list[StudentSubmission]:
         into.notes += student.notes
         for name, file in student.notebooks.items():
             _keep_latest(into, name, file)
-        if student.submitted_at is not None and (into.submitted_at is None or student.submitted_at > into.submitted_at):
+        if student.submitted_at is not None and (
+            into.submitted_at is None or student.submitted_at > into.submitted_at
+        ):
             into.submitted_at = student.submitted_at
     return list(merged.values())
 
@@ -251,7 +269,9 @@ def _keep_latest(student: StudentSubmission, name: str, file: SubmittedFile) -> 
         return
     newer, older = (file, old) if file.mtime >= old.mtime else (old, file)
     student.notebooks[name] = newer
-    student.notes.append(f"dois notebooks para {name}: usado {newer.path} (o mais recente), ignorado {older.path}")
+    student.notes.append(
+        f"dois notebooks para {name}: usado {newer.path} (o mais recente), ignorado {older.path}"
+    )
 
 
 def _assign_notebook(

@@ -109,12 +109,15 @@ def align(release_cells: list, student_cells: list) -> list[tuple[int | None, in
 
 
 def _key(cell: _Features):
-    return ("id", cell.grade_id) if cell.grade_id else ("text", cell.cell_type, cell.text) if cell.text else None
+    return (
+        ("id", cell.grade_id) if cell.grade_id else ("text", cell.cell_type, cell.text) if cell.text else None
+    )
 
 
 def _anchors(release: list[_Features], student: list[_Features]) -> list[tuple[int, int]]:
     """Pairs of cells with the same key, unique on both sides, in an order both lists agree on (the longest
     increasing run, by patience sorting)."""
+
     def unique(cells):
         seen: dict = {}
         for index, cell in enumerate(cells):
@@ -130,7 +133,7 @@ def _anchors(release: list[_Features], student: list[_Features]) -> list[tuple[i
     for index, (_, j) in enumerate(pairs):
         k = bisect.bisect_left([pairs[t][1] for t in tails], j)
         previous[index] = tails[k - 1] if k else -1
-        tails[k:k + 1] = [index]
+        tails[k : k + 1] = [index]
     run, index = [], tails[-1] if tails else -1
     while index >= 0:
         run.append(pairs[index])
@@ -177,7 +180,9 @@ def _pair_answers_in_gaps(steps, release_cells, student_cells):
         matches = {}
         for r in missing:
             kind = release_cells[r].cell_type
-            candidates = [s for s in extra if student_cells[s].cell_type == kind and s not in matches.values()]
+            candidates = [
+                s for s in extra if student_cells[s].cell_type == kind and s not in matches.values()
+            ]
             if candidates:
                 matches[r] = candidates[0]
         if matches:

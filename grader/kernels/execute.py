@@ -75,7 +75,11 @@ class ExecutionSettings:
     def from_settings(cls, settings: Settings, **fields) -> ExecutionSettings:
         """The course's settings as the kernels take them (SETTINGS' `runtime`); `fields` set the rest."""
         values = settings.runtime_values()
-        limits = {name.removeprefix("limits."): value for name, value in values.items() if name.startswith("limits.")}
+        limits = {
+            name.removeprefix("limits."): value
+            for name, value in values.items()
+            if name.startswith("limits.")
+        }
         own = {name: value for name, value in values.items() if not name.startswith("limits.")}
         return cls(**{**own, "limits": sandbox.Limits(**limits), **fields})
 
@@ -143,8 +147,12 @@ class _Client(NotebookClient):
         return None
 
 
-async def execute_async(nb: NotebookNode, settings: ExecutionSettings, pair: warm.Pair | None = None,
-                        files: dict[str, bytes] | None = None) -> Executed:
+async def execute_async(
+    nb: NotebookNode,
+    settings: ExecutionSettings,
+    pair: warm.Pair | None = None,
+    files: dict[str, bytes] | None = None,
+) -> Executed:
     """Execute `nb` (modified in place) in a fresh pair of kernels; never raises for what the student did.
     `files`: the assignment's other files (relative path -> content), in both kernels' working directories.
 
@@ -160,12 +168,23 @@ async def execute_async(nb: NotebookNode, settings: ExecutionSettings, pair: war
         warm.write_files(shared, files or {})
         with sandbox.workdir_access(channel) if settings.use_sandbox else contextlib.nullcontext():
             kernels = [
-                sandbox.make_kernel_manager(workdir, settings.limits, sandbox=settings.use_sandbox,
-                                            gpu=settings.gpu is not None, env=sandbox.kernel_env(workdir, settings.threads, settings.gpu),
-                                            private_workdir=True, **paths)
-                for workdir, paths in zip(workdirs, ({"readonly_paths": [channel, shared]},
-                                                     {"writable_paths": [channel], "readonly_paths": [shared]}),
-                                          strict=True)
+                sandbox.make_kernel_manager(
+                    workdir,
+                    settings.limits,
+                    sandbox=settings.use_sandbox,
+                    gpu=settings.gpu is not None,
+                    env=sandbox.kernel_env(workdir, settings.threads, settings.gpu),
+                    private_workdir=True,
+                    **paths,
+                )
+                for workdir, paths in zip(
+                    workdirs,
+                    (
+                        {"readonly_paths": [channel, shared]},
+                        {"writable_paths": [channel], "readonly_paths": [shared]},
+                    ),
+                    strict=True,
+                )
             ]
             result = await _run_cells(nb, settings, *kernels, channel, started, shared if files else None)
     finally:
@@ -175,18 +194,28 @@ async def execute_async(nb: NotebookNode, settings: ExecutionSettings, pair: war
     return result
 
 
-async def _execute_warm(nb: NotebookNode, settings: ExecutionSettings, pair: warm.Pair,
-                        files: dict[str, bytes] | None = None) -> Executed:
+async def _execute_warm(
+    nb: NotebookNode, settings: ExecutionSettings, pair: warm.Pair, files: dict[str, bytes] | None = None
+) -> Executed:
     try:
         await asyncio.to_thread(pair.wait_ready)  # the slot's first submission waits for the imports, once
     except warm.ZygoteError as exc:
         pair.stop()
-        result = Executed(notebook=nb, status=Status.ERROR, message=f"não foi possível iniciar o kernel: {exc}")
+        result = Executed(
+            notebook=nb, status=Status.ERROR, message=f"não foi possível iniciar o kernel: {exc}"
+        )
         _mark_not_run(nb.cells, result.message)
         return result
     started = time.monotonic()
-    result = await _run_cells(nb, settings, warm.WarmKernelManager(pair.student),
-                              warm.WarmKernelManager(pair.tests), pair.channel, started, pair.put_files(files))
+    result = await _run_cells(
+        nb,
+        settings,
+        warm.WarmKernelManager(pair.student),
+        warm.WarmKernelManager(pair.tests),
+        pair.channel,
+        started,
+        pair.put_files(files),
+    )
     await asyncio.to_thread(pair.reset)  # a server that cannot vouch for a clean slot is stopped
     result.seconds = time.monotonic() - started
     return result
@@ -210,8 +239,9 @@ class _SetupError(MachineError):
 async def _run_setup(client: _Client, code: str) -> None:
     """Run the grader's own code in a kernel, outside the notebook: an error is the machine's."""
     try:
-        reply = await asyncio.wait_for(client.kc._async_execute_interactive(code, store_history=False,
-                                                                            output_hook=lambda msg: None), 60)
+        reply = await asyncio.wait_for(
+            client.kc._async_execute_interactive(code, store_history=False, output_hook=lambda msg: None), 60
+        )
     except Exception as exc:  # noqa: BLE001 (a kernel that never answers: reported as the machine's fault)
         raise _SetupError(f"{type(exc).__name__}: {exc}") from exc
     content = reply["content"]
@@ -247,8 +277,14 @@ for folder, _, names in os.walk(source):
 """
 
 
-async def _connect(tests: _Client, student: _Client, nb: NotebookNode, settings: ExecutionSettings,
-                   channel: Path, files: Path | None = None) -> Path:
+async def _connect(
+    tests: _Client,
+    student: _Client,
+    nb: NotebookNode,
+    settings: ExecutionSettings,
+    channel: Path,
+    files: Path | None = None,
+) -> Path:
     """Start T's runtime listening in `channel`, S's agent connecting to it (each kernel first copies the
     assignment's `files`, if any, into its working directory); the file where T says that S broke off."""
     if files is not None:
@@ -259,13 +295,21 @@ async def _connect(tests: _Client, student: _Client, nb: NotebookNode, settings:
     cells = [cell.source for cell in nb.cells if cell.cell_type == "code" and not is_test_cell(cell)]
     frame_bytes = settings.transfer_mb * 1024 * 1024
     names = {cell.source: _free_names(cell.source) for cell in nb.cells if is_test_cell(cell)}
-    await _run_setup(tests, (
-        f"__import__('sys').path.append({parent!r}) or __import__('inkernel.runtime').runtime.start("
-        f"{str(socket_path)!r}, {cells!r}, {max(1, settings.cell_timeout_s - 5)!r}, {str(state)!r}, "
-        f"{_trusted_imports(nb)!r}, {frame_bytes!r}, {names!r})"))
-    await _run_setup(student, (
-        f"__import__('sys').path.append({parent!r}) or __import__('inkernel.agent').agent.start("
-        f"{str(socket_path)!r}, {frame_bytes!r})"))
+    await _run_setup(
+        tests,
+        (
+            f"__import__('sys').path.append({parent!r}) or __import__('inkernel.runtime').runtime.start("
+            f"{str(socket_path)!r}, {cells!r}, {max(1, settings.cell_timeout_s - 5)!r}, {str(state)!r}, "
+            f"{_trusted_imports(nb)!r}, {frame_bytes!r}, {names!r})"
+        ),
+    )
+    await _run_setup(
+        student,
+        (
+            f"__import__('sys').path.append({parent!r}) or __import__('inkernel.agent').agent.start("
+            f"{str(socket_path)!r}, {frame_bytes!r})"
+        ),
+    )
     await _run_setup(tests, "__import__('inkernel.runtime').runtime.accept(30)")
     return state
 
@@ -294,17 +338,31 @@ def _broken_off(state: Path) -> str:
         return "?"
 
 
-async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, student_km: AsyncKernelManager,
-                     tests_km: AsyncKernelManager, channel: Path, started: float,
-                     files: Path | None = None) -> Executed:
+async def _run_cells(
+    nb: NotebookNode,
+    settings: ExecutionSettings,
+    student_km: AsyncKernelManager,
+    tests_km: AsyncKernelManager,
+    channel: Path,
+    started: float,
+    files: Path | None = None,
+) -> Executed:
     result = Executed(notebook=nb)
     clients = {}
     for role, km in (("student", student_km), ("tests", tests_km)):
         km.log = KERNEL_LOG
         clients[role] = _Client(
-            nb, km=km, timeout=settings.cell_timeout_s, allow_errors=True, interrupt_on_timeout=True,
-            shutdown_kernel="immediate", startup_timeout=60, resources={"metadata": {}},
-            max_output_bytes=settings.max_output_kb * 1024, log=KERNEL_LOG)
+            nb,
+            km=km,
+            timeout=settings.cell_timeout_s,
+            allow_errors=True,
+            interrupt_on_timeout=True,
+            shutdown_kernel="immediate",
+            startup_timeout=60,
+            resources={"metadata": {}},
+            max_output_bytes=settings.max_output_kb * 1024,
+            log=KERNEL_LOG,
+        )
     deadline = started + settings.submission_timeout_s
     code_cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     position, client = 0, clients["student"]
@@ -312,8 +370,12 @@ async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, student_km: 
         async with contextlib.AsyncExitStack() as stack:
             # both kernels start at once; the first failure is raised once neither start is pending
             started_kernels = await asyncio.gather(
-                *(stack.enter_async_context(clients[role].async_setup_kernel()) for role in ("tests", "student")),
-                return_exceptions=True)
+                *(
+                    stack.enter_async_context(clients[role].async_setup_kernel())
+                    for role in ("tests", "student")
+                ),
+                return_exceptions=True,
+            )
             for outcome in started_kernels:
                 if isinstance(outcome, BaseException):
                     raise outcome
@@ -331,14 +393,18 @@ async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, student_km: 
                 await client.async_execute_cell(cell, index)
                 if client.timed_out:
                     total = client.timeout < settings.cell_timeout_s
-                    limit = f"{settings.submission_timeout_s} s por submissão" if total else (
-                        f"{settings.cell_timeout_s} s por célula"
+                    limit = (
+                        f"{settings.submission_timeout_s} s por submissão"
+                        if total
+                        else (f"{settings.cell_timeout_s} s por célula")
                     )
                     cell.outputs.append(error_output("TempoEsgotado", f"limite de tempo excedido ({limit})"))
                     result.limits_hit.append("tempo total" if total else "tempo por célula")
                     if total:
                         result.status = Status.TIMEOUT
-                        result.message = f"tempo total da submissão esgotado ({settings.submission_timeout_s} s)"
+                        result.message = (
+                            f"tempo total da submissão esgotado ({settings.submission_timeout_s} s)"
+                        )
                         position += 1
                         break
                     if not await _kernel_idle(client):
@@ -349,7 +415,9 @@ async def _run_cells(nb: NotebookNode, settings: ExecutionSettings, student_km: 
                 broken = _broken_off(state) if client is clients["tests"] else ""
                 if broken:  # the student's code hung, died or broke the protocol during a test
                     result.status = Status.ERROR
-                    result.limits_hit.append("tempo por célula" if "não respondeu" in broken else "kernel morreu")
+                    result.limits_hit.append(
+                        "tempo por célula" if "não respondeu" in broken else "kernel morreu"
+                    )
                     result.message = f"o kernel do aluno parou de responder aos testes ({broken})"
                     position += 1
                     break
@@ -395,7 +463,9 @@ async def _shutdown(km: AsyncKernelManager) -> None:
 async def _kernel_idle(client: _Client, wait_s: float = 10) -> bool:
     """After an interrupt, whether the kernel answers again (a C loop may ignore SIGINT)."""
     try:
-        reply = await asyncio.wait_for(client.kc._async_execute_interactive("pass", store_history=False), wait_s)
+        reply = await asyncio.wait_for(
+            client.kc._async_execute_interactive("pass", store_history=False), wait_s
+        )
         return reply["content"]["status"] == "ok"
     except Exception:  # noqa: BLE001 (no answer, in jupyter_client's or zmq's ways, is not idle)
         return False

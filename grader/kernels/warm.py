@@ -63,7 +63,9 @@ class WarmKey:
     gpu: str | None
     env: tuple[tuple[str, str], ...]
     preload: tuple[str, ...]
-    test_preload: tuple[str, ...] = ()  # what the test kernel's server imports (grader/kernels/standalone/inkernel/runtime.py)
+    test_preload: tuple[
+        str, ...
+    ] = ()  # what the test kernel's server imports (grader/kernels/standalone/inkernel/runtime.py)
 
 
 def warm_key(settings) -> WarmKey:
@@ -72,8 +74,14 @@ def warm_key(settings) -> WarmKey:
     env = sandbox.kernel_env(Path("/"), settings.threads, settings.gpu)
     for key in ("HOME", "MPLCONFIGDIR"):  # the server's own: its working directory, the font cache
         env.pop(key)
-    return WarmKey(settings.use_sandbox, settings.limits, settings.gpu, tuple(sorted(env.items())),
-                   settings.preload, settings.test_preload)
+    return WarmKey(
+        settings.use_sandbox,
+        settings.limits,
+        settings.gpu,
+        tuple(sorted(env.items())),
+        settings.preload,
+        settings.test_preload,
+    )
 
 
 class ForkServer:
@@ -81,8 +89,14 @@ class ForkServer:
     its kernels run besides the notebook (grader/inkernel), imported once here too; `writable`/`readonly`:
     host folders shown inside its sandbox (the test kernel's channel)."""
 
-    def __init__(self, key: WarmKey, module: str = "", writable: tuple[Path, ...] = (),
-                 readonly: tuple[Path, ...] = (), preload: tuple[str, ...] | None = None):
+    def __init__(
+        self,
+        key: WarmKey,
+        module: str = "",
+        writable: tuple[Path, ...] = (),
+        readonly: tuple[Path, ...] = (),
+        preload: tuple[str, ...] | None = None,
+    ):
         self.key, self.module, self.writable, self.readonly = key, module, tuple(writable), tuple(readonly)
         self.preload = key.preload if preload is None else preload
         self.root = sandbox.short_temp_dir("gw-")
@@ -96,8 +110,14 @@ class ForkServer:
         self._access = sandbox.workdir_access(self.root, self.workdir, self.socket_dir)
         self._access.__enter__()
         self._stderr = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(self._command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self._stderr, bufsize=0, **self._popen_kwargs())
+        self.proc = subprocess.Popen(
+            self._command(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            bufsize=0,
+            **self._popen_kwargs(),
+        )
         self.ready = False
         self.isolated = False  # reset() can kill every process of the slot (sandboxed)
         self.stopped = False
@@ -120,13 +140,21 @@ class ForkServer:
         options = ["--imports", ",".join([*self.preload, *([self.module] if self.module else [])])]
         gpu = self.key.gpu is not None
         if not self.key.use_sandbox:
-            return sandbox.limits_command([sys.executable, str(sandbox.ZYGOTE_HOST), *options],
-                                          self.key.limits, gpu=gpu)
+            return sandbox.limits_command(
+                [sys.executable, str(sandbox.ZYGOTE_HOST), *options], self.key.limits, gpu=gpu
+            )
         # the working directory is the sandbox's own size-capped tmpfs, emptied by the zygote
         options += ["--sandboxed", "--workdir", str(self.workdir)]
-        return sandbox.wrap_command([sys.executable, sandbox.ZYGOTE_INSIDE, *options], self.workdir,
-                                    self.key.limits, gpu=gpu, writable_paths=[self.socket_dir, *self.writable],
-                                    readonly_paths=self.readonly, extra_env=self._env(), private_workdir=True)
+        return sandbox.wrap_command(
+            [sys.executable, sandbox.ZYGOTE_INSIDE, *options],
+            self.workdir,
+            self.key.limits,
+            gpu=gpu,
+            writable_paths=[self.socket_dir, *self.writable],
+            readonly_paths=self.readonly,
+            extra_env=self._env(),
+            private_workdir=True,
+        )
 
     def _popen_kwargs(self) -> dict[str, Any]:
         # a session of its own: Ctrl-C at the terminal reaches the grader alone, which stops its servers itself
@@ -217,9 +245,19 @@ class ForkServer:
         """Fork the next kernel now, with a connection file of our own, so that it initializes (half a second
         of ipykernel setup) while the grader scores and records; a slot holds at most one kernel at a time."""
         connection_file = self.new_connection_file()
-        write_connection_file(connection_file, transport="ipc", ip=connection_file[: -len(".json")] + "-ipc",
-                              key=secrets.token_hex(32).encode(), shell_port=1, iopub_port=2, stdin_port=3,
-                              hb_port=4, control_port=5, signature_scheme="hmac-sha256", kernel_name="python3")
+        write_connection_file(
+            connection_file,
+            transport="ipc",
+            ip=connection_file[: -len(".json")] + "-ipc",
+            key=secrets.token_hex(32).encode(),
+            shell_port=1,
+            iopub_port=2,
+            stdin_port=3,
+            hb_port=4,
+            control_port=5,
+            signature_scheme="hmac-sha256",
+            kernel_name="python3",
+        )
         if self.key.use_sandbox:
             sandbox.connection_file_for_kernel(connection_file)
         self.spare = connection_file, self.spawn(connection_file)
@@ -342,8 +380,12 @@ class WarmKernelManager(AsyncKernelManager):
     """A kernel manager for nbclient whose kernel is forked by `server`: `NotebookClient(nb, km=...)`."""
 
     def __init__(self, server: ForkServer, **kwargs: Any):
-        super().__init__(transport="ipc", kernel_name="python3", client_class="grader.kernels.warm.ReadyFastClient",
-                         **kwargs)
+        super().__init__(
+            transport="ipc",
+            kernel_name="python3",
+            client_class="grader.kernels.warm.ReadyFastClient",
+            **kwargs,
+        )
         self.server = server
         spare = server.take_spare()
         self.spare_process = spare[1] if spare else None
@@ -370,8 +412,9 @@ class WarmKernelManager(AsyncKernelManager):
     async def _async_pre_start_kernel(self, **kw: Any):
         self.kernel_id = self.kernel_id or str(uuid.uuid4())
         if self.provisioner is None:
-            self.provisioner = _ForkProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,
-                                                parent=self)
+            self.provisioner = _ForkProvisioner(
+                kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
+            )
         return await super()._async_pre_start_kernel(**kw)
 
     pre_start_kernel = _async_pre_start_kernel
@@ -415,8 +458,13 @@ class Pair:
 
     def _server(self, role: str) -> ForkServer:
         if role == "tests":
-            return ForkServer(self.key, "inkernel.runtime", writable=(self.channel,), readonly=(self.files,),
-                              preload=self.key.test_preload)
+            return ForkServer(
+                self.key,
+                "inkernel.runtime",
+                writable=(self.channel,),
+                readonly=(self.files,),
+                preload=self.key.test_preload,
+            )
         return ForkServer(self.key, "inkernel.agent", readonly=(self.channel, self.files))
 
     def put_files(self, files: dict[str, bytes] | None) -> Path | None:
@@ -493,4 +541,3 @@ def thread_pair(key: WarmKey) -> Pair:
         _local.pair = fresh
         atexit.register(fresh.stop)  # a Dask worker that exits leaves no server nor folder behind
     return fresh
-

@@ -51,7 +51,9 @@ class ReportPaths:
     histogram_png: Path
     feedback: dict[str, Path] = field(default_factory=dict)  # student_id -> feedback page
     moodle_skipped: tuple[str, ...] = ()  # students left out of moodle.csv: no Moodle participant id
-    feedback_zip: Path | None = None  # feedback_moodle.zip, for Moodle's "Upload multiple feedback files in a zip"
+    feedback_zip: Path | None = (
+        None  # feedback_moodle.zip, for Moodle's "Upload multiple feedback files in a zip"
+    )
     moodle_dropped: tuple = ()  # grader.report.moodle.Dropped: rows Moodle's worksheet import will skip
     moodle_notes: tuple[str, ...] = ()  # about the worksheet as a whole (Portuguese)
 
@@ -99,24 +101,52 @@ def write_reports(
     notebooks = notebooks if notebooks is not None else list(dict.fromkeys(c.notebook for c in cells))
     tables.write_scores_json(paths["scores_json"], assignment, max_score, students, notebooks, due_date)
     tables.write_scores_csv(paths["scores_csv"], cells, students, max_score)
-    moodle_csv = moodle_export.write_moodle_csv(paths["moodle_csv"], cells, students, max_score, worksheet,
-                                                moodle_language, now)
+    moodle_csv = moodle_export.write_moodle_csv(
+        paths["moodle_csv"], cells, students, max_score, worksheet, moodle_language, now
+    )
 
     stats = class_stats(cells, students)
     pass_rate_png = charts.pass_rate_chart(assignment, stats, paths["pass_rate_png"])
     histogram_png = charts.histogram_chart(assignment, max_score, stats, paths["histogram_png"])
 
-    written = pages.write_feedback_pages(feedback_dir, assignment, cells, students, max_score=max_score,
-                                         sandboxed=sandboxed, answer_exercises=answer_exercises or {},
-                                         due_date=due_date, generated=generated)
+    written = pages.write_feedback_pages(
+        feedback_dir,
+        assignment,
+        cells,
+        students,
+        max_score=max_score,
+        sandboxed=sandboxed,
+        answer_exercises=answer_exercises or {},
+        due_date=due_date,
+        generated=generated,
+    )
     feedback = {s.student_id: page for s, page in written}
     feedback_zip = folder / "feedback_moodle.zip"
     zipped = moodle_export.write_feedback_zip(feedback_zip, students, feedback, assignment)
-    pages.write_index_page(paths["index_html"], assignment, cells, students, written, max_score=max_score,
-                           stats=stats, sandboxed=not any_unsandboxed, moodle=moodle_csv,
-                           moodle_language_name=moodle_export.MOODLE_LANGUAGE_NAMES[moodle_language],
-                           worksheet=worksheet, zipped=zipped, pass_rate_png=pass_rate_png,
-                           histogram_png=histogram_png, due_date=due_date, generated=generated)
-    return ReportPaths(folder=folder, feedback=feedback, moodle_skipped=tuple(moodle_csv.skipped),
-                       feedback_zip=feedback_zip, moodle_dropped=tuple(moodle_csv.dropped),
-                       moodle_notes=tuple(moodle_csv.notes), **paths)
+    pages.write_index_page(
+        paths["index_html"],
+        assignment,
+        cells,
+        students,
+        written,
+        max_score=max_score,
+        stats=stats,
+        sandboxed=not any_unsandboxed,
+        moodle=moodle_csv,
+        moodle_language_name=moodle_export.MOODLE_LANGUAGE_NAMES[moodle_language],
+        worksheet=worksheet,
+        zipped=zipped,
+        pass_rate_png=pass_rate_png,
+        histogram_png=histogram_png,
+        due_date=due_date,
+        generated=generated,
+    )
+    return ReportPaths(
+        folder=folder,
+        feedback=feedback,
+        moodle_skipped=tuple(moodle_csv.skipped),
+        feedback_zip=feedback_zip,
+        moodle_dropped=tuple(moodle_csv.dropped),
+        moodle_notes=tuple(moodle_csv.notes),
+        **paths,
+    )

@@ -17,7 +17,9 @@ class GradeCellInfo:
     max_score: float
     manual: bool  # a written answer or a task, graded by a person
     title: str  # short Portuguese label; may equal grade_id
-    exercise: str = ""  # the exercise's title (the notebook's heading above the cell): the feedback groups by it
+    exercise: str = (
+        ""  # the exercise's title (the notebook's heading above the cell): the feedback groups by it
+    )
     task: bool = False  # an nbgrader task cell
 
     @property
@@ -26,8 +28,10 @@ class GradeCellInfo:
 
 
 MARK_PASS, MARK_FAIL, MARK_NONE, MARK_MANUAL, MARK_PARTIAL = "✓", "✗", "·", "?", "◐"
-MARK_LEGEND = (f"{MARK_PASS} passou  {MARK_PARTIAL} parcial  {MARK_FAIL} falhou  {MARK_NONE} não executada  "
-               f"{MARK_MANUAL} aguardando correção manual")
+MARK_LEGEND = (
+    f"{MARK_PASS} passou  {MARK_PARTIAL} parcial  {MARK_FAIL} falhou  {MARK_NONE} não executada  "
+    f"{MARK_MANUAL} aguardando correção manual"
+)
 MESSAGE_LIMIT = 1500  # characters of a failure message shown to the student
 
 
@@ -76,7 +80,13 @@ def cell_views(student: StudentResult, cells: list[GradeCellInfo]) -> list[CellV
     known = {info.key for info in cells}
     for result in student.cells.values():  # a cell the caller did not list: still show it
         if result.key not in known:
-            info = GradeCellInfo(result.grade_id, result.notebook, result.max_score, result.manual,
-                                 result.grade_id, task=result.task)
+            info = GradeCellInfo(
+                result.grade_id,
+                result.notebook,
+                result.max_score,
+                result.manual,
+                result.grade_id,
+                task=result.task,
+            )
             views.append(cell_view(info, result))
     return views

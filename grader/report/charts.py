@@ -35,7 +35,9 @@ def _shorten(text: str, limit: int) -> str:
 
 def _empty_message(axes, text: str) -> None:
     """A chart with nothing to plot says why, in the middle of its axes."""
-    axes.text(0.5, 0.5, text, ha="center", va="center", transform=axes.transAxes, fontsize=11, color="#555555")
+    axes.text(
+        0.5, 0.5, text, ha="center", va="center", transform=axes.transAxes, fontsize=11, color="#555555"
+    )
 
 
 def pass_rate_chart(assignment: str, stats: ClassStats, path: Path) -> bytes:
@@ -50,7 +52,9 @@ def pass_rate_chart(assignment: str, stats: ClassStats, path: Path) -> bytes:
         axes.set_axis_off()
         return _save(figure, path)
     several = several_notebooks([info for info, _, _ in rates])
-    labels = [_shorten(f"{info.notebook}: " * several + (info.title or info.grade_id), 38) for info, _, _ in rates]
+    labels = [
+        _shorten(f"{info.notebook}: " * several + (info.title or info.grade_id), 38) for info, _, _ in rates
+    ]
     percents = [100.0 * passed / total for _, passed, total in rates]
     positions = list(range(len(rates)))
     colors = ["#2e7d32" if p >= 70 else "#f9a825" if p >= 40 else "#c62828" for p in percents]
@@ -107,4 +111,3 @@ def histogram_chart(assignment: str, max_score: float, stats: ClassStats, path: 
     axes.grid(axis="y", alpha=0.3)
     axes.spines[["top", "right"]].set_visible(False)
     return _save(figure, path)
-

@@ -38,24 +38,63 @@ from grader.intake.ingest import split_name
 HEADERS = {
     "recordid": {"Identifier", "Identificador", "Identifiant", "Kennung", "ID"},
     "fullname": {"Full name", "Nome completo", "Nombre completo", "Nom complet", "Vollständiger Name"},
-    "email": {"Email address", "Endereço de email", "Endereço de e-mail", "Email", "E-mail",
-              "Dirección Email", "Dirección de correo", "Adresse de courriel", "E-Mail-Adresse"},
-    "idnumber": {"ID number", "Número de identificação", "Número de identificación", "Numéro d'identification",
-                 "ID-Nummer", "Matrícula"},
+    "email": {
+        "Email address",
+        "Endereço de email",
+        "Endereço de e-mail",
+        "Email",
+        "E-mail",
+        "Dirección Email",
+        "Dirección de correo",
+        "Adresse de courriel",
+        "E-Mail-Adresse",
+    },
+    "idnumber": {
+        "ID number",
+        "Número de identificação",
+        "Número de identificación",
+        "Numéro d'identification",
+        "ID-Nummer",
+        "Matrícula",
+    },
     "team": {"Group", "Team", "Grupo", "Equipe", "Groupe", "Gruppe"},
     "grade": {"Grade", "Nota", "Calificación", "Note", "Bewertung", "Classificação", "Avaliação"},
-    "maxgrade": {"Maximum grade", "Nota máxima", "Calificación máxima", "Note maximale", "Bestwertung",
-                 "Classificação máxima", "Avaliação máxima"},
+    "maxgrade": {
+        "Maximum grade",
+        "Nota máxima",
+        "Calificación máxima",
+        "Note maximale",
+        "Bestwertung",
+        "Classificação máxima",
+        "Avaliação máxima",
+    },
     "scale": {"Scale", "Escala", "Barème", "Skala"},
-    "gradecanbechanged": {"Grade can be changed", "A nota pode ser alterada", "A nota pode ser alterada.",
-                          "La calificación puede ser cambiada", "La note peut être modifiée",
-                          "Bewertung kann geändert werden"},
-    "lastmodifiedgrade": {"Last modified (grade)", "Última modificação (nota)", "Última modificação (avaliação)",
-                          "Última modificación (calificación)", "Dernière modification (note)",
-                          "Dernière modification (évaluation)", "Zuletzt geändert (Bewertung)"},
-    "feedbackcomments": {"Feedback comments", "Comentários de feedback", "Comentários de Feedback",
-                         "Comentarios de retroalimentación", "Comentarios de retroalimentacion",
-                         "Commentaires de feedback", "Feedback als Kommentar"},
+    "gradecanbechanged": {
+        "Grade can be changed",
+        "A nota pode ser alterada",
+        "A nota pode ser alterada.",
+        "La calificación puede ser cambiada",
+        "La note peut être modifiée",
+        "Bewertung kann geändert werden",
+    },
+    "lastmodifiedgrade": {
+        "Last modified (grade)",
+        "Última modificação (nota)",
+        "Última modificação (avaliação)",
+        "Última modificación (calificación)",
+        "Dernière modification (note)",
+        "Dernière modification (évaluation)",
+        "Zuletzt geändert (Bewertung)",
+    },
+    "feedbackcomments": {
+        "Feedback comments",
+        "Comentários de feedback",
+        "Comentários de Feedback",
+        "Comentarios de retroalimentación",
+        "Comentarios de retroalimentacion",
+        "Commentaires de feedback",
+        "Feedback als Kommentar",
+    },
 }
 WORKSHEET_COPY = "planilha.csv"  # moodle/<assignment>/: the worksheet `grader grade --worksheet` read last
 NO_WORDS = {"no", "não", "nao", "non", "nein", "nee", "nej", "nie", "ne", "нет"}
@@ -217,8 +256,10 @@ def read_worksheet(path: Path) -> Worksheet:
     """Read Moodle's grading worksheet; a clear error when it is not one."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"planilha de notas não encontrada: {path}; baixe-a na tarefa do Moodle "
-                        "(Ver todos os envios → Ação de avaliação → Baixar planilha de notas)")
+        raise UserError(
+            f"planilha de notas não encontrada: {path}; baixe-a na tarefa do Moodle "
+            "(Ver todos os envios → Ação de avaliação → Baixar planilha de notas)"
+        )
     raw = path.read_bytes()
     for encoding in ("utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8", "cp1252"):
         try:
@@ -249,19 +290,32 @@ def read_worksheet(path: Path) -> Worksheet:
         if "gradecanbechanged" in columns:
             word = _norm(cell("gradecanbechanged")).rstrip(".")
             can_change = False if word in NO_WORDS else True if word in YES_WORDS else None
-        sheet.participants.append(Participant(
-            index, found["id"], cell("fullname"), cell("email"), cell("idnumber"), cell("team"), cell("grade"),
-            can_change, cell("lastmodifiedgrade"),
-        ))
+        sheet.participants.append(
+            Participant(
+                index,
+                found["id"],
+                cell("fullname"),
+                cell("email"),
+                cell("idnumber"),
+                cell("team"),
+                cell("grade"),
+                can_change,
+                cell("lastmodifiedgrade"),
+            )
+        )
     if "feedbackcomments" not in columns:
-        sheet.notes.append("a planilha não tem a coluna de comentários: habilite “Comentários de feedback” na "
-                           "tarefa e baixe a planilha de novo para mandar os comentários")
+        sheet.notes.append(
+            "a planilha não tem a coluna de comentários: habilite “Comentários de feedback” na "
+            "tarefa e baixe a planilha de novo para mandar os comentários"
+        )
     return sheet
 
 
 def _not_a_worksheet(path: Path, why: str) -> UserError:
-    return UserError(f"{path} não parece a planilha de notas do Moodle ({why}); baixe-a na tarefa: Ver todos os "
-                     "envios → Ação de avaliação → Baixar planilha de notas")
+    return UserError(
+        f"{path} não parece a planilha de notas do Moodle ({why}); baixe-a na tarefa: Ver todos os "
+        "envios → Ação de avaliação → Baixar planilha de notas"
+    )
 
 
 def _find_columns(path: Path, header: list[str], rows: list[list[str]]) -> tuple[dict[str, int], str]:
@@ -273,7 +327,9 @@ def _find_columns(path: Path, header: list[str], rows: list[list[str]]) -> tuple
     # The identifier is Moodle's first column in every layout: "<hiddenuser><participant id>".
     prefixes = {m["prefix"] for row in rows if (m := IDENTIFIER.match(row[0].strip()))}
     if rows and (len(prefixes) != 1 or not all(IDENTIFIER.match(row[0].strip()) for row in rows)):
-        raise _not_a_worksheet(path, f"a primeira coluna, {header[0]!r}, não tem identificadores de participante")
+        raise _not_a_worksheet(
+            path, f"a primeira coluna, {header[0]!r}, não tem identificadores de participante"
+        )
     columns.setdefault("recordid", 0)
     hiddenuser = prefixes.pop() if prefixes else ""
     values = [[row[i].strip() for row in rows] for i in range(len(header))]
@@ -293,8 +349,11 @@ def _find_columns(path: Path, header: list[str], rows: list[list[str]]) -> tuple
     if "grade" not in columns or after is None:
         raise _not_a_worksheet(path, "não achei as colunas de nota e de nota máxima")
     if "lastmodifiedgrade" not in columns:  # the last column of dates (or "-") after the grade
-        dated = [i for i in range(after + 1, len(header))
-                 if values[i] and all(v == "-" or re.search(r"\d{1,2}:\d\d", v) for v in values[i])]
+        dated = [
+            i
+            for i in range(after + 1, len(header))
+            if values[i] and all(v == "-" or re.search(r"\d{1,2}:\d\d", v) for v in values[i])
+        ]
         if not dated:
             raise _not_a_worksheet(path, "não achei a coluna “Última modificação (nota)”")
         columns["lastmodifiedgrade"] = dated[-1]
@@ -323,7 +382,7 @@ def format_grade(value: float) -> str:
 
 
 def strtotime_text(text: str) -> str:
-    """"Last modified (grade)" in a form PHP's strtotime reads, the same minute as the worksheet says ("-" stays:
+    """ "Last modified (grade)" in a form PHP's strtotime reads, the same minute as the worksheet says ("-" stays:
     strtotime reads it as no date, as Moodle does). Unreadable text is kept."""
     when = parse_userdate(text)
     return when.strftime("%Y-%m-%d %H:%M") if when else text
@@ -359,31 +418,66 @@ def fill(sheet: Worksheet, grades: dict[str, tuple[float | None, str, str]], out
         row[columns["lastmodifiedgrade"]] = strtotime_text(row[columns["lastmodifiedgrade"]])
         if grade is None:
             row[columns["grade"]] = ""
-            dropped.append(Dropped(p.participant_id, label, why_blank or "nota em branco",
-                                   "o Moodle mantém a nota atual; lance-a no Moodle depois de decidir"))
+            dropped.append(
+                Dropped(
+                    p.participant_id,
+                    label,
+                    why_blank or "nota em branco",
+                    "o Moodle mantém a nota atual; lance-a no Moodle depois de decidir",
+                )
+            )
             continue
         if scale:
             row[columns["grade"]] = ""
-            dropped.append(Dropped(
-                p.participant_id, label, "a tarefa usa escala (“" + " / ".join(scale) + "”): o Moodle só aceita "
-                "um item da escala", "mude a tarefa para nota numérica (Nota → Tipo: Pontos) e baixe a planilha "
-                "de novo, ou lance a nota à mão"))
+            dropped.append(
+                Dropped(
+                    p.participant_id,
+                    label,
+                    "a tarefa usa escala (“" + " / ".join(scale) + "”): o Moodle só aceita um item da escala",
+                    "mude a tarefa para nota numérica (Nota → Tipo: Pontos) e baixe a planilha "
+                    "de novo, ou lance a nota à mão",
+                )
+            )
             continue
         text = format_grade(grade)
         row[columns["grade"]] = text
         if maximum is not None and grade > maximum + 1e-9:
-            dropped.append(Dropped(p.participant_id, label, f"nota {text} acima da nota máxima da tarefa",
-                                   "aumente a nota máxima da tarefa no Moodle ou confira a planilha"))
+            dropped.append(
+                Dropped(
+                    p.participant_id,
+                    label,
+                    f"nota {text} acima da nota máxima da tarefa",
+                    "aumente a nota máxima da tarefa no Moodle ou confira a planilha",
+                )
+            )
         if p.can_change is False:
-            dropped.append(Dropped(p.participant_id, label, "a nota não pode ser alterada (bloqueada ou "
-                                   "sobrescrita no livro de notas)", "desbloqueie a nota no Moodle e envie de novo"))
+            dropped.append(
+                Dropped(
+                    p.participant_id,
+                    label,
+                    "a nota não pode ser alterada (bloqueada ou sobrescrita no livro de notas)",
+                    "desbloqueie a nota no Moodle e envie de novo",
+                )
+            )
         if grade == 0:
-            dropped.append(Dropped(p.participant_id, label, "nota 0: o Moodle 5.1 ou mais novo não importa nota "
-                                   "zero (só o comentário)", "no Moodle 5.1+, lance o 0 à mão"))
+            dropped.append(
+                Dropped(
+                    p.participant_id,
+                    label,
+                    "nota 0: o Moodle 5.1 ou mais novo não importa nota zero (só o comentário)",
+                    "no Moodle 5.1+, lance o 0 à mão",
+                )
+            )
         if p.last_modified not in ("", "-") and parse_userdate(p.last_modified) is None:
-            dropped.append(Dropped(p.participant_id, label, f"data “{p.last_modified}” em formato que o Moodle "
-                                   "não lê: ele trata a nota atual como modificada depois da planilha",
-                                   "marque “Ignorar registros modificados” ao enviar"))
+            dropped.append(
+                Dropped(
+                    p.participant_id,
+                    label,
+                    f"data “{p.last_modified}” em formato que o Moodle "
+                    "não lê: ele trata a nota atual como modificada depois da planilha",
+                    "marque “Ignorar registros modificados” ao enviar",
+                )
+            )
     _write(sheet, [sheet.header, *rows], out)
     return Filled(len(sheet.participants), dropped, blank)
 
@@ -430,8 +524,10 @@ def resolve(students: list, sheet: Worksheet) -> list[str]:
             student.members = members
             continue
         shown = student.moodle_name or f"{sheet.hiddenuser}{student.moodle_id}"
-        line = (f"{shown} (pasta do Moodle {student.moodle_id or 'sem número'}) não está na planilha "
-                f"{sheet.path.name}: fica fora da planilha preenchida; confira se a planilha é desta tarefa")
+        line = (
+            f"{shown} (pasta do Moodle {student.moodle_id or 'sem número'}) não está na planilha "
+            f"{sheet.path.name}: fica fora da planilha preenchida; confira se a planilha é desta tarefa"
+        )
         student.notes.append(line)
         notes.append(line)
     if from_moodle and not matched:
@@ -441,5 +537,7 @@ def resolve(students: list, sheet: Worksheet) -> list[str]:
             "planilha de notas da mesma tarefa do zip"
         )
     if any(s.team for s in from_moodle) and "team" not in sheet.columns:
-        notes.append("envios em grupo, mas a planilha não tem a coluna de grupo: os membros não recebem a nota")
+        notes.append(
+            "envios em grupo, mas a planilha não tem a coluna de grupo: os membros não recebem a nota"
+        )
     return notes

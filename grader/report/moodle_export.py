@@ -100,22 +100,31 @@ def moodle_comment(student: StudentResult, cells: list[GradeCellInfo], max_score
     if student.late:
         parts.append(f"Entrega atrasada ({timestamps.lateness(student.seconds_late)} depois do prazo).")
     views = cell_views(student, cells)
-    failed = _unique(v.info.exercise or v.info.title or v.info.grade_id for v in views
-                     if v.mark == MARK_FAIL and v.result is not None and not v.result.not_submitted)
+    failed = _unique(
+        v.info.exercise or v.info.title or v.info.grade_id
+        for v in views
+        if v.mark == MARK_FAIL and v.result is not None and not v.result.not_submitted
+    )
     if failed and student.status != Status.MISSING:
         parts.append("Questões sem pontuação total: " + ", ".join(f"“{t}”" for t in failed) + ".")
     partial = _unique(v.info.exercise or v.info.title for v in views if v.mark == MARK_PARTIAL)
     if partial:
         parts.append("Pontuação parcial: " + ", ".join(f"“{t}”" for t in partial) + ".")
-    waiting = _unique(v.info.exercise or v.info.title or v.info.grade_id for v in views if v.mark == MARK_MANUAL)
+    waiting = _unique(
+        v.info.exercise or v.info.title or v.info.grade_id for v in views if v.mark == MARK_MANUAL
+    )
     if waiting:
         parts.append("Aguardando correção manual: " + ", ".join(f"“{t}”" for t in waiting) + ".")
     flags = [text for text in flag_texts(student) if HELD_TEXT not in text or not student.held_for_review]
     if flags:
         parts.append("Observações: " + "; ".join(flags) + ".")
     if student.comments:
-        parts.append("Comentários do professor: " + " ".join(
-            text if text.endswith((".", "!", "?")) else text + "." for text in student.comments.values()))
+        parts.append(
+            "Comentários do professor: "
+            + " ".join(
+                text if text.endswith((".", "!", "?")) else text + "." for text in student.comments.values()
+            )
+        )
     return html.escape(" ".join(parts), quote=False)
 
 
@@ -132,8 +141,15 @@ class MoodleCsv:
     notes: list[str]  # about the worksheet as a whole (Portuguese)
 
 
-def write_moodle_csv(path: Path, cells: list[GradeCellInfo], students: list[StudentResult], max_score: float,
-                     worksheet: Worksheet | None, language: str, now: datetime) -> MoodleCsv:
+def write_moodle_csv(
+    path: Path,
+    cells: list[GradeCellInfo],
+    students: list[StudentResult],
+    max_score: float,
+    worksheet: Worksheet | None,
+    language: str,
+    now: datetime,
+) -> MoodleCsv:
     """moodle.csv: `worksheet` filled in, on its scale; without one, a worksheet with headers in `language`."""
     if worksheet is None:
         rows, skipped = language_worksheet_rows(cells, students, max_score, language, now)
@@ -143,12 +159,16 @@ def write_moodle_csv(path: Path, cells: list[GradeCellInfo], students: list[Stud
     filled = fill(worksheet, grades, path)
     notes = list(worksheet.notes)
     if worksheet.maximum and abs(worksheet.maximum - max_score) > 1e-9:
-        notes.append(f"notas convertidas de 0–{format_number(max_score)} (o corretor) para 0–"
-                     f"{format_number(worksheet.maximum)} (a nota máxima da tarefa no Moodle)")
+        notes.append(
+            f"notas convertidas de 0–{format_number(max_score)} (o corretor) para 0–"
+            f"{format_number(worksheet.maximum)} (a nota máxima da tarefa no Moodle)"
+        )
     if filled.blank:
-        notes.append(f"{plural(len(filled.blank), 'participante', 'participantes')} da planilha sem "
-                     f"envio corrigido {'ficou' if len(filled.blank) == 1 else 'ficaram'} em branco "
-                     f"(o Moodle não altera): {', '.join(filled.blank)}")
+        notes.append(
+            f"{plural(len(filled.blank), 'participante', 'participantes')} da planilha sem "
+            f"envio corrigido {'ficou' if len(filled.blank) == 1 else 'ficaram'} em branco "
+            f"(o Moodle não altera): {', '.join(filled.blank)}"
+        )
     return MoodleCsv(skipped, filled.dropped, notes)
 
 
@@ -172,13 +192,22 @@ def language_worksheet_rows(
         grade = "" if s.held_for_review else format_number(s.score, decimal=".")
         comment = moodle_comment(s, cells, max_score)
         for participant, name in participants:
-            rows.append([words["hiddenuser"] + participant, name, grade, format_number(max_score, "."), modified,
-                         comment])
+            rows.append(
+                [
+                    words["hiddenuser"] + participant,
+                    name,
+                    grade,
+                    format_number(max_score, "."),
+                    modified,
+                    comment,
+                ]
+            )
     return rows, skipped
 
 
-def worksheet_grades(cells: list[GradeCellInfo], students: list[StudentResult], max_score: float,
-                     sheet_max: float | None) -> tuple[dict[str, tuple[float | None, str, str]], list[str]]:
+def worksheet_grades(
+    cells: list[GradeCellInfo], students: list[StudentResult], max_score: float, sheet_max: float | None
+) -> tuple[dict[str, tuple[float | None, str, str]], list[str]]:
     """participant id -> (grade on the worksheet's scale or None, comment, why blank) for grader.report.moodle.fill;
     and the students left out."""
     grades: dict[str, tuple[float | None, str, str]] = {}
@@ -198,7 +227,9 @@ def worksheet_grades(cells: list[GradeCellInfo], students: list[StudentResult], 
     return grades, skipped
 
 
-def write_feedback_zip(path: Path, students: list[StudentResult], pages: dict[str, Path], assignment: str) -> int:
+def write_feedback_zip(
+    path: Path, students: list[StudentResult], pages: dict[str, Path], assignment: str
+) -> int:
     """feedback_moodle.zip: each page as Moodle's "Upload multiple feedback files in a zip" reads it
     (mod/assign/feedback/file/importziplib.php, is_valid_filename_for_import): a folder
     "<name>_<participant id>_assignfeedback_file/" per participant, "_" in names replaced by spaces as the
@@ -208,8 +239,9 @@ def write_feedback_zip(path: Path, students: list[StudentResult], pages: dict[st
         for s in students:
             for participant, name in moodle_participants(s):
                 label = re.sub(r"[/\\:*?\"<>|]+", " ", (name or "Participante").replace("_", " ")).strip()
-                archive.write(pages[s.student_id], f"{label}_{participant}_assignfeedback_file/devolutiva_{assignment}.html")
+                archive.write(
+                    pages[s.student_id],
+                    f"{label}_{participant}_assignfeedback_file/devolutiva_{assignment}.html",
+                )
                 count += 1
     return count
-
-

@@ -46,8 +46,17 @@ from grader.report.wording import (
 )
 
 TEMPLATES = Path(__file__).parent / "templates"
-SIMILARITY_JSON, SIMILARITY_HTML = "similaridade.json", "similaridade.html"  # grader/grading/similarity.py writes them
-_MARK_CLASS = {MARK_PASS: "ok", MARK_FAIL: "bad", MARK_NONE: "none", MARK_MANUAL: "manual", MARK_PARTIAL: "partial"}
+SIMILARITY_JSON, SIMILARITY_HTML = (
+    "similaridade.json",
+    "similaridade.html",
+)  # grader/grading/similarity.py writes them
+_MARK_CLASS = {
+    MARK_PASS: "ok",
+    MARK_FAIL: "bad",
+    MARK_NONE: "none",
+    MARK_MANUAL: "manual",
+    MARK_PARTIAL: "partial",
+}
 
 
 @functools.cache
@@ -62,7 +71,9 @@ def inline(name: str) -> Markup:
 
 def template_environment() -> Environment:
     """Jinja2 on templates/, HTML-escaped, with the helpers every page's template uses."""
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True
+    )
     env.globals.update(
         num=format_number,
         flag_text=flag_text,
@@ -89,8 +100,9 @@ class _ExerciseView:
     max_score: float
 
 
-def _exercise_views(student: StudentResult, views: list[CellView],
-                    answer_exercises: dict[tuple[str, str], str]) -> list[_ExerciseView]:
+def _exercise_views(
+    student: StudentResult, views: list[CellView], answer_exercises: dict[tuple[str, str], str]
+) -> list[_ExerciseView]:
     """The cells grouped under their exercise, in notebook order, with the instructor's comments."""
     groups: dict[str, list[CellView]] = {}
     for v in views:
@@ -98,13 +110,27 @@ def _exercise_views(student: StudentResult, views: list[CellView],
     comments: dict[str, list[str]] = {}
     for name, text in student.comments.items():
         notebook, _, grade_id = name.rpartition("/")  # "<notebook>/<grade_id>", or a bare grade_id
-        title = next((t for (nb, gid), t in answer_exercises.items()
-                      if gid == grade_id and notebook in ("", nb)), "") or next(
-            (v.info.exercise for v in views if v.info.grade_id == grade_id and notebook in ("", v.info.notebook)
-             and v.info.exercise), "")
+        title = next(
+            (t for (nb, gid), t in answer_exercises.items() if gid == grade_id and notebook in ("", nb)), ""
+        ) or next(
+            (
+                v.info.exercise
+                for v in views
+                if v.info.grade_id == grade_id and notebook in ("", v.info.notebook) and v.info.exercise
+            ),
+            "",
+        )
         comments.setdefault(title if title in groups else "", []).append(text)
-    out = [_ExerciseView(title, group, comments.get(title, []), sum(v.score for v in group),
-                         sum(v.info.max_score for v in group)) for title, group in groups.items()]
+    out = [
+        _ExerciseView(
+            title,
+            group,
+            comments.get(title, []),
+            sum(v.score for v in group),
+            sum(v.info.max_score for v in group),
+        )
+        for title, group in groups.items()
+    ]
     if comments.get(""):
         out.append(_ExerciseView("Comentários gerais", [], comments[""], 0.0, 0.0))
     return out
@@ -116,8 +142,11 @@ def _submission_text(student: StudentResult, due_date) -> str:
         return ""
     when = datetime.fromisoformat(student.submitted_at)
     zone = due_date.tzinfo if due_date is not None else None
-    source = {"timestamp.txt": "pelo timestamp.txt", "zip": "pelo horário do arquivo no zip",
-              "arquivo": "pelo horário do arquivo"}.get(student.submitted_from, "")
+    source = {
+        "timestamp.txt": "pelo timestamp.txt",
+        "zip": "pelo horário do arquivo no zip",
+        "arquivo": "pelo horário do arquivo",
+    }.get(student.submitted_from, "")
     text = timestamps.shown(when, zone) + (f", {source}" if source else "")
     if student.late:
         text += f"; atrasada {timestamps.lateness(student.seconds_late)}"
@@ -144,9 +173,18 @@ def _similarity_summary(folder: Path) -> dict | None:
     return {"pairs": len(pairs), "couples": len(couples), "generated": generated}
 
 
-def write_feedback_pages(folder: Path, assignment: str, cells: list[GradeCellInfo], students: list[StudentResult],
-                         *, max_score: float, sandboxed: bool, answer_exercises: dict[tuple[str, str], str],
-                         due_date: datetime | None, generated: str) -> list[tuple[StudentResult, Path]]:
+def write_feedback_pages(
+    folder: Path,
+    assignment: str,
+    cells: list[GradeCellInfo],
+    students: list[StudentResult],
+    *,
+    max_score: float,
+    sandboxed: bool,
+    answer_exercises: dict[tuple[str, str], str],
+    due_date: datetime | None,
+    generated: str,
+) -> list[tuple[StudentResult, Path]]:
     """feedback/<id>.html for each student, in id order; each student with their page."""
     template = template_environment().get_template("feedback.html.j2")
     written = []
@@ -166,7 +204,9 @@ def write_feedback_pages(folder: Path, assignment: str, cells: list[GradeCellInf
                 max_score=format_number(max_score),
                 status_label=status_label(s),
                 status_class=_status_class(s),
-                status_text=(s.problem[0].upper() + s.problem[1:]) if s.problem else STATUS_EXPLANATIONS.get(s.status, ""),
+                status_text=(s.problem[0].upper() + s.problem[1:])
+                if s.problem
+                else STATUS_EXPLANATIONS.get(s.status, ""),
                 missing_text=missing_notebooks_text(s) + "." if s.missing_notebooks else "",
                 submission=_submission_text(s, due_date),
                 flags=flag_texts(s),
@@ -179,11 +219,25 @@ def write_feedback_pages(folder: Path, assignment: str, cells: list[GradeCellInf
     return written
 
 
-def write_index_page(path: Path, assignment: str, cells: list[GradeCellInfo], students: list[StudentResult],
-                     feedback: list[tuple[StudentResult, Path]], *, max_score: float, stats: ClassStats,
-                     sandboxed: bool, moodle: MoodleCsv, moodle_language_name: str, worksheet: Worksheet | None,
-                     zipped: int, pass_rate_png: bytes, histogram_png: bytes, due_date: datetime | None,
-                     generated: str) -> None:
+def write_index_page(
+    path: Path,
+    assignment: str,
+    cells: list[GradeCellInfo],
+    students: list[StudentResult],
+    feedback: list[tuple[StudentResult, Path]],
+    *,
+    max_score: float,
+    stats: ClassStats,
+    sandboxed: bool,
+    moodle: MoodleCsv,
+    moodle_language_name: str,
+    worksheet: Worksheet | None,
+    zipped: int,
+    pass_rate_png: bytes,
+    histogram_png: bytes,
+    due_date: datetime | None,
+    generated: str,
+) -> None:
     """index.html, the overview: `feedback` is what write_feedback_pages wrote (each row links its page),
     `zipped` the participants in feedback_moodle.zip, the charts' PNG bytes are embedded."""
     rows = [
@@ -202,15 +256,15 @@ def write_index_page(path: Path, assignment: str, cells: list[GradeCellInfo], st
     rates = {info.key: (passed, total) for info, passed, total in stats.pass_rates}
     for info in cells:
         passed, total = rates.get(info.key, (0, 0))
-        waiting = sum(
-            1 for s in students if (c := s.cell(*info.key)) is not None and c.needs_manual_grade
-        )
+        waiting = sum(1 for s in students if (c := s.cell(*info.key)) is not None and c.needs_manual_grade)
         percent = round(100 * passed / total) if total else 0
         questions.append(
             {"info": info, "passed": passed, "total": total, "percent": percent, "waiting": waiting}
         )
     path.write_text(
-        template_environment().get_template("index.html.j2").render(
+        template_environment()
+        .get_template("index.html.j2")
+        .render(
             assignment=assignment,
             cells=cells,
             max_score=max_score,

@@ -11,16 +11,24 @@ from grader.model import StudentResult, cell_key, scores_json
 from grader.report.cells import GradeCellInfo, several_notebooks
 
 
-def write_scores_json(path: Path, assignment: str, max_score: float, students: list[StudentResult],
-                      notebooks: list[str], due_date: datetime | None) -> None:
+def write_scores_json(
+    path: Path,
+    assignment: str,
+    max_score: float,
+    students: list[StudentResult],
+    notebooks: list[str],
+    due_date: datetime | None,
+) -> None:
     """scores.json in the exact shape other tools read (grader.model.scores_json)."""
-    data = scores_json(assignment, max_score, students, notebooks,
-                       due_date.isoformat() if due_date is not None else None)
+    data = scores_json(
+        assignment, max_score, students, notebooks, due_date.isoformat() if due_date is not None else None
+    )
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def write_scores_csv(path: Path, cells: list[GradeCellInfo], students: list[StudentResult],
-                     max_score: float) -> None:
+def write_scores_csv(
+    path: Path, cells: list[GradeCellInfo], students: list[StudentResult], max_score: float
+) -> None:
     """scores.csv: one row per student, one column per graded cell (named as in scores.json)."""
     write_csv(path, scores_csv_rows(cells, students, max_score))
 

@@ -99,9 +99,7 @@ def terminal_table(
         return (" " * gap).join(parts).rstrip()[:width]
 
     out = []
-    title = (
-        f"Atividade {assignment} — {plural(len(ordered), 'aluno', 'alunos')}, nota máxima {format_number(max_score)}"
-    )
+    title = f"Atividade {assignment} — {plural(len(ordered), 'aluno', 'alunos')}, nota máxima {format_number(max_score)}"
     out.append(_fit(title, width))
     if not sandboxed or any(not s.sandboxed for s in ordered):
         out.append(_fit("SEM SANDBOX: correção feita com --no-sandbox", width))

@@ -23,8 +23,10 @@ STATUS_EXPLANATIONS = {
 HELD_TEXT = "retida para revisão"
 NO_SANDBOX_BANNER = "Correção feita SEM sandbox (--no-sandbox)"
 FLAG_TEXTS = {
-    FlagKind.TAMPERING: ("o que é medido no kernel do aluno (memória) ficou retido para revisão: o código mexe no "
-                  "IPython, em bibliotecas ou em __eq__"),
+    FlagKind.TAMPERING: (
+        "o que é medido no kernel do aluno (memória) ficou retido para revisão: o código mexe no "
+        "IPython, em bibliotecas ou em __eq__"
+    ),
 }
 
 
@@ -70,7 +72,7 @@ def sorted_by_id(students: Iterable[StudentResult]) -> list[StudentResult]:
 
 
 def status_label(student: StudentResult, *, short: bool = False) -> str:
-    """"corrigido", "erro, retido para revisão, atrasado"...; `short` for the terminal."""
+    """ "corrigido", "erro, retido para revisão, atrasado"...; `short` for the terminal."""
     label = STATUS_LABELS.get(student.status, student.status)
     if student.held_for_review:
         label = f"{label}, retido" if short else f"{label}, retido para revisão"
@@ -80,8 +82,10 @@ def status_label(student: StudentResult, *, short: bool = False) -> str:
 
 
 def missing_notebooks_text(student: StudentResult) -> str:
-    """"Notebook não enviado: parte2.ipynb; as questões dele ficaram com 0" (no final period)."""
+    """ "Notebook não enviado: parte2.ipynb; as questões dele ficaram com 0" (no final period)."""
     names = ", ".join(f"{name}.ipynb" for name in student.missing_notebooks)
     one = len(student.missing_notebooks) == 1
-    return (f"Notebook{'' if one else 's'} não enviado{'' if one else 's'}: {names}; as questões "
-            f"{'dele' if one else 'deles'} ficaram com 0")
+    return (
+        f"Notebook{'' if one else 's'} não enviado{'' if one else 's'}: {names}; as questões "
+        f"{'dele' if one else 'deles'} ficaram com 0"
+    )

@@ -43,7 +43,11 @@ GN_VALORES, GN_FORMATO = "gradiente_numerico_valores", "gradiente_numerico_forma
 ER_VALOR = "erro_relativo_valor"
 JD_VALORES, JD_MODO = "jacobiana_direta_valores", "jacobiana_direta_modo"
 JR_VALORES, JR_MODO = "jacobiana_reversa_valores", "jacobiana_reversa_modo"
-EC_VALORES, EC_ESTAVEL, EC_INICIAL = "entropia_cruzada_valores", "entropia_cruzada_estavel", "entropia_cruzada_inicial"
+EC_VALORES, EC_ESTAVEL, EC_INICIAL = (
+    "entropia_cruzada_valores",
+    "entropia_cruzada_estavel",
+    "entropia_cruzada_inicial",
+)
 
 
 ANSWERS: list[Answer] = [
@@ -881,90 +885,193 @@ def _resposta(name: str, cell: str, code: str, why: str, *must_fail: str) -> Ans
 
 ANSWERS += [
     # ------------------------------------------------------------------ J_linear
-    _resposta("J_linear_mse_soma", "resposta_J_linear", """
+    _resposta(
+        "J_linear_mse_soma",
+        "resposta_J_linear",
+        """
 import torch.nn.functional as F
 
 
 def J_linear(w, b, X, y):
     return F.mse_loss(X @ w + b, y, reduction="sum")
-""", "mse_loss com reduction='sum'"),
-    _resposta("J_linear_produto_interno", "resposta_J_linear", """
+""",
+        "mse_loss com reduction='sum'",
+    ),
+    _resposta(
+        "J_linear_produto_interno",
+        "resposta_J_linear",
+        """
 def J_linear(w, b, X, y):
     r = torch.mv(X, w) + b - y
     return torch.dot(r, r)
-""", "o quadrado da norma do resíduo como produto interno"),
-    _resposta("J_linear_norma", "resposta_J_linear", """
+""",
+        "o quadrado da norma do resíduo como produto interno",
+    ),
+    _resposta(
+        "J_linear_norma",
+        "resposta_J_linear",
+        """
 def J_linear(w, b, X, y):
     return torch.linalg.vector_norm(w @ X.T + b - y) ** 2
-""", "norma euclidiana do resíduo ao quadrado, com w @ Xᵀ"),
-    _resposta("J_linear_media", "resposta_J_linear", """
+""",
+        "norma euclidiana do resíduo ao quadrado, com w @ Xᵀ",
+    ),
+    _resposta(
+        "J_linear_media",
+        "resposta_J_linear",
+        """
 def J_linear(w, b, X, y):
     return ((X @ w + b - y) ** 2).mean()
-""", "média em vez de soma", JL_VALOR, JL_GRAD),
-    _resposta("J_linear_sem_vies", "resposta_J_linear", """
+""",
+        "média em vez de soma",
+        JL_VALOR,
+        JL_GRAD,
+    ),
+    _resposta(
+        "J_linear_sem_vies",
+        "resposta_J_linear",
+        """
 def J_linear(w, b, X, y):
     return ((X @ w - y) ** 2).sum()
-""", "esquece o viés b", JL_VALOR, JL_GRAD),
-    _resposta("J_linear_elemento_a_elemento", "resposta_J_linear", """
+""",
+        "esquece o viés b",
+        JL_VALOR,
+        JL_GRAD,
+    ),
+    _resposta(
+        "J_linear_elemento_a_elemento",
+        "resposta_J_linear",
+        """
 def J_linear(w, b, X, y):
     return ((X * w + b - y[:, None]) ** 2).sum()
-""", "multiplica X por w elemento a elemento (sem somar os atributos de cada exemplo)", JL_VALOR, JL_GRAD),
-    _resposta("J_linear_float", "resposta_J_linear", """
+""",
+        "multiplica X por w elemento a elemento (sem somar os atributos de cada exemplo)",
+        JL_VALOR,
+        JL_GRAD,
+    ),
+    _resposta(
+        "J_linear_float",
+        "resposta_J_linear",
+        """
 def J_linear(w, b, X, y):
     return float(((X @ w + b - y) ** 2).sum())
-""", "devolve um float do Python: corta o grafo", JL_VALOR, JL_GRAD),
-    _resposta("J_linear_detach", "resposta_J_linear", """
+""",
+        "devolve um float do Python: corta o grafo",
+        JL_VALOR,
+        JL_GRAD,
+    ),
+    _resposta(
+        "J_linear_detach",
+        "resposta_J_linear",
+        """
 def J_linear(w, b, X, y):
     return ((X @ w + b - y) ** 2).sum().detach()
-""", "valor certo, desligado do grafo", JL_GRAD),
-    _resposta("J_linear_cpu", "resposta_J_linear", """
+""",
+        "valor certo, desligado do grafo",
+        JL_GRAD,
+    ),
+    _resposta(
+        "J_linear_cpu",
+        "resposta_J_linear",
+        """
 def J_linear(w, b, X, y):
     return ((X @ w + b - y) ** 2).sum().cpu()
-""", "leva o resultado para a CPU", JL_VALOR),
+""",
+        "leva o resultado para a CPU",
+        JL_VALOR,
+    ),
     # ------------------------------------------------------------------ gradiente_linear
-    _resposta("gradiente_linear_r_vezes_X", "resposta_gradiente_linear", """
+    _resposta(
+        "gradiente_linear_r_vezes_X",
+        "resposta_gradiente_linear",
+        """
 def gradiente_linear(w, b, X, y):
     r = X @ w + b - y
     return 2 * r @ X, 2 * r.sum()
-""", "rᵀX em vez de Xᵀr (o mesmo vetor)"),
-    _resposta("gradiente_linear_einsum", "resposta_gradiente_linear", """
+""",
+        "rᵀX em vez de Xᵀr (o mesmo vetor)",
+    ),
+    _resposta(
+        "gradiente_linear_einsum",
+        "resposta_gradiente_linear",
+        """
 def gradiente_linear(w, b, X, y):
     r = torch.einsum("ij,j->i", X, w) + b - y
     return 2 * torch.einsum("ij,i->j", X, r), 2 * torch.sum(r)
-""", "as duas contas com einsum"),
-    _resposta("gradiente_linear_broadcasting", "resposta_gradiente_linear", """
+""",
+        "as duas contas com einsum",
+    ),
+    _resposta(
+        "gradiente_linear_broadcasting",
+        "resposta_gradiente_linear",
+        """
 def gradiente_linear(w, b, X, y):
     r = (X * w).sum(dim=1) + b - y
     return 2 * (X * r[:, None]).sum(dim=0), (2 * r).sum()
-""", "produtos por broadcasting e somas nas dimensões certas"),
-    _resposta("gradiente_linear_sem_fator_2", "resposta_gradiente_linear", """
+""",
+        "produtos por broadcasting e somas nas dimensões certas",
+    ),
+    _resposta(
+        "gradiente_linear_sem_fator_2",
+        "resposta_gradiente_linear",
+        """
 def gradiente_linear(w, b, X, y):
     r = X @ w + b - y
     return X.T @ r, r.sum()
-""", "esquece o fator 2 da derivada do quadrado", GL_VALORES),
-    _resposta("gradiente_linear_sinal_trocado", "resposta_gradiente_linear", """
+""",
+        "esquece o fator 2 da derivada do quadrado",
+        GL_VALORES,
+    ),
+    _resposta(
+        "gradiente_linear_sinal_trocado",
+        "resposta_gradiente_linear",
+        """
 def gradiente_linear(w, b, X, y):
     r = y - X @ w - b
     return 2 * X.T @ r, 2 * r.sum()
-""", "resíduo com o sinal trocado", GL_VALORES),
-    _resposta("gradiente_linear_sem_transpor", "resposta_gradiente_linear", """
+""",
+        "resíduo com o sinal trocado",
+        GL_VALORES,
+    ),
+    _resposta(
+        "gradiente_linear_sem_transpor",
+        "resposta_gradiente_linear",
+        """
 def gradiente_linear(w, b, X, y):
     r = X @ w + b - y
     return 2 * X @ r, 2 * r.sum()
-""", "X·r em vez de Xᵀr (formato errado, ou erro quando n != d)", GL_VALORES),
-    _resposta("gradiente_linear_vies_sem_somar", "resposta_gradiente_linear", """
+""",
+        "X·r em vez de Xᵀr (formato errado, ou erro quando n != d)",
+        GL_VALORES,
+    ),
+    _resposta(
+        "gradiente_linear_vies_sem_somar",
+        "resposta_gradiente_linear",
+        """
 def gradiente_linear(w, b, X, y):
     r = X @ w + b - y
     return 2 * X.T @ r, 2 * r
-""", "dJ/db sem a soma: um vetor em vez de um número", GL_VALORES),
-    _resposta("gradiente_linear_autograd", "resposta_gradiente_linear", """
+""",
+        "dJ/db sem a soma: um vetor em vez de um número",
+        GL_VALORES,
+    ),
+    _resposta(
+        "gradiente_linear_autograd",
+        "resposta_gradiente_linear",
+        """
 def gradiente_linear(w, b, X, y):
     w = w.detach().clone().requires_grad_(True)
     b = torch.as_tensor(b, dtype=X.dtype, device=X.device).clone().requires_grad_(True)
     ((X @ w + b - y) ** 2).sum().backward()
     return w.grad, b.grad
-""", "usa o autograd em vez da fórmula (valores certos)", GL_SEM_AUTOGRAD),
-    _resposta("gradiente_linear_jacobiana_pronta", "resposta_gradiente_linear", """
+""",
+        "usa o autograd em vez da fórmula (valores certos)",
+        GL_SEM_AUTOGRAD,
+    ),
+    _resposta(
+        "gradiente_linear_jacobiana_pronta",
+        "resposta_gradiente_linear",
+        """
 def _perda(w, b, X, y):
     return ((X @ w + b - y) ** 2).sum()
 
@@ -973,16 +1080,27 @@ def gradiente_linear(w, b, X, y):
     b = torch.as_tensor(b, dtype=X.dtype, device=X.device)
     dw, db = torch.autograd.functional.jacobian(lambda v, c: _perda(v, c, X, y), (w, b))
     return dw, db
-""", "torch.autograd.functional.jacobian, sem backward nem grad no código", GL_SEM_AUTOGRAD),
+""",
+        "torch.autograd.functional.jacobian, sem backward nem grad no código",
+        GL_SEM_AUTOGRAD,
+    ),
     # ------------------------------------------------------------------ gradiente_numerico
-    _resposta("gradiente_numerico_eye", "resposta_gradiente_numerico", """
+    _resposta(
+        "gradiente_numerico_eye",
+        "resposta_gradiente_numerico",
+        """
 def gradiente_numerico(J, w, delta=1e-4):
     planos = w.detach().reshape(-1)
     base = torch.eye(planos.numel(), dtype=w.dtype, device=w.device) * delta
     valores = [(J((planos + e).reshape(w.shape)) - J((planos - e).reshape(w.shape))) / (2 * delta) for e in base]
     return torch.stack(valores).reshape(w.shape)
-""", "perturbações pelas linhas de δ·I, resultados empilhados"),
-    _resposta("gradiente_numerico_clone", "resposta_gradiente_numerico", """
+""",
+        "perturbações pelas linhas de δ·I, resultados empilhados",
+    ),
+    _resposta(
+        "gradiente_numerico_clone",
+        "resposta_gradiente_numerico",
+        """
 def gradiente_numerico(J, w, delta=1e-4):
     gradiente = torch.zeros_like(w)
     for k in range(w.numel()):
@@ -991,8 +1109,13 @@ def gradiente_numerico(J, w, delta=1e-4):
         menos.view(-1)[k] -= delta
         gradiente.view(-1)[k] = (J(mais) - J(menos)) / (2 * delta)
     return gradiente
-""", "duas cópias de w por coordenada"),
-    _resposta("gradiente_numerico_progressiva", "resposta_gradiente_numerico", """
+""",
+        "duas cópias de w por coordenada",
+    ),
+    _resposta(
+        "gradiente_numerico_progressiva",
+        "resposta_gradiente_numerico",
+        """
 def gradiente_numerico(J, w, delta=1e-4):
     gradiente = torch.empty_like(w)
     for k in range(w.numel()):
@@ -1000,8 +1123,14 @@ def gradiente_numerico(J, w, delta=1e-4):
         passo.view(-1)[k] = delta
         gradiente.view(-1)[k] = (J(w + passo) - J(w)) / delta
     return gradiente
-""", "diferença progressiva", GN_VALORES),
-    _resposta("gradiente_numerico_ignora_delta", "resposta_gradiente_numerico", """
+""",
+        "diferença progressiva",
+        GN_VALORES,
+    ),
+    _resposta(
+        "gradiente_numerico_ignora_delta",
+        "resposta_gradiente_numerico",
+        """
 def gradiente_numerico(J, w, delta=1e-4):
     h = 1e-4
     gradiente = torch.empty_like(w)
@@ -1010,18 +1139,37 @@ def gradiente_numerico(J, w, delta=1e-4):
         passo.view(-1)[k] = h
         gradiente.view(-1)[k] = (J(w + passo) - J(w - passo)) / (2 * h)
     return gradiente
-""", "passo fixo: ignora o delta recebido", GN_VALORES),
-    _resposta("gradiente_numerico_todas_juntas", "resposta_gradiente_numerico", """
+""",
+        "passo fixo: ignora o delta recebido",
+        GN_VALORES,
+    ),
+    _resposta(
+        "gradiente_numerico_todas_juntas",
+        "resposta_gradiente_numerico",
+        """
 def gradiente_numerico(J, w, delta=1e-4):
     return torch.full_like(w, float((J(w + delta) - J(w - delta)) / (2 * delta)))
-""", "perturba todas as coordenadas de uma vez: a derivada na direção (1, ..., 1)", GN_VALORES, GN_FORMATO),
-    _resposta("gradiente_numerico_autograd", "resposta_gradiente_numerico", """
+""",
+        "perturba todas as coordenadas de uma vez: a derivada na direção (1, ..., 1)",
+        GN_VALORES,
+        GN_FORMATO,
+    ),
+    _resposta(
+        "gradiente_numerico_autograd",
+        "resposta_gradiente_numerico",
+        """
 def gradiente_numerico(J, w, delta=1e-4):
     w = w.detach().clone().requires_grad_(True)
     (g,) = torch.autograd.grad(J(w), w)
     return g
-""", "o gradiente exato do autograd, não a diferença central", GN_VALORES),
-    _resposta("gradiente_numerico_altera_w", "resposta_gradiente_numerico", """
+""",
+        "o gradiente exato do autograd, não a diferença central",
+        GN_VALORES,
+    ),
+    _resposta(
+        "gradiente_numerico_altera_w",
+        "resposta_gradiente_numerico",
+        """
 def gradiente_numerico(J, w, delta=1e-4):
     gradiente = torch.empty_like(w)
     planos = w.view(-1)
@@ -1033,8 +1181,14 @@ def gradiente_numerico(J, w, delta=1e-4):
         planos[k] += delta  # volta (quase) ao valor original: o arredondamento muda w
         gradiente.view(-1)[k] = (mais - menos) / (2 * delta)
     return gradiente
-""", "perturba w no lugar: o arredondamento deixa w alterado", GN_FORMATO),
-    _resposta("gradiente_numerico_lista_de_floats", "resposta_gradiente_numerico", """
+""",
+        "perturba w no lugar: o arredondamento deixa w alterado",
+        GN_FORMATO,
+    ),
+    _resposta(
+        "gradiente_numerico_lista_de_floats",
+        "resposta_gradiente_numerico",
+        """
 def gradiente_numerico(J, w, delta=1e-4):
     valores = []
     for k in range(w.numel()):
@@ -1042,16 +1196,27 @@ def gradiente_numerico(J, w, delta=1e-4):
         passo.view(-1)[k] = delta
         valores.append(float((J(w + passo) - J(w - passo)) / (2 * delta)))
     return torch.tensor(valores, dtype=w.dtype).reshape(w.shape)
-""", "floats do Python num tensor novo: sempre na CPU (e float() não funciona em outros dispositivos)", GN_FORMATO),
+""",
+        "floats do Python num tensor novo: sempre na CPU (e float() não funciona em outros dispositivos)",
+        GN_FORMATO,
+    ),
     # ------------------------------------------------------------------ erro_relativo
-    _resposta("erro_relativo_torch_norm", "resposta_erro_relativo", """
+    _resposta(
+        "erro_relativo_torch_norm",
+        "resposta_erro_relativo",
+        """
 def erro_relativo(a, b):
     denominador = torch.maximum(a.norm(), b.norm())
     if denominador == 0:
         return 0.0
     return ((a - b).norm() / denominador).item()
-""", "Tensor.norm e torch.maximum"),
-    _resposta("erro_relativo_numpy", "resposta_erro_relativo", """
+""",
+        "Tensor.norm e torch.maximum",
+    ),
+    _resposta(
+        "erro_relativo_numpy",
+        "resposta_erro_relativo",
+        """
 import numpy as np
 
 
@@ -1060,28 +1225,57 @@ def erro_relativo(a, b):
     b = b.detach().cpu().double().numpy()
     maior = max(np.linalg.norm(a), np.linalg.norm(b))
     return 0.0 if maior == 0 else np.linalg.norm(a - b) / maior  # np.float64
-""", "NumPy: devolve np.float64, que é um float"),
-    _resposta("erro_relativo_so_a", "resposta_erro_relativo", """
+""",
+        "NumPy: devolve np.float64, que é um float",
+    ),
+    _resposta(
+        "erro_relativo_so_a",
+        "resposta_erro_relativo",
+        """
 def erro_relativo(a, b):
     norma = float(a.norm())
     return 0.0 if norma == 0 else float((a - b).norm()) / norma
-""", "divide só por ‖a‖: não é simétrico", ER_VALOR),
-    _resposta("erro_relativo_maximo_absoluto", "resposta_erro_relativo", """
+""",
+        "divide só por ‖a‖: não é simétrico",
+        ER_VALOR,
+    ),
+    _resposta(
+        "erro_relativo_maximo_absoluto",
+        "resposta_erro_relativo",
+        """
 def erro_relativo(a, b):
     maior = max(float(a.abs().max()), float(b.abs().max()))
     return 0.0 if maior == 0 else float((a - b).abs().max()) / maior
-""", "usa o maior valor absoluto em vez da norma euclidiana", ER_VALOR),
-    _resposta("erro_relativo_sem_caso_nulo", "resposta_erro_relativo", """
+""",
+        "usa o maior valor absoluto em vez da norma euclidiana",
+        ER_VALOR,
+    ),
+    _resposta(
+        "erro_relativo_sem_caso_nulo",
+        "resposta_erro_relativo",
+        """
 def erro_relativo(a, b):
     return float((a - b).norm() / torch.maximum(a.norm(), b.norm()))
-""", "não trata a e b nulos: 0/0 dá nan", ER_VALOR),
-    _resposta("erro_relativo_tensor", "resposta_erro_relativo", """
+""",
+        "não trata a e b nulos: 0/0 dá nan",
+        ER_VALOR,
+    ),
+    _resposta(
+        "erro_relativo_tensor",
+        "resposta_erro_relativo",
+        """
 def erro_relativo(a, b):
     maior = torch.maximum(a.norm(), b.norm())
     return torch.where(maior > 0, (a - b).norm() / maior, torch.zeros_like(maior))
-""", "valor certo, mas devolve um tensor em vez de float", ER_VALOR),
+""",
+        "valor certo, mas devolve um tensor em vez de float",
+        ER_VALOR,
+    ),
     # ------------------------------------------------------------------ jacobiana_direta
-    _resposta("jacobiana_direta_dual", "resposta_jacobiana_direta", """
+    _resposta(
+        "jacobiana_direta_dual",
+        "resposta_jacobiana_direta",
+        """
 import torch.autograd.forward_ad as fwAD
 
 
@@ -1092,16 +1286,26 @@ def jacobiana_direta(f, x):
             saida = f(fwAD.make_dual(x, direcao))
             colunas.append(fwAD.unpack_dual(saida).tangent)
     return torch.stack(colunas, dim=1)
-""", "modo direto com torch.autograd.forward_ad (números duais)"),
-    _resposta("jacobiana_direta_eye", "resposta_jacobiana_direta", """
+""",
+        "modo direto com torch.autograd.forward_ad (números duais)",
+    ),
+    _resposta(
+        "jacobiana_direta_eye",
+        "resposta_jacobiana_direta",
+        """
 from torch.func import jvp
 
 
 def jacobiana_direta(f, x):
     base = torch.eye(x.numel(), dtype=x.dtype, device=x.device)
     return torch.stack([jvp(f, (x,), (base[j],))[1] for j in range(x.numel())], dim=-1)
-""", "jvp importado de torch.func, direções tiradas da identidade"),
-    _resposta("jacobiana_direta_transposta", "resposta_jacobiana_direta", """
+""",
+        "jvp importado de torch.func, direções tiradas da identidade",
+    ),
+    _resposta(
+        "jacobiana_direta_transposta",
+        "resposta_jacobiana_direta",
+        """
 def jacobiana_direta(f, x):
     colunas = []
     for j in range(x.numel()):
@@ -1109,13 +1313,25 @@ def jacobiana_direta(f, x):
         direcao[j] = 1
         colunas.append(torch.func.jvp(f, (x,), (direcao,))[1])
     return torch.stack(colunas, dim=0)
-""", "empilha as colunas como linhas: a transposta (n, m)", JD_VALORES),
-    _resposta("jacobiana_direta_uma_direcao", "resposta_jacobiana_direta", """
+""",
+        "empilha as colunas como linhas: a transposta (n, m)",
+        JD_VALORES,
+    ),
+    _resposta(
+        "jacobiana_direta_uma_direcao",
+        "resposta_jacobiana_direta",
+        """
 def jacobiana_direta(f, x):
     _, coluna = torch.func.jvp(f, (x,), (torch.ones_like(x),))
     return torch.stack([coluna] * x.numel(), dim=1)
-""", "uma só passada na direção (1, ..., 1): repete J·1 em todas as colunas", JD_VALORES),
-    _resposta("jacobiana_direta_com_vjp", "resposta_jacobiana_direta", """
+""",
+        "uma só passada na direção (1, ..., 1): repete J·1 em todas as colunas",
+        JD_VALORES,
+    ),
+    _resposta(
+        "jacobiana_direta_com_vjp",
+        "resposta_jacobiana_direta",
+        """
 def jacobiana_direta(f, x):
     saida, vjp_fn = torch.func.vjp(f, x)
     linhas = []
@@ -1124,20 +1340,37 @@ def jacobiana_direta(f, x):
         u[i] = 1
         linhas.append(vjp_fn(u)[0])
     return torch.stack(linhas)
-""", "valores certos pelo modo reverso (vjp), não pelo direto", JD_MODO),
-    _resposta("jacobiana_direta_pronta", "resposta_jacobiana_direta", """
+""",
+        "valores certos pelo modo reverso (vjp), não pelo direto",
+        JD_MODO,
+    ),
+    _resposta(
+        "jacobiana_direta_pronta",
+        "resposta_jacobiana_direta",
+        """
 def jacobiana_direta(f, x):
     return torch.func.jacfwd(f)(x)
-""", "a função pronta jacfwd, sem montar as colunas", JD_MODO),
+""",
+        "a função pronta jacfwd, sem montar as colunas",
+        JD_MODO,
+    ),
     # ------------------------------------------------------------------ jacobiana_reversa
-    _resposta("jacobiana_reversa_autograd_grad", "resposta_jacobiana_reversa", """
+    _resposta(
+        "jacobiana_reversa_autograd_grad",
+        "resposta_jacobiana_reversa",
+        """
 def jacobiana_reversa(f, x):
     entrada = x.detach().clone().requires_grad_(True)
     saida = f(entrada)
     linhas = [torch.autograd.grad(saida[i], entrada, retain_graph=True)[0] for i in range(saida.numel())]
     return torch.stack(linhas)
-""", "uma passada de torch.autograd.grad por saída, com retain_graph"),
-    _resposta("jacobiana_reversa_eye", "resposta_jacobiana_reversa", """
+""",
+        "uma passada de torch.autograd.grad por saída, com retain_graph",
+    ),
+    _resposta(
+        "jacobiana_reversa_eye",
+        "resposta_jacobiana_reversa",
+        """
 from torch.func import vjp
 
 
@@ -1145,8 +1378,13 @@ def jacobiana_reversa(f, x):
     saida, vjp_fn = vjp(f, x)
     base = torch.eye(saida.numel(), dtype=saida.dtype, device=saida.device)
     return torch.stack([vjp_fn(u)[0] for u in base])
-""", "vjp importado de torch.func, vetores tirados da identidade"),
-    _resposta("jacobiana_reversa_transposta", "resposta_jacobiana_reversa", """
+""",
+        "vjp importado de torch.func, vetores tirados da identidade",
+    ),
+    _resposta(
+        "jacobiana_reversa_transposta",
+        "resposta_jacobiana_reversa",
+        """
 def jacobiana_reversa(f, x):
     saida, vjp_fn = torch.func.vjp(f, x)
     linhas = []
@@ -1155,14 +1393,26 @@ def jacobiana_reversa(f, x):
         u[i] = 1
         linhas.append(vjp_fn(u)[0])
     return torch.stack(linhas, dim=1)
-""", "empilha as linhas como colunas: a transposta (n, m)", JR_VALORES),
-    _resposta("jacobiana_reversa_gradiente_da_soma", "resposta_jacobiana_reversa", """
+""",
+        "empilha as linhas como colunas: a transposta (n, m)",
+        JR_VALORES,
+    ),
+    _resposta(
+        "jacobiana_reversa_gradiente_da_soma",
+        "resposta_jacobiana_reversa",
+        """
 def jacobiana_reversa(f, x):
     saida, vjp_fn = torch.func.vjp(f, x)
     (gradiente,) = vjp_fn(torch.ones_like(saida))
     return torch.stack([gradiente] * saida.numel())
-""", "uma só passada com u = (1, ..., 1): repete o gradiente da soma em todas as linhas", JR_VALORES),
-    _resposta("jacobiana_reversa_com_jvp", "resposta_jacobiana_reversa", """
+""",
+        "uma só passada com u = (1, ..., 1): repete o gradiente da soma em todas as linhas",
+        JR_VALORES,
+    ),
+    _resposta(
+        "jacobiana_reversa_com_jvp",
+        "resposta_jacobiana_reversa",
+        """
 def jacobiana_reversa(f, x):
     colunas = []
     for j in range(x.numel()):
@@ -1170,52 +1420,116 @@ def jacobiana_reversa(f, x):
         v[j] = 1
         colunas.append(torch.func.jvp(f, (x,), (v,))[1])
     return torch.stack(colunas, dim=1)
-""", "valores certos pelo modo direto (jvp), não pelo reverso", JR_MODO),
-    _resposta("jacobiana_reversa_pronta", "resposta_jacobiana_reversa", """
+""",
+        "valores certos pelo modo direto (jvp), não pelo reverso",
+        JR_MODO,
+    ),
+    _resposta(
+        "jacobiana_reversa_pronta",
+        "resposta_jacobiana_reversa",
+        """
 def jacobiana_reversa(f, x):
     return torch.func.jacrev(f)(x)
-""", "a função pronta jacrev, sem montar as linhas", JR_MODO),
+""",
+        "a função pronta jacrev, sem montar as linhas",
+        JR_MODO,
+    ),
     # ------------------------------------------------------------------ entropia_cruzada
-    _resposta("entropia_cruzada_logsumexp_gather", "resposta_entropia_cruzada", """
+    _resposta(
+        "entropia_cruzada_logsumexp_gather",
+        "resposta_entropia_cruzada",
+        """
 def entropia_cruzada(z, c):
     return torch.logsumexp(z, dim=1) - z.gather(1, c.unsqueeze(1)).squeeze(1)
-""", "torch.logsumexp menos o logit da classe certa"),
-    _resposta("entropia_cruzada_pronta", "resposta_entropia_cruzada", """
+""",
+        "torch.logsumexp menos o logit da classe certa",
+    ),
+    _resposta(
+        "entropia_cruzada_pronta",
+        "resposta_entropia_cruzada",
+        """
 import torch.nn.functional as F
 
 
 def entropia_cruzada(z, c):
     return F.cross_entropy(z, c, reduction="none")
-""", "F.cross_entropy sem redução: a mesma conta, pronta"),
-    _resposta("entropia_cruzada_log_softmax", "resposta_entropia_cruzada", """
+""",
+        "F.cross_entropy sem redução: a mesma conta, pronta",
+    ),
+    _resposta(
+        "entropia_cruzada_log_softmax",
+        "resposta_entropia_cruzada",
+        """
 def entropia_cruzada(z, c):
     return -torch.log_softmax(z, dim=1)[torch.arange(z.shape[0], device=z.device), c]
-""", "menos o log_softmax, indexado por linha e classe"),
-    _resposta("entropia_cruzada_ingenua", "resposta_entropia_cruzada", """
+""",
+        "menos o log_softmax, indexado por linha e classe",
+    ),
+    _resposta(
+        "entropia_cruzada_ingenua",
+        "resposta_entropia_cruzada",
+        """
 def entropia_cruzada(z, c):
     e = torch.exp(z)
     return -torch.log(e.gather(1, c[:, None])[:, 0] / e.sum(dim=1))
-""", "a fórmula direta: exp transborda para logits grandes", EC_ESTAVEL),
-    _resposta("entropia_cruzada_log_da_softmax", "resposta_entropia_cruzada", """
+""",
+        "a fórmula direta: exp transborda para logits grandes",
+        EC_ESTAVEL,
+    ),
+    _resposta(
+        "entropia_cruzada_log_da_softmax",
+        "resposta_entropia_cruzada",
+        """
 def entropia_cruzada(z, c):
     p = torch.softmax(z, dim=1)
     return -torch.log(p.gather(1, c[:, None])[:, 0])
-""", "log da softmax: a probabilidade vira 0 (log 0 = -inf) para logits muito separados", EC_ESTAVEL),
-    _resposta("entropia_cruzada_limita_logits", "resposta_entropia_cruzada", """
+""",
+        "log da softmax: a probabilidade vira 0 (log 0 = -inf) para logits muito separados",
+        EC_ESTAVEL,
+    ),
+    _resposta(
+        "entropia_cruzada_limita_logits",
+        "resposta_entropia_cruzada",
+        """
 def entropia_cruzada(z, c):
     zl = z.clamp(min=-80, max=80)
     return torch.log(torch.exp(zl).sum(dim=1)) - zl.gather(1, c[:, None])[:, 0]
-""", "limita os logits: finita, mas errada para logits grandes", EC_ESTAVEL),
-    _resposta("entropia_cruzada_media", "resposta_entropia_cruzada", """
+""",
+        "limita os logits: finita, mas errada para logits grandes",
+        EC_ESTAVEL,
+    ),
+    _resposta(
+        "entropia_cruzada_media",
+        "resposta_entropia_cruzada",
+        """
 def entropia_cruzada(z, c):
     return (torch.logsumexp(z, dim=1) - z.gather(1, c[:, None])[:, 0]).mean()
-""", "devolve a média do lote em vez de uma perda por exemplo", EC_VALORES, EC_ESTAVEL, EC_INICIAL),
-    _resposta("entropia_cruzada_sinal_trocado", "resposta_entropia_cruzada", """
+""",
+        "devolve a média do lote em vez de uma perda por exemplo",
+        EC_VALORES,
+        EC_ESTAVEL,
+        EC_INICIAL,
+    ),
+    _resposta(
+        "entropia_cruzada_sinal_trocado",
+        "resposta_entropia_cruzada",
+        """
 def entropia_cruzada(z, c):
     return z.gather(1, c[:, None])[:, 0] - torch.logsumexp(z, dim=1)
-""", "log p_c em vez de -log p_c", EC_VALORES, EC_ESTAVEL, EC_INICIAL),
-    _resposta("entropia_cruzada_cpu", "resposta_entropia_cruzada", """
+""",
+        "log p_c em vez de -log p_c",
+        EC_VALORES,
+        EC_ESTAVEL,
+        EC_INICIAL,
+    ),
+    _resposta(
+        "entropia_cruzada_cpu",
+        "resposta_entropia_cruzada",
+        """
 def entropia_cruzada(z, c):
     return (torch.logsumexp(z, dim=1) - z.gather(1, c[:, None])[:, 0]).cpu()
-""", "leva o resultado para a CPU", EC_VALORES),
+""",
+        "leva o resultado para a CPU",
+        EC_VALORES,
+    ),
 ]

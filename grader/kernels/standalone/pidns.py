@@ -72,7 +72,11 @@ def _enter_namespaces(libc: ctypes.CDLL) -> str | None:
         return _error(libc, "unshare")
     try:
         if user:
-            for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+            for name, text in (
+                ("setgroups", "deny"),
+                ("uid_map", f"{uid} {uid} 1"),
+                ("gid_map", f"{gid} {gid} 1"),
+            ):
                 with open(f"/proc/self/{name}", "w") as f:
                     f.write(text)
     except OSError as e:
@@ -90,8 +94,11 @@ def _namespaces(libc: ctypes.CDLL) -> bool:
     if trial == 0:
         problem = _enter_namespaces(libc)
         if problem:
-            print(f"pidns: sandbox sem namespace de PIDs próprio ({problem}); ele pode sobreviver ao corretor",
-                  file=sys.stderr, flush=True)
+            print(
+                f"pidns: sandbox sem namespace de PIDs próprio ({problem}); ele pode sobreviver ao corretor",
+                file=sys.stderr,
+                flush=True,
+            )
         os._exit(1 if problem else 0)
     if os.waitstatus_to_exitcode(os.waitpid(trial, 0)[1]) != 0:
         return False

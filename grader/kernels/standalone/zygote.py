@@ -181,8 +181,13 @@ def _run_kernel(request: dict, zygote: int) -> None:
     # Plain tracebacks: the grader reads only the error name and value, and the default ("Context") format
     # costs ~30 ms per failing cell, Plain ~1 ms
     # No history: nothing reads a graded kernel's, and keeping it writes SQLite for every cell
-    sys.argv = ["ipykernel_launcher", "-f", request["connection_file"], "--InteractiveShell.xmode=Plain",
-                "--HistoryManager.enabled=False"]
+    sys.argv = [
+        "ipykernel_launcher",
+        "-f",
+        request["connection_file"],
+        "--InteractiveShell.xmode=Plain",
+        "--HistoryManager.enabled=False",
+    ]
     if "matplotlib_inline.backend_inline" in sys.modules:
         # The inline backend hooks itself into IPython when it is imported inside a kernel (its figures become
         # PNG outputs). Imported here, in the zygote, it found no IPython and stays unhooked, so a figure would

@@ -109,9 +109,14 @@ class Agent:
         return wire.pack({"values": values, **encoder.finish()}, encoder.buffers)
 
     def call(self, header: dict, buffers) -> bytes:
-        decoder = wire.Decoder(header, buffers, wire.Caps(frame_bytes=1 << 40, header_bytes=1 << 40, items=1 << 30,
-                                                          text=1 << 40), trusted=True, resolve=self.resolve,
-                               leaves=True)
+        decoder = wire.Decoder(
+            header,
+            buffers,
+            wire.Caps(frame_bytes=1 << 40, header_bytes=1 << 40, items=1 << 30, text=1 << 40),
+            trusted=True,
+            resolve=self.resolve,
+            leaves=True,
+        )
         if header["op"] == "call":
             function = self.resolve(header["target"])
         else:
@@ -121,7 +126,9 @@ class Agent:
         overrides = decoder.decode(header["overrides"]) if header.get("overrides") else {}
         tensors = _tensors(decoder.objects)
         before = {memo: _state(t) for memo, t in tensors.items()}
-        containers = {memo: _shallow(obj) for memo, obj in decoder.objects.items() if type(obj) in _CONTAINERS}
+        containers = {
+            memo: _shallow(obj) for memo, obj in decoder.objects.items() if type(obj) in _CONTAINERS
+        }
         out, err = _Capped(), _Capped()
         deleted = [name for name in header.get("deleted", []) if isinstance(name, str)]
         saved = {name: self.ns.get(name, _MISSING) for name in [*overrides, *deleted]}
@@ -129,7 +136,11 @@ class Agent:
         for name in deleted:  # names the test deleted: gone for the student's code too, during the call
             self.ns.pop(name, None)
         try:
-            with _context(header.get("ctx") or {}), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            with (
+                _context(header.get("ctx") or {}),
+                contextlib.redirect_stdout(out),
+                contextlib.redirect_stderr(err),
+            ):
                 result = function(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 (the student's error, SystemExit included: the test fails)
             return wire.pack({"error": _describe(exc), "out": out.getvalue(), "err": err.getvalue()}, [])
@@ -143,13 +154,19 @@ class Agent:
 
     def _reply(self, decoder, tensors, before, containers, result, out, err) -> bytes:
         known = [region.described() for region in decoder.regions.values()]
-        encoder = wire.Encoder(self.caps, known=known, first_region=max((r.id for r in known), default=-1) + 1,
-                               first_memo=max(decoder.objects, default=-1) + 1)
+        encoder = wire.Encoder(
+            self.caps,
+            known=known,
+            first_region=max((r.id for r in known), default=-1) + 1,
+            first_memo=max(decoder.objects, default=-1) + 1,
+        )
         for memo, obj in decoder.objects.items():
             encoder.alias(obj, memo)  # the request's own objects come back as references to them
         entry = encoder.encode_or_refuse(result)
         if entry["kind"] == "refused":
-            return wire.pack({"refused": entry["type"], "why": entry.get("why", ""), "out": out, "err": err}, [])
+            return wire.pack(
+                {"refused": entry["type"], "why": entry.get("why", ""), "out": out, "err": err}, []
+            )
         header = {"result": entry["value"], "out": out, "err": err}
         states = []
         for memo, tensor in tensors.items():
@@ -167,9 +184,11 @@ class Agent:
         if states:
             header["args"] = states
         # lists, dicts and sets T sent (a test's spy counting calls) that the call changed: their new contents
-        changed_containers = [{"m": memo, **encoder.encode_or_refuse(type(obj)(obj))}
-                              for memo, obj in decoder.objects.items()
-                              if memo in containers and _shallow(obj) != containers[memo]]
+        changed_containers = [
+            {"m": memo, **encoder.encode_or_refuse(type(obj)(obj))}
+            for memo, obj in decoder.objects.items()
+            if memo in containers and _shallow(obj) != containers[memo]
+        ]
         if changed_containers:
             header["containers"] = changed_containers
         graph = self._graph(decoder, result)
@@ -199,20 +218,38 @@ class Agent:
         while handle in self.graphs:
             handle += 1
         self.graphs[handle] = (outputs, inputs)
-        return {"handle": handle, "outputs": len(outputs), "inputs": [memo for memo, _ in decoder.grad_tensors]}
+        return {
+            "handle": handle,
+            "outputs": len(outputs),
+            "inputs": [memo for memo, _ in decoder.grad_tensors],
+        }
 
     def backward(self, header: dict, buffers) -> bytes:
         torch = wire._libs["torch"]
         outputs, inputs = self.graphs[header["handle"]]
-        decoder = wire.Decoder(header, buffers, wire.Caps(frame_bytes=1 << 40, header_bytes=1 << 40),
-                               trusted=True, resolve=self.resolve)
+        decoder = wire.Decoder(
+            header,
+            buffers,
+            wire.Caps(frame_bytes=1 << 40, header_bytes=1 << 40),
+            trusted=True,
+            resolve=self.resolve,
+        )
         grads = decoder.decode(header["grads"])
-        pairs = [(o, g) for o, g in zip(outputs, grads, strict=True) if g is not None and o.grad_fn is not None]
+        pairs = [
+            (o, g) for o, g in zip(outputs, grads, strict=True) if g is not None and o.grad_fn is not None
+        ]
         found = [None] * len(inputs)
         if pairs and inputs:
             with _context(header.get("ctx") or {}):
-                found = list(torch.autograd.grad([o for o, _ in pairs], inputs, [g for _, g in pairs],
-                                                 retain_graph=True, allow_unused=True))
+                found = list(
+                    torch.autograd.grad(
+                        [o for o, _ in pairs],
+                        inputs,
+                        [g for _, g in pairs],
+                        retain_graph=True,
+                        allow_unused=True,
+                    )
+                )
         encoder = wire.Encoder(self.caps)
         entry = encoder.encode_or_refuse(found)
         return wire.pack({"result": entry, **encoder.finish()}, encoder.buffers)
@@ -245,8 +282,15 @@ def _state(t) -> tuple:
     if t.device.type == "meta":
         return (None, tuple(t.shape), tuple(t.stride()), t.dtype, None, t.requires_grad, None)
     grad = t.grad if t.is_leaf else None  # (.grad of a non-leaf warns on stderr)
-    return (t.untyped_storage().data_ptr(), tuple(t.shape), tuple(t.stride()), t.dtype, t.storage_offset(),
-            t.requires_grad, id(grad) if grad is not None else None)
+    return (
+        t.untyped_storage().data_ptr(),
+        tuple(t.shape),
+        tuple(t.stride()),
+        t.dtype,
+        t.storage_offset(),
+        t.requires_grad,
+        id(grad) if grad is not None else None,
+    )
 
 
 def _walk(value, depth: int = 0):

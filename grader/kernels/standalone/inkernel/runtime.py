@@ -43,16 +43,45 @@ from collections.abc import MutableMapping
 from . import wire
 
 SYNC = "__corretor_sincroniza__"
-_INTERNAL = {SYNC, "__corretor_no_kernel_do_aluno__", "globals"}  # what T's runtime puts in the test namespace
+_INTERNAL = {
+    SYNC,
+    "__corretor_no_kernel_do_aluno__",
+    "globals",
+}  # what T's runtime puts in the test namespace
 PROBE = "__corretor_no_kernel_do_aluno__"
 PROBE_MARK = "_no_kernel_do_aluno"
 _BUILTIN_ERRORS = {
     cls.__name__: cls
-    for cls in (Exception, ArithmeticError, AssertionError, AttributeError, BufferError, EOFError,
-                FloatingPointError, ImportError, IndexError, KeyError, LookupError, MemoryError,
-                ModuleNotFoundError, NameError, NotImplementedError, OSError, OverflowError, RecursionError,
-                RuntimeError, StopIteration, TypeError, UnboundLocalError, ValueError, ZeroDivisionError,
-                FileNotFoundError, PermissionError, SystemExit, KeyboardInterrupt)
+    for cls in (
+        Exception,
+        ArithmeticError,
+        AssertionError,
+        AttributeError,
+        BufferError,
+        EOFError,
+        FloatingPointError,
+        ImportError,
+        IndexError,
+        KeyError,
+        LookupError,
+        MemoryError,
+        ModuleNotFoundError,
+        NameError,
+        NotImplementedError,
+        OSError,
+        OverflowError,
+        RecursionError,
+        RuntimeError,
+        StopIteration,
+        TypeError,
+        UnboundLocalError,
+        ValueError,
+        ZeroDivisionError,
+        FileNotFoundError,
+        PermissionError,
+        SystemExit,
+        KeyboardInterrupt,
+    )
 }
 
 _runtime: Runtime | None = None
@@ -66,8 +95,15 @@ class ErroDoAluno(Exception):
     """An exception raised by the student's code whose class is not a builtin one (carries its name)."""
 
 
-def start(path: str, cells: list[str], call_timeout_s: float, state_path: str, imports: str,
-          frame_bytes: int, names: dict[str, tuple[str, ...] | None] | None = None) -> None:
+def start(
+    path: str,
+    cells: list[str],
+    call_timeout_s: float,
+    state_path: str,
+    imports: str,
+    frame_bytes: int,
+    names: dict[str, tuple[str, ...] | None] | None = None,
+) -> None:
     """Listen on `path` for the student's kernel; `cells`: the submitted notebook's code cells as text;
     `imports`: the source notebook's import statements (T's own modules under the notebook's names);
     `names`: test cell text -> the names it reads (`free_names`, worked out by the grader once)."""
@@ -267,8 +303,12 @@ class Runtime:
         return _importable(obj)
 
     def _ship_function(self, function, encoder: wire.Encoder, depth: int) -> dict:
-        node = {"t": "function", "m": encoder.remember(function), "name": function.__name__,
-                "code": encoder.buffer(marshal.dumps(function.__code__))}
+        node = {
+            "t": "function",
+            "m": encoder.remember(function),
+            "name": function.__name__,
+            "code": encoder.buffer(marshal.dumps(function.__code__)),
+        }
         keys, values = [], []
         for name in sorted(_global_names(function.__code__)):
             if name in function.__globals__ and name not in _INTERNAL:  # (S has its own globals())
@@ -303,8 +343,12 @@ class Runtime:
     def call(self, target: dict, args: tuple, kwargs: dict, label: str):
         encoder = wire.Encoder(self.caps, ship=self._ship)
         try:
-            header = {**target, "args": encoder.encode(list(args)), "kwargs": encoder.encode(dict(kwargs)),
-                      "ctx": _context()}
+            header = {
+                **target,
+                "args": encoder.encode(list(args)),
+                "kwargs": encoder.encode(dict(kwargs)),
+                "ctx": _context(),
+            }
             if target["op"] == "run":
                 header["function"] = encoder.encode(target["function"])
             overrides, deleted = self._overrides()
@@ -314,8 +358,10 @@ class Runtime:
                 header["deleted"] = deleted
             header.update(encoder.finish())
         except wire.Refused as exc:
-            raise TypeError(f"a correção não consegue enviar um objeto do tipo {exc.type_name} "
-                            f"ao kernel do aluno (argumento de {label})") from None
+            raise TypeError(
+                f"a correção não consegue enviar um objeto do tipo {exc.type_name} "
+                f"ao kernel do aluno (argumento de {label})"
+            ) from None
         except wire.WireError as exc:
             raise ValueError(f"argumentos grandes demais para {label}: {exc}") from None
         reply, buffers = self.request(header, encoder.buffers)
@@ -327,17 +373,21 @@ class Runtime:
             raise _student_error(reply["error"], label)
         if "refused" in reply:
             if reply.get("why"):
-                raise AssertionError(f"{label} devolveu um valor que a correção não aceita: {str(reply['why'])[:200]}")
-            raise AssertionError(f"{label} devolveu um objeto do tipo {str(reply['refused'])[:200]}, "
-                                 "que a correção não aceita")
+                raise AssertionError(
+                    f"{label} devolveu um valor que a correção não aceita: {str(reply['why'])[:200]}"
+                )
+            raise AssertionError(
+                f"{label} devolveu um objeto do tipo {str(reply['refused'])[:200]}, que a correção não aceita"
+            )
         regions = {region.id: wire.own_region(region) for region in encoder.regions}
         decoder = self._decoder(reply, buffers, regions=regions)
         decoder.objects.update(encoder.objects)
         try:
             result = self._decode(decoder, reply.get("result"))
         except wire.Refused as exc:
-            raise AssertionError(f"{label} devolveu um objeto do tipo {exc.type_name}, "
-                                 "que a correção não aceita") from None
+            raise AssertionError(
+                f"{label} devolveu um objeto do tipo {exc.type_name}, que a correção não aceita"
+            ) from None
         self._mirror(reply, decoder, regions, encoder)
         if isinstance(reply.get("grad"), dict):
             result = self._differentiable(reply["grad"], decoder, encoder, result)
@@ -549,9 +599,18 @@ def _replace(value, swapped: dict, depth: int = 0):
 
 def _context() -> dict:
     """T's settings that change what a student function computes or prints: they travel with each call."""
-    ctx = {"warnings": [[action, getattr(message, "pattern", message) or "", category.__name__,
-                         getattr(module, "pattern", module) or "", lineno]
-                        for action, message, category, module, lineno in warnings.filters]}
+    ctx = {
+        "warnings": [
+            [
+                action,
+                getattr(message, "pattern", message) or "",
+                category.__name__,
+                getattr(module, "pattern", module) or "",
+                lineno,
+            ]
+            for action, message, category, module, lineno in warnings.filters
+        ]
+    }
     torch = sys.modules.get("torch")
     if torch is not None:
         ctx["grad"] = torch.is_grad_enabled()
@@ -585,7 +644,7 @@ def _locate(cells: list[str], source: str) -> tuple[int, int] | None:
     for index, text in enumerate(cells):
         lines = [line.rstrip("\r\n") for line in text.splitlines()]
         for start in range(len(lines) - len(wanted) + 1):
-            if lines[start] == wanted[0] and lines[start:start + len(wanted)] == wanted:
+            if lines[start] == wanted[0] and lines[start : start + len(wanted)] == wanted:
                 return index, start
     return None
 
@@ -598,7 +657,7 @@ def _compile_shell(index: int, text: str, first: int, count: int):
     """Compile the definition at lines first.. of cell `index` with nothing that runs at definition time
     (decorators, defaults, annotations), registering the cell's text for inspect/linecache."""
     lines = text.splitlines(keepends=True)
-    block = textwrap.dedent("".join(lines[first:first + count]))
+    block = textwrap.dedent("".join(lines[first : first + count]))
     try:
         tree = ast.parse(block)
     except (SyntaxError, ValueError, RecursionError):
@@ -609,19 +668,30 @@ def _compile_shell(index: int, text: str, first: int, count: int):
         module = ast.Module(body=[statement], type_ignores=[])
         result = statement.name
     else:
-        lam = next((node for node in ast.walk(statement) if isinstance(node, ast.Lambda)), None) \
-            if statement is not None else None
+        lam = (
+            next((node for node in ast.walk(statement) if isinstance(node, ast.Lambda)), None)
+            if statement is not None
+            else None
+        )
         if lam is None:
             raise AttributeError("definição ilegível")
         _strip(lam)
         result = "__shell__"
-        module = ast.Module(body=[ast.copy_location(
-            ast.Assign(targets=[ast.Name(result, ast.Store())], value=lam), statement)], type_ignores=[])
+        module = ast.Module(
+            body=[
+                ast.copy_location(ast.Assign(targets=[ast.Name(result, ast.Store())], value=lam), statement)
+            ],
+            type_ignores=[],
+        )
     ast.increment_lineno(module, first)
     ast.fix_missing_locations(module)
     filename = f"<célula do aluno {index}>"
-    linecache.cache[filename] = (len(text), None, [line if line.endswith("\n") else line + "\n" for line in lines],
-                                 filename)
+    linecache.cache[filename] = (
+        len(text),
+        None,
+        [line if line.endswith("\n") else line + "\n" for line in lines],
+        filename,
+    )
     namespace = {"__ident__": _ident}
     exec(compile(module, filename, "exec"), namespace)  # defines a function; runs nothing of its body
     return namespace[result]
@@ -629,17 +699,21 @@ def _compile_shell(index: int, text: str, first: int, count: int):
 
 def _strip(function) -> None:
     args = function.args
-    args.defaults = [d if isinstance(d, ast.Constant) else ast.copy_location(ast.Constant(None), d)
-                     for d in args.defaults]
-    args.kw_defaults = [d if d is None or isinstance(d, ast.Constant) else ast.copy_location(ast.Constant(None), d)
-                        for d in args.kw_defaults]
+    args.defaults = [
+        d if isinstance(d, ast.Constant) else ast.copy_location(ast.Constant(None), d) for d in args.defaults
+    ]
+    args.kw_defaults = [
+        d if d is None or isinstance(d, ast.Constant) else ast.copy_location(ast.Constant(None), d)
+        for d in args.kw_defaults
+    ]
     for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
         if arg is not None:
             arg.annotation = None
     if not isinstance(function, ast.Lambda):
         function.returns = None
-        function.decorator_list = [ast.copy_location(ast.Name("__ident__", ast.Load()), d)
-                                   for d in function.decorator_list]
+        function.decorator_list = [
+            ast.copy_location(ast.Name("__ident__", ast.Load()), d) for d in function.decorator_list
+        ]
 
 
 def free_names(tree: ast.Module) -> list[str]:
@@ -652,9 +726,14 @@ def free_names(tree: ast.Module) -> list[str]:
     stack = list(table.get_children())
     while stack:
         child = stack.pop()
-        referenced |= {s.get_name() for s in child.get_symbols()
-                       if s.is_referenced() and s.is_global() and not s.is_declared_global()}
-        referenced |= {s.get_name() for s in child.get_symbols() if s.is_declared_global() and s.is_referenced()}
+        referenced |= {
+            s.get_name()
+            for s in child.get_symbols()
+            if s.is_referenced() and s.is_global() and not s.is_declared_global()
+        }
+        referenced |= {
+            s.get_name() for s in child.get_symbols() if s.is_declared_global() and s.is_referenced()
+        }
         stack.extend(child.get_children())
     first_load, first_store = {}, {}
     for node in ast.walk(tree):
@@ -673,8 +752,11 @@ def free_names(tree: ast.Module) -> list[str]:
                 if name in referenced:
                     where = (node.lineno, node.col_offset)
                     first_store[name] = min(first_store.get(name, where), where)
-    return sorted(name for name in referenced
-                  if name not in first_store or first_load.get(name, (1 << 30, 0)) < first_store[name])
+    return sorted(
+        name
+        for name in referenced
+        if name not in first_store or first_load.get(name, (1 << 30, 0)) < first_store[name]
+    )
 
 
 class _CellTransformer(ast.NodeTransformer):
@@ -688,7 +770,9 @@ class _CellTransformer(ast.NodeTransformer):
 
     def visit_Module(self, node: ast.Module) -> ast.Module:
         self.generic_visit(node)
-        names = [n for n in (free_names(node) if self._names is None else self._names) if n not in (SYNC, PROBE)]
+        names = [
+            n for n in (free_names(node) if self._names is None else self._names) if n not in (SYNC, PROBE)
+        ]
         self._names = None
         if names:
             call = ast.Expr(ast.Call(ast.Name(SYNC, ast.Load()), [ast.Constant(tuple(names))], []))
@@ -697,9 +781,12 @@ class _CellTransformer(ast.NodeTransformer):
 
     def visit_FunctionDef(self, node):
         self.generic_visit(node)
-        node.decorator_list = [ast.copy_location(ast.Name(PROBE, ast.Load()), d)
-                               if isinstance(d, ast.Name) and d.id == PROBE_MARK else d
-                               for d in node.decorator_list]
+        node.decorator_list = [
+            ast.copy_location(ast.Name(PROBE, ast.Load()), d)
+            if isinstance(d, ast.Name) and d.id == PROBE_MARK
+            else d
+            for d in node.decorator_list
+        ]
         return node
 
     visit_AsyncFunctionDef = visit_FunctionDef

@@ -32,10 +32,36 @@ from dataclasses import dataclass
 FRAME = struct.Struct("!IQ")  # payload length, request id
 HEADER_LEN = struct.Struct("!I")
 
-TORCH_DTYPES = ("float16", "bfloat16", "float32", "float64", "complex64", "complex128", "int8", "int16", "int32",
-                "int64", "uint8", "bool")
-NUMPY_DTYPES = ("float16", "float32", "float64", "complex64", "complex128", "int8", "int16", "int32", "int64",
-                "uint8", "uint16", "uint32", "uint64", "bool")
+TORCH_DTYPES = (
+    "float16",
+    "bfloat16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "bool",
+)
+NUMPY_DTYPES = (
+    "float16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "bool",
+)
 
 
 class WireError(Exception):
@@ -108,7 +134,7 @@ def unpack(payload: bytes, caps: Caps) -> tuple[dict, list[memoryview]]:
     if head_len > caps.header_bytes or HEADER_LEN.size + head_len > len(view):
         raise WireError("cabeçalho inválido")
     try:
-        header = json.loads(bytes(view[HEADER_LEN.size: HEADER_LEN.size + head_len]))
+        header = json.loads(bytes(view[HEADER_LEN.size : HEADER_LEN.size + head_len]))
     except (ValueError, RecursionError) as exc:
         raise WireError(f"cabeçalho não é JSON válido ({type(exc).__name__})") from None
     if not isinstance(header, dict):
@@ -121,7 +147,7 @@ def unpack(payload: bytes, caps: Caps) -> tuple[dict, list[memoryview]]:
         raise WireError("os buffers não batem com o tamanho da mensagem")
     buffers = []
     for n in lengths:
-        buffers.append(view[position: position + n])
+        buffers.append(view[position : position + n])
         position += n
     return header, buffers
 
@@ -181,8 +207,9 @@ class Encoder:
     the request's regions); `first_region`: the id of the first new region; `trusted_sender`: T's encoder,
     which may also send references to S's names, modules and functions (`ship`)."""
 
-    def __init__(self, caps: Caps, *, known: list[Region] = (), first_region: int = 0, first_memo: int = 0,
-                 ship=None):
+    def __init__(
+        self, caps: Caps, *, known: list[Region] = (), first_region: int = 0, first_memo: int = 0, ship=None
+    ):
         self.caps = caps
         self.buffers: list[bytes] = []
         self.objects: dict[int, object] = {}  # memo index -> object, kept alive so that ids stay unique
@@ -211,7 +238,11 @@ class Encoder:
                 raise WireError(f"texto de {len(obj)} caracteres, acima do limite")
             return obj
         if kind is float:
-            return obj if obj == obj and obj not in (float("inf"), float("-inf")) else {"t": "float", "v": repr(obj)}
+            return (
+                obj
+                if obj == obj and obj not in (float("inf"), float("-inf"))
+                else {"t": "float", "v": repr(obj)}
+            )
         if kind is complex:
             return {"t": "complex", "v": [repr(obj.real), repr(obj.imag)]}
         if kind is bytes:
@@ -242,15 +273,21 @@ class Encoder:
     def encode_or_refuse(self, obj) -> dict:
         """{"kind": "value", "value": node}, or {"kind": "refused", "type": ...} when something in `obj` may
         not cross or the message would outgrow its cap (then nothing of it is kept)."""
-        saved = (len(self.buffers), len(self._arrays), dict(self._memo), dict(self.objects), self._next_memo,
-                 self._items)
+        saved = (
+            len(self.buffers),
+            len(self._arrays),
+            dict(self._memo),
+            dict(self.objects),
+            self._next_memo,
+            self._items,
+        )
         try:
             node = self.encode(obj)
             if self.pending_bytes() > self.caps.frame_bytes:
                 raise WireError(f"acima do limite de {self.caps.frame_bytes >> 20} MB da correção")
             return {"kind": "value", "value": node}
         except (Refused, WireError) as exc:
-            del self.buffers[saved[0]:], self._arrays[saved[1]:]
+            del self.buffers[saved[0] :], self._arrays[saved[1] :]
             self._memo, self.objects, self._next_memo, self._items = saved[2], saved[3], saved[4], saved[5]
             if isinstance(exc, Refused):
                 return {"kind": "refused", "type": exc.type_name[:200]}
@@ -299,15 +336,22 @@ class Encoder:
                 if obj.name not in NUMPY_DTYPES:
                     raise Refused(f"numpy.dtype {obj.name}")
                 return {"t": "np_dtype", "v": obj.name}
-        raise Refused(f"{kind.__module__}.{kind.__qualname__}" if kind.__module__ != "builtins" else kind.__qualname__)
+        raise Refused(
+            f"{kind.__module__}.{kind.__qualname__}" if kind.__module__ != "builtins" else kind.__qualname__
+        )
 
     def _tensor(self, t, depth, remember: bool = True):
         torch = _libs["torch"]
         if t.layout != torch.strided or t.is_quantized or t.is_nested:
             raise Refused("tensor esparso ou quantizado")
-        node = {"t": "tensor", "dtype": _torch_dtype_name(t.dtype),
-                "shape": list(t.shape), "strides": list(t.stride()), "device": str(t.device),
-                "requires_grad": bool(t.requires_grad)}
+        node = {
+            "t": "tensor",
+            "dtype": _torch_dtype_name(t.dtype),
+            "shape": list(t.shape),
+            "strides": list(t.stride()),
+            "device": str(t.device),
+            "requires_grad": bool(t.requires_grad),
+        }
         if remember:
             node["m"] = self.remember(t)
         if type(t) is torch.nn.Parameter:
@@ -321,8 +365,13 @@ class Encoder:
     def _ndarray(self, a):
         if not a.dtype.isnative or a.dtype.name not in NUMPY_DTYPES:
             raise Refused(f"numpy.ndarray de dtype {a.dtype}")
-        node = {"t": "ndarray", "m": self.remember(a), "dtype": a.dtype.name, "shape": list(a.shape),
-                "strides": list(a.strides)}
+        node = {
+            "t": "ndarray",
+            "m": self.remember(a),
+            "dtype": a.dtype.name,
+            "shape": list(a.shape),
+            "strides": list(a.strides),
+        }
         if a.size > 0:
             self._arrays.append((node, a, "ndarray"))
         return node
@@ -334,8 +383,17 @@ class Encoder:
             if kind == "tensor":
                 storage = value.untyped_storage()
                 on_cpu = value.device.type == "cpu"
-                spans.append((str(value.device), storage.data_ptr(), storage.data_ptr() + storage.nbytes(),
-                              None if on_cpu else storage, node, value.data_ptr(), value))
+                spans.append(
+                    (
+                        str(value.device),
+                        storage.data_ptr(),
+                        storage.data_ptr() + storage.nbytes(),
+                        None if on_cpu else storage,
+                        node,
+                        value.data_ptr(),
+                        value,
+                    )
+                )
             else:
                 root = value
                 while isinstance(root.base, type(value)):
@@ -345,8 +403,14 @@ class Encoder:
         pending = []
         for span in spans:
             device, start, end, _, node, address, _ = span
-            known = next((r for r in self._known if r.device == device and r.start <= start
-                          and end <= r.start + r.nbytes), None)
+            known = next(
+                (
+                    r
+                    for r in self._known
+                    if r.device == device and r.start <= start and end <= r.start + r.nbytes
+                ),
+                None,
+            )
             if known is not None:  # memory the receiver already holds (the request's)
                 node["r"], node["o"] = known.id, address - known.start
             else:
@@ -366,7 +430,9 @@ class Encoder:
             total += region.nbytes
             if total > self.caps.frame_bytes:
                 raise WireError(f"dados de {total} bytes, acima do limite de {self.caps.frame_bytes}")
-            described.append({"id": region.id, "device": region.device, "b": self.buffer(read_region(region))})
+            described.append(
+                {"id": region.id, "device": region.device, "b": self.buffer(read_region(region))}
+            )
         return {"regions": described}
 
 
@@ -382,7 +448,9 @@ def read_region(region: Region) -> bytes:
     if region.storage is None:
         return ctypes.string_at(region.start, region.nbytes)
     torch = _libs["torch"]
-    return torch.empty(0, dtype=torch.uint8, device=region.device).set_(region.storage).cpu().numpy().tobytes()
+    return (
+        torch.empty(0, dtype=torch.uint8, device=region.device).set_(region.storage).cpu().numpy().tobytes()
+    )
 
 
 # -- decoding ---------------------------------------------------------------------------------------------------
@@ -410,7 +478,9 @@ class Placeholder:
 
 def placeholder(type_name: str):
     # the class carries S's type name as its name (a string shown in messages, never looked up)
-    return type(type_name.rsplit(".", 1)[-1][:80] or "Objeto", (Placeholder,), {"type_name": type_name[:200]})()
+    return type(
+        type_name.rsplit(".", 1)[-1][:80] or "Objeto", (Placeholder,), {"type_name": type_name[:200]}
+    )()
 
 
 class DecodedRegion:
@@ -442,8 +512,13 @@ class DecodedRegion:
         """This region as the receiver's encoder sees it (where a reply's values may point into it)."""
         if self.device != "cpu":
             u8 = self.u8()
-            return Region(self.id, self.device, u8.untyped_storage().data_ptr(), u8.untyped_storage().nbytes(),
-                          u8.untyped_storage())
+            return Region(
+                self.id,
+                self.device,
+                u8.untyped_storage().data_ptr(),
+                u8.untyped_storage().nbytes(),
+                u8.untyped_storage(),
+            )
         if len(self.memory) == 0:
             return Region(self.id, "cpu", 0, 0)
         if isinstance(self.memory, bytearray):
@@ -483,8 +558,18 @@ class Decoder:
     `trusted`: the sender is T (S's decoder), which may send references, modules and functions;
     `resolve(name)`: S's lookup of its own names; `refused`: "raise" or "placeholder"."""
 
-    def __init__(self, header: dict, buffers: list[memoryview], caps: Caps, *, regions=None,
-                 trusted: bool = False, resolve=None, refused: str = "raise", leaves: bool = False):
+    def __init__(
+        self,
+        header: dict,
+        buffers: list[memoryview],
+        caps: Caps,
+        *,
+        regions=None,
+        trusted: bool = False,
+        resolve=None,
+        refused: str = "raise",
+        leaves: bool = False,
+    ):
         self.header, self.buffers, self.caps = header, buffers, caps
         self.leaves = leaves  # tensors sent with requires_grad become leaves that require grad
         self.trusted, self.resolve, self.refused = trusted, resolve, refused
@@ -494,7 +579,11 @@ class Decoder:
         self.originals: dict[int, memoryview] = {}  # region id -> the bytes as received
         self._items = 0
         for entry in header.get("regions", []):
-            if not (isinstance(entry, dict) and type(entry.get("id")) is int and isinstance(entry.get("device"), str)):
+            if not (
+                isinstance(entry, dict)
+                and type(entry.get("id")) is int
+                and isinstance(entry.get("device"), str)
+            ):
                 raise WireError("região inválida")
             data = self._buffer(entry.get("b"))
             if not (entry["device"] == "cpu" or entry["device"].startswith("cuda")):
@@ -543,7 +632,9 @@ class Decoder:
             return out
         values = [self.decode(item, depth + 1) for item in items]
         try:
-            return self._register(node, {"tuple": tuple, "set": set, "frozenset": frozenset}[node["t"]](values))
+            return self._register(
+                node, {"tuple": tuple, "set": set, "frozenset": frozenset}[node["t"]](values)
+            )
         except TypeError:
             raise WireError("elemento não hashable num conjunto") from None
 
@@ -568,9 +659,14 @@ class Decoder:
 
     def _shape(self, node):
         shape, strides = node.get("shape"), node.get("strides")
-        if not (isinstance(shape, list) and isinstance(strides, list) and len(shape) == len(strides)
-                and len(shape) <= self.caps.ndim and all(type(n) is int and n >= 0 for n in shape)
-                and all(type(s) is int for s in strides)):
+        if not (
+            isinstance(shape, list)
+            and isinstance(strides, list)
+            and len(shape) == len(strides)
+            and len(shape) <= self.caps.ndim
+            and all(type(n) is int and n >= 0 for n in shape)
+            and all(type(s) is int for s in strides)
+        ):
             raise WireError("formato inválido")
         return shape, strides
 
@@ -601,7 +697,11 @@ class Decoder:
                 raise WireError("tensor fora do dispositivo da sua região")
             itemsize = dtype.itemsize
             u8 = region.u8()
-            last = offset + itemsize + sum((n - 1) * s * itemsize for n, s in zip(shape, strides, strict=True) if n > 0)
+            last = (
+                offset
+                + itemsize
+                + sum((n - 1) * s * itemsize for n, s in zip(shape, strides, strict=True) if n > 0)
+            )
             if any(s < 0 for s in strides) or offset % itemsize or last > u8.numel():
                 raise WireError("tensor fora da sua região")
             whole = u8[: u8.numel() // itemsize * itemsize].view(dtype)
@@ -672,7 +772,11 @@ class Decoder:
     def _size(self, node, depth):
         torch = _lib("torch")
         values = node.get("v")
-        if torch is None or not isinstance(values, list) or not all(type(n) is int and n >= 0 for n in values):
+        if (
+            torch is None
+            or not isinstance(values, list)
+            or not all(type(n) is int and n >= 0 for n in values)
+        ):
             raise WireError("torch.Size inválido")
         return torch.Size(values)
 
@@ -742,11 +846,26 @@ class Decoder:
 
 
 _DECODERS = {
-    "list": Decoder._seq, "tuple": Decoder._seq, "set": Decoder._seq, "frozenset": Decoder._seq,
-    "dict": Decoder._dict, "memo": Decoder._memo, "tensor": Decoder._tensor, "ndarray": Decoder._ndarray,
-    "np_scalar": Decoder._np_scalar, "float": Decoder._float, "complex": Decoder._complex, "bytes": Decoder._bytes,
-    "size": Decoder._size, "torch_dtype": Decoder._dtype, "np_dtype": Decoder._np_dtype, "device": Decoder._device,
-    "refused": Decoder._refused, "ref": Decoder._ref, "module": Decoder._module, "function": Decoder._function,
+    "list": Decoder._seq,
+    "tuple": Decoder._seq,
+    "set": Decoder._seq,
+    "frozenset": Decoder._seq,
+    "dict": Decoder._dict,
+    "memo": Decoder._memo,
+    "tensor": Decoder._tensor,
+    "ndarray": Decoder._ndarray,
+    "np_scalar": Decoder._np_scalar,
+    "float": Decoder._float,
+    "complex": Decoder._complex,
+    "bytes": Decoder._bytes,
+    "size": Decoder._size,
+    "torch_dtype": Decoder._dtype,
+    "np_dtype": Decoder._np_dtype,
+    "device": Decoder._device,
+    "refused": Decoder._refused,
+    "ref": Decoder._ref,
+    "module": Decoder._module,
+    "function": Decoder._function,
     "global": Decoder._global,
 }
 _TRUSTED_ONLY = {"ref", "module", "function", "global"}
