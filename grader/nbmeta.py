@@ -29,6 +29,12 @@ def is_answer(cell) -> bool:
     return bool(nbgrader_meta(cell).get("solution"))
 
 
+def is_graded_by_hand(cell) -> bool:
+    """A graded cell a person scores: a written or coded answer with points, a task, or a markdown cell."""
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("solution") or meta.get("task")) or cell.get("cell_type") != "code"
+
+
 def is_test_cell(cell) -> bool:
     """A code cell whose verdict counts (graded, not an answer): it runs in the trusted test kernel."""
     meta = nbgrader_meta(cell)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from grader.errors import UserError
-from grader.intake.ingest import TIMESTAMP_FILE, find_submissions, simplify, split_name
+from grader.intake.ingest import TIMESTAMP_FILE, find_submissions, moodle_id_in, simplify, split_name
 from tests.helpers import entry, make_zip, notebook_bytes, student_prefix, tree_digest
 
 OTHERS = {"outra": ["outra"]}
@@ -214,3 +214,18 @@ def test_moodle_folders_of_one_student_are_merged(tmp_path):
     assert (ana.first_name, ana.last_name, ana.moodle_id) == ("Ana", "Lima", "5")
     assert any("dois notebooks para mini" in n for n in ana.notes)
     assert any("texto online" in n for n in ana.notes)
+
+
+@pytest.mark.parametrize(
+    ("path", "participant"),
+    [
+        ("Ana Lima_1201_assignsubmission_file/x.ipynb", "1201"),  # Moodle 4.1+
+        ("turma/Ana Lima_1201_assignsubmission_file_/x.ipynb", "1201"),  # 3.1-4.0, inside a top folder
+        ("Ana Lima_1201_assignsubmission_file_x.ipynb", "1201"),  # "Download submissions in folders" off
+        ("Equipe A_1201_assignsubmission_onlinetext/onlinetext.html", "1201"),
+        ("ana/x.ipynb", None),  # nbgrader's layout: a student id, not a participant id
+        ("1201/x.ipynb", None),
+    ],
+)
+def test_the_participant_id_is_read_from_moodles_names_only(path, participant):
+    assert moodle_id_in(path) == participant

@@ -6,10 +6,10 @@ gradebook creates its grade waiting for a manual score, and nothing automatic to
 from __future__ import annotations
 
 from nbformat import NotebookNode
-from nbgrader.utils import determine_grade, is_grade, is_solution, is_task
+from nbgrader.utils import determine_grade, is_grade, is_task
 
 from grader.model import CellResult
-from grader.nbmeta import HIDDEN_BEGIN, HIDDEN_END, marked_lines
+from grader.nbmeta import HIDDEN_BEGIN, HIDDEN_END, is_graded_by_hand, marked_lines
 
 MAX_MESSAGE = 600  # characters of a failure message kept for the feedback
 
@@ -60,7 +60,7 @@ def score_cells(nb: NotebookNode, notebook_name: str) -> dict[str, CellResult]:
             continue
         grade_id = cell.metadata["nbgrader"]["grade_id"]
         score, max_score = determine_grade(cell)
-        manual = is_solution(cell) or cell.cell_type != "code"
+        manual = is_graded_by_hand(cell)  # not a task (above): an answer or a markdown cell
         if score is None:  # a written answer that changed: a person grades it
             results[grade_id] = CellResult(
                 grade_id, notebook_name, 0.0, max_score, passed=False, needs_manual_grade=True, manual=True

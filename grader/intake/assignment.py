@@ -16,7 +16,7 @@ from nbformat import NotebookNode
 from grader.config import Settings
 from grader.errors import UserError
 from grader.model import CellResult
-from grader.nbmeta import is_test_cell, nbgrader_meta
+from grader.nbmeta import is_graded_by_hand, is_test_cell, nbgrader_meta
 
 # What a library imports only on first use, which every fresh kernel would pay again: a tensor on the "meta"
 # device, the profiler or a benchmark Timer import torch._dynamo and with it sympy and ~800 modules (1.5 s;
@@ -119,7 +119,7 @@ class Assignment:
             for cell in nb.cells:
                 meta = nbgrader_meta(cell)
                 if meta.get("grade") or meta.get("task"):
-                    manual = bool(meta.get("solution") or meta.get("task")) or cell.cell_type != "code"
+                    manual = is_graded_by_hand(cell)
                     cells.append(
                         CellResult(
                             meta["grade_id"],

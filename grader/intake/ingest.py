@@ -231,6 +231,16 @@ def moodle_prefix(folder: str) -> re.Match | None:
     return MOODLE_FOLDER.match(folder)
 
 
+def moodle_id_in(path: str) -> str | None:
+    """The participant id a path from Moodle's download carries (in a folder's name or, without folders, in the
+    file's), or None."""
+    *folders, name = path.replace("\\", "/").split("/")
+    for found in [*map(MOODLE_FOLDER.match, folders), MOODLE_FLAT.match(name)]:
+        if found and found.group("id"):
+            return found.group("id")
+    return None
+
+
 def _student_from_folder(folder: str) -> StudentSubmission:
     moodle = moodle_prefix(folder)
     if not moodle:

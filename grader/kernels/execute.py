@@ -364,6 +364,7 @@ async def _run_cells(
             log=KERNEL_LOG,
         )
     deadline = started + settings.submission_timeout_s
+    submission_timed_out = f"tempo total da submissão esgotado ({settings.submission_timeout_s} s)"
     code_cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     position, client = 0, clients["student"]
     try:
@@ -385,7 +386,7 @@ async def _run_cells(
                 if remaining <= 1:
                     result.status = Status.TIMEOUT
                     result.limits_hit.append("tempo total")
-                    result.message = f"tempo total da submissão esgotado ({settings.submission_timeout_s} s)"
+                    result.message = submission_timed_out
                     break
                 client = clients["tests" if is_test_cell(cell) else "student"]
                 client.timeout = int(min(settings.cell_timeout_s, remaining))
@@ -402,9 +403,7 @@ async def _run_cells(
                     result.limits_hit.append("tempo total" if total else "tempo por célula")
                     if total:
                         result.status = Status.TIMEOUT
-                        result.message = (
-                            f"tempo total da submissão esgotado ({settings.submission_timeout_s} s)"
-                        )
+                        result.message = submission_timed_out
                         position += 1
                         break
                     if not await _kernel_idle(client):

@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from grader import timestamps
+from grader.intake.ingest import moodle_id_in
 from grader.model import Status, StudentResult
 from grader.report.cells import MARK_FAIL, MARK_MANUAL, MARK_PARTIAL, GradeCellInfo, cell_views
 from grader.report.moodle import Dropped, Worksheet, fill
@@ -58,7 +59,6 @@ MOODLE_STRINGS = {
     },
 }
 MOODLE_LANGUAGE_NAMES = {"en": "inglês (en)", "pt_br": "português do Brasil (pt_br)"}
-MOODLE_ID = re.compile(r"_(\d+)_(?:assignsubmission|onlinetext)_")
 
 
 def moodle_participant_id(student: StudentResult) -> str | None:
@@ -66,11 +66,7 @@ def moodle_participant_id(student: StudentResult) -> str | None:
     (an all-digit student id from another layout, a registration number, is not one)."""
     if student.moodle_id:
         return student.moodle_id
-    for source in student.source_files:
-        found = MOODLE_ID.search(source)
-        if found:
-            return found.group(1)
-    return None
+    return next(filter(None, map(moodle_id_in, student.source_files)), None)
 
 
 def moodle_participants(student: StudentResult) -> list[tuple[str, str]]:
