@@ -322,11 +322,11 @@ def _print_run(run) -> None:
 
 
 def cmd_report(args) -> int:
-    from grader.grading import pipeline
+    from grader.grading import reports
 
     settings = _settings(args)
     settings.source_notebooks(args.assignment)
-    table, folder = pipeline.rebuild_reports(
+    table, folder = reports.rebuild_reports(
         settings,
         args.assignment,
         _report_dir(args.report_dir),
@@ -339,7 +339,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_similarity(args) -> int:
-    from grader.grading import pipeline, similarity
+    from grader.grading import reports, similarity
 
     settings = _settings(args)
     options = {"threshold": args.threshold, "min_tokens": args.min_tokens}
@@ -360,7 +360,7 @@ def cmd_similarity(args) -> int:
     if len(report.pairs) > 10:
         print(f"  … e mais {len(report.pairs) - 10}")
     if (report_dir / args.assignment / "index.html").is_file():  # the overview links to the new report
-        pipeline.rebuild_reports(settings, args.assignment, report_dir)
+        reports.rebuild_reports(settings, args.assignment, report_dir)
     print(similarity.summary(report))
     return 0
 

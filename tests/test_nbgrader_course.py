@@ -646,13 +646,14 @@ def test_moodle_comments_name_the_notebook(side_by_side):
     """The comment for Moodle's worksheet names each question with its notebook, says which notebook is missing
     and how late the submission was."""
     from grader.config import load_settings
-    from grader.grading import pipeline
+    from grader.grading.reports import cell_infos
+    from grader.grading.results import load_results
     from grader.intake.assignment import Assignment
     from grader.report.moodle_export import moodle_comment
 
     settings = load_settings(side_by_side["ours"])
-    cells = pipeline.cell_infos(Assignment.load(settings, ASSIGNMENT))
-    results = {r.student_id: r for r in pipeline.load_results(settings, ASSIGNMENT)}
+    cells = cell_infos(Assignment.load(settings, ASSIGNMENT))
+    results = {r.student_id: r for r in load_results(settings, ASSIGNMENT)}
     bruno = moodle_comment(results["bruno"], cells, 12)
     assert (
         "Questões sem pontuação total: “parte1 — Parte 1: médias”, “parte1 — Para escrever”, "

@@ -19,7 +19,7 @@ from nbgrader.api import Gradebook
 
 from grader.config import load_settings
 from grader.course.release import solved_copy
-from grader.grading import pipeline, workers
+from grader.grading import pipeline, reports, workers
 from grader.nbmeta import nbgrader_meta
 from tests.helpers import build_mini_course, cell_by_grade_id, set_config, tree_digest, write_notebook
 
@@ -251,7 +251,7 @@ def test_regrade_replaces_auto_grades_and_keeps_manual(mini_class, tmp_path):
         k: v.score for k, v in run.results[0].cells.items()
     }
     rebuilt = json.loads((tmp_path / "rel" / "mini" / "scores.json").read_text())
-    table, _ = pipeline.rebuild_reports(settings, "mini", tmp_path / "rel2")
+    table, _ = reports.rebuild_reports(settings, "mini", tmp_path / "rel2")
     manual = json.loads((tmp_path / "rel2" / "mini" / "scores.json").read_text())
     assert manual["students"][0]["score"] == 1.5 == rebuilt["students"][0]["score"]
     assert "aluna" in table

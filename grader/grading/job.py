@@ -1,14 +1,18 @@
-"""One notebook of one student on its way through the grader: built from the normalized notebook (and the
-audit of its code), run by a worker, then scored into the student's result."""
+"""One notebook of one student on its way through the grader: read from the submitted file and normalized
+(`read_submitted`), built with the audit of its code, run by a worker, then scored into the student's result."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
+import nbformat
 from nbformat import NotebookNode
 
 from grader.grading import tamper
 from grader.intake import ingest
+from grader.intake.assignment import Assignment
+from grader.intake.normalize import normalize
 from grader.kernels.execute import Executed
 from grader.model import Flag, FlagKind, Status, StudentResult
 
@@ -54,3 +58,33 @@ class Job:
             result.notes.append(f"{self.notebook_name}: {ex.message}")
         for limit in ex.limits_hit:
             result.add_flag(Flag(FlagKind.LIMIT, limit))
+
+
+MIN_ANCHOR_SHARE = 0.3  # below this share of the release's fixed cells, it is another notebook
+
+
+def read_submitted(
+    file: ingest.SubmittedFile, assignment: Assignment, name: str
+) -> tuple[NotebookNode | None, str]:
+    """The notebook to run for one submitted file, or why there is none."""
+    invalid = "o arquivo enviado não é um notebook válido"
+    try:
+        student_nb = nbformat.reads(file.data.decode("utf-8"), as_version=4)
+    except UnicodeDecodeError:
+        return None, f"{invalid}: não é texto UTF-8 (um notebook .ipynb é um arquivo de texto JSON)"
+    except (json.JSONDecodeError, nbformat.reader.NotJSONError) as exc:
+        detail = str(exc).splitlines()[0][:120]
+        return (
+            None,
+            f"{invalid}: o JSON está incompleto ou corrompido ({detail}); baixe o .ipynb de novo e reenvie",
+        )
+    # nbformat raises TypeError, AttributeError, jsonschema's errors... for JSON of another shape
+    except Exception as exc:  # noqa: BLE001 (see above)
+        return None, f"{invalid}: {type(exc).__name__}: {str(exc)[:120]}"
+    normalized = normalize(student_nb, assignment.sources[name], assignment.releases[name])
+    if normalized.anchor_share < MIN_ANCHOR_SHARE:
+        return None, (
+            f"o arquivo enviado não parece ser o notebook {name}.ipynb desta atividade "
+            f"(só {normalized.anchor_share:.0%} das células fixas encontradas)"
+        )
+    return normalized.notebook, ""

@@ -1,0 +1,88 @@
+"""The report stage, from what grading saved: the graded cells as the reports name them, and every report of an
+assignment rebuilt from autograded/ and the gradebook (`grader grade` ends with it; `grader report` is only it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grader.config import Settings
+from grader.errors import UserError
+from grader.grading.results import load_results
+from grader.intake.assignment import Assignment
+
+
+def cell_infos(assignment: Assignment) -> list:
+    """The graded cells for the reports: a short label each, under its exercise's title."""
+    from grader.report.cells import GradeCellInfo
+
+    exercises = assignment.exercises()
+    answers = {gid.removeprefix("resposta_") for _, gid in exercises if gid.startswith("resposta_")}
+    infos = []
+    for c in assignment.grade_cells():
+        label = c.grade_id
+        prefix = next((a for a in sorted(answers, key=len, reverse=True) if label.startswith(a + "_")), None)
+        if c.task:
+            label = "tarefa"
+        elif c.manual:
+            label = "resposta escrita"
+        elif prefix:  # "linhas_positivas_casos_limite" -> "linhas positivas: casos limite"
+            label = f"{prefix}: {label[len(prefix) + 1 :]}"
+        infos.append(
+            GradeCellInfo(
+                c.grade_id,
+                c.notebook,
+                c.max_score,
+                c.manual,
+                label.replace("_", " "),
+                exercises.get(c.key, ""),
+                task=c.task,
+            )
+        )
+    return infos
+
+
+def rebuild_reports(
+    settings: Settings,
+    assignment_name: str,
+    report_dir: Path,
+    sandboxed: bool | None = None,
+    moodle_language: str | None = None,
+    worksheet: Path | None = None,
+) -> tuple[str, Path]:
+    """Write every report of `assignment_name` from autograded/ and the gradebook; the terminal table (with the
+    rows Moodle would drop) and the reports' folder. `grader grade` ends with it and `grader report` is only it.
+    The worksheet is `worksheet`, else the one `grader grade --worksheet` kept."""
+    from grader.report import moodle, write_reports
+    from grader.report.moodle_export import MOODLE_STRINGS
+    from grader.report.terminal import terminal_table
+
+    assignment = Assignment.load(settings, assignment_name)
+    cells = cell_infos(assignment)
+    results = load_results(settings, assignment_name)
+    if sandboxed is None:  # rebuilt later: unsandboxed if any student's last grading was
+        sandboxed = all(r.sandboxed for r in results)
+    kept = settings.course_dir / "moodle" / assignment_name / moodle.WORKSHEET_COPY
+    sheet = moodle.read_worksheet(worksheet or kept) if worksheet or kept.is_file() else None
+    language = moodle_language or settings.moodle_language
+    if language not in MOODLE_STRINGS:
+        raise UserError(
+            f"idioma do Moodle desconhecido: {language!r}; use um de: {', '.join(MOODLE_STRINGS)}"
+        )
+    paths = write_reports(
+        report_dir,
+        assignment_name,
+        cells,
+        results,
+        sandboxed=sandboxed,
+        moodle_language=language,
+        worksheet=sheet,
+        answer_exercises=assignment.exercises(),
+        notebooks=list(assignment.sources),
+        due_date=settings.due_date(assignment_name),
+    )
+    table = terminal_table(assignment_name, cells, results, sandboxed=sandboxed)
+    lines = [f"planilha do Moodle: {note}" for note in paths.moodle_notes]
+    if paths.moodle_dropped:
+        lines.append(f"o Moodle vai ignorar {len(paths.moodle_dropped)} linha(s) de moodle.csv:")
+        lines += [f"  ✗ {d.name} ({d.participant_id}): {d.reason} → {d.action}" for d in paths.moodle_dropped]
+    return "\n".join([table, *lines]), Path(report_dir) / assignment_name

@@ -1,0 +1,155 @@
+"""Each student's result once grading starts: when they handed in, then, when all their notebooks ran, the scores
+(Job.score_into), autograded/<id>/<assignment>/ (graded notebooks and resultado.json) and nbgrader's gradebook,
+written together by the one writer thread; and all of it read back for the reports (`load_results`)."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+from grader.config import Settings
+from grader.grading.job import Job
+from grader.intake import ingest
+from grader.intake.assignment import Assignment
+from grader.model import RESULT_FILE, StudentResult
+
+
+def set_submission_time(settings: Settings, result: StudentResult, student: ingest.StudentSubmission) -> None:
+    """When the student handed in: nbgrader's timestamp.txt if the folder has one, else the latest notebook's
+    time (inside Moodle's zip, the time the zip records); how late, if the assignment has a due date."""
+    if student.submitted_at is not None:
+        when, result.submitted_from = student.submitted_at, "timestamp.txt"
+    else:
+        latest = max(f.mtime for f in student.notebooks.values())
+        when = datetime.fromtimestamp(latest, tz=timezone.utc).astimezone()
+        result.submitted_from = "zip" if student.from_zip else "arquivo"
+    result.submitted_at = when.isoformat()
+    due = settings.due_date(result.assignment)
+    result.seconds_late = max(0.0, (when - due).total_seconds()) if due is not None else 0.0
+
+
+HELD_BANNER = (
+    "**⚠ Nota automática retida para revisão**: os testes que medem algo no kernel do aluno (memória) "
+    "estão zerados até um professor revisar, porque o código mexe no IPython, em bibliotecas ou em "
+    "`__eq__`; veja as observações em `reports/` (index.html)."
+)
+
+
+def record_when_complete(
+    settings: Settings, assignment: Assignment, job: Job, jobs: list[Job], results: dict[str, StudentResult]
+) -> None:
+    """Once every notebook of a student ran: score, save, record. Runs in execute_all's writer thread (one
+    writer for the gradebook), possibly after the student's last notebook ran but before its turn came."""
+    mine = [j for j in jobs if j.student is job.student]
+    if any(j.executed is None or j.recorded for j in mine):
+        return
+    for j in mine:
+        j.recorded = True
+    result = results[job.student.student_id]
+    folder = settings.autograded_dir / result.student_id / assignment.name
+    previous = _graded_notebooks(folder, [j.notebook_name for j in mine])
+    _keep_identity(result, folder / RESULT_FILE)
+    if folder.exists():
+        shutil.rmtree(folder)  # a regrade replaces the previous run entirely
+    folder.mkdir(parents=True)
+    executed: dict[str, NotebookNode] = {}
+    for j in mine:
+        j.score_into(result)
+        executed[j.notebook_name] = j.executed.notebook
+        if result.held_for_review:  # the formgrader shows the notebook: say so on top of it
+            j.executed.notebook.cells.insert(0, nbformat.v4.new_markdown_cell(HELD_BANNER))
+        nbformat.write(j.executed.notebook, folder / f"{j.notebook_name}.ipynb")
+    _not_submitted(result, assignment, [name for name in assignment.sources if name not in executed])
+    fill_zero_cells(result, assignment)
+    when = datetime.fromisoformat(result.submitted_at)
+    from grader.grading import record
+
+    record.write_submitted(
+        settings,
+        assignment.name,
+        result.student_id,
+        {name: f.data for name, f in job.student.notebooks.items()},
+        when,
+    )
+    record.record_student(settings, assignment.name, result, executed, when, previous)
+    result.recorded = True
+    result.save(folder)
+
+
+def _not_submitted(result: StudentResult, assignment: Assignment, names: list[str]) -> None:
+    """The assignment's notebooks the student did not hand in score 0 on every cell, without review, as
+    nbgrader's autograde gives them ("No submitted file"); the report and the feedback say so."""
+    result.missing_notebooks = names
+    for name in names:
+        result.notes.append(f"{name}.ipynb não foi enviado: as questões dele ficaram com 0")
+        for cell in assignment.grade_cells():
+            if cell.notebook == name:
+                cell.not_submitted = True
+                result.cells[cell.key] = cell
+
+
+def _keep_identity(result: StudentResult, previous: Path) -> None:
+    """Regraded from nbgrader's submitted/ (the formgrader's Autograde button), a submission no longer carries
+    its Moodle folder or worksheet identity: the previous result's is kept."""
+    if result.moodle_id or result.members or not previous.is_file():
+        return
+    try:
+        old = StudentResult.load(previous)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # damaged, or of another shape
+        return
+    result.moodle_id, result.moodle_name, result.members = old.moodle_id, old.moodle_name, old.members
+    if not result.last_name:
+        result.first_name, result.last_name = old.first_name, old.last_name
+
+
+def _graded_notebooks(folder: Path, names: list[str]) -> dict[str, NotebookNode]:
+    """The notebooks graded last time (their written answers decide whether manual grades still hold)."""
+    found = {}
+    for name in names:
+        path = folder / f"{name}.ipynb"
+        if path.is_file():
+            try:
+                found[name] = nbformat.read(path, as_version=4)
+            # an unreadable old run (nbformat fails in many ways): its manual grades are asked again
+            except Exception:  # noqa: BLE001 (see above)
+                continue
+    return found
+
+
+def fill_zero_cells(result: StudentResult, assignment: Assignment) -> None:
+    for cell in assignment.grade_cells():
+        if result.cell(*cell.key) is None:
+            result.cells[cell.key] = cell
+
+
+def load_results(settings: Settings, assignment: str) -> list[StudentResult]:
+    """Every student graded so far for `assignment`, with the gradebook's current scores (manual grades
+    given in the formgrader included)."""
+    results = [
+        StudentResult.load(path)
+        for path in sorted(settings.autograded_dir.glob(f"*/{assignment}/{RESULT_FILE}"))
+    ]
+    from grader.grading import record
+
+    ids = [r.student_id for r in results]
+    scores = record.current_scores(settings, assignment, ids)
+    comments = record.current_comments(settings, assignment, ids)
+    for result in results:
+        if not result.recorded:  # the gradebook holds an older submission, if any
+            continue
+        for (notebook, grade_id), (score, needs_manual) in scores[result.student_id].items():
+            cell = result.cell(notebook, grade_id)
+            if cell is not None:
+                cell.score, cell.needs_manual_grade = score, needs_manual
+                cell.passed = not needs_manual and score >= cell.max_score
+        result.comments = {}
+        for (notebook, grade_id), text in comments[result.student_id].items():
+            result.comments[f"{notebook}/{grade_id}"] = text
+            cell = result.cell(notebook, grade_id)
+            if cell is not None:
+                cell.comment = text
+    return results
