@@ -16,7 +16,7 @@ import nbformat
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from grader.release import solved_copy  # noqa: E402
+from grader.course.release import solved_copy  # noqa: E402
 
 ASSIGNMENT = "programacao_diferenciavel"
 OUT = REPO / "examples" / "submissions" / ASSIGNMENT
