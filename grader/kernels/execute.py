@@ -446,6 +446,15 @@ async def _run_cells(
             if getattr(each, "kc", None) is not None:
                 each.kc.stop_channels()  # nor does it close its client's sockets (and their zmq context)
     _mark_not_run([cell for _, cell in code_cells[position:]], result.message or "célula não executada")
+    # two kernels count their cells apart ("In [2]" then "In [1]" in the formgrader): one count, in order
+    count = 0
+    for _, cell in code_cells[:position]:
+        if cell.get("execution_count") is not None:
+            count += 1
+            cell.execution_count = count
+            for output in cell.outputs:
+                if "execution_count" in output:  # Out[n] beside its In [n]
+                    output.execution_count = count
     return result
 
 
