@@ -259,13 +259,14 @@ def run_grader(course: Path, submitted: Path, args, log: Path) -> dict:
 
 def run_nbgrader(course: Path, log: Path) -> dict:
     reset(course, "autograded", "gradebook.db")
+    # fills its gradebook; not timed
     setup = subprocess.run(
         [str(BIN / "nbgrader"), "generate_assignment", ASSIGNMENT, "--force"],
         cwd=course,
         env=TOOL_ENV,
         capture_output=True,
         text=True,
-    )  # fills its gradebook; not timed
+    )
     if setup.returncode:
         sys.exit(f"erro: nbgrader generate_assignment falhou:\n{setup.stderr[-2000:]}")
     result = timed_run([str(BIN / "nbgrader"), "autograde", ASSIGNMENT], course, log)

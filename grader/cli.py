@@ -173,9 +173,8 @@ def _terminate_like_ctrl_c(stopped_by: list[int]):
 
     def on_sigterm(signum, frame):
         stopped_by[0] = signum
-        handler = signal.getsignal(
-            signal.SIGINT
-        )  # asyncio's while a run is on (it cancels it), else Python's
+        # asyncio's while a run is on (it cancels it), else Python's
+        handler = signal.getsignal(signal.SIGINT)
         if not callable(handler):
             raise KeyboardInterrupt
         handler(signal.SIGINT, frame)

@@ -91,9 +91,8 @@ class StudentResult:
     status: Status = Status.GRADED
     first_name: str = ""
     last_name: str = ""
-    flags: list[str] = field(
-        default_factory=list
-    )  # Flag texts: add_flag() writes them, Flag.parse reads them
+    # Flag texts: add_flag() writes them, Flag.parse reads them
+    flags: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # one line each, Portuguese, for the instructor
     cells: dict[tuple[str, str], CellResult] = field(default_factory=dict)  # (notebook, grade_id) -> result
     seconds: float = 0.0

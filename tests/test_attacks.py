@@ -1053,11 +1053,7 @@ def test_machine_left_clean(graded: Graded):
         time.sleep(0.5)
     assert not _our_processes(graded.ctx.tmpdir)
     assert not list(graded.ctx.tmpdir.iterdir()), "the grader left working copies or sockets behind"
-    allowed = (
-        "curso/autograded/",
-        "curso/submitted",
-        "rel/",
-        "curso/gradebook.db",
-    )  # submitted/: nbgrader's copy
+    # what grading may add to the course: its results, nbgrader's copy of the submissions, the reports
+    allowed = ("curso/autograded/", "curso/submitted", "rel/", "curso/gradebook.db")
     new = {str(p.relative_to(graded.ctx.root)) for p in graded.ctx.root.rglob("*")} - graded.before
     assert [p for p in sorted(new) if not p.startswith(allowed) and p != "rel"] == []

@@ -124,9 +124,8 @@ def test_round_trip_in_the_browser(lab, tmp_path):
     source = nbformat.read(settings.source_dir / "mini" / "mini.ipynb", as_version=4)
     release = nbformat.read(settings.release_dir / "mini" / "mini.ipynb", as_version=4)
     (course / "aluno").mkdir()
-    shutil.copy(
-        settings.release_dir / "mini" / "mini.ipynb", course / "aluno" / "mini.ipynb"
-    )  # as downloaded
+    # as downloaded
+    shutil.copy(settings.release_dir / "mini" / "mini.ipynb", course / "aluno" / "mini.ipynb")
     wrong = copy.deepcopy(release)  # what the student below writes in JupyterLab, for the class
     cell_by_grade_id(wrong, "resposta_dobro").source = "def dobro(x):\n    return x + 1"
     # The class, as Moodle sends it: a 4.1 zip and the assignment's worksheet (pt_br, with e-mails). Ana answers

@@ -82,9 +82,8 @@ def test_a_right_submission_runs_with_the_hidden_tests_and_nothing_of_its_output
     for grade_id in ("resposta_dobro", "resposta_quadrado", "resposta_explicacao"):
         cell = cell_by_grade_id(nb, grade_id)
         assert cell.source == cell_by_grade_id(student, grade_id).source
-        assert (
-            cell.metadata["nbgrader"] == cell_by_grade_id(RELEASE, grade_id).metadata["nbgrader"]
-        )  # checksum
+        # checksum
+        assert cell.metadata["nbgrader"] == cell_by_grade_id(RELEASE, grade_id).metadata["nbgrader"]
     assert all(c.outputs == [] and c.execution_count is None for c in nb.cells if c.cell_type == "code")
     assert [c.id for c in nb.cells] == [f"celula-{i}" for i in range(len(nb.cells))]
     assert nb.metadata["kernelspec"]["name"] == "python3"

@@ -56,9 +56,8 @@ def test_release_has_colab_link_stubs_and_signatures(assignment, repo_settings):
     for path in notebooks(assignment):
         released = nbformat.read(REPO / "release" / assignment / path.name, 4)
         first = released.cells[0].source
-        assert (
-            f"({release.colab_url(repo_settings, f'{assignment}/{path.name}')})" in first
-        )  # the students' repository
+        # the students' repository
+        assert f"({release.colab_url(repo_settings, f'{assignment}/{path.name}')})" in first
         source = nbformat.read(path, 4)
         answers = [c for c in source.cells if nbmeta.is_answer(c) and c.cell_type == "code"]
         assert answers, "an assignment without answer cells"

@@ -626,9 +626,8 @@ def test_command_line(planted):
     )
     assert status == 0, err
     assert f"similaridade: {len(report.pairs)} par(es) de respostas parecidas" in out
-    assert (
-        "  100%  linhas_positivas: 1001 (Bruno) e 2002\n" in out
-    )  # the ten most similar, then how many more
+    # the ten most similar, then how many more
+    assert "  100%  linhas_positivas: 1001 (Bruno) e 2002\n" in out
     assert f"… e mais {len(report.pairs) - 10}" in out
     assert (tmp_path / "cli" / A / "similaridade.html").is_file()
 

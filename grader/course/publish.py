@@ -78,11 +78,8 @@ def publish(settings: Settings, assignments: list[str], to: Path) -> Publication
     with tempfile.TemporaryDirectory() as scratch:
         stage = Path(scratch)
         for assignment in assignments:
-            shutil.copytree(
-                settings.release_dir / assignment,
-                stage / assignment,
-                ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
-            )  # Jupyter's, not ours
+            jupyters = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")  # Jupyter's, not ours
+            shutil.copytree(settings.release_dir / assignment, stage / assignment, ignore=jupyters)
             release.link_notebooks(settings, stage / assignment, assignment)
         listed = [a for a in settings.assignments if a in assignments or (to / a).is_dir()]
         (stage / "README.md").write_text(

@@ -28,9 +28,8 @@ def worker_settings(settings: ExecutionSettings) -> ExecutionSettings:
     """On the worker: the settings with this machine's GPU and share of cores."""
     state = get_worker().state
     try:
-        cores = len(
-            os.sched_getaffinity(0)
-        )  # the cores this worker may use (Slurm, taskset), not the machine's
+        # the cores this worker may use (Slurm, taskset), not the machine's
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # macOS
         cores = os.cpu_count() or 1
     concurrent = state.nthreads

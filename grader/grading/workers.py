@@ -130,9 +130,8 @@ async def execute_all(
     async def run(job: Job) -> None:
         slot = await slots.take()
         try:
-            job.executed = await execute_async(
-                job.notebook, slot.settings, slot.pair, files=files
-            )  # the assignment's files
+            # the assignment's files
+            job.executed = await execute_async(job.notebook, slot.settings, slot.pair, files=files)
         finally:
             slots.give_back(slot)
         if stopping:  # cut short: not what the student's notebook did

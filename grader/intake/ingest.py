@@ -62,9 +62,8 @@ class StudentSubmission:
     moodle_id: str = ""  # the number in Moodle's folder: participant id (or group id for a team)
     moodle_name: str = ""  # the name in Moodle's folder, as written there (a person or a group)
     team: bool = False  # a team submission's folder (the name and number are the group's)
-    members: list = field(
-        default_factory=list
-    )  # grader.report.moodle.Participant rows this submission grades
+    # grader.report.moodle.Participant rows this submission grades
+    members: list = field(default_factory=list)
     submitted_at: datetime | None = (
         None  # from nbgrader's timestamp.txt (aware); None: the files' times count
     )

@@ -46,10 +46,8 @@ from grader.report.wording import (
 )
 
 TEMPLATES = Path(__file__).parent / "templates"
-SIMILARITY_JSON, SIMILARITY_HTML = (
-    "similaridade.json",
-    "similaridade.html",
-)  # grader/grading/similarity.py writes them
+SIMILARITY_JSON = "similaridade.json"  # grader/grading/similarity.py writes it, and the page below
+SIMILARITY_HTML = "similaridade.html"
 _MARK_CLASS = {
     MARK_PASS: "ok",
     MARK_FAIL: "bad",
