@@ -29,7 +29,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from grader.course.init import config_text
 from grader.course.release import solved_copy
 from grader.nbmeta import nbgrader_meta
-from tests.helpers import cell_by_grade_id, tree_digest
+from tests.helpers import cell_by_grade_id, tree_digest, with_meta
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # nbgrader, and the alembic it calls to make a gradebook
@@ -68,20 +68,6 @@ TIME_DIFFERENCES = {
 }
 
 
-def meta(cell, grade_id, *, grade=False, solution=False, locked=False, task=False, points=None):
-    cell.metadata["nbgrader"] = {
-        "grade": grade,
-        "grade_id": grade_id,
-        "locked": locked,
-        "schema_version": 3,
-        "solution": solution,
-        "task": task,
-    }
-    if points is not None:
-        cell.metadata["nbgrader"]["points"] = points
-    return cell
-
-
 def notebook(cells):
     return new_notebook(
         cells=cells,
@@ -93,8 +79,8 @@ def parte1():
     return notebook(
         [
             new_markdown_cell("# Parte 1: médias\n\n![figura](imagens/figura.png)"),
-            meta(new_code_cell("import math"), "preparo", locked=True),
-            meta(
+            with_meta(new_code_cell("import math"), "preparo", locked=True),
+            with_meta(
                 new_code_cell(
                     'def media(xs):\n    """A média dos números de xs."""\n    ### BEGIN SOLUTION\n'
                     "    return sum(xs) / len(xs)\n    ### END SOLUTION"
@@ -102,7 +88,7 @@ def parte1():
                 "resposta_media",
                 solution=True,
             ),
-            meta(
+            with_meta(
                 new_code_cell(
                     'assert media([1, 2, 3]) == 2, "media([1, 2, 3]) deveria ser 2"\n'
                     "### BEGIN HIDDEN TESTS\nassert media([1, 2]) == 1.5\n### END HIDDEN TESTS"
@@ -113,7 +99,7 @@ def parte1():
                 points=2,
             ),
             new_markdown_cell("## Um arquivo de dados"),
-            meta(
+            with_meta(
                 new_code_cell(
                     'def soma_arquivo(nome):\n    """A soma dos números do arquivo, um por linha."""\n'
                     "    ### BEGIN SOLUTION\n    with open(nome) as arquivo:\n"
@@ -123,7 +109,7 @@ def parte1():
                 "resposta_soma_arquivo",
                 solution=True,
             ),
-            meta(
+            with_meta(
                 new_code_cell(
                     "with open('dados.txt') as arquivo:\n"
                     "    esperado = sum(float(linha) for linha in arquivo if linha.strip())\n"
@@ -135,7 +121,7 @@ def parte1():
                 points=1,
             ),
             new_markdown_cell("## Nota parcial"),
-            meta(
+            with_meta(
                 new_code_cell(
                     "pontos = 0\nif media([2, 4]) == 3:\n    pontos += 1\n"
                     "if media([1, 2, 3, 4]) == 2.5:\n    pontos += 1\nif media([-1, 1]) == 0:\n"
@@ -147,7 +133,7 @@ def parte1():
                 points=3,
             ),
             new_markdown_cell("## Para escrever"),
-            meta(
+            with_meta(
                 new_markdown_cell(
                     "Por que a média de uma lista vazia não existe?\n\n### BEGIN SOLUTION\n"
                     "Porque dividiria por zero.\n### END SOLUTION"
@@ -157,7 +143,7 @@ def parte1():
                 solution=True,
                 points=1,
             ),
-            meta(
+            with_meta(
                 new_markdown_cell("## Tarefa\nFaça um gráfico das médias móveis de `dados.txt` e comente-o."),
                 "tarefa_grafico",
                 locked=True,
@@ -172,7 +158,7 @@ def parte2():
     return notebook(
         [
             new_markdown_cell("# Parte 2: dobro e pesos"),
-            meta(
+            with_meta(
                 new_code_cell(
                     "def dobro(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"
                 ),
@@ -180,7 +166,7 @@ def parte2():
                 solution=True,
             ),
             # the same grade_id as parte1's, other points; and not locked (nbgrader locks test cells anyway)
-            meta(
+            with_meta(
                 new_code_cell(
                     "assert dobro(3) == 6\n### BEGIN HIDDEN TESTS\nassert dobro(-1) == -2\n"
                     "### END HIDDEN TESTS"
@@ -189,7 +175,7 @@ def parte2():
                 grade=True,
                 points=1,
             ),
-            meta(
+            with_meta(
                 new_code_cell(
                     "with open('dados/pesos.txt') as arquivo:\n    peso = float(arquivo.read())\n"
                     "assert dobro(peso) == 6"
@@ -201,7 +187,7 @@ def parte2():
             ),
             new_markdown_cell("## Aplicação\nEscreva `triplo(x)` como quiser."),
             # a manually graded code answer without ### BEGIN SOLUTION: the release holds only the stub
-            meta(
+            with_meta(
                 new_code_cell("def triplo(x):\n    return 3 * x"),
                 "aplicacao",
                 grade=True,
