@@ -146,19 +146,22 @@ def mini_source() -> nbformat.NotebookNode:
     )
 
 
-# A test whose verdict is measured in the student's kernel (grader/grading/tamper.py holds it for review when the
-# student's code hooks IPython): dobro must answer within seconds.
+# A test with a memory measure (grader/kernels/standalone/inkernel/runtime.py's `_medida_externa`): read from outside
+# the student's process on the CPU; on a GPU measured in it (then grader/grading/tamper.py holds it for review when
+# the student's code hooks IPython).
 PROBE_TEST = (
-    "def _no_kernel_do_aluno(funcao):\n"
-    '    """Na correção, a função marcada assim roda no kernel do aluno (mede o que só existe lá)."""\n'
+    "def _medida_externa(funcao):\n"
+    '    """Na correção, esta medida é feita de fora do processo que roda o código do aluno."""\n'
     "    return funcao\n\n\n"
-    "@_no_kernel_do_aluno\n"
-    "def _segundos(chamada):\n"
-    "    import time\n"
-    "    inicio = time.perf_counter()\n"
+    "@_medida_externa\n"
+    "def _pico_de_memoria(chamada):\n"
+    "    import tracemalloc\n"
+    "    tracemalloc.start()\n"
     "    chamada()\n"
-    "    return time.perf_counter() - inicio\n\n\n"
-    'assert _segundos(lambda: dobro(10**6)) < 5, "dobro deveria responder em segundos"'
+    "    pico = tracemalloc.get_traced_memory()[1]\n"
+    "    tracemalloc.stop()\n"
+    "    return pico\n\n\n"
+    'assert _pico_de_memoria(lambda: dobro(10**6)) < 50 * 2**20, "dobro não deveria alocar dezenas de MiB"'
 )
 
 
