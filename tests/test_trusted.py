@@ -98,19 +98,6 @@ def nada(C):
 def lista_teste():  # named like a test's variable: a check that looks it up must not make it T's to ship
     return "função do aluno"
 
-def mexe():
-    alvo = globals().get("lista_teste")
-    if isinstance(alvo, list):
-        alvo.clear()
-    return type(alvo).__name__
-
-def mexe_na_referencia(x):
-    pesos = referencia.__globals__.get("pesos_teste")
-    if pesos is not None:
-        pesos.zero_()
-    x.mul_(2)
-    return referencia(x)
-
 def inspect(x):  # named like the module a structure check imports
     total = 0
     for v in x:
@@ -132,6 +119,21 @@ trocada = lambda x: x + 1
 A = torch.randn(3, 4)
 B = A.view(4, 3)
 lista = [A, A]
+"""
+# Code that reaches its own globals (no honest answer does): from this cell on, no source is readable
+STUDENT_DYNAMIC = """
+def mexe():
+    alvo = globals().get("lista_teste")
+    if isinstance(alvo, list):
+        alvo.clear()
+    return type(alvo).__name__
+
+def mexe_na_referencia(x):
+    pesos = referencia.__globals__.get("pesos_teste")
+    if pesos is not None:
+        pesos.zero_()
+    x.mul_(2)
+    return referencia(x)
 """
 STUDENT_TWO = """
 so_no_aluno = 1
@@ -331,10 +333,20 @@ assert "decorada" not in vars(__import__("__main__")) and "auxiliar" not in vars
 """,
         "",
     ),
-    "estado_de_T": (
+    "fonte_ilegivel_com_codigo_dinamico": (
         """
 import inspect
-inspect.getsource(usa_auxiliar)
+try:
+    inspect.getsource(dobro)
+except OSError as erro:
+    assert "o notebook usa globals()" in str(erro), erro
+else:
+    raise AssertionError("o código de dobro não deveria ser legível depois de globals()")
+""",
+        "",
+    ),
+    "estado_de_T": (
+        """
 globals().get("lista_teste")  # a check's lookup of a student's name...
 lista_teste = [1, 2, 3]  # ...then the test binds that name: it is T's, never shipped nor written back
 assert mexe() == "function" and lista_teste == [1, 2, 3], lista_teste
@@ -425,7 +437,10 @@ def graded_cell(source, grade_id):
 @pytest.fixture(scope="module")
 def executed(sandbox_available):
     cells = [new_code_cell(STUDENT), new_code_cell(STUDENT_TWO)]
-    cells += [graded_cell(source, grade_id) for grade_id, (source, _) in TESTS.items()]
+    for grade_id, (source, _) in TESTS.items():
+        if grade_id == "fonte_ilegivel_com_codigo_dinamico":
+            cells.append(new_code_cell(STUDENT_DYNAMIC))
+        cells.append(graded_cell(source, grade_id))
     cells.insert(-1, new_code_cell(SILENCED_PROFILER))
     settings = ExecutionSettings(
         use_sandbox=sandbox_available,

@@ -306,7 +306,7 @@ async def _connect(
             await _run_setup(client, f"exec({_COPY_FILES!r}, {{'source': {str(files)!r}}})")
     parent = sandbox.inkernel_parent(settings.use_sandbox)
     socket_path, state = channel / "t.sock", channel / "estado.json"
-    cells = [(is_test_cell(cell), cell.source) for cell in nb.cells if cell.cell_type == "code"]
+    cells = [(_kind(cell), cell.source) for cell in nb.cells if cell.cell_type == "code"]
     frame_bytes = settings.transfer_mb * 1024 * 1024
     names = {cell.source: _free_names(cell.source) for cell in nb.cells if is_test_cell(cell)}
     await _run_setup(
@@ -326,6 +326,16 @@ async def _connect(
     )
     await _run_setup(tests, "__import__('inkernel.runtime').runtime.accept(30)")
     return state
+
+
+def _kind(cell) -> str:
+    """What T's runtime must know of a code cell: a test cell, the instructor's text (locked, or a lesson cell
+    as released: grader/intake/normalize.py marks it), or the student's."""
+    if is_test_cell(cell):
+        return "test"
+    if nbgrader_meta(cell).get("locked") or cell.metadata.get("grader", {}).get("given"):
+        return "given"
+    return "student"
 
 
 @functools.lru_cache(maxsize=1024)

@@ -97,7 +97,7 @@ class ErroDoAluno(Exception):
 
 def start(
     path: str,
-    cells: list[tuple[bool, str]],
+    cells: list[tuple[str, str]],
     call_timeout_s: float,
     state_path: str,
     imports: str,
@@ -105,8 +105,8 @@ def start(
     names: dict[str, tuple[str, ...] | None] | None = None,
     meter: str | None = None,
 ) -> None:
-    """Listen on `path` for the student's kernel; `cells`: the notebook's code cells in order, (is a test cell,
-    text); `imports`: the source notebook's import statements (T's own modules under the notebook's names);
+    """Listen on `path` for the student's kernel; `cells`: the notebook's code cells in order, (kind, text), kind
+    "test", "given" (the instructor's text: locked, or a lesson cell as released) or "student"; `imports`: the source notebook's import statements (T's own modules under the notebook's names);
     `names`: test cell text -> the names it reads (`free_names`, worked out by the grader once); `meter`: the
     grader's socket that reads S's peak memory from outside (grader/kernels/meter.py)."""
     global _runtime
@@ -194,18 +194,18 @@ class Runtime:
     def __init__(
         self,
         path: str,
-        cells: list[tuple[bool, str]],
+        cells: list[tuple[str, str]],
         call_timeout_s: float,
         state_path: str,
         caps: wire.Caps,
         meter: str | None = None,
     ):
         self.caps, self.call_timeout_s, self.state_path = caps, call_timeout_s, state_path
-        self.cells = [(bool(is_test), str(text)) for is_test, text in cells]
+        self.cells = [(str(kind), str(text)) for kind, text in cells]
         self.position = 0  # index in `cells` of the test cell running (the student's cells before it count)
         self._next_test = 0
         self._parsed: dict[int, object] = {}
-        self._bindings: tuple[int, dict] | None = None
+        self._bindings: tuple[int, dict, str] | None = None  # position, bindings, why no source is readable
         self.meter_path, self._meter = meter, None
         self.sent = 0  # the largest payload sent to S since the last `measure_window()`
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -257,7 +257,7 @@ class Runtime:
     def _locate_test(self, text: str) -> None:
         """The notebook position of the test cell about to run: the next test cell with this text."""
         for index in range(self._next_test, len(self.cells)):
-            if self.cells[index] == (True, text):
+            if self.cells[index] == ("test", text):
                 self.position, self._next_test = index, index + 1
                 return
 
@@ -588,24 +588,42 @@ class Runtime:
     def student_bindings(self) -> dict:
         """How the notebook's text binds each name in the cells before the running test
         (grader/kernels/standalone/inkernel/source.py)."""
+        return self._read_notebook()[1]
+
+    def _read_notebook(self) -> tuple[int, dict, str]:
         if self._bindings is None or self._bindings[0] != self.position:
-            cells = []
-            for index, (is_test, text) in enumerate(self.cells[: self.position]):
-                if not is_test:
-                    if index not in self._parsed:
-                        self._parsed[index] = notebook_source.parse_cell(text)
-                    cells.append((index, self._parsed[index][0]))
-            self._bindings = (self.position, notebook_source.bindings(cells))
-        return self._bindings[1]
+            cells, dynamic = [], ""
+            for index, (kind, text) in enumerate(self.cells[: self.position]):
+                if kind == "test":
+                    continue
+                if index not in self._parsed:
+                    self._parsed[index] = notebook_source.parse_cell(text)
+                tree = self._parsed[index][0]
+                cells.append((index, tree))
+                if kind == "student" and tree is not None and not dynamic:
+                    found = notebook_source.dynamic_construct(tree, text)
+                    if found:
+                        number = sum(1 for k, _ in self.cells[: index + 1] if k != "test")
+                        dynamic = (
+                            f"o notebook usa {found} (na {number}ª célula de código), que pode trocar o código "
+                            "de uma função sem que isso apareça no texto: a correção só lê o código de funções "
+                            "definidas com def em notebooks sem exec, globals(), setattr, sys.modules e afins"
+                        )
+            self._bindings = (self.position, notebook_source.bindings(cells), dynamic)
+        return self._bindings
 
     def source_shell(self, name: str):
         """A never-run function compiled from the last plain `def` of `name` in the notebook before the test;
-        OSError when the notebook binds the name some other way (so inspect.getsource fails, saying why)."""
-        binding = self.student_bindings().get(name)
+        OSError when the notebook binds the name some other way, or could rebind it behind the text's back
+        (so inspect.getsource fails, saying why)."""
+        _, bindings, dynamic = self._read_notebook()
+        binding = bindings.get(name)
         if binding is None:
             raise OSError(f"{name} não é definida em nenhuma célula do notebook antes deste teste")
         if binding.kind != "def":
             raise OSError(_NotADef(name, binding.why or "não é um def")._explain())
+        if dynamic:
+            raise OSError(f"não foi possível ler o código de {name}: {dynamic}")
         text = self._parsed[binding.cell][1]  # (what the lines of `binding` refer to)
         return _compile_shell(binding.cell, text, binding.first, binding.last - binding.first + 1)
 

@@ -139,3 +139,94 @@ def _bound(node: ast.AST, top: bool = False) -> dict[str, Binding]:
         for name in list(found):
             found[name] = Binding("other", callable=True, why="é uma lambda")
     return found
+
+
+# What lets code bind a name, or change what a function runs, without a binding the text shows: a notebook
+# that does any of this in the student's cells has no readable source (a check cannot know what runs).
+_DYNAMIC_CALLS = {
+    "exec",
+    "eval",
+    "compile",
+    "globals",
+    "vars",
+    "locals",
+    "setattr",
+    "delattr",
+    "__import__",
+    "breakpoint",
+}
+_DYNAMIC_ATTRIBUTES = {
+    "__dict__",
+    "__globals__",
+    "__code__",
+    "__wrapped__",
+    "__builtins__",
+    "__closure__",
+    "__func__",
+    "__subclasses__",
+    "f_globals",
+    "f_locals",
+    "f_back",
+    "user_ns",
+    "user_global_ns",
+    "user_module",
+    "run_cell",
+    "run_code",
+    "_getframe",
+    "FunctionType",
+    "CodeType",
+    "LambdaType",
+    "MethodType",
+}
+_DYNAMIC_MODULES = {"importlib", "ctypes", "gc", "marshal", "pickle", "dill", "builtins", "__main__", "code"}
+_DYNAMIC_MAGICS = {
+    "run",
+    "load",
+    "loadpy",
+    "macro",
+    "store",
+    "alias_magic",
+    "load_ext",
+    "reload_ext",
+    "config",
+}
+
+
+def dynamic_construct(tree: ast.Module, text: str) -> str:
+    """The first construct of a student's cell that can rebind a name behind the text's back ("" if none):
+    `exec`, `globals()`, `setattr`, `getattr` with a computed name, `sys.modules`, `f.__code__ = ...`,
+    importing ctypes or importlib, `get_ipython()` written by the student, the `%run` magic..."""
+    wrote_get_ipython = "get_ipython" in text  # magics become get_ipython() calls: only a written one counts
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == "modules" and id(node) not in called:
+            return "sys.modules"  # (not model.modules(), a torch method)
+        if isinstance(node, ast.Call):
+            name = node.func.id if isinstance(node.func, ast.Name) else ""
+            attr = node.func.attr if isinstance(node.func, ast.Attribute) else ""
+            if name in _DYNAMIC_CALLS:
+                return f"{name}()"
+            if name == "getattr" and len(node.args) > 1 and not isinstance(node.args[1], ast.Constant):
+                return "getattr com um nome calculado"
+            if name == "get_ipython" and wrote_get_ipython:
+                return "get_ipython()"
+            if attr in ("run_line_magic", "run_cell_magic") and node.args:
+                magic = node.args[0]
+                if isinstance(magic, ast.Constant) and magic.value in _DYNAMIC_MAGICS:
+                    return f"a mágica %{magic.value}"
+        elif isinstance(node, ast.Attribute) and node.attr in _DYNAMIC_ATTRIBUTES:
+            return node.attr
+        elif isinstance(node, ast.Name) and node.id in ("__builtins__", "__loader__", "__spec__"):
+            return node.id
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            modules = (
+                [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            )
+            for module in modules:
+                if module.split(".")[0] in _DYNAMIC_MODULES:
+                    return f"import {module}"
+            if isinstance(node, ast.ImportFrom):
+                for alias in node.names:
+                    if alias.name in _DYNAMIC_CALLS | _DYNAMIC_ATTRIBUTES | {"modules"}:
+                        return f"from {node.module} import {alias.name}"
+    return ""
