@@ -391,12 +391,17 @@ def _arvores_teste(funcao, nome):
         locais = {a.arg for a in arvore.body[0].args.args}
         locais |= {n.id for n in ast.walk(arvore) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
         ambiente = getattr(atual, '__globals__', {})
+        chamados = {n.func.id for n in ast.walk(arvore) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
         for no in ast.walk(arvore):
-            if isinstance(no, ast.Call) and isinstance(no.func, ast.Name) and no.func.id not in locais:
-                outro = ambiente.get(no.func.id)
-                modulo = str(getattr(outro, '__module__', '') or '')
-                if outro is not None and modulo.split('.')[0] not in _BIBLIOTECAS_TESTE and no.func.id != nome_atual:
-                    pendentes.append((no.func.id, outro))
+            if not isinstance(no, ast.Name) or not isinstance(no.ctx, ast.Load) or no.id in locais | {nome_atual}:
+                continue
+            outro = ambiente.get(no.id)
+            modulo = str(getattr(outro, '__module__', '') or '')
+            if outro is None or modulo.split('.')[0] in _BIBLIOTECAS_TESTE:
+                continue
+            # a name it calls is followed whatever it is; any other name, when it is a function (an alias of one)
+            if no.id in chamados or callable(outro):
+                pendentes.append((no.id, outro))
     return arvores'''
 
 PATTERNS_MEASURE = '''def _medida_externa(funcao):

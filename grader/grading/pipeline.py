@@ -189,13 +189,17 @@ def _prepare_jobs(
             continue
         set_submission_time(settings, result, student)
         for name, file in student.notebooks.items():
-            nb, problem = read_submitted(file, assignment, name)
+            try:
+                nb, problem = read_submitted(file, assignment, name)
+                if not problem:
+                    jobs.append(Job.build(student, name, nb, assignment.releases[name]))
+            # whatever a hostile file makes the readers raise is that student's problem, never the class's
+            except Exception as exc:  # noqa: BLE001 (see above)
+                problem = f"o notebook enviado não pôde ser lido ({type(exc).__name__}); baixe o .ipynb de novo e reenvie"
             if problem:
                 result.status = Status.ERROR
                 result.notes.append(f"{file.path}: {problem}")
                 result.problem = problem
-            else:
-                jobs.append(Job.build(student, name, nb, assignment.releases[name]))
         if result.status == Status.ERROR:  # one bad notebook: the student's other notebooks are not graded
             jobs = [j for j in jobs if j.student is not student]
             from grader.grading import record
