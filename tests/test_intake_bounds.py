@@ -27,6 +27,14 @@ from grader.intake.ingest import Refused, find_submissions
 from grader.intake.normalize import parse_submitted
 from tests.helpers import RawEntry, bomb, build_mini_course, notebook_bytes, raw_zip, run_measuring_memory
 
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--no-first-run",
+]
 MB = 1 << 20
 GB = 1 << 30
 HONEST = notebook_bytes()  # one notebook's bytes (nbformat gives each cell a new id)
@@ -215,6 +223,9 @@ def test_every_refused_zip_entry_is_named_with_its_student(tmp_path):
     assert students["5"].notebooks["mini"].data == honest
     assert students["10"].first_name == "José" and students["10"].notebooks["mini"].data == honest
     assert all(students[i].missing for i in ("6", "7", "8", "11"))
+    assert students["7"].notes == [
+        "recusado sem ser lido: Carla Dias_7_assignsubmission_file/mini.ipynb (veja os arquivos recusados)"
+    ]
     assert "9" not in students  # a name not in UTF-8 makes no student of its garbled name
     assert students["5"].notes == [f"ignorado: {ANA}/sai\\x1b[2Jda.txt não é um notebook (.ipynb)"]
     assert refused[2].line() == (
@@ -349,3 +360,30 @@ def test_refused_entries_in_the_terminal_and_the_overview(bombed_class):
     ) in page
     kept = json.loads((folder / "recusados.json").read_text(encoding="utf-8"))
     assert [r["path"] for r in kept] == ["../fora/mini.ipynb", f"{BRUNO}/atalho.ipynb"]
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_refused_entries_are_seen_in_the_browser(bombed_class):
+    """The overview's table of refused files, as Debian's chromium shows it."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium ausente: ./tasks test instala o pacote Debian chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    folder = bombed_class[2]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto((folder / "index.html").as_uri())
+            box = page.locator("#recusados")
+            sync_api.expect(box).to_be_visible()
+            rows = box.locator("tbody tr")
+            sync_api.expect(rows).to_have_count(2)
+            assert rows.nth(1).locator("td").all_inner_texts() == [
+                f"{BRUNO}/atalho.ipynb",
+                "Bruno Reis (6)",
+                "é um link simbólico: links não são seguidos",
+            ]
+            box.screenshot(path=folder.parent / "recusados.png")
+        finally:
+            browser.close()

@@ -221,6 +221,7 @@ def find_submissions(
             found = Refused(shown, entry.refusal, student.student_id, _name_of(student))
             if found not in refused:  # a duplicated path: once
                 refused.append(found)
+                student.notes.append(f"recusado sem ser lido: {shown} (veja os arquivos recusados)")
             continue
         moodle = moodle_prefix(folder)
         if moodle and moodle["plugin"] == "assignsubmission_onlinetext":
