@@ -67,6 +67,7 @@ class GradingRun:
     device: str = "cpu"
     sandboxed: bool = True
     table: str = ""  # the terminal table of the whole class
+    refused: list[ingest.Refused] = field(default_factory=list)  # files of the submissions never read
     report_folder: Path | None = None
     similarity: str = ""  # the similarity report's line for the terminal
 
@@ -138,6 +139,7 @@ def _grade(
         options.report_dir,
         base.use_sandbox,
         moodle_language=options.moodle_language,
+        refused=run.refused,
     )
     run.seconds = time.monotonic() - started
     return run
@@ -151,11 +153,24 @@ def _find_students(
         for name in settings.assignments
         if name != assignment.name
     }
-    students, notes = ingest.find_submissions(
-        options.submissions, assignment.name, list(assignment.sources), others, set(assignment.files)
+    students, notes, run.refused = ingest.find_submissions(
+        options.submissions,
+        assignment.name,
+        list(assignment.sources),
+        others,
+        set(assignment.files),
+        max_notebook_mb=settings.max_notebook_mb,
+        max_submission_mb=settings.max_submission_mb,
     )
     if not students:
-        raise UserError(f"nenhuma submissão encontrada em {options.submissions}: confira a pasta ou o zip")
+        why = (
+            f" ({len(run.refused)} arquivo(s) recusado(s), como {run.refused[0].line()})"
+            if run.refused
+            else ""
+        )
+        raise UserError(
+            f"nenhuma submissão encontrada em {options.submissions}{why}: confira a pasta ou o zip"
+        )
     run.notes += notes + _identify(settings, assignment.name, students, options.worksheet)
     return students
 
@@ -208,7 +223,8 @@ def _prepare_jobs(
                 settings,
                 assignment.name,
                 student.student_id,
-                {name: f.data for name, f in student.notebooks.items()},
+                # a file over a limit (or damaged) is never read, nor copied
+                {name: f.data for name, f in student.notebooks.items() if not f.problem},
                 datetime.fromisoformat(result.submitted_at),
             )
     return results, jobs
