@@ -14,6 +14,7 @@ import pytest
 from grader.model import CellResult, StudentResult, scores_json
 from grader.report import wording, write_reports
 from grader.report.cells import GradeCellInfo
+from grader.report.insights import class_insights, insights_json
 from grader.report.pages import TEMPLATES, inline, template_environment
 from grader.report.terminal import terminal_table
 
@@ -186,7 +187,16 @@ def test_layout(reports, tmp_path_factory):
 
 def test_scores_json_is_the_shared_shape(reports, students):
     data = json.loads(reports.scores_json.read_text(encoding="utf-8"))
-    assert data == scores_json(ASSIGNMENT, MAX, students)
+    found = insights_json(class_insights(CELLS, students))
+    assert data == scores_json(ASSIGNMENT, MAX, students, insights=found)
+    # counted: 1001, 1002, aluno_local, bia (graded, not held); 1002 failed ex2 and ex3, aluno_local ex1
+    assert data["insights"]["students"] == 4
+    by_cell = {q["cell"]: q for q in data["insights"]["questions"]}
+    assert set(by_cell) == {"ex1_formato", "ex2_update_c", "ex3_gradiente"}  # automatic questions only
+    assert [
+        (g["cause"], g["count"], g["share"], g["students"]) for g in by_cell["ex1_formato"]["groups"]
+    ] == [("NameError: name '…' is not defined", 1, 0.25, ["aluno_local"])]
+    assert by_cell["ex2_update_c"]["groups"][0]["message"] == EVIL
     assert data["max_score"] == 10.0
     by_id = {s["student_id"]: s for s in data["students"]}
     assert by_id["1001"]["score"] == 10.0 and by_id["1001"]["status"] == "graded"
@@ -400,7 +410,13 @@ def test_index_page(reports):
     assert '<html lang="pt-BR">' in page
     for word in ("alunos", "corrigidos", "erros", "média", "mediana", "Taxa de acerto"):
         assert word in page
-    assert page.count("data:image/png;base64,") == 2
+    assert page.count("data:image/png;base64,") == 1  # the histogram; the pass-rate chart is SVG, with links
+    chart = page.split("<svg", 1)[1].split("</svg>", 1)[0]
+    for info in CELLS[:3]:  # each automatic question's bar links to its section, which is collapsed
+        anchor = f"causas-{NB}--{info.grade_id}"
+        assert f'xlink:href="#{anchor}"' in chart and f'<details class="card insight" id="{anchor}">' in page
+    assert "causas-programacao_diferenciavel--discussao" not in page  # written answers: none
+    assert 'target="_blank"' not in chart
     for student in make_class():
         assert f'href="feedback/{student.student_id}.html"' in page
     assert "Ana Araújo" in page and "Caio Müller" in page
@@ -500,7 +516,7 @@ def test_templates_load_and_pages_inline_style_and_script(reports):
     works alone (offline, sent to a student)."""
     env = template_environment()
     names = sorted(path.name for path in TEMPLATES.glob("*.html.j2"))
-    assert names == ["feedback.html.j2", "index.html.j2", "similaridade.html.j2"]
+    assert names == ["feedback.html.j2", "index.html.j2", "insights.html.j2", "similaridade.html.j2"]
     for name in names:
         env.get_template(name)
     style, script = inline("style.css"), inline("sort_table.js")
