@@ -32,7 +32,8 @@ _NUMBER = re.compile(
     r"|(?<![\w.])[-+]?(?:nan|inf)\b"
 )
 _RUN = re.compile(rf"{MASK}(?:(?:[\s,;]|\.\.\.)+{MASK})+")  # "…, …, …", numpy's "… … ... …"
-_BRACKETS = re.compile(rf"\[\s*{MASK}?\s*\]|(?<![\w\]])\(\s*{MASK}?\s*\)")  # "[…]", "(…)", not "tensor(…)"
+# "[…]", "(…)", "(…,)", not "tensor(…)"
+_BRACKETS = re.compile(rf"\[\s*{MASK}?\s*,?\s*\]|(?<![\w\]])\(\s*{MASK}?\s*,?\s*\)")
 _SPACES = re.compile(r"\s+")
 
 
