@@ -50,9 +50,12 @@ def pass_rate_chart(assignment: str, stats: ClassStats, path: Path) -> bytes:
 def pass_rate_svg(assignment: str, stats: ClassStats, links: dict[tuple[str, str], str]) -> str:
     """The same chart as SVG markup to put inside index.html, each bar and its label a link (`links`: cell key ->
     URL, say "#causas-…", the question's section): a chart in an <img> cannot link."""
+    from matplotlib import rc_context
+
     figure = _pass_rate_figure(assignment, stats, links)
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    with rc_context({"svg.fonttype": "none"}):  # text stays text: searchable, and read by screen readers
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
     figure.clear()
     text = buffer.getvalue()
     text = text[text.index("<svg") :]  # no XML declaration nor DOCTYPE inside HTML
