@@ -306,7 +306,9 @@ def test_what_the_class_got_wrong_opens_from_the_chart(tmp_path):
             expect(section).not_to_have_attribute("open", "")
             expect(section.locator("pre.msg")).to_be_hidden()
             # the question's label on the chart (its bar, at 0%, has no width)
-            page.locator('svg.chart a[*|href="#causas-mini--dobro_valores"]', has_text="Dobro: valores").click()
+            page.locator(
+                'svg.chart a[*|href="#causas-mini--dobro_valores"]', has_text="Dobro: valores"
+            ).click()
             expect(section).to_have_attribute("open", "")
             expect(section.locator("pre.msg")).to_contain_text("dobro(2) deveria ser 4, mas é 3")
             expect(section.locator(".cause-count")).to_have_text("3 alunos · 100% da turma")
