@@ -569,7 +569,8 @@ def titled_assignment():
     source = new_notebook(
         cells=[
             new_markdown_cell(
-                "## Lista de exercícios 1: vetorização\n\nTexto.\n\n### Exercício 5: as matrizes A e B"
+                "## Lista de exercícios 1: vetorização\n\n```python\n# não é um título\n```\n\n"
+                "### Exercício 5: as matrizes A e B"
             ),
             with_meta(new_code_cell("A = B = None"), "resposta_A_B", solution=True),
             titled(
@@ -579,7 +580,11 @@ def titled_assignment():
             with_meta(new_code_cell("assert B is not None"), "A_B_formato", grade=True, points=1),
             titled(
                 with_meta(
-                    new_markdown_cell("Explique."), "resposta_porque", grade=True, solution=True, points=1
+                    new_markdown_cell("Explique.\n### BEGIN SOLUTION\nPorque sim.\n### END SOLUTION"),
+                    "resposta_porque",
+                    grade=True,
+                    solution=True,
+                    points=1,
                 ),
                 "Por que é mais rápido?",
             ),
@@ -602,7 +607,8 @@ def test_titles_come_from_the_source_notebook_with_todays_naming_as_fallback():
     )
     assert (infos["A_B_formato"].title, infos["A_B_formato"].titled) == ("A B: formato", False)  # no title
     assert infos["resposta_porque"].title == "Por que é mais rápido?"
-    # the exercise, not the list's heading the same markdown cell starts with
+    # the exercise, not the list's heading the same markdown cell starts with; nbgrader's markers in a written
+    # answer and a comment in a code block are no headings
     assert {info.exercise for info in infos.values()} == {"Exercício 5: as matrizes A e B"}
 
 

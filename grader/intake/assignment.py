@@ -17,7 +17,7 @@ from nbformat import NotebookNode
 from grader.config import Settings
 from grader.errors import UserError
 from grader.model import CellResult
-from grader.nbmeta import grader_title, is_graded_by_hand, is_test_cell, nbgrader_meta
+from grader.nbmeta import MARKERS, grader_title, is_graded_by_hand, is_test_cell, nbgrader_meta
 
 # What a library imports only on first use, which every fresh kernel would pay again: a tensor on the "meta"
 # device, the profiler or a benchmark Timer import torch._dynamo and with it sympy and ~800 modules (1.5 s;
@@ -160,12 +160,13 @@ _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
 
 
 def _headings(markdown: str) -> list[str]:
-    """The headings of a markdown cell, in order, as plain text (code fences skipped, backticks dropped)."""
+    """The headings of a markdown cell, in order, as plain text (code fences and nbgrader's "### BEGIN SOLUTION"
+    markers skipped, backticks dropped)."""
     found, fenced = [], False
     for line in markdown.splitlines():
         if _FENCE.match(line):
             fenced = not fenced
-        elif not fenced and (match := _HEADING.match(line)):
+        elif not fenced and (match := _HEADING.match(line)) and match.group(2) not in MARKERS:
             found.append(match.group(2).replace("`", "").strip())
     return found
 
