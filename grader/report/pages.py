@@ -1,6 +1,6 @@
 """The HTML pages, in Portuguese and self-contained (styles, script and charts inlined): index.html, the
-instructor's overview (summary, charts, students, questions, what the class got wrong, Moodle, files), and feedback/<id>.html, one page per
-student. The templates, the style sheet and the script are files in templates/; template_environment() also
+instructor's overview (summary, charts, students, questions, what the class got wrong, Moodle, files), and
+feedback/<id>.html, one page per student. The templates, the style sheet and the script are files in templates/; template_environment() also
 renders the similarity page (grader/grading/similarity.py), whose file names the overview links.
 """
 
