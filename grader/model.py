@@ -72,6 +72,10 @@ class CellResult:
     comment: str = ""  # the instructor's comment on this answer (formgrader), read from the gradebook
     task: bool = False  # an nbgrader task cell (markdown, graded by a person)
     not_submitted: bool = False  # its notebook was not submitted: 0, without review (as nbgrader)
+    # Why a test cell failed, with what varies between students masked (grader/report/causes.py): failures of
+    # the class with the same cause fall together in the instructor's overview. Never shown to a student.
+    cause: str = ""
+    hidden_failed: bool = False  # it failed in the hidden tests, after its visible part passed
 
     @property
     def key(self) -> tuple[str, str]:
@@ -166,26 +170,29 @@ def scores_json(
     students: list[StudentResult],
     notebooks: list[str] | None = None,
     due_date: str | None = None,
+    insights: dict | None = None,
 ) -> dict:
-    """scores.json, the shape other tools read (issue 3, extended by issue 14):
+    """scores.json, the shape other tools read (issue 3, extended by issues 14 and 24):
 
-    {"assignment": str, "max_score": float, "notebooks": [str], "due_date": str | null,
-     "students": [{"student_id": str, "score": float, "max_score": float,
-                   "status": "graded" | "error" | "timeout" | "missing", "flags": [str],
-                   "submitted_at": str | null, "late": bool, "seconds_late": float, "missing_notebooks": [str],
-                   "cells": {"<grade_id>": {"score": float, "max_score": float, "passed": bool,
-                                            "needs_manual_grade": bool}}}]}
+        {"assignment": str, "max_score": float, "notebooks": [str], "due_date": str | null,
+         "students": [{"student_id": str, "score": float, "max_score": float,
+                       "status": "graded" | "error" | "timeout" | "missing", "flags": [str],
+                       "submitted_at": str | null, "late": bool, "seconds_late": float, "missing_notebooks": [str],
+                       "cells": {"<grade_id>": {"score": float, "max_score": float, "passed": bool,
+                                                "needs_manual_grade": bool}}}],
+         "insights": {...}}
 
-    In an assignment of one notebook the cells are keyed by grade_id, as before; with several notebooks by
-    "<notebook>/<grade_id>" (cell_key), so the same grade_id in two notebooks is two cells. Times are ISO 8601
-    with their offset; `late` only with a due date (DUE_DATES in grader_config.py)."""
+        In an assignment of one notebook the cells are keyed by grade_id, as before; with several notebooks by
+        "<notebook>/<grade_id>" (cell_key), so the same grade_id in two notebooks is two cells. Times are ISO 8601
+        with their offset; `late` only with a due date (DUE_DATES in grader_config.py). "insights", when given, is what
+    the class got wrong, question by question (grader/report/insights.py, insights_json; its shape in the README)."""
     names = (
         notebooks
         if notebooks is not None
         else sorted({c.notebook for s in students for c in s.cells.values()})
     )
     multi = len(names) > 1
-    return {
+    data = {
         "assignment": assignment,
         "max_score": float(max_score),
         "notebooks": list(names),
@@ -214,3 +221,6 @@ def scores_json(
             for s in students
         ],
     }
+    if insights is not None:
+        data["insights"] = insights
+    return data

@@ -1,5 +1,6 @@
 """nbgrader's vocabulary in one place: a cell's nbgrader metadata and what it makes the cell (answer, locked,
-test), and the BEGIN/END markers of solutions and hidden tests. Stdlib only: every stage reads notebooks with
+test), the BEGIN/END markers of solutions and hidden tests, and the title this course writes for students in a
+graded cell's metadata (`metadata["grader"]["title"]`). Stdlib only: every stage reads notebooks with
 these, and importing nbgrader itself costs a second."""
 
 from __future__ import annotations
@@ -19,6 +20,13 @@ def nbgrader_meta(cell) -> dict:
     meta = cell.get("metadata") if isinstance(cell, dict) else None
     meta = meta.get("nbgrader") if isinstance(meta, dict) else None
     return meta if isinstance(meta, dict) else {}
+
+
+def grader_title(cell) -> str:
+    """The title written for students in the cell's metadata (`metadata["grader"]["title"]`), or ""."""
+    meta = cell.get("metadata", {}).get("grader", {})
+    title = meta.get("title", "") if isinstance(meta, dict) else ""
+    return " ".join(title.split()) if isinstance(title, str) else ""
 
 
 def is_locked(cell) -> bool:

@@ -245,3 +245,85 @@ def test_round_trip_in_the_browser(lab, tmp_path):
             index.screenshot(path=shots / "index.png", full_page=True)
         finally:
             browser.close()
+
+
+def test_what_the_class_got_wrong_opens_from_the_chart(tmp_path):
+    """index.html's section of what the class got wrong: collapsed, opened by a bar of the pass-rate chart and by
+    its summary, readable at phone width; the feedback pages at phone width have nothing of it."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium ausente: ./tasks test instala o pacote Debian chromium")
+    pytest.importorskip("playwright")
+    from playwright.sync_api import expect, sync_playwright
+
+    from grader.model import CellResult, StudentResult
+    from grader.report import write_reports
+    from grader.report.cells import GradeCellInfo
+    from grader.report.insights import Answer
+
+    cells = [
+        GradeCellInfo("dobro_valores", "mini", 1.0, False, "Dobro: valores", "Exercício 1", titled=True),
+        GradeCellInfo(
+            "quadrado_valores", "mini", 2.0, False, "Quadrado: valores", "Exercício 2", titled=True
+        ),
+    ]
+    wrong = (
+        "dobro(2) deveria ser 4, mas é {}, e uma linha longa que precisa quebrar na tela estreita do telefone"
+    )
+
+    def student(sid, got):
+        failed = CellResult(
+            "dobro_valores",
+            "mini",
+            0.0,
+            1.0,
+            False,
+            message=f"AssertionError: {wrong.format(got)}",
+            cause=wrong.format("…"),
+        )
+        right = CellResult("quadrado_valores", "mini", 2.0, 2.0, True)
+        return StudentResult(sid, "mini", cells={failed.key: failed, right.key: right})
+
+    students = [student("ana", 3), student("bruno", 5), student("carla", 2)]
+    answer = "def dobro(x):\n    return x + 1  # uma resposta errada com um comentário comprido, para quebrar"
+    paths = write_reports(
+        tmp_path, "mini", cells, students, answer_of=lambda sid, nb, gid: Answer(answer, blank=False)
+    )
+    shots = tmp_path / "telas"
+    shots.mkdir()
+    print(f"screenshots: {shots}")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1024, "height": 800})
+            page.goto(paths.index_html.as_uri())
+            section = page.locator("details#causas-mini--dobro_valores")
+            expect(section).not_to_have_attribute("open", "")
+            expect(section.locator("pre.msg")).to_be_hidden()
+            # the question's label on the chart (its bar, at 0%, has no width)
+            page.locator(
+                'svg.chart a[*|href="#causas-mini--dobro_valores"]', has_text="Dobro: valores"
+            ).click()
+            expect(section).to_have_attribute("open", "")
+            expect(section.locator("pre.msg")).to_contain_text("dobro(2) deveria ser 4, mas é 3")
+            expect(section.locator(".cause-count")).to_have_text("3 alunos · 100% da turma")
+            section.locator("details.answer > summary").click()
+            expect(section.locator("pre.code")).to_contain_text("return x + 1")
+            page.screenshot(path=shots / "causas.png", full_page=True)
+            other = page.locator("details#causas-mini--quadrado_valores")
+            other.locator("summary").click()
+            expect(other).to_contain_text("todos passaram")
+
+            phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+            phone.goto(paths.index_html.as_uri() + "#causas-mini--dobro_valores")
+            expect(phone.locator("details#causas-mini--dobro_valores")).to_have_attribute("open", "")
+            expect(phone.locator("details#causas-mini--dobro_valores pre.msg")).to_be_visible()
+            width = phone.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"a visão geral com a seção aberta é mais larga que o telefone: {width}px"
+            phone.screenshot(path=shots / "causas_390px.png", full_page=True)
+            for feedback in paths.feedback.values():
+                phone.goto(feedback.as_uri())
+                expect(phone.locator("body")).not_to_contain_text("O que a turma errou")
+                expect(phone.locator("body")).not_to_contain_text("return x + 1")
+                assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        finally:
+            browser.close()

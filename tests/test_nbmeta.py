@@ -98,3 +98,13 @@ def test_marker_names_match_the_patterns():
             if p.match(line)
         ]
         assert len(matched) == 1, name
+
+
+def test_grader_title():
+    cell = new_code_cell("pass")
+    assert nbmeta.grader_title(cell) == ""
+    cell.metadata["grader"] = {"title": "  Linhas com soma positiva:\n sem laço "}
+    assert nbmeta.grader_title(cell) == "Linhas com soma positiva: sem laço"
+    for broken in ("título", {"title": 3}, {"outro": "x"}, None):  # written by hand: never a crash
+        cell.metadata["grader"] = broken
+        assert nbmeta.grader_title(cell) == ""

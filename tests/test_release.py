@@ -99,3 +99,28 @@ def test_static_gate_catches_leaks_outputs_and_duplicate_ids(tmp_path):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_source_full_marks_and_blank_release_zero(assignment, sandbox_available, repo_settings):
     assert gate.graded_problems(repo_settings, assignment, use_sandbox=sandbox_available) == []
+
+
+@pytest.mark.slow
+def test_generate_assignment_keeps_the_titles_for_students(tmp_path, sandbox_available):
+    """nbgrader's generate_assignment keeps a graded cell's metadata["grader"]["title"] in release/, where it
+    replaces the solution and removes the hidden tests."""
+    from tests.helpers import build_mini_course, cell_by_grade_id
+
+    settings = build_mini_course(tmp_path, sandbox_available)
+    path = settings.source_dir / "mini" / "mini.ipynb"
+    source = nbformat.read(path, as_version=4)
+    titles = {
+        "resposta_dobro": "O dobro de um número",
+        "dobro_valores": "Dobro: valores",
+        "resposta_explicacao": "Por que o dobro é uma soma?",
+    }
+    for grade_id, title in titles.items():
+        cell_by_grade_id(source, grade_id).metadata["grader"] = {"title": title}
+    nbformat.write(source, path)
+    release.generate(settings, "mini")
+    released = nbformat.read(settings.release_dir / "mini" / "mini.ipynb", as_version=4)
+    for grade_id, title in titles.items():
+        assert nbmeta.grader_title(cell_by_grade_id(released, grade_id)) == title
+    assert "BEGIN HIDDEN TESTS" not in cell_by_grade_id(released, "dobro_valores").source
+    assert nbmeta.grader_title(cell_by_grade_id(released, "quadrado_valores")) == ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import copy
 import csv
 import json
 import re
@@ -14,6 +15,7 @@ import pytest
 from grader.model import CellResult, StudentResult, scores_json
 from grader.report import wording, write_reports
 from grader.report.cells import GradeCellInfo
+from grader.report.insights import class_insights, insights_json
 from grader.report.pages import TEMPLATES, inline, template_environment
 from grader.report.terminal import terminal_table
 
@@ -186,7 +188,16 @@ def test_layout(reports, tmp_path_factory):
 
 def test_scores_json_is_the_shared_shape(reports, students):
     data = json.loads(reports.scores_json.read_text(encoding="utf-8"))
-    assert data == scores_json(ASSIGNMENT, MAX, students)
+    found = insights_json(class_insights(CELLS, students))
+    assert data == scores_json(ASSIGNMENT, MAX, students, insights=found)
+    # counted: 1001, 1002, aluno_local, bia (graded, not held); 1002 failed ex2 and ex3, aluno_local ex1
+    assert data["insights"]["students"] == 4
+    by_cell = {q["cell"]: q for q in data["insights"]["questions"]}
+    assert set(by_cell) == {"ex1_formato", "ex2_update_c", "ex3_gradiente"}  # automatic questions only
+    assert [
+        (g["cause"], g["count"], g["share"], g["students"]) for g in by_cell["ex1_formato"]["groups"]
+    ] == [("NameError: name '…' is not defined", 1, 0.25, ["aluno_local"])]
+    assert by_cell["ex2_update_c"]["groups"][0]["message"] == EVIL
     assert data["max_score"] == 10.0
     by_id = {s["student_id"]: s for s in data["students"]}
     assert by_id["1001"]["score"] == 10.0 and by_id["1001"]["status"] == "graded"
@@ -400,7 +411,13 @@ def test_index_page(reports):
     assert '<html lang="pt-BR">' in page
     for word in ("alunos", "corrigidos", "erros", "média", "mediana", "Taxa de acerto"):
         assert word in page
-    assert page.count("data:image/png;base64,") == 2
+    assert page.count("data:image/png;base64,") == 1  # the histogram; the pass-rate chart is SVG, with links
+    chart = page.split("<svg", 1)[1].split("</svg>", 1)[0]
+    for info in CELLS[:3]:  # each automatic question's bar links to its section, which is collapsed
+        anchor = f"causas-{NB}--{info.grade_id}"
+        assert f'xlink:href="#{anchor}"' in chart and f'<details class="card insight" id="{anchor}">' in page
+    assert "causas-programacao_diferenciavel--discussao" not in page  # written answers: none
+    assert 'target="_blank"' not in chart
     for student in make_class():
         assert f'href="feedback/{student.student_id}.html"' in page
     assert "Ana Araújo" in page and "Caio Müller" in page
@@ -500,7 +517,7 @@ def test_templates_load_and_pages_inline_style_and_script(reports):
     works alone (offline, sent to a student)."""
     env = template_environment()
     names = sorted(path.name for path in TEMPLATES.glob("*.html.j2"))
-    assert names == ["feedback.html.j2", "index.html.j2", "similaridade.html.j2"]
+    assert names == ["feedback.html.j2", "index.html.j2", "insights.html.j2", "similaridade.html.j2"]
     for name in names:
         env.get_template(name)
     style, script = inline("style.css"), inline("sort_table.js")
@@ -532,3 +549,103 @@ def test_shared_wording():
     late = StudentResult("1", ASSIGNMENT, "graded", held_for_review=True, seconds_late=60.0)
     assert wording.status_label(late) == "corrigido, retido para revisão, atrasado"
     assert wording.status_label(late, short=True) == "corrigido, retido, atrasado"
+
+
+# --- titles written for students (metadata["grader"]["title"] of the source notebook's cells) -----------------
+
+
+def titled_assignment():
+    """An assignment built in memory: a list's heading and its first exercise in one markdown cell, cells with
+    and without a title; the release carries other titles (a submission is built from it: never read)."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    from grader.intake.assignment import Assignment
+    from tests.helpers import with_meta
+
+    def titled(cell, title):
+        cell.metadata["grader"] = {"title": title}
+        return cell
+
+    source = new_notebook(
+        cells=[
+            new_markdown_cell(
+                "## Lista de exercícios 1: vetorização\n\n```python\n# não é um título\n```\n\n"
+                "### Exercício 5: as matrizes A e B"
+            ),
+            with_meta(new_code_cell("A = B = None"), "resposta_A_B", solution=True),
+            titled(
+                with_meta(new_code_cell("assert A is not None"), "A_B_distribuicao", grade=True, points=1),
+                "As matrizes A e B: distribuição",
+            ),
+            with_meta(new_code_cell("assert B is not None"), "A_B_formato", grade=True, points=1),
+            titled(
+                with_meta(
+                    new_markdown_cell("Explique.\n### BEGIN SOLUTION\nPorque sim.\n### END SOLUTION"),
+                    "resposta_porque",
+                    grade=True,
+                    solution=True,
+                    points=1,
+                ),
+                "Por que é mais rápido?",
+            ),
+        ]
+    )
+    release = copy.deepcopy(source)
+    for cell in release.cells:
+        if "grader" in cell.metadata:
+            cell.metadata["grader"]["title"] = "título trocado"
+    return Assignment("lista", {"lista": source}, {"lista": release})
+
+
+def test_titles_come_from_the_source_notebook_with_todays_naming_as_fallback():
+    from grader.grading.reports import cell_infos
+
+    infos = {info.grade_id: info for info in cell_infos(titled_assignment())}
+    assert (infos["A_B_distribuicao"].title, infos["A_B_distribuicao"].titled) == (
+        "As matrizes A e B: distribuição",
+        True,
+    )
+    assert (infos["A_B_formato"].title, infos["A_B_formato"].titled) == ("A B: formato", False)  # no title
+    assert infos["resposta_porque"].title == "Por que é mais rápido?"
+    # the exercise, not the list's heading the same markdown cell starts with; nbgrader's markers in a written
+    # answer and a comment in a code block are no headings
+    assert {info.exercise for info in infos.values()} == {"Exercício 5: as matrizes A e B"}
+
+
+def test_titles_in_feedback_moodle_comment_overview_and_chart(tmp_path):
+    from grader.grading.reports import cell_infos
+    from grader.report.moodle_export import moodle_comment
+
+    cells = cell_infos(titled_assignment())
+
+    def failed(grade_id, points=1.0):
+        return CellResult(grade_id, "lista", 0.0, points, False, message="AssertionError: errado")
+
+    student = StudentResult(
+        "ana",
+        "lista",
+        cells={
+            ("lista", "A_B_distribuicao"): failed("A_B_distribuicao"),
+            ("lista", "A_B_formato"): failed("A_B_formato"),
+            ("lista", "resposta_porque"): CellResult(
+                "resposta_porque", "lista", 0.0, 1.0, False, needs_manual_grade=True, manual=True
+            ),
+        },
+    )
+    paths = write_reports(tmp_path, "lista", cells, [student])
+    page = paths.feedback["ana"].read_text(encoding="utf-8")
+    assert "As matrizes A e B: distribuição" in page and "Por que é mais rápido?" in page
+    assert "<h3>Exercício 5: as matrizes A e B</h3>" in page and "Lista de exercícios 1" not in page
+    assert "título trocado" not in page and "A_B_distribuicao" not in page
+    comment = moodle_comment(student, cells, 3.0)
+    # a titled question by its title; an untitled one by its exercise, as before titles
+    assert (
+        "Questões sem pontuação total: “As matrizes A e B: distribuição”, “Exercício 5: as matrizes A e B”."
+        in (comment)
+    )
+    assert "Aguardando correção manual: “Por que é mais rápido?”." in comment
+    index = paths.index_html.read_text(encoding="utf-8")
+    chart = index.split("<svg", 1)[1].split("</svg>", 1)[0]
+    assert "As matrizes A e B: distribuição" in chart  # the chart's label (its text stays text)
+    section = index.split('<h2 id="causas">', 1)[1]
+    assert "<strong>As matrizes A e B: distribuição</strong>" in section

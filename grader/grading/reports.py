@@ -3,6 +3,7 @@ assignment rebuilt from autograded/ and the gradebook (`grader grade` ends with 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from grader.config import Settings
@@ -12,10 +13,12 @@ from grader.intake.assignment import Assignment
 
 
 def cell_infos(assignment: Assignment) -> list:
-    """The graded cells for the reports: a short label each, under its exercise's title."""
+    """The graded cells for the reports, under their exercise's title: each named by the title the source notebook
+    gives it (metadata["grader"]["title"], written for students), else by a label made from its grade_id."""
     from grader.report.cells import GradeCellInfo
 
     exercises = assignment.exercises()
+    titles = assignment.titles()
     answers = {gid.removeprefix("resposta_") for _, gid in exercises if gid.startswith("resposta_")}
     infos = []
     for c in assignment.grade_cells():
@@ -27,18 +30,50 @@ def cell_infos(assignment: Assignment) -> list:
             label = "resposta escrita"
         elif prefix:  # "linhas_positivas_casos_limite" -> "linhas positivas: casos limite"
             label = f"{prefix}: {label[len(prefix) + 1 :]}"
+        title = titles.get(c.key, "")
         infos.append(
             GradeCellInfo(
                 c.grade_id,
                 c.notebook,
                 c.max_score,
                 c.manual,
-                label.replace("_", " "),
+                title or label.replace("_", " "),
                 exercises.get(c.key, ""),
                 task=c.task,
+                titled=bool(title),
             )
         )
     return infos
+
+
+def graded_answers(settings: Settings, assignment: Assignment):
+    """`answer_of` for the reports (grader.report.insights): a student's answer to the exercise a test cell checks,
+    read from their graded notebook in autograded/<student>/<assignment>/ (the answer the tests ran), and whether
+    it is still the release's. Each notebook is read once, when first asked."""
+    from grader.grading.similarity import answer_cells
+    from grader.report.insights import Answer
+
+    tested = assignment.tested_answers()
+    released = {name: answer_cells(nb) for name, nb in assignment.releases.items()}
+    read: dict[tuple[str, str], dict[str, str]] = {}
+
+    def answer_of(student_id: str, notebook: str, grade_id: str) -> Answer | None:
+        answer_id = tested.get((notebook, grade_id))
+        if answer_id is None:
+            return None
+        if (student_id, notebook) not in read:
+            path = settings.autograded_dir / student_id / assignment.name / f"{notebook}.ipynb"
+            try:
+                read[student_id, notebook] = answer_cells(json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError):
+                read[student_id, notebook] = {}
+        code = read[student_id, notebook].get(answer_id)
+        if code is None:
+            return None
+        blank = code.split() == released.get(notebook, {}).get(answer_id, "").split()
+        return Answer(code, blank)
+
+    return answer_of
 
 
 def rebuild_reports(
@@ -56,7 +91,7 @@ def rebuild_reports(
     the files `grader grade` refused to read (None: those the last one kept)."""
     from grader.report import moodle, write_reports
     from grader.report.moodle_export import MOODLE_STRINGS
-    from grader.report.terminal import terminal_table
+    from grader.report.terminal import largest_groups_lines, terminal_table
 
     assignment = Assignment.load(settings, assignment_name)
     cells = cell_infos(assignment)
@@ -82,9 +117,11 @@ def rebuild_reports(
         notebooks=list(assignment.sources),
         due_date=settings.due_date(assignment_name),
         refused=refused,
+        answer_of=graded_answers(settings, assignment),
     )
     table = terminal_table(assignment_name, cells, results, sandboxed=sandboxed)
-    lines = [f"planilha do Moodle: {note}" for note in paths.moodle_notes]
+    lines = largest_groups_lines(list(paths.insights))
+    lines += [f"planilha do Moodle: {note}" for note in paths.moodle_notes]
     if paths.moodle_dropped:
         lines.append(f"o Moodle vai ignorar {len(paths.moodle_dropped)} linha(s) de moodle.csv:")
         lines += [f"  ✗ {d.name} ({d.participant_id}): {d.reason} → {d.action}" for d in paths.moodle_dropped]

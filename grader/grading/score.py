@@ -1,7 +1,8 @@
 """Score an executed notebook, cell by cell, with nbgrader's own rule (nbgrader.utils.determine_grade):
 an error or any stderr output fails a test cell, a number as the cell's result is partial credit; a written
 answer left as released scores 0, any other needs a person; a task cell always needs a person (nbgrader's
-gradebook creates its grade waiting for a manual score, and nothing automatic touches it)."""
+gradebook creates its grade waiting for a manual score, and nothing automatic touches it). A failed test cell
+also gets its cause, for the class's overview (grader/report/causes.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from nbformat import NotebookNode
 from nbgrader.utils import determine_grade, is_grade, is_task
 
 from grader.model import CellResult
-from grader.nbmeta import HIDDEN_BEGIN, HIDDEN_END, is_graded_by_hand, marked_lines
+from grader.nbmeta import HIDDEN_BEGIN, HIDDEN_END, is_graded_by_hand, is_test_cell, marked_lines
 
 MAX_MESSAGE = 600  # characters of a failure message kept for the feedback
 
@@ -42,6 +43,7 @@ def hidden_lines(source: str) -> list[str]:
 def score_cells(nb: NotebookNode, notebook_name: str) -> dict[str, CellResult]:
     """grade_id -> result, for every cell nbgrader grades in `nb` (grade cells and task cells)."""
     results: dict[str, CellResult] = {}
+    test_sources = tuple(c.source for c in nb.cells if is_test_cell(c))
     for cell in nb.cells:
         if is_task(cell) and not is_grade(cell):
             grade_id = cell.metadata["nbgrader"]["grade_id"]
@@ -70,6 +72,7 @@ def score_cells(nb: NotebookNode, notebook_name: str) -> dict[str, CellResult]:
         message = "" if passed or manual else failure_message(cell)
         if not passed and not manual and not message:
             message = "pontuação parcial"
+        why = None if passed or manual else _failure(cell, message, test_sources)
         results[grade_id] = CellResult(
             grade_id,
             notebook_name,
@@ -78,5 +81,16 @@ def score_cells(nb: NotebookNode, notebook_name: str) -> dict[str, CellResult]:
             passed=passed and not manual,
             manual=manual,
             message=message,
+            cause=why.cause if why else "",
+            hidden_failed=why.hidden if why else False,
         )
     return results
+
+
+def _failure(cell: NotebookNode, message: str, test_sources: tuple[str, ...]):
+    """The cause of a failed test cell and whether it failed in its hidden tests (grader/report/causes.py)."""
+    from grader.report.causes import failure
+
+    error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+    others = tuple(s for s in test_sources if s != cell.source)
+    return failure(message, error, cell.source, others)

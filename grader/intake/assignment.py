@@ -7,6 +7,7 @@ import ast
 import fnmatch
 import importlib.util
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from nbformat import NotebookNode
 from grader.config import Settings
 from grader.errors import UserError
 from grader.model import CellResult
-from grader.nbmeta import is_graded_by_hand, is_test_cell, nbgrader_meta
+from grader.nbmeta import MARKERS, grader_title, is_graded_by_hand, is_test_cell, nbgrader_meta
 
 # What a library imports only on first use, which every fresh kernel would pay again: a tensor on the "meta"
 # device, the profiler or a benchmark Timer import torch._dynamo and with it sympy and ~800 modules (1.5 s;
@@ -92,23 +93,43 @@ class Assignment:
 
     def exercises(self) -> dict[tuple[str, str], str]:
         """Every nbgrader cell (graded, task or answer), by (notebook, grade_id) -> the title of its exercise: the
-        nearest heading above it, after the notebook's name in an assignment of several notebooks."""
+        nearest heading above it (the last one of a markdown cell that holds a list's heading and then its first
+        exercise's), after the notebook's name in an assignment of several notebooks."""
         found = {}
         for nb_name, nb in self.sources.items():
             title = ""
             for cell in nb.cells:
-                lines = (
-                    cell.source.lstrip().lstrip("-").strip().splitlines()
-                    if cell.cell_type == "markdown"
-                    else []
-                )
-                if lines and lines[0].startswith("#"):
-                    title = lines[0].lstrip("#").strip().replace("`", "")
+                if cell.cell_type == "markdown":
+                    title = (_headings(cell.source) or [title])[-1]
                 meta = nbgrader_meta(cell)
                 if meta.get("grade_id") and (meta.get("grade") or meta.get("solution") or meta.get("task")):
                     found[nb_name, meta["grade_id"]] = (
                         f"{nb_name} — {title}" if self.multi_notebook else title
                     )
+        return found
+
+    def titles(self) -> dict[tuple[str, str], str]:
+        """The titles written for students in the source notebooks' graded cells (`metadata["grader"]["title"]`),
+        by (notebook, grade_id); cells without one are left out. Never read from a submission."""
+        return {
+            (nb_name, nbgrader_meta(cell)["grade_id"]): grader_title(cell)
+            for nb_name, nb in self.sources.items()
+            for cell in nb.cells
+            if nbgrader_meta(cell).get("grade_id") and grader_title(cell)
+        }
+
+    def tested_answers(self) -> dict[tuple[str, str], str]:
+        """Each test cell, by (notebook, grade_id) -> the grade_id of the answer it checks: the nearest answer
+        cell above it in the source notebook (the exercise's)."""
+        found = {}
+        for nb_name, nb in self.sources.items():
+            answer = ""
+            for cell in nb.cells:
+                meta = nbgrader_meta(cell)
+                if meta.get("solution") and meta.get("grade_id"):
+                    answer = meta["grade_id"]
+                elif is_test_cell(cell) and answer:
+                    found[nb_name, meta["grade_id"]] = answer
         return found
 
     def grade_cells(self) -> list[CellResult]:
@@ -132,6 +153,22 @@ class Assignment:
                         )
                     )
         return cells
+
+
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
+
+
+def _headings(markdown: str) -> list[str]:
+    """The headings of a markdown cell, in order, as plain text (code fences and nbgrader's "### BEGIN SOLUTION"
+    markers skipped, backticks dropped)."""
+    found, fenced = [], False
+    for line in markdown.splitlines():
+        if _FENCE.match(line):
+            fenced = not fenced
+        elif not fenced and (match := _HEADING.match(line)) and match.group(2) not in MARKERS:
+            found.append(match.group(2).replace("`", "").strip())
+    return found
 
 
 # nbgrader's CourseDirectory.ignore default

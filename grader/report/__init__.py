@@ -7,7 +7,8 @@
 - moodle.csv      a grading worksheet that Moodle's assignment "Upload grading worksheet" accepts;
 - feedback/<id>.html  one page per student, in Portuguese, self-contained;
 - feedback_moodle.zip the feedback pages, for Moodle's "Upload multiple feedback files in a zip";
-- index.html      the instructor's overview (summary, charts, students, questions), self-contained;
+- index.html      the instructor's overview (summary, charts, students, questions, what the class got wrong),
+                  self-contained;
 - taxa_acerto.png and histograma.png, the two charts the overview embeds;
 - recusados.json  the files of the submissions the grader refused to read (grader/intake/ingest.Refused), kept
                   so that `grader report` names them again.
@@ -19,6 +20,8 @@ One module per product, over the words and numbers they share:
 - cells.py          GradeCellInfo (the graded cells, the reports' input) and what a student got in each;
 - wording.py        the Portuguese labels, numbers and texts every product uses;
 - stats.py          the class in numbers (counts, mean, median, pass rate per question);
+- causes.py         why a test cell failed, with what varies between students masked (score.py stores it);
+- insights.py       what the class got wrong: failures grouped by cause, hidden tests that failed, per question;
 - tables.py         scores.json and scores.csv;
 - moodle.py         Moodle's grading worksheet: read it, fill it;
 - moodle_export.py  moodle.csv (filled worksheet, or one in the instructor's language) and feedback_moodle.zip;
@@ -36,8 +39,9 @@ from pathlib import Path
 
 from grader.intake.ingest import Refused
 from grader.model import StudentResult
-from grader.report import charts, moodle_export, pages, tables
+from grader.report import charts, insights, moodle_export, pages, tables
 from grader.report.cells import GradeCellInfo
+from grader.report.insights import AnswerOf
 from grader.report.moodle import Worksheet
 from grader.report.stats import class_stats
 
@@ -61,6 +65,7 @@ class ReportPaths:
     moodle_dropped: tuple = ()  # grader.report.moodle.Dropped: rows Moodle's worksheet import will skip
     moodle_notes: tuple[str, ...] = ()  # about the worksheet as a whole (Portuguese)
     refused: tuple[Refused, ...] = ()  # files of the submissions the grader refused to read
+    insights: tuple = ()  # grader.report.insights.QuestionInsight: what the class got wrong, per question
 
 
 REFUSED_JSON = "recusados.json"
@@ -93,6 +98,7 @@ def write_reports(
     notebooks: list[str] | None = None,
     due_date: datetime | None = None,
     refused: list[Refused] | None = None,
+    answer_of: AnswerOf | None = None,
 ) -> ReportPaths:
     """Write every report of one assignment into <report_dir>/<assignment>/ and say where.
 
@@ -100,7 +106,9 @@ def write_reports(
     worksheet filled in; without it, a worksheet in `moodle_language`. `answer_exercises` maps answer cells
     ((notebook, grade_id)) to their exercise, to place the instructor's comments on them. `notebooks`: the
     assignment's (default: those of `cells`); `due_date`: the assignment's, if any (aware); `refused`: the files
-    `grader grade` refused to read (None: those it kept in the folder last time)."""
+    `grader grade` refused to read (None: those it kept in the folder last time). `answer_of` reads a student's
+    answer to the exercise a test cell checks: what the class got wrong shows one per group (index.html and
+    scores.json only)."""
     if moodle_language not in moodle_export.MOODLE_STRINGS:
         known = ", ".join(sorted(moodle_export.MOODLE_STRINGS))
         raise ValueError(f"moodle_language {moodle_language!r} desconhecido; use um de: {known}")
@@ -124,7 +132,16 @@ def write_reports(
         "histogram_png": folder / "histograma.png",
     }
     notebooks = notebooks if notebooks is not None else list(dict.fromkeys(c.notebook for c in cells))
-    tables.write_scores_json(paths["scores_json"], assignment, max_score, students, notebooks, due_date)
+    found = insights.class_insights(cells, students, answer_of)
+    tables.write_scores_json(
+        paths["scores_json"],
+        assignment,
+        max_score,
+        students,
+        notebooks,
+        due_date,
+        insights.insights_json(found),
+    )
     tables.write_scores_csv(paths["scores_csv"], cells, students, max_score)
     moodle_csv = moodle_export.write_moodle_csv(
         paths["moodle_csv"], cells, students, max_score, worksheet, moodle_language, now
@@ -133,6 +150,7 @@ def write_reports(
     stats = class_stats(cells, students)
     pass_rate_png = charts.pass_rate_chart(assignment, stats, paths["pass_rate_png"])
     histogram_png = charts.histogram_chart(assignment, max_score, stats, paths["histogram_png"])
+    pass_rate_svg = charts.pass_rate_svg(assignment, stats, {q.info.key: f"#{q.anchor}" for q in found})
 
     written = pages.write_feedback_pages(
         feedback_dir,
@@ -166,6 +184,8 @@ def write_reports(
         due_date=due_date,
         generated=generated,
         refused=refused,
+        insights=found,
+        pass_rate_svg=pass_rate_svg,
     )
     return ReportPaths(
         folder=folder,
@@ -175,5 +195,6 @@ def write_reports(
         moodle_dropped=tuple(moodle_csv.dropped),
         moodle_notes=tuple(moodle_csv.notes),
         refused=tuple(refused),
+        insights=tuple(found),
         **paths,
     )

@@ -16,11 +16,12 @@ class GradeCellInfo:
     notebook: str  # notebook name without .ipynb
     max_score: float
     manual: bool  # a written answer or a task, graded by a person
-    title: str  # short Portuguese label; may equal grade_id
+    title: str  # the Portuguese title students read: the cell's metadata["grader"]["title"], else a label
     exercise: str = (
         ""  # the exercise's title (the notebook's heading above the cell): the feedback groups by it
     )
     task: bool = False  # an nbgrader task cell
+    titled: bool = False  # `title` was written for students in the source notebook (not made from grade_id)
 
     @property
     def key(self) -> tuple[str, str]:

@@ -1,9 +1,11 @@
 """The two charts the overview page embeds, as PNG files: pass rate per question and the grade histogram
-(matplotlib's Agg canvas, no pyplot state; imported only when a chart is drawn)."""
+(matplotlib's Agg canvas, no pyplot state; imported only when a chart is drawn). The overview shows the pass-rate
+chart as SVG, whose bars link to each question's section of what the class got wrong."""
 
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 from grader.report.cells import several_notebooks
@@ -42,6 +44,27 @@ def _empty_message(axes, text: str) -> None:
 
 def pass_rate_chart(assignment: str, stats: ClassStats, path: Path) -> bytes:
     """taxa_acerto.png: the share of counted students who passed each automatic cell; the PNG's bytes."""
+    return _save(_pass_rate_figure(assignment, stats, {}), path)
+
+
+def pass_rate_svg(assignment: str, stats: ClassStats, links: dict[tuple[str, str], str]) -> str:
+    """The same chart as SVG markup to put inside index.html, each bar and its label a link (`links`: cell key ->
+    URL, say "#causas-…", the question's section): a chart in an <img> cannot link."""
+    from matplotlib import rc_context
+
+    figure = _pass_rate_figure(assignment, stats, links)
+    buffer = io.StringIO()
+    with rc_context({"svg.fonttype": "none"}):  # text stays text: searchable, and read by screen readers
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    figure.clear()
+    text = buffer.getvalue()
+    text = text[text.index("<svg") :]  # no XML declaration nor DOCTYPE inside HTML
+    text = text.replace(' target="_blank"', "")  # matplotlib opens links in a new tab: stay on the page
+    # scales with the page (its viewBox keeps the proportions)
+    return re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1 class="chart"', text, count=1)
+
+
+def _pass_rate_figure(assignment: str, stats: ClassStats, links: dict[tuple[str, str], str]):
     rates = stats.pass_rates
     figure = _new_figure(8.0, max(2.6, 0.55 * len(rates) + 1.6))
     axes = figure.add_subplot()
@@ -50,7 +73,7 @@ def pass_rate_chart(assignment: str, stats: ClassStats, path: Path) -> bytes:
     if not rates or out_of == 0:
         _empty_message(axes, "sem questões automáticas ou sem alunos corrigidos")
         axes.set_axis_off()
-        return _save(figure, path)
+        return figure
     several = several_notebooks([info for info, _, _ in rates])
     labels = [
         _shorten(f"{info.notebook}: " * several + (info.title or info.grade_id), 38) for info, _, _ in rates
@@ -58,17 +81,23 @@ def pass_rate_chart(assignment: str, stats: ClassStats, path: Path) -> bytes:
     percents = [100.0 * passed / total for _, passed, total in rates]
     positions = list(range(len(rates)))
     colors = ["#2e7d32" if p >= 70 else "#f9a825" if p >= 40 else "#c62828" for p in percents]
-    axes.barh(positions, percents, color=colors, height=0.6)
+    bars = axes.barh(positions, percents, color=colors, height=0.6)
     axes.set_yticks(positions, labels, fontsize=10)
+    for bar, label, (info, _, _) in zip(bars, axes.get_yticklabels(), rates, strict=True):
+        url = links.get(info.key)
+        if url:
+            bar.set_url(url)
+            label.set_url(url)
     axes.invert_yaxis()  # first cell on top, as in the notebook
     axes.set_xlim(0, 118)
     axes.set_xticks([0, 20, 40, 60, 80, 100])
     axes.set_xlabel(f"alunos corrigidos que acertaram (%) — {out_of} aluno(s)")
-    for y, percent, (_, passed, total) in zip(positions, percents, rates, strict=True):
-        axes.text(percent + 1.5, y, f"{percent:.0f}% ({passed}/{total})", va="center", fontsize=9)
+    for y, percent, (info, passed, total) in zip(positions, percents, rates, strict=True):
+        text = axes.text(percent + 1.5, y, f"{percent:.0f}% ({passed}/{total})", va="center", fontsize=9)
+        text.set_url(links.get(info.key))
     axes.grid(axis="x", alpha=0.3)
     axes.spines[["top", "right"]].set_visible(False)
-    return _save(figure, path)
+    return figure
 
 
 def histogram_chart(assignment: str, max_score: float, stats: ClassStats, path: Path) -> bytes:

@@ -24,7 +24,14 @@ from pathlib import Path
 from grader import timestamps
 from grader.intake.ingest import moodle_id_in
 from grader.model import Status, StudentResult
-from grader.report.cells import MARK_FAIL, MARK_MANUAL, MARK_PARTIAL, GradeCellInfo, cell_views
+from grader.report.cells import (
+    MARK_FAIL,
+    MARK_MANUAL,
+    MARK_PARTIAL,
+    GradeCellInfo,
+    cell_views,
+    several_notebooks,
+)
 from grader.report.moodle import Dropped, Worksheet, fill
 from grader.report.tables import write_csv
 from grader.report.wording import (
@@ -96,19 +103,18 @@ def moodle_comment(student: StudentResult, cells: list[GradeCellInfo], max_score
     if student.late:
         parts.append(f"Entrega atrasada ({timestamps.lateness(student.seconds_late)} depois do prazo).")
     views = cell_views(student, cells)
+    several = several_notebooks(cells)
     failed = _unique(
-        v.info.exercise or v.info.title or v.info.grade_id
+        _question_name(v.info, several)
         for v in views
         if v.mark == MARK_FAIL and v.result is not None and not v.result.not_submitted
     )
     if failed and student.status != Status.MISSING:
         parts.append("Questões sem pontuação total: " + ", ".join(f"“{t}”" for t in failed) + ".")
-    partial = _unique(v.info.exercise or v.info.title for v in views if v.mark == MARK_PARTIAL)
+    partial = _unique(_question_name(v.info, several) for v in views if v.mark == MARK_PARTIAL)
     if partial:
         parts.append("Pontuação parcial: " + ", ".join(f"“{t}”" for t in partial) + ".")
-    waiting = _unique(
-        v.info.exercise or v.info.title or v.info.grade_id for v in views if v.mark == MARK_MANUAL
-    )
+    waiting = _unique(_question_name(v.info, several) for v in views if v.mark == MARK_MANUAL)
     if waiting:
         parts.append("Aguardando correção manual: " + ", ".join(f"“{t}”" for t in waiting) + ".")
     flags = [text for text in flag_texts(student) if HELD_TEXT not in text or not student.held_for_review]
@@ -122,6 +128,14 @@ def moodle_comment(student: StudentResult, cells: list[GradeCellInfo], max_score
             )
         )
     return html.escape(" ".join(parts), quote=False)
+
+
+def _question_name(info: GradeCellInfo, several: bool) -> str:
+    """A question as the comment names it: the title written for students (after its notebook's name when there
+    are several), else its exercise, as before titles existed."""
+    if info.titled:
+        return f"{info.notebook} — {info.title}" if several else info.title
+    return info.exercise or info.title or info.grade_id
 
 
 def _unique(items: Iterable[str]) -> list[str]:

@@ -1,6 +1,6 @@
 """The HTML pages, in Portuguese and self-contained (styles, script and charts inlined): index.html, the
-instructor's overview (summary, charts, students, questions, Moodle, files), and feedback/<id>.html, one page per
-student. The templates, the style sheet and the script are files in templates/; template_environment() also
+instructor's overview (summary, charts, students, questions, what the class got wrong, Moodle, files), and
+feedback/<id>.html, one page per student. The templates, the style sheet and the script are files in templates/; template_environment() also
 renders the similarity page (grader/grading/similarity.py), whose file names the overview links.
 """
 
@@ -31,6 +31,7 @@ from grader.report.cells import (
     GradeCellInfo,
     cell_views,
 )
+from grader.report.insights import QuestionInsight, anchor
 from grader.report.moodle import Worksheet
 from grader.report.moodle_export import MoodleCsv
 from grader.report.stats import ClassStats
@@ -41,6 +42,7 @@ from grader.report.wording import (
     flag_texts,
     format_number,
     missing_notebooks_text,
+    plural,
     sorted_by_id,
     status_label,
 )
@@ -74,6 +76,7 @@ def template_environment() -> Environment:
     )
     env.globals.update(
         num=format_number,
+        plural=plural,
         flag_text=flag_text,
         mark_class=_MARK_CLASS,
         inline=inline,
@@ -236,10 +239,13 @@ def write_index_page(
     due_date: datetime | None,
     generated: str,
     refused: list | None = None,
+    insights: list[QuestionInsight] | None = None,
+    pass_rate_svg: str = "",
 ) -> None:
     """index.html, the overview: `feedback` is what write_feedback_pages wrote (each row links its page),
-    `zipped` the participants in feedback_moodle.zip, the charts' PNG bytes are embedded, `refused` the files of
-    the submissions never read (grader/intake/ingest.Refused)."""
+    `zipped` the participants in feedback_moodle.zip, the charts' PNG bytes are embedded (the pass-rate chart as
+    `pass_rate_svg` when given: its bars link to the sections of `insights`, what the class got wrong), `refused`
+    the files of the submissions never read (grader/intake/ingest.Refused)."""
     rows = [
         {
             "student": s,
@@ -259,7 +265,14 @@ def write_index_page(
         waiting = sum(1 for s in students if (c := s.cell(*info.key)) is not None and c.needs_manual_grade)
         percent = round(100 * passed / total) if total else 0
         questions.append(
-            {"info": info, "passed": passed, "total": total, "percent": percent, "waiting": waiting}
+            {
+                "info": info,
+                "passed": passed,
+                "total": total,
+                "percent": percent,
+                "waiting": waiting,
+                "anchor": "" if info.manual or insights is None else anchor(info),
+            }
         )
     path.write_text(
         template_environment()
@@ -281,6 +294,8 @@ def write_index_page(
             zipped=zipped,
             pass_rate_png=base64.b64encode(pass_rate_png).decode("ascii"),
             histogram_png=base64.b64encode(histogram_png).decode("ascii"),
+            pass_rate_svg=Markup(pass_rate_svg),  # matplotlib's own markup: titles and labels it escaped
+            insights=insights or [],
             similarity=_similarity_summary(path.parent),
             similarity_html=SIMILARITY_HTML,
             similarity_json=SIMILARITY_JSON,

@@ -23,8 +23,13 @@ class ClassStats:
     pass_rates: list[tuple[GradeCellInfo, int, int]]  # auto cell, passed, out of
 
 
+def counted_students(students: list[StudentResult]) -> list[StudentResult]:
+    """The students the statistics describe: graded, and not held for review."""
+    return [s for s in students if s.status == Status.GRADED and not s.held_for_review]
+
+
 def class_stats(cells: list[GradeCellInfo], students: list[StudentResult]) -> ClassStats:
-    counted = [s for s in students if s.status == Status.GRADED and not s.held_for_review]
+    counted = counted_students(students)
     scores = [float(s.score) for s in counted]
     rates = []
     for info in cells:

@@ -18,10 +18,16 @@ def write_scores_json(
     students: list[StudentResult],
     notebooks: list[str],
     due_date: datetime | None,
+    insights: dict | None = None,
 ) -> None:
-    """scores.json in the exact shape other tools read (grader.model.scores_json)."""
+    """scores.json in the exact shape other tools read (grader.model.scores_json), with the class's insights."""
     data = scores_json(
-        assignment, max_score, students, notebooks, due_date.isoformat() if due_date is not None else None
+        assignment,
+        max_score,
+        students,
+        notebooks,
+        due_date.isoformat() if due_date is not None else None,
+        insights,
     )
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 

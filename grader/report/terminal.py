@@ -1,5 +1,5 @@
 """The plain-text table the command line prints after grading: one line per student, the class's counts under
-it, cut to the terminal's width."""
+it, cut to the terminal's width; then the class's largest groups of one mistake (`largest_groups_lines`)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import unicodedata
 
 from grader.model import StudentResult
 from grader.report.cells import MARK_LEGEND, GradeCellInfo, cell_view
+from grader.report.insights import QuestionInsight, largest_groups
 from grader.report.stats import class_stats
 from grader.report.wording import format_number, plural, sorted_by_id, status_label
 
@@ -123,6 +124,26 @@ def terminal_table(
     if "questões" in shown and cells:
         out.extend(_wrap(MARK_LEGEND.split("  "), width, "  "))
     return "\n".join(out)
+
+
+def largest_groups_lines(insights: list[QuestionInsight], *, width: int | None = None) -> list[str]:
+    """The class's three largest groups of students who failed a question for the same cause, one line each,
+    under a heading; nothing when no one failed (blank answers are not a mistake to explain)."""
+    if width is None:
+        width = shutil.get_terminal_size((100, 24)).columns
+    width = max(int(width), 20)
+    top = largest_groups(insights)
+    if not top:
+        return []
+    lines = [
+        _fit("O que a turma mais errou (index.html, “O que a turma errou”, tem todos os grupos):", width)
+    ]
+    for question, group in top:
+        share = f"{round(100 * group.share)}%"
+        title = unicodedata.normalize("NFC", question.info.title or question.info.grade_id)
+        text = f"  {plural(group.count, 'aluno', 'alunos')} ({share}) · {title} · {group.cause}"
+        lines.append(_fit(" ".join(text.split("\n")), width))
+    return lines
 
 
 def _wrap(pieces: list[str], width: int, sep: str) -> list[str]:
