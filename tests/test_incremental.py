@@ -138,6 +138,10 @@ def test_an_unchanged_class_is_reused_whole(graded):
     settings = graded.settings
     before = {student: written_at(executed(settings, student)) for student in STUDENTS}
     first = {s: (v["score"], v["cells"]) for s, v in graded.scores().items() if s != "certo"}
+    # the instructor opened source/ in Jupyter: its checkpoint is not part of the assignment (nbgrader ignores it)
+    checkpoints = settings.source_dir / "mini" / ".ipynb_checkpoints"
+    checkpoints.mkdir()
+    (checkpoints / "mini-checkpoint.ipynb").write_text("{}")
     run = graded.grade()
     assert graded.ran == [] and graded.workers_started == 0  # no worker, no kernel
     assert run.reuse == "reaproveitadas 4 de 4 correções (nada mudou; --force corrige tudo de novo)"

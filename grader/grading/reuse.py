@@ -42,14 +42,14 @@ PARTS = ("grader", "settings", "assignment", "submission")
 # ExecutionSettings fields that change how fast or where a kernel runs, never what it computes.
 NOT_GRADING = ("gpu", "threads", "warm", "preload", "test_preload")
 
-# Why a submission was graded again: (one, several) for the terminal line, "{n}" the count.
+# Why a submission was graded again: (one, several) for the terminal line, "{n}" the count; in the line's order,
+# what changes for the whole class first.
 REASONS = {
-    "new": ("{n} sem correção anterior", "{n} sem correção anterior"),
-    "submission": ("{n} envio mudou", "{n} envios mudaram"),
-    "assignment": ("{n} pela atividade alterada", "{n} pela atividade alterada"),
-    "settings": ("{n} pelas configurações alteradas", "{n} pelas configurações alteradas"),
     "grader": ("{n} pelo corretor alterado", "{n} pelo corretor alterado"),
-    "force": ("{n} pedida com --force", "{n} pedidas com --force"),
+    "settings": ("{n} pelas configurações alteradas", "{n} pelas configurações alteradas"),
+    "assignment": ("{n} pela atividade alterada", "{n} pela atividade alterada"),
+    "submission": ("{n} envio mudou", "{n} envios mudaram"),
+    "new": ("{n} sem correção anterior", "{n} sem correção anterior"),
     "damaged": (
         "{n} correção anterior ilegível ou incompleta",
         "{n} correções anteriores ilegíveis ou incompletas",
@@ -59,6 +59,7 @@ REASONS = {
         "{n} correções anteriores não reaproveitáveis (falha da máquina ou versão antiga do corretor)",
     ),
     "gradebook": ("{n} diferente do gradebook", "{n} diferentes do gradebook"),
+    "force": ("{n} pedida com --force", "{n} pedidas com --force"),
 }
 
 
@@ -175,7 +176,7 @@ def agrees_with_gradebook(result: StudentResult, grades: dict[tuple[str, str], f
             return False
         if cell.manual or cell.task:
             continue
-        if abs((grades[cell.key] or 0.0) - cell.score) > 1e-9:
+        if grades[cell.key] is None or abs(grades[cell.key] - cell.score) > 1e-9:
             return False
     return True
 
