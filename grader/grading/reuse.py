@@ -7,8 +7,8 @@ from anything the submission says about itself:
 - assignment  source/<assignment>/ (notebooks with their tests, data files) and release/<assignment>/;
 - settings    what the kernels run with that can change a grade: time limits, the sandbox and its limits,
               outputs kept, the transfer limit, the device (not the number of workers, threads or warm kernels);
-- grader      the grader package's own source files, this Python and the versions of the installed packages
-              (the student's code runs with them).
+- grader      the grader package's own .py files (its templates only shape the reports, always rebuilt), this
+              Python and the versions of the installed packages (the student's code runs with them).
 
 The key is saved with the result, in autograded/<student>/<assignment>/resultado.json, by the one writer thread
 (autograded/ is never visible inside the sandbox). The next run reuses that result (executed notebooks,
