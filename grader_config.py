@@ -47,6 +47,12 @@ SUBMISSION_TIMEOUT_S = 600  # wall time one whole notebook may take
 # kernel from it per submission (grader/kernels/warm.py); False starts every kernel from scratch.
 WARM_KERNELS = True
 
+# What the grader reads of what students send (grader/intake/entries.py), before anything runs: a notebook
+# over a limit is never read (whatever a zip's header says, reading stops at the limit) and that student's
+# result is an error naming the file, its size and the limit; the rest of the class is graded.
+MAX_NOTEBOOK_MB = 50  # largest notebook file a student may hand in
+MAX_SUBMISSION_MB = 100  # all of one student's notebooks together
+
 # Limits per submission, enforced by the sandbox (grader/kernels/sandbox.py).
 SANDBOX = True  # `--no-sandbox` turns it off for one run, and the report says so
 CPU_TIME_S = 900  # CPU seconds (all threads) for one kernel

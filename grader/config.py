@@ -115,6 +115,11 @@ SECTIONS = {
     "gate": "",
     "gradebook": "",
     "grading": "Grading defaults (the command line overrides DEVICE, WORKERS, SCHEDULER and SUBMISSION_TIMEOUT_S).",
+    "submissions": (
+        "What the grader reads of what students send (grader/intake/entries.py), before anything runs: a notebook "
+        "over a limit is never read (whatever a zip's header says, reading stops at the limit) and that student's "
+        "result is an error naming the file, its size and the limit; the rest of the class is graded."
+    ),
     "limits": "Limits per submission, enforced by the sandbox (grader/kernels/sandbox.py).",
     "moodle": "",
     "stubs": "Text that replaces solutions in the student release (Portuguese: students read it).",
@@ -224,6 +229,8 @@ SETTINGS: tuple[Setting, ...] = (
         _plain(bool),
         runtime="warm",
     ),
+    Setting("MAX_NOTEBOOK_MB", 50, "largest notebook file a student may hand in", "submissions", _plain(int)),
+    Setting("MAX_SUBMISSION_MB", 100, "all of one student's notebooks together", "submissions", _plain(int)),
     Setting(
         "SANDBOX",
         True,
@@ -330,6 +337,8 @@ class Settings:
     cell_timeout_s: int
     submission_timeout_s: int
     warm_kernels: bool  # fork kernels from a Python with the libraries imported (grader/kernels/warm.py)
+    max_notebook_mb: int  # a submitted notebook larger than this is not read (grader/intake/entries.py)
+    max_submission_mb: int  # nor a student's notebooks that together pass this
     sandbox: bool
     cpu_time_s: int
     memory_mb: int

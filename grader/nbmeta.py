@@ -14,8 +14,11 @@ MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN T
 
 
 def nbgrader_meta(cell) -> dict:
-    """The cell's nbgrader metadata ({} for a cell without any)."""
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+    """The cell's nbgrader metadata ({} for a cell without any, or with something else than a mapping there:
+    a student's editor, or the student, may write anything)."""
+    meta = cell.get("metadata") if isinstance(cell, dict) else None
+    meta = meta.get("nbgrader") if isinstance(meta, dict) else None
+    return meta if isinstance(meta, dict) else {}
 
 
 def is_locked(cell) -> bool:

@@ -5,12 +5,20 @@ Moodle's zips and worksheets as mod/assign writes them. Tests import it as `test
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
+import os
 import re
 import shutil
+import struct
+import subprocess
+import threading
+import time
 import zipfile
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -269,6 +277,131 @@ def make_zip(path: Path, files: dict[str, bytes]) -> Path:
     return path
 
 
+# --- hostile zips, written byte by byte ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawEntry:
+    """One entry of a zip that raw_zip writes byte by byte: what zipfile will not write (a name in a legacy code
+    page, a header that lies about the size, the encrypted flag, a link) or a bomb deflated beforehand."""
+
+    name: bytes
+    data: bytes  # as stored: deflated (method 8) or as is (method 0)
+    size: int  # the uncompressed size the headers declare
+    crc: int
+    method: int = zipfile.ZIP_DEFLATED
+    flags: int = 0  # 0x1: encrypted; 0x800: the name is UTF-8
+    mode: int = 0o100644  # st_mode, in the external attributes of a zip made on Unix
+
+    @classmethod
+    def of(cls, name: str | bytes, content: bytes, **fields) -> RawEntry:
+        """`content` deflated under `name` (UTF-8, flagged as such when it is not ASCII; bytes: as they are)."""
+        squeeze = zlib.compressobj(9, zlib.DEFLATED, -15)
+        flags = 0x800 if isinstance(name, str) and not name.isascii() else 0
+        raw = name.encode() if isinstance(name, str) else name
+        fields = {"size": len(content), "flags": flags, **fields}
+        return cls(raw, squeeze.compress(content) + squeeze.flush(), crc=zlib.crc32(content), **fields)
+
+
+def raw_zip(path: Path, entries: list[RawEntry]) -> Path:
+    """A zip of `entries` as they are (APPNOTE.TXT: local headers, then the central directory, then its end)."""
+    body, directory = bytearray(), bytearray()
+    stamp = (12 << 11, (2025 - 1980) << 9 | 5 << 5 | 10)  # DOS time and date: 10/05/2025 12:00
+    for e in entries:
+        common = (e.flags, e.method, *stamp, e.crc, len(e.data), e.size, len(e.name))
+        directory += struct.pack("<IHH", 0x02014B50, 3 << 8 | 20, 20)
+        directory += struct.pack("<HHHHIIIHHHHHII", *common, 0, 0, 0, 0, e.mode << 16, len(body)) + e.name
+        body += struct.pack("<IH", 0x04034B50, 20) + struct.pack("<HHHHIIIHH", *common, 0) + e.name + e.data
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(directory), len(body), 0)
+    path.write_bytes(bytes(body + directory + end))
+    return path
+
+
+@functools.cache
+def _deflated_spaces(size: int) -> tuple[bytes, int]:
+    """A notebook-shaped JSON text of `size` bytes (a string of spaces) deflated, and its CRC, never holding it
+    whole: after a full flush the compressor forgets, so every 16 MiB block of spaces deflates to the same bytes."""
+    head, tail = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5, "x": "', b'"}'
+    block = b" " * (16 << 20)
+    blocks, rest = divmod(size - len(head) - len(tail), len(block))
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, -15)
+    first = squeeze.compress(head) + squeeze.compress(block) + squeeze.flush(zlib.Z_FULL_FLUSH)
+    again = squeeze.compress(block) + squeeze.flush(zlib.Z_FULL_FLUSH)
+    last = squeeze.compress(block[:rest] + tail) + squeeze.flush()
+    crc = zlib.crc32(head)
+    for _ in range(blocks):
+        crc = zlib.crc32(block, crc)
+    return first + again * (blocks - 1) + last, zlib.crc32(block[:rest] + tail, crc)
+
+
+def bomb(name: str, size: int, declared: int | None = None) -> RawEntry:
+    """A notebook-named entry that inflates to `size` bytes (a thousand times its own); `declared`: the size its
+    headers claim instead (a header that lies)."""
+    data, crc = _deflated_spaces(size)
+    return RawEntry(name.encode(), data, size if declared is None else declared, crc)
+
+
+# --- the memory of the grader's processes ----------------------------------------------------------------------
+
+KERNEL_MARKS = (b"bwrap", b"kernel_limits.py", b"zygote", b"ipykernel")  # a kernel's side of the tree
+
+
+def _proc(pid: int, name: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/{name}").read_bytes()
+    except OSError:
+        return b""
+
+
+def _status_kb(pid: int, field: str) -> int:
+    for line in _proc(pid, "status").splitlines():
+        if line.startswith(field.encode() + b":"):
+            return int(line.split()[1])
+    return 0
+
+
+def _grader_processes(root: int) -> list[int]:
+    """`root` and its descendants, leaving out every kernel's whole subtree (the sandbox, the zygote that forks
+    kernels, the kernels: KERNEL_MARKS in the command line)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            stat = _proc(int(entry), "stat")
+            if stat:
+                children.setdefault(int(stat.rsplit(b")", 1)[1].split()[1]), []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        if pid != root and any(mark in _proc(pid, "cmdline") for mark in KERNEL_MARKS):
+            continue
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found
+
+
+def run_measuring_memory(argv: list[str], **popen) -> tuple[subprocess.CompletedProcess, int]:
+    """Run `argv` to its end; its result and the peak memory, in bytes, of the grader's own processes (kernels
+    excluded), measured from /proc: every 20 ms, the resident memory (VmRSS) of the process and its non-kernel
+    descendants summed; and the process's own high-water mark (VmHWM, kept by Linux: a spike of the main process
+    between two samples is not missed). The larger of the two."""
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+    peaks = {"tree": 0, "main": 0}
+
+    def sample() -> None:
+        while process.poll() is None:
+            pids = _grader_processes(process.pid)
+            peaks["tree"] = max(peaks["tree"], sum(_status_kb(pid, "VmRSS") for pid in pids) * 1024)
+            peaks["main"] = max(peaks["main"], _status_kb(process.pid, "VmHWM") * 1024)
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, stderr = process.communicate()
+    sampler.join()
+    done = subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
+    return done, max(peaks.values())
+
+
 # --- Moodle's worksheets, as mod/assign/gradingtable.php writes them in downloading mode ---------------------
 
 EN = {
@@ -391,12 +524,17 @@ def _arvores_teste(funcao, nome):
         locais = {a.arg for a in arvore.body[0].args.args}
         locais |= {n.id for n in ast.walk(arvore) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
         ambiente = getattr(atual, '__globals__', {})
+        chamados = {n.func.id for n in ast.walk(arvore) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
         for no in ast.walk(arvore):
-            if isinstance(no, ast.Call) and isinstance(no.func, ast.Name) and no.func.id not in locais:
-                outro = ambiente.get(no.func.id)
-                modulo = str(getattr(outro, '__module__', '') or '')
-                if outro is not None and modulo.split('.')[0] not in _BIBLIOTECAS_TESTE and no.func.id != nome_atual:
-                    pendentes.append((no.func.id, outro))
+            if not isinstance(no, ast.Name) or not isinstance(no.ctx, ast.Load) or no.id in locais | {nome_atual}:
+                continue
+            outro = ambiente.get(no.id)
+            modulo = str(getattr(outro, '__module__', '') or '')
+            if outro is None or modulo.split('.')[0] in _BIBLIOTECAS_TESTE:
+                continue
+            # a name it calls is followed whatever it is; any other name, when it is a function (an alias of one)
+            if no.id in chamados or callable(outro):
+                pendentes.append((no.id, outro))
     return arvores'''
 
 PATTERNS_MEASURE = '''def _medida_externa(funcao):

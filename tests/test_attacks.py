@@ -178,6 +178,11 @@ ATTACKS: dict[str, Attack] = {
         limit="limite: tempo por célula",
         status=("error",),
     ),
+    "saida_engole_erro": Attack(
+        "dobro and quadrado return 0 and print 64 Ki invisible characters (10 each in the output cap's count): "
+        "the test cell's output passes the cap, and what comes after it (the failure) must still count",
+        0,
+    ),
     "escreve_canal": Attack(
         "wrong quadrado; writes forged answers (result 9, 16, ...) into the channel before "
         "and between the test kernel's requests, under every plausible request id",
@@ -233,6 +238,11 @@ def _quadrado(attack: str, code: str, *, right: bool = False) -> dict[str, str]:
 
 
 PAYLOADS: dict[str, dict[str, str]] = {
+    "saida_engole_erro": {
+        "resposta_dobro": 'print("ataque: saida_engole_erro")\n'
+        "_RUIDO = '\\U000e0001' * 65536\n\n\ndef dobro(x):\n    print(_RUIDO)\n    return 0\n",
+        "resposta_quadrado": "def quadrado(x):\n    print(_RUIDO)\n    return 0\n",
+    },
     "assert_close": _quadrado(
         "assert_close", "import torch\ntorch.testing.assert_close = lambda *a, **k: None\n"
     ),
@@ -1309,6 +1319,279 @@ STATE_ATTACKS: dict[str, StateAttack] = {
         {"derivada": DERIVADA_CERTA},  # what it runs when it matters is the right answer
     ),
 }
+# Found by a red-team session given only the code and the README (its own words in "does"). Keys of answers and
+# twins: an answer cell's function; "+<function>": a cell the student adds after that answer cell; "@<grade_id>":
+# that cell's nbgrader metadata replaced (written as raw JSON: nbformat would refuse to validate it).
+RT_SOMA_COM_LACO = (
+    "def soma_linhas(X):\n    import numpy as np\n    return np.array([sum(linha) for linha in X])\n"
+)
+# the loop version under another name, and a loop-free decoy: the last plain `def soma_linhas` of the text
+RT_LACO = (
+    "def _soma_com_laco(X):\n    import numpy as np\n    return np.array([sum(linha) for linha in X])\n\n\n"
+)
+RT_ISCA = "def soma_linhas(X):\n    return X.sum(axis=1)\n\n\n"
+RT_ATUALIZA_DOIS = "def atualiza(C, A, B):\n    D = A @ B.T\n    C[:] = C + D\n"
+
+RT_RUIDO = "_RUIDO = '\\U000e0001' * 65536  # 64 Ki invisible characters; repr() writes each as 10\n\n\n"
+RT_SOMA_CERTA = "def soma_linhas(X):\n    return X.sum(axis=1)\n"
+
+REDTEAM: dict[str, dict] = {
+    # --- the output cap of a test cell (grader/kernels/execute.py, _Client.output) --------------------------
+    "saida_que_engole_o_erro": {
+        "does": (
+            "every function does nothing useful (zeros, no update) but prints 64 Ki copies of U+E0001 when a test "
+            "calls it: the test kernel writes that stdout into the test cell, whose output passes MAX_OUTPUT_KB "
+            "(the cap measures len(str(content)), 10 characters per such code point); every later message of the "
+            "cell is dropped, the AssertionError's `error` output included, so nbgrader sees a cell without "
+            "error: full points on all six test cells"
+        ),
+        "answers": {
+            "soma_linhas": RT_RUIDO
+            + "def soma_linhas(X):\n    print(_RUIDO)\n    return X.sum(axis=1) * 0\n",
+            "atualiza": "def atualiza(C, A, B):\n    print(_RUIDO)\n",
+            "derivada": "def derivada(x):\n    print(_RUIDO)\n    return x * 0\n",
+        },
+        "twin": {
+            "soma_linhas": "def soma_linhas(X):\n    return X.sum(axis=1) * 0\n",
+            "atualiza": "def atualiza(C, A, B):\n    pass\n",
+            "derivada": "def derivada(x):\n    return x * 0\n",
+        },
+    },
+    "saida_que_engole_o_erro_mini": {
+        "course": "mini",
+        "does": "the same on the mini course: dobro and quadrado return 0 and print the noise; 3 of 3 automatic points",
+        "answers": {
+            "dobro": RT_RUIDO + "def dobro(x):\n    print(_RUIDO)\n    return 0\n",
+            "quadrado": "def quadrado(x):\n    print(_RUIDO)\n    return 0\n",
+        },
+        "twin": {"dobro": "def dobro(x):\n    return 0\n", "quadrado": "def quadrado(x):\n    return 0\n"},
+    },
+    # --- the memory measure (grader/kernels/meter.py, runtime.py's _Meter) ------------------------------------
+    "zera_o_proprio_pico": {
+        "does": (
+            "atualiza with two buffers of C's size; after freeing them it writes '5' to its own "
+            "/proc/self/clear_refs, which resets VmHWM, the very number the grader's meter reads from outside"
+        ),
+        "answers": {
+            "atualiza": (
+                "import os\n\n\n"
+                "def _esquece_o_pico():\n"
+                "    with open(os.path.join('/', 'proc', 'self', 'clear_refs'), 'w') as f:\n"
+                "        f.write('5')\n\n\n"
+                "def atualiza(C, A, B):\n"
+                "    D = A @ B.T\n"
+                "    C[:] = C + D\n"
+                "    del D\n"
+                "    _esquece_o_pico()\n"
+            )
+        },
+        "twin": {"atualiza": RT_ATUALIZA_DOIS},
+    },
+    "lastro_devolvido": {
+        "does": (
+            "atualiza with two buffers of C's size, plus a 160 MiB ballast tensor kept alive between calls: the "
+            "call frees the ballast first (munmap: the process's RSS drops below the baseline the meter took at "
+            "its reset), allocates, and re-creates the ballast before returning; peak - baseline stays at the "
+            "argument's bytes, which are subtracted. No /proc, no introspection, nothing the audit names"
+        ),
+        "answers": {
+            "atualiza": (
+                "import torch\n\n"
+                "_lastro = [torch.ones(40 * 2**20)]  # 160 MiB, tocados\n\n\n"
+                "def atualiza(C, A, B):\n"
+                "    _lastro.clear()\n"
+                "    D = A @ B.T\n"
+                "    C[:] = C + D\n"
+                "    del D\n"
+                "    _lastro.append(torch.ones(40 * 2**20))\n"
+            )
+        },
+        "twin": {"atualiza": RT_ATUALIZA_DOIS},
+    },
+    # --- the source read from the notebook's text (grader/kernels/standalone/inkernel/source.py) ---------------
+    "walrus_na_compreensao": {
+        "does": (
+            "a loop-free decoy as the last plain def, the loop version bound to soma_linhas by an assignment "
+            "expression inside a list comprehension (which binds in the module's scope: source._bound skips "
+            "comprehensions, dynamic_construct has no rule for it)"
+        ),
+        "answers": {"soma_linhas": RT_LACO + RT_ISCA + "_ = [soma_linhas := _soma_com_laco for _ in (0,)]\n"},
+        "twin": {"soma_linhas": RT_SOMA_COM_LACO},
+    },
+    "magia_time": {
+        "does": (
+            "a loop-free decoy as the last plain def, then the line magic `%time soma_linhas = _soma_com_laco`: "
+            "IPython turns it into run_line_magic('time', '<the assignment as a string>'), and 'time' is not in "
+            "source._DYNAMIC_MAGICS"
+        ),
+        "answers": {"soma_linhas": RT_LACO + RT_ISCA + "%time soma_linhas = _soma_com_laco\n"},
+        "twin": {"soma_linhas": RT_SOMA_COM_LACO},
+    },
+    "magia_de_celula": {
+        "does": (
+            "the answer cell is the loop-free version; an added cell after it 'times' a loop version with "
+            "%%time (the def is inside run_cell_magic's string argument): what runs is the loop"
+        ),
+        "answers": {"soma_linhas": RT_ISCA, "+soma_linhas": "%%time\n" + RT_SOMA_COM_LACO},
+        "twin": {"soma_linhas": RT_SOMA_COM_LACO},
+    },
+    "importa_estrela": {
+        "does": (
+            "writes a module with the loop version into its working copy and rebinds soma_linhas with "
+            "`from ajuda_soma import *` after a loop-free decoy def (source._bound skips `*` imports)"
+        ),
+        "answers": {
+            "soma_linhas": (
+                "with open('ajuda_soma.py', 'w') as f:\n"
+                "    f.write('import numpy as np\\n\\n\\ndef soma_linhas(X):\\n'\n"
+                "            '    return np.array([sum(linha) for linha in X])\\n')\n\n\n"
+                + RT_ISCA
+                + "from ajuda_soma import *\n"
+            )
+        },
+        "twin": {"soma_linhas": RT_SOMA_COM_LACO},
+    },
+    "cprofile_run": {
+        "does": (
+            "a loop-free decoy as the last plain def, then cProfile.run('soma_linhas = _soma_com_laco'): "
+            "profile.run executes its string in __main__.__dict__, IPython's user namespace"
+        ),
+        "answers": {
+            "soma_linhas": "import cProfile\n\n\n"
+            + RT_LACO
+            + RT_ISCA
+            + "cProfile.run('soma_linhas = _soma_com_laco')\n"
+        },
+        "twin": {"soma_linhas": RT_SOMA_COM_LACO},
+    },
+    "ipython_push": {
+        "does": (
+            "a loop-free decoy as the last plain def, then IPython.get_ipython().push({...}): get_ipython called "
+            "as an attribute is not the Name call dynamic_construct looks for, and push is not a listed attribute"
+        ),
+        "answers": {
+            "soma_linhas": "import IPython\n\n\n"
+            + RT_LACO
+            + RT_ISCA
+            + "IPython.get_ipython().push({'soma_linhas': _soma_com_laco})\n"
+        },
+        "twin": {"soma_linhas": RT_SOMA_COM_LACO},
+    },
+    "prompt_do_ipython": {
+        "does": (
+            "a loop-free decoy as the last plain def; the first line `In [1]: _versao = 1` and the last line "
+            "`In [2]: soma_linhas = _soma_com_laco` are valid Python as written (annotated assignments to In[1], "
+            "In[2]: soma_linhas is only read, as an annotation), so source.parse_cell keeps the raw text; IPython "
+            "strips its own prompts before running the cell, and the student's kernel runs `soma_linhas = "
+            "_soma_com_laco`"
+        ),
+        "answers": {
+            "soma_linhas": "In [1]: _versao = 1\n"
+            + RT_LACO
+            + RT_ISCA
+            + "In [2]: soma_linhas = _soma_com_laco\n"
+        },
+        "twin": {"soma_linhas": RT_SOMA_COM_LACO},
+    },
+    "excecao_antes_da_isca": {
+        "does": (
+            "the loop version, then `_ = 1 / 0`, then a loop-free decoy def in the same cell: the student's kernel "
+            "stops at the error and keeps the loop version; the test kernel reads every statement of the text, as "
+            "if the whole cell had run"
+        ),
+        "answers": {
+            "soma_linhas": RT_SOMA_COM_LACO + "\n\n_ = 1 / 0  # o resto da célula nunca roda\n\n\n" + RT_ISCA
+        },
+        "twin": {"soma_linhas": RT_SOMA_COM_LACO},
+    },
+    "excecao_silenciosa": {
+        "does": (
+            "the same, with an IPython custom exception handler for ZeroDivisionError: the cell stops without "
+            "any error output (a fix that only distrusts cells with an error output still reads the decoy)"
+        ),
+        "answers": {
+            "soma_linhas": (
+                "import IPython\n\n"
+                "IPython.get_ipython().set_custom_exc((ZeroDivisionError,), lambda *a, **k: None)\n\n\n"
+                + RT_SOMA_COM_LACO
+                + "\n\n_ = 1 / 0\n\n\n"
+                + RT_ISCA
+            )
+        },
+        "twin": {"soma_linhas": RT_SOMA_COM_LACO},
+    },
+    "derivada_numerica": {
+        "does": (
+            "derivada by finite differences (no autograd), a decoy plain def that calls backward(), and "
+            "pkgutil.resolve_name('__main__').derivada = _derivada_numerica (the user module as an object, an "
+            "attribute assignment: nothing source.py or the audit names): derivada_autograd's accepted-calls "
+            "check reads the decoy; the values (also with g_licao swapped) are right"
+        ),
+        "answers": {
+            "derivada": (
+                "import pkgutil\n\n\n"
+                "def derivada(x):\n"
+                "    u = x.detach().clone().requires_grad_(True)\n"
+                "    g_licao(u).sum().backward()\n"
+                "    return u.grad\n\n\n"
+                "def _derivada_numerica(x):\n"
+                "    h = 1e-6\n"
+                "    x64 = x.detach().double()\n"
+                "    return ((g_licao(x64 + h) - g_licao(x64 - h)) / (2 * h)).to(x.dtype)\n\n\n"
+                "pkgutil.resolve_name('__main__').derivada = _derivada_numerica\n"
+            )
+        },
+        "twin": {
+            "derivada": (
+                "def derivada(x):\n"
+                "    h = 1e-6\n"
+                "    x64 = x.detach().double()\n"
+                "    return ((g_licao(x64 + h) - g_licao(x64 - h)) / (2 * h)).to(x.dtype)\n"
+            )
+        },
+    },
+    # --- the structure check of the test cell itself (tests/helpers.py PATTERNS_CHECK_HELPERS) ---------------
+    "auxiliar_por_alias": {
+        "does": (
+            "the loop in a helper that soma_linhas first binds to a local name: _arvores_teste follows only names "
+            "that are called and are not local, so the helper is never read (a weakness of the test's check, not "
+            "of the grader)"
+        ),
+        "answers": {
+            "soma_linhas": RT_LACO
+            + "def soma_linhas(X):\n    somador = _soma_com_laco\n    return somador(X)\n"
+        },
+        "twin": {"soma_linhas": RT_LACO + "def soma_linhas(X):\n    return _soma_com_laco(X)\n"},
+    },
+    # --- the whole class is not graded (grader/intake/normalize.py, grader/grading/tamper.py) ----------------
+    "metadados_lista": {
+        "crashes_batch": True,
+        "does": (
+            "a right soma_linhas in an answer cell whose metadata.nbgrader is a JSON list: nbformat.reads only logs "
+            "the schema error, normalize's nbgrader_meta(cell).get raises AttributeError outside any handler, and "
+            "`grader grade` aborts before grading anyone (no scores.json, no gradebook entry, for every student)"
+        ),
+        "answers": {"soma_linhas": RT_SOMA_CERTA, "@resposta_soma_linhas": ["x"]},
+        "twin": {"soma_linhas": RT_SOMA_CERTA},
+    },
+    "arvore_funda": {
+        "crashes_batch": True,
+        "does": (
+            "a right soma_linhas plus an added cell with a 3000-term sum: the audit's ast.parse raises "
+            "RecursionError (not caught: it catches SyntaxError and ValueError) while the jobs are prepared, and "
+            "`grader grade` aborts for the whole class"
+        ),
+        "answers": {"soma_linhas": RT_SOMA_CERTA, "+soma_linhas": "_x = 1" + " + 1" * 3000 + "\n"},
+        "twin": {"soma_linhas": RT_SOMA_CERTA},
+    },
+}
+STATE_ATTACKS.update(
+    {
+        name: StateAttack(spec["does"], spec["answers"], spec["twin"])
+        for name, spec in REDTEAM.items()
+        if spec.get("course", "padroes") == "padroes"
+    }
+)
 PATTERN_FUNCTIONS = ("soma_linhas", "atualiza", "derivada")
 PATTERN_RIGHT = {"soma_linhas": SOMA_CERTA, "atualiza": ATUALIZA_CERTA, "derivada": DERIVADA_CERTA}
 
@@ -1324,11 +1607,23 @@ class PatternsGraded:
         return json.dumps(cell_by_grade_id(nb, grade_id).get("outputs", []), ensure_ascii=False)
 
 
-def _pattern_notebook(release, answers: dict[str, str]):
+def _pattern_notebook(release, answers: dict):
     nb = copy.deepcopy(release)
-    for function, code in answers.items():
-        cell_by_grade_id(nb, f"resposta_{function}").source = code
+    for key, value in answers.items():
+        if key.startswith("@"):
+            cell_by_grade_id(nb, key[1:]).metadata["nbgrader"] = value
+        elif key.startswith("+"):
+            after = nb.cells.index(cell_by_grade_id(nb, f"resposta_{key[1:]}"))
+            nb.cells.insert(after + 1, nbformat.v4.new_code_cell(value))
+        else:
+            cell_by_grade_id(nb, f"resposta_{key}").source = value
     return nb
+
+
+def _write_raw(path: Path, nb) -> None:
+    """Written as JSON as it is: a notebook with metadata nbformat would refuse."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -1342,8 +1637,8 @@ def graded_patterns(tmp_path_factory, sandbox_available) -> PatternsGraded:
     write_notebook(subs / "certo" / "padroes" / "padroes.ipynb", _pattern_notebook(release, PATTERN_RIGHT))
     write_notebook(subs / "branco" / "padroes" / "padroes.ipynb", release)
     for attack, spec in STATE_ATTACKS.items():
-        write_notebook(subs / attack / "padroes" / "padroes.ipynb", _pattern_notebook(release, spec.answers))
-        write_notebook(
+        _write_raw(subs / attack / "padroes" / "padroes.ipynb", _pattern_notebook(release, spec.answers))
+        _write_raw(
             subs / f"gemeo_{attack}" / "padroes" / "padroes.ipynb", _pattern_notebook(release, spec.twin)
         )
     done = subprocess.run(

@@ -28,7 +28,8 @@ def put(root, files: dict[str, bytes | str]):
 
 
 def find(path, names=("mini",), files=frozenset()):
-    students, notes = find_submissions(path, "mini", list(names), OTHERS, set(files))
+    students, notes, refused = find_submissions(path, "mini", list(names), OTHERS, set(files))
+    assert refused == [], refused
     return {s.student_id: s for s in students}, notes
 
 
@@ -119,7 +120,7 @@ def test_with_several_notebooks_an_unknown_name_is_ignored(tmp_path):
             "ana/lista/parte3.ipynb": notebook_bytes(),
         },
     )
-    students, _ = find_submissions(subs, "lista", ["parte1", "parte2"], {}, set())
+    students, _, _ = find_submissions(subs, "lista", ["parte1", "parte2"], {}, set())
     (ana,) = students
     assert sorted(ana.notebooks) == ["parte1", "parte2"]
     assert ana.notes == ["ignorado: ana/lista/parte3.ipynb não corresponde a nenhum notebook da atividade"]

@@ -38,7 +38,9 @@ NOTEBOOK = "mini"
 
 
 def ingest_zip(path: Path):
-    return ingest.find_submissions(path, NOTEBOOK, [NOTEBOOK], {"outra": ["outra"]})
+    students, notes, refused = ingest.find_submissions(path, NOTEBOOK, [NOTEBOOK], {"outra": ["outra"]})
+    assert refused == [], refused
+    return students, notes
 
 
 @pytest.mark.parametrize("version", ["4.1", "3.1", "flat"])

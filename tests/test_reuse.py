@@ -4,11 +4,14 @@ grades real classes with them."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
+from pathlib import PurePosixPath
 
 import pytest
 
 from grader.grading import reuse
+from grader.intake.entries import Entry
 from grader.intake.ingest import StudentSubmission, SubmittedFile
 from grader.kernels.execute import ExecutionSettings
 from grader.model import CellResult, StudentResult
@@ -16,19 +19,32 @@ from grader.model import CellResult, StudentResult
 KEY = {"grader": "g", "settings": "s", "assignment": "a", "submission": "e"}
 
 
+def submitted(path: str, data: bytes, mtime: float = 0.0, limit: int = 1 << 20) -> SubmittedFile:
+    entry = Entry(PurePosixPath(path), len(data), mtime, lambda: io.BytesIO(data))
+    return SubmittedFile(path, entry, limit)
+
+
 def submission(student_id: str = "ana", **notebooks: bytes) -> StudentSubmission:
-    files = {name: SubmittedFile(f"{student_id}/{name}.ipynb", data, 0.0) for name, data in notebooks.items()}
+    files = {name: submitted(f"{student_id}/{name}.ipynb", data) for name, data in notebooks.items()}
     return StudentSubmission(student_id, notebooks=files)
 
 
 def test_the_submission_key_is_its_bytes_under_its_notebook_names():
     key = reuse.submission_fingerprint(submission(mini=b"{}"))
     same = submission("outro", mini=b"{}")  # another path, another time: the same bytes
-    same.notebooks["mini"] = SubmittedFile("Cópia de mini (1).ipynb", b"{}", 12345.0)
+    same.notebooks["mini"] = submitted("Cópia de mini (1).ipynb", b"{}", 12345.0)
     assert reuse.submission_fingerprint(same) == key
     assert reuse.submission_fingerprint(submission(mini=b"{ }")) != key
     assert reuse.submission_fingerprint(submission(outro=b"{}")) != key
     assert reuse.submission_fingerprint(submission(mini=b"{}", outro=b"")) != key
+    # a file over its size limit is never read: it counts by why, which names the limit
+    big = submission(mini=b"x" * 2000)
+    big.notebooks["mini"].limit = 1000
+    key = reuse.submission_fingerprint(big)
+    assert big.notebooks["mini"].problem and reuse.submission_fingerprint(big) == key
+    bigger = submission(mini=b"x" * 2000)
+    bigger.notebooks["mini"].limit = 1500
+    assert reuse.submission_fingerprint(bigger) != key
     # the name and the bytes are told apart: ("ab", "c") is not ("a", "bc")
     assert reuse._digest([("ab", b"c")]) != reuse._digest([("a", b"bc")])
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from grader.kernels.standalone.inkernel.source import bindings, dynamic_construct, parse_cell
+from grader.kernels.standalone.inkernel.source import bindings, dynamic_construct, parse_cell, read_cell
 
 
 def _bindings(*cells: str) -> dict:
-    return bindings([(index, parse_cell(text)[0]) for index, text in enumerate(cells)])
+    return bindings([read_cell(index, text, students=True) for index, text in enumerate(cells)])
 
 
 def test_the_last_plain_def_before_the_test_is_the_source():
@@ -29,6 +29,8 @@ def test_the_last_plain_def_before_the_test_is_the_source():
         ("for f in range(3):\n    pass", "não é definida por um def"),
         ("def h():\n    global f\n    f = 1", "é redefinida dentro de uma função (global)"),
         ("f.__code__ = g.__code__", "tem o atributo __code__ trocado"),
+        ("_ = [f := g for _ in (0,)]", "é definida por := numa compreensão"),
+        ("%time f = g", "é definida numa mágica %time"),
         ("apelido = f\napelido.__wrapped__ = g", "tem o atributo __wrapped__ trocado"),
     ],
 )
@@ -60,6 +62,15 @@ def test_del_unbinds_and_a_broken_cell_binds_nothing():
 def test_magics_are_read_through_ipython():
     found = _bindings("%timeit 1 + 1\ndef f(x):\n    return x\n")
     assert found["f"].kind == "def"
+    # a %%time or %%capture cell runs its body as the notebook's code: a def there is a def, at its own lines
+    found = _bindings("\n%%time\ndef g(x):\n    return x\n")
+    assert (found["g"].kind, found["g"].first, found["g"].last) == ("def", 2, 3)
+    assert "f" not in _bindings("def f(x):\n    return x\n", "%reset -f")
+
+
+def test_ipython_prompts_are_stripped_as_the_kernel_does():
+    found = _bindings("def f(x):\n    return 1\n", "In [1]: x = 1\nIn [2]: f = g\n")
+    assert found["f"].kind == "other"
 
 
 @pytest.mark.parametrize(
@@ -80,6 +91,15 @@ def test_magics_are_read_through_ipython():
         ("shell = get_ipython()", "get_ipython()"),
         ("%run outro.py", "a mágica %run"),
         ("import inspect\ninspect.currentframe().f_globals['f'] = g", "f_globals"),
+        ("from ajuda import *", "from ajuda import *"),
+        ("import cProfile\ncProfile.run('f = g')", "import cProfile"),
+        ("import IPython\nIPython.get_ipython().push({'f': g})", "import IPython"),
+        ("import pkgutil", "import pkgutil"),
+        ("from inkernel import agent", "import inkernel"),
+        ("import threading", "import threading"),
+        ("exit._ip.push({'f': g})", "_ip"),
+        ("%load_ext autoreload", "a mágica %load_ext"),
+        ("%%script python\nprint(1)", "a mágica %script"),
     ],
 )
 def test_constructs_that_rebind_behind_the_text(code, construct):
@@ -95,6 +115,9 @@ def test_constructs_that_rebind_behind_the_text(code, construct):
         "getattr(x, 'shape')",
         "import numpy as np\nx = np.zeros(3)\nfor v in x:\n    print(v)",
         "import torch\ntorch.manual_seed(0)",
+        "from numpy import *",
+        "%%time\nx = 1",
+        "%matplotlib inline",
     ],
 )
 def test_ordinary_code_is_not_dynamic(code):

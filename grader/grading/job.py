@@ -12,7 +12,8 @@ from nbformat import NotebookNode
 from grader.grading import tamper
 from grader.intake import ingest
 from grader.intake.assignment import Assignment
-from grader.intake.normalize import normalize
+from grader.intake.entries import Unreadable
+from grader.intake.normalize import normalize, parse_submitted
 from grader.kernels.execute import Executed
 from grader.model import Flag, FlagKind, Status, StudentResult
 
@@ -67,9 +68,13 @@ def read_submitted(
     file: ingest.SubmittedFile, assignment: Assignment, name: str
 ) -> tuple[NotebookNode | None, str]:
     """The notebook to run for one submitted file, or why there is none."""
+    try:
+        data = file.read()
+    except Unreadable as exc:  # over a size limit (never read past it), or damaged in the zip
+        return None, str(exc)
     invalid = "o arquivo enviado não é um notebook válido"
     try:
-        student_nb = nbformat.reads(file.data.decode("utf-8"), as_version=4)
+        student_nb = parse_submitted(data)
     except UnicodeDecodeError:
         return None, f"{invalid}: não é texto UTF-8 (um notebook .ipynb é um arquivo de texto JSON)"
     except (json.JSONDecodeError, nbformat.reader.NotJSONError) as exc:

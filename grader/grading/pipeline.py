@@ -77,6 +77,7 @@ class GradingRun:
     device: str = "cpu"
     sandboxed: bool = True
     table: str = ""  # the terminal table of the whole class
+    refused: list[ingest.Refused] = field(default_factory=list)  # files of the submissions never read
     report_folder: Path | None = None
     similarity: str = ""  # the similarity report's line for the terminal
     reuse: str = ""  # how many stored results were reused, and why the others were graded (grading/reuse.py)
@@ -174,6 +175,7 @@ def _grade(
         options.report_dir,
         base.use_sandbox,
         moodle_language=options.moodle_language,
+        refused=run.refused,
     )
     run.seconds = time.monotonic() - started
     return run
@@ -187,11 +189,24 @@ def _find_students(
         for name in settings.assignments
         if name != assignment.name
     }
-    students, notes = ingest.find_submissions(
-        options.submissions, assignment.name, list(assignment.sources), others, set(assignment.files)
+    students, notes, run.refused = ingest.find_submissions(
+        options.submissions,
+        assignment.name,
+        list(assignment.sources),
+        others,
+        set(assignment.files),
+        max_notebook_mb=settings.max_notebook_mb,
+        max_submission_mb=settings.max_submission_mb,
     )
     if not students:
-        raise UserError(f"nenhuma submissão encontrada em {options.submissions}: confira a pasta ou o zip")
+        why = (
+            f" ({len(run.refused)} arquivo(s) recusado(s), como {run.refused[0].line()})"
+            if run.refused
+            else ""
+        )
+        raise UserError(
+            f"nenhuma submissão encontrada em {options.submissions}{why}: confira a pasta ou o zip"
+        )
     run.notes += notes + _identify(settings, assignment.name, students, options.worksheet)
     return students
 
@@ -304,7 +319,8 @@ def _refresh_reused(
 
     for result, student in reused:
         when = datetime.fromisoformat(result.submitted_at)
-        files = {name: f.data for name, f in student.notebooks.items()}
+        # a file over a limit (or damaged) is never read, nor copied: the key already tried it
+        files = {name: f.data for name, f in student.notebooks.items() if not f.problem}
         record.write_submitted(settings, assignment.name, result.student_id, files, when)
     record.refresh_students(settings, assignment.name, [result for result, _ in reused if result.recorded])
     for result, _ in reused:
@@ -330,13 +346,17 @@ def _prepare_jobs(
             continue
         result.grading_key = keys[student.student_id]  # saved with the result: the next run may reuse it
         for name, file in student.notebooks.items():
-            nb, problem = read_submitted(file, assignment, name)
+            try:
+                nb, problem = read_submitted(file, assignment, name)
+                if not problem:
+                    jobs.append(Job.build(student, name, nb, assignment.releases[name]))
+            # whatever a hostile file makes the readers raise is that student's problem, never the class's
+            except Exception as exc:  # noqa: BLE001 (see above)
+                problem = f"o notebook enviado não pôde ser lido ({type(exc).__name__}); baixe o .ipynb de novo e reenvie"
             if problem:
                 result.status = Status.ERROR
                 result.notes.append(f"{file.path}: {problem}")
                 result.problem = problem
-            else:
-                jobs.append(Job.build(student, name, nb, assignment.releases[name]))
         if result.status == Status.ERROR:  # one bad notebook: the student's other notebooks are not graded
             jobs = [j for j in jobs if j.student is not student]
             from grader.grading import record
@@ -345,7 +365,8 @@ def _prepare_jobs(
                 settings,
                 assignment.name,
                 student.student_id,
-                {name: f.data for name, f in student.notebooks.items()},
+                # a file over a limit (or damaged) is never read, nor copied
+                {name: f.data for name, f in student.notebooks.items() if not f.problem},
                 datetime.fromisoformat(result.submitted_at),
             )
     return results, jobs

@@ -48,10 +48,12 @@ def rebuild_reports(
     sandboxed: bool | None = None,
     moodle_language: str | None = None,
     worksheet: Path | None = None,
+    refused: list | None = None,
 ) -> tuple[str, Path]:
     """Write every report of `assignment_name` from autograded/ and the gradebook; the terminal table (with the
-    rows Moodle would drop) and the reports' folder. `grader grade` ends with it and `grader report` is only it.
-    The worksheet is `worksheet`, else the one `grader grade --worksheet` kept."""
+    rows Moodle would drop and the files refused) and the reports' folder. `grader grade` ends with it and `grader
+    report` is only it. The worksheet is `worksheet`, else the one `grader grade --worksheet` kept; `refused`:
+    the files `grader grade` refused to read (None: those the last one kept)."""
     from grader.report import moodle, write_reports
     from grader.report.moodle_export import MOODLE_STRINGS
     from grader.report.terminal import terminal_table
@@ -79,10 +81,14 @@ def rebuild_reports(
         answer_exercises=assignment.exercises(),
         notebooks=list(assignment.sources),
         due_date=settings.due_date(assignment_name),
+        refused=refused,
     )
     table = terminal_table(assignment_name, cells, results, sandboxed=sandboxed)
     lines = [f"planilha do Moodle: {note}" for note in paths.moodle_notes]
     if paths.moodle_dropped:
         lines.append(f"o Moodle vai ignorar {len(paths.moodle_dropped)} linha(s) de moodle.csv:")
         lines += [f"  ✗ {d.name} ({d.participant_id}): {d.reason} → {d.action}" for d in paths.moodle_dropped]
+    if paths.refused:
+        lines.append(f"{len(paths.refused)} arquivo(s) das submissões recusado(s), sem ler nada deles:")
+        lines += [f"  ✗ {r.line()}" for r in paths.refused]
     return "\n".join([table, *lines]), Path(report_dir) / assignment_name

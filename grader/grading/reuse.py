@@ -33,6 +33,7 @@ from pathlib import Path
 
 from grader.intake import ingest
 from grader.intake.assignment import Assignment
+from grader.intake.entries import Unreadable
 from grader.kernels.execute import ExecutionSettings
 from grader.model import RESULT_FILE, StudentResult
 
@@ -116,7 +117,15 @@ def assignment_fingerprint(assignment: Assignment) -> str:
 
 
 def submission_fingerprint(student: ingest.StudentSubmission) -> str:
-    return _digest((name, student.notebooks[name].data) for name in sorted(student.notebooks))
+    """The submitted notebooks' bytes; a file the grader will not read (over its size limit, damaged) counts by
+    why, which names its size and the limit."""
+    items = []
+    for name in sorted(student.notebooks):
+        try:
+            items.append((name, student.notebooks[name].read()))
+        except Unreadable as exc:
+            items.append((f"{name} (não lido)", str(exc).encode()))
+    return _digest(items)
 
 
 def class_key(assignment: Assignment, execution: ExecutionSettings, device: str) -> dict[str, str]:

@@ -180,8 +180,8 @@ def audit(nb: NotebookNode, release: NotebookNode) -> list[Flag]:
 def audit_source(source: str) -> set[str]:
     try:
         tree = ast.parse(_transformer.transform_cell(source))
-    except (SyntaxError, ValueError):
-        return set()  # it fails when it runs; nothing to audit
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()  # it fails when it runs (or nests too deep to read): nothing to audit
     # Magics (%timeit, !pip) become get_ipython() calls: only a get_ipython the student wrote counts.
     wrote_get_ipython = "get_ipython" in source
     libraries = _library_aliases(tree)

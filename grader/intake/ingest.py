@@ -16,6 +16,12 @@ Files renamed by Colab or a browser ("Cópia de x.ipynb", "x (1).ipynb") are rec
 `timestamp.txt` in a student's folder is the submission time (grader/timestamps.py reads it); without one, the
 latest notebook's time is (the time recorded inside the zip for Moodle's). Other files are noted and ignored: the
 assignment's own files (data, images) come from source/, never from what a student sends with the same name.
+
+Nothing is read here but nbgrader's timestamp.txt: a notebook is read when it is graded, at most MAX_NOTEBOOK_MB of
+it (grader/intake/entries.py), so the grader's memory follows what it grades, not what it is sent. A notebook over
+that limit, or a submission whose notebooks together pass MAX_SUBMISSION_MB, is that student's error; the entries
+entries.py refuses (unsafe paths, links, encrypted, archives, names not in UTF-8, duplicates) are returned, each
+with the student it seems to belong to, for the reports to name.
 """
 
 from __future__ import annotations
@@ -27,10 +33,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
+from grader.config import default
 from grader.errors import UserError
-from grader.timestamps import TimeFormatError, parse_time, zip_entry_time
+from grader.intake.entries import (
+    Entry,
+    Unreadable,
+    folder_entries,
+    is_absolute,
+    is_utf8,
+    printable,
+    read_entry,
+    size_text,
+    too_big,
+    zip_entries,
+)
+from grader.timestamps import TimeFormatError, parse_time
 
 TIMESTAMP_FILE = "timestamp.txt"  # nbgrader's collect and submit write the submission time there
+TIMESTAMP_LIMIT = 64 * 1024  # a timestamp.txt is one line
+MB = 1024 * 1024
 
 # "<prefix>_<subtype>_<type>" with an optional trailing "_" (before 4.1); the prefix ends in "_<id>" except for a
 # team submission's default group. Moodle turns "_" in names into spaces, so the name holds none.
@@ -47,9 +68,54 @@ IGNORED = re.compile(r"(^|/)(__MACOSX|\.ipynb_checkpoints|\.[^/]+)(/|$)")
 
 @dataclass
 class SubmittedFile:
+    """A submitted notebook, read only when it is needed (grading, nbgrader's submitted/), never past `limit`."""
+
     path: str  # for messages: where it came from
-    data: bytes
-    mtime: float
+    entry: Entry = field(repr=False)
+    limit: int = default("MAX_NOTEBOOK_MB") * MB
+    problem: str = ""  # why it is not read (over a limit, damaged): Portuguese, one line, for the student too
+
+    @property
+    def mtime(self) -> float:
+        return self.entry.mtime
+
+    @property
+    def size(self) -> int:
+        """As declared: the zip's header, the file's size on disk."""
+        return self.entry.size
+
+    def read(self) -> bytes:
+        """Its bytes, or Unreadable (whose message is then `problem`)."""
+        if self.problem:
+            raise Unreadable(self.problem)
+        try:
+            return read_entry(self.entry, self.limit)
+        except Unreadable as exc:
+            self.problem = str(exc)
+            raise
+
+    @property
+    def data(self) -> bytes:
+        return self.read()
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A file of the submissions the grader refused to read, and the student it seems to belong to."""
+
+    path: str
+    reason: str
+    student_id: str = ""
+    student_name: str = ""
+
+    @property
+    def student(self) -> str:
+        if self.student_id and self.student_name:
+            return f"{self.student_name} ({self.student_id})"
+        return self.student_id or self.student_name or "aluno não identificado"
+
+    def line(self) -> str:
+        return f"{self.path} ({self.student}): {self.reason}"
 
 
 @dataclass
@@ -88,30 +154,17 @@ def split_name(full: str) -> tuple[str, str]:
     return (parts[0], " ".join(parts[1:])) if parts else ("", "")
 
 
-def _entries_from_folder(root: Path) -> list[tuple[PurePosixPath, Path | zipfile.ZipInfo]]:
-    return [
-        (PurePosixPath(p.relative_to(root).as_posix()), p)
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and not IGNORED.search(p.relative_to(root).as_posix())
-    ]
-
-
-def _entries_from_zip(archive: zipfile.ZipFile) -> list[tuple[PurePosixPath, zipfile.ZipInfo]]:
-    return [
-        (PurePosixPath(info.filename), info)
-        for info in archive.infolist()
-        if not info.is_dir() and not IGNORED.search(info.filename)
-    ]
-
-
 def find_submissions(
     path: Path,
     assignment: str,
     notebook_names: list[str],
     other_assignments: dict[str, list[str]],
     assignment_files: set[str] = frozenset(),
-) -> tuple[list[StudentSubmission], list[str]]:
-    """Every student found under `path`, and one-line notes about the batch as a whole.
+    *,
+    max_notebook_mb: int = default("MAX_NOTEBOOK_MB"),
+    max_submission_mb: int = default("MAX_SUBMISSION_MB"),
+) -> tuple[list[StudentSubmission], list[str], list[Refused]]:
+    """Every student found under `path`, one-line notes about the batch as a whole, and the files refused.
 
     `notebook_names` are the assignment's notebooks (without .ipynb); `other_assignments` maps the course's
     other assignments to theirs, to recognise a notebook handed in to the wrong assignment; `assignment_files`
@@ -122,28 +175,31 @@ def find_submissions(
     if path.is_file():
         if not zipfile.is_zipfile(path):
             raise UserError(f"{path} não é uma pasta nem um arquivo zip; passe a pasta ou o zip do Moodle")
-        archive = zipfile.ZipFile(path)
-        entries = _entries_from_zip(archive)
+        try:
+            archive = zipfile.ZipFile(path)
+        # a damaged zip fails in any of these (a name flagged UTF-8 that is not, a truncated directory...)
+        except (zipfile.BadZipFile, UnicodeDecodeError, NotImplementedError, OSError, ValueError) as exc:
+            raise UserError(
+                f"o zip {path} não pôde ser lido ({type(exc).__name__}: {str(exc)[:80]}): baixe de novo as "
+                "submissões no Moodle"
+            ) from None
+        entries, early = zip_entries(archive, IGNORED)
     else:
-        entries = _entries_from_folder(path)
-    if not entries and archive is not None:
+        entries, early = folder_entries(path, IGNORED)
+    if not entries and not early and archive is not None:
         raise UserError(f"o zip {path} está vazio: baixe de novo as submissões no Moodle")
-
-    def read(entry) -> tuple[bytes, float]:
-        if isinstance(entry, zipfile.ZipInfo):
-            return archive.read(entry), zip_entry_time(entry).timestamp()
-        return entry.read_bytes(), entry.stat().st_mtime
+    refused = [Refused(r.path, r.reason, *_owner(r.path)) for r in early]
 
     students: dict[str, StudentSubmission] = {}
     batch_notes: list[str] = []
     outer = _outer_folder(entries)
     if outer:
         batch_notes.append(f"o zip tem uma pasta externa ({outer}/): lidas as submissões dentro dela")
-        entries = [(PurePosixPath(*rel.parts[1:]), entry) for rel, entry in entries]
     # Student folders: the first path component; files at the top level have no student, unless Moodle named
     # them (its flat layout): then the prefix is the student's folder.
-    for rel, entry in entries:
-        shown = rel if not outer else PurePosixPath(outer, rel)
+    for entry in entries:
+        rel = PurePosixPath(*entry.rel.parts[1:]) if outer else entry.rel
+        shown = printable(str(entry.rel))
         flat = MOODLE_FLAT.match(rel.name) if len(rel.parts) == 1 else None
         if flat:
             folder, inner = (
@@ -151,13 +207,22 @@ def find_submissions(
                 (flat["file"],),
             )
         elif len(rel.parts) < 2:
-            batch_notes.append(f"ignorado: {shown} está fora de uma pasta de aluno")
+            if entry.refusal:
+                refused.append(Refused(shown, entry.refusal))
+            else:
+                batch_notes.append(f"ignorado: {shown} está fora de uma pasta de aluno")
             continue
         else:
             folder, inner = rel.parts[0], rel.parts[1:]
         student = students.get(folder)
         if student is None:
             student = students[folder] = _student_from_folder(folder)
+        if entry.refusal:
+            found = Refused(shown, entry.refusal, student.student_id, _name_of(student))
+            if found not in refused:  # a duplicated path: once
+                refused.append(found)
+                student.notes.append(f"recusado sem ser lido: {shown} (veja os arquivos recusados)")
+            continue
         moodle = moodle_prefix(folder)
         if moodle and moodle["plugin"] == "assignsubmission_onlinetext":
             student.notes.append(f"ignorado: {shown} é um envio de texto online (o corretor só lê notebooks)")
@@ -169,7 +234,7 @@ def find_submissions(
         name = inner[-1]
         student.from_zip = archive is not None
         if name == TIMESTAMP_FILE:
-            _read_timestamp(student, str(shown), read(entry)[0])
+            _read_timestamp(student, shown, entry)
             continue
         if not name.lower().endswith(".ipynb"):
             within = "/".join(
@@ -182,29 +247,74 @@ def find_submissions(
             else:
                 student.notes.append(f"ignorado: {shown} não é um notebook (.ipynb)")
             continue
-        data, mtime = read(entry)
-        _assign_notebook(student, SubmittedFile(str(shown), data, mtime), notebook_names, other_assignments)
+        limit = max_notebook_mb * MB
+        problem = too_big(entry.size, limit, "notebook") if entry.size > limit else ""
+        file = SubmittedFile(shown, entry, limit, problem)
+        _assign_notebook(student, file, notebook_names, other_assignments)
     # Folders that hold only folders (nbgrader's layout with an empty assignment folder) still count.
     if archive is None:
         for child in sorted(path.iterdir()):
-            if child.is_dir() and not IGNORED.search(child.name) and child.name not in students:
+            if (
+                child.is_dir()
+                and not child.is_symlink()
+                and is_utf8(child.name)
+                and not IGNORED.search(child.name)
+                and child.name not in students
+            ):
                 students[child.name] = _student_from_folder(child.name)
     merged = _merge_by_id(students.values())
+    for student in merged:
+        _limit_submission(student, max_submission_mb * MB)
     if any(s.team for s in merged):
         batch_notes.append(
             "envios em grupo: o Moodle manda uma pasta por grupo, com o nome e o número do grupo; "
             "passe --worksheet (a planilha de notas da tarefa) para dar a nota do grupo a cada membro"
         )
-    return sorted(merged, key=lambda s: s.student_id), batch_notes
+    return sorted(merged, key=lambda s: s.student_id), batch_notes, refused
 
 
-def _read_timestamp(student: StudentSubmission, shown: str, data: bytes) -> None:
+def _limit_submission(student: StudentSubmission, limit: int) -> None:
+    """Notebooks that together pass the limit per submission: none of them is read."""
+    total = sum(f.size for f in student.notebooks.values())
+    if total <= limit:
+        return
+    for file in student.notebooks.values():
+        file.problem = file.problem or (
+            f"os notebooks da submissão somam {size_text(total)}, acima do limite de {size_text(limit)} por "
+            "submissão: limpe as saídas das células e envie de novo"
+        )
+
+
+def _name_of(student: StudentSubmission) -> str:
+    return student.moodle_name or " ".join(p for p in (student.first_name, student.last_name) if p)
+
+
+def _owner(path: str) -> tuple[str, str]:
+    """The student a refused path seems to belong to (id, name): the Moodle folder or file name in it, else the
+    first folder of a relative path (nbgrader's layout); ("", "") when nothing says."""
+    parts = [p for p in path.split("/") if p not in ("", ".")]  # a backslash here escapes a byte
+    *folders, name = parts or [""]
+    flat = MOODLE_FLAT.match(name)
+    named = [f for f in folders if moodle_prefix(f)]
+    if flat and not named:
+        named = [f"{flat['name']}{'_' + flat['id'] if flat['id'] else ''}_{flat['plugin']}"]
+    if named:
+        student = _student_from_folder(named[0])
+        return student.student_id, _name_of(student)
+    if folders and folders[0] != ".." and not is_absolute(path):
+        return folders[0], ""
+    return "", ""
+
+
+def _read_timestamp(student: StudentSubmission, shown: str, entry: Entry) -> None:
     """nbgrader's timestamp.txt: the submission time, with its zone (nbgrader reads a time without one as
     UTC); the latest if there are several. One that cannot be read is noted, and the files' times count."""
-    text = data.decode("utf-8", "replace").strip()
     try:
+        if entry.size > TIMESTAMP_LIMIT:
+            raise Unreadable(f"tem {size_text(entry.size)}, e ele é uma linha")
+        text = read_entry(entry, TIMESTAMP_LIMIT).decode("utf-8", "replace").strip()
         when = parse_time(text, naive_is_utc=True)
-    except TimeFormatError as exc:
+    except (Unreadable, TimeFormatError) as exc:
         student.notes.append(f"{shown} ilegível ({exc}): vale o horário do notebook")
         return
     if student.submitted_at is None or when > student.submitted_at:
@@ -213,14 +323,15 @@ def _read_timestamp(student: StudentSubmission, shown: str, data: bytes) -> None
 
 def _outer_folder(entries: list) -> str | None:
     """The one folder that wraps a whole Moodle download re-compressed by hand, or None."""
-    tops = {rel.parts[0] for rel, _ in entries if len(rel.parts) > 1}
-    if len(tops) != 1 or any(len(rel.parts) == 1 for rel, _ in entries):
+    paths = [entry.rel for entry in entries]
+    tops = {rel.parts[0] for rel in paths if len(rel.parts) > 1}
+    if len(tops) != 1 or any(len(rel.parts) == 1 for rel in paths):
         return None
     top = next(iter(tops))
     if moodle_prefix(top):
         return None
-    inside = {rel.parts[1] for rel, _ in entries if len(rel.parts) > 2} | {
-        rel.parts[1] for rel, _ in entries if len(rel.parts) == 2 and MOODLE_FLAT.match(rel.parts[1])
+    inside = {rel.parts[1] for rel in paths if len(rel.parts) > 2} | {
+        rel.parts[1] for rel in paths if len(rel.parts) == 2 and MOODLE_FLAT.match(rel.parts[1])
     }
     return top if inside and all(moodle_prefix(p) or MOODLE_FLAT.match(p) for p in inside) else None
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import copy
 import difflib
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -28,6 +29,23 @@ MIN_SIMILARITY = 0.5  # below this, two different texts are not the same cell
 
 DEF_RE = re.compile(r"^\s*def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
 ASSIGN_RE = re.compile(r"^([A-Za-z_]\w*)\s*=", re.MULTILINE)
+
+
+def parse_submitted(data: bytes) -> NotebookNode:
+    """The student's notebook from the bytes they sent, without the outputs it carries (huge images or streams
+    cost memory, and running it makes them anew): nbformat parses only what is left. Raises what json and nbformat
+    raise on text that is not a notebook (UnicodeDecodeError, ValueError, RecursionError, ...)."""
+    raw = json.loads(data.decode("utf-8"))
+    if isinstance(raw, dict):
+        sheets = [
+            raw,
+            *(w for w in raw.get("worksheets") or [] if isinstance(w, dict)),
+        ]  # nbformat 3 nests them
+        for sheet in sheets:
+            for cell in sheet.get("cells") or []:
+                if isinstance(cell, dict) and "outputs" in cell:
+                    cell["outputs"] = []
+    return nbformat.reads(json.dumps(raw), as_version=4)
 
 
 def defined_names(source: str) -> frozenset[str]:

@@ -118,6 +118,17 @@ class _Client(NotebookClient):
             await self.async_start_new_kernel_client()
         yield
 
+    async def _check_raise_for_error(self, cell, cell_index, exec_reply):
+        """A cell whose reply says it failed has an error output, whatever happened to its outputs on the way (a
+        flood of output cut off): nbgrader fails a test cell by its outputs alone."""
+        content = (exec_reply or {}).get("content", {})
+        failed = content.get("status") == "error" and not self.timed_out  # (a timeout says so itself)
+        if failed and not any(o.get("output_type") == "error" for o in cell.outputs):
+            cell.outputs.append(
+                error_output(str(content.get("ename") or "Erro"), str(content.get("evalue") or ""))
+            )
+        await super()._check_raise_for_error(cell, cell_index, exec_reply)
+
     async def _async_handle_timeout(self, timeout, cell=None):
         self.timed_out = True
         await asyncio.wait_for(asyncio.shield(self._interrupt()), 5)
@@ -130,6 +141,17 @@ class _Client(NotebookClient):
             pass
 
     def output(self, outs, msg, display_id, cell_index):
+        if msg.get("msg_type") == "error":  # always kept (cut to its first KBs): it is what fails a test cell
+            content = msg.get("content", {})
+            msg = {
+                **msg,
+                "content": {
+                    **content,
+                    "evalue": str(content.get("evalue", ""))[:4000],
+                    "traceback": [str(line)[:4000] for line in content.get("traceback", [])[-20:]],
+                },
+            }
+            return super().output(outs, msg, display_id, cell_index)
         size = len(str(msg.get("content", "")))
         used = self._output_bytes.get(cell_index, 0)
         self._output_bytes[cell_index] = used + size
@@ -339,17 +361,20 @@ def _kind(cell) -> str:
 
 
 @functools.lru_cache(maxsize=1024)
-def _free_names(source: str) -> tuple[str, ...] | None:
-    """What a test cell reads from its globals, worked out once per test text here rather than in every
-    submission's test kernel (its AST transformer does the same for a cell it was not given)."""
+def _free_names(source: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """What a test cell reads from its globals (fetched from S before it runs) and what it binds (T's from then
+    on), worked out once per test text here rather than in every submission's test kernel."""
     from IPython.core.inputtransformer2 import TransformerManager
 
     from grader.kernels.standalone.inkernel.runtime import free_names
+    from grader.kernels.standalone.inkernel.source import read_cell
 
     try:
-        return tuple(free_names(ast.parse(TransformerManager().transform_cell(source))))
-    except (SyntaxError, ValueError):
+        tree = ast.parse(TransformerManager().transform_cell(source))
+    except (SyntaxError, ValueError, RecursionError):
         return None
+    bound = tuple(sorted({name for name, _ in read_cell(0, source, students=False).top}))
+    return tuple(free_names(tree)), bound
 
 
 def _broken_off(state: Path) -> str:

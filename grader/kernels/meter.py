@@ -3,8 +3,10 @@
 A test's `@_medida_externa` measure (grader/kernels/standalone/inkernel/runtime.py) asks, through a socket only
 the test kernel's sandbox can reach, to "reset" the peak resident memory of the student's kernel process and
 later to "read" it. Linux keeps that peak (VmHWM in /proc/<pid>/status) and resets it when "5" is written to
-/proc/<pid>/clear_refs; the student's code can allocate, but cannot change what the kernel counts. Each answer
-is one line: "ok <bytes>" or "erro <why>".
+/proc/<pid>/clear_refs (the kernel process itself may not write under /proc: grader/kernels/standalone/zygote.py
+confines it with Landlock), and counts the pages a process touches for the first time (its minor faults, which
+no free takes back: a process that frees memory it held before the call to make room hides nothing from them).
+Each answer is one line: "ok <resident or peak bytes> <faulted bytes>" or "erro <why>".
 """
 
 from __future__ import annotations
@@ -29,17 +31,27 @@ def _status(pid: int) -> dict[str, int]:
     return values
 
 
-def reset_peak(pid: int) -> int:
-    """Make the process's peak resident memory its current one; that memory, in bytes."""
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def faulted(pid: int) -> int:
+    """Bytes of memory the process (all its threads, and its children once reaped) has touched for the first
+    time since it started: its page faults, which freeing memory never takes back."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[7]) + int(fields[8])) * _PAGE  # minflt, cminflt
+
+
+def reset_peak(pid: int) -> tuple[int, int]:
+    """Make the process's peak resident memory its current one: (that memory, `faulted`), in bytes."""
     with open(f"/proc/{pid}/clear_refs", "w", encoding="ascii") as clear:
         clear.write("5")
-    return _status(pid)["VmRSS"]
+    return _status(pid)["VmRSS"], faulted(pid)
 
 
-def read_peak(pid: int) -> int:
-    """The process's peak resident memory since the last reset, in bytes."""
+def read_peak(pid: int) -> tuple[int, int]:
+    """(The process's peak resident memory since the last reset, `faulted`), in bytes."""
     values = _status(pid)
-    return max(values["VmHWM"], values["VmRSS"])
+    return max(values["VmHWM"], values["VmRSS"]), faulted(pid)
 
 
 def _children(pid: int) -> list[int]:
@@ -135,6 +147,7 @@ class MemoryMeter:
         if self._pid is None:
             return "erro o processo do kernel do aluno não foi encontrado"
         try:
-            return f"ok {reset_peak(self._pid) if request == 'reset' else read_peak(self._pid)}"
+            memory, faults = reset_peak(self._pid) if request == "reset" else read_peak(self._pid)
+            return f"ok {memory} {faults}"
         except (OSError, KeyError, ValueError) as exc:
             return f"erro {type(exc).__name__}: {exc}"

@@ -8,7 +8,9 @@
 - feedback/<id>.html  one page per student, in Portuguese, self-contained;
 - feedback_moodle.zip the feedback pages, for Moodle's "Upload multiple feedback files in a zip";
 - index.html      the instructor's overview (summary, charts, students, questions), self-contained;
-- taxa_acerto.png and histograma.png, the two charts the overview embeds.
+- taxa_acerto.png and histograma.png, the two charts the overview embeds;
+- recusados.json  the files of the submissions the grader refused to read (grader/intake/ingest.Refused), kept
+                  so that `grader report` names them again.
 
 The overview links similaridade.html when grader/grading/similarity.py wrote one there (never the feedback pages).
 
@@ -27,10 +29,12 @@ One module per product, over the words and numbers they share:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from grader.intake.ingest import Refused
 from grader.model import StudentResult
 from grader.report import charts, moodle_export, pages, tables
 from grader.report.cells import GradeCellInfo
@@ -56,6 +60,24 @@ class ReportPaths:
     )
     moodle_dropped: tuple = ()  # grader.report.moodle.Dropped: rows Moodle's worksheet import will skip
     moodle_notes: tuple[str, ...] = ()  # about the worksheet as a whole (Portuguese)
+    refused: tuple[Refused, ...] = ()  # files of the submissions the grader refused to read
+
+
+REFUSED_JSON = "recusados.json"
+
+
+def _refused(folder: Path, refused: list[Refused] | None) -> list[Refused]:
+    """`refused` (the last `grader grade`'s) kept in `folder`; None: the list kept there, if any."""
+    path = folder / REFUSED_JSON
+    if refused is not None:
+        path.write_text(
+            json.dumps([asdict(r) for r in refused], ensure_ascii=False, indent=1), encoding="utf-8"
+        )
+        return list(refused)
+    try:
+        return [Refused(**r) for r in json.loads(path.read_text(encoding="utf-8"))]
+    except (OSError, ValueError, TypeError):  # none kept, or damaged: nothing to name
+        return []
 
 
 def write_reports(
@@ -70,13 +92,15 @@ def write_reports(
     answer_exercises: dict[tuple[str, str], str] | None = None,
     notebooks: list[str] | None = None,
     due_date: datetime | None = None,
+    refused: list[Refused] | None = None,
 ) -> ReportPaths:
     """Write every report of one assignment into <report_dir>/<assignment>/ and say where.
 
     With `worksheet` (grader.report.moodle.Worksheet, Moodle's grading worksheet of this assignment) moodle.csv is that
     worksheet filled in; without it, a worksheet in `moodle_language`. `answer_exercises` maps answer cells
     ((notebook, grade_id)) to their exercise, to place the instructor's comments on them. `notebooks`: the
-    assignment's (default: those of `cells`); `due_date`: the assignment's, if any (aware)."""
+    assignment's (default: those of `cells`); `due_date`: the assignment's, if any (aware); `refused`: the files
+    `grader grade` refused to read (None: those it kept in the folder last time)."""
     if moodle_language not in moodle_export.MOODLE_STRINGS:
         known = ", ".join(sorted(moodle_export.MOODLE_STRINGS))
         raise ValueError(f"moodle_language {moodle_language!r} desconhecido; use um de: {known}")
@@ -89,6 +113,7 @@ def write_reports(
     now = datetime.now()  # one instant for every page and moodle.csv
     generated = now.strftime("%d/%m/%Y %H:%M")
     any_unsandboxed = not sandboxed or any(not s.sandboxed for s in students)
+    refused = _refused(folder, refused)
 
     paths = {
         "scores_json": folder / "scores.json",
@@ -140,6 +165,7 @@ def write_reports(
         histogram_png=histogram_png,
         due_date=due_date,
         generated=generated,
+        refused=refused,
     )
     return ReportPaths(
         folder=folder,
@@ -148,5 +174,6 @@ def write_reports(
         feedback_zip=feedback_zip,
         moodle_dropped=tuple(moodle_csv.dropped),
         moodle_notes=tuple(moodle_csv.notes),
+        refused=tuple(refused),
         **paths,
     )

@@ -235,9 +235,11 @@ def write_index_page(
     histogram_png: bytes,
     due_date: datetime | None,
     generated: str,
+    refused: list | None = None,
 ) -> None:
     """index.html, the overview: `feedback` is what write_feedback_pages wrote (each row links its page),
-    `zipped` the participants in feedback_moodle.zip, the charts' PNG bytes are embedded."""
+    `zipped` the participants in feedback_moodle.zip, the charts' PNG bytes are embedded, `refused` the files of
+    the submissions never read (grader/intake/ingest.Refused)."""
     rows = [
         {
             "student": s,
@@ -284,6 +286,7 @@ def write_index_page(
             similarity_json=SIMILARITY_JSON,
             due_date=timestamps.shown(due_date) if due_date is not None else "",
             late=sum(s.late for s in students),
+            refused=refused or [],
         ),
         encoding="utf-8",
     )

@@ -31,6 +31,8 @@ import sys
 import time
 
 _PR_SET_DUMPABLE = 4
+_PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_THP_DISABLE = 41
 _PR_SET_PDEATHSIG = 1
 _WIPED = ("/tmp", "/dev/shm")  # private tmpfs of the sandbox, shared by the slot's successive kernels
 
@@ -97,6 +99,32 @@ def _kill_everything_else() -> bool:
             return True
         time.sleep(0.01)
     return False
+
+
+_IPC_RMID = 0
+
+
+def _remove_sysv_ipc() -> list[str]:
+    """Remove every System V shared memory segment, semaphore set and message queue of the sandbox's own IPC
+    namespace (they outlive the processes that made them: one submission could leave data, or memory no
+    limit counts, to the next). What could not be removed, as text."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    left = []
+    for kind, remove in (
+        ("shm", lambda i: libc.shmctl(i, _IPC_RMID, None)),
+        ("sem", lambda i: libc.semctl(i, 0, _IPC_RMID)),
+        ("msg", lambda i: libc.msgctl(i, _IPC_RMID, None)),
+    ):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as table:
+                rows = table.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            ident = int(row.split()[1])
+            if remove(ident) != 0:
+                left.append(f"IPC {kind} {ident}: {os.strerror(ctypes.get_errno())}")
+    return left
 
 
 def _unlock(top: str) -> None:
@@ -167,6 +195,10 @@ def _run_kernel(request: dict, zygote: int) -> None:
         os.dup2(devnull, fd)
     os.close(devnull)
     libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)  # its own /proc entries, like any process
+    # what the grader reads of it from outside (grader/kernels/meter.py) stays the kernel's count: no writing
+    # /proc (clear_refs would reset its peak memory), no huge pages (a fault counts 4 KiB)
+    libc.prctl(_PR_SET_THP_DISABLE, 1, 0, 0, 0)
+    _no_writes_under_proc(libc)
     os.environ.update(request.get("env", {}))
     os.chdir(request["cwd"])
     sys.path[0] = request["cwd"]  # what `python -m` puts first
@@ -196,6 +228,63 @@ def _run_kernel(request: dict, zygote: int) -> None:
     IPKernelApp.launch_instance(argv=sys.argv[1:])
 
 
+_LANDLOCK_WRITE_FILE = 1 << 1
+_SYS_LANDLOCK = (
+    444,
+    445,
+    446,
+)  # create_ruleset, add_rule, restrict_self: the same numbers on every architecture
+
+
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+def _no_writes_under_proc(libc) -> bool:
+    """Landlock (Linux 5.13+): this process and what it starts may open for writing any file but those under
+    /proc and /sys; irrevocable. False where Landlock is missing (the sandbox's mounts still apply)."""
+    create, add, restrict = _SYS_LANDLOCK
+    handled = ctypes.c_uint64(_LANDLOCK_WRITE_FILE)
+    ruleset = libc.syscall(create, ctypes.byref(handled), ctypes.sizeof(handled), 0)
+    if ruleset < 0:
+        return False
+    try:
+        for name in os.listdir("/"):
+            if name in ("proc", "sys"):
+                continue
+            try:
+                parent = os.open(os.path.join("/", name), os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue
+            rule = _PathBeneath(_LANDLOCK_WRITE_FILE, parent)
+            libc.syscall(add, ruleset, 1, ctypes.byref(rule), 0)  # LANDLOCK_RULE_PATH_BENEATH
+            os.close(parent)
+        libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        return libc.syscall(restrict, ruleset, 0) == 0
+    finally:
+        os.close(ruleset)
+
+
+def _fast_cell_names() -> None:
+    """ipykernel names each cell's code (for its debugger) after a murmur2 hash written in pure Python, a few
+    milliseconds for a long cell, in every cell of every kernel: the same role, with hashlib."""
+    import hashlib
+
+    try:
+        import ipykernel.compiler
+    except ImportError:
+        return
+
+    def name_hash(data: str, seed: int) -> int:
+        digest = hashlib.blake2b(
+            data.encode("utf-8", "surrogatepass"), digest_size=4, salt=seed.to_bytes(4, "little")
+        )
+        return int.from_bytes(digest.digest(), "little")
+
+    ipykernel.compiler.murmur2_x86 = name_hash
+
+
 def main(argv: list[str]) -> None:
     imports = []
     sandboxed = "--sandboxed" in argv
@@ -211,6 +300,7 @@ def main(argv: list[str]) -> None:
             importlib.import_module(module)
         except Exception as exc:  # noqa: BLE001 (any import error: the notebook reports it when it imports it)
             failed.append(f"{module}: {type(exc).__name__}")
+    _fast_cell_names()
     import gc
 
     gc.freeze()  # keeps the imported objects' pages shared with every kernel (no refcount writes)
@@ -261,6 +351,7 @@ def main(argv: list[str]) -> None:
             if kill_all:
                 if not _kill_everything_else():
                     left.append(f"processos {_live_others()}")
+                left += _remove_sysv_ipc()  # (sandboxed: the IPC namespace is the sandbox's own)
                 mounts = _mount_points()
                 for directory in wiped:
                     if not empty(directory, mounts):

@@ -8,6 +8,7 @@ and answers one request at a time, each with the id of the request it answers:
     run      call a function T sends (on a GPU, the test's memory measure: GPU memory is only readable here)
     backward gradients of a call's result with respect to its arguments, for T's autograd
     release  forget the autograd graphs kept for backward
+    code     a fingerprint of the code a name runs (T compares it with the notebook's text it reads)
 
 Everything here runs in the student's process and can be changed by the student's code: that is fine, since
 T takes only data from it (grader/kernels/standalone/inkernel/wire.py). What it can forge is its own answers, which are what
@@ -94,6 +95,10 @@ class Agent:
         if op == "release":
             self.graphs.clear()
             return wire.pack({}, [])
+        if op == "code":
+            function = self.ns.get(header["name"])
+            code = getattr(function, "__code__", None) if inspect.isfunction(function) else None
+            return wire.pack({"fingerprint": wire.code_fingerprint(code) if code is not None else ""}, [])
         raise ValueError(f"operação desconhecida: {op}")
 
     def get(self, names: list[str]) -> list:

@@ -24,6 +24,7 @@ Started by the grader with `start(...)`; nothing here runs student code.
 """
 
 from __future__ import annotations
+import __future__
 
 import ast
 import builtins
@@ -33,6 +34,7 @@ import json
 import linecache
 import marshal
 import os
+import re
 import secrets
 import socket
 import symtable
@@ -46,10 +48,10 @@ from collections.abc import Mapping, MutableMapping
 from . import source as notebook_source
 from . import wire
 
-SYNC = "__corretor_sincroniza__"
 MEASURE = "__corretor_medida_externa__"
+FAILED = "__corretor_falhou__"
 MEASURE_MARK = "_medida_externa"  # a test's memory measure (grader/grading/tamper.py knows the name too)
-_INTERNAL = {SYNC, MEASURE, "globals"}  # what T's runtime puts in the test namespace
+_INTERNAL = {MEASURE, FAILED, "globals"}  # what T's runtime puts in the test namespace
 _BUILTIN_ERRORS = {
     cls.__name__: cls
     for cls in (
@@ -102,12 +104,12 @@ def start(
     state_path: str,
     imports: str,
     frame_bytes: int,
-    names: dict[str, tuple[str, ...] | None] | None = None,
+    names: dict[str, tuple[tuple[str, ...], tuple[str, ...]] | None] | None = None,
     meter: str | None = None,
 ) -> None:
     """Listen on `path` for the student's kernel; `cells`: the notebook's code cells in order, (kind, text), kind
     "test", "given" (the instructor's text: locked, or a lesson cell as released) or "student"; `imports`: the source notebook's import statements (T's own modules under the notebook's names);
-    `names`: test cell text -> the names it reads (`free_names`, worked out by the grader once); `meter`: the
+    `names`: test cell text -> (the names it reads, the names it binds), worked out by the grader once; `meter`: the
     grader's socket that reads S's peak memory from outside (grader/kernels/meter.py)."""
     global _runtime
     _runtime = Runtime(path, cells, call_timeout_s, state_path, wire.Caps(frame_bytes=frame_bytes), meter)
@@ -205,7 +207,9 @@ class Runtime:
         self.position = 0  # index in `cells` of the test cell running (the student's cells before it count)
         self._next_test = 0
         self._synced: int | None = None  # the position of the last sync
-        self._parsed: dict[int, object] = {}
+        self._failure: BaseException | None = None  # why the fetch before the running cell failed
+        self._binds: tuple[str, ...] = ()  # what the running test cell binds
+        self._parsed: dict[int, notebook_source.Cell] = {}  # the notebook's cells, each read once
         self._bindings: tuple[int, dict, str] | None = None  # position, bindings, why no source is readable
         self.meter_path, self._meter = meter, None
         self.sent = 0  # the largest payload sent to S since the last `measure_window()`
@@ -240,20 +244,43 @@ class Runtime:
                 continue
             for alias in node.names:
                 self.imports[alias.asname or alias.name.split(".")[0]] = statement
-        self.ns[SYNC] = self.sync
         self.ns[MEASURE] = self.measure
         # globals() in a test (`_referencias`, a test following the student's helpers by name) sees the
         # student's names too, fetched when first asked for
         self.ns["globals"] = lambda: _GlobalsView(self)
-        transformer = _CellTransformer()
-        self.ipython.ast_transformers.append(transformer)
+        self.ns[FAILED] = self._raise_failure
 
         def before_cell(info) -> None:
-            transformer.given(names.get(info.raw_cell))
+            """Before a test cell: fetch what it reads from S (the grader worked the names out)."""
             self._locate_test(info.raw_cell)
+            self._failure = None
+            free, self._binds = names.get(info.raw_cell) or ((), ())
+            wanted = [n for n in free if n not in _INTERNAL]
+            if wanted:
+                try:
+                    self.sync(tuple(wanted))
+                except BaseException as exc:  # noqa: BLE001 (the cell fails with it, as if it had raised it)
+                    self._failure = exc
 
         self.ipython.events.register("pre_run_cell", before_cell)
         self.ipython.events.register("post_run_cell", self._after_cell)
+        self.ipython.input_transformers_post.append(self._rewrite)
+        _plain_python_fast(self.ipython.input_transformer_manager)
+
+    def _rewrite(self, lines: list[str]) -> list[str]:
+        """The cell's text as T runs it: `@_medida_externa` is the meter; a cell whose fetch failed raises."""
+        if self._failure is not None:
+            return [f"{FAILED}()\n"]
+        return [
+            line.replace(f"@{MEASURE_MARK}", f"@{MEASURE}", 1)
+            if line.lstrip().startswith(f"@{MEASURE_MARK}")
+            else line
+            for line in lines
+        ]
+
+    def _raise_failure(self):
+        failure, self._failure = self._failure, None
+        raise failure
 
     def _locate_test(self, text: str) -> None:
         """The notebook position of the test cell about to run: the next test cell with this text."""
@@ -269,6 +296,9 @@ class Runtime:
         os.unlink(self.path)
 
     def _after_cell(self, result) -> None:
+        for name in self._binds:  # bound by the test cell: T's from now on, whatever value it holds
+            self.fetched.pop(name, None)
+        self._binds = ()
         if self.graphs and not self.broken:
             self.graphs = False
             try:
@@ -575,8 +605,9 @@ class Runtime:
 
     # -- source ----------------------------------------------------------------------------------------------
 
-    def meter_request(self, what: str) -> int:
-        """Ask the grader's memory meter (grader/kernels/meter.py) to reset or read S's peak memory: bytes."""
+    def meter_request(self, what: str) -> tuple[int, int]:
+        """Ask the grader's memory meter (grader/kernels/meter.py) to reset or read S's peak memory: (resident or
+        peak bytes, bytes touched so far)."""
         if self.meter_path is None:
             raise RuntimeError("a medida de memória externa não está disponível nesta correção")
         try:
@@ -590,11 +621,11 @@ class Runtime:
             answer = self._meter_file.readline().decode().split()
         except OSError as exc:
             raise RuntimeError(f"a medida de memória externa falhou: {exc}") from None
-        if len(answer) != 2 or answer[0] != "ok":
+        if len(answer) != 3 or answer[0] != "ok":
             raise RuntimeError(
                 f"a medida de memória externa falhou: {' '.join(answer[1:]) or 'sem resposta'}"
             )
-        return int(answer[1])
+        return int(answer[1]), int(answer[2])
 
     def student_bindings(self) -> dict:
         """How the notebook's text binds each name in the cells before the running test
@@ -603,24 +634,22 @@ class Runtime:
 
     def _read_notebook(self) -> tuple[int, dict, str]:
         if self._bindings is None or self._bindings[0] != self.position:
-            cells, dynamic = [], ""
+            cells = []
             for index, (kind, text) in enumerate(self.cells[: self.position]):
-                if kind == "test":
-                    continue
-                if index not in self._parsed:
-                    self._parsed[index] = notebook_source.parse_cell(text)
-                tree = self._parsed[index][0]
-                cells.append((index, tree))
-                if kind == "student" and tree is not None and not dynamic:
-                    found = notebook_source.dynamic_construct(tree, text)
-                    if found:
-                        number = sum(1 for k, _ in self.cells[: index + 1] if k != "test")
-                        dynamic = (
-                            f"o notebook usa {found} (na {number}ª célula de código), que pode trocar o código "
-                            "de uma função sem que isso apareça no texto: a correção só lê o código de funções "
-                            "definidas com def em notebooks sem exec, globals(), setattr, sys.modules e afins"
-                        )
-            self._bindings = (self.position, notebook_source.bindings(cells), dynamic)
+                if kind != "test":
+                    if index not in self._parsed:
+                        self._parsed[index] = notebook_source.read_cell(index, text, kind == "student")
+                    cells.append(self._parsed[index])
+            dynamic = next((cell for cell in cells if cell.dynamic), None)
+            why = ""
+            if dynamic is not None:
+                number = sum(1 for kind, _ in self.cells[: dynamic.index + 1] if kind != "test")
+                why = (
+                    f"o notebook usa {dynamic.dynamic} (na {number}ª célula de código), que pode trocar o código "
+                    "de uma função sem que isso apareça no texto: a correção só lê o código de funções "
+                    "definidas com def em notebooks sem exec, globals(), setattr, sys.modules e afins"
+                )
+            self._bindings = (self.position, notebook_source.bindings(cells), why)
         return self._bindings
 
     def source_shell(self, name: str):
@@ -635,8 +664,27 @@ class Runtime:
             raise OSError(_NotADef(name, binding.why or "não é um def")._explain())
         if dynamic:
             raise OSError(f"não foi possível ler o código de {name}: {dynamic}")
-        text = self._parsed[binding.cell][1]  # (what the lines of `binding` refer to)
-        return _compile_shell(binding.cell, text, binding.first, binding.last - binding.first + 1)
+        text = self._parsed[binding.cell].text  # (what the lines of `binding` refer to)
+        futures = frozenset().union(
+            *(cell.futures for cell in self._parsed.values() if cell.index < self.position)
+        )
+        shell = _compile_shell(binding.cell, text, binding.first, binding.last - binding.first + 1, futures)
+        self._check_runs(name, shell)
+        return shell
+
+    def _check_runs(self, name: str, shell) -> None:
+        """OSError unless S runs, under `name`, the code of the text `shell` was compiled from (a cell that
+        stopped before its def, or anything that rebound the name behind the text, shows here; S could forge
+        its answer only by patching its agent, which the rules of source reading leave no construct for)."""
+        try:
+            reply, _ = self.request({"op": "code", "name": name}, [])
+        except ErroNoKernelDoAluno as exc:
+            raise OSError(str(exc)) from None
+        if reply.get("fingerprint") != wire.code_fingerprint(shell.__code__):
+            raise OSError(
+                f"a função {name} que roda não é a do último def de {name} no notebook (o def não chegou a rodar, "
+                "ou o nome foi trocado depois): a correção lê o código do texto e precisa que ele seja o que roda"
+            )
 
 
 class _StudentNames(Mapping):
@@ -705,9 +753,11 @@ class _Meter:
     """A test's `@_medida_externa` memory measure, called with `chamada` (a call of a student function).
 
     On the CPU: the grader, outside both sandboxes, resets the peak resident memory of S's process (Linux's
-    clear_refs), T runs `chamada()`, and the grader reads the peak (VmHWM); the result is the growth over
-    the memory S had before, less the largest payload T sent it meanwhile (the arguments S had to receive:
-    wire.py decodes them in place, with no copy). S cannot change what is read, only what it allocates.
+    clear_refs), T runs `chamada()`, and the grader reads the peak (VmHWM) and the memory S touched for the
+    first time meanwhile (its page faults); the result is the larger of the peak's growth and the memory
+    touched, less the largest payload T sent it meanwhile (the arguments S had to receive: wire.py decodes
+    them in place, with no copy). S cannot change what is read (it may not write /proc), only what it
+    allocates; freeing memory it held before the call lowers the peak but not the memory touched.
     On a GPU the memory is the device's, readable only inside S: the function runs there (as code), and its
     result is a verdict input S could forge (README, "Segurança")."""
 
@@ -721,11 +771,13 @@ class _Meter:
             return self.runtime.call(
                 {"op": "run", "function": self.function}, (chamada, *args), kwargs, label
             )
-        base = self.runtime.meter_request("reset")
+        base, faults = self.runtime.meter_request("reset")
         self.runtime.sent = 0
         chamada()
-        peak = self.runtime.meter_request("read")
-        return max(0, peak - base - self.runtime.sent)
+        peak, faults_after = self.runtime.meter_request("read")
+        # the peak over what S held, and what S touched for the first time (which freeing memory it held
+        # before cannot hide), each less the arguments it had to receive
+        return max(0, peak - base - self.runtime.sent, faults_after - faults - self.runtime.sent)
 
 
 @functools.lru_cache(maxsize=1)
@@ -848,7 +900,7 @@ def _ident(function):
     return function
 
 
-def _compile_shell(index: int, text: str, first: int, count: int):
+def _compile_shell(index: int, text: str, first: int, count: int, futures: frozenset[str] = frozenset()):
     """Compile the definition at lines first.. of cell `index` with nothing that runs at definition time
     (decorators, defaults, annotations), registering the cell's text for inspect/linecache."""
     lines = text.splitlines(keepends=True)
@@ -888,7 +940,10 @@ def _compile_shell(index: int, text: str, first: int, count: int):
         filename,
     )
     namespace = {"__ident__": _ident}
-    exec(compile(module, filename, "exec"), namespace)  # defines a function; runs nothing of its body
+    flags = 0
+    for feature in futures:  # as IPython compiled the cell: with the __future__ imports of the cells before
+        flags |= getattr(getattr(__future__, feature, None), "compiler_flag", 0)
+    exec(compile(module, filename, "exec", flags, dont_inherit=True), namespace)  # runs nothing of its body
     return namespace[result]
 
 
@@ -954,34 +1009,19 @@ def free_names(tree: ast.Module) -> list[str]:
     )
 
 
-class _CellTransformer(ast.NodeTransformer):
-    """Every cell T runs first fetches what it reads from S; `@_medida_externa` becomes the meter."""
+_IPYTHON_SYNTAX = re.compile(r"[%?]|!(?!=)")
 
-    _names: tuple[str, ...] | None = None
 
-    def given(self, names: tuple[str, ...] | None) -> None:
-        """The names the next cell reads, when the grader worked them out already."""
-        self._names = names
+def _plain_python_fast(manager) -> None:
+    """IPython tokenizes every cell to find its own syntax (magics, `!` shell escapes, `?` help, the `,;/`
+    escapes): a test cell with none of their characters is plain Python and skips that pass (~5 ms a cell)."""
+    tokens = manager.do_token_transforms
 
-    def visit_Module(self, node: ast.Module) -> ast.Module:
-        self.generic_visit(node)
-        names = [
-            n for n in (free_names(node) if self._names is None else self._names) if n not in (SYNC, MEASURE)
-        ]
-        self._names = None
-        if names:
-            call = ast.Expr(ast.Call(ast.Name(SYNC, ast.Load()), [ast.Constant(tuple(names))], []))
-            node.body.insert(0, ast.fix_missing_locations(ast.copy_location(call, node.body[0])))
-        return node
+    def transforms(lines: list[str]) -> list[str]:
+        if _IPYTHON_SYNTAX.search("".join(lines)) or any(
+            line.lstrip()[:1] in (",", ";", "/") for line in lines
+        ):
+            return tokens(lines)
+        return lines
 
-    def visit_FunctionDef(self, node):
-        self.generic_visit(node)
-        node.decorator_list = [
-            ast.copy_location(ast.Name(MEASURE, ast.Load()), d)
-            if isinstance(d, ast.Name) and d.id == MEASURE_MARK
-            else d
-            for d in node.decorator_list
-        ]
-        return node
-
-    visit_AsyncFunctionDef = visit_FunctionDef
+    manager.do_token_transforms = transforms

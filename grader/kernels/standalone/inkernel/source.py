@@ -41,64 +41,113 @@ class Binding:
 
 
 def parse_cell(text: str) -> tuple[ast.Module | None, str]:
-    """The cell as Python and the text parsed (line numbers refer to it): the cell itself, or, when it has
-    IPython's magics or shell escapes, IPython's translation of them into calls. None if it does not parse
-    (then the student's kernel failed on it too, and it bound nothing)."""
-    for attempt in range(2):
-        if attempt:
-            try:
-                from IPython.core.inputtransformer2 import TransformerManager
+    """The cell as the kernel runs it and the text parsed (its lines are the cell's): IPython's translation of
+    its magics, shell escapes and prompts into Python (IPython drops the leading blank lines: they are put
+    back). None if it does not parse (then the student's kernel failed on it too, and it bound nothing)."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
 
-                text = TransformerManager().transform_cell(text)
-            except Exception:  # noqa: BLE001 (IPython missing or a transformer error: no other text to try)
-                break
-        try:
-            return ast.parse(text), text
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
-    return None, text
+        lines = text.splitlines(keepends=True)
+        blank = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+        text = "\n" * blank + TransformerManager().transform_cell(text)
+    except Exception:  # noqa: BLE001 (IPython missing or a transformer error: the plain text is all there is)
+        pass
+    try:
+        return ast.parse(text), text
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None, text
 
 
-def bindings(cells: list[tuple[int, ast.Module | None]]) -> dict[str, Binding]:
-    """name -> its last binding in these cells (index, parsed cell), in order."""
-    found: dict[str, Binding] = {}
-    rebound: dict[str, Binding] = {}  # anywhere, at any time before the test: never a plain def again
-    aliases: dict[str, set[str]] = {}  # `g = f`: changing g.__code__ changes f
-    for index, tree in cells:
-        if tree is None:
-            continue
-        for statement in tree.body:
-            if isinstance(statement, ast.FunctionDef) and not statement.decorator_list:
-                found[statement.name] = Binding(
-                    "def", cell=index, first=statement.lineno - 1, last=statement.end_lineno - 1
+@dataclass
+class Cell:
+    """What one code cell binds, read once: its top-level bindings in order (None: a `del`), `g = f` aliases,
+    names it rebinds from anywhere (`global` in a function, `f.__code__ = ...`), and its first construct that
+    could rebind behind the text's back ("" for none, or for a cell that is not the student's)."""
+
+    index: int
+    text: str
+    top: list[tuple[str, Binding | None]]
+    aliases: list[tuple[str, str]]
+    rebound: list[tuple[str, str]]  # (name, why), the name possibly an alias
+    dynamic: str = ""
+    futures: frozenset[str] = frozenset()  # `from __future__ import ...`: IPython compiles later cells so
+
+
+def read_cell(index: int, text: str, students: bool) -> Cell:
+    """Cell `index` of the notebook; `students`: written by the student (then its dynamic constructs count)."""
+    tree, parsed = parse_cell(text)
+    cell = Cell(index, parsed, [], [], [])
+    if tree is None:
+        return cell
+    body = _cell_magic_body(tree, text)
+    if body is not None:  # %%time / %%capture: the rest of the cell runs as the notebook's own code
+        tree, cell.text = body
+    for statement in tree.body:
+        if isinstance(statement, ast.FunctionDef) and not statement.decorator_list:
+            cell.top.append(
+                (
+                    statement.name,
+                    Binding("def", cell=index, first=statement.lineno - 1, last=statement.end_lineno - 1),
                 )
-            elif isinstance(statement, ast.Delete):
-                for target in statement.targets:
-                    if isinstance(target, ast.Name):
-                        found.pop(target.id, None)
+            )
+        elif isinstance(statement, ast.Delete):
+            cell.top += [(t.id, None) for t in statement.targets if isinstance(t, ast.Name)]
+        else:
+            cell.top += list(_bound(statement, top=True).items())
+    for node in ast.walk(tree):
+        magic = _magic(node)
+        if magic is not None and magic[0] in _CODE_MAGICS:  # `%time x = f(1)`: a statement in the notebook
+            try:
+                inner = ast.parse(magic[1])
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                continue
+            for name, _ in _bound(inner).items():
+                cell.top.append((name, Binding("other", why=f"é definida numa mágica %{magic[0]}")))
+        elif magic is not None and magic[0] == "reset":
+            cell.top.append(("*", None))  # %reset: nothing bound before stays
+        if isinstance(node, ast.Global):
+            cell.rebound += [(name, "é redefinida dentro de uma função (global)") for name in node.names]
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
+            cell.aliases += [(t.id, node.value.id) for t in node.targets if isinstance(t, ast.Name)]
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                for part in ast.walk(target):
+                    if (
+                        isinstance(part, ast.Attribute)
+                        and part.attr in _REBINDING_ATTRIBUTES
+                        and isinstance(part.value, ast.Name)
+                    ):
+                        cell.rebound.append((part.value.id, f"tem o atributo {part.attr} trocado"))
+    cell.futures = frozenset(
+        alias.name
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__"
+        for alias in node.names
+    )
+    if students:
+        cell.dynamic = dynamic_construct(tree, text)
+    return cell
+
+
+def bindings(cells: list[Cell]) -> dict[str, Binding]:
+    """name -> its last binding in these cells, in order; a name rebound from anywhere (`global`, a
+    `__code__` swap, through an alias too) is never a plain def again."""
+    found: dict[str, Binding] = {}
+    rebound: dict[str, Binding] = {}
+    aliases: dict[str, set[str]] = {}  # `g = f`: changing g.__code__ changes f
+    for cell in cells:
+        for name, binding in cell.top:
+            if name == "*" and binding is None:
+                found.clear()
+            elif binding is None:
+                found.pop(name, None)
             else:
-                found.update(_bound(statement, top=True))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Global):
-                for name in node.names:
-                    rebound[name] = Binding(
-                        "other", callable=True, why="é redefinida dentro de uma função (global)"
-                    )
-            elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
-                for target in node.targets:
-                    if isinstance(target, ast.Name):
-                        aliases.setdefault(target.id, set()).add(node.value.id)
-            if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-                for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
-                    for part in ast.walk(target):
-                        if (
-                            isinstance(part, ast.Attribute)
-                            and part.attr in _REBINDING_ATTRIBUTES
-                            and isinstance(part.value, ast.Name)
-                        ):
-                            why = f"tem o atributo {part.attr} trocado"
-                            for name in {part.value.id, *aliases.get(part.value.id, ())}:
-                                rebound[name] = Binding("other", callable=True, why=why)
+                found[name] = binding
+        for target, source in cell.aliases:
+            aliases.setdefault(target, set()).add(source)
+        for name, why in cell.rebound:
+            for each in {name, *aliases.get(name, ())}:
+                rebound[each] = Binding("other", callable=True, why=why)
     return {**found, **rebound}
 
 
@@ -116,7 +165,13 @@ def _bound(node: ast.AST, top: bool = False) -> dict[str, Binding]:
         else:
             why = "não está no nível de cima da célula"
         return {node.name: Binding("other", callable=True, why=why)}
-    if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+    if isinstance(node, ast.Lambda):
+        return found
+    if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        # its own scope, but for `:=`, which binds in the enclosing one
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.NamedExpr) and isinstance(inner.target, ast.Name):
+                found[inner.target.id] = Binding("other", why="é definida por := numa compreensão")
         return found
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         for alias in node.names:
@@ -140,6 +195,95 @@ def _bound(node: ast.AST, top: bool = False) -> dict[str, Binding]:
             found[name] = Binding("other", callable=True, why="é uma lambda")
     return found
 
+
+# IPython's magics whose argument is code run in the notebook's namespace (`%time x = 1`, `%%capture`), and
+# those that run nothing of the notebook's (the rest make a notebook's source unreadable: dynamic_construct)
+_CODE_MAGICS = {"time", "prun", "capture"}
+_QUIET_MAGICS = {
+    "timeit",  # runs its statement in a function of its own
+    "matplotlib",
+    "pip",
+    "conda",
+    "env",
+    "who",
+    "whos",
+    "who_ls",
+    "pwd",
+    "ls",
+    "cd",
+    "lsmagic",
+    "precision",
+    "xmode",
+    "history",
+    "reset",
+    "magic",
+    "pinfo",
+    "pinfo2",
+    "psearch",
+    "page",
+    "pdef",
+    "pdoc",
+    "psource",
+    "pfile",
+    "system",
+    "sx",
+    "sc",
+    "html",
+    "markdown",
+    "latex",
+    "javascript",
+    "js",
+    "svg",
+    "bash",
+    "sh",
+    "writefile",
+    "file",
+}
+
+
+def _magic(node: ast.AST) -> tuple[str, str] | None:
+    """`get_ipython().run_line_magic(name, argument)` or `.run_cell_magic(name, line, body)` as IPython writes a
+    magic: (name, the code it runs); None for anything else."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        return None
+    if node.func.attr not in ("run_line_magic", "run_cell_magic") or len(node.args) < 2:
+        return None
+    values = [
+        a.value if isinstance(a, ast.Constant) and isinstance(a.value, str) else None for a in node.args
+    ]
+    if values[0] is None:
+        return "?", ""
+    return values[0], (values[-1] or "")
+
+
+def _cell_magic_body(tree: ast.Module, text: str) -> tuple[ast.Module, str] | None:
+    """A cell that is `%%time` or `%%capture` and its body: the body as Python, at its own lines."""
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Expr):
+        return None
+    magic = _magic(tree.body[0].value)
+    if magic is None or magic[0] not in _CODE_MAGICS or tree.body[0].value.func.attr != "run_cell_magic":
+        return None
+    lines = text.splitlines(keepends=True)
+    first = next((i for i, line in enumerate(lines) if line.strip()), 0)
+    body = "\n" * (first + 1) + magic[1]
+    try:
+        return ast.parse(body), body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+# Libraries a `from X import *` may come from: it binds their names, none of the student's
+_STAR_LIBRARIES = {
+    "torch",
+    "numpy",
+    "math",
+    "cmath",
+    "random",
+    "statistics",
+    "matplotlib",
+    "itertools",
+    "functools",
+}
 
 # What lets code bind a name, or change what a function runs, without a binding the text shows: a notebook
 # that does any of this in the student's cells has no readable source (a check cannot know what runs).
@@ -173,12 +317,45 @@ _DYNAMIC_ATTRIBUTES = {
     "run_cell",
     "run_code",
     "_getframe",
+    "_current_frames",
+    "settrace",
+    "setprofile",
+    "_ip",
+    "get_ipython",
+    "set_custom_exc",
+    "input_transformers_post",
+    "input_transformers_cleanup",
+    "ast_transformers",
     "FunctionType",
     "CodeType",
     "LambdaType",
     "MethodType",
 }
-_DYNAMIC_MODULES = {"importlib", "ctypes", "gc", "marshal", "pickle", "dill", "builtins", "__main__", "code"}
+_DYNAMIC_MODULES = {
+    "importlib",
+    "ctypes",
+    "gc",
+    "marshal",
+    "pickle",
+    "dill",
+    "builtins",
+    "__main__",
+    "code",
+    "codeop",
+    "cProfile",
+    "profile",
+    "pdb",
+    "bdb",
+    "runpy",
+    "trace",
+    "pkgutil",
+    "IPython",
+    "ipykernel",
+    "threading",
+    "_thread",
+    "signal",
+    "inkernel",  # the grader's own code in the kernel
+}
 _DYNAMIC_MAGICS = {
     "run",
     "load",
@@ -203,17 +380,15 @@ def dynamic_construct(tree: ast.Module, text: str) -> str:
             return "sys.modules"  # (not model.modules(), a torch method)
         if isinstance(node, ast.Call):
             name = node.func.id if isinstance(node.func, ast.Name) else ""
-            attr = node.func.attr if isinstance(node.func, ast.Attribute) else ""
             if name in _DYNAMIC_CALLS:
                 return f"{name}()"
             if name == "getattr" and len(node.args) > 1 and not isinstance(node.args[1], ast.Constant):
                 return "getattr com um nome calculado"
             if name == "get_ipython" and wrote_get_ipython:
                 return "get_ipython()"
-            if attr in ("run_line_magic", "run_cell_magic") and node.args:
-                magic = node.args[0]
-                if isinstance(magic, ast.Constant) and magic.value in _DYNAMIC_MAGICS:
-                    return f"a mágica %{magic.value}"
+            magic = _magic(node)
+            if magic is not None and magic[0] not in _CODE_MAGICS | _QUIET_MAGICS:
+                return f"a mágica %{magic[0]}"
         elif isinstance(node, ast.Attribute) and node.attr in _DYNAMIC_ATTRIBUTES:
             return node.attr
         elif isinstance(node, ast.Name) and node.id in ("__builtins__", "__loader__", "__spec__"):
@@ -226,6 +401,11 @@ def dynamic_construct(tree: ast.Module, text: str) -> str:
                 if module.split(".")[0] in _DYNAMIC_MODULES:
                     return f"import {module}"
             if isinstance(node, ast.ImportFrom):
+                if (
+                    any(a.name == "*" for a in node.names)
+                    and (node.module or "").split(".")[0] not in _STAR_LIBRARIES
+                ):
+                    return f"from {node.module} import *"
                 for alias in node.names:
                     if alias.name in _DYNAMIC_CALLS | _DYNAMIC_ATTRIBUTES | {"modules"}:
                         return f"from {node.module} import {alias.name}"
