@@ -75,6 +75,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip the similarity report (grader similarity) at the end",
     )
+    grade.add_argument(
+        "--force",
+        action="store_true",
+        help="grade every submission again (by default, a submission is graded again only when its files, the "
+        "assignment, the grading settings or the grader changed)",
+    )
+    grade.add_argument(
+        "--student",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="grade only this student again, leaving the others as they are (repeat for several)",
+    )
     _previous_argument(grade)
     _moodle_options(grade)
 
@@ -298,6 +311,8 @@ def cmd_grade(args) -> int:
         previous=args.previous,
         worksheet=args.worksheet,
         moodle_language=args.moodle_language,
+        force=args.force,
+        students=args.student,
     )
     run = pipeline.grade(settings, args.assignment, options)
     _print_run(run)
@@ -313,6 +328,7 @@ def _print_run(run) -> None:
     print(run.table)
     if run.similarity:
         print(run.similarity)
+    print(run.reuse)
     graded = sum(r.status == Status.GRADED for r in run.results)
     print(
         f"{len(run.results)} submissões ({graded} corrigidas) em {run.seconds:.1f} s, "

@@ -47,6 +47,7 @@ class AutogradeWithGrader(JupyterHandler):
                 "--submissions",
                 scratch,
                 "--no-progress",
+                "--force",  # the button asks for a regrade, even of an unchanged submission
                 "--workers",
                 "1",
                 stdout=asyncio.subprocess.PIPE,

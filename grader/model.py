@@ -10,6 +10,7 @@ assignment): `StudentResult.cells` is keyed by (notebook, grade_id), and `cell_k
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -115,6 +116,14 @@ class StudentResult:
     submitted_from: str = ""  # "timestamp.txt", "zip" (the time inside Moodle's zip) or "arquivo"
     seconds_late: float = 0.0  # after the assignment's due date (DUE_DATES); 0 on time or without one
     missing_notebooks: list[str] = field(default_factory=list)  # the assignment's notebooks not submitted
+    # What decided this grade (grader/grading/reuse.py): part -> hash of the submission, the assignment, the grading
+    # settings and the grader, computed by the grader; a later run with the same key reuses this result. Empty:
+    # never reused (a machine failure, nothing run).
+    grading_key: dict[str, str] = field(default_factory=dict)
+    graded_files: dict[str, str] = field(
+        default_factory=dict
+    )  # notebook -> sha256 of its executed .ipynb here
+    intake_notes: int = 0  # how many of `notes`, the first ones, came from reading the submission
 
     def __post_init__(self) -> None:
         self.status = Status(self.status)  # read from resultado.json as a plain string
@@ -150,7 +159,10 @@ class StudentResult:
         folder.mkdir(parents=True, exist_ok=True)
         data = asdict(self)
         data["cells"] = [asdict(c) for c in self.cells.values()]
-        (folder / RESULT_FILE).write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+        # whole or not at all: a run killed while saving leaves the previous file, or none, never half of one
+        scratch = folder / f".{RESULT_FILE}.tmp"
+        scratch.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(scratch, folder / RESULT_FILE)
 
     @classmethod
     def load(cls, path: Path) -> StudentResult:

@@ -199,8 +199,12 @@ def test_round_trip_in_the_browser(lab, tmp_path):
             expect(rows.filter(has_text="Lima, Ana")).to_have_count(1, timeout=30_000)
             expect(rows).to_have_count(3)
             page.screenshot(path=shots / "formgrader_envios.png", full_page=True)
+            graded = course / "autograded" / "bruno@uni.br" / "mini" / "mini.ipynb"
+            before = graded.stat().st_mtime_ns
             rows.filter(has_text="Reis, Bruno").locator(".autograde a").click()
             expect(page.locator("#success-modal")).to_be_visible(timeout=180_000)
+            # the submission did not change, but the button asked for a regrade: it ran again (`--force`)
+            assert graded.stat().st_mtime_ns != before
             page.screenshot(path=shots / "formgrader_autograde.png", full_page=True)
             # The written answer is graded, with a comment.
             page.goto(f"{url}/formgrader/submissions/{notebook_id}/")

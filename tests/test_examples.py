@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import REPO, grade_examples
 
 pytestmark = pytest.mark.slow  # real kernels; the up-to-date check writes every example
 
@@ -88,3 +88,22 @@ def test_broken_missing_and_tampered(graded):
     notes = {r.student_id: r.notes for r in run.results}
     assert any("não é um notebook válido" in n for n in notes["gabriel"])
     assert any("LEIAME.txt não é um notebook" in n for n in notes["igor"])
+
+
+def test_grading_the_class_again_reuses_every_result(graded, monkeypatch):
+    """`grader demo` run a second time: nothing changed, so no notebook runs; every result is reused (the held
+    one and the unreadable one included) with the same scores, flags and notes."""
+    from grader.config import load_settings
+    from grader.grading import pipeline
+
+    run, students, _ = graded
+
+    def no_workers(*args, **kwargs):
+        raise AssertionError("a worker started for a class that did not change")
+
+    monkeypatch.setattr(pipeline, "WorkerSlots", no_workers)
+    settings = load_settings(run.report_folder.parents[1])
+    again, rebuilt, _ = grade_examples(settings)
+    assert again.reuse == "reaproveitadas 8 de 8 correções (nada mudou; --force corrige tudo de novo)"
+    assert rebuilt == students
+    assert {r.student_id: r.notes for r in again.results} == {r.student_id: r.notes for r in run.results}

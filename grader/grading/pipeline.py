@@ -1,6 +1,7 @@
 """`grader grade` for a whole class, its stages in order (`_grade`):
 
 1. intake     grader/intake/ingest.py finds the submissions; Moodle's worksheet identifies them (`_find_students`)
+   reuse      a submission whose grade nothing changed keeps its stored result (grading/reuse.py, `_decide`)
 2. normalize  each submitted notebook read and aligned with the release, one Job per notebook (`_prepare_jobs`)
 3. execute    the jobs on the local workers (grading/workers.py) or a Dask cluster (grading/cluster.py)
 4. score      each student once their last notebook ran (Job.score_into, grading/score.py) ...
@@ -25,16 +26,22 @@ from nbformat import NotebookNode
 
 from grader.config import Settings
 from grader.errors import UserError
+from grader.grading import reuse
 from grader.grading.job import Job, read_submitted
 from grader.grading.reports import rebuild_reports
-from grader.grading.results import fill_zero_cells, record_when_complete, set_submission_time
+from grader.grading.results import (
+    fill_zero_cells,
+    keep_identity,
+    record_when_complete,
+    set_submission_time,
+)
 from grader.grading.workers import WorkerSlots, execute_all, resolve_device
 from grader.intake import ingest
 from grader.intake.assignment import Assignment
 from grader.intake.normalize import normalize
 from grader.kernels import sandbox
 from grader.kernels.execute import ExecutionSettings
-from grader.model import Status, StudentResult
+from grader.model import RESULT_FILE, Status, StudentResult
 
 # grading/record.py and grading/score.py import nbgrader (1 s, its server extensions): imported where used, so
 # that `grader grade` starts its kernel servers that much sooner and the writer thread pays the import meanwhile.
@@ -56,6 +63,9 @@ class GradeOptions:
     previous: list[Path] = field(default_factory=list)  # earlier semesters' autograded/ folders or zips
     worksheet: Path | None = None  # Moodle's grading worksheet of the same assignment: identities, moodle.csv
     moodle_language: str | None = None  # moodle.csv's headers without a worksheet; None: grader_config.py
+    force: bool = False  # grade every submission again, even those whose stored result still holds
+    # grade only these students (again, whatever changed), and leave the others as they are
+    students: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -70,6 +80,9 @@ class GradingRun:
     refused: list[ingest.Refused] = field(default_factory=list)  # files of the submissions never read
     report_folder: Path | None = None
     similarity: str = ""  # the similarity report's line for the terminal
+    reuse: str = ""  # how many stored results were reused, and why the others were graded (grading/reuse.py)
+    reused: list[str] = field(default_factory=list)  # the students whose stored result was reused
+    regraded: dict[str, str] = field(default_factory=dict)  # student -> why it was graded (reuse.REASONS)
 
 
 def grade(settings: Settings, assignment_name: str, options: GradeOptions) -> GradingRun:
@@ -91,14 +104,21 @@ def grade(settings: Settings, assignment_name: str, options: GradeOptions) -> Gr
     if options.timeout:
         base = replace(base, submission_timeout_s=options.timeout)
     previous = _previous_answers(assignment, options)  # a bad --previous stops here, not after grading
-    # local workers start now: their imports (seconds) overlap with reading and preparing the submissions
-    slots = None if scheduler else WorkerSlots(base, gpus if device == "cuda" else [], workers)
+    started_slots: list[WorkerSlots] = []
+
+    def start_workers() -> WorkerSlots | None:
+        """The local workers, started once something is to be graded here: their imports (seconds) overlap with
+        the checks and the preparing of the submissions that follow."""
+        if not scheduler and not started_slots:
+            started_slots.append(WorkerSlots(base, gpus if device == "cuda" else [], workers))
+        return started_slots[0] if started_slots else None
+
     try:
         return _grade(
-            settings, assignment, options, base, slots, scheduler, device, workers, started, previous
+            settings, assignment, options, base, start_workers, scheduler, device, workers, started, previous
         )
     finally:
-        if slots is not None:
+        for slots in started_slots:
             slots.close()
 
 
@@ -107,7 +127,7 @@ def _grade(
     assignment: Assignment,
     options: GradeOptions,
     base: ExecutionSettings,
-    slots: WorkerSlots | None,
+    start_workers,
     scheduler: str | None,
     device: str,
     workers: int,
@@ -117,20 +137,36 @@ def _grade(
     """The stages, in order, for the whole class."""
     run = GradingRun(workers=workers, device=device, sandboxed=base.use_sandbox)
     # 1. intake: the class's submissions, identified by Moodle's worksheet when there is one
-    students = _find_students(settings, assignment, options, run)
+    students = _named(_find_students(settings, assignment, options, run), options)
+    # which stored results still hold: the others are graded (and the workers start)
+    if options.force or options.students or any(_never_graded(settings, assignment, s) for s in students):
+        start_workers()  # before the key, whose reading of source/ imports nbgrader (a second)
+    shared = reuse.class_key(assignment, base, device)
+    keys = {s.student_id: reuse.student_key(shared, s) for s in students if not s.missing}
+    stored = _decide(settings, assignment, options, students, keys, run, start_workers)
     # 2. normalize: one job per submitted notebook; a student with a broken notebook is an error already
-    results, jobs = _prepare_jobs(settings, assignment, students, base.use_sandbox)
+    results, jobs = _prepare_jobs(
+        settings, assignment, [s for s in students if s.student_id not in stored], base.use_sandbox, keys
+    )
+    reused = [
+        _reused_result(settings, assignment, s, stored[s.student_id])
+        for s in students
+        if s.student_id in stored
+    ]
     if not base.use_sandbox:
         run.notes.append(
             "correção feita SEM sandbox (--no-sandbox): o código dos alunos rodou sem isolamento"
         )
     # 3-5. execute, then score, save and record each student when their last notebook has run
-    _run_jobs(settings, assignment, options, jobs, results, run, base, slots, scheduler)
+    slots = start_workers() if jobs else None
+    _run_jobs(settings, assignment, options, jobs, results, run, base, slots, scheduler, reused)
     for result in results.values():  # never ran: zero on every cell
         if result.status != Status.GRADED or not result.cells:
             fill_zero_cells(result, assignment)
             result.save(settings.autograded_dir / result.student_id / assignment.name)
+    results.update({result.student_id: result for result, _ in reused})
     run.results = [results[s.student_id] for s in students]
+    run.reuse = reuse.summary(len(keys), run.regraded, options.students)
     # 6. reports: similarity between answers, then scores, Moodle, feedback, the overview, the terminal table
     _similarity(settings, assignment, options, previous, run)
     run.table, run.report_folder = rebuild_reports(
@@ -175,34 +211,140 @@ def _find_students(
     return students
 
 
+def _named(students: list[ingest.StudentSubmission], options: GradeOptions) -> list[ingest.StudentSubmission]:
+    """The students `--student` names (all without it)."""
+    if not options.students:
+        return students
+    found = {s.student_id: s for s in students}
+    unknown = [name for name in options.students if name not in found]
+    if unknown:
+        known = ", ".join(list(found)[:10]) + (", …" if len(found) > 10 else "")
+        raise UserError(
+            f"--student {unknown[0]}: nenhuma submissão desse aluno em {options.submissions} "
+            f"(alunos encontrados: {known or 'nenhum'}); confira a identificação"
+        )
+    return [found[name] for name in dict.fromkeys(options.students)]
+
+
+def _never_graded(settings: Settings, assignment: Assignment, student: ingest.StudentSubmission) -> bool:
+    folder = settings.autograded_dir / student.student_id / assignment.name
+    return not student.missing and not (folder / RESULT_FILE).is_file()
+
+
+def _decide(
+    settings: Settings,
+    assignment: Assignment,
+    options: GradeOptions,
+    students: list[ingest.StudentSubmission],
+    keys: dict[str, dict[str, str]],
+    run: GradingRun,
+    start_workers,
+) -> dict[str, StudentResult]:
+    """The stored results that still hold (student id -> result); why each other student is graded goes into
+    `run.regraded`, and the workers start as soon as one is. Students without a notebook are neither: there is
+    nothing to run."""
+    stored: dict[str, StudentResult] = {}
+    for student in students:
+        if student.missing:
+            continue
+        if options.force or options.students:
+            run.regraded[student.student_id] = "force"
+            continue
+        folder = settings.autograded_dir / student.student_id / assignment.name
+        old, why = reuse.stored_result(folder, keys[student.student_id], list(student.notebooks))
+        if old is None:
+            run.regraded[student.student_id] = why
+        else:
+            stored[student.student_id] = old
+    if run.regraded:
+        start_workers()
+    recorded = [student_id for student_id, old in stored.items() if old.recorded]
+    if recorded:
+        from grader.grading import record
+
+        grades = record.auto_grades(settings, assignment.name, recorded)
+        for student_id in recorded:
+            if not reuse.agrees_with_gradebook(stored[student_id], grades[student_id]):
+                del stored[student_id]
+                run.regraded[student_id] = "gradebook"
+    if run.regraded:
+        start_workers()
+    run.reused = list(stored)
+    return stored
+
+
+def _new_result(
+    settings: Settings, assignment: Assignment, student: ingest.StudentSubmission, use_sandbox: bool
+) -> StudentResult:
+    """A student's result as this run reads the submission: identity, notes, submission time; no grade yet."""
+    result = StudentResult(
+        student.student_id,
+        assignment.name,
+        first_name=student.first_name,
+        last_name=student.last_name,
+        notes=list(student.notes),
+        intake_notes=len(student.notes),
+        sandboxed=use_sandbox,
+        source_files=[f.path for f in student.notebooks.values()],
+        moodle_id=student.moodle_id,
+        moodle_name=student.moodle_name,
+        members=[
+            {"participant_id": m.participant_id, "name": m.name, "student_id": m.student_id}
+            for m in student.members
+        ],
+    )
+    if not student.missing:
+        set_submission_time(settings, result, student)
+    return result
+
+
+def _reused_result(
+    settings: Settings, assignment: Assignment, student: ingest.StudentSubmission, old: StudentResult
+) -> tuple[StudentResult, ingest.StudentSubmission]:
+    """The stored grade `old`, with this run's names, Moodle identity, submission time and notes on reading the
+    submission (a new worksheet changes names, not grades); and the submission."""
+    result = reuse.carry_over(_new_result(settings, assignment, student, old.sandboxed), old)
+    keep_identity(result, old)
+    return result, student
+
+
+def _refresh_reused(
+    settings: Settings, assignment: Assignment, reused: list[tuple[StudentResult, ingest.StudentSubmission]]
+) -> None:
+    """Write what a reused grade takes from this run where the grade is kept: nbgrader's submitted/ copy, the
+    gradebook's names and submission time, resultado.json. The grades themselves are not touched."""
+    if not reused:
+        return
+    from grader.grading import record
+
+    for result, student in reused:
+        when = datetime.fromisoformat(result.submitted_at)
+        # a file over a limit (or damaged) is never read, nor copied: the key already tried it
+        files = {name: f.data for name, f in student.notebooks.items() if not f.problem}
+        record.write_submitted(settings, assignment.name, result.student_id, files, when)
+    record.refresh_students(settings, assignment.name, [result for result, _ in reused if result.recorded])
+    for result, _ in reused:
+        result.save(settings.autograded_dir / result.student_id / assignment.name)
+
+
 def _prepare_jobs(
-    settings: Settings, assignment: Assignment, students: list[ingest.StudentSubmission], use_sandbox: bool
+    settings: Settings,
+    assignment: Assignment,
+    students: list[ingest.StudentSubmission],
+    use_sandbox: bool,
+    keys: dict[str, dict[str, str]],
 ) -> tuple[dict[str, StudentResult], list[Job]]:
     """Each student's result, and a job for each notebook to run."""
     jobs: list[Job] = []
     results: dict[str, StudentResult] = {}
     for student in students:
-        result = StudentResult(
-            student.student_id,
-            assignment.name,
-            first_name=student.first_name,
-            last_name=student.last_name,
-            notes=list(student.notes),
-            sandboxed=use_sandbox,
-            source_files=[f.path for f in student.notebooks.values()],
-            moodle_id=student.moodle_id,
-            moodle_name=student.moodle_name,
-            members=[
-                {"participant_id": m.participant_id, "name": m.name, "student_id": m.student_id}
-                for m in student.members
-            ],
-        )
+        result = _new_result(settings, assignment, student, use_sandbox)
         results[student.student_id] = result
         if student.missing:
             result.status = Status.MISSING
             result.notes.append("nenhum notebook desta atividade na submissão")
             continue
-        set_submission_time(settings, result, student)
+        result.grading_key = keys[student.student_id]  # saved with the result: the next run may reuse it
         for name, file in student.notebooks.items():
             try:
                 nb, problem = read_submitted(file, assignment, name)
@@ -240,14 +382,20 @@ def _run_jobs(
     base: ExecutionSettings,
     slots: WorkerSlots | None,
     scheduler: str | None,
+    reused: list[tuple[StudentResult, ingest.StudentSubmission]],
 ) -> None:
     """Run every job here (`slots`) or on a Dask cluster; each student is scored and recorded in one writer
-    thread as soon as their last notebook has run."""
+    thread as soon as their last notebook has run. The reused results are refreshed first, in that thread."""
+    from grader.grading import record
+
+    if not jobs:  # nothing runs: no writer thread, no cluster
+        record.set_due_date(settings, assignment.name)
+        _refresh_reused(settings, assignment, reused)
+        return
 
     def sync_gradebook() -> None:
-        from grader.grading import record
-
         record.sync_assignment(settings, assignment.name)
+        _refresh_reused(settings, assignment, reused)
         import grader.report  # noqa: F401  (its matplotlib import, off the end of the run)
 
     def on_done(job: Job) -> None:

@@ -30,6 +30,10 @@ def sync_assignment(settings: Settings, assignment: str) -> None:
     `nbgrader db assignment add --duedate` would: the formgrader then shows how late each submission is."""
     with tempfile.TemporaryDirectory() as scratch:
         run_generate_assignment(settings, assignment, Path(scratch) / "release", settings.db_url)
+    set_due_date(settings, assignment)
+
+
+def set_due_date(settings: Settings, assignment: str) -> None:
     due = settings.due_date(assignment)
     if due is not None:
         with Gradebook(settings.db_url) as gb:
@@ -109,6 +113,18 @@ def record_student(
         gb.db.commit()
 
 
+def refresh_students(settings: Settings, assignment: str, results: list[StudentResult]) -> None:
+    """What a reused grade still takes from this run (grader/grading/reuse.py): each student's names (a new
+    worksheet) and submission time; the grades stay as they are, manual ones included."""
+    with Gradebook(settings.db_url) as gb:
+        for result in results:
+            first, last = gradebook_names(result)
+            gb.update_or_create_student(result.student_id, first_name=first, last_name=last)
+            when = nbgrader_timestamp(datetime.fromisoformat(result.submitted_at))
+            gb.update_or_create_submission(assignment, result.student_id, timestamp=when)
+        gb.db.commit()
+
+
 def _answer_texts(nb: NotebookNode | None) -> dict[str, str]:
     if nb is None:
         return {}
@@ -167,6 +183,21 @@ def current_scores(
                 bool(grade.needs_manual_grade),
             )
     return scores
+
+
+def auto_grades(
+    settings: Settings, assignment: str, student_ids: list[str]
+) -> dict[str, dict[tuple[str, str], float | None] | None]:
+    """student -> (notebook, grade_id) -> the automatic score the gradebook holds (None: a cell nbgrader does not
+    grade automatically); None for a student without a submission there."""
+    found: dict[str, dict[tuple[str, str], float | None] | None] = dict.fromkeys(student_ids)
+    for student_id, notebook in _submitted_notebooks(settings, assignment, student_ids):
+        if found[student_id] is None:
+            found[student_id] = {}
+        grades = found[student_id]
+        for grade in notebook.grades:
+            grades[notebook.name, grade.name] = None if grade.auto_score is None else float(grade.auto_score)
+    return found
 
 
 def current_comments(

@@ -13,9 +13,11 @@ from nbformat import NotebookNode
 
 from grader.config import Settings
 from grader.grading.job import Job
+from grader.grading.reuse import file_digest
 from grader.intake import ingest
 from grader.intake.assignment import Assignment
-from grader.model import RESULT_FILE, StudentResult
+from grader.kernels.execute import Executed
+from grader.model import RESULT_FILE, Status, StudentResult
 
 
 def set_submission_time(settings: Settings, result: StudentResult, student: ingest.StudentSubmission) -> None:
@@ -51,23 +53,33 @@ def record_when_complete(
         j.recorded = True
     result = results[job.student.student_id]
     folder = settings.autograded_dir / result.student_id / assignment.name
-    previous = _graded_notebooks(folder, [j.notebook_name for j in mine])
-    _keep_identity(result, folder / RESULT_FILE)
-    if folder.exists():
-        shutil.rmtree(folder)  # a regrade replaces the previous run entirely
-    folder.mkdir(parents=True)
+    previous = _previous_answers(settings, folder, mine)
+    old = _stored(folder / RESULT_FILE)
+    if old is not None:
+        keep_identity(result, old)
+    # Written aside, and put in place of the previous run's only once the gradebook holds their grades: what
+    # autograded/ and submitted/ hold always matches the gradebook's last recording, whenever a run is killed.
+    scratch = folder.with_name(f".{assignment.name}.nova")
+    if scratch.exists():
+        shutil.rmtree(scratch)
+    scratch.mkdir(parents=True)
     executed: dict[str, NotebookNode] = {}
     for j in mine:
         j.score_into(result)
         executed[j.notebook_name] = j.executed.notebook
         if result.held_for_review:  # the formgrader shows the notebook: say so on top of it
             j.executed.notebook.cells.insert(0, nbformat.v4.new_markdown_cell(HELD_BANNER))
-        nbformat.write(j.executed.notebook, folder / f"{j.notebook_name}.ipynb")
+        path = scratch / f"{j.notebook_name}.ipynb"
+        nbformat.write(j.executed.notebook, path)
+        result.graded_files[j.notebook_name] = file_digest(path)  # a later run reuses it only if unchanged
+    if any(_machine_failed(j.executed) for j in mine):  # not the student's doing: graded again next time
+        result.grading_key = {}
     _not_submitted(result, assignment, [name for name in assignment.sources if name not in executed])
     fill_zero_cells(result, assignment)
     when = datetime.fromisoformat(result.submitted_at)
     from grader.grading import record
 
+    record.record_student(settings, assignment.name, result, executed, when, previous)
     record.write_submitted(
         settings,
         assignment.name,
@@ -75,9 +87,11 @@ def record_when_complete(
         {name: f.data for name, f in job.student.notebooks.items()},
         when,
     )
-    record.record_student(settings, assignment.name, result, executed, when, previous)
     result.recorded = True
-    result.save(folder)
+    if folder.exists():
+        shutil.rmtree(folder)  # a regrade replaces the previous run entirely
+    scratch.rename(folder)
+    result.save(folder)  # last: a result without its resultado.json is graded again
 
 
 def _not_submitted(result: StudentResult, assignment: Assignment, names: list[str]) -> None:
@@ -92,31 +106,47 @@ def _not_submitted(result: StudentResult, assignment: Assignment, names: list[st
                 result.cells[cell.key] = cell
 
 
-def _keep_identity(result: StudentResult, previous: Path) -> None:
+def _machine_failed(executed: Executed) -> bool:
+    """An error that no limit explains: the kernel never started, the Dask cluster lost the task."""
+    return executed.status == Status.ERROR and not executed.limits_hit
+
+
+def _stored(path: Path) -> StudentResult | None:
+    if not path.is_file():
+        return None
+    try:
+        return StudentResult.load(path)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # damaged, or of another shape
+        return None
+
+
+def keep_identity(result: StudentResult, old: StudentResult) -> None:
     """Regraded from nbgrader's submitted/ (the formgrader's Autograde button), a submission no longer carries
     its Moodle folder or worksheet identity: the previous result's is kept."""
-    if result.moodle_id or result.members or not previous.is_file():
-        return
-    try:
-        old = StudentResult.load(previous)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # damaged, or of another shape
+    if result.moodle_id or result.members:
         return
     result.moodle_id, result.moodle_name, result.members = old.moodle_id, old.moodle_name, old.members
     if not result.last_name:
         result.first_name, result.last_name = old.first_name, old.last_name
 
 
-def _graded_notebooks(folder: Path, names: list[str]) -> dict[str, NotebookNode]:
-    """The notebooks graded last time (their written answers decide whether manual grades still hold)."""
+def _previous_answers(settings: Settings, folder: Path, mine: list[Job]) -> dict[str, NotebookNode]:
+    """The notebooks graded last time (their written answers decide whether manual grades still hold): the
+    executed ones in autograded/; where those are gone or unreadable, this very notebook if nbgrader's submitted/
+    copy, written once the last grades were recorded, holds the same bytes (the answers a person graded)."""
     found = {}
-    for name in names:
-        path = folder / f"{name}.ipynb"
-        if path.is_file():
-            try:
-                found[name] = nbformat.read(path, as_version=4)
-            # an unreadable old run (nbformat fails in many ways): its manual grades are asked again
-            except Exception:  # noqa: BLE001 (see above)
-                continue
+    submitted = settings.course_dir / "submitted" / folder.parent.name / folder.name
+    for j in mine:
+        path = folder / f"{j.notebook_name}.ipynb"
+        try:
+            found[j.notebook_name] = nbformat.read(path, as_version=4)
+            continue
+        # gone, or an unreadable old run (nbformat fails in many ways)
+        except Exception:  # noqa: BLE001 (see above)
+            pass
+        copy = submitted / f"{j.notebook_name}.ipynb"
+        if copy.is_file() and copy.read_bytes() == j.student.notebooks[j.notebook_name].data:
+            found[j.notebook_name] = j.executed.notebook
     return found
 
 
