@@ -113,6 +113,50 @@ def derivadas_superiores(f, x, ordem):
         "modo direto aninhado: cada derivada é o jvp da anterior na direção (1, ..., 1)",
     ),
     _resposta(
+        "derivadas_numeros_duais",
+        "resposta_derivadas_superiores",
+        """
+import torch.autograd.forward_ad as fwAD
+
+
+def derivadas_superiores(f, x, ordem):
+    derivadas = []
+    for k in range(1, ordem + 1):
+        with fwAD.dual_level():
+            entrada = fwAD.make_dual(x.detach().clone().requires_grad_(True), torch.ones_like(x))
+            atual = f(entrada)
+            for _ in range(k - 1):  # as k − 1 primeiras pelo modo reverso...
+                (atual,) = torch.autograd.grad(atual.sum(), entrada, create_graph=True)
+            derivadas.append(fwAD.unpack_dual(atual).tangent.detach())  # ... e a última por números duais
+    return derivadas
+""",
+        "números duais (torch.autograd.forward_ad) sobre o modo reverso: a k-ésima derivada é a tangente da (k−1)-ésima",
+    ),
+    _resposta(
+        "derivadas_grad_and_value",
+        "resposta_derivadas_superiores",
+        """
+import torch.func as ft
+
+
+def _derivada(g):
+    def dg(s):
+        gradiente, _valor = ft.grad_and_value(g)(s)
+        return gradiente
+
+    return dg
+
+
+def derivadas_superiores(f, x, ordem):
+    achatado = x.detach().flatten()
+    funcoes = [f]
+    while len(funcoes) <= ordem:
+        funcoes.append(_derivada(funcoes[-1]))
+    return [ft.vmap(h)(achatado).view_as(x) for h in funcoes[1:]]
+""",
+        "torch.func.grad_and_value composto numa auxiliar (só o gradiente aproveitado), vetorizado com vmap",
+    ),
+    _resposta(
         "derivadas_primeira_repetida",
         "resposta_derivadas_superiores",
         """
@@ -836,6 +880,49 @@ def entropia_cruzada(z, c):
 """,
         "altera z no lugar e devolve as perdas dos logits alterados",
         *EC_TODAS,
+    ),
+    _resposta(
+        "entropia_cruzada_logsumexp_na_auxiliar",
+        "resposta_entropia_cruzada",
+        """
+def _log_soma_exp(z):
+    return torch.logsumexp(z, dim=1)
+
+
+def entropia_cruzada(z, c):
+    return _log_soma_exp(z) - z.gather(1, c[:, None])[:, 0]
+""",
+        "torch.logsumexp escondido numa função auxiliar",
+        EC_IMPL,
+    ),
+    _resposta(
+        "entropia_cruzada_auxiliar_lambda",
+        "resposta_entropia_cruzada",
+        """
+_maximo = lambda z: z.max(dim=1, keepdim=True).values  # noqa: E731
+
+
+def entropia_cruzada(z, c):
+    m = _maximo(z)
+    return m[:, 0] + torch.log(torch.exp(z - m).sum(dim=1)) - z.gather(1, c[:, None])[:, 0]
+""",
+        "o máximo numa lambda: o código dela não pode ser lido, e a leitura falha",
+        EC_IMPL,
+    ),
+    _resposta(
+        "entropia_cruzada_map",
+        "resposta_entropia_cruzada",
+        """
+def _perda_da_linha(linha, classe):
+    m = linha.max()
+    return m + torch.log(torch.exp(linha - m).sum()) - linha[classe]
+
+
+def entropia_cruzada(z, c):
+    return torch.stack(list(map(_perda_da_linha, z, c)))
+""",
+        "um laço escondido em map sobre as linhas",
+        EC_IMPL,
     ),
     _vazia("entropia_cruzada", "z, c", *EC_TODAS),
 ]

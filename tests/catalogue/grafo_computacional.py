@@ -853,6 +853,32 @@ def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
         D_REPETE,
         D_AUTOGRAD,
     ),
+    _resposta(
+        "descida_data_na_auxiliar",
+        "resposta_descida_gradiente",
+        """
+def _atualiza(w, passo):
+    w.data -= passo  # esconde a atualização do autograd
+
+
+def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
+    w = torch.tensor(float(w0), dtype=x.dtype, device=x.device, requires_grad=True)
+    ws, Js = [w.item()], [J_func(w, x, y).item()]
+    for _ in range(iteracoes):
+        if usar_autograd:
+            J_func(w, x, y).backward()
+            gradiente = w.grad.item()
+            w.grad = None
+        else:
+            gradiente = dJ_diferencas_finitas(w.item(), x, y)
+        _atualiza(w, lr * gradiente)
+        ws.append(w.item())
+        Js.append(J_func(w, x, y).item())
+    return ws, Js
+""",
+        "a atualização com .data escondida numa função auxiliar",
+        D_AUTOGRAD,
+    ),
     _vazia("descida_gradiente", "w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True", *D_TODAS),
     # ------------------------------------------------------------------ J_linear
     _resposta(
@@ -1132,6 +1158,64 @@ def gradiente_linear(w, b, X, y):
 """,
         "altera X no lugar e devolve o gradiente das entradas alteradas",
         GL_VALORES,
+        GL_SEM,
+    ),
+    _resposta(
+        "gradiente_linear_auxiliar_chamada_ast",
+        "resposta_gradiente_linear",
+        """
+def ast(w, b, X, y):
+    with torch.enable_grad():
+        w = w.detach().clone().requires_grad_(True)
+        (gw,) = torch.autograd.grad(((X @ w + b - y) ** 2).sum(), w)
+    return gw
+
+
+def gradiente_linear(w, b, X, y):
+    r = X @ w + b - y
+    return ast(w, b, X, y), 2 * r.sum()
+""",
+        "o autograd numa auxiliar chamada ast, o nome de um módulo que o teste importa: ela é seguida mesmo assim",
+        GL_SEM,
+    ),
+    _resposta(
+        "gradiente_linear_auxiliar_decorada",
+        "resposta_gradiente_linear",
+        """
+import functools
+
+
+@functools.lru_cache(maxsize=None)
+def _fator():
+    return 2.0
+
+
+def gradiente_linear(w, b, X, y):
+    r = X @ w + b - y
+    return _fator() * X.T @ r, _fator() * r.sum()
+""",
+        "uma auxiliar com decorador: o código dela não pode ser lido, e a leitura falha",
+        GL_SEM,
+    ),
+    _resposta(
+        "gradiente_linear_auxiliar_partial",
+        "resposta_gradiente_linear",
+        """
+import functools
+
+
+def _produto(A, v, fator):
+    return fator * A.T @ v
+
+
+_dobro_transposta = functools.partial(_produto, fator=2)
+
+
+def gradiente_linear(w, b, X, y):
+    r = X @ w + b - y
+    return _dobro_transposta(X, r), 2 * r.sum()
+""",
+        "uma auxiliar feita com functools.partial: não é um def, e a leitura falha",
         GL_SEM,
     ),
     _vazia("gradiente_linear", "w, b, X, y", GL_VALORES, GL_SEM),
