@@ -17,7 +17,7 @@ STUDENT_REPOSITORY_URL = "https://github.com/SEU-USUARIO/programacao-diferenciav
 STUDENT_REPOSITORY_BRANCH = "main"  # its branch, in the Colab links and `grader publish`
 
 # Assignments, in teaching order: folder names under source/ and release/. Default: [].
-ASSIGNMENTS = ["programacao_diferenciavel", "grafo_computacional"]
+ASSIGNMENTS = ["programacao_diferenciavel", "grafo_computacional", "diferenciacao_automatica"]
 
 # Due dates (optional), assignment -> date, time and time zone ("2025-05-10 23:59 -0300", or a zone name as
 # "2025-05-10 23:59 America/Sao_Paulo"). A submission is on time up to that instant; later ones are marked

@@ -203,7 +203,7 @@ def build_example_course(course: Path, sandbox_available: bool):
         shutil.copytree(REPO / part, course / part)
     (course / "grader_config.py").write_text(
         course_config(
-            [EXAMPLES, "grafo_computacional"],
+            [EXAMPLES, *(a for a in repo_assignments() if a != EXAMPLES)],
             SANDBOX=sandbox_available,
             CELL_TIMEOUT_S=120,
             SUBMISSION_TIMEOUT_S=600,

@@ -16,13 +16,13 @@ from grader.cli import main
 from grader.config import load_settings
 from grader.course import publish
 from grader.errors import UserError
-from tests.helpers import REPO, course_config
+from tests.helpers import EXAMPLES, REPO, course_config, repo_assignments
 
-ASSIGNMENTS = ["programacao_diferenciavel", "grafo_computacional"]
+ASSIGNMENTS = repo_assignments()  # every assignment of the real course
 STUDENTS = "https://github.com/prof/curso-alunos"
 COLAB = "https://colab.research.google.com/github/prof/curso-alunos/blob/main/"
 NOTEBOOKS = [f"{a}/{a}.ipynb" for a in sorted(ASSIGNMENTS)]
-FIRST = ASSIGNMENTS[0]
+FIRST = EXAMPLES  # the assignment with example submissions
 
 
 def git(folder, *args) -> str:
@@ -69,7 +69,7 @@ def test_published_tree_is_the_release_with_links_to_the_students_repository(set
     assert done.problems == []
     assert done.files == tree(to) == sorted(["README.md", f"{FIRST}/dados.csv", *NOTEBOOKS])
     assert git(to, "status", "--porcelain") == "" and git(to, "rev-list", "--count", "HEAD") == "1"
-    assert git(to, "log", "-1", "--format=%s") == "Publica grafo_computacional, programacao_diferenciavel"
+    assert git(to, "log", "-1", "--format=%s") == "Publica " + ", ".join(sorted(ASSIGNMENTS))
     assert f"- {FIRST}/dados.csv (novo)" in git(to, "log", "-1", "--format=%b")
     assert done.push == [f"git -C {to} remote add origin {STUDENTS}", f"git -C {to} push -u origin HEAD:main"]
     readme = (to / "README.md").read_text()

@@ -28,7 +28,7 @@ from grader.model import StudentResult
 from grader.nbmeta import nbgrader_meta
 from grader.report import write_reports
 from grader.report.cells import GradeCellInfo
-from tests.catalogue import grafo_computacional, programacao_diferenciavel
+from tests.catalogue import diferenciacao_automatica, grafo_computacional, programacao_diferenciavel
 from tests.helpers import REPO, course_config
 
 A = "programacao_diferenciavel"
@@ -580,7 +580,7 @@ def test_blank_release_never_makes_a_pair(tmp_path):
         assert "Nenhum par de respostas" in report.html_path.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("module", [programacao_diferenciavel, grafo_computacional])
+@pytest.mark.parametrize("module", [programacao_diferenciavel, grafo_computacional, diferenciacao_automatica])
 def test_catalogue_right_answers_are_independent(tmp_path, module):
     """Every right answer of the catalogue, one student each: different correct solutions are not copies."""
     assignment = module.__name__.rsplit(".", 1)[1]

@@ -2,261 +2,522 @@
 soluções diferentes da do professor que precisam ser aceitas.
 
 Cada resposta substitui uma única célula de solução do notebook fonte; `must_fail` é o conjunto exato de
-células de teste que devem perder pontos (vazio para as respostas certas).
+células de teste que devem perder pontos (vazio para as respostas certas). Toda célula que confere uma
+propriedade também confere valores (uma função vazia perde todas), então uma resposta de valores errados perde
+também as células de propriedade da sua função.
 """
 
 from tests.catalogue import Answer
 
-
-def _falham(*cells: str) -> frozenset[str]:
-    return frozenset(cells)
-
-
 J_VALOR, J_GRAD = "J_func_valor", "J_func_gradiente"
-DJ_TIPO, DJ_VALOR, DJ_DELTA = (
-    "dJ_diferencas_finitas_tipo",
-    "dJ_diferencas_finitas_valor",
-    "dJ_diferencas_finitas_delta",
-)
-D_FORMATO, D_PASSO, D_TRAJ, D_PERDAS, D_REPETE, D_AUTOGRAD = (
+BM_VALORES, BM_SEM = "backward_manual_valores", "backward_manual_sem_autograd"
+DJ_VALOR, DJ_DELTA = "dJ_diferencas_finitas_valor", "dJ_diferencas_finitas_delta"
+D_FORMATO, D_TRAJ, D_PERDAS, D_REPETE, D_AUTOGRAD = (
     "descida_gradiente_formato",
-    "descida_gradiente_primeiro_passo",
     "descida_gradiente_trajetoria",
     "descida_gradiente_perdas",
     "descida_gradiente_repetivel",
     "descida_gradiente_autograd",
 )
-T_FORMATO, T_VALORES, T_DIF = (
-    "derivadas_tanh_formato",
-    "derivadas_tanh_valores",
-    "derivadas_tanh_diferencas_finitas",
-)
-C_ESCALAR, C_VETOR, C_REPETE = (
-    "gradiente_controle_escalar",
-    "gradiente_controle_vetor",
-    "gradiente_controle_repetivel",
-)
-P_VALOR, P_SIMULACAO = "perda_inicial_esperada_valor", "perda_inicial_esperada_simulacao"
 JL_VALOR, JL_GRAD = "J_linear_valor", "J_linear_gradiente"
-GL_VALORES, GL_SEM_AUTOGRAD = "gradiente_linear_valores", "gradiente_linear_sem_autograd"
-GN_VALORES, GN_FORMATO = "gradiente_numerico_valores", "gradiente_numerico_formato"
-ER_VALOR = "erro_relativo_valor"
-JD_VALORES, JD_MODO = "jacobiana_direta_valores", "jacobiana_direta_modo"
-JR_VALORES, JR_MODO = "jacobiana_reversa_valores", "jacobiana_reversa_modo"
-EC_VALORES, EC_ESTAVEL, EC_INICIAL = (
-    "entropia_cruzada_valores",
-    "entropia_cruzada_estavel",
-    "entropia_cruzada_inicial",
+GL_VALORES, GL_SEM = "gradiente_linear_valores", "gradiente_linear_sem_autograd"
+GN_VALORES, GN_FORMATO, GN_ENTRADAS = (
+    "gradiente_numerico_valores",
+    "gradiente_numerico_formato",
+    "gradiente_numerico_entradas",
 )
+ER_VALOR, ER_CASOS = "erro_relativo_valor", "erro_relativo_casos"
+C_VALORES, C_REPETE = "gradiente_controle_valores", "gradiente_controle_repetivel"
+
+D_TODAS = (D_FORMATO, D_TRAJ, D_PERDAS, D_REPETE, D_AUTOGRAD)
+
+
+def _resposta(name: str, cell: str, code: str, why: str, *must_fail: str) -> Answer:
+    return Answer(name=name, cell=cell, code=code.strip("\n") + "\n", must_fail=frozenset(must_fail), why=why)
+
+
+def _vazia(funcao: str, assinatura: str, *cells: str) -> Answer:
+    """A função com o corpo `pass` (a liberação com o esboço trocado por pass): perde todas as suas células."""
+    return _resposta(
+        f"{funcao}_pass",
+        f"resposta_{funcao}",
+        f"def {funcao}({assinatura}):\n    pass\n",
+        "corpo vazio (pass): devolve None",
+        *cells,
+    )
 
 
 ANSWERS: list[Answer] = [
     # ------------------------------------------------------------------ J_func
-    Answer(
-        name="J_func_soma_pow",
-        cell="resposta_J_func",
-        code="""def J_func(w, x, y):
+    _resposta(
+        "J_func_soma_pow",
+        "resposta_J_func",
+        """
+def J_func(w, x, y):
     return torch.sum((x * w - y).pow(2))
 """,
-        why="torch.sum de pow(2): a mesma conta com outra grafia",
+        "torch.sum de pow(2): a mesma conta com outra grafia",
     ),
-    Answer(
-        name="J_func_produto_interno",
-        cell="resposta_J_func",
-        code="""def J_func(w, x, y):
+    _resposta(
+        "J_func_produto_interno",
+        "resposta_J_func",
+        """
+def J_func(w, x, y):
     erro = x * w - y
     return torch.dot(erro, erro)
 """,
-        why="soma dos quadrados como produto interno do erro consigo mesmo",
+        "soma dos quadrados como produto interno do erro consigo mesmo",
     ),
-    Answer(
-        name="J_func_mse_loss_soma",
-        cell="resposta_J_func",
-        code='''import torch.nn.functional as F
+    _resposta(
+        "J_func_mse_loss_soma",
+        "resposta_J_func",
+        '''
+import torch.nn.functional as F
 
 
 def J_func(w, x, y):
     """Perda quadrática com a função pronta do PyTorch."""
     return F.mse_loss(x * w, y, reduction="sum")
 ''',
-        why="mse_loss com reduction='sum'",
+        "mse_loss com reduction='sum'",
     ),
-    Answer(
-        name="J_func_media",
-        cell="resposta_J_func",
-        code="""def J_func(w, x, y):
+    _resposta(
+        "J_func_media",
+        "resposta_J_func",
+        """
+def J_func(w, x, y):
     return ((x * w - y) ** 2).mean()
 """,
-        must_fail=_falham(J_VALOR, J_GRAD),
-        why="média em vez de soma (erro quadrático médio)",
+        "média em vez de soma (erro quadrático médio)",
+        J_VALOR,
+        J_GRAD,
     ),
-    Answer(
-        name="J_func_devolve_float",
-        cell="resposta_J_func",
-        code="""def J_func(w, x, y):
+    _resposta(
+        "J_func_devolve_float",
+        "resposta_J_func",
+        """
+def J_func(w, x, y):
     return float(((x * w - y) ** 2).sum())
 """,
-        must_fail=_falham(J_VALOR, J_GRAD),
-        why="devolve um float do Python: não é tensor e corta o grafo",
+        "devolve um float do Python: não é tensor e corta o grafo",
+        J_VALOR,
+        J_GRAD,
     ),
-    Answer(
-        name="J_func_detach",
-        cell="resposta_J_func",
-        code="""def J_func(w, x, y):
+    _resposta(
+        "J_func_detach",
+        "resposta_J_func",
+        """
+def J_func(w, x, y):
     return ((x * w - y) ** 2).sum().detach()
 """,
-        must_fail=_falham(J_GRAD),
-        why="valor certo, mas desligado do grafo: o gradiente não chega a w",
+        "valor certo, mas desligado do grafo: o gradiente não chega a w",
+        J_GRAD,
     ),
-    Answer(
-        name="J_func_sem_soma",
-        cell="resposta_J_func",
-        code="""def J_func(w, x, y):
+    _resposta(
+        "J_func_sem_soma",
+        "resposta_J_func",
+        """
+def J_func(w, x, y):
     return (x * w - y) ** 2
 """,
-        must_fail=_falham(J_VALOR, J_GRAD),
-        why="esquece a soma e devolve o vetor de erros quadráticos",
+        "esquece a soma e devolve o vetor de erros quadráticos",
+        J_VALOR,
+        J_GRAD,
     ),
-    Answer(
-        name="J_func_sinal_de_y",
-        cell="resposta_J_func",
-        code="""def J_func(w, x, y):
+    _resposta(
+        "J_func_sinal_de_y",
+        "resposta_J_func",
+        """
+def J_func(w, x, y):
     return ((x * w + y) ** 2).sum()
 """,
-        must_fail=_falham(J_VALOR, J_GRAD),
-        why="soma y em vez de subtrair",
+        "soma y em vez de subtrair",
+        J_VALOR,
+        J_GRAD,
     ),
-    Answer(
-        name="J_func_cpu",
-        cell="resposta_J_func",
-        code="""def J_func(w, x, y):
+    _resposta(
+        "J_func_formato_1",
+        "resposta_J_func",
+        """
+def J_func(w, x, y):
+    return ((x * w - y) ** 2).sum(dim=0, keepdim=True)
+""",
+        "valor certo num tensor de formato (1,): o enunciado pede dimensão zero",
+        J_VALOR,
+        J_GRAD,
+    ),
+    _resposta(
+        "J_func_cpu",
+        "resposta_J_func",
+        """
+def J_func(w, x, y):
     return ((x * w - y) ** 2).sum().cpu()
 """,
-        must_fail=_falham(J_VALOR),
-        why="leva o resultado para a CPU: não fica no dispositivo de x e y",
+        "leva o resultado para a CPU: não fica no dispositivo de x e y",
+        J_VALOR,
     ),
-    Answer(
-        name="J_func_refaz_tensores",
-        cell="resposta_J_func",
-        code="""def J_func(w, x, y):
+    _resposta(
+        "J_func_refaz_tensores",
+        "resposta_J_func",
+        """
+def J_func(w, x, y):
     xs = torch.tensor(x.tolist(), dtype=x.dtype)  # sempre na CPU
     ys = torch.tensor(y.tolist(), dtype=y.dtype)
     return ((xs * w - ys) ** 2).sum()
 """,
-        must_fail=_falham(J_VALOR),
-        why="recria x e y a partir de listas do Python: sempre na CPU (e .tolist() não funciona em outros dispositivos)",
+        "recria x e y a partir de listas do Python: sempre na CPU (e .tolist() não funciona no dispositivo meta)",
+        J_VALOR,
     ),
+    _resposta(
+        "J_func_altera_entradas",
+        "resposta_J_func",
+        """
+def J_func(w, x, y):
+    x.mul_(2)  # altera as entradas no lugar
+    y.mul_(2)
+    return ((x * w - y) ** 2).sum()
+""",
+        "altera x e y no lugar e devolve a perda das entradas alteradas",
+        J_VALOR,
+        J_GRAD,
+    ),
+    _vazia("J_func", "w, x, y", J_VALOR, J_GRAD),
+    # ------------------------------------------------------------------ backward_manual
+    _resposta(
+        "backward_manual_passo_a_passo",
+        "resposta_backward_manual",
+        """
+def backward_manual(w, x, y):
+    e = x * w - y
+    gradiente_q = torch.ones_like(x)
+    gradiente_e = 2 * e * gradiente_q
+    gradiente_y_pred = gradiente_e.clone()
+    gradiente_w = torch.dot(gradiente_y_pred, x).reshape(w.shape)
+    return gradiente_q, gradiente_e, gradiente_y_pred, gradiente_w
+""",
+        "a mesma regra, com torch.dot para somar as contribuições de w",
+    ),
+    _resposta(
+        "backward_manual_no_grad_e_einsum",
+        "resposta_backward_manual",
+        '''
+def backward_manual(w, x, y):
+    """Sem grafo nenhum: as contas à mão nem precisam dele."""
+    with torch.no_grad():
+        y_pred = x * w
+        e = y_pred - y
+        dJ_dq = torch.full_like(e, 1.0)
+        dJ_de = 2.0 * e * dJ_dq
+        dJ_dy_pred = dJ_de
+        dJ_dw = torch.einsum("i,i->", dJ_dy_pred, x).expand(w.shape).clone()
+    return dJ_dq, dJ_de, dJ_dy_pred, dJ_dw
+''',
+        "dentro de torch.no_grad(), com einsum e expand para o formato de w",
+    ),
+    _resposta(
+        "backward_manual_sem_fator_2",
+        "resposta_backward_manual",
+        """
+def backward_manual(w, x, y):
+    e = x * w - y
+    dJ_dq = torch.ones_like(e)
+    dJ_de = dJ_dq * e
+    return dJ_dq, dJ_de, dJ_de, (dJ_de * x).sum().reshape(w.shape)
+""",
+        "esquece a derivada local 2e de q = e²",
+        BM_VALORES,
+        BM_SEM,
+    ),
+    _resposta(
+        "backward_manual_sinal_trocado",
+        "resposta_backward_manual",
+        """
+def backward_manual(w, x, y):
+    e = y - x * w
+    dJ_dq = torch.ones_like(e)
+    dJ_de = 2 * e * dJ_dq
+    return dJ_dq, dJ_de, dJ_de, (dJ_de * x).sum().reshape(w.shape)
+""",
+        "e = y − ŷ: todos os gradientes a partir de e com o sinal trocado",
+        BM_VALORES,
+        BM_SEM,
+    ),
+    _resposta(
+        "backward_manual_dw_sem_soma",
+        "resposta_backward_manual",
+        """
+def backward_manual(w, x, y):
+    e = x * w - y
+    dJ_dq = torch.ones_like(e)
+    dJ_de = 2 * e * dJ_dq
+    return dJ_dq, dJ_de, dJ_de, dJ_de * x
+""",
+        "não soma as contribuições de w: dJ_dw com o formato de x",
+        BM_VALORES,
+        BM_SEM,
+    ),
+    _resposta(
+        "backward_manual_autograd",
+        "resposta_backward_manual",
+        """
+def backward_manual(w, x, y):
+    w = w.detach().clone().requires_grad_(True)
+    y_pred = x * w
+    e = y_pred - y
+    q = e ** 2
+    for no in (y_pred, e, q):
+        no.retain_grad()
+    q.sum().backward()
+    return q.grad, e.grad, y_pred.grad, w.grad
+""",
+        "usa o autograd com retain_grad (valores certos; dentro de torch.no_grad() não há grafo)",
+        BM_SEM,
+    ),
+    _resposta(
+        "backward_manual_autograd_na_auxiliar",
+        "resposta_backward_manual",
+        """
+def _gradientes(w, x, y):
+    with torch.enable_grad():
+        w = w.detach().clone().requires_grad_(True)
+        e = x * w - y
+        q = e ** 2
+        dJ_dq, dJ_de, dJ_dw = torch.autograd.grad(q.sum(), (q, e, w))
+    return dJ_dq, dJ_de, dJ_dw
+
+
+def backward_manual(w, x, y):
+    dJ_dq, dJ_de, dJ_dw = _gradientes(w, x, y)
+    return dJ_dq, dJ_de, dJ_de, dJ_dw
+""",
+        "o autograd escondido numa função auxiliar, com enable_grad (passa dentro de no_grad; a leitura pega)",
+        BM_SEM,
+    ),
+    _resposta(
+        "backward_manual_func_grad",
+        "resposta_backward_manual",
+        """
+def backward_manual(w, x, y):
+    e = x * w - y
+    dJ_dq = torch.ones_like(e)
+    dJ_de = 2 * e
+    dJ_dw = torch.func.grad(lambda v: ((x * v - y) ** 2).sum())(w)
+    return dJ_dq, dJ_de, dJ_de, dJ_dw
+""",
+        "dJ/dw por torch.func.grad, que funciona dentro de no_grad: só a leitura pega",
+        BM_SEM,
+    ),
+    _resposta(
+        "backward_manual_auxiliar_lambda",
+        "resposta_backward_manual",
+        """
+_local = lambda e: 2 * e  # noqa: E731
+
+
+def backward_manual(w, x, y):
+    e = x * w - y
+    dJ_dq = torch.ones_like(e)
+    dJ_de = dJ_dq * _local(e)
+    return dJ_dq, dJ_de, dJ_de, (dJ_de * x).sum().reshape(w.shape)
+""",
+        "a derivada local numa lambda: o código dela não pode ser lido, e a leitura falha",
+        BM_SEM,
+    ),
+    _resposta(
+        "backward_manual_item",
+        "resposta_backward_manual",
+        """
+def backward_manual(w, x, y):
+    e = x * w - y
+    dJ_dq = torch.ones_like(e)
+    dJ_de = 2 * e
+    return dJ_dq, dJ_de, dJ_de, torch.full_like(w, (dJ_de * x).sum().item())
+""",
+        "dJ_dw via .item(): valores certos, mas não funciona no dispositivo meta",
+        BM_SEM,
+    ),
+    _resposta(
+        "backward_manual_altera_entradas",
+        "resposta_backward_manual",
+        """
+def backward_manual(w, x, y):
+    x.mul_(2)  # altera as entradas no lugar
+    y.zero_()
+    e = x * w - y
+    dJ_dq = torch.ones_like(e)
+    dJ_de = 2 * e
+    return dJ_dq, dJ_de, dJ_de, (dJ_de * x).sum().reshape(w.shape)
+""",
+        "altera x e y no lugar e devolve os gradientes das entradas alteradas",
+        BM_VALORES,
+        BM_SEM,
+    ),
+    _vazia("backward_manual", "w, x, y", BM_VALORES, BM_SEM),
     # ------------------------------------------------------------------ dJ_diferencas_finitas
-    Answer(
-        name="dJ_item",
-        cell="resposta_dJ_diferencas_finitas",
-        code="""def dJ_diferencas_finitas(w, x, y, delta=1e-3):
+    _resposta(
+        "dJ_item",
+        "resposta_dJ_diferencas_finitas",
+        """
+def dJ_diferencas_finitas(w, x, y, delta=1e-3):
     return ((J_func(w + delta, x, y) - J_func(w - delta, x, y)) / (2 * delta)).item()
 """,
-        why="diferença central convertida com .item()",
+        "diferença central convertida com .item()",
     ),
-    Answer(
-        name="dJ_floats_do_python",
-        cell="resposta_dJ_diferencas_finitas",
-        code="""def dJ_diferencas_finitas(w, x, y, delta=1e-3):
+    _resposta(
+        "dJ_floats_do_python",
+        "resposta_dJ_diferencas_finitas",
+        """
+def dJ_diferencas_finitas(w, x, y, delta=1e-3):
     J_mais = J_func(w + delta, x, y).item()
     J_menos = J_func(w - delta, x, y).item()
     return (J_mais - J_menos) / (2 * delta)
 """,
-        why="converte cada J para float antes de subtrair",
+        "converte cada J para float antes de subtrair",
     ),
-    Answer(
-        name="dJ_em_float64",
-        cell="resposta_dJ_diferencas_finitas",
-        code='''def dJ_diferencas_finitas(w, x, y, delta=1e-3):
+    _resposta(
+        "dJ_em_float64",
+        "resposta_dJ_diferencas_finitas",
+        '''
+def dJ_diferencas_finitas(w, x, y, delta=1e-3):
     """Diferença central calculada em float64, para sofrer menos com o arredondamento."""
     x64, y64 = x.double(), y.double()
     if isinstance(w, torch.Tensor):
         w = w.double()
     return float((J_func(w + delta, x64, y64) - J_func(w - delta, x64, y64)) / (2 * delta))
 ''',
-        why="diferença central em float64",
+        "diferença central em float64",
     ),
-    Answer(
-        name="dJ_progressiva",
-        cell="resposta_dJ_diferencas_finitas",
-        code="""def dJ_diferencas_finitas(w, x, y, delta=1e-3):
+    _resposta(
+        "dJ_progressiva",
+        "resposta_dJ_diferencas_finitas",
+        """
+def dJ_diferencas_finitas(w, x, y, delta=1e-3):
     return float((J_func(w + delta, x, y) - J_func(w, x, y)) / delta)
 """,
-        must_fail=_falham(DJ_VALOR, DJ_DELTA),
-        why="diferença progressiva: erro proporcional a delta",
+        "diferença progressiva: erro proporcional a delta",
+        DJ_VALOR,
+        DJ_DELTA,
     ),
-    Answer(
-        name="dJ_divide_so_por_delta",
-        cell="resposta_dJ_diferencas_finitas",
-        code="""def dJ_diferencas_finitas(w, x, y, delta=1e-3):
+    _resposta(
+        "dJ_divide_so_por_delta",
+        "resposta_dJ_diferencas_finitas",
+        """
+def dJ_diferencas_finitas(w, x, y, delta=1e-3):
     return float((J_func(w + delta, x, y) - J_func(w - delta, x, y)) / delta)
 """,
-        must_fail=_falham(DJ_VALOR, DJ_DELTA),
-        why="esquece o 2 de 2·delta: o dobro do gradiente",
+        "esquece o 2 de 2·delta: o dobro do gradiente",
+        DJ_VALOR,
+        DJ_DELTA,
     ),
-    Answer(
-        name="dJ_sem_dividir",
-        cell="resposta_dJ_diferencas_finitas",
-        code="""def dJ_diferencas_finitas(w, x, y, delta=1e-3):
+    _resposta(
+        "dJ_sem_dividir",
+        "resposta_dJ_diferencas_finitas",
+        """
+def dJ_diferencas_finitas(w, x, y, delta=1e-3):
     return float(J_func(w + delta, x, y) - J_func(w - delta, x, y))
 """,
-        must_fail=_falham(DJ_VALOR, DJ_DELTA),
-        why="não divide por 2·delta",
+        "não divide por 2·delta",
+        DJ_VALOR,
+        DJ_DELTA,
     ),
-    Answer(
-        name="dJ_devolve_tensor",
-        cell="resposta_dJ_diferencas_finitas",
-        code="""def dJ_diferencas_finitas(w, x, y, delta=1e-3):
+    _resposta(
+        "dJ_devolve_tensor",
+        "resposta_dJ_diferencas_finitas",
+        """
+def dJ_diferencas_finitas(w, x, y, delta=1e-3):
     return (J_func(w + delta, x, y) - J_func(w - delta, x, y)) / (2 * delta)
 """,
-        must_fail=_falham(DJ_TIPO),
-        why="valor certo, mas devolve um tensor em vez de float",
+        "valor certo, mas devolve um tensor em vez de float",
+        DJ_VALOR,
     ),
-    Answer(
-        name="dJ_ignora_delta",
-        cell="resposta_dJ_diferencas_finitas",
-        code="""def dJ_diferencas_finitas(w, x, y, delta=1e-3):
+    _resposta(
+        "dJ_ignora_delta",
+        "resposta_dJ_diferencas_finitas",
+        """
+def dJ_diferencas_finitas(w, x, y, delta=1e-3):
     passo = 1e-3
     return float((J_func(w + passo, x, y) - J_func(w - passo, x, y)) / (2 * passo))
 """,
-        must_fail=_falham(DJ_DELTA),
-        why="passo fixo: ignora o delta recebido",
+        "passo fixo: ignora o delta recebido",
+        DJ_DELTA,
     ),
-    Answer(
-        name="dJ_autograd",
-        cell="resposta_dJ_diferencas_finitas",
-        code="""def dJ_diferencas_finitas(w, x, y, delta=1e-3):
+    _resposta(
+        "dJ_passo_escalado",
+        "resposta_dJ_diferencas_finitas",
+        """
+def dJ_diferencas_finitas(w, x, y, delta=1e-3):
+    passo = delta * max(1.0, abs(float(w)))  # passo relativo, comum em livros de cálculo numérico
+    return float((J_func(w + passo, x, y) - J_func(w - passo, x, y)) / (2 * passo))
+""",
+        "passo escalado por max(1, |w|): só um w com |w| > 1 revela",
+        DJ_DELTA,
+    ),
+    _resposta(
+        "dJ_passo_relativo",
+        "resposta_dJ_diferencas_finitas",
+        """
+def dJ_diferencas_finitas(w, x, y, delta=1e-3):
+    passo = delta * abs(float(w))
+    return float((J_func(w + passo, x, y) - J_func(w - passo, x, y)) / (2 * passo))
+""",
+        "passo delta·|w|: só um w diferente de 1 revela (e w = 0 divide por zero)",
+        DJ_DELTA,
+    ),
+    _resposta(
+        "dJ_autograd",
+        "resposta_dJ_diferencas_finitas",
+        """
+def dJ_diferencas_finitas(w, x, y, delta=1e-3):
     w_t = torch.tensor(float(w), dtype=x.dtype, device=x.device, requires_grad=True)
     J_func(w_t, x, y).backward()
     return w_t.grad.item()
 """,
-        must_fail=_falham(DJ_DELTA),
-        why="usa o autograd: a derivada exata, não a diferença central (só a J cúbica, de terceira derivada não nula, separa as duas)",
+        "usa o autograd: a derivada exata, não a diferença central (só a J cúbica separa as duas)",
+        DJ_DELTA,
     ),
-    Answer(
-        name="dJ_formula_da_parabola",
-        cell="resposta_dJ_diferencas_finitas",
-        code="""def dJ_diferencas_finitas(w, x, y, delta=1e-3):
+    _resposta(
+        "dJ_formula_da_parabola",
+        "resposta_dJ_diferencas_finitas",
+        """
+def dJ_diferencas_finitas(w, x, y, delta=1e-3):
     return float((2 * (x * w - y) * x).sum())
 """,
-        must_fail=_falham(DJ_DELTA),
-        why="a derivada exata da parábola escrita à mão: ignora J_func e delta",
+        "a derivada exata da parábola escrita à mão: ignora J_func e delta",
+        DJ_DELTA,
     ),
-    Answer(
-        name="dJ_sinal_trocado",
-        cell="resposta_dJ_diferencas_finitas",
-        code="""def dJ_diferencas_finitas(w, x, y, delta=1e-3):
+    _resposta(
+        "dJ_sinal_trocado",
+        "resposta_dJ_diferencas_finitas",
+        """
+def dJ_diferencas_finitas(w, x, y, delta=1e-3):
     return float((J_func(w - delta, x, y) - J_func(w + delta, x, y)) / (2 * delta))
 """,
-        must_fail=_falham(DJ_VALOR, DJ_DELTA),
-        why="subtrai na ordem errada: gradiente com o sinal trocado",
+        "subtrai na ordem errada: gradiente com o sinal trocado",
+        DJ_VALOR,
+        DJ_DELTA,
     ),
+    _resposta(
+        "dJ_altera_entradas",
+        "resposta_dJ_diferencas_finitas",
+        """
+def dJ_diferencas_finitas(w, x, y, delta=1e-3):
+    x.mul_(2)  # altera as entradas no lugar
+    return float((J_func(w + delta, x, y) - J_func(w - delta, x, y)) / (2 * delta))
+""",
+        "altera x no lugar e devolve a derivada das entradas alteradas",
+        DJ_VALOR,
+        DJ_DELTA,
+    ),
+    _vazia("dJ_diferencas_finitas", "w, x, y, delta=1e-3", DJ_VALOR, DJ_DELTA),
+]
+
+ANSWERS += [
     # ------------------------------------------------------------------ descida_gradiente
-    Answer(
-        name="descida_folha_nova_a_cada_passo",
-        cell="resposta_descida_gradiente",
-        code="""def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
+    _resposta(
+        "descida_folha_nova_a_cada_passo",
+        "resposta_descida_gradiente",
+        """
+def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
     w = float(w0)
     ws, Js = [w], [J_func(w, x, y).item()]
     for _ in range(iteracoes):
@@ -271,12 +532,13 @@ def J_func(w, x, y):
         Js.append(J_func(w, x, y).item())
     return ws, Js
 """,
-        why="w como float do Python e um tensor folha novo a cada passo (nada a zerar)",
+        "w como float do Python e um tensor folha novo a cada passo (nada a zerar)",
     ),
-    Answer(
-        name="descida_zero_grad",
-        cell="resposta_descida_gradiente",
-        code="""def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
+    _resposta(
+        "descida_zero_grad",
+        "resposta_descida_gradiente",
+        """
+def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
     w = torch.full((1,), float(w0), dtype=x.dtype, device=x.device, requires_grad=True)
     ws, Js = [], []
     for passo in range(iteracoes + 1):
@@ -296,12 +558,13 @@ def J_func(w, x, y):
             w.sub_(lr * gradiente)
     return ws, Js
 """,
-        why="um único tensor de formato (1,), com w.grad.zero_() antes de cada backward",
+        "um único tensor de formato (1,), com w.grad.zero_() antes de cada backward",
     ),
-    Answer(
-        name="descida_autograd_grad",
-        cell="resposta_descida_gradiente",
-        code="""def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
+    _resposta(
+        "descida_autograd_grad",
+        "resposta_descida_gradiente",
+        """
+def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
     ws = [float(w0)]
     for _ in range(iteracoes):
         w = ws[-1]
@@ -315,12 +578,13 @@ def J_func(w, x, y):
     Js = [J_func(w, x, y).item() for w in ws]
     return ws, Js
 """,
-        why="gradiente por torch.autograd.grad e perdas calculadas no fim",
+        "gradiente por torch.autograd.grad e perdas calculadas no fim",
     ),
-    Answer(
-        name="descida_float32_padrao",
-        cell="resposta_descida_gradiente",
-        code="""def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
+    _resposta(
+        "descida_float32_padrao",
+        "resposta_descida_gradiente",
+        """
+def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
     w = torch.tensor(w0, requires_grad=True)  # float32 na CPU, mesmo com x em float64
     w = w.to(x.device).detach().requires_grad_(True)
     ws, Js = [], []
@@ -340,12 +604,13 @@ def J_func(w, x, y):
     Js.append(J_func(w, x, y).item())
     return ws, Js
 """,
-        why="w em float32 (o tipo padrão), zerado com w.grad.zero_() depois de cada backward",
+        "w em float32 (o tipo padrão), zerado com w.grad.zero_() depois de cada backward",
     ),
-    Answer(
-        name="descida_sem_zerar_grad",
-        cell="resposta_descida_gradiente",
-        code="""def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
+    _resposta(
+        "descida_sem_zerar_grad",
+        "resposta_descida_gradiente",
+        """
+def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
     w = torch.tensor(float(w0), dtype=x.dtype, device=x.device, requires_grad=True)
     ws, Js = [w.item()], [J_func(w, x, y).item()]
     for _ in range(iteracoes):
@@ -360,13 +625,16 @@ def J_func(w, x, y):
         Js.append(J_func(w, x, y).item())
     return ws, Js
 """,
-        must_fail=_falham(D_TRAJ, D_PERDAS, D_AUTOGRAD),
-        why="nunca zera w.grad: cada passo soma os gradientes de todos os anteriores",
+        "nunca zera w.grad: cada passo soma os gradientes de todos os anteriores",
+        D_TRAJ,
+        D_PERDAS,
+        D_AUTOGRAD,
     ),
-    Answer(
-        name="descida_sinal_trocado",
-        cell="resposta_descida_gradiente",
-        code="""def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
+    _resposta(
+        "descida_sinal_trocado",
+        "resposta_descida_gradiente",
+        """
+def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
     w = float(w0)
     ws, Js = [w], [J_func(w, x, y).item()]
     for _ in range(iteracoes):
@@ -381,13 +649,17 @@ def J_func(w, x, y):
         Js.append(J_func(w, x, y).item())
     return ws, Js
 """,
-        must_fail=_falham(D_PASSO, D_TRAJ, D_PERDAS, D_AUTOGRAD),
-        why="sobe o gradiente (w + lr·g) em vez de descer",
+        "sobe o gradiente (w + lr·g) em vez de descer",
+        D_TRAJ,
+        D_PERDAS,
+        D_AUTOGRAD,
+        D_REPETE,
     ),
-    Answer(
-        name="descida_ws_sem_w0",
-        cell="resposta_descida_gradiente",
-        code="""def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
+    _resposta(
+        "descida_ws_sem_w0",
+        "resposta_descida_gradiente",
+        """
+def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
     w = float(w0)
     ws, Js = [], []
     for _ in range(iteracoes):
@@ -402,13 +674,18 @@ def J_func(w, x, y):
         Js.append(J_func(w, x, y).item())
     return ws, Js
 """,
-        must_fail=_falham(D_FORMATO, D_PASSO, D_TRAJ, D_AUTOGRAD),
-        why="guarda só os w depois de cada passo: falta w0 e a lista tem iteracoes elementos",
+        "guarda só os w depois de cada passo: falta w0 e a lista tem iteracoes elementos",
+        D_FORMATO,
+        D_TRAJ,
+        D_AUTOGRAD,
+        D_PERDAS,
+        D_REPETE,
     ),
-    Answer(
-        name="descida_listas_de_tensores",
-        cell="resposta_descida_gradiente",
-        code="""def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
+    _resposta(
+        "descida_listas_de_tensores",
+        "resposta_descida_gradiente",
+        """
+def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
     w = torch.tensor(float(w0), dtype=x.dtype, device=x.device, requires_grad=True)
     ws, Js = [], []
     for passo in range(iteracoes + 1):
@@ -427,13 +704,14 @@ def J_func(w, x, y):
             w -= lr * gradiente
     return ws, Js
 """,
-        must_fail=_falham(D_FORMATO),
-        why="trajetória certa, mas ws e Js guardam tensores em vez de floats",
+        "trajetória certa, mas ws e Js guardam tensores em vez de floats",
+        D_FORMATO,
     ),
-    Answer(
-        name="descida_ignora_usar_autograd",
-        cell="resposta_descida_gradiente",
-        code="""def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
+    _resposta(
+        "descida_ignora_usar_autograd",
+        "resposta_descida_gradiente",
+        """
+def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
     w = float(w0)
     ws, Js = [w], [J_func(w, x, y).item()]
     for _ in range(iteracoes):
@@ -444,13 +722,14 @@ def J_func(w, x, y):
         Js.append(J_func(w, x, y).item())
     return ws, Js
 """,
-        must_fail=_falham(D_AUTOGRAD),
-        why="usa autograd sempre: usar_autograd=False não passa pelas diferenças finitas",
+        "usa autograd sempre: usar_autograd=False não passa pelas diferenças finitas",
+        D_AUTOGRAD,
     ),
-    Answer(
-        name="descida_gradiente_escrito_a_mao",
-        cell="resposta_descida_gradiente",
-        code="""def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
+    _resposta(
+        "descida_gradiente_escrito_a_mao",
+        "resposta_descida_gradiente",
+        """
+def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
     w = float(w0)
     ws, Js = [w], [J_func(w, x, y).item()]
     for _ in range(iteracoes):
@@ -463,13 +742,14 @@ def J_func(w, x, y):
         Js.append(J_func(w, x, y).item())
     return ws, Js
 """,
-        must_fail=_falham(D_AUTOGRAD),
-        why="no modo autograd usa a fórmula da derivada escrita à mão, sem backward()",
+        "no modo autograd usa a fórmula da derivada escrita à mão, sem backward()",
+        D_AUTOGRAD,
     ),
-    Answer(
-        name="descida_perdas_depois_do_passo",
-        cell="resposta_descida_gradiente",
-        code="""def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
+    _resposta(
+        "descida_perdas_depois_do_passo",
+        "resposta_descida_gradiente",
+        """
+def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
     w = float(w0)
     ws, Js = [w], []
     for _ in range(iteracoes + 1):
@@ -486,13 +766,14 @@ def J_func(w, x, y):
         w = w_novo
     return ws, Js
 """,
-        must_fail=_falham(D_PERDAS),
-        why="Js[i] é a perda depois do passo i (deslocada de uma posição em relação a ws)",
+        "Js[i] é a perda depois do passo i (deslocada de uma posição em relação a ws)",
+        D_PERDAS,
     ),
-    Answer(
-        name="descida_w_global_acumula",
-        cell="resposta_descida_gradiente",
-        code="""w_treino = torch.zeros((), dtype=torch.float64, requires_grad=True)
+    _resposta(
+        "descida_w_global_acumula",
+        "resposta_descida_gradiente",
+        """
+w_treino = torch.zeros((), dtype=torch.float64, requires_grad=True)
 
 
 def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
@@ -511,379 +792,94 @@ def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
         Js.append(J_func(w_treino, x, y).item())
     return ws, Js
 """,
-        must_fail=_falham(D_PASSO, D_TRAJ, D_PERDAS, D_REPETE, D_AUTOGRAD),
-        why="um w global reaproveitado sem zerar .grad: acumula entre passos e entre chamadas",
+        "um w global reaproveitado sem zerar .grad: acumula entre passos e entre chamadas",
+        D_TRAJ,
+        D_PERDAS,
+        D_REPETE,
+        D_AUTOGRAD,
     ),
-    # ------------------------------------------------------------------ derivadas_tanh
-    Answer(
-        name="tanh_grad_outputs",
-        cell="resposta_derivadas_tanh",
-        code="""def derivadas_tanh(x, ordem):
-    x = x.detach().clone().requires_grad_(True)
-    f = torch.tanh(x)
-    resultado = []
-    for _ in range(ordem):
-        (f,) = torch.autograd.grad(f, x, grad_outputs=torch.ones_like(f), create_graph=True)
-        resultado.append(f.detach())
-    return resultado
+    _resposta(
+        "descida_data",
+        "resposta_descida_gradiente",
+        """
+def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
+    w = torch.tensor(float(w0), dtype=x.dtype, device=x.device, requires_grad=True)
+    ws, Js = [], []
+    for passo in range(iteracoes + 1):
+        J = J_func(w, x, y)
+        ws.append(w.item())
+        Js.append(J.item())
+        if passo == iteracoes:
+            break
+        if usar_autograd:
+            J.backward()
+            gradiente = w.grad.item()
+            w.grad = None
+        else:
+            gradiente = dJ_diferencas_finitas(w.item(), x, y)
+        w.data -= lr * gradiente  # esconde a atualização do autograd
+    return ws, Js
 """,
-        why="grad_outputs=ones_like em vez de derivar a soma",
+        "trajetória certa, mas atualiza w com .data em vez de torch.no_grad()",
+        D_AUTOGRAD,
     ),
-    Answer(
-        name="tanh_torch_func",
-        cell="resposta_derivadas_tanh",
-        code='''from torch.func import grad, vmap
+    _resposta(
+        "descida_altera_entradas",
+        "resposta_descida_gradiente",
+        """
+def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
+    x.mul_(2)  # altera as entradas no lugar
+    w = torch.tensor(float(w0), dtype=x.dtype, device=x.device, requires_grad=True)
+    ws, Js = [], []
+    for passo in range(iteracoes + 1):
+        J = J_func(w, x, y)
+        ws.append(w.item())
+        Js.append(J.item())
+        if passo == iteracoes:
+            break
+        if usar_autograd:
+            J.backward()
+            gradiente = w.grad.item()
+            w.grad = None
+        else:
+            gradiente = dJ_diferencas_finitas(w.item(), x, y)
+        with torch.no_grad():
+            w -= lr * gradiente
+    return ws, Js
+""",
+        "altera x no lugar e desce a perda das entradas alteradas",
+        D_TRAJ,
+        D_PERDAS,
+        D_REPETE,
+        D_AUTOGRAD,
+    ),
+    _resposta(
+        "descida_data_na_auxiliar",
+        "resposta_descida_gradiente",
+        """
+def _atualiza(w, passo):
+    w.data -= passo  # esconde a atualização do autograd
 
 
-def derivadas_tanh(x, ordem):
-    """Derivadas sucessivas com torch.func.grad, aplicadas elemento a elemento com vmap."""
-    planos = x.detach().reshape(-1)
-    f = torch.tanh
-    resultado = []
-    for _ in range(ordem):
-        f = grad(f)
-        resultado.append(vmap(f)(planos).reshape(x.shape))
-    return resultado
-''',
-        why="autograd funcional: torch.func.grad composto, vetorizado com vmap",
-    ),
-    Answer(
-        name="tanh_backward_create_graph",
-        cell="resposta_derivadas_tanh",
-        code="""def derivadas_tanh(x, ordem):
-    entrada = x.detach().requires_grad_(True)
-    atual = torch.tanh(entrada)
-    derivadas = []
-    for _ in range(ordem):
-        entrada.grad = None
-        atual.sum().backward(create_graph=True)  # o PyTorch avisa (UserWarning) sobre um ciclo de referências
-        atual = entrada.grad
-        derivadas.append(atual.detach().clone())
-    return derivadas
+def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):
+    w = torch.tensor(float(w0), dtype=x.dtype, device=x.device, requires_grad=True)
+    ws, Js = [w.item()], [J_func(w, x, y).item()]
+    for _ in range(iteracoes):
+        if usar_autograd:
+            J_func(w, x, y).backward()
+            gradiente = w.grad.item()
+            w.grad = None
+        else:
+            gradiente = dJ_diferencas_finitas(w.item(), x, y)
+        _atualiza(w, lr * gradiente)
+        ws.append(w.item())
+        Js.append(J_func(w, x, y).item())
+    return ws, Js
 """,
-        why="backward(create_graph=True) lendo entrada.grad; o aviso em stderr não pode reprovar",
+        "a atualização com .data escondida numa função auxiliar",
+        D_AUTOGRAD,
     ),
-    Answer(
-        name="tanh_primeira_repetida",
-        cell="resposta_derivadas_tanh",
-        code="""def derivadas_tanh(x, ordem):
-    x = x.detach().requires_grad_(True)
-    (primeira,) = torch.autograd.grad(torch.tanh(x).sum(), x)
-    return [primeira for _ in range(ordem)]
-""",
-        must_fail=_falham(T_VALORES, T_DIF),
-        why="deriva sempre tanh: repete a primeira derivada",
-    ),
-    Answer(
-        name="tanh_sem_create_graph",
-        cell="resposta_derivadas_tanh",
-        code="""def derivadas_tanh(x, ordem):
-    x = x.detach().requires_grad_(True)
-    atual = torch.tanh(x)
-    derivadas = []
-    for _ in range(ordem):
-        (atual,) = torch.autograd.grad(atual.sum(), x)
-        derivadas.append(atual)
-    return derivadas
-""",
-        must_fail=_falham(T_FORMATO, T_VALORES, T_DIF),
-        why="sem create_graph=True: a segunda derivada já não tem grafo (RuntimeError)",
-    ),
-    Answer(
-        name="tanh_comeca_em_f",
-        cell="resposta_derivadas_tanh",
-        code="""def derivadas_tanh(x, ordem):
-    x = x.detach().requires_grad_(True)
-    atual = torch.tanh(x)
-    derivadas = []
-    for _ in range(ordem):
-        derivadas.append(atual.detach())
-        (atual,) = torch.autograd.grad(atual.sum(), x, create_graph=True)
-    return derivadas
-""",
-        must_fail=_falham(T_VALORES, T_DIF),
-        why="deslocada de uma ordem: devolve [f, f', ...] em vez de [f', f'', ...]",
-    ),
-    Answer(
-        name="tanh_sem_somar_a_saida",
-        cell="resposta_derivadas_tanh",
-        code="""def derivadas_tanh(x, ordem):
-    x = x.detach().requires_grad_(True)
-    atual = torch.tanh(x)
-    derivadas = []
-    for _ in range(ordem):
-        (atual,) = torch.autograd.grad(atual, x, create_graph=True)
-        derivadas.append(atual.detach())
-    return derivadas
-""",
-        must_fail=_falham(T_FORMATO, T_VALORES, T_DIF),
-        why="deriva uma saída vetorial sem somar nem grad_outputs (RuntimeError)",
-    ),
-    Answer(
-        name="tanh_altera_x_recebido",
-        cell="resposta_derivadas_tanh",
-        code="""def derivadas_tanh(x, ordem):
-    x.requires_grad_(True)
-    atual = torch.tanh(x)
-    derivadas = []
-    for _ in range(ordem):
-        (atual,) = torch.autograd.grad(atual.sum(), x, create_graph=True)
-        derivadas.append(atual.detach())
-    return derivadas
-""",
-        must_fail=_falham(T_FORMATO),
-        why="liga requires_grad no próprio tensor recebido em vez de numa cópia",
-    ),
-    Answer(
-        name="tanh_achatada",
-        cell="resposta_derivadas_tanh",
-        code="""def derivadas_tanh(x, ordem):
-    x = x.detach().reshape(-1).requires_grad_(True)
-    atual = torch.tanh(x)
-    derivadas = []
-    for _ in range(ordem):
-        (atual,) = torch.autograd.grad(atual.sum(), x, create_graph=True)
-        derivadas.append(atual.detach())
-    return derivadas
-""",
-        must_fail=_falham(T_FORMATO),
-        why="valores certos, mas achatados: perde o formato de x",
-    ),
-    Answer(
-        name="tanh_polinomios",
-        cell="resposta_derivadas_tanh",
-        code="""def derivadas_tanh(x, ordem):
-    t = torch.tanh(x.detach())
-    coeficientes = [0.0, 1.0]  # P_0(t) = t; P_{k+1}(t) = P_k'(t)·(1 - t²)
-    derivadas = []
-    for _ in range(ordem):
-        derivada = [k * c for k, c in enumerate(coeficientes)][1:]
-        novo = [0.0] * (len(derivada) + 2)
-        for k, c in enumerate(derivada):
-            novo[k] += c
-            novo[k + 2] -= c
-        coeficientes = novo
-        derivadas.append(sum(c * t ** k for k, c in enumerate(coeficientes)))
-    return derivadas
-""",
-        must_fail=_falham(T_DIF),
-        why="fórmulas prontas: polinômios em t = tanh x, sem autograd (valores certos)",
-    ),
-    Answer(
-        name="tanh_polinomios_na_auxiliar",
-        cell="resposta_derivadas_tanh",
-        code="""def _proxima(coeficientes):
-    derivada = [k * c for k, c in enumerate(coeficientes)][1:]
-    novo = [0.0] * (len(derivada) + 2)
-    for k, c in enumerate(derivada):
-        novo[k] += c
-        novo[k + 2] -= c
-    return novo
-
-
-def derivadas_tanh(x, ordem):
-    t = torch.tanh(x.detach())
-    coeficientes, derivadas = [0.0, 1.0], []
-    for _ in range(ordem):
-        coeficientes = _proxima(coeficientes)
-        derivadas.append(sum(c * t ** k for k, c in enumerate(coeficientes)))
-    return derivadas
-""",
-        must_fail=_falham(T_DIF),
-        why="os mesmos polinômios, com a recorrência numa função auxiliar",
-    ),
-    Answer(
-        name="tanh_cpu",
-        cell="resposta_derivadas_tanh",
-        code="""def derivadas_tanh(x, ordem):
-    entrada = x.detach().requires_grad_(True)
-    atual = torch.tanh(entrada)
-    derivadas = []
-    for _ in range(ordem):
-        (atual,) = torch.autograd.grad(atual.sum(), entrada, create_graph=True)
-        derivadas.append(atual.detach().cpu())
-    return derivadas
-""",
-        must_fail=_falham(T_FORMATO),
-        why="leva cada derivada para a CPU: não fica no dispositivo de x",
-    ),
-    Answer(
-        name="tanh_refaz_x",
-        cell="resposta_derivadas_tanh",
-        code="""def derivadas_tanh(x, ordem):
-    entrada = torch.tensor(x.tolist(), dtype=x.dtype, requires_grad=True)  # sempre na CPU
-    atual = torch.tanh(entrada)
-    derivadas = []
-    for _ in range(ordem):
-        (atual,) = torch.autograd.grad(atual.sum(), entrada, create_graph=True)
-        derivadas.append(atual.detach())
-    return derivadas
-""",
-        must_fail=_falham(T_FORMATO),
-        why="recria x a partir de uma lista do Python: sempre na CPU",
-    ),
-    # ------------------------------------------------------------------ gradiente_controle
-    Answer(
-        name="controle_autograd_grad",
-        cell="resposta_gradiente_controle",
-        code="""def gradiente_controle(a):
-    a = a.detach().requires_grad_(True)
-    (g,) = torch.autograd.grad(f_controle(a).sum(), a)
-    return g
-""",
-        why="torch.autograd.grad em vez de backward",
-    ),
-    Answer(
-        name="controle_backward_com_uns",
-        cell="resposta_gradiente_controle",
-        code="""def gradiente_controle(a):
-    copia = a.clone().detach().requires_grad_(True)
-    d = f_controle(copia)
-    d.backward(torch.ones_like(d))
-    return copia.grad
-""",
-        why="backward da saída vetorial com gradient=ones_like",
-    ),
-    Answer(
-        name="controle_f_sobre_a",
-        cell="resposta_gradiente_controle",
-        code="""def gradiente_controle(a):
-    return f_controle(a) / a
-""",
-        must_fail=_falham(C_VETOR),
-        why="usa f(a)/a, que só vale fora do zero: um componente nulo dá nan",
-    ),
-    Answer(
-        name="controle_requires_grad_no_original",
-        cell="resposta_gradiente_controle",
-        code="""def gradiente_controle(a):
-    a.requires_grad_(True)
-    f_controle(a).sum().backward()
-    return a.grad
-""",
-        must_fail=_falham(C_REPETE),
-        why="liga requires_grad no tensor recebido: o gradiente se acumula a cada chamada",
-    ),
-    Answer(
-        name="controle_backward_sem_somar",
-        cell="resposta_gradiente_controle",
-        code="""def gradiente_controle(a):
-    a = a.detach().clone().requires_grad_(True)
-    f_controle(a).backward()
-    return a.grad
-""",
-        must_fail=_falham(C_VETOR, C_REPETE),
-        why="backward de uma saída vetorial sem somar: só funciona para escalares",
-    ),
-    Answer(
-        name="controle_fator_sem_100",
-        cell="resposta_gradiente_controle",
-        code="""def gradiente_controle(a):
-    k = 2.0
-    while float((a * k).norm()) < 1000:
-        k *= 2
-    return torch.full_like(a, k)
-""",
-        must_fail=_falham(C_ESCALAR, C_VETOR),
-        why="fator escrito à mão que esquece o ramo do if (o fator 100 quando a soma é negativa)",
-    ),
-    Answer(
-        name="controle_devolve_f",
-        cell="resposta_gradiente_controle",
-        code="""def gradiente_controle(a):
-    return f_controle(a)
-""",
-        must_fail=_falham(C_ESCALAR, C_VETOR),
-        why="devolve f(a) em vez do gradiente",
-    ),
-    # ------------------------------------------------------------------ perda_inicial_esperada
-    Answer(
-        name="perda_menos_log_de_um_sobre_K",
-        cell="resposta_perda_inicial_esperada",
-        code="""def perda_inicial_esperada(K):
-    p_correta = 1.0 / K  # softmax uniforme
-    return -math.log(p_correta)
-""",
-        why="-log(1/K), direto da entropia cruzada com probabilidades uniformes",
-    ),
-    Answer(
-        name="perda_cross_entropy_de_logits_nulos",
-        cell="resposta_perda_inicial_esperada",
-        code="""import torch.nn.functional as F
-
-
-def perda_inicial_esperada(K):
-    logits = torch.zeros(1, K, dtype=torch.float64)
-    return F.cross_entropy(logits, torch.zeros(1, dtype=torch.long)).item()
-""",
-        why="calcula a entropia cruzada de logits todos iguais",
-    ),
-    Answer(
-        name="perda_numpy",
-        cell="resposta_perda_inicial_esperada",
-        code="""import numpy as np
-
-
-def perda_inicial_esperada(K):
-    return float(np.log(K))
-""",
-        why="log K com NumPy, convertido para float",
-    ),
-    Answer(
-        name="perda_np_log",
-        cell="resposta_perda_inicial_esperada",
-        code="""import numpy as np
-
-
-def perda_inicial_esperada(K):
-    return np.log(K)  # np.float64, que é um float
-""",
-        why="np.log(K) devolve np.float64, subclasse de float: o enunciado o permite",
-    ),
-    Answer(
-        name="perda_um_sobre_K",
-        cell="resposta_perda_inicial_esperada",
-        code="""def perda_inicial_esperada(K):
-    return 1.0 / K
-""",
-        must_fail=_falham(P_VALOR, P_SIMULACAO),
-        why="confunde a probabilidade de cada classe com a perda",
-    ),
-    Answer(
-        name="perda_log2",
-        cell="resposta_perda_inicial_esperada",
-        code="""def perda_inicial_esperada(K):
-    return math.log2(K)
-""",
-        must_fail=_falham(P_VALOR, P_SIMULACAO),
-        why="logaritmo na base 2 (bits), não o natural do PyTorch",
-    ),
-    Answer(
-        name="perda_sinal_trocado",
-        cell="resposta_perda_inicial_esperada",
-        code="""def perda_inicial_esperada(K):
-    return math.log(1 / K)
-""",
-        must_fail=_falham(P_VALOR, P_SIMULACAO),
-        why="esquece o sinal de menos da entropia cruzada",
-    ),
-    Answer(
-        name="perda_tensor",
-        cell="resposta_perda_inicial_esperada",
-        code="""def perda_inicial_esperada(K):
-    return torch.log(torch.tensor(float(K)))
-""",
-        must_fail=_falham(P_VALOR),
-        why="valor certo, mas devolve um tensor em vez de float",
-    ),
-]
-
-
-def _resposta(name: str, cell: str, code: str, why: str, *must_fail: str) -> Answer:
-    return Answer(name=name, cell=cell, code=code.strip("\n") + "\n", must_fail=frozenset(must_fail), why=why)
-
-
-ANSWERS += [
+    _vazia("descida_gradiente", "w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True", *D_TODAS),
     # ------------------------------------------------------------------ J_linear
     _resposta(
         "J_linear_mse_soma",
@@ -950,6 +946,18 @@ def J_linear(w, b, X, y):
         JL_GRAD,
     ),
     _resposta(
+        "J_linear_w_coluna",
+        "resposta_J_linear",
+        """
+def J_linear(w, b, X, y):
+    residuo = X @ w.reshape(-1, 1) + b - y  # (n, 1) − (n,): broadcasting para (n, n)
+    return (residuo ** 2).sum()
+""",
+        "w como vetor coluna (d, 1): o resíduo vira uma matriz (n, n) por broadcasting, sem erro",
+        JL_VALOR,
+        JL_GRAD,
+    ),
+    _resposta(
         "J_linear_float",
         "resposta_J_linear",
         """
@@ -980,6 +988,19 @@ def J_linear(w, b, X, y):
         "leva o resultado para a CPU",
         JL_VALOR,
     ),
+    _resposta(
+        "J_linear_altera_entradas",
+        "resposta_J_linear",
+        """
+def J_linear(w, b, X, y):
+    y.zero_()  # altera as entradas no lugar
+    return ((X @ w + b - y) ** 2).sum()
+""",
+        "zera y no lugar e devolve a perda das entradas alteradas",
+        JL_VALOR,
+        JL_GRAD,
+    ),
+    _vazia("J_linear", "w, b, X, y", JL_VALOR, JL_GRAD),
     # ------------------------------------------------------------------ gradiente_linear
     _resposta(
         "gradiente_linear_r_vezes_X",
@@ -1021,6 +1042,7 @@ def gradiente_linear(w, b, X, y):
 """,
         "esquece o fator 2 da derivada do quadrado",
         GL_VALORES,
+        GL_SEM,
     ),
     _resposta(
         "gradiente_linear_sinal_trocado",
@@ -1032,6 +1054,7 @@ def gradiente_linear(w, b, X, y):
 """,
         "resíduo com o sinal trocado",
         GL_VALORES,
+        GL_SEM,
     ),
     _resposta(
         "gradiente_linear_sem_transpor",
@@ -1043,6 +1066,7 @@ def gradiente_linear(w, b, X, y):
 """,
         "X·r em vez de Xᵀr (formato errado, ou erro quando n != d)",
         GL_VALORES,
+        GL_SEM,
     ),
     _resposta(
         "gradiente_linear_vies_sem_somar",
@@ -1053,6 +1077,18 @@ def gradiente_linear(w, b, X, y):
     return 2 * X.T @ r, 2 * r
 """,
         "dJ/db sem a soma: um vetor em vez de um número",
+        GL_VALORES,
+        GL_SEM,
+    ),
+    _resposta(
+        "gradiente_linear_vies_formato_1",
+        "resposta_gradiente_linear",
+        """
+def gradiente_linear(w, b, X, y):
+    r = X @ w + b - y
+    return 2 * X.T @ r, 2 * r.sum(dim=0, keepdim=True)
+""",
+        "dJ/db certo num tensor de formato (1,): o enunciado pede dimensão zero",
         GL_VALORES,
     ),
     _resposta(
@@ -1065,8 +1101,8 @@ def gradiente_linear(w, b, X, y):
     ((X @ w + b - y) ** 2).sum().backward()
     return w.grad, b.grad
 """,
-        "usa o autograd em vez da fórmula (valores certos)",
-        GL_SEM_AUTOGRAD,
+        "usa o autograd em vez da fórmula (valores certos; dentro de torch.no_grad() não há grafo)",
+        GL_SEM,
     ),
     _resposta(
         "gradiente_linear_jacobiana_pronta",
@@ -1081,9 +1117,108 @@ def gradiente_linear(w, b, X, y):
     dw, db = torch.autograd.functional.jacobian(lambda v, c: _perda(v, c, X, y), (w, b))
     return dw, db
 """,
-        "torch.autograd.functional.jacobian, sem backward nem grad no código",
-        GL_SEM_AUTOGRAD,
+        "torch.autograd.functional.jacobian, que liga o grafo sozinho: só a leitura do código pega",
+        GL_SEM,
     ),
+    _resposta(
+        "gradiente_linear_grad_and_value",
+        "resposta_gradiente_linear",
+        """
+def _perda_linear(w, b, X, y):
+    return ((X @ w + b - y) ** 2).sum()
+
+
+def gradiente_linear(w, b, X, y):
+    b = torch.as_tensor(b, dtype=X.dtype, device=X.device)
+    (gw, gb), _ = torch.func.grad_and_value(_perda_linear, argnums=(0, 1))(w, b, X, y)
+    return gw, gb
+""",
+        "torch.func.grad_and_value, que funciona dentro de no_grad: só a leitura do código pega",
+        GL_SEM,
+    ),
+    _resposta(
+        "gradiente_linear_vies_item",
+        "resposta_gradiente_linear",
+        """
+def gradiente_linear(w, b, X, y):
+    r = X @ w + b - y
+    return 2 * X.T @ r, torch.tensor(2 * r.sum().item(), dtype=X.dtype, device=X.device)
+""",
+        "dJ/db por .item(): valores certos, mas não funciona no dispositivo meta",
+        GL_SEM,
+    ),
+    _resposta(
+        "gradiente_linear_altera_entradas",
+        "resposta_gradiente_linear",
+        """
+def gradiente_linear(w, b, X, y):
+    X.mul_(2)  # altera as entradas no lugar
+    r = X @ w + b - y
+    return 2 * X.T @ r, 2 * r.sum()
+""",
+        "altera X no lugar e devolve o gradiente das entradas alteradas",
+        GL_VALORES,
+        GL_SEM,
+    ),
+    _resposta(
+        "gradiente_linear_auxiliar_chamada_ast",
+        "resposta_gradiente_linear",
+        """
+def ast(w, b, X, y):
+    with torch.enable_grad():
+        w = w.detach().clone().requires_grad_(True)
+        (gw,) = torch.autograd.grad(((X @ w + b - y) ** 2).sum(), w)
+    return gw
+
+
+def gradiente_linear(w, b, X, y):
+    r = X @ w + b - y
+    return ast(w, b, X, y), 2 * r.sum()
+""",
+        "o autograd numa auxiliar chamada ast, o nome de um módulo que o teste importa: ela é seguida mesmo assim",
+        GL_SEM,
+    ),
+    _resposta(
+        "gradiente_linear_auxiliar_decorada",
+        "resposta_gradiente_linear",
+        """
+import functools
+
+
+@functools.lru_cache(maxsize=None)
+def _fator():
+    return 2.0
+
+
+def gradiente_linear(w, b, X, y):
+    r = X @ w + b - y
+    return _fator() * X.T @ r, _fator() * r.sum()
+""",
+        "uma auxiliar com decorador: o código dela não pode ser lido, e a leitura falha",
+        GL_SEM,
+    ),
+    _resposta(
+        "gradiente_linear_auxiliar_partial",
+        "resposta_gradiente_linear",
+        """
+import functools
+
+
+def _produto(A, v, fator):
+    return fator * A.T @ v
+
+
+_dobro_transposta = functools.partial(_produto, fator=2)
+
+
+def gradiente_linear(w, b, X, y):
+    r = X @ w + b - y
+    return _dobro_transposta(X, r), 2 * r.sum()
+""",
+        "uma auxiliar feita com functools.partial: não é um def, e a leitura falha",
+        GL_SEM,
+    ),
+    _vazia("gradiente_linear", "w, b, X, y", GL_VALORES, GL_SEM),
     # ------------------------------------------------------------------ gradiente_numerico
     _resposta(
         "gradiente_numerico_eye",
@@ -1093,7 +1228,7 @@ def gradiente_numerico(J, w, delta=1e-4):
     planos = w.detach().reshape(-1)
     base = torch.eye(planos.numel(), dtype=w.dtype, device=w.device) * delta
     valores = [(J((planos + e).reshape(w.shape)) - J((planos - e).reshape(w.shape))) / (2 * delta) for e in base]
-    return torch.stack(valores).reshape(w.shape)
+    return torch.stack([torch.as_tensor(v, dtype=w.dtype, device=w.device) for v in valores]).reshape(w.shape)
 """,
         "perturbações pelas linhas de δ·I, resultados empilhados",
     ),
@@ -1126,6 +1261,8 @@ def gradiente_numerico(J, w, delta=1e-4):
 """,
         "diferença progressiva",
         GN_VALORES,
+        GN_FORMATO,
+        GN_ENTRADAS,
     ),
     _resposta(
         "gradiente_numerico_ignora_delta",
@@ -1144,6 +1281,24 @@ def gradiente_numerico(J, w, delta=1e-4):
         GN_VALORES,
     ),
     _resposta(
+        "gradiente_numerico_passo_escalado",
+        "resposta_gradiente_numerico",
+        """
+def gradiente_numerico(J, w, delta=1e-4):
+    base = w.detach()
+    gradiente = torch.empty_like(base)
+    for k in range(base.numel()):
+        h = delta * max(1.0, abs(float(base.reshape(-1)[k])))  # passo relativo ao tamanho da coordenada
+        passo = torch.zeros_like(base)
+        passo.view(-1)[k] = h
+        gradiente.view(-1)[k] = (J(base + passo) - J(base - passo)) / (2 * h)
+    return gradiente
+""",
+        "passo escalado por max(1, |w_k|): só coordenadas com |w_k| > 1 revelam (e float() falha no meta)",
+        GN_VALORES,
+        GN_FORMATO,
+    ),
+    _resposta(
         "gradiente_numerico_todas_juntas",
         "resposta_gradiente_numerico",
         """
@@ -1153,6 +1308,7 @@ def gradiente_numerico(J, w, delta=1e-4):
         "perturba todas as coordenadas de uma vez: a derivada na direção (1, ..., 1)",
         GN_VALORES,
         GN_FORMATO,
+        GN_ENTRADAS,
     ),
     _resposta(
         "gradiente_numerico_autograd",
@@ -1165,6 +1321,7 @@ def gradiente_numerico(J, w, delta=1e-4):
 """,
         "o gradiente exato do autograd, não a diferença central",
         GN_VALORES,
+        GN_ENTRADAS,
     ),
     _resposta(
         "gradiente_numerico_altera_w",
@@ -1182,8 +1339,8 @@ def gradiente_numerico(J, w, delta=1e-4):
         gradiente.view(-1)[k] = (mais - menos) / (2 * delta)
     return gradiente
 """,
-        "perturba w no lugar: o arredondamento deixa w alterado",
-        GN_FORMATO,
+        "perturba w no lugar e o restaura: o arredondamento deixa w alterado",
+        GN_ENTRADAS,
     ),
     _resposta(
         "gradiente_numerico_lista_de_floats",
@@ -1197,9 +1354,44 @@ def gradiente_numerico(J, w, delta=1e-4):
         valores.append(float((J(w + passo) - J(w - passo)) / (2 * delta)))
     return torch.tensor(valores, dtype=w.dtype).reshape(w.shape)
 """,
-        "floats do Python num tensor novo: sempre na CPU (e float() não funciona em outros dispositivos)",
+        "floats do Python num tensor novo: sempre na CPU (e float() não funciona no dispositivo meta)",
         GN_FORMATO,
     ),
+    _resposta(
+        "gradiente_numerico_J_so_tensor",
+        "resposta_gradiente_numerico",
+        """
+def gradiente_numerico(J, w, delta=1e-4):
+    base = w.detach()
+    colunas = []
+    for k in range(base.numel()):
+        passo = torch.zeros_like(base)
+        passo.view(-1)[k] = delta
+        colunas.append((J(base + passo) - J(base - passo)).div(2 * delta))
+    return torch.stack(colunas).reshape(w.shape)
+""",
+        "supõe que J devolve um tensor (.div, torch.stack): falha com uma J que devolve um número",
+        GN_ENTRADAS,
+    ),
+    _resposta(
+        "gradiente_numerico_altera_entradas",
+        "resposta_gradiente_numerico",
+        """
+def gradiente_numerico(J, w, delta=1e-4):
+    w.mul_(0.5)  # altera a entrada no lugar
+    gradiente = torch.empty_like(w)
+    for k in range(w.numel()):
+        passo = torch.zeros_like(w)
+        passo.view(-1)[k] = delta
+        gradiente.view(-1)[k] = (J(w + passo) - J(w - passo)) / (2 * delta)
+    return gradiente
+""",
+        "altera w no lugar e devolve o gradiente no ponto alterado",
+        GN_VALORES,
+        GN_FORMATO,
+        GN_ENTRADAS,
+    ),
+    _vazia("gradiente_numerico", "J, w, delta=1e-4", GN_VALORES, GN_FORMATO, GN_ENTRADAS),
     # ------------------------------------------------------------------ erro_relativo
     _resposta(
         "erro_relativo_torch_norm",
@@ -1236,8 +1428,9 @@ def erro_relativo(a, b):
     norma = float(a.norm())
     return 0.0 if norma == 0 else float((a - b).norm()) / norma
 """,
-        "divide só por ‖a‖: não é simétrico",
+        "divide só por ‖a‖: não é simétrico (e dá 0 contra o vetor nulo)",
         ER_VALOR,
+        ER_CASOS,
     ),
     _resposta(
         "erro_relativo_maximo_absoluto",
@@ -1249,6 +1442,7 @@ def erro_relativo(a, b):
 """,
         "usa o maior valor absoluto em vez da norma euclidiana",
         ER_VALOR,
+        ER_CASOS,
     ),
     _resposta(
         "erro_relativo_sem_caso_nulo",
@@ -1258,7 +1452,27 @@ def erro_relativo(a, b):
     return float((a - b).norm() / torch.maximum(a.norm(), b.norm()))
 """,
         "não trata a e b nulos: 0/0 dá nan",
-        ER_VALOR,
+        ER_CASOS,
+    ),
+    _resposta(
+        "erro_relativo_piso",
+        "resposta_erro_relativo",
+        """
+def erro_relativo(a, b):
+    return float((a - b).norm()) / max(float(a.norm()), float(b.norm()), 1e-12)
+""",
+        "um piso absoluto no denominador: muda o resultado para vetores pequenos",
+        ER_CASOS,
+    ),
+    _resposta(
+        "erro_relativo_epsilon_somado",
+        "resposta_erro_relativo",
+        """
+def erro_relativo(a, b):
+    return float((a - b).norm() / (torch.maximum(a.norm(), b.norm()) + 1e-8))
+""",
+        "soma um ε ao denominador: muda o resultado para vetores pequenos",
+        ER_CASOS,
     ),
     _resposta(
         "erro_relativo_tensor",
@@ -1270,266 +1484,119 @@ def erro_relativo(a, b):
 """,
         "valor certo, mas devolve um tensor em vez de float",
         ER_VALOR,
-    ),
-    # ------------------------------------------------------------------ jacobiana_direta
-    _resposta(
-        "jacobiana_direta_dual",
-        "resposta_jacobiana_direta",
-        """
-import torch.autograd.forward_ad as fwAD
-
-
-def jacobiana_direta(f, x):
-    colunas = []
-    for direcao in torch.eye(x.numel(), dtype=x.dtype, device=x.device):
-        with fwAD.dual_level():
-            saida = f(fwAD.make_dual(x, direcao))
-            colunas.append(fwAD.unpack_dual(saida).tangent)
-    return torch.stack(colunas, dim=1)
-""",
-        "modo direto com torch.autograd.forward_ad (números duais)",
+        ER_CASOS,
     ),
     _resposta(
-        "jacobiana_direta_eye",
-        "resposta_jacobiana_direta",
+        "erro_relativo_altera_entradas",
+        "resposta_erro_relativo",
         """
-from torch.func import jvp
-
-
-def jacobiana_direta(f, x):
-    base = torch.eye(x.numel(), dtype=x.dtype, device=x.device)
-    return torch.stack([jvp(f, (x,), (base[j],))[1] for j in range(x.numel())], dim=-1)
+def erro_relativo(a, b):
+    b.copy_(a)  # altera uma entrada no lugar
+    maior = max(float(torch.linalg.norm(a)), float(torch.linalg.norm(b)))
+    return 0.0 if maior == 0.0 else float(torch.linalg.norm(a - b)) / maior
 """,
-        "jvp importado de torch.func, direções tiradas da identidade",
+        "copia a em b no lugar e devolve o erro das entradas alteradas (zero)",
+        ER_VALOR,
+        ER_CASOS,
+    ),
+    _vazia("erro_relativo", "a, b", ER_VALOR, ER_CASOS),
+    # ------------------------------------------------------------------ gradiente_controle
+    _resposta(
+        "controle_autograd_grad",
+        "resposta_gradiente_controle",
+        """
+def gradiente_controle(a):
+    a = a.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(f_controle(a).sum(), a)
+    return g
+""",
+        "torch.autograd.grad em vez de backward",
     ),
     _resposta(
-        "jacobiana_direta_transposta",
-        "resposta_jacobiana_direta",
+        "controle_backward_com_uns",
+        "resposta_gradiente_controle",
         """
-def jacobiana_direta(f, x):
-    colunas = []
-    for j in range(x.numel()):
-        direcao = torch.zeros_like(x)
-        direcao[j] = 1
-        colunas.append(torch.func.jvp(f, (x,), (direcao,))[1])
-    return torch.stack(colunas, dim=0)
+def gradiente_controle(a):
+    copia = a.clone().detach().requires_grad_(True)
+    d = f_controle(copia)
+    d.backward(torch.ones_like(d))
+    return copia.grad
 """,
-        "empilha as colunas como linhas: a transposta (n, m)",
-        JD_VALORES,
+        "backward da saída vetorial com gradient=ones_like",
     ),
     _resposta(
-        "jacobiana_direta_uma_direcao",
-        "resposta_jacobiana_direta",
+        "controle_f_sobre_a",
+        "resposta_gradiente_controle",
         """
-def jacobiana_direta(f, x):
-    _, coluna = torch.func.jvp(f, (x,), (torch.ones_like(x),))
-    return torch.stack([coluna] * x.numel(), dim=1)
+def gradiente_controle(a):
+    return f_controle(a) / a
 """,
-        "uma só passada na direção (1, ..., 1): repete J·1 em todas as colunas",
-        JD_VALORES,
+        "usa f(a)/a, que só vale fora do zero: um componente nulo dá nan",
+        C_VALORES,
     ),
     _resposta(
-        "jacobiana_direta_com_vjp",
-        "resposta_jacobiana_direta",
+        "controle_requires_grad_no_original",
+        "resposta_gradiente_controle",
         """
-def jacobiana_direta(f, x):
-    saida, vjp_fn = torch.func.vjp(f, x)
-    linhas = []
-    for i in range(saida.numel()):
-        u = torch.zeros_like(saida)
-        u[i] = 1
-        linhas.append(vjp_fn(u)[0])
-    return torch.stack(linhas)
+def gradiente_controle(a):
+    a.requires_grad_(True)
+    f_controle(a).sum().backward()
+    return a.grad
 """,
-        "valores certos pelo modo reverso (vjp), não pelo direto",
-        JD_MODO,
+        "liga requires_grad no tensor recebido: o gradiente se acumula a cada chamada",
+        C_REPETE,
     ),
     _resposta(
-        "jacobiana_direta_pronta",
-        "resposta_jacobiana_direta",
+        "controle_backward_sem_somar",
+        "resposta_gradiente_controle",
         """
-def jacobiana_direta(f, x):
-    return torch.func.jacfwd(f)(x)
+def gradiente_controle(a):
+    a = a.detach().clone().requires_grad_(True)
+    f_controle(a).backward()
+    return a.grad
 """,
-        "a função pronta jacfwd, sem montar as colunas",
-        JD_MODO,
-    ),
-    # ------------------------------------------------------------------ jacobiana_reversa
-    _resposta(
-        "jacobiana_reversa_autograd_grad",
-        "resposta_jacobiana_reversa",
-        """
-def jacobiana_reversa(f, x):
-    entrada = x.detach().clone().requires_grad_(True)
-    saida = f(entrada)
-    linhas = [torch.autograd.grad(saida[i], entrada, retain_graph=True)[0] for i in range(saida.numel())]
-    return torch.stack(linhas)
-""",
-        "uma passada de torch.autograd.grad por saída, com retain_graph",
+        "backward de uma saída vetorial sem somar: só funciona para escalares",
+        C_VALORES,
+        C_REPETE,
     ),
     _resposta(
-        "jacobiana_reversa_eye",
-        "resposta_jacobiana_reversa",
+        "controle_fator_sem_100",
+        "resposta_gradiente_controle",
         """
-from torch.func import vjp
-
-
-def jacobiana_reversa(f, x):
-    saida, vjp_fn = vjp(f, x)
-    base = torch.eye(saida.numel(), dtype=saida.dtype, device=saida.device)
-    return torch.stack([vjp_fn(u)[0] for u in base])
+def gradiente_controle(a):
+    k = 2.0
+    while float((a * k).norm()) < 1000:
+        k *= 2
+    return torch.full_like(a, k)
 """,
-        "vjp importado de torch.func, vetores tirados da identidade",
+        "fator escrito à mão que esquece o ramo do if (o fator 100 quando a soma não é positiva)",
+        C_VALORES,
+        C_REPETE,
     ),
     _resposta(
-        "jacobiana_reversa_transposta",
-        "resposta_jacobiana_reversa",
+        "controle_devolve_f",
+        "resposta_gradiente_controle",
         """
-def jacobiana_reversa(f, x):
-    saida, vjp_fn = torch.func.vjp(f, x)
-    linhas = []
-    for i in range(saida.numel()):
-        u = torch.zeros_like(saida)
-        u[i] = 1
-        linhas.append(vjp_fn(u)[0])
-    return torch.stack(linhas, dim=1)
+def gradiente_controle(a):
+    return f_controle(a)
 """,
-        "empilha as linhas como colunas: a transposta (n, m)",
-        JR_VALORES,
+        "devolve f(a) em vez do gradiente",
+        C_VALORES,
+        C_REPETE,
     ),
     _resposta(
-        "jacobiana_reversa_gradiente_da_soma",
-        "resposta_jacobiana_reversa",
+        "controle_altera_entradas",
+        "resposta_gradiente_controle",
         """
-def jacobiana_reversa(f, x):
-    saida, vjp_fn = torch.func.vjp(f, x)
-    (gradiente,) = vjp_fn(torch.ones_like(saida))
-    return torch.stack([gradiente] * saida.numel())
+def gradiente_controle(a):
+    a.neg_()  # altera a entrada no lugar
+    copia = a.detach().clone().requires_grad_(True)
+    f_controle(copia).sum().backward()
+    return copia.grad
 """,
-        "uma só passada com u = (1, ..., 1): repete o gradiente da soma em todas as linhas",
-        JR_VALORES,
+        "troca o sinal de a no lugar e devolve o gradiente no ponto alterado (o outro ramo do if)",
+        C_VALORES,
+        C_REPETE,
     ),
-    _resposta(
-        "jacobiana_reversa_com_jvp",
-        "resposta_jacobiana_reversa",
-        """
-def jacobiana_reversa(f, x):
-    colunas = []
-    for j in range(x.numel()):
-        v = torch.zeros_like(x)
-        v[j] = 1
-        colunas.append(torch.func.jvp(f, (x,), (v,))[1])
-    return torch.stack(colunas, dim=1)
-""",
-        "valores certos pelo modo direto (jvp), não pelo reverso",
-        JR_MODO,
-    ),
-    _resposta(
-        "jacobiana_reversa_pronta",
-        "resposta_jacobiana_reversa",
-        """
-def jacobiana_reversa(f, x):
-    return torch.func.jacrev(f)(x)
-""",
-        "a função pronta jacrev, sem montar as linhas",
-        JR_MODO,
-    ),
-    # ------------------------------------------------------------------ entropia_cruzada
-    _resposta(
-        "entropia_cruzada_logsumexp_gather",
-        "resposta_entropia_cruzada",
-        """
-def entropia_cruzada(z, c):
-    return torch.logsumexp(z, dim=1) - z.gather(1, c.unsqueeze(1)).squeeze(1)
-""",
-        "torch.logsumexp menos o logit da classe certa",
-    ),
-    _resposta(
-        "entropia_cruzada_pronta",
-        "resposta_entropia_cruzada",
-        """
-import torch.nn.functional as F
-
-
-def entropia_cruzada(z, c):
-    return F.cross_entropy(z, c, reduction="none")
-""",
-        "F.cross_entropy sem redução: a mesma conta, pronta",
-    ),
-    _resposta(
-        "entropia_cruzada_log_softmax",
-        "resposta_entropia_cruzada",
-        """
-def entropia_cruzada(z, c):
-    return -torch.log_softmax(z, dim=1)[torch.arange(z.shape[0], device=z.device), c]
-""",
-        "menos o log_softmax, indexado por linha e classe",
-    ),
-    _resposta(
-        "entropia_cruzada_ingenua",
-        "resposta_entropia_cruzada",
-        """
-def entropia_cruzada(z, c):
-    e = torch.exp(z)
-    return -torch.log(e.gather(1, c[:, None])[:, 0] / e.sum(dim=1))
-""",
-        "a fórmula direta: exp transborda para logits grandes",
-        EC_ESTAVEL,
-    ),
-    _resposta(
-        "entropia_cruzada_log_da_softmax",
-        "resposta_entropia_cruzada",
-        """
-def entropia_cruzada(z, c):
-    p = torch.softmax(z, dim=1)
-    return -torch.log(p.gather(1, c[:, None])[:, 0])
-""",
-        "log da softmax: a probabilidade vira 0 (log 0 = -inf) para logits muito separados",
-        EC_ESTAVEL,
-    ),
-    _resposta(
-        "entropia_cruzada_limita_logits",
-        "resposta_entropia_cruzada",
-        """
-def entropia_cruzada(z, c):
-    zl = z.clamp(min=-80, max=80)
-    return torch.log(torch.exp(zl).sum(dim=1)) - zl.gather(1, c[:, None])[:, 0]
-""",
-        "limita os logits: finita, mas errada para logits grandes",
-        EC_ESTAVEL,
-    ),
-    _resposta(
-        "entropia_cruzada_media",
-        "resposta_entropia_cruzada",
-        """
-def entropia_cruzada(z, c):
-    return (torch.logsumexp(z, dim=1) - z.gather(1, c[:, None])[:, 0]).mean()
-""",
-        "devolve a média do lote em vez de uma perda por exemplo",
-        EC_VALORES,
-        EC_ESTAVEL,
-        EC_INICIAL,
-    ),
-    _resposta(
-        "entropia_cruzada_sinal_trocado",
-        "resposta_entropia_cruzada",
-        """
-def entropia_cruzada(z, c):
-    return z.gather(1, c[:, None])[:, 0] - torch.logsumexp(z, dim=1)
-""",
-        "log p_c em vez de -log p_c",
-        EC_VALORES,
-        EC_ESTAVEL,
-        EC_INICIAL,
-    ),
-    _resposta(
-        "entropia_cruzada_cpu",
-        "resposta_entropia_cruzada",
-        """
-def entropia_cruzada(z, c):
-    return (torch.logsumexp(z, dim=1) - z.gather(1, c[:, None])[:, 0]).cpu()
-""",
-        "leva o resultado para a CPU",
-        EC_VALORES,
-    ),
+    _vazia("gradiente_controle", "a", C_VALORES, C_REPETE),
 ]
