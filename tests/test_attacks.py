@@ -1592,6 +1592,446 @@ STATE_ATTACKS.update(
         if spec.get("course", "padroes") == "padroes"
     }
 )
+# A second red-team round, against the fixes of the first: what still earned points (the entries for the real
+# course are checked by its answer catalogue and test_filling_the_inputs_earns_nothing_on_the_real_course), and
+# right answers the defences of the first round had rejected (they must earn full marks).
+# --- shared pieces -----------------------------------------------------------------------------------------
+RT2_SOMA_COM_LACO = (
+    "def soma_linhas(X):\n    import numpy as np\n    return np.array([sum(linha) for linha in X])\n"
+)
+# the loop version under another name (it prints, so the executed notebook shows which code ran)
+RT2_LACO = (
+    "def _soma_com_laco(X):\n"
+    "    import numpy as np\n"
+    "    print('RT2_LACO RODOU')\n"
+    "    return np.array([sum(linha) for linha in X])\n\n\n"
+)
+RT2_SOMA_CERTA = "def soma_linhas(X):\n    return X.sum(axis=1)\n"
+RT2_ATUALIZA_CERTA = "def atualiza(C, A, B):\n    C.add_(A @ B.T)\n"
+RT2_ATUALIZA_DOIS = "def atualiza(C, A, B):\n    D = A @ B.T\n    C[:] = C + D\n"
+RT2_DERIVADA_CERTA = (
+    "def derivada(x):\n"
+    "    u = x.detach().clone().requires_grad_(True)\n"
+    "    g_licao(u).sum().backward()\n"
+    "    return u.grad\n"
+)
+RT2_DERIVADA_NUMERICA = (
+    "def derivada(x):\n"
+    "    h = 1e-6\n"
+    "    x64 = x.detach().double()\n"
+    "    return ((g_licao(x64 + h) - g_licao(x64 - h)) / (2 * h)).to(x.dtype)\n"
+)
+RT2_RIGHT = {"soma_linhas": RT2_SOMA_CERTA, "atualiza": RT2_ATUALIZA_CERTA, "derivada": RT2_DERIVADA_CERTA}
+
+# The student's kernel's agent, reached without any construct source.dynamic_construct or the audit names:
+# `logging` imports `threading`; the agent's thread keeps its bound method `serve` in `_target`.
+RT2_AGENTE = (
+    "import logging\n\n\n"
+    "class _Nomes:\n"
+    '    """O dicionário de nomes do agente: chamadas e buscas veem as trocas; a impressão digital, o texto."""\n'
+    "    def __init__(self, reais, trocas):\n"
+    "        self.reais, self.trocas = reais, trocas\n"
+    "    def get(self, nome, *padrao):\n"
+    "        if padrao and nome in self.trocas:\n"
+    "            return self.reais[self.trocas[nome]]\n"
+    "        return self.reais.get(nome, *padrao)\n"
+    "    def update(self, *a, **k):\n"
+    "        return self.reais.update(*a, **k)\n"
+    "    def pop(self, *a):\n"
+    "        return self.reais.pop(*a)\n"
+    "    def __setitem__(self, nome, valor):\n"
+    "        self.reais[nome] = valor\n\n\n"
+    "_trocas = {}\n"
+    "for _t in logging.threading.enumerate():\n"
+    "    if _t.name == 'corretor-agente':\n"
+    "        _agente = _t._target.__self__\n"
+    "        _agente.ns = _Nomes(_agente.ns, _trocas)\n\n\n"
+)
+
+REDTEAM2: dict[str, dict] = {
+    # --- the fingerprint of the code the student's kernel runs (runtime.py _check_runs, wire.code_fingerprint) ---
+    "agente_pela_thread": {
+        "does": (
+            "reaches its kernel's agent as logging.threading.enumerate() -> the 'corretor-agente' thread -> "
+            "_target.__self__ (no import of threading or gc, no getattr, nothing dynamic_construct or the audit "
+            "names) and gives it a namespace whose get(name, default) -- what `call`, `get` and `resolve` use -- "
+            "returns the loop version / the finite-difference version, while get(name) -- what the `code` request "
+            "uses for the fingerprint -- returns the plain def the text shows. The decoy defs are WRONG (sum of "
+            "everything; backward on a tensor without grad): the student needs no right answer, only a "
+            "loop-free text and an autograd-looking text. soma_linhas_sem_laco and derivada_autograd pass "
+            "(the executed notebook shows 'RT2_LACO RODOU' and 'DIFERENCAS FINITAS' in those test cells); no flag"
+        ),
+        "answers": {
+            "soma_linhas": RT2_AGENTE
+            + RT2_LACO
+            + "def soma_linhas(X):\n    return X.sum()  # errada: soma tudo\n\n\n"
+            + "_trocas['soma_linhas'] = '_soma_com_laco'\n",
+            "atualiza": RT2_ATUALIZA_CERTA,
+            "derivada": (
+                "def _derivada_numerica(x):\n"
+                "    print('DIFERENCAS FINITAS')\n"
+                "    h = 1e-6\n"
+                "    x64 = x.detach().double()\n"
+                "    return ((g_licao(x64 + h) - g_licao(x64 - h)) / (2 * h)).to(x.dtype)\n\n\n"
+                "def derivada(x):\n"
+                "    x.sum().backward()  # errada: x não pede gradiente\n"
+                "    return x.grad\n\n\n"
+                "_trocas['derivada'] = '_derivada_numerica'\n"
+            ),
+        },
+        "twin": {
+            "soma_linhas": RT2_SOMA_COM_LACO,
+            "atualiza": RT2_ATUALIZA_CERTA,
+            "derivada": RT2_DERIVADA_NUMERICA,
+        },
+    },
+    "kwdefaults_update": {
+        "does": (
+            "the fingerprint covers the code, not the defaults: soma_linhas's text takes `*, _como=None` and "
+            "sums everything (wrong) when _como is None; `soma_linhas.__kwdefaults__.update(_como=_soma_com_laco)` "
+            "sets the default to the loop version. __kwdefaults__ is only looked for as an assignment target "
+            "(source._REBINDING_ATTRIBUTES), not in _DYNAMIC_ATTRIBUTES; the test's check does not follow _como "
+            "(a keyword-only argument unknown to the notebook's names)"
+        ),
+        "answers": {
+            "soma_linhas": RT2_LACO + "def soma_linhas(X, *, _como=None):\n"
+            "    if _como is None:\n"
+            "        return X.sum()  # errada\n"
+            "    return _como(X)\n\n\n"
+            "soma_linhas.__kwdefaults__.update(_como=_soma_com_laco)\n"
+        },
+        "twin": {"soma_linhas": RT2_SOMA_COM_LACO},
+    },
+    "setattr_metodo": {
+        "does": (
+            "the same with positional defaults: `soma_linhas.__setattr__('__defaults__', (_soma_com_laco,))` -- "
+            "the method, not the builtin setattr() that dynamic_construct looks for, and no assignment target"
+        ),
+        "answers": {
+            "soma_linhas": RT2_LACO + "def soma_linhas(X, _como=None):\n"
+            "    if _como is None:\n"
+            "        return X.sum()  # errada\n"
+            "    return _como(X)\n\n\n"
+            "soma_linhas.__setattr__('__defaults__', (_soma_com_laco,))\n"
+        },
+        "twin": {"soma_linhas": RT2_SOMA_COM_LACO},
+    },
+    "getattr_constante": {
+        "does": (
+            "getattr with a CONSTANT name is let through by dynamic_construct, even for '__globals__' and "
+            "'__code__' (which it refuses as attributes). soma_linhas is rebound, through its own globals dict, to "
+            "a function with the SAME code object (same fingerprint) and other globals, where the helper _soma it "
+            "calls is the loop version; T follows _soma by the text (a wrong, loop-free def) and S's _soma is "
+            "still that def, so its fingerprint matches too"
+        ),
+        "answers": {
+            "soma_linhas": RT2_LACO + "def _soma(X):\n    return X.sum()  # errada\n\n\n"
+            "def soma_linhas(X):\n    return _soma(X)\n\n\n"
+            "_globais = getattr(soma_linhas, '__globals__')\n"
+            "_globais['soma_linhas'] = type(soma_linhas)(getattr(soma_linhas, '__code__'), "
+            "dict(_globais, _soma=_soma_com_laco))\n"
+        },
+        "twin": {"soma_linhas": RT2_SOMA_COM_LACO},
+    },
+    "magia_time_exec": {
+        "does": (
+            "the statement of a %time line magic is parsed for the names it binds, but never scanned for dynamic "
+            'constructs: `%time exec("...")` runs exec with globals() and __code__ inside a string; the same '
+            "same-code-other-globals rebinding as getattr_constante. No audit flag either (exec inside a string)"
+        ),
+        "answers": {
+            "soma_linhas": RT2_LACO + "def _soma(X):\n    return X.sum()  # errada\n\n\n"
+            "def soma_linhas(X):\n    return _soma(X)\n\n\n"
+            "%time exec(\"soma_linhas = type(soma_linhas)(soma_linhas.__code__, {**globals(), '_soma': _soma_com_laco})\")\n"
+        },
+        "twin": {"soma_linhas": RT2_SOMA_COM_LACO},
+    },
+    "magia_aninhada": {
+        "does": (
+            "the first round's fix for %%time cells (source._cell_magic_body) reads ONE cell magic: an added cell "
+            "`%%capture` + `%%time` + code has a body that is IPython syntax, not Python, so T parses nothing of it "
+            "(no binding, no dynamic construct: 'capture' is a code magic) while S runs it; it does the "
+            "same-code-other-globals rebinding of getattr_constante with globals() and __code__ in plain sight"
+        ),
+        "answers": {
+            "soma_linhas": RT2_LACO + "def _soma(X):\n    return X.sum()  # errada\n\n\n"
+            "def soma_linhas(X):\n    return _soma(X)\n",
+            "+soma_linhas": "%%capture\n%%time\n"
+            "soma_linhas = type(soma_linhas)(soma_linhas.__code__, {**globals(), '_soma': _soma_com_laco})\n",
+        },
+        "twin": {"soma_linhas": RT2_SOMA_COM_LACO},
+    },
+    "numpy_trocado": {
+        "does": (
+            "the code read is the code that runs, but the library function it calls is not: soma_linhas is "
+            "`return np.sum(X, axis=1)`, and the cell sets `_np.sum = _soma_com_laco` through an alias of numpy "
+            "(not a construct dynamic_construct looks for; the audit's 'altera biblioteca' only sees `np.` / "
+            "`numpy.` roots). The check skips numpy's names, so the loop is never read"
+        ),
+        "answers": {
+            "soma_linhas": "import numpy as np\n\n_np = np\n\n\n"
+            "def _soma_com_laco(X, axis=None):\n"
+            "    print('RT2_LACO RODOU')\n"
+            "    return _np.array([sum(linha) for linha in X])\n\n\n"
+            "def soma_linhas(X):\n    return np.sum(X, axis=1)\n\n\n"
+            "_np.sum = _soma_com_laco\n"
+        },
+        "twin": {"soma_linhas": RT2_SOMA_COM_LACO},
+    },
+    # --- the memory measured from outside (grader/kernels/meter.py, runtime.py _Meter, zygote.py) --------------
+    "thp_lastro": {
+        "does": (
+            "atualiza with two buffers of C's size. PR_SET_THP_DISABLE, which the zygote sets so that 'a fault "
+            "counts 4 KiB', is not irrevocable: the kernel clears it with prctl(41, 0) (ctypes reached as "
+            "np.ctypeslib.ctypes: no `import ctypes` for dynamic_construct or the audit), then allocates both "
+            "buffers in MAP_PRIVATE mappings advised MADV_HUGEPAGE: 72 MiB in ~40 faults (the executed probe "
+            "showed AnonHugePages 73728 kB and +122 faults during the call). The peak is kept down as "
+            "lastro_devolvido did (a 96 MiB ballast touched before the call is freed first): both measures, peak "
+            "growth and faulted bytes, are below the payload the meter subtracts"
+        ),
+        "answers": {
+            "soma_linhas": RT2_SOMA_CERTA,
+            "atualiza": (
+                "import mmap\n\nimport numpy as np\nimport torch\n\n"
+                "np.ctypeslib.ctypes.CDLL(None).prctl(41, 0, 0, 0, 0)  # PR_SET_THP_DISABLE = 0: páginas enormes de novo\n\n"
+                "_lastro = [torch.ones(24 * 2**20)]  # 96 MiB, tocados antes da medida\n\n\n"
+                "def _enorme(n, m):\n"
+                '    """Um tensor n×m float32 sobre páginas de 2 MiB: uma falta de página a cada 2 MiB."""\n'
+                "    mapa = mmap.mmap(-1, n * m * 4 + (4 << 20), flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)\n"
+                "    mapa.madvise(mmap.MADV_HUGEPAGE)\n"
+                "    return torch.frombuffer(mapa, dtype=torch.float32, count=n * m).view(n, m)\n\n\n"
+                "def atualiza(C, A, B):\n"
+                "    if C.numel() < 2**20:\n"
+                "        D = A @ B.T\n"
+                "        C[:] = C + D\n"
+                "        return\n"
+                "    _lastro.clear()  # devolve 96 MiB que o processo já tinha: o pico não passa da base\n"
+                "    D, E = _enorme(*C.shape), _enorme(*C.shape)  # dois buffers do tamanho de C\n"
+                "    torch.matmul(A, B.T, out=D)\n"
+                "    torch.add(C, D, out=E)\n"
+                "    C.copy_(E)\n"
+            ),
+            "derivada": RT2_DERIVADA_CERTA,
+        },
+        "twin": {
+            "soma_linhas": RT2_SOMA_CERTA,
+            "atualiza": RT2_ATUALIZA_DOIS,
+            "derivada": RT2_DERIVADA_CERTA,
+        },
+    },
+    "desconto_do_pedido": {
+        "does": (
+            "the measure subtracts the largest payload T sent (`sent`), trusting that S decodes it into fresh "
+            "memory. The cell reaches the agent (as agente_pela_thread) and its wire module "
+            "(inspect.getmodule(type(agent.caps)): inspect is not a dynamic module) and swaps wire.recv_frame for "
+            "one that receives large requests into a 48 MiB bytearray touched beforehand: the 36 MiB argument "
+            "costs nothing, the meter still subtracts 36 MiB, and the plain two-buffer atualiza (the twin's code, "
+            "unchanged) measures 1.0x instead of 2.0x"
+        ),
+        "answers": {
+            "soma_linhas": RT2_SOMA_CERTA,
+            "atualiza": (
+                "import inspect\nimport logging\n\n"
+                "_agente = next(t for t in logging.threading.enumerate() if t.name == 'corretor-agente')._target.__self__\n"
+                "_wire = inspect.getmodule(type(_agente.caps))  # o módulo do canal, sem sys.modules nem importlib\n"
+                "_caixa = bytearray(b'\\1' * (48 << 20))  # 48 MiB tocados agora, antes de qualquer medida\n\n\n"
+                "def _recebe(sock, max_bytes, deadline=None):\n"
+                '    """Os pedidos grandes chegam na caixa já tocada: 0 bytes novos, e o corretor desconta o pedido."""\n'
+                "    cabeca = bytearray(_wire.FRAME.size)\n"
+                "    _wire._read_into(sock, memoryview(cabeca), deadline)\n"
+                "    tamanho, pedido = _wire.FRAME.unpack(cabeca)\n"
+                "    if tamanho < (1 << 20) or tamanho > len(_caixa):\n"
+                "        corpo = bytearray(tamanho)\n"
+                "        _wire._read_into(sock, memoryview(corpo), deadline)\n"
+                "        return pedido, corpo\n"
+                "    corpo = memoryview(_caixa)[:tamanho]\n"
+                "    _wire._read_into(sock, corpo, deadline)\n"
+                "    return pedido, corpo\n\n\n"
+                "_wire.recv_frame = _recebe\n\n\n"
+            )
+            + RT2_ATUALIZA_DOIS,
+            "derivada": RT2_DERIVADA_CERTA,
+        },
+        "twin": {
+            "soma_linhas": RT2_SOMA_CERTA,
+            "atualiza": RT2_ATUALIZA_DOIS,
+            "derivada": RT2_DERIVADA_CERTA,
+        },
+    },
+    # --- the repository's own course ----------------------------------------------------------------------------
+    "memoria_nao_medida_no_curso_real": {
+        "course": "programacao_diferenciavel",
+        "expected_failures": ["update_c_memoria"],
+        "does": (
+            "not a trick: the catalogue's own wrong answer update_c_temporario (C[:] = D + C, a temporary of C's "
+            "size at every iteration; tests/catalogue/programacao_diferenciavel.py says it must fail "
+            "update_c_memoria). The first round renamed the measure's mark to @_medida_externa (runtime.py "
+            "MEASURE_MARK) but source/programacao_diferenciavel still marks its measure @_no_kernel_do_aluno: the "
+            "test's profiler now runs in T around a call made in S and sees no allocation at all, so every "
+            "update_c with the right values gets the 2 memory points (graded: certo 46/48, this 46/48, a "
+            "three-buffer version 46/48; update_c_memoria passed for all three)"
+        ),
+        "answers": {
+            "update_c": (
+                "def update_c(C, A, B, n_iter=2):\n"
+                "    D = torch.mm(A, B.t())\n"
+                "    for _ in range(n_iter):\n"
+                "        C[:] = D + C\n"
+            )
+        },
+        "twin": {},  # the solution: the same 46/48
+    },
+    "le_teste_oculto": {
+        "course": "grafo_computacional",
+        "reads_hidden": True,
+        "does": (
+            "the functions a test swaps in with _referencias travel to S as code (marshal) with their globals, "
+            "hidden ones included: descida_gradiente raises, when J_func is none of the names the visible test "
+            "uses, an error naming the swapped function and its code's names; the student's feedback page "
+            "(feedback/<id>.html) then reads 'RuntimeError: J oculta: _J_logcosh usa ('torch', 'log', 'cosh', "
+            "'sum') ('w', 'x', 'y') ()' -- the hidden test's J = log(cosh(x·w − y)).sum(). The failure-message "
+            "filter only hides messages quoting a hidden line verbatim. Costs that one cell (43/51 vs 44/51)"
+        ),
+        "answers": {
+            "descida_gradiente": (
+                "def descida_gradiente(w0, x, y, lr=0.01, iteracoes=20, usar_autograd=True):\n"
+                '    """Descida do gradiente em J a partir de w0; devolve (ws, Js), listas de iteracoes + 1 floats.\n\n'
+                "    usar_autograd=True: gradiente por J_func(...).backward(); False: por dJ_diferencas_finitas.\n"
+                '    """\n'
+                '    if J_func.__name__ not in ("J_func", "_J_referencia"):  # uma J que só os testes ocultos usam\n'
+                '        codigo = getattr(J_func, "__code__")\n'
+                '        raise RuntimeError(f"J oculta: {J_func.__name__} usa {codigo.co_names} {codigo.co_varnames} '
+                '{codigo.co_consts[1:]}")\n'
+                "    w = torch.tensor(float(w0), dtype=x.dtype, device=x.device, requires_grad=usar_autograd)\n"
+                "    ws, Js = [], []\n"
+                "    for passo in range(iteracoes + 1):\n"
+                "        J = J_func(w, x, y)\n"
+                "        ws.append(w.item())\n"
+                "        Js.append(J.item())\n"
+                "        if passo == iteracoes:\n"
+                "            break\n"
+                "        if usar_autograd:\n"
+                "            J.backward()\n"
+                "            gradiente = w.grad.item()\n"
+                "            w.grad = None  # sem isso, o próximo backward somaria ao gradiente deste passo\n"
+                "        else:\n"
+                "            gradiente = dJ_diferencas_finitas(w.item(), x, y)\n"
+                "        with torch.no_grad():\n"
+                "            w -= lr * gradiente\n"
+                "    return ws, Js\n"
+            )
+        },
+        "twin": {},  # the solution
+    },
+}
+
+FALSE_REJECTS: dict[str, dict] = {
+    "ipython_display": {
+        "does": (
+            "`from IPython.display import display` in an answer cell (to show a result, as in Colab): IPython is "
+            "a _DYNAMIC_MODULES entry, so no function of the notebook has readable code afterwards: "
+            "soma_linhas_sem_laco and derivada_autograd fail (4/6; one kernel: 6/6)"
+        ),
+        "answers": {
+            "soma_linhas": "from IPython.display import display\n\n\n"
+            + RT2_SOMA_CERTA
+            + "\n\nimport numpy as np\ndisplay(soma_linhas(np.ones((2, 2))))\n",
+            "atualiza": RT2_ATUALIZA_CERTA,
+            "derivada": RT2_DERIVADA_CERTA,
+        },
+        "twin": {
+            "soma_linhas": RT2_SOMA_CERTA + "\n\nimport numpy as np\nprint(soma_linhas(np.ones((2, 2))))\n",
+            "atualiza": RT2_ATUALIZA_CERTA,
+            "derivada": RT2_DERIVADA_CERTA,
+        },
+    },
+    "import_gc": {
+        "does": (
+            "`import gc` / gc.collect() in the memory exercise's answer cell: every later structure check fails "
+            "(derivada_autograd: 5/6; one kernel: 6/6)"
+        ),
+        "answers": {
+            "soma_linhas": RT2_SOMA_CERTA,
+            "atualiza": "import gc\n\n\n" + RT2_ATUALIZA_CERTA + "\n\ngc.collect()\n",
+            "derivada": RT2_DERIVADA_CERTA,
+        },
+        "twin": RT2_RIGHT,
+    },
+    "config_retina": {
+        "does": (
+            "`%config InlineBackend.figure_format = 'retina'` (sharper plots) at the top of an answer cell: "
+            "%config is in _DYNAMIC_MAGICS, both structure checks fail (4/6; one kernel: 6/6)"
+        ),
+        "answers": {
+            "soma_linhas": "%config InlineBackend.figure_format = 'retina'\n\n" + RT2_SOMA_CERTA,
+            "atualiza": RT2_ATUALIZA_CERTA,
+            "derivada": RT2_DERIVADA_CERTA,
+        },
+        "twin": RT2_RIGHT,
+    },
+    "cprofile": {
+        "does": (
+            "profiling the vectorized version with cProfile.run (an efficiency course): cProfile is a dynamic "
+            "module, both structure checks fail (4/6; one kernel: 6/6)"
+        ),
+        "answers": {
+            "soma_linhas": "import cProfile\n\nimport numpy as np\n\n\n"
+            + RT2_SOMA_CERTA
+            + "\n\ncProfile.run('soma_linhas(np.ones((300, 300)))')\n",
+            "atualiza": RT2_ATUALIZA_CERTA,
+            "derivada": RT2_DERIVADA_CERTA,
+        },
+        "twin": {
+            "soma_linhas": "import numpy as np\n\n\n"
+            + RT2_SOMA_CERTA
+            + "\n\nsoma_linhas(np.ones((300, 300)))\n",
+            "atualiza": RT2_ATUALIZA_CERTA,
+            "derivada": RT2_DERIVADA_CERTA,
+        },
+    },
+    "alias_de_biblioteca": {
+        "does": (
+            "a library function under a short name (`somar = np.sum`) called by soma_linhas: the check follows "
+            "every called name, and T's __globals__ (runtime._StudentNames) gives it a _NotADef instead of "
+            "numpy's function (which the test skips as a library): 'Não foi possível ler o código de somar' "
+            "(5/6; one kernel: 6/6)"
+        ),
+        "answers": {
+            "soma_linhas": "import numpy as np\n\nsomar = np.sum\n\n\ndef soma_linhas(X):\n    return somar(X, axis=1)\n",
+            "atualiza": RT2_ATUALIZA_CERTA,
+            "derivada": RT2_DERIVADA_CERTA,
+        },
+        "twin": {
+            "soma_linhas": "import numpy as np\n\n\ndef soma_linhas(X):\n    return np.sum(X, axis=1)\n",
+            "atualiza": RT2_ATUALIZA_CERTA,
+            "derivada": RT2_DERIVADA_CERTA,
+        },
+    },
+}
+STATE_ATTACKS.update(
+    {
+        name: StateAttack(spec["does"], spec["answers"], spec["twin"])
+        for name, spec in REDTEAM2.items()
+        if spec.get("course", "padroes") == "padroes"
+    }
+)
+# Since a test that reads code runs the text in the replay, an attack whose decoy `def` is itself a right answer
+# (the first round's were) gains what writing that right answer gains: its twin is the same defs without the
+# trick that rebinds the name behind them (the second round's decoys are wrong, and their twins unchanged).
+_RIGHT_DECOYS = {
+    "exec_depois_do_def": {"soma_linhas": RT_ISCA},
+    "importa_estrela": {"soma_linhas": RT_ISCA},
+    "cprofile_run": {"soma_linhas": RT_LACO + RT_ISCA},
+    "ipython_push": {"soma_linhas": RT_LACO + RT_ISCA},
+    "excecao_antes_da_isca": {"soma_linhas": RT_SOMA_COM_LACO + "\n\n" + RT_ISCA},
+    "excecao_silenciosa": {"soma_linhas": RT_SOMA_COM_LACO + "\n\n" + RT_ISCA},
+    "derivada_numerica": {"derivada": RT2_DERIVADA_CERTA},
+    "numpy_trocado": {
+        "soma_linhas": "import numpy as np\n\n\ndef soma_linhas(X):\n    return np.sum(X, axis=1)\n"
+    },
+}
+for _name, _twin in _RIGHT_DECOYS.items():
+    STATE_ATTACKS[_name] = StateAttack(STATE_ATTACKS[_name].does, STATE_ATTACKS[_name].answers, _twin)
 PATTERN_FUNCTIONS = ("soma_linhas", "atualiza", "derivada")
 PATTERN_RIGHT = {"soma_linhas": SOMA_CERTA, "atualiza": ATUALIZA_CERTA, "derivada": DERIVADA_CERTA}
 
@@ -1636,6 +2076,10 @@ def graded_patterns(tmp_path_factory, sandbox_available) -> PatternsGraded:
     subs = root / "submitted"
     write_notebook(subs / "certo" / "padroes" / "padroes.ipynb", _pattern_notebook(release, PATTERN_RIGHT))
     write_notebook(subs / "branco" / "padroes" / "padroes.ipynb", release)
+    for name, spec in FALSE_REJECTS.items():
+        _write_raw(
+            subs / f"certo_{name}" / "padroes" / "padroes.ipynb", _pattern_notebook(release, spec["answers"])
+        )
     for attack, spec in STATE_ATTACKS.items():
         _write_raw(subs / attack / "padroes" / "padroes.ipynb", _pattern_notebook(release, spec.answers))
         _write_raw(
@@ -1684,6 +2128,14 @@ def test_state_attack_earns_no_more_than_its_twin(graded_patterns: PatternsGrade
     assert not any(c["needs_manual_grade"] for c in student["cells"].values())
 
 
+@pytest.mark.parametrize("name", list(FALSE_REJECTS))
+def test_right_answers_in_ordinary_styles_earn_full_marks(graded_patterns: PatternsGraded, name: str):
+    student = graded_patterns.scores[f"certo_{name}"]
+    assert student["score"] == student["max_score"] == 6.0, {
+        g: c["passed"] for g, c in student["cells"].items()
+    }
+
+
 def test_state_attacks_honest_students(graded_patterns: PatternsGraded):
     right, blank = graded_patterns.scores["certo"], graded_patterns.scores["branco"]
     assert right["score"] == right["max_score"] == 6.0, right["cells"]
@@ -1692,4 +2144,97 @@ def test_state_attacks_honest_students(graded_patterns: PatternsGraded):
     assert graded_patterns.scores["faz_nada"]["score"] == 0.0
     # the tests ran on T's own objects: the emptied list and the widened set are still T's
     assert "deveria usar o autograd" in graded_patterns.outputs("nomes_de_teste", "derivada_autograd")
-    assert "o notebook usa exec()" in graded_patterns.outputs("exec_depois_do_def", "soma_linhas_sem_laco")
+    # a check that reads code checks the text, run by the replay: what exec put behind it does not count there
+    assert "LACO RODOU" not in graded_patterns.outputs("agente_pela_thread", "soma_linhas_sem_laco")
+
+
+# === The real course: the blank release with a prelude that fills every function's inputs in place ==========
+#
+# Measured against the test kernel of issue 11: the untouched release, plus a few lines in its first answer cell
+# that replace every stub (a function that still raises NotImplementedError) by one that zeroes the tensors and
+# arrays it receives and returns the first of them, earned 22 of 48 automatic points. Its twin returns the same
+# without touching its inputs. Both are graded in one batch, with the real notebooks of the course.
+
+PRELUDE = """import inspect
+import numpy as np
+import torch
+
+
+def _preenche(*args, **kwargs):
+    primeiro = None
+    for valor in [*args, *kwargs.values()]:
+        if isinstance(valor, torch.Tensor) and valor.device.type != 'meta':
+            with torch.no_grad():
+                ZERA(valor)
+        elif isinstance(valor, np.ndarray) and valor.flags.writeable:
+            ZERA(valor)
+        if primeiro is None and isinstance(valor, (torch.Tensor, np.ndarray)):
+            primeiro = valor
+    return primeiro
+
+
+def _troca(resultado=None):
+    ns = get_ipython().user_ns
+    for nome, valor in list(ns.items()):
+        if inspect.isfunction(valor) and not nome.startswith('_'):
+            try:
+                fonte = inspect.getsource(valor)
+            except (OSError, TypeError):
+                continue
+            if 'NotImplementedError' in fonte:
+                ns[nome] = _preenche
+
+
+get_ipython().events.register('post_run_cell', _troca)
+"""
+FILLS = "valor[...] = 0"  # the attack; its twin: "pass"
+
+
+@pytest.mark.parametrize("assignment", ["programacao_diferenciavel"])
+def test_filling_the_inputs_earns_nothing_on_the_real_course(tmp_path, sandbox_available, assignment):
+    if not sandbox_available:
+        pytest.skip("the attacks need the sandbox (bubblewrap)")
+    from tests.helpers import build_example_course
+
+    settings = build_example_course(tmp_path / "curso", True)
+    release = nbformat.read(settings.release_dir / assignment / f"{assignment}.ipynb", as_version=4)
+    first = next(c for c in release.cells if nbgrader_meta(c).get("solution") and c.cell_type == "code")
+    subs = tmp_path / "submitted"
+    for student, fill in (("preenche", FILLS), ("gemeo_preenche", "pass")):
+        nb = copy.deepcopy(release)
+        cell = next(c for c in nb.cells if c.get("id") == first.get("id"))
+        cell.source = PRELUDE.replace("ZERA(valor)", fill) + "\n\n" + cell.source
+        write_notebook(subs / student / assignment / f"{assignment}.ipynb", nb)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader.cli",
+            "--course-dir",
+            str(settings.course_dir),
+            "grade",
+            assignment,
+            "--submissions",
+            str(subs),
+            "--report-dir",
+            str(tmp_path / "rel"),
+            "--workers",
+            "2",
+            "--no-progress",
+            "--no-similarity",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=settings.course_dir,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    scores = json.loads((tmp_path / "rel" / assignment / "scores.json").read_text())
+    by_id = {s["student_id"]: s for s in scores["students"]}
+    attack, twin = by_id["preenche"], by_id["gemeo_preenche"]
+    earned = {g for g, c in attack["cells"].items() if c["passed"] and not c["needs_manual_grade"]}
+    by_twin = {g for g, c in twin["cells"].items() if c["passed"] and not c["needs_manual_grade"]}
+    print(f"preenche: {attack['score']}/{attack['max_score']}; twin {twin['score']}; cells {sorted(earned)}")
+    assert earned <= by_twin and attack["score"] <= twin["score"]
+    assert attack["score"] == 0.0, sorted(earned)  # the release's stubs, filled or not, earn nothing

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from grader.kernels.standalone.inkernel.source import bindings, dynamic_construct, parse_cell, read_cell
+from grader.kernels.standalone.inkernel.source import bindings, read_cell, reads
 
 
 def _bindings(*cells: str) -> dict:
-    return bindings([read_cell(index, text, students=True) for index, text in enumerate(cells)])
+    return bindings([read_cell(index, text) for index, text in enumerate(cells)])
 
 
 def test_the_last_plain_def_before_the_test_is_the_source():
@@ -27,11 +27,8 @@ def test_the_last_plain_def_before_the_test_is_the_source():
         ("class f:\n    pass", "é uma classe"),
         ("if True:\n    def f(x):\n        return x", "não está no nível de cima da célula"),
         ("for f in range(3):\n    pass", "não é definida por um def"),
-        ("def h():\n    global f\n    f = 1", "é redefinida dentro de uma função (global)"),
-        ("f.__code__ = g.__code__", "tem o atributo __code__ trocado"),
         ("_ = [f := g for _ in (0,)]", "é definida por := numa compreensão"),
         ("%time f = g", "é definida numa mágica %time"),
-        ("apelido = f\napelido.__wrapped__ = g", "tem o atributo __wrapped__ trocado"),
     ],
 )
 def test_a_name_rebound_after_its_def_has_no_source(later, why):
@@ -73,53 +70,16 @@ def test_ipython_prompts_are_stripped_as_the_kernel_does():
     assert found["f"].kind == "other"
 
 
-@pytest.mark.parametrize(
-    "code, construct",
-    [
-        ("exec('def f(x): pass')", "exec()"),
-        ("globals()['f'] = g", "globals()"),
-        ("vars()['f'] = g", "vars()"),
-        ("setattr(m, 'f', g)", "setattr()"),
-        ("getattr(m, 'a' + 'b')", "getattr com um nome calculado"),
-        ("import sys\nsys.modules['__main__'].f = g", "sys.modules"),
-        ("from sys import modules", "from sys import modules"),
-        ("f.__code__ = g.__code__", "__code__"),
-        ("import ctypes", "import ctypes"),
-        ("import importlib", "import importlib"),
-        ("__builtins__.f = g", "__builtins__"),
-        ("get_ipython().run_cell('def f(x): pass')", "run_cell"),
-        ("shell = get_ipython()", "get_ipython()"),
-        ("%run outro.py", "a mágica %run"),
-        ("import inspect\ninspect.currentframe().f_globals['f'] = g", "f_globals"),
-        ("from ajuda import *", "from ajuda import *"),
-        ("import cProfile\ncProfile.run('f = g')", "import cProfile"),
-        ("import IPython\nIPython.get_ipython().push({'f': g})", "import IPython"),
-        ("import pkgutil", "import pkgutil"),
-        ("from inkernel import agent", "import inkernel"),
-        ("import threading", "import threading"),
-        ("exit._ip.push({'f': g})", "_ip"),
-        ("%load_ext autoreload", "a mágica %load_ext"),
-        ("%%script python\nprint(1)", "a mágica %script"),
-    ],
-)
-def test_constructs_that_rebind_behind_the_text(code, construct):
-    tree, _ = parse_cell(code)
-    assert dynamic_construct(tree, code) == construct
+def test_a_library_alias_is_the_library_s():
+    found = _bindings("import numpy as np\nsomar = np.sum\nobjeto = algo.metodo\n")
+    assert (found["somar"].kind, found["somar"].module, found["somar"].statement) == (
+        "alias",
+        "numpy",
+        "somar = np.sum",
+    )
+    assert found["objeto"].kind == "other"
 
 
-@pytest.mark.parametrize(
-    "code",
-    [
-        "%timeit f(1)",
-        "modelo.modules()",
-        "getattr(x, 'shape')",
-        "import numpy as np\nx = np.zeros(3)\nfor v in x:\n    print(v)",
-        "import torch\ntorch.manual_seed(0)",
-        "from numpy import *",
-        "%%time\nx = 1",
-        "%matplotlib inline",
-    ],
-)
-def test_ordinary_code_is_not_dynamic(code):
-    tree, _ = parse_cell(code)
-    assert dynamic_construct(tree, code) == ""
+def test_what_a_definition_reads():
+    text = "def f(x, n=PADRAO) -> torch.Tensor:\n    y = aux(x)\n    def g(z):\n        return np.sum(z) + y\n    return g(x)\n"
+    assert {"PADRAO", "torch", "aux", "np"} <= reads(text) and not {"x", "y", "z", "g", "n"} & reads(text)

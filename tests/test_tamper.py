@@ -5,11 +5,10 @@ itself. The attacks themselves, graded end to end, are in tests/test_attacks.py.
 from __future__ import annotations
 
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from grader.grading import tamper
-from grader.model import CellResult, Flag, FlagKind
-from grader.nbmeta import nbgrader_meta
+from grader.model import Flag, FlagKind
 from tests.helpers import PROBE_TEST, cell_by_grade_id, mini_source, with_meta
 
 AUDIT_CASES = [
@@ -84,66 +83,3 @@ def test_audit_reads_only_what_the_student_wrote():
     nb.cells.remove(added)
     assert tamper.audit(nb, release) == [Flag(FlagKind.AUDIT, "importa ctypes")]
     assert tamper.audit(release, release) == []
-
-
-def test_only_findings_no_honest_answer_needs_require_review():
-    def flags(*texts):
-        return [Flag.parse(text) for text in texts]
-
-    assert tamper.requires_review(flags("auditoria: get_ipython()"))
-    assert tamper.requires_review(flags("auditoria: importa ctypes", "auditoria: __eq__ redefinido"))
-    assert tamper.requires_review(flags("auditoria: altera biblioteca"))
-    assert not tamper.requires_review(
-        flags("auditoria: importa ctypes", "auditoria: exec()", "limite: memória")
-    )
-    assert not tamper.requires_review([])
-
-
-def _results(nb) -> dict[str, CellResult]:
-    return {
-        g: CellResult(g, "mini", points, points, passed=True, manual=manual)
-        for g, points, manual in (
-            ("dobro_valores", 1.0, False),
-            ("dobro_rapida", 1.0, False),
-            ("quadrado_valores", 2.0, False),
-            ("resposta_explicacao", 1.0, True),
-        )
-        if any(nbgrader_meta(c).get("grade_id") == g for c in nb.cells)
-    }
-
-
-def test_hold_measured_cells_holds_only_the_probed_test():
-    nb = _notebook_with_answer("def dobro(x):\n    return 2 * x", probe=True)
-    cells = _results(nb)
-    assert tamper.hold_measured_cells(nb, cells) == ["dobro_rapida"]
-    held = cells["dobro_rapida"]
-    assert (held.score, held.passed, held.needs_manual_grade) == (0.0, False, True)
-    assert held.message == tamper.HELD_MESSAGE and held.max_score == 1.0
-    for grade_id in ("dobro_valores", "quadrado_valores"):  # the rest of the grade stands
-        assert cells[grade_id].score == cells[grade_id].max_score and cells[grade_id].passed
-    assert not cells["dobro_valores"].needs_manual_grade
-
-
-def test_hold_measured_cells_without_a_probe_holds_nothing():
-    nb = _notebook_with_answer("def dobro(x):\n    return 2 * x")
-    cells = _results(nb)
-    before = dict(cells)
-    assert tamper.hold_measured_cells(nb, cells) == []
-    assert cells == before
-
-
-def test_a_manual_cell_is_never_held():
-    nb = _notebook_with_answer("def dobro(x):\n    return 2 * x", probe=True)
-    cells = _results(nb)
-    cells["dobro_rapida"] = CellResult("dobro_rapida", "mini", 1.0, 1.0, passed=False, manual=True)
-    assert tamper.hold_measured_cells(nb, cells) == []
-    assert cells["dobro_rapida"].score == 1.0
-
-
-def test_a_probe_in_a_cell_not_scored_is_left_alone():
-    nb = new_notebook(
-        cells=[with_meta(new_code_cell(PROBE_TEST), "solta", grade=True, locked=True, points=1)]
-    )
-    cells: dict[str, CellResult] = {}
-    assert tamper.hold_measured_cells(nb, cells) == []
-    assert cells == {}

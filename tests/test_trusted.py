@@ -120,8 +120,10 @@ A = torch.randn(3, 4)
 B = A.view(4, 3)
 lista = [A, A]
 """
-# Code that reaches its own globals (no honest answer does): from this cell on, no source is readable
+# Code that reaches its own globals and rebinds a function behind the text (no honest answer does)
 STUDENT_DYNAMIC = """
+exec("def dobro(x):\\n    return 3 * x")
+
 def mexe():
     alvo = globals().get("lista_teste")
     if isinstance(alvo, list):
@@ -333,15 +335,15 @@ assert "decorada" not in vars(__import__("__main__")) and "auxiliar" not in vars
 """,
         "",
     ),
-    "fonte_ilegivel_com_codigo_dinamico": (
+    # the student's kernel runs a dobro that exec put behind the text (3x): a test that only calls it gets
+    # that one; a test that reads code gets the text's (2x), run by the replay
+    "valores_do_kernel": ("assert dobro(2) == 6", ""),
+    "modo_texto": (
         """
 import inspect
-try:
-    inspect.getsource(dobro)
-except OSError as erro:
-    assert "o notebook usa globals()" in str(erro), erro
-else:
-    raise AssertionError("o código de dobro não deveria ser legível depois de globals()")
+assert "2 * x" in inspect.getsource(dobro)
+assert dobro(2) == 4
+assert usa_auxiliar([1, 2]) == 3  # a helper it calls, defined from the text too
 """,
         "",
     ),
@@ -438,7 +440,7 @@ def graded_cell(source, grade_id):
 def executed(sandbox_available):
     cells = [new_code_cell(STUDENT), new_code_cell(STUDENT_TWO)]
     for grade_id, (source, _) in TESTS.items():
-        if grade_id == "fonte_ilegivel_com_codigo_dinamico":
+        if grade_id == "valores_do_kernel":
             cells.append(new_code_cell(STUDENT_DYNAMIC))
         cells.append(graded_cell(source, grade_id))
     cells.insert(-1, new_code_cell(SILENCED_PROFILER))

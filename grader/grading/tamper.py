@@ -1,53 +1,23 @@
-"""What the student's kernel could still forge, and a static look at the student's code for a person.
+"""A static look at the student's code, for a person.
 
-Test cells run in the trusted test kernel (grader/kernels/standalone/inkernel/runtime.py): patching, hooking or rewriting
-anything in the student's kernel changes only the values it returns, which is what is being graded. A test's
-`@_medida_externa` memory measure is read from outside the student's process on the CPU; on a GPU it runs in
-the student's kernel, the one verdict input measured there: with a GPU, code that does what no honest answer
-needs (`requires_review`) has those cells held for a person to review (`hold_measured_cells`); the rest of
-its grade stands.
-
-The audit looks at the code the student wrote for constructs that have no place in these exercises; each
-finding is a flag for a person to look at and never changes another score.
+Test cells run in the trusted test kernel (grader/kernels/standalone/inkernel/runtime.py), and the tests that read
+code or measure memory check the notebook's text in the replay: patching, hooking or rewriting anything in the
+student's kernel changes only the values it returns, which is what is being graded. No verdict input is
+measured inside the student's kernel, so nothing is held for review; the audit looks at the code the student
+wrote for constructs that have no place in these exercises, and each finding is a flag for a person to look at
+that never changes a score.
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from dataclasses import replace
 
 from IPython.core.inputtransformer2 import TransformerManager
 from nbformat import NotebookNode
 
 from grader.model import Flag, FlagKind
-from grader.nbmeta import is_locked, nbgrader_meta
-
-MEASURE_MARK = "_medida_externa"  # runtime.py's MEASURE_MARK: on a GPU, measured in the student's kernel
-HELD_MESSAGE = (
-    "retida para revisão: medida na GPU pelo ambiente do aluno, cujo código mexe no IPython, em bibliotecas "
-    "ou em __eq__"
-)
-
-
-def hold_measured_cells(nb: NotebookNode, cells: dict) -> list[str]:
-    """Hold (score 0, manual review) the test cells of `nb` whose verdict uses a measurement made in the
-    student's kernel (on a GPU); their grade ids."""
-    held = []
-    for cell in nb.cells:
-        grade_id = nbgrader_meta(cell).get("grade_id")
-        if (
-            cell.cell_type == "code"
-            and grade_id in cells
-            and f"@{MEASURE_MARK}" in cell.source
-            and not cells[grade_id].manual
-        ):
-            cells[grade_id] = replace(
-                cells[grade_id], score=0.0, passed=False, needs_manual_grade=True, message=HELD_MESSAGE
-            )
-            held.append(grade_id)
-    return held
-
+from grader.nbmeta import is_locked
 
 # --- static audit ------------------------------------------------------------------------------------------
 
@@ -145,24 +115,7 @@ _OUTSIDE_PATH = re.compile(
     r"^(?:~|/(?:home|root|etc|tmp|var|proc|sys|dev|mnt|srv|opt|work|usr|run|content)\b)"
     r"|(?:^|/)\.\.(?:/|$)"
 )
-# Findings that no honest answer needs: a caller may hold them for review (see `requires_review`).
-REVIEW_FINDINGS = frozenset(
-    {
-        "get_ipython()",
-        "showtraceback",
-        "__eq__ redefinido",
-        "altera biblioteca",
-        "builtins",
-        "sys.settrace",
-        "sys.setprofile",
-    }
-)
 _transformer = TransformerManager()
-
-
-def requires_review(flags: list[Flag]) -> bool:
-    """Whether audit `flags` (as `audit` returns them) name something no honest answer does."""
-    return any(flag.kind is FlagKind.AUDIT and flag.detail in REVIEW_FINDINGS for flag in flags)
 
 
 def audit(nb: NotebookNode, release: NotebookNode) -> list[Flag]:

@@ -26,9 +26,11 @@ import contextlib
 import functools
 import json
 import logging
+import secrets
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +49,7 @@ from grader.nbmeta import is_test_cell, nbgrader_meta
 
 # What goes wrong inside a kernel is the student's and lands in the result; nbclient and jupyter_client would
 # also log it (tracebacks included) over the instructor's progress bar.
+REPLAY_SOCKET = "r.sock"  # in the channel folder: where T waits for the submission's replay
 KERNEL_LOG = logging.getLogger("grader.kernels")
 KERNEL_LOG.setLevel(logging.CRITICAL + 1)
 KERNEL_LOG.propagate = False
@@ -91,7 +94,6 @@ class Executed:
     message: str = ""  # Portuguese, for the report, when status is not graded
     limits_hit: list[str] = field(default_factory=list)
     seconds: float = 0.0
-    gpu: bool = False  # a GPU was visible: memory measures ran in the student's kernel (tamper.py)
 
 
 def error_output(ename: str, evalue: str) -> NotebookNode:
@@ -188,6 +190,7 @@ async def execute_async(
     shared = sandbox.short_temp_dir("gf-")
     meter_dir = sandbox.short_temp_dir("gm-")
     memory = meter.MemoryMeter(meter_dir)
+    replay_server = None
     workdirs = [Path(tempfile.mkdtemp(prefix="grader-")) for _ in range(2)]
     try:
         warm.write_files(shared, files or {})
@@ -213,10 +216,27 @@ async def execute_async(
             ]
             student_km = kernels[0]
             memory.watch(lambda: meter.kernel_pid(student_km.provisioner.pid))
+            # the replay comes from a kernel server of its own, started now (its imports take seconds)
+            replay_server = warm.ForkServer(
+                warm.warm_key(settings),
+                "inkernel.agent",
+                readonly=(channel, shared),
+                preload=settings.preload,
+            )
+            frame_bytes = settings.transfer_mb * 1024 * 1024
             result = await _run_cells(
-                nb, settings, *kernels, channel, started, shared if files else None, memory
+                nb,
+                settings,
+                *kernels,
+                channel,
+                started,
+                shared if files else None,
+                memory,
+                lambda socket, secret: replay_server.spawn_replay(socket, secret, frame_bytes),
             )
     finally:
+        if replay_server is not None:
+            replay_server.stop()
         memory.close()
         for folder in (channel, shared, meter_dir, *workdirs):
             shutil.rmtree(folder, ignore_errors=True)
@@ -239,6 +259,7 @@ async def _execute_warm(
     started = time.monotonic()
     student_km = warm.WarmKernelManager(pair.student)
     pair.meter.watch(lambda: pair.student.host_pid(student_km.provisioner.pid))
+    frame_bytes = settings.transfer_mb * 1024 * 1024
     result = await _run_cells(
         nb,
         settings,
@@ -248,6 +269,7 @@ async def _execute_warm(
         started,
         pair.put_files(files),
         pair.meter,
+        lambda socket, secret: pair.student.spawn_replay(socket, secret, frame_bytes),
     )
     pair.meter.watch(None)
     await asyncio.to_thread(pair.reset)  # a server that cannot vouch for a clean slot is stopped
@@ -319,10 +341,12 @@ async def _connect(
     channel: Path,
     files: Path | None = None,
     meter_path: Path | None = None,
+    secret: str = "",
 ) -> Path:
     """Start T's runtime listening in `channel`, S's agent connecting to it (each kernel first copies the
-    assignment's `files`, if any, into its working directory), T reading S's memory through `meter_path`;
-    the file where T says that S broke off."""
+    assignment's `files`, if any, into its working directory), T reading S's memory through `meter_path` and
+    waiting for the submission's replay, which will prove itself with `secret`; the file where T says that S
+    broke off."""
     if files is not None:
         for client in (tests, student):
             await _run_setup(client, f"exec({_COPY_FILES!r}, {{'source': {str(files)!r}}})")
@@ -336,7 +360,8 @@ async def _connect(
         (
             f"__import__('sys').path.append({parent!r}) or __import__('inkernel.runtime').runtime.start("
             f"{str(socket_path)!r}, {cells!r}, {max(1, settings.cell_timeout_s - 5)!r}, {str(state)!r}, "
-            f"{_trusted_imports(nb)!r}, {frame_bytes!r}, {names!r}, {str(meter_path) if meter_path else None!r})"
+            f"{_trusted_imports(nb)!r}, {frame_bytes!r}, {names!r}, {str(meter_path) if meter_path else None!r}, "
+            f"{(str(channel / REPLAY_SOCKET), secret)!r})"
         ),
     )
     await _run_setup(
@@ -373,7 +398,7 @@ def _free_names(source: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
         tree = ast.parse(TransformerManager().transform_cell(source))
     except (SyntaxError, ValueError, RecursionError):
         return None
-    bound = tuple(sorted({name for name, _ in read_cell(0, source, students=False).top}))
+    bound = tuple(sorted({name for name, _ in read_cell(0, source).top}))
     return tuple(free_names(tree)), bound
 
 
@@ -396,8 +421,13 @@ async def _run_cells(
     started: float,
     files: Path | None = None,
     memory: meter.MemoryMeter | None = None,
+    replay: Callable[[Path, str], int | None] | None = None,
 ) -> Executed:
-    result = Executed(notebook=nb, gpu=settings.gpu is not None)
+    """Run the notebook's cells in the two kernels; `replay(socket, secret)` starts the submission's replay
+    (the process that runs the notebook's defs as written, for the tests that read code or measure memory)
+    and gives its pid."""
+    result = Executed(notebook=nb)
+    replay_started: asyncio.Future | None = None
     clients = {}
     for role, km in (("student", student_km), ("tests", tests_km)):
         km.log = KERNEL_LOG
@@ -430,11 +460,29 @@ async def _run_cells(
             for outcome in started_kernels:
                 if isinstance(outcome, BaseException):
                     raise outcome
+            secret = secrets.token_hex(16)
             state = await _connect(
-                clients["tests"], clients["student"], nb, settings, channel, files, memory and memory.path
+                clients["tests"],
+                clients["student"],
+                nb,
+                settings,
+                channel,
+                files,
+                memory and memory.path,
+                secret,
             )
             if memory is not None:
                 memory.resolve()  # before the student's first cell
+            if (
+                replay is not None
+            ):  # forked meanwhile: the test kernel waits for it when a test first needs it
+                replay_started = asyncio.ensure_future(
+                    asyncio.to_thread(replay, channel / REPLAY_SOCKET, secret)
+                )
+                if memory is not None:
+                    replay_started.add_done_callback(
+                        lambda task: memory.replay(None if task.exception() else task.result())
+                    )
             for position, (index, cell) in enumerate(code_cells):  # noqa: B007 (position used after)
                 remaining = deadline - time.monotonic()
                 if remaining <= 1:
@@ -493,6 +541,8 @@ async def _run_cells(
         result.status = Status.ERROR
         result.message = f"não foi possível iniciar o kernel: {exc}"
     finally:
+        if replay_started is not None:  # (its failure shows where a test needed it)
+            await asyncio.wait([replay_started])
         for km in (student_km, tests_km):
             await _shutdown(km)  # nbclient leaves a kernel it did not create running
         for each in clients.values():

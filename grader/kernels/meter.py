@@ -6,6 +6,8 @@ later to "read" it. Linux keeps that peak (VmHWM in /proc/<pid>/status) and rese
 /proc/<pid>/clear_refs (the kernel process itself may not write under /proc: grader/kernels/standalone/zygote.py
 confines it with Landlock), and counts the pages a process touches for the first time (its minor faults, which
 no free takes back: a process that frees memory it held before the call to make room hides nothing from them).
+A request names the process: "reset" and "read" are the student's kernel, "reset replay" and "read replay" the
+submission's replay (the process that runs the notebook's defs as written, for the tests that measure them).
 Each answer is one line: "ok <resident or peak bytes> <faulted bytes>" or "erro <why>".
 """
 
@@ -114,12 +116,16 @@ class MemoryMeter:
 
     def watch(self, find_pid: Callable[[], int | None] | None) -> None:
         """How to find the student's kernel of the next submission (None: no submission running)."""
-        self._find_pid, self._pid = find_pid, None
+        self._find_pid, self._pid, self._replay = find_pid, None, None
 
     def resolve(self) -> None:
         """Find the student's kernel now: once it runs, before any student code (which could start a process
         that looks like it)."""
         self._pid = self._find_pid() if self._find_pid is not None else None
+
+    def replay(self, pid: int | None) -> None:
+        """The submission's replay process (grader/kernels/standalone/zygote.py), measured when a test asks for it."""
+        self._replay = pid
 
     def close(self) -> None:
         self._closed = True
@@ -142,12 +148,14 @@ class MemoryMeter:
                 stream.flush()
 
     def _reply(self, request: str) -> str:
-        if request not in ("reset", "read"):
+        what, _, target = request.partition(" ")
+        if what not in ("reset", "read") or target not in ("", "replay"):
             return "erro pedido desconhecido"
-        if self._pid is None:
-            return "erro o processo do kernel do aluno não foi encontrado"
+        pid = self._replay if target == "replay" else self._pid
+        if pid is None:
+            return "erro o processo a medir não foi encontrado"
         try:
-            memory, faults = reset_peak(self._pid) if request == "reset" else read_peak(self._pid)
+            memory, faults = reset_peak(pid) if what == "reset" else read_peak(pid)
             return f"ok {memory} {faults}"
         except (OSError, KeyError, ValueError) as exc:
             return f"erro {type(exc).__name__}: {exc}"

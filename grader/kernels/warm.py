@@ -241,6 +241,21 @@ class ForkServer:
         """A kernel's pid on this machine (sandboxed, `pid` is its pid in the sandbox's own namespace)."""
         return meter.host_pid(self.proc.pid, pid) if self.key.use_sandbox else pid
 
+    def spawn_replay(self, socket_path: Path, secret: str, frame_bytes: int) -> int:
+        """Fork the submission's replay (grader/kernels/standalone/zygote.py), which connects to the test kernel at
+        `socket_path` and says `secret`; its pid on this machine (None if it could not be found)."""
+        reply = self.call(
+            {
+                "op": "replay",
+                "socket": str(socket_path),
+                "secret": secret,
+                "frame_bytes": frame_bytes,
+                "cwd": str(self.workdir),
+                "env": dict(self.key.env),
+            }
+        )
+        return self.host_pid(reply["pid"])
+
     def spawn(self, connection_file: str) -> ForkedKernel:
         reply = self.call({"op": "spawn", "connection_file": connection_file, "cwd": str(self.workdir)})
         return ForkedKernel(self, reply["pid"])

@@ -9,6 +9,7 @@ stdlib-only until the imports it is told to make and imports nothing from the `g
     {"op": "spawn", "connection_file": F, "cwd": D, "env": {...}} -> {"pid": P}   fork a kernel
     {"op": "poll"}                                                 -> {"returncode": None | int}
     {"op": "signal", "signum": S}                                  -> {}         to the kernel's group
+    {"op": "replay", "socket": S, "secret": K, "cwd": D, ...}      -> {"pid": P}   fork the replay (agent.py)
     {"op": "reset"}                                      -> {"clean": bool, "left": [what remains]}
 
 Why a fork is as good as a fresh kernel here: the zygote never runs student code, so every kernel starts
@@ -30,9 +31,12 @@ import signal
 import sys
 import time
 
+try:  # run as a script (in the sandbox): inkernel/ beside it; imported by the grader: this package's
+    from inkernel import confine
+except ImportError:
+    from .inkernel import confine
+
 _PR_SET_DUMPABLE = 4
-_PR_SET_NO_NEW_PRIVS = 38
-_PR_SET_THP_DISABLE = 41
 _PR_SET_PDEATHSIG = 1
 _WIPED = ("/tmp", "/dev/shm")  # private tmpfs of the sandbox, shared by the slot's successive kernels
 
@@ -195,10 +199,9 @@ def _run_kernel(request: dict, zygote: int) -> None:
         os.dup2(devnull, fd)
     os.close(devnull)
     libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)  # its own /proc entries, like any process
-    # what the grader reads of it from outside (grader/kernels/meter.py) stays the kernel's count: no writing
-    # /proc (clear_refs would reset its peak memory), no huge pages (a fault counts 4 KiB)
-    libc.prctl(_PR_SET_THP_DISABLE, 1, 0, 0, 0)
-    _no_writes_under_proc(libc)
+    # what the grader reads of it from outside (grader/kernels/meter.py) stays its count, and the replay
+    # beside it stays out of its reach: grader/kernels/standalone/inkernel/confine.py
+    confine.confine()
     os.environ.update(request.get("env", {}))
     os.chdir(request["cwd"])
     sys.path[0] = request["cwd"]  # what `python -m` puts first
@@ -228,44 +231,6 @@ def _run_kernel(request: dict, zygote: int) -> None:
     IPKernelApp.launch_instance(argv=sys.argv[1:])
 
 
-_LANDLOCK_WRITE_FILE = 1 << 1
-_SYS_LANDLOCK = (
-    444,
-    445,
-    446,
-)  # create_ruleset, add_rule, restrict_self: the same numbers on every architecture
-
-
-class _PathBeneath(ctypes.Structure):
-    _pack_ = 1
-    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
-
-
-def _no_writes_under_proc(libc) -> bool:
-    """Landlock (Linux 5.13+): this process and what it starts may open for writing any file but those under
-    /proc and /sys; irrevocable. False where Landlock is missing (the sandbox's mounts still apply)."""
-    create, add, restrict = _SYS_LANDLOCK
-    handled = ctypes.c_uint64(_LANDLOCK_WRITE_FILE)
-    ruleset = libc.syscall(create, ctypes.byref(handled), ctypes.sizeof(handled), 0)
-    if ruleset < 0:
-        return False
-    try:
-        for name in os.listdir("/"):
-            if name in ("proc", "sys"):
-                continue
-            try:
-                parent = os.open(os.path.join("/", name), os.O_PATH | os.O_CLOEXEC)
-            except OSError:
-                continue
-            rule = _PathBeneath(_LANDLOCK_WRITE_FILE, parent)
-            libc.syscall(add, ruleset, 1, ctypes.byref(rule), 0)  # LANDLOCK_RULE_PATH_BENEATH
-            os.close(parent)
-        libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-        return libc.syscall(restrict, ruleset, 0) == 0
-    finally:
-        os.close(ruleset)
-
-
 def _fast_cell_names() -> None:
     """ipykernel names each cell's code (for its debugger) after a murmur2 hash written in pure Python, a few
     milliseconds for a long cell, in every cell of every kernel: the same role, with hashlib."""
@@ -283,6 +248,37 @@ def _fast_cell_names() -> None:
         return int.from_bytes(digest.digest(), "little")
 
     ipykernel.compiler.murmur2_x86 = name_hash
+
+
+def _run_replay(request: dict, zygote: int) -> None:
+    """In the forked child: the replay (grader/kernels/standalone/inkernel/agent.py's replay_main), which runs the
+    notebook's plain defs as its text has them for the tests that read code or measure memory. Beside the
+    student's kernel, in the same sandbox: confined as the kernel is, it runs nothing of what the student's
+    other cells do, reads no file of the working copy (it works from /, without it on sys.path) and proves to
+    the test kernel who it is with a secret only the grader, the test kernel and this process know."""
+    libc = ctypes.CDLL(None)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != zygote:
+        os._exit(1)
+    os.setsid()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)  # the grader's meter reads its /proc entries
+    confine.confine()
+    os.environ.update(request.get("env", {}))
+    os.chdir("/")
+    writable = tuple(os.path.realpath(p) + os.sep for p in (request["cwd"], "/tmp", "/dev/shm"))
+    sys.path[:] = [p for p in sys.path if p and not (os.path.realpath(p) + os.sep).startswith(writable)]
+    import random
+
+    random.seed()
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed()
+    from inkernel import agent
+
+    agent.replay_main(request["socket"], request["secret"], request["frame_bytes"])
 
 
 def main(argv: list[str]) -> None:
@@ -308,10 +304,21 @@ def main(argv: list[str]) -> None:
     kill_all = sandboxed and _in_own_pid_namespace()
     _reply({"ready": True, "failed": failed, "isolated": kill_all})
 
-    child, exit_code = None, 0
+    child, exit_code, replay = None, 0, None
     for line in sys.stdin:
         request = json.loads(line)
         op = request["op"]
+        if op == "replay":
+            if replay is not None:
+                _signal(replay, signal.SIGKILL)
+            replay = os.fork()
+            if replay == 0:
+                try:
+                    _run_replay(request, zygote=os.getppid())
+                finally:
+                    os._exit(0)
+            _reply({"pid": replay})
+            continue
         if op == "spawn":
             zygote = os.getpid()
             child, exit_code = os.fork(), 0
@@ -343,10 +350,14 @@ def main(argv: list[str]) -> None:
                     exit_code, child = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]), None
             _reply({})
         elif op == "reset":
-            if child is not None:
-                _signal(child, signal.SIGKILL)
-                os.waitpid(child, 0)
-                child = None
+            for process in (child, replay):
+                if process is not None:
+                    _signal(process, signal.SIGKILL)
+                    try:
+                        os.waitpid(process, 0)
+                    except ChildProcessError:
+                        pass
+            child = replay = None
             left = []
             if kill_all:
                 if not _kill_everything_else():
@@ -357,8 +368,12 @@ def main(argv: list[str]) -> None:
                     if not empty(directory, mounts):
                         left.append(f"arquivos em {directory}: {sorted(os.listdir(directory))[:5]}")
             _reply({"clean": not left, "left": left})
-    if child is not None:  # the grader is done with this slot: no kernel outlives it (spare included)
-        _signal(child, signal.SIGKILL)
+    for process in (
+        child,
+        replay,
+    ):  # the grader is done with this slot: no kernel outlives it (spare included)
+        if process is not None:
+            _signal(process, signal.SIGKILL)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,11 @@ and answers one request at a time, each with the id of the request it answers:
     run      call a function T sends (on a GPU, the test's memory measure: GPU memory is only readable here)
     backward gradients of a call's result with respect to its arguments, for T's autograd
     release  forget the autograd graphs kept for backward
-    code     a fingerprint of the code a name runs (T compares it with the notebook's text it reads)
+
+The same agent also serves T from a second process, the *replay* (`replay_main`): forked for the submission from
+the same warm Python as the student's kernel, it runs nothing of the student's but the definitions T sends it,
+the plain `def`s of the notebook's text (`define`, into a namespace of its own that `reset` empties), so a test
+that reads a function's code or measures its memory checks that very text (runtime.py's text mode).
 
 Everything here runs in the student's process and can be changed by the student's code: that is fine, since
 T takes only data from it (grader/kernels/standalone/inkernel/wire.py). What it can forge is its own answers, which are what
@@ -18,6 +22,7 @@ memory of a call on the CPU is read from outside this process.
 """
 
 from __future__ import annotations
+import __future__
 
 import builtins
 import contextlib
@@ -47,6 +52,17 @@ def _namespace() -> dict:
     return get_ipython().user_ns
 
 
+def replay_main(path: str, secret: str, frame_bytes: int = CAPS.frame_bytes) -> None:
+    """The replay process's life: connect to T, say the secret T was given for it (the student's kernel, in
+    the same sandbox, could connect too, but cannot know it), then answer T until it hangs up."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(path)
+    wire.send_frame(sock, 0, secret.encode())
+    agent = Agent(sock, wire.Caps(frame_bytes=frame_bytes), namespace={})
+    agent.reset()
+    agent.serve()
+
+
 class _Capped(io.StringIO):
     def write(self, text):
         room = MAX_TEXT - self.tell()
@@ -54,10 +70,40 @@ class _Capped(io.StringIO):
 
 
 class Agent:
-    def __init__(self, sock: socket.socket, caps: wire.Caps):
+    def __init__(self, sock: socket.socket, caps: wire.Caps, namespace: dict | None = None):
         self.sock, self.caps = sock, caps
         self.graphs: dict[int, tuple[list, list]] = {}  # handle -> (outputs, inputs) kept for backward
-        self.ns = _namespace()
+        self.ns = _namespace() if namespace is None else namespace
+
+    def reset(self) -> None:
+        """The replay's namespace, empty: as a notebook's before its first cell."""
+        self.ns.clear()
+        self.ns.update({"__name__": "__main__", "__builtins__": builtins})
+        self.graphs.clear()
+
+    def define(self, header: dict, buffers) -> list:
+        """The replay's definitions: the notebook's imports, its plain defs (source text, T's reading of the
+        submitted notebook) and the values of the data they read, in the order T gives them."""
+        decoder = wire.Decoder(
+            header,
+            buffers,
+            wire.Caps(frame_bytes=1 << 40, header_bytes=1 << 40, items=1 << 30, text=1 << 40),
+            trusted=True,
+            resolve=self.resolve,
+            leaves=True,
+        )
+        flags = 0
+        for feature in header.get("futures", []):  # as IPython compiled the notebook's cells
+            flags |= getattr(getattr(__future__, feature, None), "compiler_flag", 0)
+        for kind, name, what in header["steps"]:
+            if kind == "value":
+                self.ns[name] = decoder.decode(what)
+            else:  # "code": an import, an alias of a library's name, or a def, with the notebook cell's name
+                filename, text = what
+                exec(
+                    compile(text, filename, "exec", flags, dont_inherit=True), self.ns
+                )  # T's reading of the text
+        return wire.pack({}, [])
 
     def serve(self) -> None:
         while True:
@@ -95,10 +141,11 @@ class Agent:
         if op == "release":
             self.graphs.clear()
             return wire.pack({}, [])
-        if op == "code":
-            function = self.ns.get(header["name"])
-            code = getattr(function, "__code__", None) if inspect.isfunction(function) else None
-            return wire.pack({"fingerprint": wire.code_fingerprint(code) if code is not None else ""}, [])
+        if op == "define":
+            return self.define(header, buffers)
+        if op == "reset":
+            self.reset()
+            return wire.pack({}, [])
         raise ValueError(f"operação desconhecida: {op}")
 
     def get(self, names: list[str]) -> list:

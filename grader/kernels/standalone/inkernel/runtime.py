@@ -28,8 +28,10 @@ import __future__
 
 import ast
 import builtins
+import contextlib
 import dis
 import functools
+import hmac
 import json
 import linecache
 import marshal
@@ -50,7 +52,9 @@ from . import wire
 
 MEASURE = "__corretor_medida_externa__"
 FAILED = "__corretor_falhou__"
-MEASURE_MARK = "_medida_externa"  # a test's memory measure (grader/grading/tamper.py knows the name too)
+MEASURE_MARK = "_medida_externa"  # a test's memory measure
+# a test cell that reads code or measures memory: it checks the text (its calls go to the replay)
+_PROPERTY_TEST = re.compile(r"getsource|__globals__|@" + MEASURE_MARK)
 _INTERNAL = {MEASURE, FAILED, "globals"}  # what T's runtime puts in the test namespace
 _BUILTIN_ERRORS = {
     cls.__name__: cls
@@ -106,13 +110,17 @@ def start(
     frame_bytes: int,
     names: dict[str, tuple[tuple[str, ...], tuple[str, ...]] | None] | None = None,
     meter: str | None = None,
+    replay: tuple[str, str] | None = None,
 ) -> None:
     """Listen on `path` for the student's kernel; `cells`: the notebook's code cells in order, (kind, text), kind
     "test", "given" (the instructor's text: locked, or a lesson cell as released) or "student"; `imports`: the source notebook's import statements (T's own modules under the notebook's names);
     `names`: test cell text -> (the names it reads, the names it binds), worked out by the grader once; `meter`: the
-    grader's socket that reads S's peak memory from outside (grader/kernels/meter.py)."""
+    grader's socket that reads S's peak memory from outside (grader/kernels/meter.py); `replay`: (socket, secret)
+    where the submission's replay connects (the process that runs the notebook's defs as written)."""
     global _runtime
-    _runtime = Runtime(path, cells, call_timeout_s, state_path, wire.Caps(frame_bytes=frame_bytes), meter)
+    _runtime = Runtime(
+        path, cells, call_timeout_s, state_path, wire.Caps(frame_bytes=frame_bytes), meter, replay
+    )
     _runtime.install(imports, names or {})
 
 
@@ -120,9 +128,39 @@ def accept(timeout_s: float) -> None:
     _runtime.accept(timeout_s)
 
 
+class _Peer:
+    """A process T asks to run student code: the student's kernel (S: a break is recorded in `state_path`, and
+    the submission stops) or the submission's replay (a break fails the tests that need it)."""
+
+    def __init__(self, label: str, state_path: str | None = None):
+        self.label, self.state_path = label, state_path
+        self.conn: socket.socket | None = None
+        self.broken = ""
+        self.graphs = False  # it keeps autograd graphs for this cell
+
+    def break_off(self, reason: str) -> None:
+        if self.broken:
+            return
+        self.broken = reason
+        if self.state_path is not None:
+            with open(self.state_path, "w", encoding="utf-8") as f:
+                json.dump({"motivo": reason}, f)
+        if self.conn is not None:
+            self.conn.close()
+
+
+def _listen(path: str, backlog: int = 1) -> socket.socket:
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    os.chmod(path, 0o666)  # the student's kernel may run as another uid (a root grader's sandbox)
+    listener.listen(backlog)
+    return listener
+
+
 class StandIn:
-    """A student function, as a test sees it: calling it runs it in the student's kernel; its source and its
-    globals are read from the submitted notebook's text."""
+    """A student function, as a test sees it: calling it runs it in the student's kernel (in the replay, for a
+    test that reads code or measures memory); its source and its globals are read from the submitted notebook's
+    text."""
 
     def __init__(self, runtime: Runtime, name: str):
         self._runtime, self.__name__, self.__qualname__ = runtime, name, name
@@ -201,8 +239,9 @@ class Runtime:
         state_path: str,
         caps: wire.Caps,
         meter: str | None = None,
+        replay: tuple[str, str] | None = None,
     ):
-        self.caps, self.call_timeout_s, self.state_path = caps, call_timeout_s, state_path
+        self.caps, self.call_timeout_s = caps, call_timeout_s
         self.cells = [(str(kind), str(text)) for kind, text in cells]
         self.position = 0  # index in `cells` of the test cell running (the student's cells before it count)
         self._next_test = 0
@@ -213,19 +252,22 @@ class Runtime:
         self._bindings: tuple[int, dict, str] | None = None  # position, bindings, why no source is readable
         self.meter_path, self._meter = meter, None
         self.sent = 0  # the largest payload sent to S since the last `measure_window()`
-        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.listener.bind(path)
-        os.chmod(path, 0o666)  # the student's kernel may run as another uid (a root grader's sandbox)
-        self.listener.listen(1)
+        self.listener = _listen(path)
         self.path = path
-        self.conn: socket.socket | None = None
-        self.broken = ""
+        self.student = _Peer("o kernel do aluno", state_path)
+        # text mode: a test that reads code or measures memory calls the replay, which runs the notebook's
+        # plain defs as written (agent.py's replay_main), instead of S
+        self.replay = _Peer("o processo que roda o código do notebook")
+        self.replay_path, self.replay_secret = replay or (None, "")
+        self.replay_listener = _listen(self.replay_path, backlog=8) if self.replay_path else None
+        self.peer = self.student  # who the request being made goes to
+        self.text_mode = False
+        self._replayed: tuple[int, set[str]] | None = None  # (position, names the replay has) of this cell
         self.standins: dict[str, StandIn] = {}
         self.fetched: dict[str, object] = {}  # name -> the value T received for it (not T's own)
         # name -> what a test bound to a student's name through globals() (`_referencias`): the only bindings
         # of T's that go to S, and only while that name is still bound to it in T (DELETED: deleted so)
         self.explicit: dict[str, object] = {}
-        self.graphs = False  # S keeps autograd graphs for this cell
         from IPython import get_ipython
 
         self.ipython = get_ipython()
@@ -251,8 +293,9 @@ class Runtime:
         self.ns[FAILED] = self._raise_failure
 
         def before_cell(info) -> None:
-            """Before a test cell: fetch what it reads from S (the grader worked the names out)."""
-            self._locate_test(info.raw_cell)
+            """Before a test cell: fetch what it reads from S (the grader worked the names out); a test that
+            reads code or measures memory calls the replay (text mode)."""
+            self.text_mode = self._locate_test(info.raw_cell) and bool(_PROPERTY_TEST.search(info.raw_cell))
             self._failure = None
             free, self._binds = names.get(info.raw_cell) or ((), ())
             wanted = [n for n in free if n not in _INTERNAL]
@@ -282,16 +325,18 @@ class Runtime:
         failure, self._failure = self._failure, None
         raise failure
 
-    def _locate_test(self, text: str) -> None:
-        """The notebook position of the test cell about to run: the next test cell with this text."""
+    def _locate_test(self, text: str) -> bool:
+        """The notebook position of the test cell about to run: the next test cell with this text (False: not a
+        test cell, the grader's own code)."""
         for index in range(self._next_test, len(self.cells)):
             if self.cells[index] == ("test", text):
                 self.position, self._next_test = index, index + 1
-                return
+                return True
+        return False
 
     def accept(self, timeout_s: float) -> None:
         self.listener.settimeout(timeout_s)
-        self.conn, _ = self.listener.accept()
+        self.student.conn, _ = self.listener.accept()
         self.listener.close()  # one connection, the agent's: nothing else may reach this kernel
         os.unlink(self.path)
 
@@ -299,54 +344,60 @@ class Runtime:
         for name in self._binds:  # bound by the test cell: T's from now on, whatever value it holds
             self.fetched.pop(name, None)
         self._binds = ()
-        if self.graphs and not self.broken:
-            self.graphs = False
-            try:
-                self.request({"op": "release"}, [])
-            except ErroNoKernelDoAluno:
-                pass
+        for peer in (self.student, self.replay):
+            if peer.graphs and not peer.broken:
+                peer.graphs = False
+                try:
+                    with self._talking_to(peer):
+                        self.request({"op": "release"}, [])
+                except ErroNoKernelDoAluno:
+                    pass
 
-    # -- the channel -----------------------------------------------------------------------------------------
+    # -- the channels ----------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _talking_to(self, peer: _Peer):
+        previous, self.peer = self.peer, peer
+        try:
+            yield
+        finally:
+            self.peer = previous
 
     def _break(self, reason: str) -> None:
-        if not self.broken:
-            self.broken = reason
-            with open(self.state_path, "w", encoding="utf-8") as f:
-                json.dump({"motivo": reason}, f)
-            if self.conn is not None:
-                self.conn.close()
+        self.peer.break_off(reason)
 
     def request(self, header: dict, buffers: list) -> tuple[dict, list]:
-        if self.broken:
-            raise ErroNoKernelDoAluno(f"o kernel do aluno não responde mais ({self.broken})")
-        if self.conn is None:
-            raise ErroNoKernelDoAluno("o kernel do aluno não se conectou ao corretor")
+        peer = self.peer
+        if peer.broken:
+            raise ErroNoKernelDoAluno(f"{peer.label} não responde mais ({peer.broken})")
+        if peer.conn is None:
+            raise ErroNoKernelDoAluno(f"{peer.label} não se conectou ao corretor")
         # a random id: a frame S wrote before being asked cannot pass for the answer
         request_id = secrets.randbits(63)
         try:
             parts = wire.pack(header, buffers)
             self.sent = max(self.sent, sum(memoryview(p).nbytes for p in parts))
-            wire.send_frame(self.conn, request_id, parts)
+            wire.send_frame(peer.conn, request_id, parts)
             deadline = time.monotonic() + self.call_timeout_s
             dropped = 0
             while True:
-                got, payload = wire.recv_frame(self.conn, self.caps.frame_bytes, deadline)
+                got, payload = wire.recv_frame(peer.conn, self.caps.frame_bytes, deadline)
                 if got == request_id:
                     break
                 dropped += len(payload) + wire.FRAME.size  # late or unsolicited: dropped
                 if dropped > 4 * self.caps.frame_bytes:
-                    raise wire.WireError("o kernel do aluno inundou o canal")
+                    raise wire.WireError("o canal foi inundado")
             return wire.unpack(payload, self.caps)
         except TimeoutError:
             self._break(f"não respondeu em {self.call_timeout_s:g} s")
         except KeyboardInterrupt:
-            self._break("a célula foi interrompida enquanto esperava o kernel do aluno")
+            self._break("a célula foi interrompida enquanto esperava a resposta")
             raise
         except (wire.Closed, OSError):
-            self._break("o kernel do aluno morreu")
+            self._break("morreu")
         except wire.WireError as exc:
             self._break(f"resposta inválida: {exc}")
-        raise ErroNoKernelDoAluno(f"o kernel do aluno {self.broken}")
+        raise ErroNoKernelDoAluno(f"{peer.label} {peer.broken}")
 
     def _decoder(self, header, buffers, **kwargs) -> wire.Decoder:
         return wire.Decoder(header, buffers, self.caps, **kwargs)
@@ -363,6 +414,10 @@ class Runtime:
 
     def sync(self, names: tuple[str, ...]) -> None:
         """Before a test cell: S's current value of each name the cell reads that T does not own."""
+        with self._talking_to(self.student):
+            self._sync(names)
+
+    def _sync(self, names: tuple[str, ...]) -> None:
         wanted = [n for n in names if n not in builtins.__dict__ and not self._owned(n)]
         for name in [n for n in wanted if n in self.imports and n not in self.ns]:
             try:
@@ -373,7 +428,7 @@ class Runtime:
         if self._student_idle():  # a function S had is still a function: no need to ask again
             wanted = [n for n in wanted if not isinstance(self.ns.get(n), StandIn)]
         self._synced = self.position
-        if not wanted or self.conn is None:
+        if not wanted or self.student.conn is None:
             return
         header, buffers = self.request({"op": "get", "names": wanted}, [])
         decoder = self._decoder(header, buffers, refused="placeholder", leaves=True)
@@ -418,6 +473,8 @@ class Runtime:
     def _ship(self, obj, encoder: wire.Encoder, depth: int):
         """T-only nodes: S's own names, modules, T's functions as code. None: plain data."""
         if isinstance(obj, StandIn):
+            if self.peer is self.replay:  # (a test's function that calls it, run there: the GPU's memory)
+                self._define(obj.__name__)
             return {"t": "ref", "name": obj.__name__}
         if isinstance(obj, types.ModuleType):
             return {"t": "module", "name": obj.__name__}
@@ -465,6 +522,14 @@ class Runtime:
         return functools.wraps(function)(_Meter(self, function))
 
     def call(self, target: dict, args: tuple, kwargs: dict, label: str):
+        """Call a student function (or run a test's function) in S, or, in text mode, in the replay."""
+        peer = self._replay_ready() if self.text_mode else self.student
+        with self._talking_to(peer):
+            if peer is self.replay and target["op"] == "call":
+                self._define(target["target"])
+            return self._call(target, args, kwargs, label)
+
+    def _call(self, target: dict, args: tuple, kwargs: dict, label: str):
         encoder = wire.Encoder(self.caps, ship=self._ship)
         try:
             header = {
@@ -495,7 +560,15 @@ class Runtime:
         if reply.get("err"):
             sys.stderr.write(str(reply["err"]))
         if "error" in reply:
-            raise _student_error(reply["error"], label)
+            error = reply["error"]
+            shipped = any(isinstance(o, types.FunctionType) for o in encoder.objects.values())
+            if shipped and isinstance(error, dict):  # the test's own functions were there to be read
+                error = {
+                    "type": error.get("type") if error.get("module") == "builtins" else "ErroDoAluno",
+                    "module": "builtins" if error.get("module") == "builtins" else "",
+                    "message": "mensagem omitida: a chamada usava funções do próprio teste",
+                }
+            raise _student_error(error, label)
         if "refused" in reply:
             if reply.get("why"):
                 raise AssertionError(
@@ -582,26 +655,27 @@ class Runtime:
         outputs = [t for _, t in decoder.grad_tensors]  # in S's order: both walk the result as it was encoded
         if len(outputs) != graph.get("outputs") or not all(isinstance(t, torch.Tensor) for t in inputs):
             return result
-        self.graphs = True
+        self.peer.graphs = True
         if not inputs:  # nothing of T's to differentiate: leaves, as S's were
             swapped = {id(t): t.detach().requires_grad_(True) for t in outputs}
         else:
-            new = _gradient_function().apply(self, graph["handle"], outputs, *inputs)
+            new = _gradient_function().apply((self, self.peer), graph["handle"], outputs, *inputs)
             swapped = {id(old): fresh for old, fresh in zip(outputs, new, strict=True)}
         return _replace(result, swapped)
 
-    def backward(self, handle, grads) -> tuple:
+    def backward(self, peer: _Peer, handle, grads) -> tuple:
+        """The gradients of a result computed by `peer` (S or the replay), asked of it."""
         encoder = wire.Encoder(self.caps, ship=self._ship)
         header = {"op": "backward", "handle": handle, "grads": encoder.encode(list(grads)), "ctx": _context()}
         header.update(encoder.finish())
-        reply, buffers = self.request(header, encoder.buffers)
-        if "error" in reply:
-            raise _student_error(reply["error"], "backward")
-        entry = reply.get("result")
-        if not isinstance(entry, dict) or entry.get("kind") != "value":
-            raise AssertionError("os gradientes calculados no kernel do aluno não puderam ser lidos")
-        found = self._decode(self._decoder(reply, buffers), entry["value"])
-        return tuple(found)
+        with self._talking_to(peer):
+            reply, buffers = self.request(header, encoder.buffers)
+            if "error" in reply:
+                raise _student_error(reply["error"], "backward")
+            entry = reply.get("result")
+            if not isinstance(entry, dict) or entry.get("kind") != "value":
+                raise AssertionError("os gradientes calculados pelo código do aluno não puderam ser lidos")
+            return tuple(self._decode(self._decoder(reply, buffers), entry["value"]))
 
     # -- source ----------------------------------------------------------------------------------------------
 
@@ -630,61 +704,128 @@ class Runtime:
     def student_bindings(self) -> dict:
         """How the notebook's text binds each name in the cells before the running test
         (grader/kernels/standalone/inkernel/source.py)."""
-        return self._read_notebook()[1]
-
-    def _read_notebook(self) -> tuple[int, dict, str]:
         if self._bindings is None or self._bindings[0] != self.position:
             cells = []
             for index, (kind, text) in enumerate(self.cells[: self.position]):
                 if kind != "test":
                     if index not in self._parsed:
-                        self._parsed[index] = notebook_source.read_cell(index, text, kind == "student")
+                        self._parsed[index] = notebook_source.read_cell(index, text)
                     cells.append(self._parsed[index])
-            dynamic = next((cell for cell in cells if cell.dynamic), None)
-            why = ""
-            if dynamic is not None:
-                number = sum(1 for kind, _ in self.cells[: dynamic.index + 1] if kind != "test")
-                why = (
-                    f"o notebook usa {dynamic.dynamic} (na {number}ª célula de código), que pode trocar o código "
-                    "de uma função sem que isso apareça no texto: a correção só lê o código de funções "
-                    "definidas com def em notebooks sem exec, globals(), setattr, sys.modules e afins"
-                )
-            self._bindings = (self.position, notebook_source.bindings(cells), why)
-        return self._bindings
+            self._bindings = (self.position, notebook_source.bindings(cells))
+        return self._bindings[1]
+
+    def _futures(self) -> frozenset[str]:
+        """The `__future__` features of the cells before the test (IPython compiles the later cells with them)."""
+        return frozenset().union(*(c.futures for c in self._parsed.values() if c.index < self.position))
+
+    def _def_text(self, binding) -> str:
+        lines = self._parsed[binding.cell].text.splitlines(keepends=True)
+        return textwrap.dedent("".join(lines[binding.first : binding.last + 1]))
 
     def source_shell(self, name: str):
         """A never-run function compiled from the last plain `def` of `name` in the notebook before the test;
-        OSError when the notebook binds the name some other way, or could rebind it behind the text's back
-        (so inspect.getsource fails, saying why)."""
-        _, bindings, dynamic = self._read_notebook()
-        binding = bindings.get(name)
+        OSError when the notebook binds the name some other way (so inspect.getsource fails, saying why)."""
+        binding = self.student_bindings().get(name)
         if binding is None:
             raise OSError(f"{name} não é definida em nenhuma célula do notebook antes deste teste")
         if binding.kind != "def":
             raise OSError(_NotADef(name, binding.why or "não é um def")._explain())
-        if dynamic:
-            raise OSError(f"não foi possível ler o código de {name}: {dynamic}")
         text = self._parsed[binding.cell].text  # (what the lines of `binding` refer to)
-        futures = frozenset().union(
-            *(cell.futures for cell in self._parsed.values() if cell.index < self.position)
-        )
-        shell = _compile_shell(binding.cell, text, binding.first, binding.last - binding.first + 1, futures)
-        self._check_runs(name, shell)
-        return shell
+        count = binding.last - binding.first + 1
+        return _compile_shell(binding.cell, text, binding.first, count, self._futures())
 
-    def _check_runs(self, name: str, shell) -> None:
-        """OSError unless S runs, under `name`, the code of the text `shell` was compiled from (a cell that
-        stopped before its def, or anything that rebound the name behind the text, shows here; S could forge
-        its answer only by patching its agent, which the rules of source reading leave no construct for)."""
-        try:
-            reply, _ = self.request({"op": "code", "name": name}, [])
-        except ErroNoKernelDoAluno as exc:
-            raise OSError(str(exc)) from None
-        if reply.get("fingerprint") != wire.code_fingerprint(shell.__code__):
-            raise OSError(
-                f"a função {name} que roda não é a do último def de {name} no notebook (o def não chegou a rodar, "
-                "ou o nome foi trocado depois): a correção lê o código do texto e precisa que ele seja o que roda"
-            )
+    # -- the replay (text mode) ------------------------------------------------------------------------------
+
+    def _replay_ready(self) -> _Peer:
+        """The replay, connected and, for a new test cell, emptied (each cell gets the text before it)."""
+        if self.replay.conn is None and not self.replay.broken:
+            self._accept_replay()
+        if self._replayed is None or self._replayed[0] != self.position:
+            with self._talking_to(self.replay):
+                self.request({"op": "reset"}, [])
+            self._replayed = (self.position, set())
+        return self.replay
+
+    def _accept_replay(self) -> None:
+        """The first connection on the replay's socket that says the secret; any other is closed (the student's
+        kernel sees the socket's folder, and could connect first)."""
+        if self.replay_listener is None:
+            self.replay.break_off("não existe nesta correção")
+            raise ErroNoKernelDoAluno(f"{self.replay.label} não existe nesta correção")
+        deadline = time.monotonic() + self.call_timeout_s
+        while self.replay.conn is None:
+            left = deadline - time.monotonic()
+            try:
+                if left <= 0:
+                    raise TimeoutError
+                self.replay_listener.settimeout(left)
+                conn, _ = self.replay_listener.accept()
+            except (TimeoutError, OSError):
+                self.replay.break_off("não se conectou")
+                raise ErroNoKernelDoAluno(f"{self.replay.label} não se conectou ao corretor") from None
+            try:
+                _, said = wire.recv_frame(conn, 256, time.monotonic() + min(5.0, max(left, 0.1)))
+            except (TimeoutError, wire.WireError, OSError):
+                conn.close()
+                continue
+            if hmac.compare_digest(bytes(said), self.replay_secret.encode()):
+                self.replay.conn = conn
+            else:
+                conn.close()
+        self.replay_listener.close()
+        os.unlink(self.replay_path)
+
+    def _define(self, name: str) -> None:
+        """Give the replay what `name` needs, as the notebook's text has it before the test: the plain defs it
+        reaches (itself, its helpers), the imports and library aliases they read, and the values of the data
+        they read (copies from S: data only). A name the text binds otherwise that it calls is not defined,
+        and the call fails saying why."""
+        have = self._replayed[1]
+        bindings, steps, values, seen = self.student_bindings(), [], [], set()
+
+        def reach(current: str) -> None:
+            if current in have or current in seen:
+                return
+            seen.add(current)
+            binding = bindings.get(current)
+            if binding is None:
+                return  # a builtin, or a name the notebook never binds
+            if binding.kind == "def":
+                text = self._def_text(binding)
+                filename = f"<célula do aluno {binding.cell}>"
+            elif binding.kind in ("import", "alias"):
+                text, filename = binding.statement, "<importação do notebook>"
+            else:
+                values.append(current)  # data (or what cannot be defined from text: S says which)
+                return
+            for read in sorted(notebook_source.reads(text)):
+                reach(read)
+            steps.append(("code", current, (filename, text)))
+
+        reach(name)
+        encoder = wire.Encoder(self.caps, ship=self._ship)
+        if values:
+            with self._talking_to(self.student):
+                header, buffers = self.request({"op": "get", "names": values}, [])
+                decoder = self._decoder(header, buffers, refused="placeholder", leaves=True)
+                found = header.get("values")
+                if not isinstance(found, list) or len(found) != len(values):
+                    self._break("resposta inválida")
+                    raise ErroNoKernelDoAluno("o kernel do aluno respondeu fora do protocolo")
+                decoded = []
+                for value_name, entry in zip(values, found, strict=True):
+                    kind = entry.get("kind") if isinstance(entry, dict) else None
+                    if kind == "value":
+                        decoded.append((value_name, self._decode(decoder, entry.get("value"))))
+                    elif kind in ("function", "refused"):
+                        pass  # not defined in the replay: a call of it fails there, with NameError
+            steps = [("value", n, encoder.encode(v)) for n, v in decoded] + steps
+        header = {"op": "define", "steps": steps, "futures": sorted(self._futures())}
+        header.update(encoder.finish())
+        reply, _ = self.request(header, encoder.buffers)
+        if "error" in reply:
+            raise _student_error(reply["error"], f"definição de {name}")
+        have |= seen
 
 
 class _StudentNames(Mapping):
@@ -698,7 +839,7 @@ class _StudentNames(Mapping):
         binding = self._bindings[name]
         if binding.kind == "def":
             return self._runtime.standins.get(name) or StandIn(self._runtime, name)
-        if binding.kind == "import":
+        if binding.kind in ("import", "alias"):  # (`somar = np.sum`: numpy's)
             return (_CallableImported if binding.callable else _Imported)(name, binding.module)
         return (_CallableNotADef if binding.callable else _NotADef)(name, binding.why)
 
@@ -752,14 +893,15 @@ class _GlobalsView(MutableMapping):
 class _Meter:
     """A test's `@_medida_externa` memory measure, called with `chamada` (a call of a student function).
 
-    On the CPU: the grader, outside both sandboxes, resets the peak resident memory of S's process (Linux's
-    clear_refs), T runs `chamada()`, and the grader reads the peak (VmHWM) and the memory S touched for the
-    first time meanwhile (its page faults); the result is the larger of the peak's growth and the memory
-    touched, less the largest payload T sent it meanwhile (the arguments S had to receive: wire.py decodes
-    them in place, with no copy). S cannot change what is read (it may not write /proc), only what it
-    allocates; freeing memory it held before the call lowers the peak but not the memory touched.
-    On a GPU the memory is the device's, readable only inside S: the function runs there (as code), and its
-    result is a verdict input S could forge (README, "Segurança")."""
+    A memory test runs in text mode: the call measured is the replay's, which runs the notebook's def as
+    written and nothing else of the student's. On the CPU: the grader, outside the sandboxes, resets the
+    replay's peak resident memory (Linux's clear_refs), T runs `chamada()`, and the grader reads the peak
+    (VmHWM) and the memory the replay touched for the first time meanwhile (its page faults); the result is
+    the larger of the peak's growth and the memory touched, less the largest payload T sent it meanwhile
+    (the arguments it had to receive: wire.py decodes them in place, with no copy). The process cannot change
+    what is read (it may not write /proc nor use huge pages: confine.py), only what it allocates; freeing
+    memory it held before the call lowers the peak but not the memory touched. On a GPU the memory is the
+    device's, readable only inside the process: the function runs in the replay (as code)."""
 
     def __init__(self, runtime: Runtime, function):
         self.runtime, self.function = runtime, function
@@ -771,10 +913,11 @@ class _Meter:
             return self.runtime.call(
                 {"op": "run", "function": self.function}, (chamada, *args), kwargs, label
             )
-        base, faults = self.runtime.meter_request("reset")
+        which = " replay" if self.runtime.text_mode else ""  # (a memory test is one: always the replay)
+        base, faults = self.runtime.meter_request("reset" + which)
         self.runtime.sent = 0
         chamada()
-        peak, faults_after = self.runtime.meter_request("read")
+        peak, faults_after = self.runtime.meter_request("read" + which)
         # the peak over what S held, and what S touched for the first time (which freeing memory it held
         # before cannot hide), each less the arguments it had to receive
         return max(0, peak - base - self.runtime.sent, faults_after - faults - self.runtime.sent)
@@ -788,14 +931,14 @@ def _gradient_function():
 
     class RemoteGradient(torch.autograd.Function):
         @staticmethod
-        def forward(ctx, runtime, handle, outputs, *inputs):
-            ctx.runtime, ctx.handle, ctx.inputs = runtime, handle, len(inputs)
+        def forward(ctx, source, handle, outputs, *inputs):
+            (ctx.runtime, ctx.peer), ctx.handle, ctx.inputs = source, handle, len(inputs)
             return tuple(t.detach().clone() for t in outputs)
 
         @staticmethod
         @once_differentiable
         def backward(ctx, *grads):
-            found = ctx.runtime.backward(ctx.handle, grads)
+            found = ctx.runtime.backward(ctx.peer, ctx.handle, grads)
             if len(found) != ctx.inputs:
                 raise AssertionError("o kernel do aluno devolveu gradientes de menos ou de mais")
             return (None, None, None, *found)
@@ -832,13 +975,17 @@ def _importable(obj) -> dict | None:
     """A class or builtin function T has under another name (`from math import sqrt`): S imports the same."""
     if not isinstance(obj, (type, types.BuiltinFunctionType)):
         return None
-    module, name = getattr(obj, "__module__", None), getattr(obj, "__qualname__", "")
-    if not module or "<" in name:
-        return None
-    found = sys.modules.get(module)
-    for part in name.split("."):
-        found = getattr(found, part, None)
-    return {"t": "global", "module": module, "name": name} if found is obj else None
+    module = getattr(obj, "__module__", None)
+    # torch's functions say they are `_VariableFunctionsClass.exp` of module torch: torch.exp, by their name
+    for name in (getattr(obj, "__qualname__", ""), getattr(obj, "__name__", "")):
+        if not module or not name or "<" in name:
+            continue
+        found = sys.modules.get(module)
+        for part in name.split("."):
+            found = getattr(found, part, None)
+        if found is obj:
+            return {"t": "global", "module": module, "name": name}
+    return None
 
 
 def _replace(value, swapped: dict, depth: int = 0):

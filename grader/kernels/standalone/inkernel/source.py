@@ -1,27 +1,19 @@
-"""What the submitted notebook's text binds, read in the trusted test kernel (T): the source a structure check
-reads comes from here, never from the student's kernel.
+"""What the submitted notebook's text binds, read in the trusted test kernel (T): the code a structure check
+reads comes from here, never from the student's kernel, and so does what the replay runs.
 
 A test cell that reads a student function's code (no loop, one loop, uses autograd) gets the text of the last
-plain `def` of that name in the notebook's cells before the test: a top-level `def` with no decorator, not
-rebound afterwards (an assignment, an import, a class, `global` in a function, `f.__code__ = ...`). A name the
-text binds some other way has no readable source, and the check says so; the student's kernel is never asked,
-since everything it says about itself could be forged.
+plain `def` of that name in the notebook's cells before the test: a top-level `def` with no decorator. A name the
+text binds some other way (a lambda, a class, an assignment) has no readable source, and the check says so. The
+tests that read code or measure memory call the function in the replay (runtime.py's text mode), which runs
+exactly these definitions: whatever the student's other cells do to the running kernel, such a test checks
+the text.
 """
 
 from __future__ import annotations
 
 import ast
+import symtable
 from dataclasses import dataclass
-
-# attributes whose assignment changes what calling a function runs
-_REBINDING_ATTRIBUTES = {
-    "__code__",
-    "__wrapped__",
-    "__call__",
-    "__defaults__",
-    "__kwdefaults__",
-    "__globals__",
-}
 
 
 @dataclass(frozen=True)
@@ -29,7 +21,9 @@ class Binding:
     """How the notebook's text last binds a name before a test.
 
     kind: "def" (a plain def: `cell`, `first`/`last` its 0-based lines in that cell), "import" (`module`: where
-    it comes from), or "other" (`callable`: a lambda, a class or a decorated def; `why`: said to the student)."""
+    it comes from; `statement`: the import of that one name), "alias" (`name = np.sum`, a library's name:
+    `statement`, `module` its import's), or "other" (`callable`: a lambda, a class or a decorated def; `why`:
+    said to the student)."""
 
     kind: str
     cell: int = -1
@@ -38,6 +32,8 @@ class Binding:
     module: str = ""
     callable: bool = False
     why: str = ""
+    statement: str = ""
+    root: str = ""  # an alias's first name (`np` of `np.sum`)
 
 
 def parse_cell(text: str) -> tuple[ast.Module | None, str]:
@@ -60,23 +56,19 @@ def parse_cell(text: str) -> tuple[ast.Module | None, str]:
 
 @dataclass
 class Cell:
-    """What one code cell binds, read once: its top-level bindings in order (None: a `del`), `g = f` aliases,
-    names it rebinds from anywhere (`global` in a function, `f.__code__ = ...`), and its first construct that
-    could rebind behind the text's back ("" for none, or for a cell that is not the student's)."""
+    """What one code cell binds, read once: its top-level bindings in order (None: a `del`; ("*", None): a
+    `%reset`), its text as parsed, and the `__future__` features it turns on for later cells."""
 
     index: int
     text: str
     top: list[tuple[str, Binding | None]]
-    aliases: list[tuple[str, str]]
-    rebound: list[tuple[str, str]]  # (name, why), the name possibly an alias
-    dynamic: str = ""
-    futures: frozenset[str] = frozenset()  # `from __future__ import ...`: IPython compiles later cells so
+    futures: frozenset[str] = frozenset()
 
 
-def read_cell(index: int, text: str, students: bool) -> Cell:
-    """Cell `index` of the notebook; `students`: written by the student (then its dynamic constructs count)."""
+def read_cell(index: int, text: str) -> Cell:
+    """Cell `index` of the notebook."""
     tree, parsed = parse_cell(text)
-    cell = Cell(index, parsed, [], [], [])
+    cell = Cell(index, parsed, [])
     if tree is None:
         return cell
     body = _cell_magic_body(tree, text)
@@ -84,16 +76,12 @@ def read_cell(index: int, text: str, students: bool) -> Cell:
         tree, cell.text = body
     for statement in tree.body:
         if isinstance(statement, ast.FunctionDef) and not statement.decorator_list:
-            cell.top.append(
-                (
-                    statement.name,
-                    Binding("def", cell=index, first=statement.lineno - 1, last=statement.end_lineno - 1),
-                )
-            )
+            binding = Binding("def", cell=index, first=statement.lineno - 1, last=statement.end_lineno - 1)
+            cell.top.append((statement.name, binding))
         elif isinstance(statement, ast.Delete):
             cell.top += [(t.id, None) for t in statement.targets if isinstance(t, ast.Name)]
         else:
-            cell.top += list(_bound(statement, top=True).items())
+            cell.top += list(_bound(statement).items())
     for node in ast.walk(tree):
         magic = _magic(node)
         if magic is not None and magic[0] in _CODE_MAGICS:  # `%time x = f(1)`: a statement in the notebook
@@ -101,57 +89,62 @@ def read_cell(index: int, text: str, students: bool) -> Cell:
                 inner = ast.parse(magic[1])
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 continue
-            for name, _ in _bound(inner).items():
+            for name in _bound(inner):
                 cell.top.append((name, Binding("other", why=f"é definida numa mágica %{magic[0]}")))
         elif magic is not None and magic[0] == "reset":
             cell.top.append(("*", None))  # %reset: nothing bound before stays
-        if isinstance(node, ast.Global):
-            cell.rebound += [(name, "é redefinida dentro de uma função (global)") for name in node.names]
-        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
-            cell.aliases += [(t.id, node.value.id) for t in node.targets if isinstance(t, ast.Name)]
-        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
-                for part in ast.walk(target):
-                    if (
-                        isinstance(part, ast.Attribute)
-                        and part.attr in _REBINDING_ATTRIBUTES
-                        and isinstance(part.value, ast.Name)
-                    ):
-                        cell.rebound.append((part.value.id, f"tem o atributo {part.attr} trocado"))
     cell.futures = frozenset(
         alias.name
         for node in tree.body
         if isinstance(node, ast.ImportFrom) and node.module == "__future__"
         for alias in node.names
     )
-    if students:
-        cell.dynamic = dynamic_construct(tree, text)
     return cell
 
 
 def bindings(cells: list[Cell]) -> dict[str, Binding]:
-    """name -> its last binding in these cells, in order; a name rebound from anywhere (`global`, a
-    `__code__` swap, through an alias too) is never a plain def again."""
+    """name -> its last binding in these cells, in order."""
     found: dict[str, Binding] = {}
-    rebound: dict[str, Binding] = {}
-    aliases: dict[str, set[str]] = {}  # `g = f`: changing g.__code__ changes f
     for cell in cells:
         for name, binding in cell.top:
             if name == "*" and binding is None:
                 found.clear()
             elif binding is None:
                 found.pop(name, None)
+            elif binding.kind == "alias":  # `somar = np.sum`: numpy's, when np is an import
+                root = found.get(binding.root)
+                if root is not None and root.kind == "import":
+                    found[name] = Binding(
+                        "alias",
+                        module=root.module,
+                        callable=True,
+                        statement=binding.statement,
+                        root=binding.root,
+                    )
+                else:
+                    found[name] = Binding("other", why="não é definida por um def")
             else:
                 found[name] = binding
-        for target, source in cell.aliases:
-            aliases.setdefault(target, set()).add(source)
-        for name, why in cell.rebound:
-            for each in {name, *aliases.get(name, ())}:
-                rebound[each] = Binding("other", callable=True, why=why)
-    return {**found, **rebound}
+    return found
 
 
-def _bound(node: ast.AST, top: bool = False) -> dict[str, Binding]:
+def reads(text: str) -> set[str]:
+    """The global names a definition (a def, an import, an assignment) reads: in its defaults, annotations and
+    body, nested functions included, not its locals."""
+    try:
+        table = symtable.symtable(text, "<def>", "exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    found = {s.get_name() for s in table.get_symbols() if s.is_referenced()}
+    pending = list(table.get_children())
+    while pending:
+        scope = pending.pop()
+        found |= {s.get_name() for s in scope.get_symbols() if s.is_global() and s.is_referenced()}
+        pending += scope.get_children()
+    return found
+
+
+def _bound(node: ast.AST) -> dict[str, Binding]:
     """What a top-level statement other than a plain def binds: inside compound statements too (a def under
     `if` is not plain), never inside a function's, a class's or a comprehension's own scope."""
     found: dict[str, Binding] = {}
@@ -179,11 +172,26 @@ def _bound(node: ast.AST, top: bool = False) -> dict[str, Binding]:
                 continue
             if isinstance(node, ast.ImportFrom):
                 name, module = alias.asname or alias.name, "." * node.level + (node.module or "")
+                one = ast.ImportFrom(module=node.module, names=[alias], level=node.level)
             else:
                 name = alias.asname or alias.name.split(".")[0]
                 module = alias.name if alias.asname else alias.name.split(".")[0]
-            found[name] = Binding("import", module=module, callable=isinstance(node, ast.ImportFrom))
+                one = ast.Import(names=[alias])
+            found[name] = Binding(
+                "import", module=module, callable=isinstance(node, ast.ImportFrom), statement=ast.unparse(one)
+            )
         return found
+    if (
+        isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+        and isinstance(node.value, ast.Attribute)
+    ):
+        root = node.value
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if isinstance(root, ast.Name):  # `somar = np.sum`: resolved once the imports are known (bindings)
+            return {node.targets[0].id: Binding("alias", statement=ast.unparse(node), root=root.id)}
     if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
         return {node.id: Binding("other", why="não é definida por um def")}
     if isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
@@ -196,49 +204,8 @@ def _bound(node: ast.AST, top: bool = False) -> dict[str, Binding]:
     return found
 
 
-# IPython's magics whose argument is code run in the notebook's namespace (`%time x = 1`, `%%capture`), and
-# those that run nothing of the notebook's (the rest make a notebook's source unreadable: dynamic_construct)
+# IPython's magics whose argument is code run in the notebook's namespace (`%time x = 1`, `%%capture`)
 _CODE_MAGICS = {"time", "prun", "capture"}
-_QUIET_MAGICS = {
-    "timeit",  # runs its statement in a function of its own
-    "matplotlib",
-    "pip",
-    "conda",
-    "env",
-    "who",
-    "whos",
-    "who_ls",
-    "pwd",
-    "ls",
-    "cd",
-    "lsmagic",
-    "precision",
-    "xmode",
-    "history",
-    "reset",
-    "magic",
-    "pinfo",
-    "pinfo2",
-    "psearch",
-    "page",
-    "pdef",
-    "pdoc",
-    "psource",
-    "pfile",
-    "system",
-    "sx",
-    "sc",
-    "html",
-    "markdown",
-    "latex",
-    "javascript",
-    "js",
-    "svg",
-    "bash",
-    "sh",
-    "writefile",
-    "file",
-}
 
 
 def _magic(node: ast.AST) -> tuple[str, str] | None:
@@ -270,143 +237,3 @@ def _cell_magic_body(tree: ast.Module, text: str) -> tuple[ast.Module, str] | No
         return ast.parse(body), body
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-
-
-# Libraries a `from X import *` may come from: it binds their names, none of the student's
-_STAR_LIBRARIES = {
-    "torch",
-    "numpy",
-    "math",
-    "cmath",
-    "random",
-    "statistics",
-    "matplotlib",
-    "itertools",
-    "functools",
-}
-
-# What lets code bind a name, or change what a function runs, without a binding the text shows: a notebook
-# that does any of this in the student's cells has no readable source (a check cannot know what runs).
-_DYNAMIC_CALLS = {
-    "exec",
-    "eval",
-    "compile",
-    "globals",
-    "vars",
-    "locals",
-    "setattr",
-    "delattr",
-    "__import__",
-    "breakpoint",
-}
-_DYNAMIC_ATTRIBUTES = {
-    "__dict__",
-    "__globals__",
-    "__code__",
-    "__wrapped__",
-    "__builtins__",
-    "__closure__",
-    "__func__",
-    "__subclasses__",
-    "f_globals",
-    "f_locals",
-    "f_back",
-    "user_ns",
-    "user_global_ns",
-    "user_module",
-    "run_cell",
-    "run_code",
-    "_getframe",
-    "_current_frames",
-    "settrace",
-    "setprofile",
-    "_ip",
-    "get_ipython",
-    "set_custom_exc",
-    "input_transformers_post",
-    "input_transformers_cleanup",
-    "ast_transformers",
-    "FunctionType",
-    "CodeType",
-    "LambdaType",
-    "MethodType",
-}
-_DYNAMIC_MODULES = {
-    "importlib",
-    "ctypes",
-    "gc",
-    "marshal",
-    "pickle",
-    "dill",
-    "builtins",
-    "__main__",
-    "code",
-    "codeop",
-    "cProfile",
-    "profile",
-    "pdb",
-    "bdb",
-    "runpy",
-    "trace",
-    "pkgutil",
-    "IPython",
-    "ipykernel",
-    "threading",
-    "_thread",
-    "signal",
-    "inkernel",  # the grader's own code in the kernel
-}
-_DYNAMIC_MAGICS = {
-    "run",
-    "load",
-    "loadpy",
-    "macro",
-    "store",
-    "alias_magic",
-    "load_ext",
-    "reload_ext",
-    "config",
-}
-
-
-def dynamic_construct(tree: ast.Module, text: str) -> str:
-    """The first construct of a student's cell that can rebind a name behind the text's back ("" if none):
-    `exec`, `globals()`, `setattr`, `getattr` with a computed name, `sys.modules`, `f.__code__ = ...`,
-    importing ctypes or importlib, `get_ipython()` written by the student, the `%run` magic..."""
-    wrote_get_ipython = "get_ipython" in text  # magics become get_ipython() calls: only a written one counts
-    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr == "modules" and id(node) not in called:
-            return "sys.modules"  # (not model.modules(), a torch method)
-        if isinstance(node, ast.Call):
-            name = node.func.id if isinstance(node.func, ast.Name) else ""
-            if name in _DYNAMIC_CALLS:
-                return f"{name}()"
-            if name == "getattr" and len(node.args) > 1 and not isinstance(node.args[1], ast.Constant):
-                return "getattr com um nome calculado"
-            if name == "get_ipython" and wrote_get_ipython:
-                return "get_ipython()"
-            magic = _magic(node)
-            if magic is not None and magic[0] not in _CODE_MAGICS | _QUIET_MAGICS:
-                return f"a mágica %{magic[0]}"
-        elif isinstance(node, ast.Attribute) and node.attr in _DYNAMIC_ATTRIBUTES:
-            return node.attr
-        elif isinstance(node, ast.Name) and node.id in ("__builtins__", "__loader__", "__spec__"):
-            return node.id
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            modules = (
-                [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-            )
-            for module in modules:
-                if module.split(".")[0] in _DYNAMIC_MODULES:
-                    return f"import {module}"
-            if isinstance(node, ast.ImportFrom):
-                if (
-                    any(a.name == "*" for a in node.names)
-                    and (node.module or "").split(".")[0] not in _STAR_LIBRARIES
-                ):
-                    return f"from {node.module} import *"
-                for alias in node.names:
-                    if alias.name in _DYNAMIC_CALLS | _DYNAMIC_ATTRIBUTES | {"modules"}:
-                        return f"from {node.module} import {alias.name}"
-    return ""

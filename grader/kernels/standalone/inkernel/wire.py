@@ -192,25 +192,6 @@ def unpack(payload, caps: Caps) -> tuple[dict, list[memoryview]]:
     return header, buffers
 
 
-def code_fingerprint(code: types.CodeType) -> str:
-    """What a function's code does, independent of where it was compiled (file, lines): its bytecode, names,
-    constants and arguments, its nested functions' too. T compares S's with the notebook text's."""
-    digest = hashlib.sha256()
-
-    def feed(code: types.CodeType) -> None:
-        digest.update(code.co_code)
-        digest.update(repr((code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars)).encode())
-        digest.update(repr((code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount)).encode())
-        for const in code.co_consts:
-            if isinstance(const, types.CodeType):
-                feed(const)
-            else:
-                digest.update(repr((type(const).__name__, const)).encode())
-
-    feed(code)
-    return digest.hexdigest()
-
-
 # -- libraries, imported once and only if installed -------------------------------------------------------------
 
 _libs: dict[str, types.ModuleType | None] = {}

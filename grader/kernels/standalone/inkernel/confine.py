@@ -1,0 +1,126 @@
+"""What a process that runs a student's code may no longer do, set by the process on itself before the student's
+first line (the zygote's kernels and replays, grader/kernels/standalone/zygote.py). Stdlib only; irrevocable.
+
+- Landlock (Linux 5.13+): no file under /proc or /sys may be opened for writing (`/proc/self/clear_refs` would
+  reset the peak memory the grader reads from outside; `/proc/<pid>/mem` of a sibling process would change it).
+- seccomp: no ptrace, no process_vm_writev (no writing another process's memory), and no huge pages (prctl
+  PR_SET_THP_DISABLE, madvise MADV_HUGEPAGE / MADV_COLLAPSE, process_madvise): one page fault then counts
+  4 KiB, as the grader's memory measure assumes (grader/kernels/meter.py).
+- no huge pages to begin with (PR_SET_THP_DISABLE).
+
+Each step that this machine does not offer is skipped (an old kernel, another architecture); `confine()` says
+which were set.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+
+_PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_THP_DISABLE = 41
+_PR_SET_SECCOMP = 22
+_SECCOMP_MODE_FILTER = 2
+
+_LANDLOCK_WRITE_FILE = 1 << 1
+_SYS_LANDLOCK = (
+    444,
+    445,
+    446,
+)  # create_ruleset, add_rule, restrict_self: the same numbers on every architecture
+
+# architecture -> (AUDIT_ARCH, syscall numbers: ptrace, process_vm_writev, process_madvise, prctl, madvise)
+_SYSCALLS = {
+    "x86_64": (0xC000003E, 101, 311, 440, 157, 28),
+    "aarch64": (0xC00000B7, 117, 271, 440, 167, 233),
+}
+_MADV_HUGEPAGE, _MADV_COLLAPSE = 14, 25
+
+
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+class _Filter(ctypes.Structure):
+    _fields_ = [
+        ("code", ctypes.c_uint16),
+        ("jt", ctypes.c_uint8),
+        ("jf", ctypes.c_uint8),
+        ("k", ctypes.c_uint32),
+    ]
+
+
+class _Program(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_Filter))]
+
+
+def confine() -> list[str]:
+    """Confine this process (and what it starts); the steps set."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    done = []
+    if libc.prctl(_PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0:
+        done.append("thp")
+    libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)  # required by both below, for an unprivileged process
+    if _no_writes_under_proc(libc):
+        done.append("landlock")
+    if _seccomp(libc):
+        done.append("seccomp")
+    return done
+
+
+def _no_writes_under_proc(libc) -> bool:
+    create, add, restrict = _SYS_LANDLOCK
+    handled = ctypes.c_uint64(_LANDLOCK_WRITE_FILE)
+    ruleset = libc.syscall(create, ctypes.byref(handled), ctypes.sizeof(handled), 0)
+    if ruleset < 0:
+        return False
+    try:
+        for name in os.listdir("/"):
+            if name in ("proc", "sys"):
+                continue
+            try:
+                parent = os.open(os.path.join("/", name), os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue
+            rule = _PathBeneath(_LANDLOCK_WRITE_FILE, parent)
+            libc.syscall(add, ruleset, 1, ctypes.byref(rule), 0)  # LANDLOCK_RULE_PATH_BENEATH
+            os.close(parent)
+        return libc.syscall(restrict, ruleset, 0) == 0
+    finally:
+        os.close(ruleset)
+
+
+def _seccomp(libc) -> bool:
+    known = _SYSCALLS.get(platform.machine())
+    if known is None:
+        return False
+    arch, ptrace, vm_writev, process_madvise, prctl, madvise = known
+    ld, jeq, ret = 0x20, 0x15, 0x06  # BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, BPF_RET|BPF_K
+    allow, deny = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
+    low_arg = [16 + 8 * i for i in range(6)]  # seccomp_data.args[i], low 32 bits (little-endian)
+    program = [
+        (ld, 0, 0, 4),  # 0: arch
+        (jeq, 1, 0, arch),  # 1: ours -> 3
+        (ret, 0, 0, allow),  # 2: another architecture's calling convention: not filtered
+        (ld, 0, 0, 0),  # 3: syscall number
+        (jeq, 9, 0, ptrace),  # 4 -> 14 deny
+        (jeq, 8, 0, vm_writev),  # 5 -> 14
+        (jeq, 7, 0, process_madvise),  # 6 -> 14
+        (jeq, 1, 0, prctl),  # 7 -> 9
+        (jeq, 2, 6, madvise),  # 8 -> 11, else 15 allow
+        (ld, 0, 0, low_arg[0]),  # 9: prctl's option
+        (jeq, 3, 4, _PR_SET_THP_DISABLE),  # 10 -> 14 deny, else 15 allow
+        (ld, 0, 0, low_arg[2]),  # 11: madvise's advice
+        (jeq, 1, 0, _MADV_HUGEPAGE),  # 12 -> 14
+        (jeq, 0, 1, _MADV_COLLAPSE),  # 13 -> 14, else 15 allow
+        (ret, 0, 0, deny),  # 14
+        (ret, 0, 0, allow),  # 15
+    ]
+    for index, (code, jt, jf, _) in enumerate(program):  # every jump lands on an instruction
+        assert code != jeq or index + 1 + max(jt, jf) < len(program), index
+    filters = (_Filter * len(program))(*[_Filter(*row) for row in program])
+    fprog = _Program(len(program), filters)
+    return libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0
