@@ -146,19 +146,22 @@ def mini_source() -> nbformat.NotebookNode:
     )
 
 
-# A test whose verdict is measured in the student's kernel (grader/grading/tamper.py holds it for review when the
-# student's code hooks IPython): dobro must answer within seconds.
+# A test with a memory measure (grader/kernels/standalone/inkernel/runtime.py's `_medida_externa`): read from outside
+# the student's process on the CPU; on a GPU measured in it (then grader/grading/tamper.py holds it for review when
+# the student's code hooks IPython).
 PROBE_TEST = (
-    "def _no_kernel_do_aluno(funcao):\n"
-    '    """Na correção, a função marcada assim roda no kernel do aluno (mede o que só existe lá)."""\n'
+    "def _medida_externa(funcao):\n"
+    '    """Na correção, esta medida é feita de fora do processo que roda o código do aluno."""\n'
     "    return funcao\n\n\n"
-    "@_no_kernel_do_aluno\n"
-    "def _segundos(chamada):\n"
-    "    import time\n"
-    "    inicio = time.perf_counter()\n"
+    "@_medida_externa\n"
+    "def _pico_de_memoria(chamada):\n"
+    "    import tracemalloc\n"
+    "    tracemalloc.start()\n"
     "    chamada()\n"
-    "    return time.perf_counter() - inicio\n\n\n"
-    'assert _segundos(lambda: dobro(10**6)) < 5, "dobro deveria responder em segundos"'
+    "    pico = tracemalloc.get_traced_memory()[1]\n"
+    "    tracemalloc.stop()\n"
+    "    return pico\n\n\n"
+    'assert _pico_de_memoria(lambda: dobro(10**6)) < 50 * 2**20, "dobro não deveria alocar dezenas de MiB"'
 )
 
 
@@ -350,3 +353,227 @@ def worksheet(
     csv.writer(buffer).writerows(rows)
     path.write_text(buffer.getvalue(), encoding="utf-8")
     return path
+
+
+# --- a course with the test patterns of the real notebooks, for the attacks on the test kernel's state -------
+
+PATTERNS_LESSON = '''import numpy as np
+import torch
+
+
+def g_licao(u):
+    """Uma função da lição, que um teste troca por outra (_referencias)."""
+    return u ** 2'''
+
+PATTERNS_CHECK_HELPERS = '''import ast
+import inspect
+import textwrap
+
+_BIBLIOTECAS_TESTE = ('torch', 'numpy', 'builtins', 'math', 'functools', 'itertools', 'operator')
+
+
+def _arvores_teste(funcao, nome):
+    """A árvore de `funcao` e das funções do notebook que ela chama (pelo __globals__ da função)."""
+    arvores, vistos, pendentes = [], set(), [(nome, funcao)]
+    while pendentes:
+        nome_atual, atual = pendentes.pop()
+        if id(atual) in vistos:
+            continue
+        vistos.add(id(atual))
+        try:
+            arvore = ast.parse(textwrap.dedent(inspect.getsource(atual)))
+            plana = isinstance(arvore.body[0], ast.FunctionDef) and not arvore.body[0].decorator_list
+        except (OSError, TypeError, SyntaxError, IndexError) as erro:
+            raise AssertionError(f"Não foi possível ler o código de {nome_atual}: {erro}") from None
+        if not plana:
+            raise AssertionError(f"Não foi possível ler o código de {nome_atual}: defina-a com def, sem decoradores")
+        arvores.append(arvore)
+        locais = {a.arg for a in arvore.body[0].args.args}
+        locais |= {n.id for n in ast.walk(arvore) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        ambiente = getattr(atual, '__globals__', {})
+        for no in ast.walk(arvore):
+            if isinstance(no, ast.Call) and isinstance(no.func, ast.Name) and no.func.id not in locais:
+                outro = ambiente.get(no.func.id)
+                modulo = str(getattr(outro, '__module__', '') or '')
+                if outro is not None and modulo.split('.')[0] not in _BIBLIOTECAS_TESTE and no.func.id != nome_atual:
+                    pendentes.append((no.func.id, outro))
+    return arvores'''
+
+PATTERNS_MEASURE = '''def _medida_externa(funcao):
+    """Na correção, esta medida é feita de fora do processo que roda o código do aluno."""
+    return funcao
+
+
+@_medida_externa
+def _pico_teste(chamada):
+    """Pico de memória (bytes) alocada durante chamada(), além da que já existia."""
+    import os
+    import warnings
+
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    salvo, nulo = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(nulo, 2)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+                chamada()
+    finally:
+        os.dup2(salvo, 2)
+        os.close(salvo)
+        os.close(nulo)
+    eventos = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()
+                     if e.name() == '[memory]')
+    atual = pico = 0
+    for _, nbytes in eventos:
+        atual += nbytes
+        pico = max(pico, atual)
+    return pico'''
+
+PATTERNS_REFERENCES = '''import contextlib
+
+
+@contextlib.contextmanager
+def _referencias(**funcoes):
+    """Durante o teste, troca funções do notebook por versões de referência."""
+    originais = {nome: globals().get(nome) for nome in funcoes}
+    globals().update(funcoes)
+    try:
+        yield
+    finally:
+        globals().update(originais)'''
+
+PATTERNS_TESTS = {
+    # a structure check (contract style), whose lookups the attacks try to turn into overrides; values too
+    "soma_linhas_sem_laco": PATTERNS_CHECK_HELPERS
+    + '''
+import numpy as np
+
+arvores_teste = _arvores_teste(soma_linhas, "soma_linhas")
+# as older checks did: every name the code mentions, looked up in the test's globals()
+nomes_vistos_teste = {n.id: globals().get(n.id) for a in arvores_teste for n in ast.walk(a) if isinstance(n, ast.Name)}
+lacos_teste = [n for a in arvores_teste for n in ast.walk(a) if isinstance(n, (ast.For, ast.While, ast.comprehension))]
+X_teste = np.array([[1.0, 2.0], [3.0, -4.0]])
+assert np.allclose(soma_linhas(X_teste.copy()), [3.0, -1.0]), "soma_linhas: valores errados"
+assert not lacos_teste, "soma_linhas não deveria ter laços Python"''',
+    # a list of hidden inputs bound by the test (attack class 1 empties it)
+    "soma_linhas_valores": '''import numpy as np
+
+entradas_teste = [np.arange(6.0).reshape(2, 3)]
+### BEGIN HIDDEN TESTS
+rng_teste = np.random.default_rng(5)
+entradas_teste += [rng_teste.standard_normal((4, 3)), rng_teste.standard_normal((1, 7))]
+### END HIDDEN TESTS
+assert np.allclose(soma_linhas(np.ones((2, 2))), [2.0, 2.0]), "soma_linhas(ones) deveria ser [2, 2]"
+for X_teste in entradas_teste:
+    copia_teste = X_teste.copy()
+    r_teste = soma_linhas(X_teste.copy())
+    assert isinstance(r_teste, np.ndarray) and r_teste.shape == (copia_teste.shape[0],), "formato errado"
+    assert np.allclose(r_teste, copia_teste.sum(axis=1)), "soma_linhas: valores errados"''',
+    # expected values from T's own copies, computed before the call (attack class 2 fills the inputs)
+    "atualiza_valores": '''import torch
+
+g_teste = torch.Generator().manual_seed(3)
+for n_teste, d_teste in [(5, 3), (8, 2)]:
+    A_teste = torch.randn(n_teste, d_teste, generator=g_teste)
+    B_teste = torch.randn(n_teste, d_teste, generator=g_teste)
+    C_teste = torch.randn(n_teste, n_teste, generator=g_teste)
+    esperado_teste = C_teste + A_teste @ B_teste.T
+    atualiza(C_teste, A_teste.clone(), B_teste.clone())
+    assert torch.allclose(C_teste, esperado_teste, atol=1e-5), "atualiza: C deveria ser C + A·Bᵀ"''',
+    # memory measured from outside S, on a call whose values are checked (classes 3 and 4)
+    "atualiza_memoria": PATTERNS_MEASURE
+    + '''
+import torch
+
+g_teste = torch.Generator().manual_seed(4)
+A_teste = torch.randn(3072, 16, generator=g_teste)
+B_teste = torch.randn(3072, 16, generator=g_teste)
+C_teste = torch.randn(3072, 3072, generator=g_teste)
+esperado_teste = C_teste + A_teste @ B_teste.T
+tamanho_teste = C_teste.numel() * C_teste.element_size()
+atualiza(torch.zeros(4, 4), torch.ones(4, 1), torch.ones(4, 1))  # aquecimento
+extra_teste = _pico_teste(lambda: atualiza(C_teste, A_teste.clone(), B_teste.clone()))
+assert torch.allclose(C_teste, esperado_teste, atol=1e-3), "atualiza: C deveria ser C + A·Bᵀ"
+assert extra_teste <= 1.5 * tamanho_teste, f"atualiza usou {extra_teste / tamanho_teste:.1f} vezes o tamanho de C"''',
+    # a lesson function swapped by _referencias (class 6 recognises it)
+    "derivada_valores": PATTERNS_REFERENCES
+    + '''
+import torch
+
+
+def _g_teste(u):
+    return torch.sin(u)
+
+
+x_teste = torch.tensor([0.5, -1.0, 2.0])
+copia_teste = x_teste.clone()
+assert torch.allclose(derivada(x_teste.clone()), 2 * copia_teste), "derivada de u² deveria ser 2u"
+with _referencias(g_licao=_g_teste):
+    assert torch.allclose(derivada(x_teste.clone()), torch.cos(copia_teste)), "a derivada deveria seguir g_licao"''',
+    # a set of accepted calls bound by the test (class 1 adds to it), and the code's text (class 5)
+    "derivada_autograd": PATTERNS_CHECK_HELPERS
+    + "\n"
+    + PATTERNS_REFERENCES
+    + '''
+import torch
+
+_AUTOGRAD_TESTE = {"backward", "grad"}
+chamadas_teste = {n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, 'id', '')
+                  for a in _arvores_teste(derivada, "derivada") for n in ast.walk(a) if isinstance(n, ast.Call)}
+
+
+def _exp_teste(u):
+    return torch.exp(u)
+
+
+x_teste = torch.tensor([1.5, -0.5])
+assert torch.allclose(derivada(x_teste.clone()), 2 * x_teste), "derivada de u² deveria ser 2u"
+assert chamadas_teste & _AUTOGRAD_TESTE, "derivada deveria usar o autograd (backward ou torch.autograd.grad)"
+with _referencias(g_licao=_exp_teste):
+    assert torch.allclose(derivada(x_teste.clone()), torch.exp(x_teste)), "a derivada deveria seguir g_licao"''',
+}
+
+
+def patterns_source() -> nbformat.NotebookNode:
+    """The instructor's `padroes`: three functions whose test cells use the patterns of the real notebooks (a
+    structure check, hidden inputs in a list, expected values from copies, an external memory measure, a lesson
+    function swapped by `_referencias`, a set of accepted calls)."""
+    answers = {
+        "soma_linhas": 'def soma_linhas(X):\n    """A soma de cada linha de X, sem laço."""\n'
+        "    ### BEGIN SOLUTION\n    return X.sum(axis=1)\n    ### END SOLUTION",
+        "atualiza": 'def atualiza(C, A, B):\n    """C <- C + A·Bᵀ, no lugar, com no máximo um auxiliar do tamanho de C."""\n'
+        "    ### BEGIN SOLUTION\n    C.add_(A @ B.T)\n    ### END SOLUTION",
+        "derivada": 'def derivada(x):\n    """A derivada de g_licao em cada ponto de x, pelo autograd."""\n'
+        "    ### BEGIN SOLUTION\n    u = x.detach().clone().requires_grad_(True)\n"
+        "    g_licao(u).sum().backward()\n    return u.grad\n    ### END SOLUTION",
+    }
+    cells = [
+        new_markdown_cell("# Padrões dos testes"),
+        with_meta(new_code_cell(PATTERNS_LESSON), "licao", locked=True),
+    ]
+    for function, answer in answers.items():
+        cells.append(with_meta(new_code_cell(answer), f"resposta_{function}", solution=True))
+        for grade_id, test in PATTERNS_TESTS.items():
+            if grade_id.startswith(function):
+                cells.append(with_meta(new_code_cell(test), grade_id, grade=True, locked=True, points=1))
+    return new_notebook(
+        cells=cells,
+        metadata={"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+    )
+
+
+def build_patterns_course(tmp_path: Path, sandbox_available: bool):
+    """A course folder (tmp_path/curso) with the released `padroes` assignment; its settings."""
+    from grader.config import load_settings
+    from grader.course import release
+
+    course = tmp_path / "curso"
+    (course / "source" / "padroes").mkdir(parents=True)
+    (course / "grader_config.py").write_text(course_config(["padroes"], SANDBOX=sandbox_available))
+    nbformat.write(patterns_source(), course / "source" / "padroes" / "padroes.ipynb")
+    settings = load_settings(course)
+    release.generate(settings, "padroes")
+    return settings

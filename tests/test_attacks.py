@@ -39,7 +39,14 @@ from nbgrader.api import Gradebook
 
 from grader.course.release import solved_copy
 from grader.nbmeta import nbgrader_meta
-from tests.helpers import build_mini_course, cell_by_grade_id, set_config, tree_digest, write_notebook
+from tests.helpers import (
+    build_mini_course,
+    build_patterns_course,
+    cell_by_grade_id,
+    set_config,
+    tree_digest,
+    write_notebook,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -1057,3 +1064,337 @@ def test_machine_left_clean(graded: Graded):
     allowed = ("curso/autograded/", "curso/submitted", "rel/", "curso/gradebook.db")
     new = {str(p.relative_to(graded.ctx.root)) for p in graded.ctx.root.rglob("*")} - graded.before
     assert [p for p in sorted(new) if not p.startswith(allowed) and p != "rel"] == []
+
+
+# === Attacks on the test kernel's own state (issue 21): the patterns of the real notebooks =================
+#
+# A second class, graded in one batch: the `padroes` course (tests/helpers.py: a structure check, hidden inputs
+# in a list, expected values from copies, a memory measure from outside, a lesson function swapped by
+# `_referencias`, a set of accepted calls). Each attack is written by a student who has read
+# grader/kernels/standalone/inkernel/ and sits beside an honest twin: the same answers, without the trick. Each attack
+# earns no more than its twin, and nothing is held for review.
+
+SOMA_CERTA = "def soma_linhas(X):\n    return X.sum(axis=1)\n"
+SOMA_ZEROS = "def soma_linhas(X):\n    return X.sum(axis=1) * 0\n"
+SOMA_COM_LACO = (
+    "def soma_linhas(X):\n    import numpy as np\n    return np.array([sum(linha) for linha in X])\n"
+)
+ATUALIZA_CERTA = "def atualiza(C, A, B):\n    C.add_(A @ B.T)\n"
+ATUALIZA_DOIS = "def atualiza(C, A, B):\n    D = A @ B.T\n    C[:] = C + D\n"
+ATUALIZA_NADA = "def atualiza(C, A, B):\n    return None\n"
+DERIVADA_CERTA = (
+    "def derivada(x):\n"
+    "    u = x.detach().clone().requires_grad_(True)\n"
+    "    g_licao(u).sum().backward()\n"
+    "    return u.grad\n"
+)
+DERIVADA_FORMULA = "def derivada(x):\n    return 2 * x\n"
+
+
+@dataclass(frozen=True)
+class StateAttack:
+    does: str
+    answers: dict[str, str]  # function -> the attack's code (the twin: `twin`, or the same without `trick`)
+    twin: dict[str, str]  # function -> the honest twin's code: the same answers, no trick
+
+
+STATE_ATTACKS: dict[str, StateAttack] = {
+    # 1. T's own objects written from S
+    "nomes_de_teste": StateAttack(
+        "functions named like the test's variables (entradas_teste, _AUTOGRAD_TESTE, esperado_teste): the "
+        "structure check looks them up, then the tests bind those names to hidden inputs, a set of accepted "
+        "calls and an expected tensor; every call empties the lists, adds 'mul' to the sets, zeroes the tensors "
+        "it finds under those names; soma_linhas is right only on two-row inputs (the visible ones), atualiza "
+        "zeroes C, derivada is the formula 2x",
+        {
+            "soma_linhas": (
+                "def entradas_teste():\n    pass\n\n"
+                "def _AUTOGRAD_TESTE():\n    pass\n\n"
+                "def esperado_teste():\n    pass\n\n"
+                "def _estraga():\n"
+                "    import torch\n"
+                "    for alvo in (entradas_teste, _AUTOGRAD_TESTE, esperado_teste):\n"
+                "        if isinstance(alvo, list):\n"
+                "            alvo.clear()\n"
+                "        elif isinstance(alvo, set):\n"
+                "            alvo.add('mul')\n"
+                "        elif isinstance(alvo, torch.Tensor):\n"
+                "            alvo.zero_()\n\n"
+                "def soma_linhas(X):\n"
+                "    _estraga()\n"
+                "    entradas_teste, _AUTOGRAD_TESTE, esperado_teste  # so that a check looks them up\n"
+                "    return X.sum(axis=1) if X.shape[0] == 2 else X.sum(axis=1) * 0\n"
+            ),
+            "atualiza": "def atualiza(C, A, B):\n    _estraga()\n    C.zero_()\n",
+            "derivada": "def derivada(x):\n    import torch\n    _estraga()\n    return torch.mul(x, 2)\n",
+        },
+        {
+            "soma_linhas": "def soma_linhas(X):\n    return X.sum(axis=1) if X.shape[0] == 2 else X.sum(axis=1) * 0\n",
+            "atualiza": "def atualiza(C, A, B):\n    C.zero_()\n",
+            "derivada": "def derivada(x):\n    import torch\n    return torch.mul(x, 2)\n",
+        },
+    ),
+    # 2. expected values computed after the call from the objects the call received
+    "preenche_entradas": StateAttack(
+        "each function zeroes the tensors and arrays it receives and returns what that makes right",
+        {
+            "soma_linhas": "def soma_linhas(X):\n    X[...] = 0\n    return X.sum(axis=1)\n",
+            "atualiza": "def atualiza(C, A, B):\n    A.zero_()\n    B.zero_()\n    C.add_(A @ B.T)\n",
+            "derivada": "def derivada(x):\n    x.zero_()\n    return x * 0\n",
+        },
+        {
+            "soma_linhas": "def soma_linhas(X):\n    return X.sum(axis=1) * 0\n",
+            "atualiza": ATUALIZA_NADA,
+            "derivada": "def derivada(x):\n    return x * 0\n",
+        },
+    ),
+    # 3. points a do-nothing answer earns
+    "faz_nada": StateAttack(
+        "the release with every `raise NotImplementedError()` replaced by `pass`",
+        {
+            f: f"def {f}({args}):\n    pass\n"
+            for f, args in (("soma_linhas", "X"), ("atualiza", "C, A, B"), ("derivada", "x"))
+        },
+        {
+            f: f"def {f}({args}):\n    return None\n"
+            for f, args in (("soma_linhas", "X"), ("atualiza", "C, A, B"), ("derivada", "x"))
+        },
+    ),
+    # 4. what S reports about itself is believed
+    "mente_na_medida": StateAttack(
+        "two buffers of C's size, with the profiler silenced and the agent's `run` and memory answers patched "
+        "to report nothing",
+        {
+            "atualiza": (
+                "import gc, types\nimport torch.profiler\n\n"
+                "class _Calado:\n"
+                "    profiler = types.SimpleNamespace(kineto_results=types.SimpleNamespace(events=lambda: []))\n"
+                "    def __init__(self, *a, **k):\n        pass\n"
+                "    def __enter__(self):\n        return self\n"
+                "    def __exit__(self, *a):\n        return False\n\n"
+                "torch.profiler.profile = _Calado\n"
+                "for _objeto in gc.get_objects():\n"
+                "    if type(_objeto).__name__ == 'Agent':\n"
+                "        _objeto.run = lambda *a, **k: 0\n"
+            )
+            + ATUALIZA_DOIS,
+        },
+        {"atualiza": ATUALIZA_DOIS},
+    ),
+    "sente_a_medida": StateAttack(
+        "two buffers, except when it senses the measure (its own peak memory was just reset, or the profiler "
+        "is on): then it skips the work",
+        {
+            "atualiza": (
+                "def _medindo():\n"
+                "    import torch\n"
+                "    campos = dict(l.split(':', 1) for l in open('/proc/self/status') if ':' in l)\n"
+                "    pico, agora = int(campos['VmHWM'].split()[0]), int(campos['VmRSS'].split()[0])\n"
+                "    return pico - agora < 4096 or getattr(torch.autograd.profiler, '_is_profiler_enabled', False)\n\n"
+                "def atualiza(C, A, B):\n"
+                "    if _medindo():\n"
+                "        return None\n"
+                "    D = A @ B.T\n"
+                "    C[:] = C + D\n"
+            ),
+        },
+        {"atualiza": ATUALIZA_DOIS},
+    ),
+    "procura_a_medida": StateAttack(
+        "two buffers, and a thread that looks for the grader's memory socket everywhere it can see and asks it "
+        "to reset the peak after the allocations",
+        {
+            "atualiza": (
+                "import os, socket, threading\n\n"
+                "def _zera_medida():\n"
+                "    for raiz in ('/tmp', '/run', '/', os.getcwd()):\n"
+                "        for pasta, _, nomes in os.walk(raiz):\n"
+                "            for nome in nomes:\n"
+                "                if nome.endswith('.sock'):\n"
+                "                    try:\n"
+                "                        s = socket.socket(socket.AF_UNIX)\n"
+                "                        s.settimeout(0.2)\n"
+                "                        s.connect(os.path.join(pasta, nome))\n"
+                "                        s.sendall(b'reset\\n')\n"
+                "                        print('CONECTOU', nome)\n"
+                "                    except OSError:\n"
+                "                        pass\n\n"
+                "def atualiza(C, A, B):\n"
+                "    D = A @ B.T\n"
+                "    C[:] = C + D\n"
+                "    threading.Thread(target=_zera_medida).start()\n"
+            ),
+        },
+        {"atualiza": ATUALIZA_DOIS},
+    ),
+    # 5. structure checks skip what they cannot read
+    "fonte_falsa": StateAttack(
+        "soma_linhas with a loop, its __wrapped__ pointing at a loop-free decoy",
+        {
+            "soma_linhas": SOMA_COM_LACO
+            + "\ndef _isca(X):\n    return X.sum(axis=1)\n\nsoma_linhas.__wrapped__ = _isca\n"
+        },
+        {"soma_linhas": SOMA_COM_LACO},
+    ),
+    "exec_depois_do_def": StateAttack(
+        "a loop-free decoy as the last plain def, the loop version put in its place by exec",
+        {
+            "soma_linhas": (
+                "def soma_linhas(X):\n    return X.sum(axis=1)\n\n"
+                "exec('def soma_linhas(X):\\n    import numpy as np\\n'\n"
+                "     '    return np.array([sum(linha) for linha in X])\\n')\n"
+            ),
+        },
+        {"soma_linhas": SOMA_COM_LACO},
+    ),
+    "auxiliar_instancia": StateAttack(
+        "the loop hidden in a callable instance that soma_linhas calls",
+        {
+            "soma_linhas": (
+                "class _Somador:\n"
+                "    def __call__(self, X):\n"
+                "        import numpy as np\n"
+                "        return np.array([sum(linha) for linha in X])\n\n"
+                "_somador = _Somador()\n\n"
+                "def soma_linhas(X):\n    return _somador(X)\n"
+            ),
+        },
+        {
+            "soma_linhas": (
+                "def _somador(X):\n"
+                "    import numpy as np\n"
+                "    return np.array([sum(linha) for linha in X])\n\n"
+                "def soma_linhas(X):\n    return _somador(X)\n"
+            ),
+        },
+    ),
+    "auxiliar_com_nome_de_modulo": StateAttack(
+        "the loop hidden in a helper named `inspect`, like the module the structure check imports",
+        {
+            "soma_linhas": (
+                "def inspect(X):\n"
+                "    import numpy as np\n"
+                "    return np.array([sum(linha) for linha in X])\n\n"
+                "def soma_linhas(X):\n    return inspect(X)\n"
+            ),
+        },
+        {
+            "soma_linhas": (
+                "def _aux(X):\n"
+                "    import numpy as np\n"
+                "    return np.array([sum(linha) for linha in X])\n\n"
+                "def soma_linhas(X):\n    return _aux(X)\n"
+            ),
+        },
+    ),
+    "backward_morto": StateAttack(
+        "the derivative written by hand (2x), with a backward() in code that never runs",
+        {"derivada": "def derivada(x):\n    if False:\n        x.sum().backward()\n    return 2 * x\n"},
+        {"derivada": DERIVADA_FORMULA},
+    ),
+    # 6. shipped reference functions are recognisable
+    "reconhece_referencia": StateAttack(
+        "the formula 2x, except when g_licao is not the lesson's object (a test swapped it): then autograd",
+        {
+            "derivada": (
+                "_g_original = g_licao\n\n"
+                "def derivada(x):\n"
+                "    if g_licao is _g_original:\n"
+                "        return 2 * x\n"
+                "    u = x.detach().clone().requires_grad_(True)\n"
+                "    g_licao(u).sum().backward()\n"
+                "    return u.grad\n"
+            ),
+        },
+        {"derivada": DERIVADA_CERTA},  # what it runs when it matters is the right answer
+    ),
+}
+PATTERN_FUNCTIONS = ("soma_linhas", "atualiza", "derivada")
+PATTERN_RIGHT = {"soma_linhas": SOMA_CERTA, "atualiza": ATUALIZA_CERTA, "derivada": DERIVADA_CERTA}
+
+
+@dataclass
+class PatternsGraded:
+    scores: dict  # student id -> scores.json entry
+    course: Path
+
+    def outputs(self, student: str, grade_id: str) -> str:
+        path = self.course / "autograded" / student / "padroes" / "padroes.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        return json.dumps(cell_by_grade_id(nb, grade_id).get("outputs", []), ensure_ascii=False)
+
+
+def _pattern_notebook(release, answers: dict[str, str]):
+    nb = copy.deepcopy(release)
+    for function, code in answers.items():
+        cell_by_grade_id(nb, f"resposta_{function}").source = code
+    return nb
+
+
+@pytest.fixture(scope="module")
+def graded_patterns(tmp_path_factory, sandbox_available) -> PatternsGraded:
+    if not sandbox_available:
+        pytest.skip("the attacks need the sandbox (bubblewrap)")
+    root = tmp_path_factory.mktemp("padroes")
+    settings = build_patterns_course(root, True)
+    release = nbformat.read(settings.release_dir / "padroes" / "padroes.ipynb", as_version=4)
+    subs = root / "submitted"
+    write_notebook(subs / "certo" / "padroes" / "padroes.ipynb", _pattern_notebook(release, PATTERN_RIGHT))
+    write_notebook(subs / "branco" / "padroes" / "padroes.ipynb", release)
+    for attack, spec in STATE_ATTACKS.items():
+        write_notebook(subs / attack / "padroes" / "padroes.ipynb", _pattern_notebook(release, spec.answers))
+        write_notebook(
+            subs / f"gemeo_{attack}" / "padroes" / "padroes.ipynb", _pattern_notebook(release, spec.twin)
+        )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader.cli",
+            "--course-dir",
+            str(settings.course_dir),
+            "grade",
+            "padroes",
+            "--submissions",
+            str(subs),
+            "--report-dir",
+            str(root / "rel"),
+            "--workers",
+            "2",
+            "--no-progress",
+            "--no-similarity",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=settings.course_dir,
+    )
+    print(done.stdout[-4000:])
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    scores = json.loads((root / "rel" / "padroes" / "scores.json").read_text())
+    return PatternsGraded({s["student_id"]: s for s in scores["students"]}, settings.course_dir)
+
+
+@pytest.mark.parametrize("attack", list(STATE_ATTACKS))
+def test_state_attack_earns_no_more_than_its_twin(graded_patterns: PatternsGraded, attack: str):
+    student, twin = graded_patterns.scores[attack], graded_patterns.scores[f"gemeo_{attack}"]
+    earned = {g for g, c in student["cells"].items() if c["passed"]}
+    earned_by_twin = {g for g, c in twin["cells"].items() if c["passed"]}
+    assert earned <= earned_by_twin, (
+        f"{attack} earned {sorted(earned - earned_by_twin)} that its twin did not"
+    )
+    assert student["score"] <= twin["score"]
+    assert "tampering" not in student["flags"] and not student.get("held_for_review")
+    assert not any(c["needs_manual_grade"] for c in student["cells"].values())
+
+
+def test_state_attacks_honest_students(graded_patterns: PatternsGraded):
+    right, blank = graded_patterns.scores["certo"], graded_patterns.scores["branco"]
+    assert right["score"] == right["max_score"] == 6.0, right["cells"]
+    assert blank["score"] == 0.0
+    # a function that does nothing earns nothing, anywhere
+    assert graded_patterns.scores["faz_nada"]["score"] == 0.0
+    # the tests ran on T's own objects: the emptied list and the widened set are still T's
+    assert "deveria usar o autograd" in graded_patterns.outputs("nomes_de_teste", "derivada_autograd")
+    assert "o notebook usa exec()" in graded_patterns.outputs("exec_depois_do_def", "soma_linhas_sem_laco")

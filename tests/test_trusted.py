@@ -84,9 +84,56 @@ def transborda(x):
 def grad_ligado(x):
     return torch.is_grad_enabled()
 
+def um_buffer(C):
+    D = torch.ones_like(C)
+    C.add_(D)
+
+def dois_buffers(C):
+    D = torch.ones_like(C)
+    C[:] = C + D
+
+def nada(C):
+    pass
+
+def lista_teste():  # named like a test's variable: a check that looks it up must not make it T's to ship
+    return "função do aluno"
+
+def inspect(x):  # named like the module a structure check imports
+    total = 0
+    for v in x:
+        total += v
+    return total
+
+def usa_inspect(x):
+    return inspect(x)
+
+@staticmethod
+def decorada(x):
+    return x
+
+def trocada(x):
+    return x
+
+trocada = lambda x: x + 1
+
 A = torch.randn(3, 4)
 B = A.view(4, 3)
 lista = [A, A]
+"""
+# Code that reaches its own globals (no honest answer does): from this cell on, no source is readable
+STUDENT_DYNAMIC = """
+def mexe():
+    alvo = globals().get("lista_teste")
+    if isinstance(alvo, list):
+        alvo.clear()
+    return type(alvo).__name__
+
+def mexe_na_referencia(x):
+    pesos = referencia.__globals__.get("pesos_teste")
+    if pesos is not None:
+        pesos.zero_()
+    x.mul_(2)
+    return referencia(x)
 """
 STUDENT_TWO = """
 so_no_aluno = 1
@@ -104,43 +151,32 @@ def usa_auxiliar(x):
     return auxiliar(x)
 """
 
-# A test's probe that measures memory in the student's kernel (as update_c_memoria's does), with its decoy: two
-# tensors of a known size alive at once must be seen as two.
-MEMORY_PROBE = """
-def _no_kernel_do_aluno(funcao):
+# A test's memory measure (as update_c_memoria's): read from outside the student's process, it sees one and
+# two buffers of C's size (36 MiB, float32 3072 x 3072) for what they are, and nothing for a function that
+# allocates nothing, whatever the student's kernel says or does.
+MEMORY_MEASURE = """
+def _medida_externa(funcao):
     return funcao
 
-@_no_kernel_do_aluno
-def _grandes(chamada, tamanho):
-    import os, sys, warnings
-    import torch
-    from torch.profiler import ProfilerActivity, profile
-    salvo, nulo = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(nulo, 2)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-                chamada()
-    finally:
-        os.dup2(salvo, 2)
-        os.close(salvo)
-        os.close(nulo)
-    eventos = [(e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
-    atual = grandes = maximo = 0
-    for _, nbytes in sorted(eventos):
-        grandes += nbytes >= 0.9 * tamanho
-        grandes -= nbytes <= -0.9 * tamanho and grandes > 0
-        maximo = max(maximo, grandes)
-    return maximo
+@_medida_externa
+def _pico(chamada):
+    raise AssertionError("no notebook, esta função mediria com o profiler")
 
 import torch
-isca = _grandes(lambda: [torch.ones(160, 160) for _ in range(2)], 160 * 160 * 4)
-assert isca >= 2, "a medição de memória no kernel do aluno não confere com uma alocação conhecida"
+C = torch.zeros(3072, 3072)
+tamanho = C.numel() * C.element_size()
+extra = _pico(lambda: um_buffer(C))
+assert 0.9 * tamanho < extra < 1.5 * tamanho, (extra, tamanho)
+assert float(C[5, 7]) == 1.0  # the measured call's values came back
+extra = _pico(lambda: dois_buffers(C))
+assert 1.9 * tamanho < extra < 2.5 * tamanho, (extra, tamanho)
+assert float(C[0, 0]) == 2.0
+extra = _pico(lambda: nada(C))
+assert extra < 0.1 * tamanho, (extra, tamanho)
 """
-# The student then silences the profiler in their kernel: the decoy fails, and so does the test.
+# The student then silences the profiler and patches their agent to answer with lies: the measure is unchanged.
 SILENCED_PROFILER = """
-import types
+import gc, types
 import torch.profiler
 
 class _Calado:
@@ -153,6 +189,9 @@ class _Calado:
         return False
 
 torch.profiler.profile = _Calado
+for objeto in gc.get_objects():
+    if type(objeto).__name__ == "Agent":
+        objeto.run = lambda *a, **k: (0, 0)
 """
 
 # grade id -> (test code, the message its failure must show; "" when it must pass)
@@ -244,15 +283,21 @@ def _ref(x):
 assert usa_referencia(1) == -999
 with _referencias(referencia=_ref):
     assert usa_referencia(2) == 21
-assert usa_referencia(3) == -999 and chamadas == [2]
+# the override ran in S, on S's copy of what it uses: T's list is T's (only a call's arguments come back)
+assert usa_referencia(3) == -999 and chamadas == []
 assert aplica(lambda v: v + 0.5, 1) == 1.5 and aplica(dobro, 4) == 8
+vistos = []
+def _espiao(v):
+    vistos.append(v)
+    return v
+assert aplica(_espiao, 7) == 7 and vistos == [7]  # a function passed as an argument is an argument
 """,
         "",
     ),
     "nome_apagado": (
         """
-original = auxiliar
-del auxiliar
+original = globals()["auxiliar"]
+del globals()["auxiliar"]
 try:
     usa_auxiliar([1, 2])
 except NameError:
@@ -260,7 +305,9 @@ except NameError:
 else:
     raise AssertionError("usa_auxiliar deveria depender de auxiliar")
 finally:
-    auxiliar = original
+    globals()["auxiliar"] = original
+assert usa_auxiliar([1, 2]) == 3
+del auxiliar  # a plain `del` in a test cell is T's own business: S keeps its function
 assert usa_auxiliar([1, 2]) == 3
 """,
         "",
@@ -270,20 +317,62 @@ assert usa_auxiliar([1, 2]) == 3
 import inspect
 fonte = inspect.getsource(dobro)
 assert fonte == "def dobro(x):\\n    return 2 * x\\n", repr(fonte)
-assert "for v in x" in inspect.getsource(globals().get("auxiliar"))
+assert "for v in x" in inspect.getsource(usa_auxiliar.__globals__["auxiliar"])
+# a helper named like a module the test imports is the student's, read from the notebook
+assert "for v in x" in inspect.getsource(usa_inspect.__globals__["inspect"])
+for nome in ("decorada", "trocada"):
+    try:
+        inspect.getsource(usa_inspect.__globals__[nome])
+    except OSError as erro:
+        assert "defina-a com def" in str(erro), erro
+    else:
+        raise AssertionError(f"{nome} não é um def simples")
+assert usa_inspect.__globals__["np"].__module__ == "numpy" and "so_no_aluno" in usa_inspect.__globals__
+# reading code made nothing of the student's T's: no stand-in, no binding
+assert "decorada" not in vars(__import__("__main__")) and "auxiliar" not in vars(__import__("__main__"))
 """,
         "",
     ),
-    "sonda_no_aluno": (
+    "fonte_ilegivel_com_codigo_dinamico": (
         """
-def _no_kernel_do_aluno(funcao):
-    return funcao
-
-@_no_kernel_do_aluno
-def _onde():
-    return "so_no_aluno" in vars(__import__("__main__"))  # the student's namespace: this runs in S
-
-assert _onde() is True and "so_no_aluno" not in vars(__import__("__main__"))
+import inspect
+try:
+    inspect.getsource(dobro)
+except OSError as erro:
+    assert "o notebook usa globals()" in str(erro), erro
+else:
+    raise AssertionError("o código de dobro não deveria ser legível depois de globals()")
+""",
+        "",
+    ),
+    "estado_de_T": (
+        """
+globals().get("lista_teste")  # a check's lookup of a student's name...
+lista_teste = [1, 2, 3]  # ...then the test binds that name: it is T's, never shipped nor written back
+assert mexe() == "function" and lista_teste == [1, 2, 3], lista_teste
+""",
+        "",
+    ),
+    "escrita_so_nos_argumentos": (
+        """
+import contextlib
+import torch
+@contextlib.contextmanager
+def _referencias(**funcoes):
+    originais = {nome: globals().get(nome) for nome in funcoes}
+    globals().update(funcoes)
+    try:
+        yield
+    finally:
+        globals().update(originais)
+pesos_teste = torch.ones(3)
+def _ref(x):
+    return x * pesos_teste
+x = torch.ones(3)
+with _referencias(referencia=_ref):
+    r = mexe_na_referencia(x)
+assert pesos_teste.tolist() == [1.0, 1.0, 1.0], pesos_teste  # what the override used stays T's
+assert x.tolist() == [2.0, 2.0, 2.0] and r.tolist() == [0.0, 0.0, 0.0]  # the argument comes back
 """,
         "",
     ),
@@ -327,8 +416,8 @@ with torch.no_grad():
         "estranho devolveu um objeto do tipo object, que a correção não aceita",
     ),
     "nome_inexistente": ("nao_existe(1)", "NameError"),
-    "memoria_medida": (MEMORY_PROBE, ""),
-    "memoria_isca": (MEMORY_PROBE, "não confere com uma alocação conhecida"),  # after SILENCED_PROFILER
+    "memoria_medida": (MEMORY_MEASURE, ""),
+    "memoria_sem_mentira": (MEMORY_MEASURE, ""),  # after SILENCED_PROFILER
 }
 
 
@@ -348,7 +437,10 @@ def graded_cell(source, grade_id):
 @pytest.fixture(scope="module")
 def executed(sandbox_available):
     cells = [new_code_cell(STUDENT), new_code_cell(STUDENT_TWO)]
-    cells += [graded_cell(source, grade_id) for grade_id, (source, _) in TESTS.items()]
+    for grade_id, (source, _) in TESTS.items():
+        if grade_id == "fonte_ilegivel_com_codigo_dinamico":
+            cells.append(new_code_cell(STUDENT_DYNAMIC))
+        cells.append(graded_cell(source, grade_id))
     cells.insert(-1, new_code_cell(SILENCED_PROFILER))
     settings = ExecutionSettings(
         use_sandbox=sandbox_available,

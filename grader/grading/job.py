@@ -38,14 +38,14 @@ class Job:
         from grader.grading.score import score_cells
 
         cells = score_cells(ex.notebook, self.notebook_name)  # by grade_id: unique within a notebook
-        if tamper.requires_review(self.audit_flags):
-            # Only what is measured inside the student's kernel could be forged there: those cells wait
-            # for a person when the code does what no honest answer needs (README, "Segurança").
+        if ex.gpu and tamper.requires_review(self.audit_flags):
+            # Only what is measured inside the student's kernel could be forged there (GPU memory): those
+            # cells wait for a person when the code does what no honest answer needs (README, "Segurança").
             held = tamper.hold_measured_cells(ex.notebook, cells)
             if held:
                 result.notes.append(
                     f"{self.notebook_name}: {', '.join(held)} retida(s) para revisão: a "
-                    "medição é feita no kernel do aluno e o código mexe no IPython, em "
+                    "medição na GPU é feita no ambiente do aluno e o código mexe no IPython, em "
                     "bibliotecas ou em __eq__"
                 )
                 result.held_for_review = True

@@ -1,10 +1,11 @@
 """What the student's kernel could still forge, and a static look at the student's code for a person.
 
 Test cells run in the trusted test kernel (grader/kernels/standalone/inkernel/runtime.py): patching, hooking or rewriting
-anything in the student's kernel changes only the values it returns, which is what is being graded. The one
-verdict input measured inside the student's kernel is what a test's `@_no_kernel_do_aluno` probe returns
-(peak memory): code that does what no honest answer needs (`requires_review`) has those cells held for a
-person to review (`hold_measured_cells`); the rest of its grade stands.
+anything in the student's kernel changes only the values it returns, which is what is being graded. A test's
+`@_medida_externa` memory measure is read from outside the student's process on the CPU; on a GPU it runs in
+the student's kernel, the one verdict input measured there: with a GPU, code that does what no honest answer
+needs (`requires_review`) has those cells held for a person to review (`hold_measured_cells`); the rest of
+its grade stands.
 
 The audit looks at the code the student wrote for constructs that have no place in these exercises; each
 finding is a flag for a person to look at and never changes another score.
@@ -22,22 +23,23 @@ from nbformat import NotebookNode
 from grader.model import Flag, FlagKind
 from grader.nbmeta import is_locked, nbgrader_meta
 
-PROBE_MARK = "_no_kernel_do_aluno"  # grader/kernels/standalone/inkernel/runtime.py runs functions marked so in the student's kernel
+MEASURE_MARK = "_medida_externa"  # runtime.py's MEASURE_MARK: on a GPU, measured in the student's kernel
 HELD_MESSAGE = (
-    "retida para revisão: medida no kernel do aluno, cujo código mexe no IPython, em bibliotecas ou em __eq__"
+    "retida para revisão: medida na GPU pelo ambiente do aluno, cujo código mexe no IPython, em bibliotecas "
+    "ou em __eq__"
 )
 
 
 def hold_measured_cells(nb: NotebookNode, cells: dict) -> list[str]:
     """Hold (score 0, manual review) the test cells of `nb` whose verdict uses a measurement made in the
-    student's kernel; their grade ids."""
+    student's kernel (on a GPU); their grade ids."""
     held = []
     for cell in nb.cells:
         grade_id = nbgrader_meta(cell).get("grade_id")
         if (
             cell.cell_type == "code"
             and grade_id in cells
-            and f"@{PROBE_MARK}" in cell.source
+            and f"@{MEASURE_MARK}" in cell.source
             and not cells[grade_id].manual
         ):
             cells[grade_id] = replace(

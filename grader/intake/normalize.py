@@ -224,6 +224,7 @@ def normalize(student: NotebookNode, source: NotebookNode, release: NotebookNode
         if r_cell is None:  # a cell the student added: kept, but never graded
             extra = copy.deepcopy(s_cell)
             extra.metadata.pop("nbgrader", None)
+            extra.metadata.pop("grader", None)
             cells.append(_clean_code(extra))
             continue
         grade_id = nbgrader_meta(r_cell).get("grade_id")
@@ -248,6 +249,9 @@ def normalize(student: NotebookNode, source: NotebookNode, release: NotebookNode
         elif s_cell is not None:  # an ordinary lesson cell: the student's version runs
             cell = copy.deepcopy(s_cell)
             cell.metadata.pop("nbgrader", None)
+            cell.metadata.pop("grader", None)
+            if _text(s_cell) == _text(r_cell):  # the instructor's text, as released (never the student's say)
+                cell.metadata["grader"] = {"given": True}
         else:
             continue  # an ordinary cell the student deleted stays deleted
         cells.append(_clean_code(cell))

@@ -41,7 +41,7 @@ from nbformat import NotebookNode
 
 from grader.config import Settings, default
 from grader.errors import MachineError
-from grader.kernels import sandbox, warm
+from grader.kernels import meter, sandbox, warm
 from grader.model import Status
 from grader.nbmeta import is_test_cell, nbgrader_meta
 
@@ -91,6 +91,7 @@ class Executed:
     message: str = ""  # Portuguese, for the report, when status is not graded
     limits_hit: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    gpu: bool = False  # a GPU was visible: memory measures ran in the student's kernel (tamper.py)
 
 
 def error_output(ename: str, evalue: str) -> NotebookNode:
@@ -163,6 +164,8 @@ async def execute_async(
     started = time.monotonic()
     channel = sandbox.short_temp_dir("gc-")
     shared = sandbox.short_temp_dir("gf-")
+    meter_dir = sandbox.short_temp_dir("gm-")
+    memory = meter.MemoryMeter(meter_dir)
     workdirs = [Path(tempfile.mkdtemp(prefix="grader-")) for _ in range(2)]
     try:
         warm.write_files(shared, files or {})
@@ -181,14 +184,19 @@ async def execute_async(
                     workdirs,
                     (
                         {"readonly_paths": [channel, shared]},
-                        {"writable_paths": [channel], "readonly_paths": [shared]},
+                        {"writable_paths": [channel], "readonly_paths": [shared, meter_dir]},
                     ),
                     strict=True,
                 )
             ]
-            result = await _run_cells(nb, settings, *kernels, channel, started, shared if files else None)
+            student_km = kernels[0]
+            memory.watch(lambda: meter.kernel_pid(student_km.provisioner.pid))
+            result = await _run_cells(
+                nb, settings, *kernels, channel, started, shared if files else None, memory
+            )
     finally:
-        for folder in (channel, shared, *workdirs):
+        memory.close()
+        for folder in (channel, shared, meter_dir, *workdirs):
             shutil.rmtree(folder, ignore_errors=True)
     result.seconds = time.monotonic() - started
     return result
@@ -207,15 +215,19 @@ async def _execute_warm(
         _mark_not_run(nb.cells, result.message)
         return result
     started = time.monotonic()
+    student_km = warm.WarmKernelManager(pair.student)
+    pair.meter.watch(lambda: pair.student.host_pid(student_km.provisioner.pid))
     result = await _run_cells(
         nb,
         settings,
-        warm.WarmKernelManager(pair.student),
+        student_km,
         warm.WarmKernelManager(pair.tests),
         pair.channel,
         started,
         pair.put_files(files),
+        pair.meter,
     )
+    pair.meter.watch(None)
     await asyncio.to_thread(pair.reset)  # a server that cannot vouch for a clean slot is stopped
     result.seconds = time.monotonic() - started
     return result
@@ -284,15 +296,17 @@ async def _connect(
     settings: ExecutionSettings,
     channel: Path,
     files: Path | None = None,
+    meter_path: Path | None = None,
 ) -> Path:
     """Start T's runtime listening in `channel`, S's agent connecting to it (each kernel first copies the
-    assignment's `files`, if any, into its working directory); the file where T says that S broke off."""
+    assignment's `files`, if any, into its working directory), T reading S's memory through `meter_path`;
+    the file where T says that S broke off."""
     if files is not None:
         for client in (tests, student):
             await _run_setup(client, f"exec({_COPY_FILES!r}, {{'source': {str(files)!r}}})")
     parent = sandbox.inkernel_parent(settings.use_sandbox)
     socket_path, state = channel / "t.sock", channel / "estado.json"
-    cells = [cell.source for cell in nb.cells if cell.cell_type == "code" and not is_test_cell(cell)]
+    cells = [(_kind(cell), cell.source) for cell in nb.cells if cell.cell_type == "code"]
     frame_bytes = settings.transfer_mb * 1024 * 1024
     names = {cell.source: _free_names(cell.source) for cell in nb.cells if is_test_cell(cell)}
     await _run_setup(
@@ -300,7 +314,7 @@ async def _connect(
         (
             f"__import__('sys').path.append({parent!r}) or __import__('inkernel.runtime').runtime.start("
             f"{str(socket_path)!r}, {cells!r}, {max(1, settings.cell_timeout_s - 5)!r}, {str(state)!r}, "
-            f"{_trusted_imports(nb)!r}, {frame_bytes!r}, {names!r})"
+            f"{_trusted_imports(nb)!r}, {frame_bytes!r}, {names!r}, {str(meter_path) if meter_path else None!r})"
         ),
     )
     await _run_setup(
@@ -312,6 +326,16 @@ async def _connect(
     )
     await _run_setup(tests, "__import__('inkernel.runtime').runtime.accept(30)")
     return state
+
+
+def _kind(cell) -> str:
+    """What T's runtime must know of a code cell: a test cell, the instructor's text (locked, or a lesson cell
+    as released: grader/intake/normalize.py marks it), or the student's."""
+    if is_test_cell(cell):
+        return "test"
+    if nbgrader_meta(cell).get("locked") or cell.metadata.get("grader", {}).get("given"):
+        return "given"
+    return "student"
 
 
 @functools.lru_cache(maxsize=1024)
@@ -346,8 +370,9 @@ async def _run_cells(
     channel: Path,
     started: float,
     files: Path | None = None,
+    memory: meter.MemoryMeter | None = None,
 ) -> Executed:
-    result = Executed(notebook=nb)
+    result = Executed(notebook=nb, gpu=settings.gpu is not None)
     clients = {}
     for role, km in (("student", student_km), ("tests", tests_km)):
         km.log = KERNEL_LOG
@@ -380,7 +405,11 @@ async def _run_cells(
             for outcome in started_kernels:
                 if isinstance(outcome, BaseException):
                     raise outcome
-            state = await _connect(clients["tests"], clients["student"], nb, settings, channel, files)
+            state = await _connect(
+                clients["tests"], clients["student"], nb, settings, channel, files, memory and memory.path
+            )
+            if memory is not None:
+                memory.resolve()  # before the student's first cell
             for position, (index, cell) in enumerate(code_cells):  # noqa: B007 (position used after)
                 remaining = deadline - time.monotonic()
                 if remaining <= 1:

@@ -41,7 +41,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
 from grader.errors import MachineError
-from grader.kernels import sandbox
+from grader.kernels import meter, sandbox
 from grader.kernels.standalone import zygote
 
 # under grader.kernels, silenced by execute.py: for a developer who turns it on
@@ -236,6 +236,10 @@ class ForkServer:
 
     def new_connection_file(self) -> str:
         return str(self.socket_dir / f"k{next(self._names)}.json")
+
+    def host_pid(self, pid: int) -> int | None:
+        """A kernel's pid on this machine (sandboxed, `pid` is its pid in the sandbox's own namespace)."""
+        return meter.host_pid(self.proc.pid, pid) if self.key.use_sandbox else pid
 
     def spawn(self, connection_file: str) -> ForkedKernel:
         reply = self.call({"op": "spawn", "connection_file": connection_file, "cwd": str(self.workdir)})
@@ -443,12 +447,15 @@ class Pair:
     the trusted kernels that run the test cells (grader/kernels/standalone/inkernel/runtime.py). The test kernel listens in
     `channel`, shown read-only to the student's sandbox: the one thing of T's that S can see. `files` holds the
     assignment's other files (data, images), shown read-only to both: each kernel copies them into its own
-    working directory before the notebook runs."""
+    working directory before the notebook runs. `meter` reads the student's kernel's peak memory for the test
+    kernel, through a socket in a folder only the test kernel's sandbox sees (grader/kernels/meter.py)."""
 
     def __init__(self, key: WarmKey):
         self.key = key
         self.channel = sandbox.short_temp_dir("gc-")
         self.files = sandbox.short_temp_dir("gf-")
+        self.meter_dir = sandbox.short_temp_dir("gm-")
+        self.meter = meter.MemoryMeter(self.meter_dir)
         self._files_written: dict[str, bytes] | None = None
         self._access = sandbox.workdir_access(self.channel) if key.use_sandbox else None
         if self._access is not None:
@@ -462,7 +469,7 @@ class Pair:
                 self.key,
                 "inkernel.runtime",
                 writable=(self.channel,),
-                readonly=(self.files,),
+                readonly=(self.files, self.meter_dir),
                 preload=self.key.test_preload,
             )
         return ForkServer(self.key, "inkernel.agent", readonly=(self.channel, self.files))
@@ -513,8 +520,10 @@ class Pair:
         if self._access is not None:
             access, self._access = self._access, None
             access.__exit__(None, None, None)
+        self.meter.close()
         shutil.rmtree(self.channel, ignore_errors=True)
         shutil.rmtree(self.files, ignore_errors=True)
+        shutil.rmtree(self.meter_dir, ignore_errors=True)
 
 
 # -------------------------------------------------------------------------------------------------------

@@ -5,14 +5,15 @@ and answers one request at a time, each with the id of the request it answers:
 
     get      the current values of some of the student's names (functions: just "a function")
     call     call a student function with T's arguments; the result, what changed in the arguments
-    run      call a function T sends (a probe that measures what only exists here, such as memory)
+    run      call a function T sends (on a GPU, the test's memory measure: GPU memory is only readable here)
     backward gradients of a call's result with respect to its arguments, for T's autograd
-    source   the source text of a student function (T checks it against the submitted notebook)
     release  forget the autograd graphs kept for backward
 
 Everything here runs in the student's process and can be changed by the student's code: that is fine, since
 T takes only data from it (grader/kernels/standalone/inkernel/wire.py). What it can forge is its own answers, which are what
-is being graded, and the measurements of `run`, which the README's security section lists.
+is being graded, and what `run` measures on a GPU, which the README's security section lists. T never asks it
+for the source of a function (grader/kernels/standalone/inkernel/source.py reads the submitted notebook instead), and the
+memory of a call on the CPU is read from outside this process.
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ class Agent:
                 wire.send_frame(self.sock, request_id, reply)
             except OSError:
                 return
+            # nothing of a request outlives it (its payload holds the arguments): the memory measured from
+            # outside this process during the next call is that call's own (runtime.py's _Meter)
+            del payload, reply
 
     def resolve(self, name):
         value = self.ns.get(name, _MISSING)
@@ -78,7 +82,7 @@ class Agent:
             raise NameError(f"name '{name}' is not defined")
         return value
 
-    def handle(self, payload: bytes) -> bytes:
+    def handle(self, payload: bytearray) -> list:
         header, buffers = wire.unpack(payload, wire.Caps(frame_bytes=1 << 40, header_bytes=1 << 40))
         op = header["op"]
         if op == "get":
@@ -90,12 +94,9 @@ class Agent:
         if op == "release":
             self.graphs.clear()
             return wire.pack({}, [])
-        if op == "source":
-            function = inspect.unwrap(self.resolve(header["name"]))
-            return wire.pack({"source": inspect.getsource(function)[:200_000]}, [])
         raise ValueError(f"operação desconhecida: {op}")
 
-    def get(self, names: list[str]) -> bytes:
+    def get(self, names: list[str]) -> list:
         encoder = wire.Encoder(self.caps)
         values = []
         for name in names:
@@ -108,7 +109,7 @@ class Agent:
                 values.append(encoder.encode_or_refuse(value))
         return wire.pack({"values": values, **encoder.finish()}, encoder.buffers)
 
-    def call(self, header: dict, buffers) -> bytes:
+    def call(self, header: dict, buffers) -> list:
         decoder = wire.Decoder(
             header,
             buffers,
@@ -126,6 +127,7 @@ class Agent:
         overrides = decoder.decode(header["overrides"]) if header.get("overrides") else {}
         tensors = _tensors(decoder.objects)
         before = {memo: _state(t) for memo, t in tensors.items()}
+        digests = {region.id: region.digest() for region in decoder.regions.values()}
         containers = {
             memo: _shallow(obj) for memo, obj in decoder.objects.items() if type(obj) in _CONTAINERS
         }
@@ -150,9 +152,11 @@ class Agent:
                     self.ns.pop(name, None)
                 else:
                     self.ns[name] = value
-        return self._reply(decoder, tensors, before, containers, result, out.getvalue(), err.getvalue())
+        return self._reply(
+            decoder, tensors, before, digests, containers, result, out.getvalue(), err.getvalue()
+        )
 
-    def _reply(self, decoder, tensors, before, containers, result, out, err) -> bytes:
+    def _reply(self, decoder, tensors, before, digests, containers, result, out, err) -> list:
         known = [region.described() for region in decoder.regions.values()]
         encoder = wire.Encoder(
             self.caps,
@@ -197,10 +201,9 @@ class Agent:
         header.update(encoder.finish())
         changed = []
         for region in decoder.regions.values():
-            now = region.current()
-            if now != decoder.originals[region.id]:
+            if region.digest() != digests[region.id]:
                 changed.append([region.id, len(encoder.buffers)])
-                encoder.buffers.append(now)
+                encoder.buffers.append(region.current())
         if changed:
             header["changed"] = changed
         return wire.pack(header, encoder.buffers)
@@ -224,7 +227,7 @@ class Agent:
             "inputs": [memo for memo, _ in decoder.grad_tensors],
         }
 
-    def backward(self, header: dict, buffers) -> bytes:
+    def backward(self, header: dict, buffers) -> list:
         torch = wire._libs["torch"]
         outputs, inputs = self.graphs[header["handle"]]
         decoder = wire.Decoder(

@@ -7,15 +7,18 @@ source notebook's imports): a student function becomes a `StandIn` that runs the
 (tensor, array, number...) arrives as a copy. So every verdict (an assertion, a comparison, a reference
 computation) is computed by T's interpreter; S only supplies data.
 
-What a test relies on keeps working:
+T's state belongs to T: nothing a test cell binds, imports or creates travels to S except as an argument of a
+call or an explicit `_referencias` override of that call, and what comes back is written only into that
+call's arguments. What a test relies on keeps working:
 - in-place changes to tensor and array arguments, views and shared memory (grader/kernels/standalone/inkernel/wire.py);
 - autograd through a student result: a `torch.autograd.Function` whose backward asks S for the gradients;
-- `_referencias(J_func=...)`: while a test's function is bound to a student's name in T, every call into
-  S carries it along (shipped as code), and the student's code sees it in its globals;
-- `inspect.getsource(student_function)`: the text comes from the submitted notebook, at the place S says
-  the function was defined (T checks the text is there);
-- functions marked `@_no_kernel_do_aluno` (a probe measuring memory) run in S, shipped as code: their
-  result is the one verdict input S can forge.
+- `_referencias(J_func=...)`: a test's function bound to a student's name through `globals()` (the explicit
+  override) goes with every call into S while it is bound (shipped as code), and the student's code sees it
+  in its globals;
+- `inspect.getsource(student_function)` and `student_function.__globals__` (a structure check following the
+  helpers): read from the submitted notebook's text (grader/kernels/standalone/inkernel/source.py), never asked of S;
+- functions marked `@_medida_externa` (a test's peak-memory measure): on the CPU, T asks the grader, outside
+  both sandboxes, for the peak resident memory of S's process during the call; on a GPU they run in S.
 
 Started by the grader with `start(...)`; nothing here runs student code.
 """
@@ -38,18 +41,15 @@ import textwrap
 import time
 import types
 import warnings
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 
+from . import source as notebook_source
 from . import wire
 
 SYNC = "__corretor_sincroniza__"
-_INTERNAL = {
-    SYNC,
-    "__corretor_no_kernel_do_aluno__",
-    "globals",
-}  # what T's runtime puts in the test namespace
-PROBE = "__corretor_no_kernel_do_aluno__"
-PROBE_MARK = "_no_kernel_do_aluno"
+MEASURE = "__corretor_medida_externa__"
+MEASURE_MARK = "_medida_externa"  # a test's memory measure (grader/grading/tamper.py knows the name too)
+_INTERNAL = {SYNC, MEASURE, "globals"}  # what T's runtime puts in the test namespace
 _BUILTIN_ERRORS = {
     cls.__name__: cls
     for cls in (
@@ -97,18 +97,20 @@ class ErroDoAluno(Exception):
 
 def start(
     path: str,
-    cells: list[str],
+    cells: list[tuple[str, str]],
     call_timeout_s: float,
     state_path: str,
     imports: str,
     frame_bytes: int,
     names: dict[str, tuple[str, ...] | None] | None = None,
+    meter: str | None = None,
 ) -> None:
-    """Listen on `path` for the student's kernel; `cells`: the submitted notebook's code cells as text;
-    `imports`: the source notebook's import statements (T's own modules under the notebook's names);
-    `names`: test cell text -> the names it reads (`free_names`, worked out by the grader once)."""
+    """Listen on `path` for the student's kernel; `cells`: the notebook's code cells in order, (kind, text), kind
+    "test", "given" (the instructor's text: locked, or a lesson cell as released) or "student"; `imports`: the source notebook's import statements (T's own modules under the notebook's names);
+    `names`: test cell text -> the names it reads (`free_names`, worked out by the grader once); `meter`: the
+    grader's socket that reads S's peak memory from outside (grader/kernels/meter.py)."""
     global _runtime
-    _runtime = Runtime(path, cells, call_timeout_s, state_path, wire.Caps(frame_bytes=frame_bytes))
+    _runtime = Runtime(path, cells, call_timeout_s, state_path, wire.Caps(frame_bytes=frame_bytes), meter)
     _runtime.install(imports, names or {})
 
 
@@ -117,30 +119,96 @@ def accept(timeout_s: float) -> None:
 
 
 class StandIn:
-    """A student function, as a test sees it: calling it runs it in the student's kernel."""
+    """A student function, as a test sees it: calling it runs it in the student's kernel; its source and its
+    globals are read from the submitted notebook's text."""
 
     def __init__(self, runtime: Runtime, name: str):
         self._runtime, self.__name__, self.__qualname__ = runtime, name, name
-        self._shell = None
+        self.__module__ = "__main__"  # as a function defined in a notebook cell
 
     def __call__(self, *args, **kwargs):
         return self._runtime.call({"op": "call", "target": self.__name__}, args, kwargs, self.__name__)
 
     @property
     def __wrapped__(self):
-        """For inspect.getsource (which unwraps): a function compiled from the notebook's text of the
-        definition S is running, that never runs."""
-        if self._shell is None:
-            self._shell = self._runtime.source_shell(self.__name__)
-        return self._shell
+        """For inspect.getsource (which unwraps): a never-run function compiled from the last plain `def` of
+        this name in the notebook before the test; OSError (through inspect) when there is none."""
+        return self._runtime.source_shell(self.__name__)
+
+    @property
+    def __globals__(self):
+        """The student's names as the notebook's text binds them before the test (for a check that follows
+        the helpers a function calls)."""
+        return _StudentNames(self._runtime)
 
     def __repr__(self):
         return f"<função {self.__name__} do aluno>"
 
 
+class _NotADef:
+    """A student's name the notebook binds some other way than a plain `def`: its source cannot be read."""
+
+    def __init__(self, name: str, why: str):
+        self.__name__, self.__qualname__, self._why = name, name, why
+        self.__module__ = "__main__"
+
+    def _explain(self) -> str:
+        return (
+            f"{self.__name__} {self._why}: defina-a com def, sem decoradores, numa célula do notebook "
+            "(a correção lê o código dessa definição)"
+        )
+
+    @property
+    def __wrapped__(self):
+        raise OSError(self._explain())
+
+    def __repr__(self):
+        return f"<{self.__name__} do aluno>"
+
+
+class _CallableNotADef(_NotADef):
+    def __call__(self, *args, **kwargs):
+        raise AssertionError(f"{self.__name__} não pode ser chamada pelo teste ({self._why})")
+
+
+class _Imported:
+    """A name the student's notebook imports: where it comes from, nothing more (T never imports it)."""
+
+    def __init__(self, name: str, module: str):
+        self.__name__, self.__module__ = name, module
+
+    @property
+    def __wrapped__(self):
+        raise OSError(f"{self.__name__} vem de {self.__module__}, não de uma célula do notebook")
+
+    def __repr__(self):
+        return f"<{self.__name__} de {self.__module__}>"
+
+
+class _CallableImported(_Imported):
+    def __call__(self, *args, **kwargs):
+        raise AssertionError(f"{self.__name__} não pode ser chamada pelo teste")
+
+
 class Runtime:
-    def __init__(self, path: str, cells: list[str], call_timeout_s: float, state_path: str, caps: wire.Caps):
-        self.caps, self.call_timeout_s, self.state_path, self.cells = caps, call_timeout_s, state_path, cells
+    def __init__(
+        self,
+        path: str,
+        cells: list[tuple[str, str]],
+        call_timeout_s: float,
+        state_path: str,
+        caps: wire.Caps,
+        meter: str | None = None,
+    ):
+        self.caps, self.call_timeout_s, self.state_path = caps, call_timeout_s, state_path
+        self.cells = [(str(kind), str(text)) for kind, text in cells]
+        self.position = 0  # index in `cells` of the test cell running (the student's cells before it count)
+        self._next_test = 0
+        self._synced: int | None = None  # the position of the last sync
+        self._parsed: dict[int, object] = {}
+        self._bindings: tuple[int, dict, str] | None = None  # position, bindings, why no source is readable
+        self.meter_path, self._meter = meter, None
+        self.sent = 0  # the largest payload sent to S since the last `measure_window()`
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(path)
         os.chmod(path, 0o666)  # the student's kernel may run as another uid (a root grader's sandbox)
@@ -150,6 +218,9 @@ class Runtime:
         self.broken = ""
         self.standins: dict[str, StandIn] = {}
         self.fetched: dict[str, object] = {}  # name -> the value T received for it (not T's own)
+        # name -> what a test bound to a student's name through globals() (`_referencias`): the only bindings
+        # of T's that go to S, and only while that name is still bound to it in T (DELETED: deleted so)
+        self.explicit: dict[str, object] = {}
         self.graphs = False  # S keeps autograd graphs for this cell
         from IPython import get_ipython
 
@@ -170,14 +241,26 @@ class Runtime:
             for alias in node.names:
                 self.imports[alias.asname or alias.name.split(".")[0]] = statement
         self.ns[SYNC] = self.sync
-        self.ns[PROBE] = self.probe
+        self.ns[MEASURE] = self.measure
         # globals() in a test (`_referencias`, a test following the student's helpers by name) sees the
         # student's names too, fetched when first asked for
         self.ns["globals"] = lambda: _GlobalsView(self)
         transformer = _CellTransformer()
         self.ipython.ast_transformers.append(transformer)
-        self.ipython.events.register("pre_run_cell", lambda info: transformer.given(names.get(info.raw_cell)))
+
+        def before_cell(info) -> None:
+            transformer.given(names.get(info.raw_cell))
+            self._locate_test(info.raw_cell)
+
+        self.ipython.events.register("pre_run_cell", before_cell)
         self.ipython.events.register("post_run_cell", self._after_cell)
+
+    def _locate_test(self, text: str) -> None:
+        """The notebook position of the test cell about to run: the next test cell with this text."""
+        for index in range(self._next_test, len(self.cells)):
+            if self.cells[index] == ("test", text):
+                self.position, self._next_test = index, index + 1
+                return
 
     def accept(self, timeout_s: float) -> None:
         self.listener.settimeout(timeout_s)
@@ -211,7 +294,9 @@ class Runtime:
         # a random id: a frame S wrote before being asked cannot pass for the answer
         request_id = secrets.randbits(63)
         try:
-            wire.send_frame(self.conn, request_id, wire.pack(header, buffers))
+            parts = wire.pack(header, buffers)
+            self.sent = max(self.sent, sum(memoryview(p).nbytes for p in parts))
+            wire.send_frame(self.conn, request_id, parts)
             deadline = time.monotonic() + self.call_timeout_s
             dropped = 0
             while True:
@@ -255,6 +340,9 @@ class Runtime:
                 wanted.remove(name)
             except Exception:  # noqa: BLE001 (a module missing here: the tests that use it will say so)
                 pass
+        if self._student_idle():  # a function S had is still a function: no need to ask again
+            wanted = [n for n in wanted if not isinstance(self.ns.get(n), StandIn)]
+        self._synced = self.position
         if not wanted or self.conn is None:
             return
         header, buffers = self.request({"op": "get", "names": wanted}, [])
@@ -279,6 +367,13 @@ class Runtime:
             self.ns[name] = value
             self.fetched[name] = value
 
+    def _student_idle(self) -> bool:
+        """No cell ran in S since the last sync (only test cells since then): S's names are what they were,
+        but for what calls changed (values, which are fetched again; a function rebound by a call is looked up
+        by name when called)."""
+        previous = self._synced
+        return previous is not None and all(k == "test" for k, _ in self.cells[previous : self.position + 1])
+
     def _decode(self, decoder: wire.Decoder, node):
         try:
             return decoder.decode(node)
@@ -296,7 +391,7 @@ class Runtime:
             return {"t": "ref", "name": obj.__name__}
         if isinstance(obj, types.ModuleType):
             return {"t": "module", "name": obj.__name__}
-        if isinstance(obj, _Probe):
+        if isinstance(obj, _Meter):
             obj = obj.function
         if isinstance(obj, types.FunctionType):
             return self._ship_function(obj, encoder, depth)
@@ -324,21 +419,20 @@ class Runtime:
         return node
 
     def _overrides(self) -> tuple[dict, list[str]]:
-        """Student names a test rebound to something else (`_referencias`), and those it deleted (`del
-        squares`, to see that a function needs it): S sees the same during the call."""
+        """What the test bound to student names through globals() (`_referencias`) and still holds there, and
+        what it deleted so: S sees the same during the call. Nothing else of T's goes."""
         found, deleted = {}, []
-        for name, standin in self.standins.items():
-            if name not in self.ns:
+        for name, value in self.explicit.items():
+            current = self.ns.get(name, _NOTHING)
+            if value is _DELETED and current is _NOTHING:
                 deleted.append(name)
-                continue
-            value = self.ns[name]
-            if value is not standin and value is not self.fetched.get(name):
+            elif current is value and value is not _DELETED:
                 found[name] = value
         return found, deleted
 
-    def probe(self, function):
-        """`@_no_kernel_do_aluno`: calling the function runs it in the student's kernel."""
-        return functools.wraps(function)(_Probe(self, function))
+    def measure(self, function):
+        """`@_medida_externa`: the test's memory measure, taken from outside S (see _Meter)."""
+        return functools.wraps(function)(_Meter(self, function))
 
     def call(self, target: dict, args: tuple, kwargs: dict, label: str):
         encoder = wire.Encoder(self.caps, ship=self._ship)
@@ -349,6 +443,7 @@ class Runtime:
                 "kwargs": encoder.encode(dict(kwargs)),
                 "ctx": _context(),
             }
+            arguments = set(encoder.objects)  # what may be written back: the call's own arguments
             if target["op"] == "run":
                 header["function"] = encoder.encode(target["function"])
             overrides, deleted = self._overrides()
@@ -388,13 +483,28 @@ class Runtime:
             raise AssertionError(
                 f"{label} devolveu um objeto do tipo {exc.type_name}, que a correção não aceita"
             ) from None
-        self._mirror(reply, decoder, regions, encoder)
+        argument_ids = {id(encoder.objects[memo]) for memo in arguments}
+        writable = {
+            region.id
+            for region in encoder.regions
+            if any(id(owner) in argument_ids for owner in region.owners)
+        }
+        self._mirror(reply, decoder, regions, encoder, arguments, writable)
         if isinstance(reply.get("grad"), dict):
             result = self._differentiable(reply["grad"], decoder, encoder, result)
         return result
 
-    def _mirror(self, reply: dict, decoder: wire.Decoder, regions: dict, encoder: wire.Encoder) -> None:
-        """What the student's function changed in its arguments, done to T's arguments."""
+    def _mirror(
+        self,
+        reply: dict,
+        decoder: wire.Decoder,
+        regions: dict,
+        encoder: wire.Encoder,
+        arguments: set[int],
+        writable: set[int],
+    ) -> None:
+        """What the student's function changed in its arguments, done to T's arguments, and to nothing else
+        of T's (`arguments`: memo indices of the call's arguments; `writable`: their memory's regions)."""
         for entry in reply.get("changed", []):
             try:
                 region_id, index = entry
@@ -405,10 +515,12 @@ class Runtime:
             if len(data) != len(region.memory) if region.device == "cpu" else False:
                 self._break("resposta inválida")
                 raise ErroNoKernelDoAluno("o kernel do aluno respondeu fora do protocolo")
-            region.overwrite(data)
+            if region_id in writable:
+                region.overwrite(data)
         torch = wire._libs.get("torch")
         for state in reply.get("args", []):
-            target = encoder.objects.get(state.get("m")) if isinstance(state, dict) else None
+            memo = state.get("m") if isinstance(state, dict) else None
+            target = encoder.objects.get(memo) if memo in arguments else None
             if torch is None or not isinstance(target, torch.Tensor):
                 continue
             with torch.no_grad():
@@ -420,7 +532,8 @@ class Runtime:
                 grad = state["grad"]
                 target.grad = self._decode(decoder, grad["value"]) if grad.get("kind") == "value" else None
         for entry in reply.get("containers", []):
-            target = encoder.objects.get(entry.get("m")) if isinstance(entry, dict) else None
+            memo = entry.get("m") if isinstance(entry, dict) else None
+            target = encoder.objects.get(memo) if memo in arguments else None
             if type(target) not in (list, dict, set) or entry.get("kind") != "value":
                 continue
             contents = self._decode(decoder, entry["value"])
@@ -462,25 +575,95 @@ class Runtime:
 
     # -- source ----------------------------------------------------------------------------------------------
 
-    def source_shell(self, name: str):
-        """A never-run function compiled from the notebook's text of the definition of `name` that S runs;
-        AttributeError when S's function is not defined by that text (so inspect.getsource fails)."""
+    def meter_request(self, what: str) -> int:
+        """Ask the grader's memory meter (grader/kernels/meter.py) to reset or read S's peak memory: bytes."""
+        if self.meter_path is None:
+            raise RuntimeError("a medida de memória externa não está disponível nesta correção")
         try:
-            reply, _ = self.request({"op": "source", "name": name}, [])
-        except ErroNoKernelDoAluno as exc:
-            raise AttributeError(str(exc)) from None
-        source = reply.get("source")
-        if not isinstance(source, str) or "error" in reply:
-            raise AttributeError(name)
-        found = _locate(self.cells, source)
-        if found is None:
-            raise AttributeError(name)
-        index, first = found
-        return _compile_shell(index, self.cells[index], first, source.count("\n") or 1)
+            if self._meter is None:
+                self._meter = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self._meter.settimeout(30)
+                self._meter.connect(self.meter_path)
+                self._meter_file = self._meter.makefile("rwb")
+            self._meter_file.write(what.encode() + b"\n")
+            self._meter_file.flush()
+            answer = self._meter_file.readline().decode().split()
+        except OSError as exc:
+            raise RuntimeError(f"a medida de memória externa falhou: {exc}") from None
+        if len(answer) != 2 or answer[0] != "ok":
+            raise RuntimeError(
+                f"a medida de memória externa falhou: {' '.join(answer[1:]) or 'sem resposta'}"
+            )
+        return int(answer[1])
+
+    def student_bindings(self) -> dict:
+        """How the notebook's text binds each name in the cells before the running test
+        (grader/kernels/standalone/inkernel/source.py)."""
+        return self._read_notebook()[1]
+
+    def _read_notebook(self) -> tuple[int, dict, str]:
+        if self._bindings is None or self._bindings[0] != self.position:
+            cells, dynamic = [], ""
+            for index, (kind, text) in enumerate(self.cells[: self.position]):
+                if kind == "test":
+                    continue
+                if index not in self._parsed:
+                    self._parsed[index] = notebook_source.parse_cell(text)
+                tree = self._parsed[index][0]
+                cells.append((index, tree))
+                if kind == "student" and tree is not None and not dynamic:
+                    found = notebook_source.dynamic_construct(tree, text)
+                    if found:
+                        number = sum(1 for k, _ in self.cells[: index + 1] if k != "test")
+                        dynamic = (
+                            f"o notebook usa {found} (na {number}ª célula de código), que pode trocar o código "
+                            "de uma função sem que isso apareça no texto: a correção só lê o código de funções "
+                            "definidas com def em notebooks sem exec, globals(), setattr, sys.modules e afins"
+                        )
+            self._bindings = (self.position, notebook_source.bindings(cells), dynamic)
+        return self._bindings
+
+    def source_shell(self, name: str):
+        """A never-run function compiled from the last plain `def` of `name` in the notebook before the test;
+        OSError when the notebook binds the name some other way, or could rebind it behind the text's back
+        (so inspect.getsource fails, saying why)."""
+        _, bindings, dynamic = self._read_notebook()
+        binding = bindings.get(name)
+        if binding is None:
+            raise OSError(f"{name} não é definida em nenhuma célula do notebook antes deste teste")
+        if binding.kind != "def":
+            raise OSError(_NotADef(name, binding.why or "não é um def")._explain())
+        if dynamic:
+            raise OSError(f"não foi possível ler o código de {name}: {dynamic}")
+        text = self._parsed[binding.cell][1]  # (what the lines of `binding` refer to)
+        return _compile_shell(binding.cell, text, binding.first, binding.last - binding.first + 1)
+
+
+class _StudentNames(Mapping):
+    """The student's names as the notebook's text binds them before the running test (StandIn.__globals__):
+    a plain def is a stand-in (its source is that def), other bindings say what they are; never asks S."""
+
+    def __init__(self, runtime: Runtime):
+        self._runtime, self._bindings = runtime, runtime.student_bindings()
+
+    def __getitem__(self, name):
+        binding = self._bindings[name]
+        if binding.kind == "def":
+            return self._runtime.standins.get(name) or StandIn(self._runtime, name)
+        if binding.kind == "import":
+            return (_CallableImported if binding.callable else _Imported)(name, binding.module)
+        return (_CallableNotADef if binding.callable else _NotADef)(name, binding.why)
+
+    def __iter__(self):
+        return iter(self._bindings)
+
+    def __len__(self):
+        return len(self._bindings)
 
 
 class _GlobalsView(MutableMapping):
-    """T's namespace as a test's globals() sees it: a name T lacks is asked of S first."""
+    """T's namespace as a test's globals() sees it: a name T lacks is asked of S first. Binding a student
+    function's name through it (`_referencias`) is the explicit override that goes with calls into S."""
 
     def __init__(self, runtime: Runtime):
         self._runtime, self._ns = runtime, runtime.ns
@@ -499,9 +682,17 @@ class _GlobalsView(MutableMapping):
 
     def __setitem__(self, key, value):
         self._ns[key] = value
+        standin = self._runtime.standins.get(key)
+        if standin is not None:
+            if value is standin:
+                self._runtime.explicit.pop(key, None)
+            else:
+                self._runtime.explicit[key] = value
 
     def __delitem__(self, key):
         del self._ns[key]
+        if key in self._runtime.standins:
+            self._runtime.explicit[key] = _DELETED
 
     def __iter__(self):
         return iter(self._ns)
@@ -510,15 +701,31 @@ class _GlobalsView(MutableMapping):
         return len(self._ns)
 
 
-class _Probe:
-    """A test function marked `@_no_kernel_do_aluno`: calling it runs it in S, shipped as code."""
+class _Meter:
+    """A test's `@_medida_externa` memory measure, called with `chamada` (a call of a student function).
+
+    On the CPU: the grader, outside both sandboxes, resets the peak resident memory of S's process (Linux's
+    clear_refs), T runs `chamada()`, and the grader reads the peak (VmHWM); the result is the growth over
+    the memory S had before, less the largest payload T sent it meanwhile (the arguments S had to receive:
+    wire.py decodes them in place, with no copy). S cannot change what is read, only what it allocates.
+    On a GPU the memory is the device's, readable only inside S: the function runs there (as code), and its
+    result is a verdict input S could forge (README, "Segurança")."""
 
     def __init__(self, runtime: Runtime, function):
         self.runtime, self.function = runtime, function
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, chamada, *args, **kwargs):
+        torch = sys.modules.get("torch")
         label = self.function.__name__
-        return self.runtime.call({"op": "run", "function": self.function}, args, kwargs, label)
+        if torch is not None and torch.cuda.is_available():
+            return self.runtime.call(
+                {"op": "run", "function": self.function}, (chamada, *args), kwargs, label
+            )
+        base = self.runtime.meter_request("reset")
+        self.runtime.sent = 0
+        chamada()
+        peak = self.runtime.meter_request("read")
+        return max(0, peak - base - self.runtime.sent)
 
 
 @functools.lru_cache(maxsize=1)
@@ -547,6 +754,7 @@ def _gradient_function():
 # -- helpers ---------------------------------------------------------------------------------------------------
 
 _NOTHING = object()
+_DELETED = object()
 
 
 def _cell_value(cell):
@@ -634,19 +842,6 @@ def _student_error(error, label: str) -> BaseException:
     if cls is None:
         cls = type(name if name.isidentifier() else "ErroDoAluno", (ErroDoAluno,), {})
     return cls(f"{message} (em {label})")
-
-
-def _locate(cells: list[str], source: str) -> tuple[int, int] | None:
-    """(cell index, 0-based line) where `source` (whole lines) stands in a submitted cell."""
-    wanted = [line.rstrip("\r\n") for line in source.splitlines()]
-    if not wanted:
-        return None
-    for index, text in enumerate(cells):
-        lines = [line.rstrip("\r\n") for line in text.splitlines()]
-        for start in range(len(lines) - len(wanted) + 1):
-            if lines[start] == wanted[0] and lines[start : start + len(wanted)] == wanted:
-                return index, start
-    return None
 
 
 def _ident(function):
@@ -760,7 +955,7 @@ def free_names(tree: ast.Module) -> list[str]:
 
 
 class _CellTransformer(ast.NodeTransformer):
-    """Every cell T runs first fetches what it reads from S; `@_no_kernel_do_aluno` becomes the probe."""
+    """Every cell T runs first fetches what it reads from S; `@_medida_externa` becomes the meter."""
 
     _names: tuple[str, ...] | None = None
 
@@ -771,7 +966,7 @@ class _CellTransformer(ast.NodeTransformer):
     def visit_Module(self, node: ast.Module) -> ast.Module:
         self.generic_visit(node)
         names = [
-            n for n in (free_names(node) if self._names is None else self._names) if n not in (SYNC, PROBE)
+            n for n in (free_names(node) if self._names is None else self._names) if n not in (SYNC, MEASURE)
         ]
         self._names = None
         if names:
@@ -782,8 +977,8 @@ class _CellTransformer(ast.NodeTransformer):
     def visit_FunctionDef(self, node):
         self.generic_visit(node)
         node.decorator_list = [
-            ast.copy_location(ast.Name(PROBE, ast.Load()), d)
-            if isinstance(d, ast.Name) and d.id == PROBE_MARK
+            ast.copy_location(ast.Name(MEASURE, ast.Load()), d)
+            if isinstance(d, ast.Name) and d.id == MEASURE_MARK
             else d
             for d in node.decorator_list
         ]
