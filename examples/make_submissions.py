@@ -203,9 +203,7 @@ return resultado""",
         "temporária, uma só operação de matriz roda inteira em C/BLAS, aproveitando registradores vetoriais e "
         "cache, e com várias threads quando a máquina tem."
     ),
-    "resposta_update_c": """prod = torch.mm(A, B.t())
-for passo in range(n_iter):
-    torch.add(C, prod, out=C)""",
+    "resposta_update_c": "C.add_(A @ B.T, alpha=n_iter)   # n_iter vezes o produto, somado uma vez no lugar",
     "antes:resposta_distancias": """def quadrados(X, Y):
     return (X ** 2).sum(1, keepdim=True) - 2 * X.mm(Y.t()) + (Y ** 2).sum(1, keepdim=True).t()
 """,
@@ -240,12 +238,18 @@ RENAMES = {
     "numerador": "topo",
     "denominador": "base",
 }
-JOAO = {
-    cell: text
-    if cell == "resposta_comparacao_tempo"
-    else re.sub(r"\b\w+\b", lambda w: RENAMES.get(w[0], w[0]), text)
-    for cell, text in ANA.items()
-}
+
+
+def renamed(code: str) -> str:
+    """The code with RENAMES applied to its names (comments, which the copier kept, unchanged)."""
+    lines = []
+    for line in code.splitlines():
+        text, hash_, comment = line.partition("#")
+        lines.append(re.sub(r"\b\w+\b", lambda w: RENAMES.get(w[0], w[0]), text) + hash_ + comment)
+    return "\n".join(lines)
+
+
+JOAO = {cell: text if cell == "resposta_comparacao_tempo" else renamed(text) for cell, text in ANA.items()}
 
 # Hooks IPython so that every cell containing `assert` does nothing.
 TAMPERING = """def _sem_asserts(linhas):
