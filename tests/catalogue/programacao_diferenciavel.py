@@ -722,10 +722,11 @@ ANSWERS += [
         C,
         """
         def produto_com_laco(A, B):
-            Bt = B.T
-            C = torch.empty(A.shape[0], B.shape[0], dtype=A.dtype, device=A.device)
-            for i in range(A.shape[0]):
-                C[i] = A[i] @ Bt
+            n = A.shape[0]
+            Bt = B.T  # (d, m): a view, no copy
+            C = torch.zeros(n, Bt.shape[1], dtype=A.dtype, device=A.device)
+            for linha in range(n):
+                C[linha, :] = torch.matmul(A[linha], Bt)
             return C
         """,
         "review 3 (T1, s1): a transposed alias of B made before the loop",
@@ -736,10 +737,7 @@ ANSWERS += [
         """
         def produto_com_laco(A, B):
             A, B = A.contiguous(), B.contiguous()
-            C = torch.empty(A.shape[0], B.shape[0], dtype=A.dtype, device=A.device)
-            for i in range(A.shape[0]):
-                C[i] = (A[i] * B).sum(dim=1)
-            return C
+            return torch.stack([torch.sum(B * A[i], dim=-1) for i in range(A.shape[0])])
         """,
         "review 3 (T1, s2): both inputs made contiguous on one line before the loop",
     ),
@@ -748,13 +746,15 @@ ANSWERS += [
         C,
         """
         def produto_com_laco(A, B):
-            def linha(a):
-                return (a * B).sum(dim=1)  # B from the enclosing function
+            def escalares(a):
+                return B.mv(a)  # B from the enclosing function
 
-            C = torch.empty(A.shape[0], B.shape[0], dtype=A.dtype, device=A.device)
-            for i in range(A.shape[0]):
-                C[i] = linha(A[i])
-            return C
+            saida = A.new_empty(A.shape[0], B.shape[0])
+            k = 0
+            for a in A:
+                saida[k] = escalares(a)
+                k += 1
+            return saida
         """,
         "held-out (issue 22): a closure over B computes each row",
     ),
@@ -1583,9 +1583,10 @@ ANSWERS += [
         C,
         """
         def derivada_logistica(x):
-            plano = torch.from_numpy(x).reshape(-1)
-            derivadas, _ = torch.func.vmap(torch.func.grad_and_value(logistica))(plano)
-            return derivadas.reshape(x.shape).numpy()
+            inclinacao_e_valor = torch.func.grad_and_value(logistica)
+            pontos = torch.as_tensor(x).flatten()
+            inclinacoes = torch.func.vmap(inclinacao_e_valor)(pontos)[0]
+            return inclinacoes.view(*x.shape).numpy()
         """,
         "review 3 (T3): vmap of grad_and_value is a correct use of autograd",
     ),
@@ -1890,11 +1891,12 @@ ANSWERS += [
         C,
         """
         def regra_da_cadeia(x):
-            folha = x.detach().clone().requires_grad_(True)
-            u = f_cadeia(folha)
-            (du_dx,) = torch.autograd.grad(u.sum(), folha)
-            dz_du = torch.func.grad(lambda v: g_cadeia(v).sum())(u.detach())
-            return du_dx, dz_du, dz_du * du_dx
+            derivada_f = torch.func.grad(lambda t: f_cadeia(t).sum())
+            derivada_g = torch.func.grad(lambda v: g_cadeia(v).sum())
+            u_desligado = f_cadeia(x).detach()
+            du = derivada_f(x)
+            dz = derivada_g(u_desligado)
+            return du, dz, du * dz
         """,
         "torch.func.grad on the detached u",
     ),
