@@ -24,7 +24,8 @@ def nbgrader_meta(cell) -> dict:
 
 def grader_title(cell) -> str:
     """The title written for students in the cell's metadata (`metadata["grader"]["title"]`), or ""."""
-    meta = cell.get("metadata", {}).get("grader", {})
+    meta = cell.get("metadata") if isinstance(cell, dict) else None
+    meta = meta.get("grader") if isinstance(meta, dict) else None
     title = meta.get("title", "") if isinstance(meta, dict) else ""
     return " ".join(title.split()) if isinstance(title, str) else ""
 

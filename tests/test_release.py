@@ -34,6 +34,20 @@ def test_every_assignment_is_configured(repo_settings):
     assert sorted(repo_settings.assignments) == ASSIGNMENTS
 
 
+def test_static_gate_wants_a_title_for_students_on_every_graded_cell(tmp_path):
+    """A graded cell without metadata["grader"]["title"], or with another cell's, is a convention problem."""
+    path = notebooks(EXAMPLES)[0]
+    source = nbformat.read(path, 4)
+    graded = [c for c in source.cells if nbmeta.nbgrader_meta(c).get("grade")]
+    del graded[0].metadata["grader"]
+    graded[2].metadata["grader"]["title"] = nbmeta.grader_title(graded[1])
+    broken = tmp_path / path.name
+    nbformat.write(source, broken)
+    problems = [p for p in release.static_problems(broken, None) if "título" in str(p)]
+    assert len(problems) == 2 and all(p.convention for p in problems), problems
+    assert "sem título para os alunos" in str(problems[0]) and "repetido" in str(problems[1])
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_release_is_what_grader_release_produces_now(assignment, repo_settings):

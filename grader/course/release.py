@@ -19,6 +19,7 @@ from grader.nbmeta import (
     MARKERS,
     SOLUTION_BEGIN,
     SOLUTION_END,
+    grader_title,
     marked_lines,
     nbgrader_meta,
 )
@@ -127,6 +128,7 @@ def static_problems(source_path: Path, release_path: Path | None) -> list[Findin
     problems += [Finding(line, convention=True) for line in output_problems(src, name)]
     validator = MetadataValidator()
     ids: dict[str, int] = {}
+    titles: dict[str, int] = {}
     for index, cell in enumerate(src.cells):
         meta = nbgrader_meta(cell)
         if not meta:
@@ -156,6 +158,24 @@ def static_problems(source_path: Path, release_path: Path | None) -> list[Findin
         ids[grade_id] = index
         if meta.get("grade") and _points(meta) == 0:
             problems.append(Finding(f"{name}: célula avaliada {grade_id!r} sem pontos", convention=True))
+        if meta.get("grade") or meta.get("task"):
+            title = grader_title(cell)
+            if not title:
+                problems.append(
+                    Finding(
+                        f"{name}: célula avaliada {grade_id!r} sem título para os alunos "
+                        '(metadata["grader"]["title"]: as devolutivas e o Moodle o mostram)',
+                        convention=True,
+                    )
+                )
+            elif title in titles:
+                problems.append(
+                    Finding(
+                        f"{name}: título {title!r} repetido (células {titles[title]} e {index})",
+                        convention=True,
+                    )
+                )
+            titles.setdefault(title, index)
         if meta.get("grade") and not meta.get("solution") and not meta.get("locked"):
             problems.append(
                 Finding(
