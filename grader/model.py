@@ -34,14 +34,13 @@ class Status(str, Enum):
 class FlagKind(str, Enum):
     """What a flag on a submission is about; the value is how its stored text begins."""
 
-    TAMPERING = "tampering"  # cells held for review: the code meddles with what its kernel measures
     AUDIT = "auditoria"  # the static audit found something no exercise needs (detail: what)
     LIMIT = "limite"  # a limit of the machine was hit (detail: which)
 
 
 @dataclass(frozen=True)
 class Flag:
-    """A flag for a person to look at. Stored as text ("tampering", "auditoria: ctypes", "limite: kernel
+    """A flag for a person to look at. Stored as text ("auditoria: ctypes", "limite: kernel
     morreu") in StudentResult.flags and scores.json: build it here and read it back with `parse`."""
 
     kind: FlagKind
@@ -103,7 +102,6 @@ class StudentResult:
     seconds: float = 0.0
     source_files: list[str] = field(default_factory=list)  # the submitted files this came from
     sandboxed: bool = True
-    held_for_review: bool = False  # some cells held (score 0) until a person looks: see tamper.py
     recorded: bool = False  # written to the gradebook (False: it holds an older submission, if any)
     problem: str = ""  # for the student, Portuguese: why the submission could not be graded
     moodle_id: str = ""  # Moodle's participant id in this assignment (from the zip's folder), if any

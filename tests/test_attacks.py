@@ -4,7 +4,7 @@ line (`grader grade mini --submissions DIR`), each with the outcome it must get.
 Every attacker is its own student of one class, next to honest students; the class is graded once, with
 two workers, a short cell timeout and small limits, and the tests below read what that run left: scores.json,
 the gradebook, autograded/, the feedback pages, and the machine itself. For each attack:
-- it earns no more than the honest submission with the same answers, and it is not held for review: the
+- it earns no more than the honest submission with the same answers, and no cell waits for a person: the
   grade must not depend on a check the attacker could read and avoid (the test cells run in a trusted
   kernel the student's code cannot reach, grader/kernels/standalone/inkernel/);
 - the other submissions of the batch are graded correctly;
@@ -900,7 +900,6 @@ def test_attack_outcome(graded: Graded, attack: str):
     assert student["max_score"] == 4.0 and student["cells"]["dobro_valores"]["max_score"] == 1.0
     # no more than what its answers earn, and without a hold: the defence is structural, not a detector
     assert student["score"] <= spec.max_score, f"{attack} earned {student['score']}: {student['cells']}"
-    assert "tampering" not in flags, flags
     assert not any(c["needs_manual_grade"] for g, c in student["cells"].items() if g != "resposta_explicacao")
     if spec.limit:
         assert spec.limit in flags, flags

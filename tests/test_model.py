@@ -53,7 +53,7 @@ def test_totals_name_and_lateness():
 
 
 def test_a_result_round_trips_through_its_file(tmp_path):
-    student = _student(status="timeout", held_for_review=True, problem="excedeu o tempo", sandboxed=False)
+    student = _student(status="timeout", problem="excedeu o tempo", sandboxed=False)
     student.save(tmp_path / "a" / "b")  # the folder is created
     path = tmp_path / "a" / "b" / RESULT_FILE
     loaded = StudentResult.load(path)

@@ -238,7 +238,7 @@ def test_grade_above_maximum_and_stale_dates(tmp_path):
         tmp_path / "rel2", "mini", CELLS, [result("ana", "7", "Ana Lima", [1, 2, 1])], worksheet=low
     ).moodle_dropped
     assert dropped == ()  # scaled to the worksheet's maximum, never above it
-    over = moodle.fill(low, {"7": (3.0, "", "")}, tmp_path / "over.csv").dropped
+    over = moodle.fill(low, {"7": (3.0, "")}, tmp_path / "over.csv").dropped
     assert "acima da nota máxima" in over[0].reason and "aumente a nota máxima" in over[0].action
 
 
@@ -251,7 +251,7 @@ def test_scale_and_unknown_language(tmp_path):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     sheet = moodle.read_worksheet(path)
     assert sheet.scale == ["Insuffisant", "Bien"] and sheet.delimiter == ";"
-    dropped = moodle.fill(sheet, {"9": (4.0, "ok", "")}, tmp_path / "out.csv").dropped
+    dropped = moodle.fill(sheet, {"9": (4.0, "ok")}, tmp_path / "out.csv").dropped
     assert "escala" in dropped[0].reason
     # Another language, columns found by Moodle's order and values.
     other = tmp_path / "other.csv"

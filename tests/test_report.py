@@ -100,17 +100,8 @@ def _class() -> list[StudentResult]:
             "graded",
             "Caio",
             "Müller",
-            flags=["tampering", "auditoria: ctypes"],
-            held_for_review=True,  # its memory test waits for a person (grader/grading/tamper.py)
-            cells=full_cells(
-                ex2_update_c=cell(
-                    "ex2_update_c",
-                    0.0,
-                    False,
-                    needs_manual=True,
-                    message="retida para revisão: medida no kernel do aluno",
-                )
-            ),
+            flags=["auditoria: ctypes"],  # the audit flags for a person; the grade stands (grading/tamper.py)
+            cells=full_cells(ex2_update_c=cell("ex2_update_c", 0.0, False, message=EVIL)),
         ),
         # Not from Moodle and no Moodle folder: left out of moodle.csv, present everywhere else.
         StudentResult(
@@ -190,14 +181,15 @@ def test_scores_json_is_the_shared_shape(reports, students):
     data = json.loads(reports.scores_json.read_text(encoding="utf-8"))
     found = insights_json(class_insights(CELLS, students))
     assert data == scores_json(ASSIGNMENT, MAX, students, insights=found)
-    # counted: 1001, 1002, aluno_local, bia (graded, not held); 1002 failed ex2 and ex3, aluno_local ex1
-    assert data["insights"]["students"] == 4
+    # counted: 1001, 1002, 1006, aluno_local, bia (graded); 1002 failed ex2 and ex3, 1006 ex2, aluno_local ex1
+    assert data["insights"]["students"] == 5
     by_cell = {q["cell"]: q for q in data["insights"]["questions"]}
     assert set(by_cell) == {"ex1_formato", "ex2_update_c", "ex3_gradiente"}  # automatic questions only
     assert [
         (g["cause"], g["count"], g["share"], g["students"]) for g in by_cell["ex1_formato"]["groups"]
-    ] == [("NameError: name '…' is not defined", 1, 0.25, ["aluno_local"])]
+    ] == [("NameError: name '…' is not defined", 1, 0.2, ["aluno_local"])]
     assert by_cell["ex2_update_c"]["groups"][0]["message"] == EVIL
+    assert by_cell["ex2_update_c"]["groups"][0]["students"] == ["1002", "1006"]
     assert data["max_score"] == 10.0
     by_id = {s["student_id"]: s for s in data["students"]}
     assert by_id["1001"]["score"] == 10.0 and by_id["1001"]["status"] == "graded"
@@ -221,7 +213,7 @@ def test_scores_json_is_the_shared_shape(reports, students):
         "cells": {},
     }
     assert by_id["1005"]["status"] == "timeout" and by_id["1005"]["score"] == 3.0
-    assert by_id["1006"]["score"] == 6.0 and by_id["1006"]["flags"] == ["tampering", "auditoria: ctypes"]
+    assert by_id["1006"]["score"] == 6.0 and by_id["1006"]["flags"] == ["auditoria: ctypes"]
     assert "Araújo" not in reports.scores_json.read_text(encoding="utf-8")  # no names in the shared shape
 
 
@@ -274,7 +266,7 @@ def test_scores_csv(reports):
     assert by_id["1003"] == ["1003", "Márcia Ibiapina", "missing", "0.0", "10.0", "", "", "", "", "", "", ""]
     assert by_id["1004"][2:5] == ["error", "3.0", "10.0"] and by_id["1004"][6:10] == ["3.0", "", "", ""]
     assert by_id["1005"][2:4] == ["timeout", "3.0"]
-    assert by_id["1006"][2:6] == ["graded", "6.0", "10.0", "tampering;auditoria: ctypes"]
+    assert by_id["1006"][2:6] == ["graded", "6.0", "10.0", "auditoria: ctypes"]
 
 
 @pytest.mark.parametrize(
@@ -326,9 +318,9 @@ def test_moodle_csv(tmp_path, students, language, header, participant):
     assert "Nenhuma submissão" in by_id[participant + "1003"][5]
     assert by_id[participant + "1004"][2] == "3"
     assert by_id[participant + "1005"][2] == "3" and "tempo limite" in by_id[participant + "1005"][5]
-    held = by_id[participant + "1006"]
-    assert held[2] == "", "a held grade stays blank, so Moodle keeps it ungraded until the review"
-    assert "retida para revisão" in held[5]
+    flagged = by_id[participant + "1006"]
+    assert flagged[2] == "6", "an audit flag does not hold the grade back"
+    assert "a auditoria do código encontrou ctypes" in flagged[5]
     assert by_id[participant + "777"][1:3] == ["Beatriz Lima", "9"]
 
 
@@ -388,10 +380,9 @@ def test_feedback_pages_in_portuguese(reports):
     assert "JSON corrompido" not in error  # instructor notes stay on the instructor's page
     timeout = reports.feedback["1005"].read_text(encoding="utf-8")
     assert "tempo esgotado" in timeout and "TimeoutError: célula excedeu 120 s" in timeout
-    held = reports.feedback["1006"].read_text(encoding="utf-8")
-    assert "o que é medido no kernel do aluno (memória) ficou retido para revisão" in held
-    assert "a auditoria do código encontrou ctypes" in held
-    assert "6<small> / 10" in held and "as questões retidas, marcadas" in held
+    flagged = reports.feedback["1006"].read_text(encoding="utf-8")
+    assert "a auditoria do código encontrou ctypes" in flagged
+    assert "6<small> / 10" in flagged and "retid" not in flagged
     bia = reports.feedback["bia"].read_text(encoding="utf-8")
     assert "sem resposta" in bia
     for path in reports.feedback.values():  # self-contained: no external resources
@@ -425,8 +416,8 @@ def test_index_page(reports):
     assert "notebook inválido: JSON corrompido" in page
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;.txt" in page
     assert "SEM sandbox" not in page
-    # Stats describe the 4 graded students not held: 10, 3, 7, 9 -> mean 7.25, median 8.
-    assert ">7,25<" in page and ">8<" in page
+    # Stats describe the 5 graded students: 10, 3, 6, 7, 9 -> mean 7, median 7.
+    assert ">7<" in page and "retidos" not in page
     assert "aluno_local" in page
 
 
@@ -475,7 +466,7 @@ def test_terminal_table_fits(students, width):
     for student in students:
         assert any(line.startswith(student.student_id) for line in lines), student.student_id
     assert "SEM SANDBOX" not in table
-    assert "média 7,25/10" in table.replace("\n", " ") or width < 60
+    assert "média 7/10" in table.replace("\n", " ") or width < 60
 
 
 def test_terminal_table_content(students):
@@ -493,8 +484,8 @@ def test_terminal_table_content(students):
     assert "sem envio" in row["1003"] and "····" in row["1003"]
     assert "erro" in row["1004"] and "✓···" in row["1004"]
     assert "tempo esgotado" in row["1005"] and "✓✗··" in row["1005"]
-    assert "6/10" in row["1006"] and "tampering" in row["1006"] and "retido" in row["1006"]
-    assert "8 alunos" in table and "1 sem envio" in table and "média 7,25/10" in table
+    assert "6/10" in row["1006"] and "auditoria" in row["1006"] and "retido" not in row["1006"]
+    assert "8 alunos" in table and "1 sem envio" in table and "média 7/10" in table
 
 
 def test_terminal_table_without_sandbox_and_narrow(students):
@@ -546,9 +537,9 @@ def test_shared_wording():
         and wording.plural(0, "aluno", "alunos") == "0 alunos"
     )
     assert sorted(["aluno10", "Aluno2", "aluno1"], key=wording.natural_key) == ["aluno1", "Aluno2", "aluno10"]
-    late = StudentResult("1", ASSIGNMENT, "graded", held_for_review=True, seconds_late=60.0)
-    assert wording.status_label(late) == "corrigido, retido para revisão, atrasado"
-    assert wording.status_label(late, short=True) == "corrigido, retido, atrasado"
+    late = StudentResult("1", ASSIGNMENT, "graded", seconds_late=60.0)
+    assert wording.status_label(late) == "corrigido, atrasado"
+    assert wording.status_label(late, short=True) == "corrigido, atrasado"
 
 
 # --- titles written for students (metadata["grader"]["title"] of the source notebook's cells) -----------------

@@ -75,8 +75,8 @@ def record_student(
     when: datetime,
     previous: dict[str, NotebookNode] | None = None,
 ) -> None:
-    """Store one student's automatic grades (held test cells: zero and flagged for manual grading; the cells of
-    a notebook not submitted: zero, no manual grading, as nbgrader's autograde does).
+    """Store one student's automatic grades (the cells of a notebook not submitted: zero, no manual grading, as
+    nbgrader's autograde does).
 
     `previous` are the notebooks graded last time: a written answer a person already graded keeps its manual
     grade unless its text changed (nbgrader's SaveAutoGrades would ask for a new manual grade)."""
@@ -97,15 +97,9 @@ def record_student(
             }
         }
         SaveAutoGrades().preprocess(nb, resources)
-    held = [cell for cell in result.cells.values() if cell.needs_manual_grade and not cell.manual]
     with Gradebook(settings.db_url) as gb:
         for name, nb in executed.items():
             _keep_manual_grades(gb, assignment, result.student_id, name, nb, (previous or {}).get(name))
-            gb.find_submission_notebook(name, assignment, result.student_id).flagged = result.held_for_review
-        for cell in held:
-            grade = gb.find_grade(cell.grade_id, cell.notebook, assignment, result.student_id)
-            grade.auto_score = 0.0
-            grade.needs_manual_grade = True
         for name in result.missing_notebooks:  # nbgrader's Autograde.init_assignment, "No submitted file"
             for grade in gb.find_submission_notebook(name, assignment, result.student_id).grades:
                 grade.auto_score = 0.0

@@ -34,13 +34,6 @@ def set_submission_time(settings: Settings, result: StudentResult, student: inge
     result.seconds_late = max(0.0, (when - due).total_seconds()) if due is not None else 0.0
 
 
-HELD_BANNER = (
-    "**⚠ Nota automática retida para revisão**: os testes que medem algo no kernel do aluno (memória) "
-    "estão zerados até um professor revisar, porque o código mexe no IPython, em bibliotecas ou em "
-    "`__eq__`; veja as observações em `reports/` (index.html)."
-)
-
-
 def record_when_complete(
     settings: Settings, assignment: Assignment, job: Job, jobs: list[Job], results: dict[str, StudentResult]
 ) -> None:
@@ -67,8 +60,6 @@ def record_when_complete(
     for j in mine:
         j.score_into(result)
         executed[j.notebook_name] = j.executed.notebook
-        if result.held_for_review:  # the formgrader shows the notebook: say so on top of it
-            j.executed.notebook.cells.insert(0, nbformat.v4.new_markdown_cell(HELD_BANNER))
         path = scratch / f"{j.notebook_name}.ipynb"
         nbformat.write(j.executed.notebook, path)
         result.graded_files[j.notebook_name] = file_digest(path)  # a later run reuses it only if unchanged

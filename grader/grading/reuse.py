@@ -198,7 +198,6 @@ GRADED_FIELDS = (
     "cells",
     "seconds",
     "sandboxed",
-    "held_for_review",
     "recorded",
     "problem",
     "missing_notebooks",

@@ -3,7 +3,7 @@ failed each automatic question grouped by the cause of the failure (grader/repor
 first, each with its share of the class, the message as a student saw it and one student's answer; and how many
 passed the question's visible tests and failed its hidden ones, with the hidden checks that failed them.
 
-The class is the students the statistics count (grader/report/stats.py: graded and not held for review). A
+The class is the students the statistics count (grader/report/stats.py: the graded ones). A
 student whose answer cell is still the release's (`Answer.blank`) is grouped apart, whatever the error said:
 nothing was answered, so there is no mistake to explain.
 """

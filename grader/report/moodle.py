@@ -397,9 +397,9 @@ class Filled:
     blank: list[str]  # participants left without a grade (no submission in the zip): Moodle keeps theirs
 
 
-def fill(sheet: Worksheet, grades: dict[str, tuple[float | None, str, str]], out: Path) -> Filled:
-    """Write `sheet` filled into `out`: grades[participant id] = (grade on the worksheet's scale or None to leave
-    blank, comment, why blank). Returns the rows Moodle will skip, with the reason and what to do."""
+def fill(sheet: Worksheet, grades: dict[str, tuple[float, str]], out: Path) -> Filled:
+    """Write `sheet` filled into `out`: grades[participant id] = (grade on the worksheet's scale, comment).
+    Returns the rows Moodle will skip, with the reason and what to do."""
     columns = sheet.columns
     rows = [list(row) for row in sheet.rows]
     dropped: list[Dropped] = []
@@ -412,21 +412,10 @@ def fill(sheet: Worksheet, grades: dict[str, tuple[float | None, str, str]], out
         if p.participant_id not in grades:
             blank.append(label)
             continue
-        grade, comment, why_blank = grades[p.participant_id]
+        grade, comment = grades[p.participant_id]
         if "feedbackcomments" in columns:
             row[columns["feedbackcomments"]] = comment
         row[columns["lastmodifiedgrade"]] = strtotime_text(row[columns["lastmodifiedgrade"]])
-        if grade is None:
-            row[columns["grade"]] = ""
-            dropped.append(
-                Dropped(
-                    p.participant_id,
-                    label,
-                    why_blank or "nota em branco",
-                    "o Moodle mantém a nota atual; lance-a no Moodle depois de decidir",
-                )
-            )
-            continue
         if scale:
             row[columns["grade"]] = ""
             dropped.append(

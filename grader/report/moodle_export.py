@@ -35,7 +35,6 @@ from grader.report.cells import (
 from grader.report.moodle import Dropped, Worksheet, fill
 from grader.report.tables import write_csv
 from grader.report.wording import (
-    HELD_TEXT,
     STATUS_EXPLANATIONS,
     flag_texts,
     format_number,
@@ -90,8 +89,6 @@ def moodle_comment(student: StudentResult, cells: list[GradeCellInfo], max_score
     parts = []
     if student.status == Status.MISSING:
         parts.append("Nenhuma submissão encontrada para esta atividade.")
-    elif student.held_for_review:
-        parts.append("Nota automática retida para revisão por um professor.")
     else:
         parts.append(f"Nota automática: {format_number(student.score)}/{format_number(max_score)}.")
     if student.problem:
@@ -117,7 +114,7 @@ def moodle_comment(student: StudentResult, cells: list[GradeCellInfo], max_score
     waiting = _unique(_question_name(v.info, several) for v in views if v.mark == MARK_MANUAL)
     if waiting:
         parts.append("Aguardando correção manual: " + ", ".join(f"“{t}”" for t in waiting) + ".")
-    flags = [text for text in flag_texts(student) if HELD_TEXT not in text or not student.held_for_review]
+    flags = flag_texts(student)
     if flags:
         parts.append("Observações: " + "; ".join(flags) + ".")
     if student.comments:
@@ -198,8 +195,7 @@ def language_worksheet_rows(
         if not participants:
             skipped.append(s.student_id)
             continue
-        # A held grade is left blank: Moodle skips an empty grade instead of publishing a 0 before the review.
-        grade = "" if s.held_for_review else format_number(s.score, decimal=".")
+        grade = format_number(s.score, decimal=".")
         comment = moodle_comment(s, cells, max_score)
         for participant, name in participants:
             rows.append(
@@ -217,23 +213,20 @@ def language_worksheet_rows(
 
 def worksheet_grades(
     cells: list[GradeCellInfo], students: list[StudentResult], max_score: float, sheet_max: float | None
-) -> tuple[dict[str, tuple[float | None, str, str]], list[str]]:
-    """participant id -> (grade on the worksheet's scale or None, comment, why blank) for grader.report.moodle.fill;
-    and the students left out."""
-    grades: dict[str, tuple[float | None, str, str]] = {}
+) -> tuple[dict[str, tuple[float, str]], list[str]]:
+    """participant id -> (grade on the worksheet's scale, comment) for grader.report.moodle.fill; and the
+    students left out."""
+    grades: dict[str, tuple[float, str]] = {}
     skipped = []
     for s in students:
         participants = moodle_participants(s)
         if not participants:
             skipped.append(s.student_id)
             continue
-        grade = None
-        if not s.held_for_review:
-            scale = (sheet_max / max_score) if sheet_max and max_score else 1.0
-            grade = round(float(s.score) * scale, 2)
-        why = "nota automática retida para revisão (medida no kernel do aluno)" if s.held_for_review else ""
+        scale = (sheet_max / max_score) if sheet_max and max_score else 1.0
+        grade = round(float(s.score) * scale, 2)
         for participant, _ in participants:
-            grades[participant] = (grade, moodle_comment(s, cells, max_score), why)
+            grades[participant] = (grade, moodle_comment(s, cells, max_score))
     return grades, skipped
 
 

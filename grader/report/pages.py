@@ -157,7 +157,7 @@ def _submission_text(student: StudentResult, due_date) -> str:
 
 
 def _status_class(student: StudentResult) -> str:
-    return "held" if student.held_for_review else student.status
+    return student.status
 
 
 def _similarity_summary(folder: Path) -> dict | None:

@@ -12,20 +12,19 @@ from grader.report.cells import GradeCellInfo
 @dataclass(frozen=True)
 class ClassStats:
     total: int
-    graded: int  # status "graded", held ones included
+    graded: int  # status "graded"
     errors: int  # status "error"
     timeouts: int
     missing: int
-    held: int
-    scores: list[float]  # graded and not held: the ones the statistics describe
+    scores: list[float]  # graded: the ones the statistics describe
     mean: float | None
     median: float | None
     pass_rates: list[tuple[GradeCellInfo, int, int]]  # auto cell, passed, out of
 
 
 def counted_students(students: list[StudentResult]) -> list[StudentResult]:
-    """The students the statistics describe: graded, and not held for review."""
-    return [s for s in students if s.status == Status.GRADED and not s.held_for_review]
+    """The students the statistics describe: the graded ones."""
+    return [s for s in students if s.status == Status.GRADED]
 
 
 def class_stats(cells: list[GradeCellInfo], students: list[StudentResult]) -> ClassStats:
@@ -43,7 +42,6 @@ def class_stats(cells: list[GradeCellInfo], students: list[StudentResult]) -> Cl
         errors=sum(s.status == Status.ERROR for s in students),
         timeouts=sum(s.status == Status.TIMEOUT for s in students),
         missing=sum(s.status == Status.MISSING for s in students),
-        held=sum(bool(s.held_for_review) for s in students),
         scores=scores,
         mean=statistics.fmean(scores) if scores else None,
         median=statistics.median(scores) if scores else None,

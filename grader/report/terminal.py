@@ -117,7 +117,6 @@ def terminal_table(
         f"{stats.errors} com erro",
         f"{stats.timeouts} por tempo esgotado",
         f"{stats.missing} sem envio",
-        plural(stats.held, "retido para revisão", "retidos para revisão"),
         "média " + ("—" if stats.mean is None else f"{format_number(stats.mean)}/{format_number(max_score)}"),
     ]
     out.extend(_wrap(pieces, width, " · "))

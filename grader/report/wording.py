@@ -20,14 +20,7 @@ STATUS_EXPLANATIONS = {
     Status.TIMEOUT: "O notebook excedeu o tempo limite de execução: as questões que não terminaram ficaram sem pontos.",
     Status.MISSING: "Nenhuma submissão foi encontrada para esta atividade.",
 }
-HELD_TEXT = "retida para revisão"
 NO_SANDBOX_BANNER = "Correção feita SEM sandbox (--no-sandbox)"
-FLAG_TEXTS = {
-    FlagKind.TAMPERING: (
-        "o que é medido no kernel do aluno (memória) ficou retido para revisão: o código mexe no "
-        "IPython, em bibliotecas ou em __eq__"
-    ),
-}
 
 
 def flag_text(flag: str) -> str:
@@ -37,15 +30,12 @@ def flag_text(flag: str) -> str:
         return flag
     if parsed.kind is FlagKind.AUDIT:
         return f"a auditoria do código encontrou {parsed.detail}: um professor vai revisar a correção"
-    return FLAG_TEXTS.get(parsed.kind, flag)
+    return flag
 
 
 def flag_texts(student: StudentResult) -> list[str]:
-    """The student's flags explained, and the held questions said even without a flag."""
-    texts = [flag_text(flag) for flag in student.flags]
-    if student.held_for_review and not any(HELD_TEXT in text for text in texts):
-        texts.append("questões " + HELD_TEXT + ": um professor vai revisá-las antes de creditar os pontos")
-    return texts
+    """The student's flags explained."""
+    return [flag_text(flag) for flag in student.flags]
 
 
 def format_number(value: float, decimal: str = ",") -> str:
@@ -72,10 +62,8 @@ def sorted_by_id(students: Iterable[StudentResult]) -> list[StudentResult]:
 
 
 def status_label(student: StudentResult, *, short: bool = False) -> str:
-    """ "corrigido", "erro, retido para revisão, atrasado"...; `short` for the terminal."""
+    """ "corrigido", "erro, atrasado"...; `short` for the terminal."""
     label = STATUS_LABELS.get(student.status, student.status)
-    if student.held_for_review:
-        label = f"{label}, retido" if short else f"{label}, retido para revisão"
     if student.late:
         label += ", atrasado"
     return label
