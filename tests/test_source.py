@@ -83,3 +83,34 @@ def test_a_library_alias_is_the_library_s():
 def test_what_a_definition_reads():
     text = "def f(x, n=PADRAO) -> torch.Tensor:\n    y = aux(x)\n    def g(z):\n        return np.sum(z) + y\n    return g(x)\n"
     assert {"PADRAO", "torch", "aux", "np"} <= reads(text) and not {"x", "y", "z", "g", "n"} & reads(text)
+
+
+# --- IPython's token pass skipped for plain Python (grader/kernels/standalone/inkernel/fastpath.py) ---------
+
+IPYTHON_CELLS = [
+    "x = 1\nprint(f'{x:.2%} pronto?')\n",  # % and ? inside strings: plain Python
+    "y = (2\n     / 3)\nz = y % 2\nw = y != z\n",  # operators that look like escapes
+    "%time x = 1\n",
+    "a = %time 1\n",
+    "saida = !ls\n",
+    "!ls -la\n",
+    "len?\n",
+    "torch.mm??\n",
+    "/print 1\n",
+    ",print a b\n",
+    "if True:\n    %time x = 2\n",
+    "def f():\n    return 1\nf?\n",
+    "x = 1\x00\n",
+    "async def f():\n    await g()\n",
+]
+
+
+@pytest.mark.parametrize("cell", IPYTHON_CELLS)
+def test_the_fast_path_transforms_every_cell_as_ipython_does(cell):
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    from grader.kernels.standalone.inkernel import fastpath
+
+    fast = TransformerManager()
+    fastpath.install(fast)
+    assert fast.transform_cell(cell) == TransformerManager().transform_cell(cell)

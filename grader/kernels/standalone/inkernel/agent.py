@@ -32,7 +32,7 @@ import socket
 import threading
 import warnings
 
-from . import wire
+from . import fastpath, wire
 
 CAPS = wire.Caps()
 _MISSING = object()
@@ -44,6 +44,9 @@ def start(path: str, frame_bytes: int = CAPS.frame_bytes) -> None:
     sock.connect(path)
     agent = Agent(sock, wire.Caps(frame_bytes=frame_bytes))
     threading.Thread(target=agent.serve, name="corretor-agente", daemon=True).start()
+    from IPython import get_ipython
+
+    fastpath.install(get_ipython().input_transformer_manager)
 
 
 def _namespace() -> dict:

@@ -47,8 +47,8 @@ import types
 import warnings
 from collections.abc import Mapping, MutableMapping
 
+from . import fastpath, wire
 from . import source as notebook_source
-from . import wire
 
 MEASURE = "__corretor_medida_externa__"
 FAILED = "__corretor_falhou__"
@@ -308,7 +308,7 @@ class Runtime:
         self.ipython.events.register("pre_run_cell", before_cell)
         self.ipython.events.register("post_run_cell", self._after_cell)
         self.ipython.input_transformers_post.append(self._rewrite)
-        _plain_python_fast(self.ipython.input_transformer_manager)
+        fastpath.install(self.ipython.input_transformer_manager)
 
     def _rewrite(self, lines: list[str]) -> list[str]:
         """The cell's text as T runs it: `@_medida_externa` is the meter; a cell whose fetch failed raises."""
@@ -1154,21 +1154,3 @@ def free_names(tree: ast.Module) -> list[str]:
         for name in referenced
         if name not in first_store or first_load.get(name, (1 << 30, 0)) < first_store[name]
     )
-
-
-_IPYTHON_SYNTAX = re.compile(r"[%?]|!(?!=)")
-
-
-def _plain_python_fast(manager) -> None:
-    """IPython tokenizes every cell to find its own syntax (magics, `!` shell escapes, `?` help, the `,;/`
-    escapes): a test cell with none of their characters is plain Python and skips that pass (~5 ms a cell)."""
-    tokens = manager.do_token_transforms
-
-    def transforms(lines: list[str]) -> list[str]:
-        if _IPYTHON_SYNTAX.search("".join(lines)) or any(
-            line.lstrip()[:1] in (",", ";", "/") for line in lines
-        ):
-            return tokens(lines)
-        return lines
-
-    manager.do_token_transforms = transforms

@@ -12,8 +12,11 @@ the text.
 from __future__ import annotations
 
 import ast
+import functools
 import symtable
 from dataclasses import dataclass
+
+from . import fastpath
 
 
 @dataclass(frozen=True)
@@ -36,16 +39,23 @@ class Binding:
     root: str = ""  # an alias's first name (`np` of `np.sum`)
 
 
+@functools.cache
+def _transformer():
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    manager = TransformerManager()
+    fastpath.install(manager)  # the kernels skip the same pass for the same cells
+    return manager
+
+
 def parse_cell(text: str) -> tuple[ast.Module | None, str]:
     """The cell as the kernel runs it and the text parsed (its lines are the cell's): IPython's translation of
     its magics, shell escapes and prompts into Python (IPython drops the leading blank lines: they are put
     back). None if it does not parse (then the student's kernel failed on it too, and it bound nothing)."""
     try:
-        from IPython.core.inputtransformer2 import TransformerManager
-
         lines = text.splitlines(keepends=True)
         blank = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
-        text = "\n" * blank + TransformerManager().transform_cell(text)
+        text = "\n" * blank + _transformer().transform_cell(text)
     except Exception:  # noqa: BLE001 (IPython missing or a transformer error: the plain text is all there is)
         pass
     try:
