@@ -423,12 +423,20 @@ def test_a_graded_class_groups_its_failures(graded):
     assert causes[hidden] == 1 and causes[BLANK_CAUSE] == 1
     assert limite["hidden_failed"] == 1 and limite["hidden_checks"] == [{"check": hidden, "count": 1}]
     assert questions[V]["hidden_failed"] == 0
-    # linhas_positivas_sem_laco: the list's comprehension is a loop; the blank one
+    # linhas_positivas_sem_laco: no point for "no loop" without the values, so the wrong answers fail it on
+    # their values ("Elementos") or their crash ("Colunas", "Eixo"); the list's comprehension is a loop; the blank
     assert [(c, n) for c, n, _ in groups(LS)] == [
+        ("linhas_positivas deveria devolver [[3.0, 4.0]] para X = …, mas devolveu …", 2),
+        (
+            "IndexError: boolean index did not match indexed array along axis …; size of axis is … but size of "
+            "corresponding boolean axis is … (em linhas_positivas)",
+            2,
+        ),
         (
             "linhas_positivas não deveria ter laços Python, mas o código dela (ou de uma função auxiliar que ela "
-            "usa) tem … (for, while, compreensões, map ou filter). Só a leitura do código mostra isso: os valores "
-            "podem estar certos. Use uma máscara booleana: X[mascara]",
+            "usa) tem … (for, while, compreensões, recursão, map, filter, np.vectorize ou np.apply_along_axis). "
+            "Só a leitura do código mostra isso: os valores podem estar certos. Use uma máscara booleana: "
+            "X[mascara]",
             1,
         ),
         (BLANK_CAUSE, 1),
