@@ -19,3 +19,18 @@ class Answer:
     @property
     def is_right(self) -> bool:
         return not self.must_fail
+
+
+def answer(name: str, cell: str, code: str, why: str, *must_fail: str) -> Answer:
+    return Answer(name=name, cell=cell, code=code.strip("\n") + "\n", must_fail=frozenset(must_fail), why=why)
+
+
+def empty_body(function: str, signature: str, *cells: str) -> Answer:
+    """The function with the body `pass` (the release with its stub swapped for pass): loses all its cells."""
+    return answer(
+        f"{function}_pass",
+        f"resposta_{function}",
+        f"def {function}({signature}):\n    pass\n",
+        "corpo vazio (pass): devolve None",
+        *cells,
+    )

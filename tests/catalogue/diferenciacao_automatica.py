@@ -8,6 +8,8 @@ também as células de propriedade da sua função.
 """
 
 from tests.catalogue import Answer
+from tests.catalogue import answer as _resposta
+from tests.catalogue import empty_body as _vazia
 
 DS_FORMATO, DS_VALORES, DS_AUTOGRAD = (
     "derivadas_superiores_formato",
@@ -25,21 +27,6 @@ EC_VALORES, EC_ESTAVEL, EC_IMPL = (
 
 DS_TODAS = (DS_FORMATO, DS_VALORES, DS_AUTOGRAD)
 EC_TODAS = (EC_VALORES, EC_ESTAVEL, EC_IMPL)
-
-
-def _resposta(name: str, cell: str, code: str, why: str, *must_fail: str) -> Answer:
-    return Answer(name=name, cell=cell, code=code.strip("\n") + "\n", must_fail=frozenset(must_fail), why=why)
-
-
-def _vazia(funcao: str, assinatura: str, *cells: str) -> Answer:
-    """A função com o corpo `pass` (a liberação com o esboço trocado por pass): perde todas as suas células."""
-    return _resposta(
-        f"{funcao}_pass",
-        f"resposta_{funcao}",
-        f"def {funcao}({assinatura}):\n    pass\n",
-        "corpo vazio (pass): devolve None",
-        *cells,
-    )
 
 
 ANSWERS: list[Answer] = [

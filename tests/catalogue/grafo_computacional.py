@@ -8,6 +8,8 @@ também as células de propriedade da sua função.
 """
 
 from tests.catalogue import Answer
+from tests.catalogue import answer as _resposta
+from tests.catalogue import empty_body as _vazia
 
 J_VALOR, J_GRAD = "J_func_valor", "J_func_gradiente"
 BM_VALORES, BM_SEM = "backward_manual_valores", "backward_manual_sem_autograd"
@@ -30,21 +32,6 @@ ER_VALOR, ER_CASOS = "erro_relativo_valor", "erro_relativo_casos"
 C_VALORES, C_REPETE = "gradiente_controle_valores", "gradiente_controle_repetivel"
 
 D_TODAS = (D_FORMATO, D_TRAJ, D_PERDAS, D_REPETE, D_AUTOGRAD)
-
-
-def _resposta(name: str, cell: str, code: str, why: str, *must_fail: str) -> Answer:
-    return Answer(name=name, cell=cell, code=code.strip("\n") + "\n", must_fail=frozenset(must_fail), why=why)
-
-
-def _vazia(funcao: str, assinatura: str, *cells: str) -> Answer:
-    """A função com o corpo `pass` (a liberação com o esboço trocado por pass): perde todas as suas células."""
-    return _resposta(
-        f"{funcao}_pass",
-        f"resposta_{funcao}",
-        f"def {funcao}({assinatura}):\n    pass\n",
-        "corpo vazio (pass): devolve None",
-        *cells,
-    )
 
 
 ANSWERS: list[Answer] = [

@@ -84,17 +84,15 @@ class Agent:
         self.ns.update({"__name__": "__main__", "__builtins__": builtins})
         self.graphs.clear()
 
+    def _trusted_decoder(self, header: dict, buffers) -> wire.Decoder:
+        """What T sends needs no caps: T is the trusted side."""
+        caps = wire.Caps(frame_bytes=1 << 40, header_bytes=1 << 40, items=1 << 30, text=1 << 40)
+        return wire.Decoder(header, buffers, caps, trusted=True, resolve=self.resolve, leaves=True)
+
     def define(self, header: dict, buffers) -> list:
         """The replay's definitions: the notebook's imports, its plain defs (source text, T's reading of the
         submitted notebook) and the values of the data they read, in the order T gives them."""
-        decoder = wire.Decoder(
-            header,
-            buffers,
-            wire.Caps(frame_bytes=1 << 40, header_bytes=1 << 40, items=1 << 30, text=1 << 40),
-            trusted=True,
-            resolve=self.resolve,
-            leaves=True,
-        )
+        decoder = self._trusted_decoder(header, buffers)
         flags = 0
         for feature in header.get("futures", []):  # as IPython compiled the notebook's cells
             flags |= getattr(getattr(__future__, feature, None), "compiler_flag", 0)
@@ -165,14 +163,7 @@ class Agent:
         return wire.pack({"values": values, **encoder.finish()}, encoder.buffers)
 
     def call(self, header: dict, buffers) -> list:
-        decoder = wire.Decoder(
-            header,
-            buffers,
-            wire.Caps(frame_bytes=1 << 40, header_bytes=1 << 40, items=1 << 30, text=1 << 40),
-            trusted=True,
-            resolve=self.resolve,
-            leaves=True,
-        )
+        decoder = self._trusted_decoder(header, buffers)
         if header["op"] == "call":
             function = self.resolve(header["target"])
         else:
