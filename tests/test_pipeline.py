@@ -62,6 +62,16 @@ def build_class(settings, tmp_path):
     loop = copy.deepcopy(right)
     cell_by_grade_id(loop, "resposta_dobro").source = "def dobro(x):\n    return 2 * x\nwhile True:\n    pass"
     write_notebook(subs / "laco" / "mini" / "mini.ipynb", loop)
+    # JSON may spell a lone surrogate, which no UTF-8 file holds: in a comment and a markdown cell of the right
+    # answer (graded, the character replaced), and printed or raised by an added cell (that cell's own output)
+    odd = copy.deepcopy(right)
+    cell_by_grade_id(odd, "resposta_dobro").source += "  # \ud800"
+    odd.cells.insert(1, nbformat.v4.new_markdown_cell("Minha nota \udfff"))
+    (subs / "surrogate" / "mini").mkdir(parents=True)
+    (subs / "surrogate" / "mini" / "mini.ipynb").write_text(json.dumps(odd), encoding="ascii")
+    printed = copy.deepcopy(right)
+    printed.cells.append(nbformat.v4.new_code_cell('print("\\udc80 \\ud800")\nraise ValueError("\\udc80")'))
+    write_notebook(subs / "imprime" / "mini" / "mini.ipynb", printed)
     dies = copy.deepcopy(right)
     cell_by_grade_id(dies, "resposta_quadrado").source = "import os\nos._exit(3)"
     write_notebook(subs / "morre" / "mini" / "mini.ipynb", dies)
@@ -153,6 +163,8 @@ def test_scores_json_shape_and_values(graded_class):
     assert students["vazio"]["status"] == "missing"
     assert students["dois"]["score"] == 3.0  # the newer of two notebooks
     assert students["trocou"]["status"] == "missing"  # a notebook of another assignment is not graded
+    assert students["surrogate"]["cells"] == students["certo"]["cells"]
+    assert students["imprime"]["cells"] == students["certo"]["cells"]
 
 
 def test_limits_fail_only_their_own_submission(graded_class):

@@ -32,6 +32,7 @@ from grader.grading.reports import rebuild_reports
 from grader.grading.results import (
     fill_zero_cells,
     keep_identity,
+    not_recorded,
     record_when_complete,
     set_submission_time,
 )
@@ -399,7 +400,10 @@ def _run_jobs(
         import grader.report  # noqa: F401  (its matplotlib import, off the end of the run)
 
     def on_done(job: Job) -> None:
-        record_when_complete(settings, assignment, job, jobs, results)
+        try:
+            record_when_complete(settings, assignment, job, jobs, results)
+        except Exception as exc:  # noqa: BLE001 (what one student's notebook makes fail is theirs alone)
+            not_recorded(settings, assignment, results[job.student.student_id], exc)
 
     if scheduler:  # only the notebooks travel; scoring and the gradebook stay here
         from grader.grading import cluster

@@ -85,6 +85,18 @@ def record_when_complete(
     result.save(folder)  # last: a result without its resultado.json is graded again
 
 
+def not_recorded(settings: Settings, assignment: Assignment, result: StudentResult, exc: Exception) -> None:
+    """What a student's notebook made fail while it was scored or written (a character no file can hold, a
+    value nbformat refuses): that student is an error, graded again next run; the class goes on."""
+    result.status = Status.ERROR
+    result.cells.clear()
+    result.grading_key = {}
+    result.problem = "a correção deste notebook não pôde ser gravada"
+    result.notes.append(f"{result.problem} ({type(exc).__name__}: {str(exc)[:160]}); rode a correção de novo")
+    scratch = settings.autograded_dir / result.student_id / f".{assignment.name}.nova"
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
 def _not_submitted(result: StudentResult, assignment: Assignment, names: list[str]) -> None:
     """The assignment's notebooks the student did not hand in score 0 on every cell, without review, as
     nbgrader's autograde gives them ("No submitted file"); the report and the feedback say so."""

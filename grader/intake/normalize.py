@@ -29,6 +29,7 @@ MIN_SIMILARITY = 0.5  # below this, two different texts are not the same cell
 
 DEF_RE = re.compile(r"^\s*def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
 ASSIGN_RE = re.compile(r"^([A-Za-z_]\w*)\s*=", re.MULTILINE)
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def parse_submitted(data: bytes) -> NotebookNode:
@@ -45,7 +46,10 @@ def parse_submitted(data: bytes) -> NotebookNode:
             for cell in sheet.get("cells") or []:
                 if isinstance(cell, dict) and "outputs" in cell:
                     cell["outputs"] = []
-    return nbformat.reads(json.dumps(raw), as_version=4)
+    # JSON may spell a lone UTF-16 surrogate ("\\ud800"), which no UTF-8 file can hold: writing the executed
+    # notebook would fail. It becomes U+FFFD, as a decoder does with a byte it cannot read.
+    text = LONE_SURROGATE.sub("\ufffd", json.dumps(raw, ensure_ascii=False))
+    return nbformat.reads(text, as_version=4)
 
 
 def defined_names(source: str) -> frozenset[str]:
