@@ -1,6 +1,5 @@
 """The tamper checks on notebooks built in memory, without kernels (grader/grading/tamper.py): the static audit
-of the student's code, which cells it looks at, which findings hold measured cells for review, and the hold
-itself. The attacks themselves, graded end to end, are in tests/test_attacks.py."""
+of the student's code, which cells it looks at, and how it reads IPython's syntax. The attacks themselves, graded end to end, are in tests/test_attacks.py."""
 
 from __future__ import annotations
 
@@ -54,6 +53,41 @@ def test_magics_count_only_as_the_student_wrote_them():
     assert tamper.audit_source("!ls") == {"subprocesso"}  # a shell escape is a subprocess
     assert tamper.audit_source("%load_ext autoreload") == {"magia %load_ext"}
     assert tamper.audit_source("import ctypes, subprocess") == {"importa ctypes", "importa subprocesso"}
+
+
+IPYTHON_CELLS = [
+    "!ls",
+    "%load_ext autoreload\nimport ctypes",
+    "x = %time f()\nimport ctypes",
+    "def f():\n    %time g()\n    return 1\n",
+    "y = !pwd\nimport subprocess",
+    "f?\n",
+    "%%time\nimport ctypes\n",
+    "x = 1 \\\n  + 2\n%time x\n",
+    "a = [1,\n  2]\n%run foo.py\n",
+    "import numpy as np\n%matplotlib inline\nnp.zeros(3)",
+]
+
+
+@pytest.mark.parametrize("source", IPYTHON_CELLS)
+def test_the_audit_reads_a_cell_as_ipython_runs_it(source):
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    assert tamper.as_python(source).rstrip("\n") == TransformerManager().transform_cell(source).rstrip("\n")
+
+
+def test_a_cell_of_many_magics_is_read_in_linear_time(monkeypatch):
+    """IPython's token pass reads the whole cell again after each magic it rewrites: 500 magics over 5 000 lines
+    kept the grading process busy for 49 s before any kernel started (red team, round 3). The audit rewrites
+    each magic's line alone: the text IPython transforms adds up to the cell's size."""
+    transformed = []
+    real = tamper._transformer.transform_cell
+    monkeypatch.setattr(
+        tamper._transformer, "transform_cell", lambda s: transformed.append(len(s)) or real(s)
+    )
+    cell = "%time 1\n" * 500 + "x = 1\n" * 5000 + "import ctypes\n"
+    assert tamper.audit_source(cell) == {"importa ctypes"}
+    assert len(transformed) == 500 and sum(transformed) <= len(cell)
 
 
 def _notebook_with_answer(code: str, *, probe: bool = False):
