@@ -2031,6 +2031,92 @@ _RIGHT_DECOYS = {
 }
 for _name, _twin in _RIGHT_DECOYS.items():
     STATE_ATTACKS[_name] = StateAttack(STATE_ATTACKS[_name].does, STATE_ATTACKS[_name].answers, _twin)
+# A third red-team round (against the replay). The loop version prints a marker, so a test can tell it ran.
+RT3_LACO = (
+    "import numpy as np\n\n\ndef _soma_com_laco(X):\n    print('RT3 LACO RODOU')\n"
+    "    return np.array([sum(linha) for linha in X])\n"
+)
+RT3_LACO_TWIN = (
+    "def soma_linhas(X):\n    import numpy as np\n    return np.array([sum(linha) for linha in X])\n"
+)
+RT3_DERIVADA_AUX = (
+    "def _derivada_numerica(x):\n    h = 1e-6\n    x64 = x.detach().double()\n"
+    "    return ((g_licao(x64 + h) - g_licao(x64 - h)) / (2 * h)).to(x.dtype)\n"
+)
+
+
+def _shifted(separator: str) -> dict[str, str]:
+    """Line ends that str.splitlines sees and Python does not, in a comment: the lines a def was read from were
+    shifted up, so the check read a loop-free decoy def while the replay ran the lines above the last def (the
+    decoy plus `soma_linhas = _soma_com_laco`): the loop."""
+    return {
+        "soma_linhas": RT3_LACO
+        + f"\n\n#{separator * 3} (comentário)\n"
+        + "def soma_linhas(X):\n    return X.sum()\nsoma_linhas = _soma_com_laco\n"
+        + "def soma_linhas(X):\n    pass\n    return _soma_com_laco(X)\n",
+        "atualiza": ATUALIZA_CERTA,
+        "derivada": RT3_DERIVADA_AUX
+        + f"\n\n#{separator * 4}\n"
+        + "def derivada(x):\n    x.sum().backward()\n    return x.grad\nderivada = _derivada_numerica\n"
+        + "def derivada(x):\n    pass\n    pass\n    return _derivada_numerica(x)\n",
+    }
+
+
+RT3_TWIN = {
+    "soma_linhas": RT3_LACO_TWIN,
+    "atualiza": ATUALIZA_CERTA,
+    "derivada": "def derivada(x):\n    return _derivada_numerica(x)\n\n\n" + RT3_DERIVADA_AUX,
+}
+REDTEAM3: dict[str, dict] = {
+    "linhas_deslocadas_form_feed": {
+        "does": "form feeds in a comment: the check read a decoy def, the replay ran the loop (and the numeric "
+        "derivative): soma_linhas_sem_laco and derivada_autograd earned 6 against the twin's 4",
+        "answers": _shifted("\x0c"),
+        "twin": RT3_TWIN,
+    },
+    "linhas_deslocadas_u2028": {
+        "does": "the same with U+2028 (LINE SEPARATOR), which Python reads as a character of the comment",
+        "answers": _shifted("\u2028"),
+        "twin": RT3_TWIN,
+    },
+    "apelido_resolvido_duas_vezes": {
+        "does": "`_somar = _raiz.__call__` under `if False:` while `_raiz` is numpy (so the check saw numpy's and "
+        "skipped it), then `def _raiz` with the loop: the replay made the alias after that def, and ran the loop",
+        "answers": {
+            "soma_linhas": RT3_LACO
+            + "\n\ndef _somar(X):\n    return _soma_com_laco(X)\n\n\n"
+            + "import numpy as _raiz\n\nif False:\n    _somar = _raiz.__call__\n\n\n"
+            + "def _raiz(X):\n    return _soma_com_laco(X)\n\n\n"
+            + "def soma_linhas(X):\n    return _somar(X)\n",
+            "atualiza": ATUALIZA_CERTA,
+            "derivada": DERIVADA_CERTA,
+        },
+        "twin": {"soma_linhas": RT3_LACO_TWIN, "atualiza": ATUALIZA_CERTA, "derivada": DERIVADA_CERTA},
+    },
+}
+STATE_ATTACKS.update(
+    {name: StateAttack(spec["does"], spec["answers"], spec["twin"]) for name, spec in REDTEAM3.items()}
+)
+FALSE_REJECTS.update(
+    {
+        "u2028_na_docstring": {
+            "does": "U+2028 inside the docstring of a right soma_linhas: the replay ran the def cut at it (no return)",
+            "answers": {
+                "soma_linhas": 'def soma_linhas(X):\n    """Soma\u2028das linhas."""\n    return X.sum(axis=1)\n',
+                "atualiza": ATUALIZA_CERTA,
+                "derivada": DERIVADA_CERTA,
+            },
+        },
+        "form_feed_num_comentario": {
+            "does": "a form feed in a comment above a right soma_linhas (an old editor's page break)",
+            "answers": {
+                "soma_linhas": "# seção\x0c\ndef soma_linhas(X):\n    return X.sum(axis=1)\n",
+                "atualiza": ATUALIZA_CERTA,
+                "derivada": DERIVADA_CERTA,
+            },
+        },
+    }
+)
 PATTERN_FUNCTIONS = ("soma_linhas", "atualiza", "derivada")
 PATTERN_RIGHT = {"soma_linhas": SOMA_CERTA, "atualiza": ATUALIZA_CERTA, "derivada": DERIVADA_CERTA}
 

@@ -1,5 +1,6 @@
 """The tamper checks on notebooks built in memory, without kernels (grader/grading/tamper.py): the static audit
-of the student's code, which cells it looks at, and how it reads IPython's syntax. The attacks themselves, graded end to end, are in tests/test_attacks.py."""
+of the student's code, which cells it looks at, and how it reads IPython's syntax. The attacks themselves,
+graded end to end, are in tests/test_attacks.py."""
 
 from __future__ import annotations
 

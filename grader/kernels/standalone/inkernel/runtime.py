@@ -215,7 +215,8 @@ class _Imported:
     """A name the student's notebook imports: where it comes from, nothing more (T never imports it)."""
 
     def __init__(self, name: str, module: str):
-        self.__name__, self.__module__ = name, module
+        self.__name__ = self.__qualname__ = name
+        self.__module__ = module
 
     @property
     def __wrapped__(self):
@@ -719,7 +720,7 @@ class Runtime:
         return frozenset().union(*(c.futures for c in self._parsed.values() if c.index < self.position))
 
     def _def_text(self, binding) -> str:
-        lines = self._parsed[binding.cell].text.splitlines(keepends=True)
+        lines = notebook_source.python_lines(self._parsed[binding.cell].text)
         return textwrap.dedent("".join(lines[binding.first : binding.last + 1]))
 
     def source_shell(self, name: str):
@@ -840,7 +841,10 @@ class _StudentNames(Mapping):
         if binding.kind == "def":
             return self._runtime.standins.get(name) or StandIn(self._runtime, name)
         if binding.kind in ("import", "alias"):  # (`somar = np.sum`: numpy's)
-            return (_CallableImported if binding.callable else _Imported)(name, binding.module)
+            # named as in its module (`from numpy import vectorize as _v`: numpy.vectorize, as in one kernel)
+            return (_CallableImported if binding.callable else _Imported)(
+                binding.attribute or name, binding.module
+            )
         return (_CallableNotADef if binding.callable else _NotADef)(name, binding.why)
 
     def __iter__(self):
@@ -1050,7 +1054,7 @@ def _ident(function):
 def _compile_shell(index: int, text: str, first: int, count: int, futures: frozenset[str] = frozenset()):
     """Compile the definition at lines first.. of cell `index` with nothing that runs at definition time
     (decorators, defaults, annotations), registering the cell's text for inspect/linecache."""
-    lines = text.splitlines(keepends=True)
+    lines = notebook_source.python_lines(text)
     block = textwrap.dedent("".join(lines[first : first + count]))
     try:
         tree = ast.parse(block)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 import symtable
 from dataclasses import dataclass
 
@@ -37,6 +38,7 @@ class Binding:
     why: str = ""
     statement: str = ""
     root: str = ""  # an alias's first name (`np` of `np.sum`)
+    attribute: str = ""  # what an import or alias names in its module (`vectorize` of `_v = np.vectorize`)
 
 
 @functools.cache
@@ -46,6 +48,16 @@ def _transformer():
     manager = TransformerManager()
     fastpath.install(manager)  # the kernels skip the same pass for the same cells
     return manager
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def python_lines(text: str) -> list[str]:
+    """The lines of `text` as Python numbers them (ast's line numbers index this list): ended by \\n, \\r\\n or
+    \\r only. str.splitlines also ends a line at a form feed, U+2028 and other characters that Python reads as
+    whitespace inside a line: a def read by those lines is not the def that runs."""
+    return _LINE.findall(text)
 
 
 def parse_cell(text: str) -> tuple[ast.Module | None, str]:
@@ -124,12 +136,19 @@ def bindings(cells: list[Cell]) -> dict[str, Binding]:
             elif binding.kind == "alias":  # `somar = np.sum`: numpy's, when np is an import
                 root = found.get(binding.root)
                 if root is not None and root.kind == "import":
+                    expression = binding.statement.split("=", 1)[1].strip()  # ast.unparse's `name = value`
+                    path = expression.split(".", 1)[1] if "." in expression else ""
                     found[name] = Binding(
                         "alias",
                         module=root.module,
                         callable=True,
-                        statement=binding.statement,
+                        # made with the import it was read with, whatever the notebook binds to its root later
+                        statement=(
+                            f"def __alias__():\n    {root.statement}\n    return {expression}\n\n\n"
+                            f"{name} = __alias__()\ndel __alias__"
+                        ),
                         root=binding.root,
+                        attribute=".".join(p for p in (root.attribute, path) if p),
                     )
                 else:
                     found[name] = Binding("other", why="não é definida por um def")
@@ -188,7 +207,11 @@ def _bound(node: ast.AST) -> dict[str, Binding]:
                 module = alias.name if alias.asname else alias.name.split(".")[0]
                 one = ast.Import(names=[alias])
             found[name] = Binding(
-                "import", module=module, callable=isinstance(node, ast.ImportFrom), statement=ast.unparse(one)
+                "import",
+                module=module,
+                callable=isinstance(node, ast.ImportFrom),
+                statement=ast.unparse(one),
+                attribute=alias.name if isinstance(node, ast.ImportFrom) else "",
             )
         return found
     if (
