@@ -2093,6 +2093,37 @@ REDTEAM3: dict[str, dict] = {
         },
         "twin": {"soma_linhas": RT3_LACO_TWIN, "atualiza": ATUALIZA_CERTA, "derivada": DERIVADA_CERTA},
     },
+    "argumentos_em_memoria_ja_tocada": {
+        "does": "on its first call in the replay (the memory cell's warm-up), atualiza swaps the replay's "
+        "wire.recv_frame for one that receives large requests into 48 MiB it touched then: the measured call's "
+        "arguments cost no new page while T still subtracted their size, hiding the second buffer of "
+        "`C[:] = C + D` (1.0x instead of 2.0x)",
+        "answers": {
+            "soma_linhas": SOMA_CERTA,
+            "atualiza": "import sys\n\nimport torch\n\n\n"
+            "def _instala(caixa):\n"
+            "    wire = sys.modules.get('inkernel.wire')\n"
+            "    caixa.append(bytearray(b'\\1' * (48 << 20)))\n"
+            "    if wire is None:\n"
+            "        return\n"
+            "    def recebe(sock, max_bytes, deadline=None):\n"
+            "        cabeca = bytearray(wire.FRAME.size)\n"
+            "        wire._read_into(sock, memoryview(cabeca), deadline)\n"
+            "        tamanho, pedido = wire.FRAME.unpack(cabeca)\n"
+            "        corpo = memoryview(caixa[0])[:tamanho] if (1 << 20) <= tamanho <= len(caixa[0]) "
+            "else bytearray(tamanho)\n"
+            "        wire._read_into(sock, memoryview(corpo), deadline)\n"
+            "        return pedido, corpo\n"
+            "    wire.recv_frame = recebe\n\n\n"
+            "def atualiza(C, A, B, _caixa=[]):\n"
+            "    if not _caixa:\n"
+            "        _instala(_caixa)\n"
+            "    D = A @ B.T\n"
+            "    C[:] = C + D\n",
+            "derivada": DERIVADA_CERTA,
+        },
+        "twin": {"soma_linhas": SOMA_CERTA, "atualiza": RT_ATUALIZA_DOIS, "derivada": DERIVADA_CERTA},
+    },
 }
 STATE_ATTACKS.update(
     {name: StateAttack(spec["does"], spec["answers"], spec["twin"]) for name, spec in REDTEAM3.items()}

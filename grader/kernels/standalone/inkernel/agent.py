@@ -77,6 +77,7 @@ class Agent:
         self.sock, self.caps = sock, caps
         self.graphs: dict[int, tuple[list, list]] = {}  # handle -> (outputs, inputs) kept for backward
         self.ns = _namespace() if namespace is None else namespace
+        self.staged = None  # a call received and decoded, run by the next `go` (a memory measure's call)
 
     def reset(self) -> None:
         """The replay's namespace, empty: as a notebook's before its first cell."""
@@ -136,7 +137,15 @@ class Agent:
         if op == "get":
             return self.get(header["names"])
         if op in ("call", "run"):
-            return self.call(header, buffers)
+            if header.get("stage"):  # a measured call: its arguments arrive before the measure starts
+                self.staged = self.prepare(header, buffers)
+                return wire.pack({"staged": True}, [])
+            return self.prepare(header, buffers)()
+        if op == "go":
+            run, self.staged = self.staged, None
+            if run is None:
+                raise ValueError("nenhuma chamada preparada")
+            return run()
         if op == "backward":
             return self.backward(header, buffers)
         if op == "release":
@@ -162,7 +171,8 @@ class Agent:
                 values.append(encoder.encode_or_refuse(value))
         return wire.pack({"values": values, **encoder.finish()}, encoder.buffers)
 
-    def call(self, header: dict, buffers) -> list:
+    def prepare(self, header: dict, buffers):
+        """The call T asks for, its arguments decoded: a function that runs it and returns the reply."""
         decoder = self._trusted_decoder(header, buffers)
         if header["op"] == "call":
             function = self.resolve(header["target"])
@@ -177,30 +187,36 @@ class Agent:
         containers = {
             memo: _shallow(obj) for memo, obj in decoder.objects.items() if type(obj) in _CONTAINERS
         }
-        out, err = _Capped(), _Capped()
         deleted = [name for name in header.get("deleted", []) if isinstance(name, str)]
-        saved = {name: self.ns.get(name, _MISSING) for name in [*overrides, *deleted]}
-        self.ns.update(overrides)  # the test's reference functions, where the student's code looks them up
-        for name in deleted:  # names the test deleted: gone for the student's code too, during the call
-            self.ns.pop(name, None)
-        try:
-            with (
-                _context(header.get("ctx") or {}),
-                contextlib.redirect_stdout(out),
-                contextlib.redirect_stderr(err),
-            ):
-                result = function(*args, **kwargs)
-        except BaseException as exc:  # noqa: BLE001 (the student's error, SystemExit included: the test fails)
-            return wire.pack({"error": _describe(exc), "out": out.getvalue(), "err": err.getvalue()}, [])
-        finally:
-            for name, value in saved.items():
-                if value is _MISSING:
-                    self.ns.pop(name, None)
-                else:
-                    self.ns[name] = value
-        return self._reply(
-            decoder, tensors, before, digests, containers, result, out.getvalue(), err.getvalue()
-        )
+
+        def run() -> list:
+            out, err = _Capped(), _Capped()
+            saved = {name: self.ns.get(name, _MISSING) for name in [*overrides, *deleted]}
+            self.ns.update(
+                overrides
+            )  # the test's reference functions, where the student's code looks them up
+            for name in deleted:  # names the test deleted: gone for the student's code too, during the call
+                self.ns.pop(name, None)
+            try:
+                with (
+                    _context(header.get("ctx") or {}),
+                    contextlib.redirect_stdout(out),
+                    contextlib.redirect_stderr(err),
+                ):
+                    result = function(*args, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 (the student's error, SystemExit included: the test fails)
+                return wire.pack({"error": _describe(exc), "out": out.getvalue(), "err": err.getvalue()}, [])
+            finally:
+                for name, value in saved.items():
+                    if value is _MISSING:
+                        self.ns.pop(name, None)
+                    else:
+                        self.ns[name] = value
+            return self._reply(
+                decoder, tensors, before, digests, containers, result, out.getvalue(), err.getvalue()
+            )
+
+        return run
 
     def _reply(self, decoder, tensors, before, digests, containers, result, out, err) -> list:
         known = [region.described() for region in decoder.regions.values()]

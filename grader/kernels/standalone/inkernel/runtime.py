@@ -252,7 +252,7 @@ class Runtime:
         self._parsed: dict[int, notebook_source.Cell] = {}  # the notebook's cells, each read once
         self._bindings: tuple[int, dict, str] | None = None  # position, bindings, why no source is readable
         self.meter_path, self._meter = meter, None
-        self.sent = 0  # the largest payload sent to S since the last `measure_window()`
+        self.staging = None  # set by a memory measure: called once its call's arguments are in the replay
         self.listener = _listen(path)
         self.path = path
         self.student = _Peer("o kernel do aluno", state_path)
@@ -377,7 +377,6 @@ class Runtime:
         request_id = secrets.randbits(63)
         try:
             parts = wire.pack(header, buffers)
-            self.sent = max(self.sent, sum(memoryview(p).nbytes for p in parts))
             wire.send_frame(peer.conn, request_id, parts)
             deadline = time.monotonic() + self.call_timeout_s
             dropped = 0
@@ -555,7 +554,14 @@ class Runtime:
             ) from None
         except wire.WireError as exc:
             raise ValueError(f"argumentos grandes demais para {label}: {exc}") from None
-        reply, buffers = self.request(header, encoder.buffers)
+        stage, self.staging = self.staging, None
+        if stage is None:
+            reply, buffers = self.request(header, encoder.buffers)
+        else:  # a measured call: the arguments first, then the measure starts, then the call runs
+            reply, buffers = self.request({**header, "stage": True}, encoder.buffers)
+            if "error" not in reply:
+                stage()
+                reply, buffers = self.request({"op": "go"}, [])
         if reply.get("out"):
             sys.stdout.write(str(reply["out"]))
         if reply.get("err"):
@@ -899,10 +905,11 @@ class _Meter:
 
     A memory test runs in text mode: the call measured is the replay's, which runs the notebook's def as
     written and nothing else of the student's. On the CPU: the grader, outside the sandboxes, resets the
-    replay's peak resident memory (Linux's clear_refs), T runs `chamada()`, and the grader reads the peak
+    replay's peak resident memory (Linux's clear_refs) once the replay holds the call's arguments (the call
+    is sent, decoded there, then run on a second request: receiving them is not the call's memory, and code
+    the student left in the replay cannot make it look like it), T runs the call, and the grader reads the peak
     (VmHWM) and the memory the replay touched for the first time meanwhile (its page faults); the result is
-    the larger of the peak's growth and the memory touched, less the largest payload T sent it meanwhile
-    (the arguments it had to receive: wire.py decodes them in place, with no copy). The process cannot change
+    the larger of the peak's growth and the memory touched. The process cannot change
     what is read (it may not write /proc nor use huge pages: confine.py), only what it allocates; freeing
     memory it held before the call lowers the peak but not the memory touched. On a GPU the memory is the
     device's, readable only inside the process: the function runs in the replay (as code)."""
@@ -918,13 +925,21 @@ class _Meter:
                 {"op": "run", "function": self.function}, (chamada, *args), kwargs, label
             )
         which = " replay" if self.runtime.text_mode else ""  # (a memory test is one: always the replay)
-        base, faults = self.runtime.meter_request("reset" + which)
-        self.runtime.sent = 0
-        chamada()
-        peak, faults_after = self.runtime.meter_request("read" + which)
-        # the peak over what S held, and what S touched for the first time (which freeing memory it held
-        # before cannot hide), each less the arguments it had to receive
-        return max(0, peak - base - self.runtime.sent, faults_after - faults - self.runtime.sent)
+        start = self.runtime.meter_request("reset" + which)
+
+        def window() -> None:  # the first call's arguments are in the replay: from here, the call's own
+            nonlocal start
+            start = self.runtime.meter_request("reset" + which)
+
+        self.runtime.staging = window
+        try:
+            chamada()
+        finally:
+            self.runtime.staging = None
+        (base, faults), (peak, faults_after) = start, self.runtime.meter_request("read" + which)
+        # the peak over what the replay held, and what it touched for the first time (which freeing memory
+        # it held before cannot hide)
+        return max(0, peak - base, faults_after - faults)
 
 
 @functools.lru_cache(maxsize=1)
