@@ -27,7 +27,8 @@ def packs(answers, solutions: dict[str, str]) -> list[list]:
     solution): as many kernels as the longest list of answers for one cell, not one per answer. Test cells
     call only the function they test, so answers to different cells do not see each other; an answer that
     calls another graded function that its solution does not call (say, the vectorized product calling the
-    loop) runs alone, beside the solution of everything else."""
+    loop) runs alone, beside the solution of everything else; so does one the audit must flag (its flags are the
+    notebook's)."""
     functions = {a.cell.removeprefix("resposta_") for a in answers}
 
     def calls(code: str) -> set[str]:
@@ -36,7 +37,9 @@ def packs(answers, solutions: dict[str, str]) -> list[list]:
     by_cell: dict[str, list] = {}
     alone = []
     for answer in answers:
-        if calls(answer.code) - calls(solutions[answer.cell]) - {answer.cell.removeprefix("resposta_")}:
+        if answer.audit or calls(answer.code) - calls(solutions[answer.cell]) - {
+            answer.cell.removeprefix("resposta_")
+        }:
             alone.append([answer])
         else:
             by_cell.setdefault(answer.cell, []).append(answer)
@@ -103,7 +106,7 @@ def _own_cells(answer, failed) -> frozenset[str]:
 def _ok(answer, outcome) -> bool:
     failed, allowed, flags, _ = outcome
     return (
-        not flags
+        set(flags) == {f"auditoria: {finding}" for finding in answer.audit}
         and answer.must_fail <= failed
         and failed <= allowed
         and _own_cells(answer, failed) <= answer.must_fail
@@ -132,7 +135,9 @@ def test_catalogue_size():
 @pytest.mark.parametrize("assignment, answer", CASES, ids=[f"{n}:{a.name}" for n, a in CASES])
 def test_answer(graded, assignment, answer):
     failed, allowed, flags, result = graded[(assignment, answer.name)]
-    assert not flags, f"{answer.name} was flagged: {flags}"
+    assert set(flags) == {f"auditoria: {finding}" for finding in answer.audit}, (
+        f"{answer.name} was flagged: {flags}"
+    )
     messages = {c.grade_id: c.message for c in result.cells.values() if c.grade_id in failed}
     why = f"{answer.name} ({answer.why}): failed {sorted(failed)}; {messages}"
     assert answer.must_fail <= failed, f"not caught where expected {sorted(answer.must_fail)}: {why}"

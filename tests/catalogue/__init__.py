@@ -15,6 +15,7 @@ class Answer:
     code: str  # the new code of that cell (a complete cell: signature, body)
     must_fail: frozenset[str] = field(default_factory=frozenset)  # test cells that must lose points
     why: str = ""  # one line: the mistake (wrong answers) or the approach (right answers)
+    audit: frozenset[str] = field(default_factory=frozenset)  # the audit's findings it must get (eval(), ...)
 
     @property
     def is_right(self) -> bool:

@@ -18,9 +18,18 @@ def _code(text: str) -> str:
     return dedent(text).strip() + "\n"
 
 
-def _wrong(name: str, cell: str, code: str, must_fail: set[str], why: str) -> Answer:
+def _wrong(
+    name: str, cell: str, code: str, must_fail: set[str], why: str, audit: set[str] = frozenset()
+) -> Answer:
     assert must_fail, name
-    return Answer(name=name, cell=cell, code=_code(code), must_fail=frozenset(must_fail), why=why)
+    return Answer(
+        name=name,
+        cell=cell,
+        code=_code(code),
+        must_fail=frozenset(must_fail),
+        why=why,
+        audit=frozenset(audit),
+    )
 
 
 def _right(name: str, cell: str, code: str, why: str) -> Answer:
@@ -132,6 +141,82 @@ ANSWERS += [
         """,
         {LS},
         "np.vectorize runs the lambda once per row: a Python loop",
+    ),
+    # red team, round 3: names a check must see through
+    _wrong(
+        "linhas_positivas_vectorize_importada",
+        C,
+        """
+        from numpy import vectorize as _vetoriza
+
+
+        def linhas_positivas(X):
+            positiva = _vetoriza(lambda soma: soma > 0)
+            return X[positiva(X.sum(axis=1))]
+        """,
+        {LS},
+        "np.vectorize imported under another name (T's stand-in was numpy._vetoriza, no hidden loop)",
+    ),
+    _wrong(
+        "linhas_positivas_vectorize_apelido",
+        C,
+        """
+        _v = np.vectorize
+
+
+        def linhas_positivas(X):
+            positiva = _v(lambda soma: soma > 0)
+            return X[positiva(X.sum(axis=1))]
+        """,
+        {LS},
+        "np.vectorize bound to another name by an assignment",
+    ),
+    _wrong(
+        "linhas_positivas_filterfalse",
+        C,
+        """
+        import itertools
+
+
+        def linhas_positivas(X):
+            linhas = list(itertools.filterfalse(lambda linha: linha.sum() <= 0, X))
+            return np.array(linhas).reshape(-1, X.shape[1]).astype(X.dtype)
+        """,
+        {LS},
+        "itertools.filterfalse calls the lambda once per row",
+    ),
+    _wrong(
+        "linhas_positivas_eval",
+        C,
+        """
+        def linhas_positivas(X):
+            codigo = "np.array([l for l in X if l.sum() > 0]).reshape(-1, X.shape[1]).astype(X.dtype)"
+            return eval(codigo, {"np": np, "X": X})
+        """,
+        {LS},
+        "the loop inside a string given to eval: code the check cannot read",
+        audit={"eval()"},
+    ),
+    _wrong(
+        "linhas_positivas_recursao_mutua",
+        C,
+        """
+        def _ida(X, i):
+            if i == X.shape[0]:
+                return X[:0]
+            return _volta(X, i)
+
+
+        def _volta(X, i):
+            resto = _ida(X, i + 1)
+            return np.concatenate([X[i : i + 1], resto]) if X[i].sum() > 0 else resto
+
+
+        def linhas_positivas(X):
+            return _ida(X, 0)
+        """,
+        {LS},
+        "two helpers that call each other, one row per call: a loop by mutual recursion",
     ),
     _wrong(
         "linhas_positivas_altera_entradas",
@@ -1103,8 +1188,8 @@ ANSWERS += [
         def update_c(C, A, B, n_iter=2):
             C.add_(torch.mm(A, B.t()))
         """,
-        {V, P, M},
-        "ignores n_iter and updates once",
+        {V, P},
+        "ignores n_iter and updates once (the memory cell measures one step, where that is right)",
     ),
     _wrong(
         "update_c_troca_data",
@@ -1263,6 +1348,17 @@ ANSWERS += [
         """,
         "torch.add with out=C",
     ),
+    _right(
+        "update_c_produto_a_cada_passo",
+        C,
+        """
+        def update_c(C, A, B, n_iter=2):
+            for _ in range(n_iter):
+                C += A @ B.T
+        """,
+        "the product again at each step, one auxiliary tensor at a time (red team, round 3: measured over three "
+        "steps it counted three)",
+    ),
 ]
 
 # --------------------------------------------------------------------------------------------------
@@ -1330,6 +1426,39 @@ ANSWERS += [
         """,
         {DS},
         "torch.cdist does the exercise",
+    ),
+    _wrong(
+        "distancias_cdist_importada",
+        C,
+        """
+        from torch import cdist as _cdist
+
+
+        def distancias(X, Y):
+            return _cdist(X, Y)
+        """,
+        {DS},
+        "torch.cdist imported under another name",
+    ),
+    _wrong(
+        "distancias_cdist_getattr",
+        C,
+        """
+        def distancias(X, Y):
+            return getattr(torch, "cd" + "ist")(X, Y)
+        """,
+        {DS},
+        "torch.cdist reached by getattr with a name put together",
+    ),
+    _wrong(
+        "distancias_euclidean_dist",
+        C,
+        """
+        def distancias(X, Y):
+            return torch._euclidean_dist(X, Y)
+        """,
+        {DS},
+        "torch._euclidean_dist, the internal function that does the expansion",
     ),
     _wrong(
         "distancias_laco",
@@ -1419,6 +1548,18 @@ ANSWERS += [
             return torch.where(q > 0, q, torch.zeros_like(q)).sqrt()
         """,
         "the squared distances in a helper, torch.where against the negatives",
+    ),
+    _right(
+        "distancias_float64",
+        C,
+        """
+        def distancias(X, Y):
+            X64, Y64 = X.double(), Y.double()
+            quadrados = (X64 * X64).sum(dim=1, keepdim=True) - 2 * (X64 @ Y64.T) + (Y64 * Y64).sum(dim=1)
+            return torch.sqrt(torch.clamp(quadrados, min=0)).to(X.dtype)
+        """,
+        "computed in float64 for precision, back to X's dtype: temporaries twice the size of D (red team, round 3: "
+        "over the 9x limit counted in pages touched)",
     ),
 ]
 
