@@ -434,7 +434,8 @@ def test_a_graded_class_groups_its_failures(graded):
         ),
         (
             "linhas_positivas não deveria ter laços Python, mas o código dela (ou de uma função auxiliar que ela "
-            "usa) tem … (for, while, compreensões, recursão, map, filter, np.vectorize ou np.apply_along_axis). "
+            "usa) tem … (for, while, compreensões, recursão, eval, getattr, map, filter, np.vectorize ou "
+            "np.apply_along_axis). "
             "Só a leitura do código mostra isso: os valores podem estar certos. Use uma máscara booleana: "
             "X[mascara]",
             1,
