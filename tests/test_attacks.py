@@ -2124,6 +2124,35 @@ REDTEAM3: dict[str, dict] = {
         },
         "twin": {"soma_linhas": SOMA_CERTA, "atualiza": RT_ATUALIZA_DOIS, "derivada": DERIVADA_CERTA},
     },
+    "chamada_ao_receber": {
+        "does": "(a review of the two-request call) on its warm-up call, atualiza swaps the replay's "
+        "Agent.prepare for one that runs a staged call at once and keeps its reply for `go`: the call's memory "
+        "falls before the measure's window, unless what the replay touched while receiving counts",
+        "answers": {
+            "soma_linhas": SOMA_CERTA,
+            "atualiza": "import sys\n\nimport torch\n\n\n"
+            "def _instala():\n"
+            "    agente = sys.modules.get('inkernel.agent')\n"
+            "    if agente is None:\n"
+            "        return\n"
+            "    original = agente.Agent.prepare\n"
+            "    def prepara(self, header, buffers):\n"
+            "        run = original(self, header, buffers)\n"
+            "        if header.get('stage'):\n"
+            "            pronta = run()\n"
+            "            return lambda: pronta\n"
+            "        return run\n"
+            "    agente.Agent.prepare = prepara\n\n\n"
+            "def atualiza(C, A, B, _feito=[]):\n"
+            "    if not _feito:\n"
+            "        _feito.append(1)\n"
+            "        _instala()\n"
+            "    D = A @ B.T\n"
+            "    C[:] = C + D\n",
+            "derivada": DERIVADA_CERTA,
+        },
+        "twin": {"soma_linhas": SOMA_CERTA, "atualiza": RT_ATUALIZA_DOIS, "derivada": DERIVADA_CERTA},
+    },
 }
 STATE_ATTACKS.update(
     {name: StateAttack(spec["does"], spec["answers"], spec["twin"]) for name, spec in REDTEAM3.items()}

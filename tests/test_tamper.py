@@ -67,6 +67,13 @@ IPYTHON_CELLS = [
     "x = 1 \\\n  + 2\n%time x\n",
     "a = [1,\n  2]\n%run foo.py\n",
     "import numpy as np\n%matplotlib inline\nnp.zeros(3)",
+    # IPython's steps before its token pass, and its other escapes (a review of the first version)
+    " import ctypes\n x = ctypes.CDLL(None)\n",
+    ">>> import ctypes\n>>> x = 1\n",
+    "In [1]: import ctypes\nIn [2]: %time 1\n",
+    "import ctypes\n/print 1\n",
+    "a = [0]\na[0] = %time 1\nimport ctypes",
+    "%time x = 1 + \\\n  2\nimport ctypes\n",
 ]
 
 
@@ -82,13 +89,20 @@ def test_a_cell_of_many_magics_is_read_in_linear_time(monkeypatch):
     kept the grading process busy for 49 s before any kernel started (red team, round 3). The audit rewrites
     each magic's line alone: the text IPython transforms adds up to the cell's size."""
     transformed = []
-    real = tamper._transformer.transform_cell
-    monkeypatch.setattr(
-        tamper._transformer, "transform_cell", lambda s: transformed.append(len(s)) or real(s)
-    )
+    real = tamper._transformer.do_token_transforms
+
+    def token_pass(lines):
+        transformed.append(len("".join(lines)))
+        return real(lines)
+
+    monkeypatch.setattr(tamper._transformer, "do_token_transforms", token_pass)
     cell = "%time 1\n" * 500 + "x = 1\n" * 5000 + "import ctypes\n"
     assert tamper.audit_source(cell) == {"importa ctypes"}
     assert len(transformed) == 500 and sum(transformed) <= len(cell)
+    # the scan for those lines is linear too: a line of 200 000 spaces after a magic is not one of them
+    transformed.clear()
+    assert tamper.audit_source("%time 1\n" + " " * 200_000 + "\nimport ctypes\n") == {"importa ctypes"}
+    assert transformed == [len("%time 1\n")]
 
 
 def _notebook_with_answer(code: str, *, probe: bool = False):

@@ -92,7 +92,9 @@ def not_recorded(settings: Settings, assignment: Assignment, result: StudentResu
     result.cells.clear()
     result.grading_key = {}
     result.problem = "a correção deste notebook não pôde ser gravada"
-    result.notes.append(f"{result.problem} ({type(exc).__name__}: {str(exc)[:160]}); rode a correção de novo")
+    result.notes.append(
+        f"{result.problem} ({type(exc).__name__}: {str(exc)[:160]}); a próxima correção tenta de novo"
+    )
     scratch = settings.autograded_dir / result.student_id / f".{assignment.name}.nova"
     shutil.rmtree(scratch, ignore_errors=True)
 

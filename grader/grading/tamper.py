@@ -130,32 +130,52 @@ def audit(nb: NotebookNode, release: NotebookNode) -> list[Flag]:
     return [Flag(FlagKind.AUDIT, finding) for finding in sorted(findings)]
 
 
-# A line IPython rewrites: a magic, a shell escape or help (`%time f()`, `!ls`, `?f`, `f?`), or one assigned
-# (`x = %time f()`, `x = !ls`).
-_IPYTHON_LINE = re.compile(r"^\s*(?:[%!?]|[\w.,\s]+=\s*[%!])|\?\s*$")
+# A line IPython's token pass may rewrite: it starts with an escape (`%time f()`, `!ls`, `?f`, and `/f a`,
+# `,f a`, `;f a`), ends with `?` (`f?`), or assigns one (`x = %time f()`, `a[0] = !ls`). A plain scan: linear.
+_ASSIGNED_ESCAPE = re.compile(r"=[ \t]*[%!]")
+_AT_MOST = (
+    5000  # lines rewritten one by one in a cell; past it the cell is not read (an audit, not a verdict)
+)
+
+
+def _maybe_ipython(line: str) -> bool:
+    body = line.lstrip(" \t")
+    return (
+        body[:1] in ("%", "!", "?", "/", ",", ";")
+        or body.rstrip().endswith("?")
+        or bool("=" in body and _ASSIGNED_ESCAPE.search(body))
+    )
 
 
 def as_python(source: str) -> str:
     """The cell as IPython runs it, in time linear in its size. IPython's token pass reads the whole cell again
     after each rewrite: a cell of a thousand magics took minutes, and the audit runs in the process that grades
-    the class. A cell that parses has no IPython syntax; a cell magic (`%%time`) becomes one call, read once; in
-    any other cell each line that has some is rewritten on its own."""
+    the class. So IPython's own steps run in order (blank lines, indentation, prompts, a `%%` cell magic: each
+    reads the cell once), and its token pass runs on each line that may need it, on its own. When that does
+    not parse where IPython's whole-cell pass would (a magic continued on the next line), a small cell gets
+    IPython's pass."""
     try:
         ast.parse(source)
         return source
     except (SyntaxError, ValueError):
         pass
-    if source.lstrip().startswith("%%"):
-        return _transformer.transform_cell(source)
-    lines = []
-    for line in re.split(r"(?<=\n)", source):  # Python's own line ends (str.splitlines has more)
-        if not _IPYTHON_LINE.search(line):
-            lines.append(line)
-            continue
-        body = line.lstrip(" \t")
-        indent = line[: len(line) - len(body)]
-        lines += [indent + part for part in re.split(r"(?<=\n)", _transformer.transform_cell(body)) if part]
-    return "".join(lines)
+    cell = source if source.endswith("\n") else source + "\n"
+    lines = cell.splitlines(keepends=True)  # as IPython splits it
+    for transform in _transformer.cleanup_transforms + _transformer.line_transforms:
+        lines = transform(lines)
+    marked = [_maybe_ipython(line) for line in lines]
+    if sum(marked) > _AT_MOST:
+        return source
+    text = "".join(
+        "".join(_transformer.do_token_transforms([line])) if mark else line
+        for line, mark in zip(lines, marked, strict=True)
+    )
+    if len(source) <= 100_000 and sum(marked) <= 20:
+        try:
+            ast.parse(text)
+        except (SyntaxError, ValueError):
+            return _transformer.transform_cell(source)
+    return text
 
 
 def audit_source(source: str) -> set[str]:

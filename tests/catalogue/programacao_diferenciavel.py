@@ -218,6 +218,17 @@ ANSWERS += [
         {LS},
         "two helpers that call each other, one row per call: a loop by mutual recursion",
     ),
+    _right(
+        "linhas_positivas_getattr_e_nome",
+        C,
+        """
+        def linhas_positivas(X):
+            colunas = getattr(X, "shape")[1]
+            assert X.ndim == 2, f"{linhas_positivas.__name__} espera uma matriz"
+            return X[X.sum(axis=1) > 0].reshape(-1, colunas)
+        """,
+        "getattr with a written name and the function reading its own name (neither is a loop)",
+    ),
     _wrong(
         "linhas_positivas_altera_entradas",
         C,
@@ -1459,6 +1470,16 @@ ANSWERS += [
         """,
         {DS},
         "torch._euclidean_dist, the internal function that does the expansion",
+    ),
+    _wrong(
+        "distancias_cdist_ops",
+        C,
+        """
+        def distancias(X, Y):
+            return torch.ops.aten.cdist(X, Y)
+        """,
+        {DS},
+        "torch.cdist through torch.ops.aten",
     ),
     _wrong(
         "distancias_laco",

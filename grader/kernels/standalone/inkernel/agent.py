@@ -84,6 +84,7 @@ class Agent:
         self.ns.clear()
         self.ns.update({"__name__": "__main__", "__builtins__": builtins})
         self.graphs.clear()
+        self.staged = None
 
     def _trusted_decoder(self, header: dict, buffers) -> wire.Decoder:
         """What T sends needs no caps: T is the trusted side."""
@@ -121,8 +122,8 @@ class Agent:
                 wire.send_frame(self.sock, request_id, reply)
             except OSError:
                 return
-            # nothing of a request outlives it (its payload holds the arguments): the memory measured from
-            # outside this process during the next call is that call's own (runtime.py's _Meter)
+            # nothing of a request outlives it but a staged call's arguments (runtime.py's _Meter measures
+            # from outside this process between `stage` and `go`)
             del payload, reply
 
     def resolve(self, name):

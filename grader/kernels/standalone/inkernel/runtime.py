@@ -252,7 +252,9 @@ class Runtime:
         self._parsed: dict[int, notebook_source.Cell] = {}  # the notebook's cells, each read once
         self._bindings: tuple[int, dict, str] | None = None  # position, bindings, why no source is readable
         self.meter_path, self._meter = meter, None
-        self.staging = None  # set by a memory measure: called once its call's arguments are in the replay
+        self.staging = (
+            None  # a memory measure's: called with their size once a call's arguments are in the replay
+        )
         self.listener = _listen(path)
         self.path = path
         self.student = _Peer("o kernel do aluno", state_path)
@@ -560,7 +562,7 @@ class Runtime:
         else:  # a measured call: the arguments first, then the measure starts, then the call runs
             reply, buffers = self.request({**header, "stage": True}, encoder.buffers)
             if "error" not in reply:
-                stage()
+                stage(sum(memoryview(b).nbytes for b in encoder.buffers))
                 reply, buffers = self.request({"op": "go"}, [])
         if reply.get("out"):
             sys.stdout.write(str(reply["out"]))
@@ -906,8 +908,8 @@ class _Meter:
     A memory test runs in text mode: the call measured is the replay's, which runs the notebook's def as
     written and nothing else of the student's. On the CPU: the grader, outside the sandboxes, resets the
     replay's peak resident memory (Linux's clear_refs) once the replay holds the call's arguments (the call
-    is sent, decoded there, then run on a second request: receiving them is not the call's memory, and code
-    the student left in the replay cannot make it look like it), T runs the call, and the grader reads the peak
+    is sent, decoded there, then run on a second request: receiving them is not the call's memory; what the
+    replay touched while receiving, beyond their size, still counts), T runs the call, and the grader reads the peak
     (VmHWM) and the memory the replay touched for the first time meanwhile (its page faults); the result is
     the larger of the peak's growth and the memory touched. The process cannot change
     what is read (it may not write /proc nor use huge pages: confine.py), only what it allocates; freeing
@@ -925,10 +927,15 @@ class _Meter:
                 {"op": "run", "function": self.function}, (chamada, *args), kwargs, label
             )
         which = " replay" if self.runtime.text_mode else ""  # (a memory test is one: always the replay)
-        start = self.runtime.meter_request("reset" + which)
+        start, receiving = self.runtime.meter_request("reset" + which), 0
 
-        def window() -> None:  # the first call's arguments are in the replay: from here, the call's own
-            nonlocal start
+        def window(
+            arguments: int,
+        ) -> None:  # the first call's arguments are in the replay: from here, its own
+            nonlocal start, receiving
+            # what the replay touched while it received them, beyond their bytes (code left there by an
+            # earlier call could run the call right then, before this window)
+            receiving = self.runtime.meter_request("read" + which)[1] - start[1] - arguments
             start = self.runtime.meter_request("reset" + which)
 
         self.runtime.staging = window
@@ -939,7 +946,7 @@ class _Meter:
         (base, faults), (peak, faults_after) = start, self.runtime.meter_request("read" + which)
         # the peak over what the replay held, and what it touched for the first time (which freeing memory
         # it held before cannot hide)
-        return max(0, peak - base, faults_after - faults)
+        return max(0, peak - base, faults_after - faults, receiving)
 
 
 @functools.lru_cache(maxsize=1)

@@ -94,8 +94,8 @@ class Caps:
 # -- frames ----------------------------------------------------------------------------------------------------
 #
 # Frames are sent from the memory they describe and received into one buffer, with no copy on either side: a
-# tensor argument of 36 MiB costs the student's kernel 36 MiB, which the memory measured from outside its process
-# counts exactly (runtime.py's `_Meter`). Each buffer of a payload starts at a multiple of ALIGN bytes, so the
+# tensor argument of 36 MiB costs the receiving process 36 MiB, and the memory measured from outside it knows how
+# much that is (runtime.py's `_Meter`). Each buffer of a payload starts at a multiple of ALIGN bytes, so the
 # values decoded in place are aligned for their dtype.
 
 ALIGN = 64
