@@ -193,9 +193,8 @@ class Agent:
         def run() -> list:
             out, err = _Capped(), _Capped()
             saved = {name: self.ns.get(name, _MISSING) for name in [*overrides, *deleted]}
-            self.ns.update(
-                overrides
-            )  # the test's reference functions, where the student's code looks them up
+            # the test's reference functions, where the student's code looks them up
+            self.ns.update(overrides)
             for name in deleted:  # names the test deleted: gone for the student's code too, during the call
                 self.ns.pop(name, None)
             try:

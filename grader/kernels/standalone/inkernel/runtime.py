@@ -252,9 +252,8 @@ class Runtime:
         self._parsed: dict[int, notebook_source.Cell] = {}  # the notebook's cells, each read once
         self._bindings: tuple[int, dict, str] | None = None  # position, bindings, why no source is readable
         self.meter_path, self._meter = meter, None
-        self.staging = (
-            None  # a memory measure's: called with their size once a call's arguments are in the replay
-        )
+        # a memory measure's: called with their size once a call's arguments are in the replay
+        self.staging = None
         self.listener = _listen(path)
         self.path = path
         self.student = _Peer("o kernel do aluno", state_path)
@@ -909,11 +908,11 @@ class _Meter:
     written and nothing else of the student's. On the CPU: the grader, outside the sandboxes, resets the
     replay's peak resident memory (Linux's clear_refs) once the replay holds the call's arguments (the call
     is sent, decoded there, then run on a second request: receiving them is not the call's memory; what the
-    replay touched while receiving, beyond their size, still counts), T runs the call, and the grader reads the peak
-    (VmHWM) and the memory the replay touched for the first time meanwhile (its page faults); the result is
-    the larger of the peak's growth and the memory touched. The process cannot change
-    what is read (it may not write /proc nor use huge pages: confine.py), only what it allocates; freeing
-    memory it held before the call lowers the peak but not the memory touched. On a GPU the memory is the
+    replay touched while receiving, beyond their size, still counts), T runs the call, and the grader reads
+    the peak (VmHWM) and the memory the replay touched for the first time meanwhile (its page faults); the
+    result is the larger of the peak's growth and the memory touched. The process cannot change what is read
+    (it may not write /proc nor use huge pages: confine.py), only what it allocates; freeing memory it held
+    before the call lowers the peak but not the memory touched. On a GPU the memory is the
     device's, readable only inside the process: the function runs in the replay (as code)."""
 
     def __init__(self, runtime: Runtime, function):
@@ -929,9 +928,8 @@ class _Meter:
         which = " replay" if self.runtime.text_mode else ""  # (a memory test is one: always the replay)
         start, receiving = self.runtime.meter_request("reset" + which), 0
 
-        def window(
-            arguments: int,
-        ) -> None:  # the first call's arguments are in the replay: from here, its own
+        def window(arguments: int) -> None:
+            """The first call's arguments are in the replay: from here, the memory is the call's own."""
             nonlocal start, receiving
             # what the replay touched while it received them, beyond their bytes (code left there by an
             # earlier call could run the call right then, before this window)
