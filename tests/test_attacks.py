@@ -2211,6 +2211,25 @@ def _write_raw(path: Path, nb) -> None:
     path.write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
 
 
+def _grade_batch(course: Path, assignment: str, subs: Path, reports: Path) -> dict[str, dict]:
+    """`grader grade` on one batch of submissions, from the command line (no similarity report): each
+    student's scores.json entry, by id."""
+    done = subprocess.run(
+        [sys.executable, "-m", "grader.cli", "--course-dir", str(course), "grade", assignment]
+        + ["--submissions", str(subs), "--report-dir", str(reports), "--workers", "2"]
+        + ["--no-progress", "--no-similarity"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=course,
+    )
+    print(done.stdout[-4000:])
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    scores = json.loads((reports / assignment / "scores.json").read_text())
+    return {s["student_id"]: s for s in scores["students"]}
+
+
 @pytest.fixture(scope="module")
 def graded_patterns(tmp_path_factory, sandbox_available) -> PatternsGraded:
     if not sandbox_available:
@@ -2230,34 +2249,8 @@ def graded_patterns(tmp_path_factory, sandbox_available) -> PatternsGraded:
         _write_raw(
             subs / f"gemeo_{attack}" / "padroes" / "padroes.ipynb", _pattern_notebook(release, spec.twin)
         )
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "grader.cli",
-            "--course-dir",
-            str(settings.course_dir),
-            "grade",
-            "padroes",
-            "--submissions",
-            str(subs),
-            "--report-dir",
-            str(root / "rel"),
-            "--workers",
-            "2",
-            "--no-progress",
-            "--no-similarity",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        cwd=settings.course_dir,
-    )
-    print(done.stdout[-4000:])
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    scores = json.loads((root / "rel" / "padroes" / "scores.json").read_text())
-    return PatternsGraded({s["student_id"]: s for s in scores["students"]}, settings.course_dir)
+    scores = _grade_batch(settings.course_dir, "padroes", subs, root / "rel")
+    return PatternsGraded(scores, settings.course_dir)
 
 
 @pytest.mark.parametrize("attack", list(STATE_ATTACKS))
@@ -2350,33 +2343,7 @@ def test_filling_the_inputs_earns_nothing_on_the_real_course(tmp_path, sandbox_a
         cell = next(c for c in nb.cells if c.get("id") == first.get("id"))
         cell.source = PRELUDE.replace("ZERA(valor)", fill) + "\n\n" + cell.source
         write_notebook(subs / student / assignment / f"{assignment}.ipynb", nb)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "grader.cli",
-            "--course-dir",
-            str(settings.course_dir),
-            "grade",
-            assignment,
-            "--submissions",
-            str(subs),
-            "--report-dir",
-            str(tmp_path / "rel"),
-            "--workers",
-            "2",
-            "--no-progress",
-            "--no-similarity",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        cwd=settings.course_dir,
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    scores = json.loads((tmp_path / "rel" / assignment / "scores.json").read_text())
-    by_id = {s["student_id"]: s for s in scores["students"]}
+    by_id = _grade_batch(settings.course_dir, assignment, subs, tmp_path / "rel")
     attack, twin = by_id["preenche"], by_id["gemeo_preenche"]
     earned = {g for g, c in attack["cells"].items() if c["passed"] and not c["needs_manual_grade"]}
     by_twin = {g for g, c in twin["cells"].items() if c["passed"] and not c["needs_manual_grade"]}
