@@ -144,3 +144,42 @@ def test_the_fast_path_transforms_every_cell_as_ipython_does(cell):
     fast = TransformerManager()
     fastpath.install(fast)
     assert fast.transform_cell(cell) == TransformerManager().transform_cell(cell)
+
+
+ONCE_PER_CELL = r"""
+import json, sys
+from IPython.core.interactiveshell import InteractiveShell
+from grader.kernels.standalone.inkernel import fastpath
+
+shell = InteractiveShell.instance()
+plain = {cell: shell.should_run_async(cell, transformed_cell=shell.transform_cell(cell)) for cell in CELLS}
+calls = []
+transform = shell.transform_cell
+shell.transform_cell = lambda cell: calls.append(cell) or transform(cell)
+fastpath.install_once_per_cell(shell)
+fast = {cell: shell.should_run_async(cell, transformed_cell=shell.transform_cell(cell)) for cell in CELLS}
+calls.clear()
+for cell in ["x = 41", "x += 1", "import asyncio\nawait asyncio.sleep(0)\ny = x"]:
+    shell.should_run_async(cell, transformed_cell=shell.transform_cell(cell))  # as ipykernel's do_execute
+    shell.run_cell(cell)
+print(json.dumps({"same": plain == fast, "async": [fast[c] for c in CELLS], "y": shell.user_ns.get("y"),
+                  "transforms": calls}))
+"""
+
+
+def test_each_cell_is_transformed_once_and_top_level_await_still_runs():
+    """fastpath.install_once_per_cell: the kernel's shell transforms a cell once where run_cell asks twice,
+    the next cell is transformed afresh, and a cell that awaits at top level still runs as a coroutine."""
+    import json
+    import subprocess
+    import sys
+
+    cells = ["x = 1\n", "await g()\n", "async with a:\n    pass\n", "s = 'await'\n", "x = (\n"]
+    script = f"CELLS = {cells!r}\n" + ONCE_PER_CELL
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["same"], report
+    assert report["async"] == [False, True, True, False, False]  # "await" in a string: IPython says
+    assert report["y"] == 42  # the awaiting cell ran, after the two before it
+    # ipykernel's do_execute transforms each cell, then run_cell does it again: the shell did it once
+    assert len(report["transforms"]) == 3, report["transforms"]

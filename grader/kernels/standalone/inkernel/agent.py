@@ -47,6 +47,7 @@ def start(path: str, frame_bytes: int = CAPS.frame_bytes) -> None:
     from IPython import get_ipython
 
     fastpath.install(get_ipython().input_transformer_manager)
+    fastpath.install_once_per_cell(get_ipython())
 
 
 def _namespace() -> dict:

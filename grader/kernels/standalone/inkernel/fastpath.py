@@ -24,3 +24,32 @@ def install(manager) -> None:
         return lines
 
     manager.do_token_transforms = transforms
+
+
+def install_once_per_cell(shell) -> None:
+    """Make `shell` (the kernel's IPython) transform each cell once, and skip compiling it to learn whether
+    it awaits at top level when it cannot: ipykernel's do_execute transforms the cell and compiles it with
+    top-level await allowed, then the shell's run_cell does both again (four passes over a test cell of
+    hundreds of lines, for every submission). The transform is kept only until the cell starts running
+    (both passes come before): T's own input transformer depends on the cells before it."""
+    transform, should_run_async = shell.transform_cell, shell.should_run_async
+    last: dict[str, str] = {}
+
+    def transform_cell(raw_cell: str) -> str:
+        if last.get("raw") != raw_cell:
+            last.clear()
+            last["transformed"] = transform(raw_cell)  # an error is raised again by the second call
+            last["raw"] = raw_cell
+        return last["transformed"]
+
+    def run_async(raw_cell: str, *, transformed_cell=None, preprocessing_exc_tuple=None) -> bool:
+        # only `await`, `async for`, `async with` and async comprehensions make top-level code a coroutine
+        if preprocessing_exc_tuple is None and isinstance(transformed_cell, str):
+            if "await" not in transformed_cell and "async" not in transformed_cell:
+                return False
+        return should_run_async(
+            raw_cell, transformed_cell=transformed_cell, preprocessing_exc_tuple=preprocessing_exc_tuple
+        )
+
+    shell.transform_cell, shell.should_run_async = transform_cell, run_async
+    shell.events.register("pre_execute", last.clear)

@@ -311,6 +311,7 @@ class Runtime:
         self.ipython.events.register("post_run_cell", self._after_cell)
         self.ipython.input_transformers_post.append(self._rewrite)
         fastpath.install(self.ipython.input_transformer_manager)
+        fastpath.install_once_per_cell(self.ipython)
 
     def _rewrite(self, lines: list[str]) -> list[str]:
         """The cell's text as T runs it: `@_medida_externa` is the meter; a cell whose fetch failed raises."""
