@@ -520,6 +520,32 @@ def test_same_result_every_run(planted):
     assert len(similarity.kgram_hashes("a\ud800b" * 3, 5)) == 5  # a lone surrogate in a notebook's JSON
 
 
+def test_warm_up_during_grading_leaves_the_report_as_it_was(planted):
+    """`grader grade` lexes each student's answers as they are recorded (similarity.warm_up): the report at the
+    end finds them ready and says the same; a changed release is fingerprinted again, never taken from before."""
+    settings, _, report, archive, tmp_path = planted
+    similarity.lex.cache_clear()
+    similarity._RELEASES.clear()
+    releases = {A: nbformat.read(settings.release_dir / A / f"{A}.ipynb", as_version=4)}
+    students = sorted(settings.autograded_dir.glob(f"*/{A}/{A}.ipynb"))
+    for path in students:
+        similarity.warm_up(releases, {A: json.loads(path.read_text(encoding="utf-8"))})
+    lexed = similarity.lex.cache_info().misses
+    assert lexed >= len(students)
+    again = similarity.similarity_report(settings, A, tmp_path / "aquecido", [archive])
+    assert (
+        json.loads(again.json_path.read_text(encoding="utf-8"))["pairs"]
+        == json.loads(report.json_path.read_text(encoding="utf-8"))["pairs"]
+    )
+    assert similarity.lex.cache_info().hits >= lexed  # the class's answers were not lexed again
+    first = similarity.release_exercises(releases)
+    assert similarity.release_exercises(releases) is first
+    changed = copy.deepcopy(releases)
+    answer = next(c for c in changed[A].cells if c.cell_type == "code" and nbgrader_meta(c).get("solution"))
+    answer.source += "\nimport zlib\n"
+    assert "zlib" in similarity.release_exercises(changed)[2] and "zlib" not in first[2]
+
+
 def test_previous_as_a_folder(planted):
     settings, _, report, _, tmp_path = planted
     again = similarity.similarity_report(settings, A, tmp_path / "pasta", [tmp_path / OLD / "autograded"])

@@ -15,6 +15,7 @@ Execution runs many kernels at once (each kernel is its own process) from one as
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import time
@@ -43,6 +44,8 @@ from grader.intake.normalize import normalize
 from grader.kernels import sandbox
 from grader.kernels.execute import ExecutionSettings
 from grader.model import RESULT_FILE, Status, StudentResult
+
+LOG = logging.getLogger(__name__)
 
 # grading/record.py and grading/score.py import nbgrader (1 s, its server extensions): imported where used, so
 # that `grader grade` starts its kernel servers that much sooner and the writer thread pays the import meanwhile.
@@ -404,6 +407,8 @@ def _run_jobs(
             record_when_complete(settings, assignment, job, jobs, results)
         except Exception as exc:  # noqa: BLE001 (what one student's notebook makes fail is theirs alone)
             not_recorded(settings, assignment, results[job.student.student_id], exc)
+        if options.similarity:
+            _similarity_warm_up(assignment, job)
 
     if scheduler:  # only the notebooks travel; scoring and the gradebook stay here
         from grader.grading import cluster
@@ -449,6 +454,17 @@ def _similarity(
             f"as notas e os outros relatórios não foram afetados: rode `grader similarity "
             f"{assignment.name}` para tentar de novo"
         )
+
+
+def _similarity_warm_up(assignment: Assignment, job: Job) -> None:
+    """The similarity report's work on one notebook's answers, done while the class still runs (the writer
+    thread waits for kernels most of the time) rather than at the end, when only this process is left."""
+    from grader.grading import similarity
+
+    try:
+        similarity.warm_up(assignment.releases, {job.notebook_name: job.executed.notebook})
+    except Exception:  # noqa: BLE001 (only a head start: the report redoes whatever this could not)
+        LOG.debug("similarity warm-up failed for %s", job.student.student_id, exc_info=True)
 
 
 def _previous_answers(assignment: Assignment, options: GradeOptions) -> tuple[list, list[str]] | None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import builtins
 import difflib
+import functools
 import json
 import re
 import zipfile
@@ -223,20 +224,33 @@ def given_names(code: str) -> set[str]:
     return set(_TOP_DEF.findall(code)) | imported_names(code)
 
 
-def lex(text: str, code: bool = True) -> list[tuple[int, object, str]]:
+@functools.lru_cache(maxsize=4096)
+def lex(text: str, code: bool = True) -> tuple[tuple[int, object, str], ...]:
     """(offset, kind, text) of the tokens that count: pygments' for code, without layout and comments; the
-    lower-case words of a written answer."""
+    lower-case words of a written answer. Kept for the texts seen last: `warm_up` lexes each student's answers
+    while the class is still running, so that the report at the end of `grader grade` finds them ready."""
     if not code:
-        return [(word.start(), None, word.group().lower()) for word in _WORD.finditer(text)]
-    return [
+        return tuple((word.start(), None, word.group().lower()) for word in _WORD.finditer(text))
+    return tuple(
         (i, kind, t)
         for i, kind, t in _LEXER.get_tokens_unprocessed(text)
         if t.strip() and kind not in token.Comment
-    ]
+    )
+
+
+def warm_up(releases: dict[str, dict], executed: dict[str, dict]) -> None:
+    """Do now, for one student's executed notebooks (name -> notebook), the work of the report that does not
+    depend on the rest of the class: the release's fingerprints and the lexing of the student's answers."""
+    exercises, _, _ = release_exercises(releases)
+    code = {(e.notebook, e.grade_id): e.code for e in exercises}
+    for name, notebook in executed.items():
+        for grade_id, source in answer_cells(notebook).items():
+            if (name, grade_id) in code:
+                lex(source, code[name, grade_id])
 
 
 def normalize_code(
-    code: str, kept: frozenset[str], tokens: list | None = None
+    code: str, kept: frozenset[str], tokens: tuple | None = None
 ) -> tuple[str, list[int], list[int]]:
     """Python code without layout and comments, every string an S and every name the student chose a V (an F
     for a function or class); for each character of the result, the span of code it came from. `tokens`: what
@@ -336,7 +350,7 @@ class _Document:
         kept: frozenset[str],
         k: int,
         boilerplate: set[int],
-        tokens: list,
+        tokens: tuple,
     ):
         if exercise.code:
             normalized, starts, ends = normalize_code(answer.text, kept, tokens)
@@ -470,11 +484,24 @@ def _compare(
     return Pair(exercise, max(a.similarity, b.similarity), a, b)
 
 
+_RELEASES: dict[str, tuple] = {}  # the release's JSON -> what release_exercises made of it
+
+
 def release_exercises(
     releases: dict[str, dict],
 ) -> tuple[list[Exercise], dict[str, tuple[set[int], set[int]]], frozenset[str]]:
     """The release's answer cells; per notebook, the fingerprints of its text (code, written); the names the
-    release gives (imports, functions it defines)."""
+    release gives (imports, functions it defines). Computed once per release text (a third of a second)."""
+    key = json.dumps(releases, sort_keys=True)
+    if key not in _RELEASES:
+        _RELEASES.clear()
+        _RELEASES[key] = _release_exercises(releases)
+    return _RELEASES[key]
+
+
+def _release_exercises(
+    releases: dict[str, dict],
+) -> tuple[list[Exercise], dict[str, tuple[set[int], set[int]]], frozenset[str]]:
     exercises, boilerplate, kept = [], {}, set(_BUILTINS)
     for notebook, nb in releases.items():
         code_parts, text_parts = [], []
