@@ -238,3 +238,25 @@ def test_align_is_monotone_and_covers_both_sides():
 def test_defined_names():
     assert defined_names("def f(x):\n    y = 1\n    return y\ng = 2\n  h = 3") == {"f", "g"}
     assert defined_names("") == frozenset()
+
+
+def test_jobs_count_the_answers_written_and_the_most_answered_run_first():
+    """Job.answered: the answer cells the student changed from the release (a blank notebook runs in a second);
+    the pipeline starts the most answered first, so a run does not end on one long notebook."""
+    from grader.grading.job import Job
+    from grader.grading.pipeline import longest_first
+    from grader.intake.ingest import StudentSubmission
+
+    blank = Job.build(
+        StudentSubmission("em_branco"), "n", normalize(RELEASE, SOURCE, RELEASE).notebook, RELEASE
+    )
+    half = copy.deepcopy(RELEASE)
+    cell_by_grade_id(half, "resposta_dobro").source = cell_by_grade_id(right(), "resposta_dobro").source
+    half = Job.build(StudentSubmission("metade"), "n", normalize(half, SOURCE, RELEASE).notebook, RELEASE)
+    full = Job.build(
+        StudentSubmission("completo"), "n", normalize(right(), SOURCE, RELEASE).notebook, RELEASE
+    )
+    assert (blank.answered, half.answered, full.answered) == (0, 1, 3)
+    again = Job.build(StudentSubmission("completo_2"), "n", copy.deepcopy(full.notebook), RELEASE)
+    ordered = longest_first([blank, full, half, again])
+    assert [j.student.student_id for j in ordered] == ["completo", "completo_2", "metade", "em_branco"]

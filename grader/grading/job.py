@@ -16,6 +16,7 @@ from grader.intake.entries import Unreadable
 from grader.intake.normalize import normalize, parse_submitted
 from grader.kernels.execute import Executed
 from grader.model import Flag, FlagKind, Status, StudentResult
+from grader.nbmeta import is_answer, nbgrader_meta
 
 
 @dataclass
@@ -26,10 +27,17 @@ class Job:
     audit_flags: list[Flag] = field(default_factory=list)
     executed: Executed | None = None
     recorded: bool = False  # scored, saved and recorded with the student's other notebooks
+    answered: int = 0  # answer cells the student wrote (not as released): the longer jobs go first
 
     @classmethod
     def build(cls, student, name: str, normalized: NotebookNode, release: NotebookNode) -> Job:
-        return cls(student, name, normalized, tamper.audit(normalized, release))
+        given = {nbgrader_meta(c).get("grade_id"): c.source for c in release.cells if is_answer(c)}
+        answered = sum(
+            1
+            for cell in normalized.cells
+            if is_answer(cell) and cell.source != given.get(nbgrader_meta(cell).get("grade_id"))
+        )
+        return cls(student, name, normalized, tamper.audit(normalized, release), answered=answered)
 
     def score_into(self, result: StudentResult) -> None:
         """Score the executed notebook into `result`; the audit's findings are for a person to read."""
