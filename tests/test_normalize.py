@@ -260,3 +260,13 @@ def test_jobs_count_the_answers_written_and_the_most_answered_run_first():
     again = Job.build(StudentSubmission("completo_2"), "n", copy.deepcopy(full.notebook), RELEASE)
     ordered = longest_first([blank, full, half, again])
     assert [j.student.student_id for j in ordered] == ["completo", "completo_2", "metade", "em_branco"]
+    # a student's notebooks stay together (recorded when the last one has run), ranked by all they answered
+    two = StudentSubmission("dois_notebooks")
+    first, second = (Job.build(two, name, job.notebook, RELEASE) for name, job in (("a", half), ("b", half)))
+    ordered = longest_first([blank, first, full, second])
+    assert [(j.student.student_id, j.notebook_name) for j in ordered] == [
+        ("completo", "n"),
+        ("dois_notebooks", "a"),
+        ("dois_notebooks", "b"),
+        ("em_branco", "n"),
+    ]

@@ -520,24 +520,36 @@ def test_same_result_every_run(planted):
     assert len(similarity.kgram_hashes("a\ud800b" * 3, 5)) == 5  # a lone surrogate in a notebook's JSON
 
 
-def test_warm_up_during_grading_leaves_the_report_as_it_was(planted):
+def test_warm_up_during_grading_leaves_the_report_as_it_was(planted, monkeypatch):
     """`grader grade` lexes each student's answers as they are recorded (similarity.warm_up): the report at the
-    end finds them ready and says the same; a changed release is fingerprinted again, never taken from before."""
+    end finds them ready and says the same, then forgets them; a long answer is never kept; a changed release is
+    fingerprinted again, never taken from before."""
     settings, _, report, archive, tmp_path = planted
-    similarity.lex.cache_clear()
+    similarity._lex_kept.cache_clear()
     similarity._RELEASES.clear()
+    lexed: list[str] = []
+    lex = similarity._lex
+    monkeypatch.setattr(similarity, "_lex", lambda text, code: lexed.append(text) or lex(text, code))
     releases = {A: nbformat.read(settings.release_dir / A / f"{A}.ipynb", as_version=4)}
     students = sorted(settings.autograded_dir.glob(f"*/{A}/{A}.ipynb"))
+    answers = set()
     for path in students:
-        similarity.warm_up(releases, {A: json.loads(path.read_text(encoding="utf-8"))})
-    lexed = similarity.lex.cache_info().misses
-    assert lexed >= len(students)
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        answers |= set(similarity.answer_cells(notebook).values())
+        similarity.warm_up(releases, {A: notebook})
+    assert answers <= set(lexed)
+    lexed.clear()
     again = similarity.similarity_report(settings, A, tmp_path / "aquecido", [archive])
     assert (
         json.loads(again.json_path.read_text(encoding="utf-8"))["pairs"]
         == json.loads(report.json_path.read_text(encoding="utf-8"))["pairs"]
     )
-    assert similarity.lex.cache_info().hits >= lexed  # the class's answers were not lexed again
+    assert lexed and not answers & set(lexed)  # only the earlier semester's answers were lexed now
+    assert similarity._lex_kept.cache_info().currsize == 0  # and nothing is kept after the report
+    long = "x = 1\n" * 5000
+    similarity.lex(long)
+    similarity.lex(long)
+    assert lexed.count(long) == 2 and similarity._lex_kept.cache_info().currsize == 0
     first = similarity.release_exercises(releases)
     assert similarity.release_exercises(releases) is first
     changed = copy.deepcopy(releases)

@@ -162,8 +162,12 @@ calls.clear()
 for cell in ["x = 41", "x += 1", "import asyncio\nawait asyncio.sleep(0)\ny = x"]:
     shell.should_run_async(cell, transformed_cell=shell.transform_cell(cell))  # as ipykernel's do_execute
     shell.run_cell(cell)
+transforms = list(calls)
+# %time transforms its argument while the cell runs: the next cell, whatever its text, is transformed afresh
+shell.run_cell("%time pwd\npwd = 'variável'")
+shadowed = shell.run_cell("pwd").result
 print(json.dumps({"same": plain == fast, "async": [fast[c] for c in CELLS], "y": shell.user_ns.get("y"),
-                  "transforms": calls}))
+                  "transforms": transforms, "pwd": shadowed}))
 """
 
 
@@ -183,3 +187,4 @@ def test_each_cell_is_transformed_once_and_top_level_await_still_runs():
     assert report["y"] == 42  # the awaiting cell ran, after the two before it
     # ipykernel's do_execute transforms each cell, then run_cell does it again: the shell did it once
     assert len(report["transforms"]) == 3, report["transforms"]
+    assert report["pwd"] == "variável"  # the variable, not the %pwd magic that %time's argument became

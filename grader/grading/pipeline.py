@@ -431,9 +431,15 @@ def _run_jobs(
 
 
 def longest_first(jobs: list[Job]) -> list[Job]:
-    """The most answered notebooks first (a blank one runs in a second), in their order otherwise: the run does
-    not end on one long notebook while the other workers have nothing left to do."""
-    return sorted(jobs, key=lambda job: -job.answered)
+    """The students who answered most first (a blank notebook runs in a second), in their order otherwise, each
+    student's notebooks together (a student is recorded when their last one has run): the run does not end on
+    one long notebook while the other workers have nothing left to do."""
+    answered: dict[int, int] = {}
+    first: dict[int, int] = {}
+    for position, job in enumerate(jobs):
+        answered[id(job.student)] = answered.get(id(job.student), 0) + job.answered
+        first.setdefault(id(job.student), position)
+    return sorted(jobs, key=lambda job: (-answered[id(job.student)], first[id(job.student)]))
 
 
 def _similarity(

@@ -224,11 +224,23 @@ def given_names(code: str) -> set[str]:
     return set(_TOP_DEF.findall(code)) | imported_names(code)
 
 
-@functools.lru_cache(maxsize=4096)
 def lex(text: str, code: bool = True) -> tuple[tuple[int, object, str], ...]:
     """(offset, kind, text) of the tokens that count: pygments' for code, without layout and comments; the
-    lower-case words of a written answer. Kept for the texts seen last: `warm_up` lexes each student's answers
-    while the class is still running, so that the report at the end of `grader grade` finds them ready."""
+    lower-case words of a written answer. Kept for the texts seen last (`warm_up` lexes each student's answers
+    while the class is still running, so that the report at the end of `grader grade` finds them ready), but
+    not for a long text: its tokens take some 40 bytes per character."""
+    return _lex_kept(text, code) if len(text) <= _KEPT_CHARS else _lex(text, code)
+
+
+_KEPT_CHARS = 20_000
+
+
+@functools.lru_cache(maxsize=4096)
+def _lex_kept(text: str, code: bool) -> tuple[tuple[int, object, str], ...]:
+    return _lex(text, code)
+
+
+def _lex(text: str, code: bool) -> tuple[tuple[int, object, str], ...]:
     if not code:
         return tuple((word.start(), None, word.group().lower()) for word in _WORD.finditer(text))
     return tuple(
@@ -492,7 +504,7 @@ def release_exercises(
 ) -> tuple[list[Exercise], dict[str, tuple[set[int], set[int]]], frozenset[str]]:
     """The release's answer cells; per notebook, the fingerprints of its text (code, written); the names the
     release gives (imports, functions it defines). Computed once per release text (a third of a second)."""
-    key = json.dumps(releases, sort_keys=True)
+    key = json.dumps(releases)  # (in the releases' order: the order of the exercises)
     if key not in _RELEASES:
         _RELEASES.clear()
         _RELEASES[key] = _release_exercises(releases)
@@ -703,6 +715,7 @@ def similarity_report(
         for label in dict.fromkeys(a.corpus for a in previous_answers)
     ]
     students = len({a.student for a in current})
+    _lex_kept.cache_clear()  # this class's answers: the next report is of another class, or of this one changed
     json_path, html_path = write_report(
         Path(report_dir) / assignment, assignment, pairs, students, compared, corpora, threshold, min_tokens
     )

@@ -31,7 +31,9 @@ def install_once_per_cell(shell) -> None:
     it awaits at top level when it cannot: ipykernel's do_execute transforms the cell and compiles it with
     top-level await allowed, then the shell's run_cell does both again (four passes over a test cell of
     hundreds of lines, for every submission). The transform is kept only until the cell starts running
-    (both passes come before): T's own input transformer depends on the cells before it."""
+    (both passes come before) and forgotten when it ends: T's own input transformer depends on the cells
+    before it. Besides time, one difference: the skipped compile printed a second copy of each
+    SyntaxWarning ("is" with a literal...) on stderr, which made a test cell fail even under a filter."""
     transform, should_run_async = shell.transform_cell, shell.should_run_async
     last: dict[str, str] = {}
 
@@ -53,3 +55,5 @@ def install_once_per_cell(shell) -> None:
 
     shell.transform_cell, shell.should_run_async = transform_cell, run_async
     shell.events.register("pre_execute", last.clear)
+    # %time, %timeit, %prun transform their argument while the cell runs: not kept for the next cell
+    shell.events.register("post_execute", last.clear)
