@@ -41,6 +41,17 @@ def is_answer(cell) -> bool:
     return bool(nbgrader_meta(cell).get("solution"))
 
 
+def answer_cells(notebook: dict) -> dict[str, str]:
+    """grade_id -> text of the answer cells of a notebook (executed, released...), read as plain JSON."""
+    cells = {}
+    for cell in notebook.get("cells", []):
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id and is_answer(cell):
+            source = cell.get("source", "")
+            cells[grade_id] = "".join(source) if isinstance(source, list) else source
+    return cells
+
+
 def is_graded_by_hand(cell) -> bool:
     """A graded cell a person scores: a written or coded answer with points, a task, or a markdown cell."""
     meta = nbgrader_meta(cell)

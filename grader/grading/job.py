@@ -16,7 +16,7 @@ from grader.intake.entries import Unreadable
 from grader.intake.normalize import normalize, parse_submitted
 from grader.kernels.execute import Executed
 from grader.model import Flag, FlagKind, Status, StudentResult
-from grader.nbmeta import is_answer, nbgrader_meta
+from grader.nbmeta import answer_cells
 
 
 @dataclass
@@ -31,11 +31,10 @@ class Job:
 
     @classmethod
     def build(cls, student, name: str, normalized: NotebookNode, release: NotebookNode) -> Job:
-        given = {nbgrader_meta(c).get("grade_id"): c.source for c in release.cells if is_answer(c)}
-        answered = sum(
-            1
-            for cell in normalized.cells
-            if is_answer(cell) and cell.source != given.get(nbgrader_meta(cell).get("grade_id"))
+        given = answer_cells(release)
+        answered = sum(  # as the reports tell a blank answer: the release's text, whatever the layout
+            text.split() != given.get(grade_id, "").split()
+            for grade_id, text in answer_cells(normalized).items()
         )
         return cls(student, name, normalized, tamper.audit(normalized, release), answered=answered)
 

@@ -10,6 +10,7 @@ from grader.config import Settings
 from grader.errors import UserError
 from grader.grading.results import load_results
 from grader.intake.assignment import Assignment
+from grader.nbmeta import answer_cells
 
 
 def cell_infos(assignment: Assignment) -> list:
@@ -50,7 +51,6 @@ def graded_answers(settings: Settings, assignment: Assignment):
     """`answer_of` for the reports (grader.report.insights): a student's answer to the exercise a test cell checks,
     read from their graded notebook in autograded/<student>/<assignment>/ (the answer the tests ran), and whether
     it is still the release's. Each notebook is read once, when first asked."""
-    from grader.grading.similarity import answer_cells
     from grader.report.insights import Answer
 
     tested = assignment.tested_answers()

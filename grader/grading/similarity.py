@@ -44,7 +44,7 @@ from pygments.lexers import PythonLexer
 
 from grader.errors import UserError
 from grader.model import RESULT_FILE
-from grader.nbmeta import is_answer, nbgrader_meta
+from grader.nbmeta import answer_cells, is_answer, nbgrader_meta
 from grader.report.pages import SIMILARITY_HTML, SIMILARITY_JSON, template_environment
 from grader.report.wording import natural_key
 
@@ -93,17 +93,6 @@ class Answer:
     text: str
     corpus: str = ""  # "": this class; else the label of an earlier semester
     name: str = ""  # the student's name, when the grading recorded it
-
-
-def answer_cells(notebook: dict) -> dict[str, str]:
-    """grade_id -> text of the answer cells of an (executed) notebook, read as plain JSON."""
-    cells = {}
-    for cell in notebook.get("cells", []):
-        grade_id = nbgrader_meta(cell).get("grade_id")
-        if grade_id and is_answer(cell):
-            source = cell.get("source", "")
-            cells[grade_id] = "".join(source) if isinstance(source, list) else source
-    return cells
 
 
 def _student_name(text: str | None) -> str:
