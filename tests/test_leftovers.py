@@ -95,6 +95,10 @@ def _wait_for(check, timeout: float, what: str):
         time.sleep(0.1)
 
 
+def _sigint_as_in_a_terminal():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
 def test_interrupted_grading_leaves_nothing_and_keeps_what_was_graded(
     mini_course, tmp_path, case_mark, left_behind, signum
@@ -124,6 +128,9 @@ def test_interrupted_grading_leaves_nothing_and_keeps_what_was_graded(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # as a terminal starts it: a test run started in the background by a shell (`./tasks test &`, no job
+        # control) ignores SIGINT, its children inherit that, and Python then leaves Ctrl-C ignored
+        preexec_fn=_sigint_as_in_a_terminal,
     )
     quick = ["a_rapida", "b_rapida"]
     saved = [settings.autograded_dir / student / "mini" / RESULT_FILE for student in quick]
