@@ -86,25 +86,50 @@ def record_student(
         gb.update_or_create_student(result.student_id, first_name=first, last_name=last)
         submission = gb.update_or_create_submission(assignment, result.student_id, timestamp=timestamp)
         submission.flagged = bool(result.flags)
-        gb.db.commit()
-    for name, nb in executed.items():
-        resources = {
-            "nbgrader": {
-                "notebook": name,
-                "assignment": assignment,
-                "student": result.student_id,
-                "db_url": settings.db_url,
-            }
-        }
-        SaveAutoGrades().preprocess(nb, resources)
-    with Gradebook(settings.db_url) as gb:
+        in_one_transaction = _FlushingGradebook(gb)
         for name, nb in executed.items():
+            resources = {
+                "nbgrader": {"notebook": name, "assignment": assignment, "student": result.student_id}
+            }
+            _SaveAutoGradesInto(in_one_transaction).preprocess(nb, resources)
             _keep_manual_grades(gb, assignment, result.student_id, name, nb, (previous or {}).get(name))
         for name in result.missing_notebooks:  # nbgrader's Autograde.init_assignment, "No submitted file"
             for grade in gb.find_submission_notebook(name, assignment, result.student_id).grades:
                 grade.auto_score = 0.0
                 grade.needs_manual_grade = False
         gb.db.commit()
+
+
+class _FlushingGradebook:
+    """A gradebook whose `db.commit()` only flushes: SaveAutoGrades commits after every cell (fsyncs, and the
+    session's objects expired and read again), where one commit per student is enough and leaves no student
+    half recorded."""
+
+    def __init__(self, gradebook: Gradebook):
+        self._gradebook = gradebook
+        self.db = self
+
+    def commit(self) -> None:
+        self._gradebook.db.flush()
+
+    def __getattr__(self, name):
+        return getattr(self._gradebook, name)
+
+
+class _SaveAutoGradesInto(SaveAutoGrades):
+    """nbgrader's SaveAutoGrades (its rules for the automatic score and for what needs a person) on a gradebook
+    the caller holds: nbgrader's opens a gradebook of its own per notebook (an engine, the schema checked)."""
+
+    def __init__(self, gradebook, **kwargs):
+        super().__init__(**kwargs)
+        self._held = gradebook
+
+    def preprocess(self, nb: NotebookNode, resources: dict):
+        self.notebook_id = resources["nbgrader"]["notebook"]
+        self.assignment_id = resources["nbgrader"]["assignment"]
+        self.student_id = resources["nbgrader"]["student"]
+        self.gradebook = self._held
+        return super(SaveAutoGrades, self).preprocess(nb, resources)  # the cells, each by preprocess_cell
 
 
 def refresh_students(settings: Settings, assignment: str, results: list[StudentResult]) -> None:
