@@ -102,8 +102,8 @@ def record_student(
 
 class _FlushingGradebook:
     """A gradebook whose `db.commit()` only flushes: SaveAutoGrades commits after every cell (fsyncs, and the
-    session's objects expired and read again), where one commit per student is enough and leaves no student
-    half recorded."""
+    session's objects expired and read again), where one commit for a student's grades is enough, and an
+    interruption then never leaves some of them new and others old."""
 
     def __init__(self, gradebook: Gradebook):
         self._gradebook = gradebook
