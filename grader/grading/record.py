@@ -86,12 +86,11 @@ def record_student(
         gb.update_or_create_student(result.student_id, first_name=first, last_name=last)
         submission = gb.update_or_create_submission(assignment, result.student_id, timestamp=timestamp)
         submission.flagged = bool(result.flags)
-        in_one_transaction = _FlushingGradebook(gb)
         for name, nb in executed.items():
             resources = {
                 "nbgrader": {"notebook": name, "assignment": assignment, "student": result.student_id}
             }
-            _SaveAutoGradesInto(in_one_transaction).preprocess(nb, resources)
+            _SaveAutoGradesInto(gb).preprocess(nb, resources)
             _keep_manual_grades(gb, assignment, result.student_id, name, nb, (previous or {}).get(name))
         for name in result.missing_notebooks:  # nbgrader's Autograde.init_assignment, "No submitted file"
             for grade in gb.find_submission_notebook(name, assignment, result.student_id).grades:
@@ -118,9 +117,10 @@ class _FlushingGradebook:
 
 class _SaveAutoGradesInto(SaveAutoGrades):
     """nbgrader's SaveAutoGrades (its rules for the automatic score and for what needs a person) on a gradebook
-    the caller holds: nbgrader's opens a gradebook of its own per notebook (an engine, the schema checked)."""
+    the caller holds and commits: nbgrader's opens a gradebook of its own per notebook (an engine, the schema
+    checked) and commits after every cell."""
 
-    def __init__(self, gradebook, **kwargs):
+    def __init__(self, gradebook: Gradebook, **kwargs):
         super().__init__(**kwargs)
         self._held = gradebook
 
@@ -128,7 +128,7 @@ class _SaveAutoGradesInto(SaveAutoGrades):
         self.notebook_id = resources["nbgrader"]["notebook"]
         self.assignment_id = resources["nbgrader"]["assignment"]
         self.student_id = resources["nbgrader"]["student"]
-        self.gradebook = self._held
+        self.gradebook = _FlushingGradebook(self._held)
         return super(SaveAutoGrades, self).preprocess(nb, resources)  # the cells, each by preprocess_cell
 
 
