@@ -187,20 +187,42 @@ def _submitted_notebooks(settings: Settings, assignment: str, student_ids: list[
                 yield student_id, notebook
 
 
+def _cell_rows(settings: Settings, assignment: str, student_ids: list[str], table, *columns):
+    """(student id, notebook, cell name, *columns) for each row of nbgrader's `table` (Grade or Comment) in the
+    students' recorded notebooks: one query for the class, where walking nbgrader's objects loads each row's
+    cell on its own (a query per grade, a third of a second for a class of 24)."""
+    from nbgrader.api import Assignment, BaseCell, Notebook, SubmittedAssignment, SubmittedNotebook
+
+    wanted = set(student_ids)
+    with Gradebook(settings.db_url) as gb:
+        rows = (
+            gb.db.query(SubmittedAssignment.student_id, Notebook.name, BaseCell.name, *columns)
+            .select_from(table)
+            .join(SubmittedNotebook, table.notebook_id == SubmittedNotebook.id)
+            .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+            .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
+            .join(Notebook, SubmittedNotebook.notebook_id == Notebook.id)
+            .join(BaseCell, table.cell_id == BaseCell.id)
+            .filter(Assignment.name == assignment)
+            .all()
+        )
+    return [row for row in rows if row[0] in wanted]
+
+
 def current_scores(
     settings: Settings, assignment: str, student_ids: list[str]
 ) -> dict[str, dict[tuple[str, str], tuple[float, bool]]]:
     """student -> (notebook, grade_id) -> (score, needs_manual_grade) as the gradebook holds them now: manual
     grades given in the formgrader after grading are included (tasks too)."""
+    from nbgrader.api import Grade
+
     scores: dict[str, dict[tuple[str, str], tuple[float, bool]]] = {
         student_id: {} for student_id in student_ids
     }
-    for student_id, notebook in _submitted_notebooks(settings, assignment, student_ids):
-        for grade in notebook.grades:
-            scores[student_id][notebook.name, grade.name] = (
-                float(grade.score or 0.0),
-                bool(grade.needs_manual_grade),
-            )
+    for student_id, notebook, name, score, needs_manual in _cell_rows(
+        settings, assignment, student_ids, Grade, Grade.score, Grade.needs_manual_grade
+    ):
+        scores[student_id][notebook, name] = (float(score or 0.0), bool(needs_manual))
     return scores
 
 
@@ -223,9 +245,12 @@ def current_comments(
     settings: Settings, assignment: str, student_ids: list[str]
 ) -> dict[str, dict[tuple[str, str], str]]:
     """student -> (notebook, cell name) -> the comment a person wrote in the formgrader."""
+    from nbgrader.api import Comment
+
     comments: dict[str, dict[tuple[str, str], str]] = {student_id: {} for student_id in student_ids}
-    for student_id, notebook in _submitted_notebooks(settings, assignment, student_ids):
-        for comment in notebook.comments:
-            if comment.manual_comment and comment.manual_comment.strip():
-                comments[student_id][notebook.name, comment.name] = comment.manual_comment.strip()
+    for student_id, notebook, name, text in _cell_rows(
+        settings, assignment, student_ids, Comment, Comment.manual_comment
+    ):
+        if text and text.strip():
+            comments[student_id][notebook, name] = text.strip()
     return comments
