@@ -148,9 +148,10 @@ def write_reports(
     )
 
     stats = class_stats(cells, students)
-    pass_rate_png = charts.pass_rate_chart(assignment, stats, paths["pass_rate_png"])
+    pass_rate_png, pass_rate_svg = charts.pass_rate_charts(
+        assignment, stats, paths["pass_rate_png"], {q.info.key: f"#{q.anchor}" for q in found}
+    )
     histogram_png = charts.histogram_chart(assignment, max_score, stats, paths["histogram_png"])
-    pass_rate_svg = charts.pass_rate_svg(assignment, stats, {q.info.key: f"#{q.anchor}" for q in found})
 
     written = pages.write_feedback_pages(
         feedback_dir,

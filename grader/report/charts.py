@@ -22,10 +22,11 @@ def _new_figure(width: float, height: float):
     return figure
 
 
-def _save(figure, path: Path) -> bytes:
+def _save(figure, path: Path, keep: bool = False) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
-    figure.clear()
+    if not keep:
+        figure.clear()
     data = buffer.getvalue()
     path.write_bytes(data)
     return data
@@ -42,17 +43,28 @@ def _empty_message(axes, text: str) -> None:
     )
 
 
-def pass_rate_chart(assignment: str, stats: ClassStats, path: Path) -> bytes:
-    """taxa_acerto.png: the share of counted students who passed each automatic cell; the PNG's bytes."""
-    return _save(_pass_rate_figure(assignment, stats, {}), path)
+def warm_up() -> None:
+    """Import matplotlib and load its fonts and both backends (most of a second the first time): called while
+    the class is graded, so that drawing the charts at the end of the run costs only the drawing."""
+    figure = _new_figure(1.0, 1.0)
+    figure.add_subplot().set_title("Taxa de acerto — média", fontsize=12)
+    figure.savefig(io.BytesIO(), format="png")
+    figure.savefig(io.StringIO(), format="svg")
+    figure.clear()
 
 
-def pass_rate_svg(assignment: str, stats: ClassStats, links: dict[tuple[str, str], str]) -> str:
-    """The same chart as SVG markup to put inside index.html, each bar and its label a link (`links`: cell key ->
-    URL, say "#causas-…", the question's section): a chart in an <img> cannot link."""
+def pass_rate_charts(
+    assignment: str, stats: ClassStats, path: Path, links: dict[tuple[str, str], str]
+) -> tuple[bytes, str]:
+    """taxa_acerto.png, the share of counted students who passed each automatic cell, and the same chart as SVG
+    markup to put inside index.html, each bar and its label a link (`links`: cell key -> URL, say "#causas-…",
+    the question's section): a chart in an <img> cannot link. The PNG's bytes and the SVG's text, from one
+    figure laid out once."""
     from matplotlib import rc_context
 
     figure = _pass_rate_figure(assignment, stats, links)
+    png = _save(figure, path, keep=True)
+    # (laid out again at the SVG's 72 dpi: text measured at the PNG's 110 dpi ends up clipped at the edge)
     buffer = io.StringIO()
     with rc_context({"svg.fonttype": "none"}):  # text stays text: searchable, and read by screen readers
         figure.savefig(buffer, format="svg", metadata={"Date": None})
@@ -61,7 +73,7 @@ def pass_rate_svg(assignment: str, stats: ClassStats, links: dict[tuple[str, str
     text = text[text.index("<svg") :]  # no XML declaration nor DOCTYPE inside HTML
     text = text.replace(' target="_blank"', "")  # matplotlib opens links in a new tab: stay on the page
     # scales with the page (its viewBox keeps the proportions)
-    return re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1 class="chart"', text, count=1)
+    return png, re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1 class="chart"', text, count=1)
 
 
 def _pass_rate_figure(assignment: str, stats: ClassStats, links: dict[tuple[str, str], str]):
