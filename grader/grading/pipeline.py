@@ -399,9 +399,16 @@ def _run_jobs(
         return
 
     def sync_gradebook() -> None:
+        if slots is not None:  # the servers' imports first: the first notebooks wait for those, not for this
+            slots.wait_started()
         record.sync_assignment(settings, assignment.name)
         _refresh_reused(settings, assignment, reused)
-        import grader.report  # noqa: F401  (its matplotlib import, off the end of the run)
+        from grader.report import charts
+
+        try:  # matplotlib's imports and fonts, off the end of the run
+            charts.warm_up()
+        except Exception:  # noqa: BLE001 (only a head start: the reports draw the charts, or say why not)
+            LOG.debug("chart warm-up failed", exc_info=True)
 
     def on_done(job: Job) -> None:
         try:

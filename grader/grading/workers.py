@@ -100,6 +100,15 @@ class WorkerSlots:
     def give_back(self, slot: Slot) -> None:
         self.queue.put_nowait(slot)
 
+    def wait_started(self) -> None:
+        """Block until every server has imported its libraries (or failed: its first job says why)."""
+        for slot in self.slots:
+            if slot.pair is not None:
+                try:
+                    slot.pair.wait_ready()
+                except Exception:  # noqa: BLE001 (the job that takes this slot renews the server or fails)
+                    pass
+
     def close(self) -> None:
         for slot in self.slots:
             if slot.pair is not None:
