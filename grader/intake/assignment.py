@@ -19,14 +19,38 @@ from grader.errors import UserError
 from grader.model import CellResult
 from grader.nbmeta import MARKERS, grader_title, is_graded_by_hand, is_test_cell, nbgrader_meta
 
-# What a library imports only on first use, which every fresh kernel would pay again: a tensor on the "meta"
-# device, the profiler or a benchmark Timer import torch._dynamo and with it sympy and ~800 modules (1.5 s;
-# measured on programacao_diferenciavel's solution); the first figure imports the inline backend. Warm
-# servers import them once. None starts a thread (checked with OMP_NUM_THREADS=1), so forking stays safe.
+# What a library imports only on first use, which every fresh kernel would pay again (torch 2.13): a tensor made
+# on the "meta" device imports torch.fx's symbolic shapes and with them sympy (~490 modules, 0.5 s); running the
+# profiler, torch.func's transforms or torch.compile import torch._dynamo as well (~340 more, 0.8 s): only code
+# that uses one of those (DYNAMO_USES) gets it; the first figure imports the inline backend. Warm servers import
+# them once. None starts a thread (checked with OMP_NUM_THREADS=1), so forking stays safe.
 LAZY_IMPORTS = {
-    "torch": ("torch._dynamo", "torch._meta_registrations", "torch.utils.benchmark", "torch.profiler"),
+    "torch": (
+        "torch._meta_registrations",
+        "torch.fx.experimental.symbolic_shapes",
+        "torch.utils.benchmark",
+        "torch.profiler",
+    ),
     "matplotlib.pyplot": ("matplotlib_inline.backend_inline", "matplotlib.backends.backend_agg"),
 }
+DYNAMO = "torch._dynamo"
+DYNAMO_USES = ("profiler", "func", "compile")  # torch.<these>: a module imported, or an attribute of torch
+# A test's memory measure (grader/kernels/standalone/inkernel/runtime.py's MEASURE_MARK): the test kernel never
+# runs its body (the grader measures from outside; on a GPU it runs in the student's replay), so what it imports
+# is not the test kernel's.
+MEASURE_MARK = "_medida_externa"
+
+
+def _run_nodes(tree: ast.AST, tests: bool):
+    """The nodes of `tree`, without the bodies of a test's memory measures where `tests` (see MEASURE_MARK)."""
+    for node in ast.iter_child_nodes(tree):
+        measured = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+            isinstance(d, ast.Name) and d.id == MEASURE_MARK for d in node.decorator_list
+        )
+        if tests and measured:
+            continue
+        yield node
+        yield from _run_nodes(node, tests)
 
 
 @dataclass
@@ -70,7 +94,7 @@ class Assignment:
         """Modules the solution imports (of packages installed here): what a warm server imports once, for
         every kernel it forks. `tests`: only those of the test cells (True: what the test kernel needs) or of
         the others (False: the student's kernel); None: all."""
-        found = set()
+        found, dynamo = set(), False
         for nb in self.sources.values():
             for cell in nb.cells:
                 if cell.cell_type != "code" or (tests is not None and is_test_cell(cell) != tests):
@@ -79,16 +103,26 @@ class Assignment:
                     tree = ast.parse(cell.source)
                 except SyntaxError:
                     continue
-                for node in ast.walk(tree):
+                for node in _run_nodes(tree, tests is True):
                     if isinstance(node, ast.Import):
                         found.update(alias.name for alias in node.names)
                     elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                         # `from torch.utils import benchmark`: maybe a submodule (the zygote skips what is not)
                         found.add(node.module)
                         found.update(f"{node.module}.{alias.name}" for alias in node.names)
+                    elif (  # torch.compile(...), torch.func.grad(...), torch.profiler.profile(...)
+                        isinstance(node, ast.Attribute)
+                        and isinstance(node.value, ast.Name)
+                        and node.value.id == "torch"
+                        and node.attr in DYNAMO_USES
+                    ):
+                        dynamo = True
+        dynamo = dynamo or any(m.split(".")[:2] in (["torch", use] for use in DYNAMO_USES) for m in found)
         for library, lazy in LAZY_IMPORTS.items():
             if library in found:
                 found.update(lazy)
+        if dynamo:
+            found.add(DYNAMO)
         return tuple(sorted(m for m in found if importlib.util.find_spec(m.split(".")[0]) is not None))
 
     def exercises(self) -> dict[tuple[str, str], str]:

@@ -1,0 +1,78 @@
+"""What each warm server imports once (grader/intake/assignment.py's `Assignment.imports`): the student's server what
+the notebook's own cells use, the test kernel's server what the test cells run; torch._dynamo (0.8 s per server)
+only where code runs the profiler, torch.func or torch.compile. Fast: no kernel runs."""
+
+from __future__ import annotations
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_notebook
+
+from grader.config import load_settings
+from grader.intake.assignment import DYNAMO, MEASURE_MARK, Assignment
+from grader.kernels.standalone.inkernel import runtime
+from tests.helpers import REPO, with_meta
+
+MEASURE = f"""import torch
+
+@{MEASURE_MARK}
+def _pico(chamada):
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True):
+        chamada()
+
+assert torch.ones(2).sum() == 2"""
+
+
+def _assignment(student: str, test: str) -> Assignment:
+    nb = new_notebook(
+        cells=[
+            new_code_cell(student),
+            with_meta(new_code_cell(test), "teste", grade=True, locked=True, points=1),
+        ]
+    )
+    return Assignment("a", {"a": nb}, {"a": nbformat.from_dict(nb)})
+
+
+def test_the_marker_is_the_test_kernels():
+    assert MEASURE_MARK == runtime.MEASURE_MARK
+
+
+def test_meta_tensors_get_symbolic_shapes_but_not_dynamo():
+    assignment = _assignment(
+        "import torch", "import torch\nassert torch.randn(2, device='meta').shape == (2,)"
+    )
+    for tests in (False, True):
+        preload = assignment.imports(tests=tests)
+        assert "torch.fx.experimental.symbolic_shapes" in preload
+        assert DYNAMO not in preload
+
+
+def test_the_profiler_run_by_the_student_gets_dynamo_on_the_students_side_only():
+    assignment = _assignment("from torch.profiler import profile", MEASURE)
+    assert DYNAMO in assignment.imports(tests=False)
+    # the test's memory measure runs outside the test kernel: its profiler import is not the test kernel's
+    test_side = assignment.imports(tests=True)
+    assert DYNAMO not in test_side and "torch" in test_side
+
+
+def test_the_same_profiler_outside_a_measure_is_the_test_kernels():
+    assignment = _assignment("import torch", MEASURE.replace(f"@{MEASURE_MARK}\n", ""))
+    assert DYNAMO in assignment.imports(tests=True)
+
+
+def test_torch_func_and_compile_used_as_attributes_get_dynamo():
+    for use in ("torch.func.grad(f)(x)", "torch.compile(f)"):
+        assignment = _assignment("import torch", f"import torch\nf = lambda x: x\nx = torch.ones(1)\n{use}")
+        assert DYNAMO in assignment.imports(tests=True), use
+        assert DYNAMO not in assignment.imports(tests=False), use
+
+
+def test_the_course_assignments():
+    settings = load_settings(REPO)
+    first = Assignment.load(settings, "programacao_diferenciavel")
+    # the notebook runs the profiler; its tests measure memory from outside and make meta tensors
+    assert DYNAMO in first.imports(tests=False)
+    assert DYNAMO not in first.imports(tests=True)
+    assert "torch.fx.experimental.symbolic_shapes" in first.imports(tests=True)
+    second = Assignment.load(settings, "diferenciacao_automatica")
+    assert DYNAMO in second.imports(tests=True)  # its tests compare with torch.func's Jacobians
