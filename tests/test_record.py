@@ -15,9 +15,9 @@ from grader.nbmeta import is_test_cell
 from tests.helpers import build_mini_course
 
 
-def _scores(settings) -> dict[str, float | None]:
+def _scores(settings, student: str = "ana") -> dict[str, float | None]:
     with Gradebook(settings.db_url) as gb:
-        notebook = gb.find_submission_notebook("mini", "mini", "ana")
+        notebook = gb.find_submission_notebook("mini", "mini", student)
         return {grade.name: grade.auto_score for grade in notebook.grades}
 
 
@@ -34,12 +34,18 @@ def _executed(settings, failing: bool):
     return nb
 
 
-def test_a_students_grades_are_written_together(tmp_path, monkeypatch):
+@pytest.mark.parametrize("held", [False, True], ids=["own gradebook", "the run's gradebook"])
+def test_a_students_grades_are_written_together(tmp_path, monkeypatch, held):
+    """Also with the gradebook a run holds for all its students (record.HeldGradebook): what one student's
+    interrupted recording began is rolled back, and the next recording in the same gradebook goes through."""
     settings = build_mini_course(tmp_path, sandbox_available=False)
     record.sync_assignment(settings, "mini")
     student = StudentResult(student_id="ana", assignment="mini", first_name="Ana")
     when = datetime.now(timezone.utc)
-    record.record_student(settings, "mini", student, {"mini": _executed(settings, failing=False)}, when)
+    gradebook = record.HeldGradebook(settings) if held else None
+    record.record_student(
+        settings, "mini", student, {"mini": _executed(settings, failing=False)}, when, held=gradebook
+    )
     passed = _scores(settings)
     tests = [name for name, score in passed.items() if score]
     assert len(tests) >= 2, passed  # several test cells, each with its points
@@ -56,10 +62,23 @@ def test_a_students_grades_are_written_together(tmp_path, monkeypatch):
 
     monkeypatch.setattr(SaveAutoGrades, "_add_score", cut_off)
     with pytest.raises(KeyboardInterrupt):
-        record.record_student(settings, "mini", student, {"mini": _executed(settings, failing=True)}, when)
+        record.record_student(
+            settings, "mini", student, {"mini": _executed(settings, failing=True)}, when, held=gradebook
+        )
     assert scored  # the first cell was scored (0 points) before the interruption...
     assert _scores(settings) == passed  # ...and nothing of that regrade reached the gradebook
 
     monkeypatch.setattr(SaveAutoGrades, "_add_score", original)
-    record.record_student(settings, "mini", student, {"mini": _executed(settings, failing=True)}, when)
+    # the next student, in the same gradebook: what the interruption left must not be committed with it
+    other = StudentResult(student_id="bruno", assignment="mini", first_name="Bruno")
+    record.record_student(
+        settings, "mini", other, {"mini": _executed(settings, failing=False)}, when, held=gradebook
+    )
+    assert _scores(settings, "bruno") == passed
+    assert _scores(settings) == passed
+    record.record_student(
+        settings, "mini", student, {"mini": _executed(settings, failing=True)}, when, held=gradebook
+    )
     assert all(_scores(settings)[name] == 0 for name in tests)
+    if gradebook is not None:
+        gradebook.close()

@@ -410,9 +410,11 @@ def _run_jobs(
         except Exception:  # noqa: BLE001 (only a head start: the reports draw the charts, or say why not)
             LOG.debug("chart warm-up failed", exc_info=True)
 
+    held = record.HeldGradebook(settings)  # opened by the thread that records, closed once it is done
+
     def on_done(job: Job) -> None:
         try:
-            record_when_complete(settings, assignment, job, jobs, results)
+            record_when_complete(settings, assignment, job, jobs, results, held)
         except Exception as exc:  # noqa: BLE001 (what one student's notebook makes fail is theirs alone)
             not_recorded(settings, assignment, results[job.student.student_id], exc)
         if options.similarity:
@@ -428,13 +430,19 @@ def _run_jobs(
         run.notes.append(f"notebooks executados nos workers do scheduler Dask {scheduler}")
         use_gpu = {"cuda": True, "cpu": False}.get(run.device)  # auto: GPUs if the workers have them
         sync_gradebook()
-        run.device, run.workers = asyncio.run(
-            cluster.execute_all_on_cluster(
-                scheduler, jobs, base, use_gpu, options.progress, on_done, assignment.files
+        try:
+            run.device, run.workers = asyncio.run(
+                cluster.execute_all_on_cluster(
+                    scheduler, jobs, base, use_gpu, options.progress, on_done, assignment.files
+                )
             )
-        )
+        finally:
+            held.close()
     else:
-        asyncio.run(execute_all(jobs, slots, options.progress, on_done, sync_gradebook, assignment.files))
+        try:
+            asyncio.run(execute_all(jobs, slots, options.progress, on_done, sync_gradebook, assignment.files))
+        finally:
+            held.close()  # execute_all has shut its writer thread down
 
 
 def longest_first(jobs: list[Job]) -> list[Job]:

@@ -35,10 +35,16 @@ def set_submission_time(settings: Settings, result: StudentResult, student: inge
 
 
 def record_when_complete(
-    settings: Settings, assignment: Assignment, job: Job, jobs: list[Job], results: dict[str, StudentResult]
+    settings: Settings,
+    assignment: Assignment,
+    job: Job,
+    jobs: list[Job],
+    results: dict[str, StudentResult],
+    held=None,
 ) -> None:
     """Once every notebook of a student ran: score, save, record. Runs in execute_all's writer thread (one
-    writer for the gradebook), possibly after the student's last notebook ran but before its turn came."""
+    writer for the gradebook), possibly after the student's last notebook ran but before its turn came. `held`:
+    the run's gradebook (record.HeldGradebook)."""
     mine = [j for j in jobs if j.student is job.student]
     if any(j.executed is None or j.recorded for j in mine):
         return
@@ -70,7 +76,7 @@ def record_when_complete(
     when = datetime.fromisoformat(result.submitted_at)
     from grader.grading import record
 
-    record.record_student(settings, assignment.name, result, executed, when, previous)
+    record.record_student(settings, assignment.name, result, executed, when, previous, held)
     record.write_submitted(
         settings,
         assignment.name,
