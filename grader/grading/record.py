@@ -232,7 +232,7 @@ def _submitted_notebooks(settings: Settings, assignment: str, student_ids: list[
 def _cell_rows(settings: Settings, assignment: str, student_ids: list[str], table, *columns):
     """(student id, notebook, cell name, *columns) for each row of nbgrader's `table` (Grade or Comment) in the
     students' recorded notebooks: one query for the class, where walking nbgrader's objects loads each row's
-    cell on its own (a query per grade, a third of a second for a class of 24)."""
+    cell on its own (a query per grade: 0.2 s for a class of 24, against 0.01 s)."""
     from nbgrader.api import Assignment, BaseCell, Notebook, SubmittedAssignment, SubmittedNotebook
 
     wanted = set(student_ids)
