@@ -420,29 +420,26 @@ def _run_jobs(
         if options.similarity:
             _similarity_warm_up(assignment, job)
 
-    if scheduler:  # only the notebooks travel; scoring and the gradebook stay here
-        from grader.grading import cluster
+    try:
+        if scheduler:  # only the notebooks travel; scoring and the gradebook stay here
+            from grader.grading import cluster
 
-        if options.workers:
-            run.notes.append(
-                "--workers não vale com --scheduler: cada worker Dask roda até --nthreads notebooks"
-            )
-        run.notes.append(f"notebooks executados nos workers do scheduler Dask {scheduler}")
-        use_gpu = {"cuda": True, "cpu": False}.get(run.device)  # auto: GPUs if the workers have them
-        sync_gradebook()
-        try:
+            if options.workers:
+                run.notes.append(
+                    "--workers não vale com --scheduler: cada worker Dask roda até --nthreads notebooks"
+                )
+            run.notes.append(f"notebooks executados nos workers do scheduler Dask {scheduler}")
+            use_gpu = {"cuda": True, "cpu": False}.get(run.device)  # auto: GPUs if the workers have them
+            sync_gradebook()
             run.device, run.workers = asyncio.run(
                 cluster.execute_all_on_cluster(
                     scheduler, jobs, base, use_gpu, options.progress, on_done, assignment.files
                 )
             )
-        finally:
-            held.close()
-    else:
-        try:
+        else:
             asyncio.run(execute_all(jobs, slots, options.progress, on_done, sync_gradebook, assignment.files))
-        finally:
-            held.close()  # execute_all has shut its writer thread down
+    finally:
+        held.close()  # the recording is over (execute_all has shut its writer thread down)
 
 
 def longest_first(jobs: list[Job]) -> list[Job]:

@@ -59,7 +59,7 @@ def pass_rate_charts(
     """taxa_acerto.png, the share of counted students who passed each automatic cell, and the same chart as SVG
     markup to put inside index.html, each bar and its label a link (`links`: cell key -> URL, say "#causas-…",
     the question's section): a chart in an <img> cannot link. The PNG's bytes and the SVG's text, from one
-    figure laid out once."""
+    figure built once."""
     from matplotlib import rc_context
 
     figure = _pass_rate_figure(assignment, stats, links)
