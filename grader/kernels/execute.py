@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import atexit
+import base64
 import contextlib
 import functools
 import json
@@ -30,6 +31,7 @@ import secrets
 import shutil
 import tempfile
 import time
+import zlib
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -295,8 +297,9 @@ class _SetupError(MachineError):
 async def _run_setup(client: _Client, code: str) -> None:
     """Run the grader's own code in a kernel, outside the notebook: an error is the machine's."""
     try:
+        # silent: the kernel does not echo the code back on IOPub, nor count it, nor run the cell hooks for it
         reply = await asyncio.wait_for(
-            client.kc._async_execute_interactive(code, store_history=False, output_hook=lambda msg: None), 60
+            client.kc._async_execute_interactive(code, silent=True, output_hook=lambda msg: None), 60
         )
     except Exception as exc:  # noqa: BLE001 (a kernel that never answers: reported as the machine's fault)
         raise _SetupError(f"{type(exc).__name__}: {exc}") from exc
@@ -355,14 +358,22 @@ async def _connect(
     cells = [(_kind(cell), cell.source) for cell in nb.cells if cell.cell_type == "code"]
     frame_bytes = settings.transfer_mb * 1024 * 1024
     names = {cell.source: _free_names(cell.source) for cell in nb.cells if is_test_cell(cell)}
+    briefing = {
+        "path": str(socket_path),
+        "cells": cells,
+        "call_timeout_s": max(1, settings.cell_timeout_s - 5),
+        "state_path": str(state),
+        "imports": _trusted_imports(nb),
+        "frame_bytes": frame_bytes,
+        "names": names,
+        "meter": str(meter_path) if meter_path else None,
+        "replay": [str(channel / REPLAY_SOCKET), secret],
+    }
+    packed = base64.b64encode(zlib.compress(json.dumps(briefing).encode(), 1)).decode("ascii")
     await _run_setup(
         tests,
-        (
-            f"__import__('sys').path.append({parent!r}) or __import__('inkernel.runtime').runtime.start("
-            f"{str(socket_path)!r}, {cells!r}, {max(1, settings.cell_timeout_s - 5)!r}, {str(state)!r}, "
-            f"{_trusted_imports(nb)!r}, {frame_bytes!r}, {names!r}, {str(meter_path) if meter_path else None!r}, "
-            f"{(str(channel / REPLAY_SOCKET), secret)!r})"
-        ),
+        f"__import__('sys').path.append({parent!r}) or "
+        f"__import__('inkernel.runtime').runtime.start_packed({packed!r})",
     )
     await _run_setup(
         student,

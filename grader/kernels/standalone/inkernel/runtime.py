@@ -27,6 +27,7 @@ from __future__ import annotations
 import __future__
 
 import ast
+import base64
 import builtins
 import contextlib
 import dis
@@ -45,6 +46,7 @@ import textwrap
 import time
 import types
 import warnings
+import zlib
 from collections.abc import Mapping, MutableMapping
 
 from . import fastpath, wire
@@ -122,6 +124,13 @@ def start(
         path, cells, call_timeout_s, state_path, wire.Caps(frame_bytes=frame_bytes), meter, replay
     )
     _runtime.install(imports, names or {})
+
+
+def start_packed(packed: str) -> None:
+    """`start`, its arguments as grader/kernels/execute.py sends them: a JSON object, compressed, in base64. The
+    notebook's text spelled out in the setup cell made it 300 KB of Python, which IPython tokenizes and compiles
+    twice before it runs: 50-60 ms of this kernel's CPU for every submission, against under 5 ms this way."""
+    start(**json.loads(zlib.decompress(base64.b64decode(packed))))
 
 
 def accept(timeout_s: float) -> None:
