@@ -188,3 +188,56 @@ def test_each_cell_is_transformed_once_and_top_level_await_still_runs():
     # ipykernel's do_execute transforms each cell, then run_cell does it again: the shell did it once
     assert len(report["transforms"]) == 3, report["transforms"]
     assert report["pwd"] == "variável"  # the variable, not the %pwd magic that %time's argument became
+
+
+LEARNED = r"""
+import ast, json
+from IPython.core.interactiveshell import InteractiveShell
+from grader.kernels.standalone.inkernel import fastpath, runtime
+
+shell = InteractiveShell.instance()
+parsed, checked = [], []
+original = shell.compile.ast_parse
+shell.compile.ast_parse = lambda source, *a, **k: parsed.append(source) or original(source, *a, **k)
+real_parse = ast.parse
+ast.parse = lambda source, *a, **k: checked.append(source) or real_parse(source, *a, **k)
+learned = fastpath.learn(CELLS, post=(runtime._measured,))  # as T's kernel server does before it forks
+fastpath.install(shell.input_transformer_manager)
+fastpath.install_once_per_cell(shell)
+shell.input_transformers_post.append(runtime._measured)  # T's own rewrite of the measured test
+shell.user_ns[runtime.MEASURE] = lambda f: f
+parsed.clear(), checked.clear()
+for cell in CELLS:
+    shell.run_cell(cell)
+first = {"parsed": list(parsed), "checked": list(checked)}
+parsed.clear(), checked.clear()
+shell.run_cell(CELLS[0])
+print(json.dumps({"learned": learned, "first": first, "again": list(parsed), "x": shell.user_ns["x"],
+                  "f": shell.user_ns["f"](), "t": str(shell.user_ns.get("t"))}))
+"""
+
+
+def test_cells_learned_before_the_fork_are_not_parsed_again():
+    """fastpath.learn (T's and S's kernel servers, before they fork): a learned cell runs from its tree, neither
+    checked nor parsed again, T's rewrite of a measured test included; a tree serves once (running the same text
+    again parses it); a cell in IPython's syntax is learned as IPython rewrites it; a one-line cell (IPython
+    prefilters those) is not learned and runs as before."""
+    import json
+    import subprocess
+    import sys
+
+    cells = [
+        "x = 41\nx += 1\n",
+        "@_medida_externa\ndef f():\n    return x\n",
+        "t = %time 1\nu = 2\n",
+        "w = 1",
+    ]
+    script = f"CELLS = {cells!r}\n" + LEARNED
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["learned"] == 3, report
+    # parsed: the one-line cell, and the argument %time parses as it runs; checked: those and the raw %time cell
+    assert report["first"]["parsed"] == ["1\n", "w = 1\n"], report
+    assert report["first"]["checked"] == [cells[2], "1\n", "w = 1\n"], report
+    assert report["again"] == [cells[0]]  # its tree was taken: parsed like any other cell
+    assert (report["x"], report["f"], report["t"]) == (42, 42, "1")

@@ -216,3 +216,45 @@ def test_assignment_files_in_both_kernels(kind, sandbox_available):
     finally:
         if pair is not None:
             pair.stop()
+
+
+def test_servers_parse_the_cells_they_were_taught_before_forking(settings):
+    """Pair.teach: the test kernels' server learns the test cells, the student's the given cells (never a test:
+    the student's kernel holds what its server held); each kernel forked after it runs those cells from the
+    server's trees (grader/kernels/standalone/inkernel/fastpath.py), and the notebook's result is the same."""
+    from grader.kernels.execute import lessons
+
+    given = "x = 1\ny = x + 1\n"
+    probe = "import inkernel.fastpath as f\nprint(len(f._TREES), sorted(f._PLAIN))\n"
+    test = "import inkernel.fastpath as f\nassert y == 2\nprint(len(f._TREES), 'teste ok')\n"
+    meta = {"locked": True, "solution": False, "schema_version": 3}
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                given, metadata={"nbgrader": {**meta, "grade": False, "grade_id": "g"}}
+            ),
+            nbformat.v4.new_code_cell(probe),
+            nbformat.v4.new_code_cell(
+                test, metadata={"nbgrader": {**meta, "grade": True, "points": 1, "grade_id": "t"}}
+            ),
+        ]
+    )
+    assert lessons([nb, copy.deepcopy(nb)]) == ((test,), (given,))
+
+    async def scenario():
+        pair = warm.Pair(warm_key(settings))
+        try:
+            pair.teach(*lessons([nb]))
+            first = await execute_async(copy.deepcopy(nb), settings, pair)
+            second = await execute_async(copy.deepcopy(nb), settings, pair)  # a kernel forked after a reset
+        finally:
+            pair.stop()
+        return pair, first, second
+
+    pair, first, second = asyncio.run(scenario())
+    assert (pair.tests.learned, pair.student.learned) == (1, 1)
+    for result in (first, second):
+        cells = result.notebook.cells
+        assert result.status == Status.GRADED, [c.outputs for c in cells]
+        assert stdout(cells[1]) == f"0 {[given]}\n"  # the given cell's tree was taken; no test text in S
+        assert stdout(cells[2]) == "0 teste ok\n"  # and the test's, in T

@@ -42,7 +42,7 @@ from grader.intake import ingest
 from grader.intake.assignment import Assignment
 from grader.intake.normalize import normalize
 from grader.kernels import sandbox
-from grader.kernels.execute import ExecutionSettings
+from grader.kernels.execute import ExecutionSettings, lessons
 from grader.model import RESULT_FILE, Status, StudentResult
 
 LOG = logging.getLogger(__name__)
@@ -437,6 +437,7 @@ def _run_jobs(
                 )
             )
         else:
+            slots.teach(*lessons(job.notebook for job in jobs))
             asyncio.run(execute_all(jobs, slots, options.progress, on_done, sync_gradebook, assignment.files))
     finally:
         held.close()  # the recording is over (execute_all has shut its writer thread down)
@@ -564,6 +565,7 @@ def grade_notebooks(
         )
     slots = WorkerSlots(base, [], max(1, min(workers, len(jobs))))
     try:
+        slots.teach(*lessons(job.notebook for job in jobs))
         asyncio.run(execute_all(jobs, slots, False, lambda job: None, files=assignment.files))
     finally:
         slots.close()

@@ -100,6 +100,12 @@ class WorkerSlots:
     def give_back(self, slot: Slot) -> None:
         self.queue.put_nowait(slot)
 
+    def teach(self, tests: tuple[str, ...], given: tuple[str, ...]) -> None:
+        """The assignment's test and given cells, parsed by each server before its first fork (warm.Pair.teach)."""
+        for slot in self.slots:
+            if slot.pair is not None:
+                slot.pair.teach(tests, given)
+
     def wait_started(self) -> None:
         """Block until every server has imported its libraries (or failed: its first job says why)."""
         for slot in self.slots:

@@ -386,6 +386,17 @@ async def _connect(
     return state
 
 
+def lessons(notebooks) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The cells every submission runs as they are: the test cells (for T's kernel server) and the given cells (for
+    S's), each text once; warm servers parse them before they fork (grader/kernels/warm.py's `teach`)."""
+    found: dict[str, dict[str, None]] = {"test": {}, "given": {}}
+    for nb in notebooks:
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                found.get(_kind(cell), {})[cell.source] = None
+    return tuple(found["test"]), tuple(found["given"])
+
+
 def _kind(cell) -> str:
     """What T's runtime must know of a code cell: a test cell, the instructor's text (locked, or a lesson cell
     as released: grader/intake/normalize.py marks it), or the student's."""

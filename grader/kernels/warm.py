@@ -120,6 +120,8 @@ class ForkServer:
             **self._popen_kwargs(),
         )
         self.ready = False
+        self._lessons: tuple[str, ...] = ()  # cells to parse in the zygote before its next fork (`teach`)
+        self.learned = 0  # how many it parsed
         self.isolated = False  # reset() can kill every process of the slot (sandboxed)
         self.stopped = False
         # the next submission's kernel, forked and starting while the grader is busy elsewhere
@@ -164,8 +166,9 @@ class ForkServer:
         return {"cwd": str(self.workdir), "env": self._env(), "start_new_session": True}
 
     def wait_ready(self) -> None:
-        """Block until the zygote has imported everything (seconds); raises ZygoteError if it died."""
-        if self.ready:
+        """Block until the zygote has imported everything (seconds) and parsed what it was taught; raises
+        ZygoteError if it died."""
+        if self.ready and not self._lessons:
             return
         with self._lock:
             if not self.ready:  # another thread may have read the greeting while this one waited
@@ -173,6 +176,19 @@ class ForkServer:
                 self.ready, self.isolated = True, bool(reply.get("isolated"))
                 if reply.get("failed"):  # its kernels import those themselves, and fail where they do
                     LOG.info("the kernel server could not preload: %s", ", ".join(reply["failed"]))
+            lessons, self._lessons = self._lessons, ()
+        if lessons:
+            self.learned = self.call({"op": "learn", "module": self.module, "texts": list(lessons)})[
+                "learned"
+            ]
+
+    def teach(self, texts: tuple[str, ...]) -> None:
+        """Cells its kernels will run as they are (the assignment's test cells, its given cells): the zygote parses
+        them once, before its next fork, and each kernel takes the trees instead of parsing them again
+        (grader/kernels/standalone/inkernel/fastpath.py)."""
+        if self.module:
+            with self._lock:
+                self._lessons = tuple(texts)
 
     def alive(self) -> bool:
         return not self.stopped and self.proc.poll() is None
@@ -480,6 +496,7 @@ class Pair:
         self.meter_dir = sandbox.short_temp_dir("gm-")
         self.meter = meter.MemoryMeter(self.meter_dir)
         self._files_written: dict[str, bytes] | None = None
+        self.lessons: dict[str, tuple[str, ...]] = {}  # role -> the cells its server was taught (`teach`)
         self._access = sandbox.workdir_access(self.channel) if key.use_sandbox else None
         if self._access is not None:
             self._access.__enter__()
@@ -488,14 +505,24 @@ class Pair:
 
     def _server(self, role: str) -> ForkServer:
         if role == "tests":
-            return ForkServer(
+            server = ForkServer(
                 self.key,
                 "inkernel.runtime",
                 writable=(self.channel,),
                 readonly=(self.files, self.meter_dir),
                 preload=self.key.test_preload,
             )
-        return ForkServer(self.key, "inkernel.agent", readonly=(self.channel, self.files))
+        else:
+            server = ForkServer(self.key, "inkernel.agent", readonly=(self.channel, self.files))
+        server.teach(self.lessons.get(role, ()))
+        return server
+
+    def teach(self, tests: tuple[str, ...], given: tuple[str, ...]) -> None:
+        """The assignment's test cells to the test kernels' server, its given cells to the student's (never a
+        test: the student's kernel can read what its server holds); kept for a server started again."""
+        self.lessons = {"tests": tuple(tests), "student": tuple(given)}
+        self.tests.teach(self.lessons["tests"])
+        self.student.teach(self.lessons["student"])
 
     def put_files(self, files: dict[str, bytes] | None) -> Path | None:
         """`files` in the folder both sandboxes see (rewritten only when they change); None without files."""
@@ -563,7 +590,10 @@ def renewed(pair: Pair, key: WarmKey) -> Pair:
         pair.renew()
         return pair
     pair.stop()
-    return Pair(key)
+    fresh = Pair(key)
+    if pair.lessons:
+        fresh.teach(pair.lessons["tests"], pair.lessons["student"])
+    return fresh
 
 
 def thread_pair(key: WarmKey) -> Pair:

@@ -11,6 +11,7 @@ stdlib-only until the imports it is told to make and imports nothing from the `g
     {"op": "signal", "signum": S}                                  -> {}         to the kernel's group
     {"op": "replay", "socket": S, "secret": K, "cwd": D, ...}      -> {"pid": P}   fork the replay (agent.py)
     {"op": "reset"}                                      -> {"clean": bool, "left": [what remains]}
+    {"op": "learn", "module": M, "texts": [...]}                   -> {"learned": N}  parse cells before forking
 
 Why a fork is as good as a fresh kernel here: the zygote never runs student code, so every kernel starts
 from the same state, the state of a Python that has just imported these modules. Between submissions
@@ -379,6 +380,13 @@ def main(argv: list[str]) -> None:
                 if request["signum"] == signal.SIGKILL:  # dead in a moment: reap it, so the next poll says so
                     exit_code, child = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]), None
             _reply({})
+        elif op == "learn":  # the cells its kernels will run (inkernel/fastpath.py), parsed once, here
+            try:
+                learned = importlib.import_module(request["module"]).learn(request["texts"])
+            except Exception:  # noqa: BLE001 (only a head start: the kernels parse what was not learned)
+                learned = 0
+            gc.freeze()  # the trees too: shared with every kernel, never traversed by their collector
+            _reply({"learned": learned})
         elif op == "reset":
             for process in (child, replay):
                 if process is not None:

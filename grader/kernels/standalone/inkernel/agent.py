@@ -50,6 +50,11 @@ def start(path: str, frame_bytes: int = CAPS.frame_bytes) -> None:
     fastpath.install_once_per_cell(get_ipython())
 
 
+def learn(texts: list[str]) -> int:
+    """The notebook's given cells, parsed by S's kernel server before it forks (inkernel/fastpath.py)."""
+    return fastpath.learn(texts)
+
+
 def _namespace() -> dict:
     from IPython import get_ipython
 

@@ -133,6 +133,21 @@ def start_packed(packed: str) -> None:
     start(**json.loads(zlib.decompress(base64.b64decode(packed))))
 
 
+def learn(texts: list[str]) -> int:
+    """The test cells, parsed by T's kernel server before it forks (inkernel/fastpath.py)."""
+    return fastpath.learn(texts, post=(_measured,))
+
+
+def _measured(lines: list[str]) -> list[str]:
+    """A test's text with `@_medida_externa` made the meter (T's input transformer, `Runtime._rewrite`)."""
+    return [
+        line.replace(f"@{MEASURE_MARK}", f"@{MEASURE}", 1)
+        if line.lstrip().startswith(f"@{MEASURE_MARK}")
+        else line
+        for line in lines
+    ]
+
+
 def accept(timeout_s: float) -> None:
     _runtime.accept(timeout_s)
 
@@ -326,12 +341,7 @@ class Runtime:
         """The cell's text as T runs it: `@_medida_externa` is the meter; a cell whose fetch failed raises."""
         if self._failure is not None:
             return [f"{FAILED}()\n"]
-        return [
-            line.replace(f"@{MEASURE_MARK}", f"@{MEASURE}", 1)
-            if line.lstrip().startswith(f"@{MEASURE_MARK}")
-            else line
-            for line in lines
-        ]
+        return _measured(lines)
 
     def _raise_failure(self):
         failure, self._failure = self._failure, None
