@@ -10,6 +10,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from grader.config import load_settings
 from grader.intake.assignment import DYNAMO, MEASURE_MARK, Assignment
 from grader.kernels.standalone.inkernel import runtime
+from grader.nbmeta import is_test_cell
 from tests.helpers import REPO, with_meta
 
 MEASURE = f"""import torch
@@ -76,3 +77,32 @@ def test_the_course_assignments():
     assert "torch.fx.experimental.symbolic_shapes" in first.imports(tests=True)
     second = Assignment.load(settings, "diferenciacao_automatica")
     assert DYNAMO in second.imports(tests=True)  # its tests compare with torch.func's Jacobians
+
+
+def test_the_servers_learn_the_instructors_cells_and_never_a_students():
+    """pipeline._instructor_cells, what the warm servers parse before they fork: every test cell and given cell a
+    normalized submission runs is among them (edited tests are overwritten by source/'s, lesson cells left as
+    released are the release's), and no text of the student's is (an answer, an edited lesson cell, an added
+    cell that claims nbgrader's metadata): the servers serve the whole class."""
+    import copy
+
+    from grader.grading.pipeline import _instructor_cells
+    from grader.intake.normalize import normalize
+    from grader.kernels.execute import lessons
+
+    assignment = Assignment.load(load_settings(REPO), "programacao_diferenciavel")
+    tests, given = _instructor_cells(assignment)
+    source = assignment.sources["programacao_diferenciavel"]
+    release = assignment.releases["programacao_diferenciavel"]
+    assert len(tests) == sum(c.cell_type == "code" and is_test_cell(c) for c in source.cells)
+    student = copy.deepcopy(release)
+    edited = next(c for c in student.cells if c.cell_type == "code" and is_test_cell(c))
+    edited.source += "\nprint('mudei o teste')"
+    lesson = next(c for c in student.cells if c.cell_type == "code" and "nbgrader" not in c.metadata)
+    lesson.source += "\n# mudei a aula"
+    added = with_meta(new_code_cell("x = 1\n" * 1000), "falso", grade=True, locked=True, points=9)
+    student.cells.insert(3, added)
+    submitted_tests, submitted_given = lessons([normalize(student, source, release).notebook])
+    assert set(submitted_tests) == set(tests) and set(submitted_given) < set(given)
+    learned = set(tests) | set(given)
+    assert not {edited.source, lesson.source, added.source} & learned

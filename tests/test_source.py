@@ -241,3 +241,17 @@ def test_cells_learned_before_the_fork_are_not_parsed_again():
     assert report["first"]["checked"] == [cells[2], "1\n", "w = 1\n"], report
     assert report["again"] == [cells[0]]  # its tree was taken: parsed like any other cell
     assert (report["x"], report["f"], report["t"]) == (42, 42, "1")
+
+
+def test_a_cell_that_warns_as_it_parses_is_not_learned():
+    """A test cell with "\\d" in a string warns as it is parsed (DeprecationWarning; SyntaxWarning from Python
+    3.12, on stderr, which fails a test cell): the kernel parses it itself, and warns as it would untaught."""
+    from grader.kernels.standalone.inkernel import fastpath
+
+    warns, plain = 'padrao = "\\d+"\nn = 1\n', 'padrao = r"\\d+"\nn = 1\n'
+    try:
+        assert fastpath.learn([warns, plain]) == 1
+        assert plain in fastpath._TREES and warns not in fastpath._TREES and warns not in fastpath._PLAIN
+    finally:
+        fastpath._TREES.clear()
+        fastpath._PLAIN.clear()

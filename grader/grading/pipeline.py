@@ -437,10 +437,20 @@ def _run_jobs(
                 )
             )
         else:
-            slots.teach(*lessons(job.notebook for job in jobs))
+            slots.teach(*_instructor_cells(assignment))
             asyncio.run(execute_all(jobs, slots, options.progress, on_done, sync_gradebook, assignment.files))
     finally:
         held.close()  # the recording is over (execute_all has shut its writer thread down)
+
+
+def _instructor_cells(assignment: Assignment) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The test cells and the given cells of the assignment's notebooks, as the instructor wrote them (each
+    release normalized as a submission is): what the warm servers parse before they fork. Never the jobs'
+    notebooks: a submission's text would reach the servers, which serve the whole class."""
+    return lessons(
+        normalize(release, assignment.sources[name], release).notebook
+        for name, release in assignment.releases.items()
+    )
 
 
 def longest_first(jobs: list[Job]) -> list[Job]:
@@ -565,7 +575,7 @@ def grade_notebooks(
         )
     slots = WorkerSlots(base, [], max(1, min(workers, len(jobs))))
     try:
-        slots.teach(*lessons(job.notebook for job in jobs))
+        slots.teach(*_instructor_cells(assignment))
         asyncio.run(execute_all(jobs, slots, False, lambda job: None, files=assignment.files))
     finally:
         slots.close()

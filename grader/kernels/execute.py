@@ -388,7 +388,8 @@ async def _connect(
 
 def lessons(notebooks) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The cells every submission runs as they are: the test cells (for T's kernel server) and the given cells (for
-    S's), each text once; warm servers parse them before they fork (grader/kernels/warm.py's `teach`)."""
+    S's), each text once; warm servers parse them before they fork (grader/kernels/warm.py's `teach`).
+    `notebooks`: the instructor's (grader/grading/pipeline.py), never a submission."""
     found: dict[str, dict[str, None]] = {"test": {}, "given": {}}
     for nb in notebooks:
         for cell in nb.cells:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import __future__
 
 import ast
+import warnings
 
 # Cells the kernel server parsed before it forked this kernel (`learn`, grader/kernels/standalone/zygote.py): the
 # grader knows the assignment's test cells (T's) and given cells (S's) before the first submission, and every
@@ -32,16 +33,19 @@ def learn(texts, post=()) -> int:
     install(manager)
     for text in texts:
         try:
-            cell = manager.transform_cell(text)
-            if len(cell.splitlines()) == 1:  # IPython prefilters one-line cells: not worth learning
-                continue
-            ast.parse(cell)
-            lines = cell.splitlines(keepends=True)
-            for transform in post:
-                lines = transform(lines)
-            transformed = "".join(lines)
-            tree = ast.parse(transformed)
-        except Exception:  # noqa: BLE001 (IPython syntax, a real error: the kernel parses it as before)
+            # a text that warns as it parses ("\d" in a string) is left to the kernel, which warns as before
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                cell = manager.transform_cell(text)
+                if len(cell.splitlines()) == 1:  # IPython prefilters one-line cells: not worth learning
+                    continue
+                ast.parse(cell)
+                lines = cell.splitlines(keepends=True)
+                for transform in post:
+                    lines = transform(lines)
+                transformed = "".join(lines)
+                tree = ast.parse(transformed)
+        except Exception:  # noqa: BLE001 (IPython syntax, a real error, a warning: the kernel parses it as before)
             continue
         _PLAIN.add(cell)
         _TREES[transformed] = tree
