@@ -82,8 +82,10 @@ def test_the_course_assignments():
 def test_the_servers_learn_the_instructors_cells_and_never_a_students():
     """pipeline._instructor_cells, what the warm servers parse before they fork: every test cell and given cell a
     normalized submission runs is among them (edited tests are overwritten by source/'s, lesson cells left as
-    released are the release's), and no text of the student's is (an answer, an edited lesson cell, an added
-    cell that claims nbgrader's metadata): the servers serve the whole class."""
+    released are the release's), and no text of the student's is (an edited lesson cell, one padded with
+    whitespace, which still counts as given, an added cell that claims nbgrader's metadata): the servers serve
+    the whole class (a padded cell parsed by every slot's server could stall them all, and what the padding
+    encodes would reach the next students' kernels)."""
     import copy
 
     from grader.grading.pipeline import _instructor_cells
@@ -98,11 +100,13 @@ def test_the_servers_learn_the_instructors_cells_and_never_a_students():
     student = copy.deepcopy(release)
     edited = next(c for c in student.cells if c.cell_type == "code" and is_test_cell(c))
     edited.source += "\nprint('mudei o teste')"
-    lesson = next(c for c in student.cells if c.cell_type == "code" and "nbgrader" not in c.metadata)
+    lessons_cells = [c for c in student.cells if c.cell_type == "code" and "nbgrader" not in c.metadata]
+    lesson, padded = lessons_cells[0], lessons_cells[1]
     lesson.source += "\n# mudei a aula"
+    padded.source += " \n" * 10_000  # still the release's text to normalize (which ignores blank ends): given
     added = with_meta(new_code_cell("x = 1\n" * 1000), "falso", grade=True, locked=True, points=9)
     student.cells.insert(3, added)
     submitted_tests, submitted_given = lessons([normalize(student, source, release).notebook])
-    assert set(submitted_tests) == set(tests) and set(submitted_given) < set(given)
+    assert set(submitted_tests) == set(tests) and padded.source in submitted_given
     learned = set(tests) | set(given)
-    assert not {edited.source, lesson.source, added.source} & learned
+    assert not {edited.source, lesson.source, padded.source, added.source} & learned
