@@ -72,10 +72,11 @@ def install_once_per_cell(shell) -> None:
     """Make `shell` (the kernel's IPython) transform each cell once, take the tree of a learned cell instead of
     parsing it, and skip compiling a cell to learn whether it awaits at top level when it cannot: ipykernel's
     do_execute transforms the cell and compiles it with top-level await allowed, then the shell's run_cell does
-    both again (four passes over a test cell of hundreds of lines, for every submission). The transform is kept only until the cell starts running
-    (both passes come before) and forgotten when it ends: T's own input transformer depends on the cells
-    before it. Besides time, one difference: the skipped compile printed a second copy of each
-    SyntaxWarning ("is" with a literal...) on stderr, which made a test cell fail even under a filter."""
+    both again (four passes over a test cell of hundreds of lines, for every submission). The transform is kept
+    only until the cell starts running (both passes come before) and forgotten when it ends: T's own input
+    transformer depends on the cells before it. Besides time, one difference: the skipped compile printed a
+    second copy of each SyntaxWarning ("is" with a literal...) on stderr, which made a test cell fail even under
+    a filter."""
     transform, should_run_async = shell.transform_cell, shell.should_run_async
     last: dict[str, str] = {}
 
