@@ -39,12 +39,13 @@ def learn(texts, post=()) -> int:
                 cell = manager.transform_cell(text)
                 if len(cell.splitlines()) == 1:  # IPython prefilters one-line cells: not worth learning
                     continue
-                ast.parse(cell)
+                tree = ast.parse(cell)
                 lines = cell.splitlines(keepends=True)
                 for transform in post:
                     lines = transform(lines)
                 transformed = "".join(lines)
-                tree = ast.parse(transformed)
+                if transformed != cell:  # (T's rewrite of a measured test)
+                    tree = ast.parse(transformed)
         except Exception:  # noqa: BLE001 (IPython syntax, a real error, a warning: the kernel parses it as before)
             continue
         _PLAIN.add(cell)
