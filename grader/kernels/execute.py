@@ -336,23 +336,21 @@ for folder, _, names in os.walk(source):
 """
 
 
-async def _connect(
+async def _start_tests(
     tests: _Client,
-    student: _Client,
     nb: NotebookNode,
     settings: ExecutionSettings,
     channel: Path,
-    files: Path | None = None,
-    meter_path: Path | None = None,
-    secret: str = "",
+    files: Path | None,
+    meter_path: Path | None,
+    secret: str,
 ) -> Path:
-    """Start T's runtime listening in `channel`, S's agent connecting to it (each kernel first copies the
-    assignment's `files`, if any, into its working directory), T reading S's memory through `meter_path` and
-    waiting for the submission's replay, which will prove itself with `secret`; the file where T says that S
-    broke off."""
+    """T's side of the connection, as soon as T is up (S's kernel may still be starting): the assignment's
+    `files` copied into its working directory, then its runtime listening in `channel`, reading S's memory
+    through `meter_path` and waiting for the submission's replay, which will prove itself with `secret`; the
+    file where T says that S broke off."""
     if files is not None:
-        for client in (tests, student):
-            await _run_setup(client, f"exec({_COPY_FILES!r}, {{'source': {str(files)!r}}})")
+        await _run_setup(tests, f"exec({_COPY_FILES!r}, {{'source': {str(files)!r}}})")
     parent = sandbox.inkernel_parent(settings.use_sandbox)
     socket_path, state = channel / "t.sock", channel / "estado.json"
     cells = [(_kind(cell), cell.source) for cell in nb.cells if cell.cell_type == "code"]
@@ -375,6 +373,20 @@ async def _connect(
         f"__import__('sys').path.append({parent!r}) or "
         f"__import__('inkernel.runtime').runtime.start_packed({packed!r})",
     )
+    return state
+
+
+async def _start_student(student: _Client, files: Path | None) -> None:
+    """S's side before it connects: the assignment's `files` copied into its working directory."""
+    if files is not None:
+        await _run_setup(student, f"exec({_COPY_FILES!r}, {{'source': {str(files)!r}}})")
+
+
+async def _connect(tests: _Client, student: _Client, settings: ExecutionSettings, channel: Path) -> None:
+    """Once both sides are up: S's agent connecting to T's runtime, and T accepting it."""
+    parent = sandbox.inkernel_parent(settings.use_sandbox)
+    socket_path = channel / "t.sock"
+    frame_bytes = settings.transfer_mb * 1024 * 1024
     await _run_setup(
         student,
         (
@@ -383,7 +395,6 @@ async def _connect(
         ),
     )
     await _run_setup(tests, "__import__('inkernel.runtime').runtime.accept(30)")
-    return state
 
 
 def lessons(notebooks) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -472,28 +483,26 @@ async def _run_cells(
     position, client = 0, clients["student"]
     try:
         async with contextlib.AsyncExitStack() as stack:
-            # both kernels start at once; the first failure is raised once neither start is pending
-            started_kernels = await asyncio.gather(
-                *(
-                    stack.enter_async_context(clients[role].async_setup_kernel())
-                    for role in ("tests", "student")
-                ),
-                return_exceptions=True,
-            )
-            for outcome in started_kernels:
+            secret = secrets.token_hex(16)
+
+            async def tests_side() -> Path:
+                await stack.enter_async_context(clients["tests"].async_setup_kernel())
+                return await _start_tests(
+                    clients["tests"], nb, settings, channel, files, memory and memory.path, secret
+                )
+
+            async def student_side() -> None:
+                await stack.enter_async_context(clients["student"].async_setup_kernel())
+                await _start_student(clients["student"], files)
+
+            # both kernels start at once, and each side gets ready as soon as its kernel is up (a forked kernel
+            # takes ~0.1 s to start); the first failure is raised once neither side is pending
+            sides = await asyncio.gather(tests_side(), student_side(), return_exceptions=True)
+            for outcome in sides:
                 if isinstance(outcome, BaseException):
                     raise outcome
-            secret = secrets.token_hex(16)
-            state = await _connect(
-                clients["tests"],
-                clients["student"],
-                nb,
-                settings,
-                channel,
-                files,
-                memory and memory.path,
-                secret,
-            )
+            state = sides[0]
+            await _connect(clients["tests"], clients["student"], settings, channel)
             if memory is not None:
                 memory.resolve()  # before the student's first cell
             if (
@@ -566,8 +575,9 @@ async def _run_cells(
     finally:
         if replay_started is not None:  # (its failure shows where a test needed it)
             await asyncio.wait([replay_started])
-        for km in (student_km, tests_km):
-            await _shutdown(km)  # nbclient leaves a kernel it did not create running
+        # nbclient leaves a kernel it did not create running; the two at once (each waits for its server to reap
+        # it: ~40 ms for a kernel holding torch's memory)
+        await asyncio.gather(_shutdown(student_km), _shutdown(tests_km))
         for each in clients.values():
             atexit.unregister(each._cleanup_kernel)  # registered by nbclient; left behind when a start failed
             if getattr(each, "kc", None) is not None:
