@@ -371,11 +371,19 @@ class ForkedKernel:
 class _ForkProvisioner(LocalProvisioner):
     """LocalProvisioner (connection file, ports, cleanup) with the launch done by the zygote."""
 
+    # Every call to the zygote goes from a thread: a zygote that does not answer (a student's kernel can stop
+    # its own server with SIGSTOP) then holds only this slot, up to the call's time limit, and never the
+    # event loop that feeds every slot's kernels.
+
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> dict:
         km = self.parent
-        self.process = km.spare_process or km.server.spawn(km.connection_file)
+        self.process = km.spare_process or await asyncio.to_thread(km.server.spawn, km.connection_file)
         self.pid, self.pgid = self.process.pid, None  # signals go through the zygote
         return self.connection_info
+
+    async def poll(self) -> int | None:
+        """jupyter_client's liveness check (nbclient's, every second of a running cell), from a thread."""
+        return await asyncio.to_thread(self.process.poll) if self.process else 0
 
     async def send_signal(self, signum: int) -> None:
         """Through the zygote, from a thread: a SIGKILL waits there until the kernel is reaped, 27 ms on average
