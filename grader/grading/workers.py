@@ -138,6 +138,12 @@ async def execute_all(
     which must not be graded as one."""
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradebook")
     loop = asyncio.get_running_loop()
+    # the kernel servers' calls run in the loop's default threads (grader/kernels/warm.py): room for each slot's
+    # few at once, where asyncio's default (cores + 4, at most 32) let a few slots waiting on their servers
+    # hold every thread the others need
+    loop.set_default_executor(
+        ThreadPoolExecutor(max_workers=4 * len(slots.slots) + 4, thread_name_prefix="slot")
+    )
     ready = loop.run_in_executor(writer, before)
     bar = Progress(len(jobs), progress)
     stopping = False

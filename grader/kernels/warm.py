@@ -49,6 +49,7 @@ from grader.kernels.standalone import zygote
 LOG = logging.getLogger("grader.kernels.warm")
 READY_TIMEOUT_S = 180  # importing torch on a loaded machine
 CALL_TIMEOUT_S = 30  # a zygote that does not answer this fast is stopped, or frozen by a student
+STOP_CHECK_S = 0.25  # how often a call that waits looks whether a kernel stopped its zygote (SIGSTOP)
 
 
 class ZygoteError(MachineError):
@@ -124,6 +125,7 @@ class ForkServer:
         self.learned = 0  # how many it parsed
         self.isolated = False  # reset() can kill every process of the slot (sandboxed)
         self.stopped = False
+        self._zygote_pid: int | None = None  # the zygote's pid on this machine, once it said its own
         # the next submission's kernel, forked and starting while the grader is busy elsewhere
         self.spare: tuple[str, ForkedKernel] | None = None
 
@@ -174,6 +176,9 @@ class ForkServer:
             if not self.ready:  # another thread may have read the greeting while this one waited
                 reply = self._read(READY_TIMEOUT_S)
                 self.ready, self.isolated = True, bool(reply.get("isolated"))
+                pid = reply.get("pid")
+                if isinstance(pid, int):
+                    self._zygote_pid = meter.host_pid(self.proc.pid, pid) if self.key.use_sandbox else pid
                 if reply.get("failed"):  # its kernels import those themselves, and fail where they do
                     LOG.info("the kernel server could not preload: %s", ", ".join(reply["failed"]))
             lessons, self._lessons = self._lessons, ()
@@ -226,14 +231,30 @@ class ForkServer:
         fd = self.proc.stdout.fileno()
         while b"\n" not in self._buffer:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
+            if left <= 0:
                 raise ZygoteError("o servidor de kernels não respondeu")
+            if not select.select([fd], [], [], min(left, STOP_CHECK_S))[0]:
+                # Nothing legitimate stops a zygote; a kernel can (its server runs as the same user), and by
+                # stopping and resuming it, keep every call just inside the time limit
+                if self._zygote_stopped():
+                    raise ZygoteError("o servidor de kernels foi parado (SIGSTOP) por um kernel")
+                continue
             chunk = os.read(fd, 65536)
             if not chunk:
                 raise ZygoteError(f"o servidor de kernels terminou ({self.startup_error()})")
             self._buffer += chunk
         line, self._buffer = self._buffer.split(b"\n", 1)
         return json.loads(line)
+
+    def _zygote_stopped(self) -> bool:
+        """Whether the zygote is stopped (state T, or t), from its /proc entry on this machine."""
+        if self._zygote_pid is None:
+            return False
+        try:
+            with open(f"/proc/{self._zygote_pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
+        except (OSError, IndexError):
+            return False
 
     def call(self, request: dict, timeout: float = CALL_TIMEOUT_S) -> dict:
         self.wait_ready()

@@ -333,7 +333,7 @@ def main(argv: list[str]) -> None:
     gc.freeze()  # keeps the imported objects' pages shared with every kernel (no refcount writes)
     ctypes.CDLL(None).prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
     kill_all = sandboxed and _in_own_pid_namespace()
-    _reply({"ready": True, "failed": failed, "isolated": kill_all})
+    _reply({"ready": True, "failed": failed, "isolated": kill_all, "pid": os.getpid()})
 
     child, exit_code, replay = None, 0, None
     for line in sys.stdin:
