@@ -392,9 +392,8 @@ class ForkedKernel:
 class _ForkProvisioner(LocalProvisioner):
     """LocalProvisioner (connection file, ports, cleanup) with the launch done by the zygote."""
 
-    # Every call to the zygote goes from a thread: a zygote that does not answer (a student's kernel can stop
-    # its own server with SIGSTOP) then holds only this slot, up to the call's time limit, and never the
-    # event loop that feeds every slot's kernels.
+    # Every call to the zygote goes from a thread: a zygote slow to answer then holds only this slot, never the
+    # event loop that feeds every slot's kernels (one a kernel stopped with SIGSTOP is given up at once: _read).
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> dict:
         km = self.parent
