@@ -52,6 +52,7 @@ from grader.nbmeta import is_test_cell, nbgrader_meta
 # What goes wrong inside a kernel is the student's and lands in the result; nbclient and jupyter_client would
 # also log it (tracebacks included) over the instructor's progress bar.
 REPLAY_SOCKET = "r.sock"  # in the channel folder: where T waits for the submission's replay
+TESTS_SOCKET = "t.sock"  # in the channel folder: where T's runtime waits for S's agent
 KERNEL_LOG = logging.getLogger("grader.kernels")
 KERNEL_LOG.setLevel(logging.CRITICAL + 1)
 KERNEL_LOG.propagate = False
@@ -349,10 +350,9 @@ async def _start_tests(
     `files` copied into its working directory, then its runtime listening in `channel`, reading S's memory
     through `meter_path` and waiting for the submission's replay, which will prove itself with `secret`; the
     file where T says that S broke off."""
-    if files is not None:
-        await _run_setup(tests, f"exec({_COPY_FILES!r}, {{'source': {str(files)!r}}})")
+    await _copy_files(tests, files)
     parent = sandbox.inkernel_parent(settings.use_sandbox)
-    socket_path, state = channel / "t.sock", channel / "estado.json"
+    socket_path, state = channel / TESTS_SOCKET, channel / "estado.json"
     cells = [(_kind(cell), cell.source) for cell in nb.cells if cell.cell_type == "code"]
     frame_bytes = settings.transfer_mb * 1024 * 1024
     names = {cell.source: _free_names(cell.source) for cell in nb.cells if is_test_cell(cell)}
@@ -376,16 +376,16 @@ async def _start_tests(
     return state
 
 
-async def _start_student(student: _Client, files: Path | None) -> None:
-    """S's side before it connects: the assignment's `files` copied into its working directory."""
+async def _copy_files(client: _Client, files: Path | None) -> None:
+    """The assignment's `files`, if any, copied into the kernel's working directory."""
     if files is not None:
-        await _run_setup(student, f"exec({_COPY_FILES!r}, {{'source': {str(files)!r}}})")
+        await _run_setup(client, f"exec({_COPY_FILES!r}, {{'source': {str(files)!r}}})")
 
 
 async def _connect(tests: _Client, student: _Client, settings: ExecutionSettings, channel: Path) -> None:
     """Once both sides are up: S's agent connecting to T's runtime, and T accepting it."""
     parent = sandbox.inkernel_parent(settings.use_sandbox)
-    socket_path = channel / "t.sock"
+    socket_path = channel / TESTS_SOCKET
     frame_bytes = settings.transfer_mb * 1024 * 1024
     await _run_setup(
         student,
@@ -493,7 +493,7 @@ async def _run_cells(
 
             async def student_side() -> None:
                 await stack.enter_async_context(clients["student"].async_setup_kernel())
-                await _start_student(clients["student"], files)
+                await _copy_files(clients["student"], files)
 
             # both kernels start at once, and each side gets ready as soon as its kernel is up (a forked kernel
             # takes ~0.1 s to start); the first failure is raised once neither side is pending

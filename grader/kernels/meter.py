@@ -36,10 +36,15 @@ def _status(pid: int) -> dict[str, int]:
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
+def stat_fields(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (which may hold spaces and parentheses): state first."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def faulted(pid: int) -> int:
     """Bytes of memory the process (all its threads, and its children once reaped) has touched for the first
     time since it started: its page faults, which freeing memory never takes back."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = stat_fields(pid)
     return (int(fields[7]) + int(fields[8])) * _PAGE  # minflt, cminflt
 
 

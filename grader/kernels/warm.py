@@ -251,8 +251,7 @@ class ForkServer:
         if self._zygote_pid is None:
             return False
         try:
-            with open(f"/proc/{self._zygote_pid}/stat") as f:
-                return f.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
+            return meter.stat_fields(self._zygote_pid)[0] in ("T", "t")
         except (OSError, IndexError):
             return False
 
