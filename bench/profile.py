@@ -2,12 +2,18 @@
 
     .venv/bin/python bench/profile.py --n 24
     .venv/bin/python bench/profile.py --n 24 --compute
+    .venv/bin/python bench/profile.py --n 24 --memory
 
 Monta a mesma turma de bench/grading.py, corrige uma vez e imprime, em núcleo-segundos e por submissão: os
 kernels do aluno com os replays, os kernels de testes, os servidores quentes (importações e serviço), o
 processo principal (por thread), o resto da árvore (bwrap) e os núcleos ociosos durante a correção; com
 --compute, também o cômputo dos notebooks (o mesmo do limite de bench/grading.py) e a sobrecarga que sobra.
 Rode com a máquina ociosa: o ócio é lido do sistema inteiro (/proc/stat).
+
+Com --memory, a memória no pico: a amostra em que a soma do PSS da árvore foi a maior (a medida de
+bench/grading.py, lida aqui a cada 0,2 s), dividida pelos mesmos papéis, com a parte privada (USS) de cada um;
+a parte compartilhada de um servidor é, em grande parte, a das suas importações, que os kernels que ele cria
+dividem. Ler o PSS custa CPU a este script (percorre as páginas de cada processo): não some com a conta de CPU.
 
 Como a conta é feita: a árvore de processos é lida a cada 0,2 s (psutil). Um kernel ou replay termina antes
 do servidor que o criou e é esperado por ele, e o Linux soma a CPU de um filho esperado à do pai (os campos
@@ -55,25 +61,41 @@ def is_zygote(process: psutil.Process) -> bool:
 
 
 def role(process: psutil.Process, main_pid: int) -> str:
-    """main, server-S, server-T (a warm kernel server, the first zygote of its line), forked or other."""
+    """main, server-S, server-T (a warm kernel server, the first zygote of its line), forked-S, forked-T (a
+    kernel or a replay, by the server that forked it) or other."""
     if process.pid == main_pid:
         return "main"
     if not is_zygote(process):
         return "other"
+    side = "T" if "inkernel.runtime" in " ".join(process.cmdline()) else "S"
     parent = process.parent()
     if parent is not None and is_zygote(parent):
-        return "forked"  # a kernel or a replay: counted through its server once reaped
-    return "server-T" if "inkernel.runtime" in " ".join(process.cmdline()) else "server-S"
+        return "forked-" + side  # CPU: counted through its server once reaped
+    return "server-" + side
+
+
+def memory(pid: int) -> tuple[float, float]:
+    """(PSS, USS) of one process in MiB, from /proc/PID/smaps_rollup; (0, 0) when it vanished."""
+    fields = {}
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+            name, value = line.split()[:2]
+            fields[name] = int(value) / 1024
+    except (OSError, ValueError):
+        return 0.0, 0.0
+    return fields.get("Pss:", 0.0), fields.get("Private_Clean:", 0.0) + fields.get("Private_Dirty:", 0.0)
 
 
 class TreeSampler(threading.Thread):
     """The last CPU times seen of every process under `main_pid`, with its role; the main process's threads."""
 
-    def __init__(self, main_pid: int):
+    def __init__(self, main_pid: int, with_memory: bool = False):
         super().__init__(daemon=True)
-        self.main_pid = main_pid
+        self.main_pid, self.with_memory = main_pid, with_memory
         self.last: dict[int, tuple[str, psutil._common.pcputimes]] = {}
         self.threads: dict[int, float] = {}
+        # the sample with the largest PSS of the tree: its time and, by role, (processes, PSS, USS)
+        self.peak: tuple[float, dict[str, list[float]]] = (0.0, {})
         self.done = threading.Event()
 
     def run(self) -> None:
@@ -82,21 +104,28 @@ class TreeSampler(threading.Thread):
         except psutil.Error:
             return
         names: dict[int, str] = {}
+        started = time.monotonic()
         while not self.done.is_set():
             try:
                 tree = [main, *main.children(recursive=True)]
             except psutil.Error:
                 break
+            sample: dict[str, list[float]] = {}
             for process in tree:
                 try:
                     if process.pid not in names:
                         names[process.pid] = role(process, self.main_pid)
                     self.last[process.pid] = (names[process.pid], process.cpu_times())
+                    pss, uss = memory(process.pid) if self.with_memory else (0.0, 0.0)
+                    counts = sample.setdefault(names[process.pid], [0, 0.0, 0.0])
+                    counts[0], counts[1], counts[2] = counts[0] + 1, counts[1] + pss, counts[2] + uss
                     if process.pid == self.main_pid:
                         for thread in process.threads():
                             self.threads[thread.id] = thread.user_time + thread.system_time
                 except psutil.Error:
                     continue
+            if sum(pss for _, pss, _ in sample.values()) > sum(pss for _, pss, _ in self.peak[1].values()):
+                self.peak = (time.monotonic() - started, sample)
             time.sleep(SAMPLE_S)
 
 
@@ -122,6 +151,9 @@ def main() -> int:
     parser.add_argument(
         "--compute", action="store_true", help="mede também o cômputo dos notebooks (cerca de 1 minuto)"
     )
+    parser.add_argument(
+        "--memory", action="store_true", help="lê também a memória (PSS) por papel, no pico da correção"
+    )
     args = parser.parse_args()
     cores, _ = usable_cores()
     parallelism = min(cores, args.workers or cores)
@@ -138,7 +170,7 @@ def main() -> int:
         idle_before, started = machine_idle(), time.monotonic()
         with log.open("w") as out:
             process = subprocess.Popen(cmd, cwd=course, stdout=out, stderr=subprocess.STDOUT)
-            sampler = TreeSampler(process.pid)
+            sampler = TreeSampler(process.pid, with_memory=args.memory)
             sampler.start()
             code = process.wait()
         wall, idle = time.monotonic() - started, machine_idle() - idle_before
@@ -188,7 +220,30 @@ def main() -> int:
         )
         overhead = (wall * parallelism - compute) / n
         print(f"  sobrecarga por submissão, (parede × paralelismo − cômputo) / N: {overhead:.2f} s")
+    if args.memory:
+        print_peak(sampler, parallelism)
     return 0
+
+
+def print_peak(sampler: TreeSampler, parallelism: int) -> None:
+    at, sample = sampler.peak
+    total = sum(pss for _, pss, _ in sample.values())
+    print(
+        f"memória no pico ({at:.1f} s após o início): PSS {total:.0f} MiB, "
+        f"{total / parallelism:.0f} MiB por worker (÷ paralelismo {parallelism})"
+    )
+    labels = {
+        "forked-S": "kernels do aluno e replays",
+        "forked-T": "kernels de testes",
+        "server-S": "servidores do aluno",
+        "server-T": "servidores de testes",
+        "main": "processo principal",
+        "other": "bwrap e outros",
+    }
+    print(f"  {'papel':<42} {'processos':>9} {'PSS MiB':>8} {'USS MiB':>8}")
+    for name, label in labels.items():
+        count, pss, uss = sample.get(name, [0, 0.0, 0.0])
+        print(f"  {label:<42} {count:9d} {pss:8.0f} {uss:8.0f}")
 
 
 def log_line(log: Path) -> str:
