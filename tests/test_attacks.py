@@ -119,6 +119,11 @@ ATTACKS: dict[str, Attack] = {
         status=("error",),
     ),
     "bomba_memoria": Attack("wrong quadrado; then allocates (and touches) 64 MB blocks without end", 1),
+    "chaveiro": Attack(
+        "wrong quadrado; looks in the kernel keyring for a right quadrado left by a colleague graded before it "
+        "in the same slot (and runs it), then leaves its own there for the next",
+        1,
+    ),
     # The forks fill the process limit and stay: what the kernel can still do after that (start a thread,
     # import torch) varies from run to run, so it may end graded or stuck (then interrupted: error).
     "bomba_fork": Attack("wrong quadrado; then `while True: os.fork()`", 1, status=("graded", "error")),
@@ -440,6 +445,24 @@ PAYLOADS: dict[str, dict[str, str]] = {
             'print("ataque: bomba_memoria")\n'
             + WRONG_QUADRADO
             + "blocos = [bytearray(64 * 1024 * 1024) for _ in range(10**6)]\n"
+        )
+    },
+    "chaveiro": {
+        "resposta_quadrado": (
+            'print("ataque: chaveiro")\n' + WRONG_QUADRADO + "import ctypes, platform\n"
+            "libc = ctypes.CDLL(None, use_errno=True)\n"
+            "libc.syscall.restype = ctypes.c_long\n"
+            "ADD, REQUEST, KEYCTL = {'x86_64': (248, 249, 250), 'aarch64': (217, 218, 219)}[platform.machine()]\n"
+            "chave = libc.syscall(REQUEST, b'user', b'gabarito', None, 0)\n"
+            "print('CHAVEIRO leu', chave, ctypes.get_errno())\n"
+            "if chave > 0:\n"
+            "    texto = ctypes.create_string_buffer(4096)\n"
+            "    n = libc.syscall(KEYCTL, 11, ctypes.c_long(chave), texto, 4096)  # KEYCTL_READ\n"
+            "    exec(texto.raw[:n].decode())\n"
+            "recado = b'def quadrado(x):\\n    return x * x\\n'\n"
+            "ctypes.set_errno(0)\n"
+            "print('CHAVEIRO gravou', libc.syscall(ADD, b'user', b'gabarito', recado, len(recado), -4), "
+            "ctypes.get_errno())\n"
         )
     },
     "bomba_fork": {
@@ -949,6 +972,11 @@ def _check_memory(g: Graded) -> None:
     assert "quadrado(3) deveria ser 9" in g.outputs("bomba_memoria", "quadrado_valores")
 
 
+def _check_keyring(g: Graded) -> None:
+    out = g.outputs("chaveiro", "resposta_quadrado")
+    assert "CHAVEIRO leu -1 1" in out and "CHAVEIRO gravou -1 1" in out, out  # EPERM: neither call is allowed
+
+
 def _check_output(g: Graded) -> None:
     path = g.ctx.course / "autograded" / "saida_enorme" / "mini" / "mini.ipynb"
     assert path.stat().st_size < 1024 * 1024
@@ -1030,6 +1058,7 @@ CHECKS = {
     "escreve_fora": _check_writes,
     "rede": _check_network,
     "bomba_memoria": _check_memory,
+    "chaveiro": _check_keyring,
     "saida_enorme": _check_output,
     "arquivo_1gb": _check_big_file,
     "enche_disco": _check_disk,

@@ -304,3 +304,45 @@ def test_servers_parse_the_cells_they_were_taught_before_forking(settings):
         assert result.status == Status.GRADED, [c.outputs for c in cells]
         assert stdout(cells[1]) == f"0 {[given]}\n"  # the given cell's tree was taken; no test text in S
         assert stdout(cells[2]) == "0 teste ok\n"  # and the test's, in T
+
+
+# add_key, request_key and mq_open, by architecture (grader/kernels/standalone/inkernel/confine.py)
+_KEYRING_CALLS = {"x86_64": (248, 249, 240), "aarch64": (217, 218, 180)}
+
+
+def test_keyrings_and_message_queues_carry_nothing_to_the_next_submission(settings):
+    """The reset between submissions kills processes and empties files and System V IPC; the user's keyring
+    and the IPC namespace's POSIX queues outlive it: the kernel may not use them at all (-1, EPERM)."""
+    import platform
+
+    numbers = _KEYRING_CALLS.get(platform.machine())
+    if numbers is None:
+        pytest.skip(f"números das chamadas de sistema desconhecidos em {platform.machine()}")
+    add_key, request_key, mq_open = numbers
+    libc = (
+        "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nlibc.syscall.restype = ctypes.c_long\n"
+        "def chama(*args):\n    ctypes.set_errno(0)\n    print(libc.syscall(*args), ctypes.get_errno())\n"
+    )
+    leave = [
+        libc + f"recado = b'def linhas_positivas(X): ...'\nchama({add_key}, b'user', b'recado', recado, "
+        "len(recado), -4)",  # into the user keyring (KEY_SPEC_USER_KEYRING)
+        f"chama({mq_open}, b'/recado', 0o102, 0o600, None)",  # O_CREAT | O_RDWR
+    ]
+    find = [
+        libc + f"chama({request_key}, b'user', b'recado', None, 0)",
+        f"chama({mq_open}, b'/recado', 0o2, 0, None)",
+    ]
+
+    async def scenario():
+        pair = warm.Pair(warm_key(settings))
+        try:
+            first = await execute_async(notebook(leave), settings, pair)
+            second = await execute_async(notebook(find), settings, pair)
+        finally:
+            pair.stop()
+        return first, second
+
+    first, second = asyncio.run(scenario())
+    for executed in (first, second):
+        assert executed.status == Status.GRADED, [c.outputs for c in executed.notebook.cells]
+        assert [stdout(c) for c in executed.notebook.cells] == ["-1 1\n", "-1 1\n"]

@@ -5,7 +5,10 @@ first line (the zygote's kernels and replays, grader/kernels/standalone/zygote.p
   reset the peak memory the grader reads from outside; `/proc/<pid>/mem` of a sibling process would change it).
 - seccomp: no ptrace, no process_vm_writev (no writing another process's memory), and no huge pages (prctl
   PR_SET_THP_DISABLE, madvise MADV_HUGEPAGE / MADV_COLLAPSE, process_madvise): one page fault then counts
-  4 KiB, as the grader's memory measure assumes (grader/kernels/meter.py).
+  4 KiB, as the grader's memory measure assumes (grader/kernels/meter.py). Nor the kernel's keyrings
+  (add_key, request_key, keyctl) or POSIX message queues (mq_open): they belong to the sandbox's user and IPC
+  namespaces, which outlive a submission, so what one student put there the next one graded in the same slot
+  could read (the reset between them kills processes and empties files and System V IPC, not those).
 - no huge pages to begin with (PR_SET_THP_DISABLE).
 
 Each step that this machine does not offer is skipped (an old kernel, another architecture); `confine()` says
@@ -30,10 +33,11 @@ _SYS_LANDLOCK = (
     446,
 )  # create_ruleset, add_rule, restrict_self: the same numbers on every architecture
 
-# architecture -> (AUDIT_ARCH, syscall numbers: ptrace, process_vm_writev, process_madvise, prctl, madvise)
+# architecture -> (AUDIT_ARCH, syscall numbers denied: ptrace, process_vm_writev, process_madvise, add_key,
+# request_key, keyctl, mq_open; and those whose arguments are looked at: prctl, madvise)
 _SYSCALLS = {
-    "x86_64": (0xC000003E, 101, 311, 440, 157, 28),
-    "aarch64": (0xC00000B7, 117, 271, 440, 167, 233),
+    "x86_64": (0xC000003E, (101, 311, 440, 248, 249, 250, 240), 157, 28),
+    "aarch64": (0xC00000B7, (117, 271, 440, 217, 218, 219, 180), 167, 233),
 }
 _MADV_HUGEPAGE, _MADV_COLLAPSE = 14, 25
 
@@ -97,30 +101,34 @@ def _seccomp(libc) -> bool:
     known = _SYSCALLS.get(platform.machine())
     if known is None:
         return False
-    arch, ptrace, vm_writev, process_madvise, prctl, madvise = known
+    arch, denied, prctl, madvise = known
     ld, jeq, ret = 0x20, 0x15, 0x06  # BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, BPF_RET|BPF_K
     allow, deny = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
     low_arg = [16 + 8 * i for i in range(6)]  # seccomp_data.args[i], low 32 bits (little-endian)
-    program = [
-        (ld, 0, 0, 4),  # 0: arch
-        (jeq, 1, 0, arch),  # 1: ours -> 3
-        (ret, 0, 0, allow),  # 2: another architecture's calling convention: not filtered
-        (ld, 0, 0, 0),  # 3: syscall number
-        (jeq, 9, 0, ptrace),  # 4 -> 14 deny
-        (jeq, 8, 0, vm_writev),  # 5 -> 14
-        (jeq, 7, 0, process_madvise),  # 6 -> 14
-        (jeq, 1, 0, prctl),  # 7 -> 9
-        (jeq, 2, 6, madvise),  # 8 -> 11, else 15 allow
-        (ld, 0, 0, low_arg[0]),  # 9: prctl's option
-        (jeq, 3, 4, _PR_SET_THP_DISABLE),  # 10 -> 14 deny, else 15 allow
-        (ld, 0, 0, low_arg[2]),  # 11: madvise's advice
-        (jeq, 1, 0, _MADV_HUGEPAGE),  # 12 -> 14
-        (jeq, 0, 1, _MADV_COLLAPSE),  # 13 -> 14, else 15 allow
-        (ret, 0, 0, deny),  # 14
-        (ret, 0, 0, allow),  # 15
+    # (code, jump if true, jump if false, k), the jumps by label; resolved to offsets below
+    labeled = [
+        (ld, None, None, 4),  # arch
+        (jeq, "number", "allow", arch),  # another architecture's calling convention: not filtered
+        ("number", ld, None, None, 0),  # the syscall's number
+        *[(jeq, "deny", None, number) for number in denied],
+        (jeq, "prctl", None, prctl),
+        (jeq, "madvise", "allow", madvise),
+        ("prctl", ld, None, None, low_arg[0]),  # prctl's option
+        (jeq, "deny", "allow", _PR_SET_THP_DISABLE),
+        ("madvise", ld, None, None, low_arg[2]),  # madvise's advice
+        (jeq, "deny", None, _MADV_HUGEPAGE),
+        (jeq, "deny", "allow", _MADV_COLLAPSE),
+        ("deny", ret, None, None, deny),
+        ("allow", ret, None, None, allow),
     ]
-    for index, (code, jt, jf, _) in enumerate(program):  # every jump lands on an instruction
-        assert code != jeq or index + 1 + max(jt, jf) < len(program), index
+    rows = [row[1:] if isinstance(row[0], str) else row for row in labeled]
+    where = {row[0]: index for index, row in enumerate(labeled) if isinstance(row[0], str)}
+    program = []
+    for index, (code, true, false, k) in enumerate(rows):
+        # a jump counts from the next instruction; None: fall through to it
+        jt, jf = ((where[label] - index - 1) if label else 0 for label in (true, false))
+        assert 0 <= jt < 256 and 0 <= jf < 256, index
+        program.append((code, jt, jf, k))
     filters = (_Filter * len(program))(*[_Filter(*row) for row in program])
     fprog = _Program(len(program), filters)
     return libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0
