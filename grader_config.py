@@ -57,6 +57,7 @@ MAX_SUBMISSION_MB = 100  # all of one student's notebooks together
 SANDBOX = True  # `--no-sandbox` turns it off for one run, and the report says so
 CPU_TIME_S = 900  # CPU seconds (all threads) for one kernel
 MEMORY_MB = 6144  # address space of the kernel
+SUBMISSION_MEMORY_MB = 6144  # resident memory of a submission's processes, all together
 MAX_PROCESSES = 256  # processes and threads the kernel may hold
 MAX_FILE_MB = 64  # largest file the kernel may write
 MAX_OUTPUT_KB = 512  # outputs kept per cell in the graded notebook

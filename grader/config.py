@@ -251,6 +251,14 @@ SETTINGS: tuple[Setting, ...] = (
         "MEMORY_MB", 6144, "address space of the kernel", "limits", _plain(int), runtime="limits.memory_mb"
     ),
     Setting(
+        "SUBMISSION_MEMORY_MB",
+        6144,
+        "resident memory of a submission's processes, all together",
+        "limits",
+        _plain(int),
+        runtime="limits.submission_memory_mb",
+    ),
+    Setting(
         "MAX_PROCESSES",
         256,
         "processes and threads the kernel may hold",
@@ -342,6 +350,7 @@ class Settings:
     sandbox: bool
     cpu_time_s: int
     memory_mb: int
+    submission_memory_mb: int
     max_processes: int
     max_file_mb: int
     max_output_kb: int

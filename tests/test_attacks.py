@@ -119,6 +119,13 @@ ATTACKS: dict[str, Attack] = {
         status=("error",),
     ),
     "bomba_memoria": Attack("wrong quadrado; then allocates (and touches) 64 MB blocks without end", 1),
+    "memoria_em_filhos": Attack(
+        "wrong quadrado; then starts 4 processes that each hold 600 MB (each under MEMORY_MB, together over "
+        "SUBMISSION_MEMORY_MB) and waits",
+        1,
+        limit="limite: memória da submissão",
+        status=("error",),
+    ),
     "chaveiro": Attack(
         "wrong quadrado; looks in the kernel keyring for a right quadrado left by a colleague graded before it "
         "in the same slot (and runs it), then leaves its own there for the next",
@@ -211,6 +218,7 @@ LIMITS = {
     "SUBMISSION_TIMEOUT_S": 90,
     "CPU_TIME_S": 60,
     "MEMORY_MB": 1536,
+    "SUBMISSION_MEMORY_MB": 2048,
     "MAX_PROCESSES": 64,
     "MAX_FILE_MB": 16,
     "MAX_OUTPUT_KB": 64,
@@ -447,6 +455,16 @@ PAYLOADS: dict[str, dict[str, str]] = {
             + "blocos = [bytearray(64 * 1024 * 1024) for _ in range(10**6)]\n"
         )
     },
+    "memoria_em_filhos": _quadrado(
+        "memoria_em_filhos",
+        (
+            "import subprocess, sys, time\n"
+            'codigo = \'import time\\nb = bytes(1) * (600 * 2**20)\\nprint("cheio", flush=True)\\n'
+            "time.sleep(60)'\n"
+            "filhos = [subprocess.Popen([sys.executable, '-c', codigo]) for _ in range(4)]\n"
+            "time.sleep(15)\n"
+        ),
+    ),
     "chaveiro": {
         "resposta_quadrado": (
             'print("ataque: chaveiro")\n' + WRONG_QUADRADO + "import ctypes, platform\n"
@@ -972,6 +990,12 @@ def _check_memory(g: Graded) -> None:
     assert "quadrado(3) deveria ser 9" in g.outputs("bomba_memoria", "quadrado_valores")
 
 
+def _check_memory_in_children(g: Graded) -> None:
+    # stopped by the guard (grader/kernels/guard.py) in the cell that started them, before the tests after it
+    assert "passou do limite de memória" in g.outputs("memoria_em_filhos", "resposta_quadrado")
+    assert "não executada" in g.outputs("memoria_em_filhos", "quadrado_valores")
+
+
 def _check_keyring(g: Graded) -> None:
     out = g.outputs("chaveiro", "resposta_quadrado")
     assert "CHAVEIRO leu -1 1" in out and "CHAVEIRO gravou -1 1" in out, out  # EPERM: neither call is allowed
@@ -1058,6 +1082,7 @@ CHECKS = {
     "escreve_fora": _check_writes,
     "rede": _check_network,
     "bomba_memoria": _check_memory,
+    "memoria_em_filhos": _check_memory_in_children,
     "chaveiro": _check_keyring,
     "saida_enorme": _check_output,
     "arquivo_1gb": _check_big_file,

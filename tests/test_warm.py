@@ -346,3 +346,48 @@ def test_keyrings_and_message_queues_carry_nothing_to_the_next_submission(settin
     for executed in (first, second):
         assert executed.status == Status.GRADED, [c.outputs for c in executed.notebook.cells]
         assert [stdout(c) for c in executed.notebook.cells] == ["-1 1\n", "-1 1\n"]
+
+
+def test_a_submission_over_its_memory_is_stopped_and_the_next_one_runs(settings):
+    """Children that each stay under the kernel's own limits, together over SUBMISSION_MEMORY_MB: the guard
+    (grader/kernels/guard.py) stops them and the kernel, the submission ends with that limit, and the slot
+    serves the next one. Forks that share the kernel's pages count them once, and pass."""
+    from grader.kernels.execute import MEMORY_LIMIT
+
+    settings = replace(settings, limits=replace(settings.limits, submission_memory_mb=1024))
+    hog = notebook(
+        [
+            "import os, subprocess, sys, time\nimport numpy as np\n"
+            "bloco = np.ones(300 * 2**20 // 8)  # 300 MiB, shared by the forks below\nfilhos = []\n"
+            "for _ in range(6):\n    pid = os.fork()\n    if pid == 0:\n        time.sleep(2)\n        os._exit(0)\n"
+            "    filhos.append(pid)\nfor pid in filhos:\n    os.waitpid(pid, 0)\nprint('garfos ok')\n"
+            "print(open('/proc/self/oom_score_adj').read().strip())  # the first the OOM killer takes",
+            "codigo = 'import time\\nb = bytes(1) * (500 * 2**20)\\ntime.sleep(120)'\n"
+            "procs = [subprocess.Popen([sys.executable, '-c', codigo]) for _ in range(3)]\n"
+            "print(*[p.pid for p in procs], flush=True)\ntime.sleep(120)",
+            "print('não devia chegar aqui')",
+        ]
+    )
+
+    async def scenario():
+        pair = warm.Pair(warm_key(settings))
+        try:
+            started = time.monotonic()
+            stopped = await execute_async(hog, settings, pair)
+            seconds = time.monotonic() - started
+            after = await execute_async(notebook(["print(6 * 7)"]), settings, pair)
+        finally:
+            pair.stop()
+        return stopped, seconds, after
+
+    stopped, seconds, after = asyncio.run(scenario())
+    cells = stopped.notebook.cells
+    assert stdout(cells[0]) == "garfos ok\n1000\n", cells[0].outputs
+    assert stopped.status == Status.ERROR and stopped.limits_hit == [MEMORY_LIMIT], stopped
+    assert "passou do limite de memória" in stopped.message and "limite 1024 MiB" in stopped.message
+    assert seconds < 60  # stopped, not left to sleep
+    assert "não devia chegar aqui" not in stdout(cells[2])
+    if not settings.use_sandbox:  # pids of this machine (sandboxed, the namespace's)
+        children = [int(pid) for pid in stdout(cells[1]).split()]
+        assert len(children) == 3 and not any(_alive(pid) for pid in children)
+    assert after.status == Status.GRADED and stdout(after.notebook.cells[0]) == "42\n"

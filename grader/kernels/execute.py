@@ -45,12 +45,13 @@ from nbformat import NotebookNode
 
 from grader.config import Settings, default
 from grader.errors import MachineError
-from grader.kernels import meter, sandbox, warm
+from grader.kernels import guard, meter, sandbox, warm
 from grader.model import Status
 from grader.nbmeta import is_test_cell, nbgrader_meta
 
 # What goes wrong inside a kernel is the student's and lands in the result; nbclient and jupyter_client would
 # also log it (tracebacks included) over the instructor's progress bar.
+MEMORY_LIMIT = "memória da submissão"  # the flag of a submission the guard stopped (grader/kernels/guard.py)
 REPLAY_SOCKET = "r.sock"  # in the channel folder: where T waits for the submission's replay
 TESTS_SOCKET = "t.sock"  # in the channel folder: where T's runtime waits for S's agent
 KERNEL_LOG = logging.getLogger("grader.kernels")
@@ -222,11 +223,15 @@ async def execute_async(
             # the replay comes from a kernel server of its own, started now (its imports take seconds)
             replay_server = warm.ForkServer(
                 warm.warm_key(settings),
-                "inkernel.agent",
+                warm.STUDENT_MODULE,
                 readonly=(channel, shared),
                 preload=settings.preload,
             )
             frame_bytes = settings.transfer_mb * 1024 * 1024
+            watched = guard.MemoryGuard(  # the kernel's launcher, and the replay's server
+                settings.limits.submission_memory_mb,
+                lambda: [student_km.provisioner.pid, replay_server.zygote_pid],
+            )
             result = await _run_cells(
                 nb,
                 settings,
@@ -236,6 +241,7 @@ async def execute_async(
                 shared if files else None,
                 memory,
                 lambda socket, secret: replay_server.spawn_replay(socket, secret, frame_bytes),
+                watched,
             )
     finally:
         if replay_server is not None:
@@ -273,6 +279,7 @@ async def _execute_warm(
         pair.put_files(files),
         pair.meter,
         lambda socket, secret: pair.student.spawn_replay(socket, secret, frame_bytes),
+        guard.MemoryGuard(settings.limits.submission_memory_mb, lambda: [pair.student.zygote_pid]),
     )
     pair.meter.watch(None)
     await asyncio.to_thread(pair.reset)  # a server that cannot vouch for a clean slot is stopped
@@ -456,10 +463,12 @@ async def _run_cells(
     files: Path | None = None,
     memory: meter.MemoryMeter | None = None,
     replay: Callable[[Path, str], int | None] | None = None,
+    watched: guard.MemoryGuard | None = None,
 ) -> Executed:
     """Run the notebook's cells in the two kernels; `replay(socket, secret)` starts the submission's replay
     (the process that runs the notebook's defs as written, for the tests that read code or measure memory)
-    and gives its pid."""
+    and gives its pid; `watched` bounds the memory of the student's side, all processes together, while the
+    cells run."""
     result = Executed(notebook=nb)
     replay_started: asyncio.Future | None = None
     clients = {}
@@ -483,6 +492,8 @@ async def _run_cells(
     position, client = 0, clients["student"]
     try:
         async with contextlib.AsyncExitStack() as stack:
+            if watched is not None:
+                stack.enter_context(watched)
             secret = secrets.token_hex(16)
 
             async def tests_side() -> Path:
@@ -546,6 +557,8 @@ async def _run_cells(
                         position += 1
                         break
                 broken = _broken_off(state) if client is clients["tests"] else ""
+                if watched is not None and watched.tripped:  # killed by the guard, during a test or not
+                    raise DeadKernelError(watched.tripped)
                 if broken:  # the student's code hung, died or broke the protocol during a test
                     result.status = Status.ERROR
                     result.limits_hit.append(
@@ -563,7 +576,9 @@ async def _run_cells(
             "o kernel morreu durante a execução (falha de segmentação, os._exit, "
             "ou limite de memória/processos do corretor)"
         )
-        if client is clients["tests"]:
+        if watched is not None and watched.tripped:
+            result.limits_hit[-1], result.message = MEMORY_LIMIT, watched.tripped
+        elif client is clients["tests"]:
             result.message = "o kernel de testes morreu durante a execução"
         code_cells[position][1].outputs.append(error_output("KernelMorreu", result.message))
         position += 1
@@ -582,6 +597,9 @@ async def _run_cells(
             atexit.unregister(each._cleanup_kernel)  # registered by nbclient; left behind when a start failed
             if getattr(each, "kc", None) is not None:
                 each.kc.stop_channels()  # nor does it close its client's sockets (and their zmq context)
+    if watched is not None and watched.tripped and MEMORY_LIMIT not in result.limits_hit:
+        result.status, result.message = Status.ERROR, watched.tripped  # (it tripped after the last cell)
+        result.limits_hit.append(MEMORY_LIMIT)
     _mark_not_run([cell for _, cell in code_cells[position:]], result.message or "célula não executada")
     # two kernels count their cells apart ("In [2]" then "In [1]" in the formgrader): one count, in order
     count = 0

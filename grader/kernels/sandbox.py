@@ -80,6 +80,8 @@ class Limits:
     # the course's limits (grader_config.py) default to grader/config.py's SETTINGS; tmp_mb is the sandbox's own
     cpu_time_s: int = default("CPU_TIME_S")  # CPU seconds, all threads of a process together
     memory_mb: int = default("MEMORY_MB")  # address space (data segment with a GPU: CUDA maps huge ranges)
+    # all of one submission's processes together, read from outside (grader/kernels/guard.py)
+    submission_memory_mb: int = default("SUBMISSION_MEMORY_MB")
     # processes + threads (torch and ipykernel need a few dozen)
     max_processes: int = default("MAX_PROCESSES")
     max_file_mb: int = default("MAX_FILE_MB")  # largest file the kernel may write

@@ -52,6 +52,11 @@ CALL_TIMEOUT_S = 30  # a zygote that does not answer this fast is stopped, or fr
 STOP_CHECK_S = 0.25  # how often a call that waits looks whether a kernel stopped its zygote (SIGSTOP)
 
 
+STUDENT_MODULE = (
+    "inkernel.agent"  # what the student's kernels run besides the notebook (the test kernels: runtime)
+)
+
+
 class ZygoteError(MachineError):
     """A kernel server died, stopped answering or could not vouch for a clean slot."""
 
@@ -274,6 +279,12 @@ class ForkServer:
     def new_connection_file(self) -> str:
         return str(self.socket_dir / f"k{next(self._names)}.json")
 
+    @property
+    def zygote_pid(self) -> int | None:
+        """The zygote's pid on this machine (None before it is ready): every kernel and replay it forks, and what
+        they start, are below it (grader/kernels/guard.py)."""
+        return self._zygote_pid
+
     def host_pid(self, pid: int) -> int | None:
         """A kernel's pid on this machine (sandboxed, `pid` is its pid in the sandbox's own namespace)."""
         return meter.host_pid(self.proc.pid, pid) if self.key.use_sandbox else pid
@@ -294,7 +305,14 @@ class ForkServer:
         return self.host_pid(reply["pid"])
 
     def spawn(self, connection_file: str) -> ForkedKernel:
-        reply = self.call({"op": "spawn", "connection_file": connection_file, "cwd": str(self.workdir)})
+        reply = self.call(
+            {
+                "op": "spawn",
+                "connection_file": connection_file,
+                "cwd": str(self.workdir),
+                "oom_first": self.module == STUDENT_MODULE,  # (grader/kernels/standalone/zygote.py)
+            }
+        )
         return ForkedKernel(self, reply["pid"])
 
     def prepare_spare(self) -> None:
@@ -537,7 +555,7 @@ class Pair:
                 preload=self.key.test_preload,
             )
         else:
-            server = ForkServer(self.key, "inkernel.agent", readonly=(self.channel, self.files))
+            server = ForkServer(self.key, STUDENT_MODULE, readonly=(self.channel, self.files))
         server.teach(self.lessons.get(role, ()))
         return server
 

@@ -1,0 +1,156 @@
+"""One submission's memory, all its processes together, bounded by the grader from outside its sandbox.
+
+The kernel's own limits are per process (`MEMORY_MB` of address space, `MAX_PROCESSES`): a student whose code
+starts children, each under those limits, could hold gigabytes more, and on a class run the machine's
+out-of-memory killer would then pick a process at random, maybe another student's kernel or the test kernel.
+So while a submission runs, a thread adds up the resident memory of every process below its roots (the student's
+kernel server, which forks the kernel and the replay; or a cold kernel and the replay's server) every
+`INTERVAL_S`; when they pass `SUBMISSION_MEMORY_MB`, it SIGKILLs them all and says so, and the submission ends
+with that limit (grader/kernels/execute.py). The roots themselves do not count: a warm server's memory is the
+imports its kernels share.
+
+The cheap sum (RSS, from /proc/PID/statm) counts a page shared by a fork and its parent twice; only when it passes
+the limit is the exact one read (PSS, from /proc/PID/smaps_rollup), so a `fork` or a DataLoader's workers are
+not mistaken for memory. What the bound leaves out: files in the sandbox's tmpfs that no process maps (/tmp,
+/dev/shm and the working directory, capped at `Limits.tmp_mb` each), and what a process allocates between
+two readings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Callable
+
+INTERVAL_S = 0.2
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+_MIB = 1024 * 1024
+
+
+def _parents() -> dict[int, int]:
+    """pid -> parent pid, for every process this machine shows."""
+    parents = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+            parents[int(name)] = int(fields[1])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+    return parents
+
+
+def descendants(roots: list[int], parents: dict[int, int] | None = None) -> list[int]:
+    """The processes below `roots` (not the roots themselves)."""
+    parents = _parents() if parents is None else parents
+    children: dict[int, list[int]] = {}
+    for pid, parent in parents.items():
+        children.setdefault(parent, []).append(pid)
+    found, stack = [], list(roots)
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def resident(pid: int) -> int:
+    """Resident bytes of one process (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def proportional(pid: int) -> int:
+    """Proportional bytes of one process (its share of each page it maps); its RSS where that cannot be read."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as rollup:
+            for line in rollup:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    return resident(pid)
+
+
+def _kill(pid: int, roots: set[int]) -> None:
+    """SIGKILL `pid` if it is still below one of `roots`: through a pidfd taken before checking, so a pid reused
+    by another process meanwhile is never the one signalled."""
+    try:
+        handle = os.pidfd_open(pid)
+    except OSError:
+        return  # gone
+    try:
+        if set(_ancestors(pid)) & roots:
+            signal.pidfd_send_signal(handle, signal.SIGKILL)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
+
+
+def _ancestors(pid: int) -> list[int]:
+    found = []
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        while pid > 1 and len(found) < 64:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                pid = int(stat.read().rsplit(b")", 1)[1].split()[1])
+            found.append(pid)
+    return found
+
+
+class MemoryGuard:
+    """Watches one submission while it runs (`with guard:`); `roots()` gives the pids whose descendants are the
+    submission's processes (found again at each reading: the kernel starts after the guard). `tripped` says, once
+    it stopped them, how much they held."""
+
+    def __init__(self, limit_mb: int, roots: Callable[[], list[int]]):
+        self.limit = limit_mb * _MIB
+        self.roots = roots
+        self.tripped = ""  # Portuguese, for the report
+        self.peak = 0  # the largest sum read (PSS where it was read, else RSS), bytes
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="memoria-da-submissao", daemon=True)
+
+    def __enter__(self) -> MemoryGuard:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def check(self) -> bool:
+        """One reading; True when it stopped the submission."""
+        roots = [pid for pid in self.roots() if pid]
+        if not roots:
+            return False
+        parents = _parents()
+        pids = descendants(roots, parents)
+        total = sum(resident(pid) for pid in pids)
+        if total > self.limit:  # shared pages counted once per process: the exact sum decides
+            total = sum(proportional(pid) for pid in pids)
+        self.peak = max(self.peak, total)
+        if total <= self.limit:
+            return False
+        for pid in reversed(pids):  # children before their parents (an orphan leaves the roots' tree)
+            _kill(pid, set(roots))
+        self.tripped = (
+            f"a submissão passou do limite de memória: {total // _MIB} MiB em {len(pids)} processo(s), "
+            f"limite {self.limit // _MIB} MiB (SUBMISSION_MEMORY_MB)"
+        )
+        return True
+
+    def _run(self) -> None:
+        while not self._stop.wait(INTERVAL_S):
+            try:
+                if self.check():
+                    return
+            except Exception:  # noqa: BLE001 (a reading that failed is skipped; the next one tries again)
+                continue

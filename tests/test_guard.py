@@ -1,0 +1,122 @@
+"""The submission's memory guard (grader/kernels/guard.py) on real processes: what it counts, what it kills."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from grader.kernels import guard
+
+MIB = 1024 * 1024
+
+# A launcher (the root: not counted) whose children each touch `size` MiB, or one child that touches `size` MiB
+# and then forks `forks` times (the forks share its pages). Each prints "pronto" once its memory is in place.
+LAUNCHER = """
+import os, subprocess, sys, time
+size, children, forks = map(int, sys.argv[1:])
+hold = "import sys, time\\nb = bytes(1) * ({} * 2**20)\\nprint('pronto', flush=True)\\ntime.sleep(60)"
+share = (
+    "import os, sys, time\\nb = bytes(1) * ({} * 2**20)\\n"
+    "for _ in range({}):\\n    if os.fork() == 0:\\n        time.sleep(60)\\n        os._exit(0)\\n"
+    "time.sleep(0.5)\\nprint('pronto', flush=True)\\ntime.sleep(60)"
+)
+code = share.format(size, forks) if forks else hold.format(size)
+procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE) for _ in range(children)]
+for p in procs:
+    p.stdout.readline()
+print("pronto", flush=True)
+time.sleep(60)
+"""
+
+
+def launch(size_mb: int, children: int, forks: int = 0) -> subprocess.Popen:
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", LAUNCHER, str(size_mb), str(children), str(forks)], stdout=subprocess.PIPE
+    )
+    assert launcher.stdout.readline() == b"pronto\n"
+    return launcher
+
+
+def stop(launcher: subprocess.Popen) -> None:
+    """The launcher and everything below it (its children would outlive it)."""
+    for pid in reversed(guard.descendants([launcher.pid])):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    launcher.kill()
+    launcher.wait()
+
+
+def gone(pids: list[int], wait_s: float = 5) -> bool:
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        alive = [pid for pid in pids if guard.resident(pid)]  # 0 once gone (a zombie holds no memory either)
+        if not alive:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_under_the_limit_nothing_happens():
+    launcher = launch(60, 2)
+    try:
+        watched = guard.MemoryGuard(400, lambda: [launcher.pid])
+        assert not watched.check() and not watched.tripped
+        assert 120 * MIB <= watched.peak < 400 * MIB  # the children's memory, not the launcher's
+        assert len(guard.descendants([launcher.pid])) == 2
+    finally:
+        stop(launcher)
+
+
+def test_over_the_limit_every_process_below_the_roots_is_killed():
+    launcher = launch(120, 3)
+    try:
+        children = guard.descendants([launcher.pid])
+        watched = guard.MemoryGuard(250, lambda: [launcher.pid])
+        assert watched.check()
+        assert "passou do limite de memória" in watched.tripped and "3 processo(s)" in watched.tripped
+        assert "limite 250 MiB (SUBMISSION_MEMORY_MB)" in watched.tripped
+        assert gone(children)
+        assert launcher.poll() is None  # the root is not the submission's: left alone
+    finally:
+        stop(launcher)
+
+
+def test_pages_a_fork_shares_count_once():
+    launcher = launch(150, 1, forks=4)  # RSS: 5 x 150 MiB; PSS: about 150 MiB
+    try:
+        pids = guard.descendants([launcher.pid])
+        assert len(pids) == 5 and sum(guard.resident(pid) for pid in pids) > 600 * MIB
+        watched = guard.MemoryGuard(400, lambda: [launcher.pid])
+        assert not watched.check(), watched.tripped
+        assert watched.peak < 400 * MIB
+    finally:
+        stop(launcher)
+
+
+def test_the_thread_stops_a_submission_that_grows_while_it_runs():
+    late = "import time\ntime.sleep(1)\nb = bytes(1) * (300 * 2**20)\ntime.sleep(60)"
+    launcher = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', {late!r}])\n"
+            "print('pronto', flush=True)\ntime.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert launcher.stdout.readline() == b"pronto\n"
+        started = time.monotonic()
+        with guard.MemoryGuard(200, lambda: [launcher.pid]) as watched:
+            child = guard.descendants([launcher.pid])
+            while not watched.tripped and time.monotonic() - started < 10:
+                time.sleep(0.05)
+        assert "passou do limite de memória" in watched.tripped
+        assert gone(child)
+    finally:
+        stop(launcher)
