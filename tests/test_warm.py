@@ -351,20 +351,27 @@ def test_keyrings_and_message_queues_carry_nothing_to_the_next_submission(settin
 def test_a_submission_over_its_memory_is_stopped_and_the_next_one_runs(settings):
     """Children that each stay under the kernel's own limits, together over SUBMISSION_MEMORY_MB: the guard
     (grader/kernels/guard.py) stops them and the kernel, the submission ends with that limit, and the slot
-    serves the next one. Forks that share the kernel's pages count them once, and pass."""
+    serves the next one. Forks that share the kernel's pages count them once, and pass. Sandboxed, the children
+    are orphans (their shell exits at once): the sandbox's init takes them, and they still count."""
     from grader.kernels.execute import MEMORY_LIMIT
 
     settings = replace(settings, limits=replace(settings.limits, submission_memory_mb=1024))
     hog = notebook(
         [
-            "import os, subprocess, sys, time\nimport numpy as np\n"
+            f"ORFAOS = {settings.use_sandbox}  # (without the sandbox an orphan leaves for the machine's init)\n"
+            "import os, shlex, subprocess, sys, time\nimport numpy as np\n"
             "bloco = np.ones(300 * 2**20 // 8)  # 300 MiB, shared by the forks below\nfilhos = []\n"
             "for _ in range(6):\n    pid = os.fork()\n    if pid == 0:\n        time.sleep(2)\n        os._exit(0)\n"
             "    filhos.append(pid)\nfor pid in filhos:\n    os.waitpid(pid, 0)\nprint('garfos ok')\n"
             "print(open('/proc/self/oom_score_adj').read().strip())  # the first the OOM killer takes",
             "codigo = 'import time\\nb = bytes(1) * (500 * 2**20)\\ntime.sleep(120)'\n"
-            "procs = [subprocess.Popen([sys.executable, '-c', codigo]) for _ in range(3)]\n"
-            "print(*[p.pid for p in procs], flush=True)\ntime.sleep(120)",
+            "if ORFAOS:\n"
+            "    for _ in range(3):\n"
+            "        os.system(f'{sys.executable} -c {shlex.quote(codigo)} &')\n"
+            "else:\n"
+            "    procs = [subprocess.Popen([sys.executable, '-c', codigo]) for _ in range(3)]\n"
+            "    print(*[p.pid for p in procs], flush=True)\n"
+            "time.sleep(120)",
             "print('não devia chegar aqui')",
         ]
     )

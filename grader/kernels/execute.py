@@ -228,9 +228,10 @@ async def execute_async(
                 preload=settings.preload,
             )
             frame_bytes = settings.transfer_mb * 1024 * 1024
-            watched = guard.MemoryGuard(  # the kernel's launcher, and the replay's server
+            watched = guard.MemoryGuard(  # the kernel's sandbox, and the replay's server's
                 settings.limits.submission_memory_mb,
-                lambda: [student_km.provisioner.pid, replay_server.zygote_pid],
+                lambda: [student_km.provisioner.pid, replay_server.proc.pid],
+                lambda: [replay_server.zygote_pid],
             )
             result = await _run_cells(
                 nb,
@@ -279,7 +280,11 @@ async def _execute_warm(
         pair.put_files(files),
         pair.meter,
         lambda socket, secret: pair.student.spawn_replay(socket, secret, frame_bytes),
-        guard.MemoryGuard(settings.limits.submission_memory_mb, lambda: [pair.student.zygote_pid]),
+        guard.MemoryGuard(
+            settings.limits.submission_memory_mb,
+            lambda: [pair.student.proc.pid],
+            lambda: [pair.student.zygote_pid],
+        ),
     )
     pair.meter.watch(None)
     await asyncio.to_thread(pair.reset)  # a server that cannot vouch for a clean slot is stopped

@@ -4,10 +4,11 @@ The kernel's own limits are per process (`MEMORY_MB` of address space, `MAX_PROC
 starts children, each under those limits, could hold gigabytes more, and on a class run the machine's
 out-of-memory killer would then pick a process at random, maybe another student's kernel or the test kernel.
 So while a submission runs, a thread adds up the resident memory of every process below its roots (the student's
-kernel server, which forks the kernel and the replay; or a cold kernel and the replay's server) every
-`INTERVAL_S`; when they pass `SUBMISSION_MEMORY_MB`, it SIGKILLs them all and says so, and the submission ends
-with that limit (grader/kernels/execute.py). The roots themselves do not count: a warm server's memory is the
-imports its kernels share.
+server's sandbox, where the zygote forks the kernel and the replay; or a cold kernel's and the replay server's)
+every `INTERVAL_S`; when they pass `SUBMISSION_MEMORY_MB`, it SIGKILLs them all and says so, and the submission
+ends with that limit (grader/kernels/execute.py). The roots do not count, nor the servers (a zygote's memory is
+the imports its kernels share) and the launchers above them; a process that left its parent (an orphan, taken
+by the sandbox's init) is still below the roots, and counts.
 
 The cheap sum (RSS, from /proc/PID/statm) counts a page shared by a fork and its parent twice; only when it passes
 the limit is the exact one read (PSS, from /proc/PID/smaps_rollup), so a `fork` or a DataLoader's workers are
@@ -107,12 +108,14 @@ def _ancestors(pid: int) -> list[int]:
 
 class MemoryGuard:
     """Watches one submission while it runs (`with guard:`); `roots()` gives the pids whose descendants are the
-    submission's processes (found again at each reading: the kernel starts after the guard). `tripped` says, once
-    it stopped them, how much they held."""
+    submission's processes, but for `servers()` and the processes above them (both found again at each reading:
+    the kernel starts after the guard). `tripped` says, once it stopped them, how much they held."""
 
-    def __init__(self, limit_mb: int, roots: Callable[[], list[int]]):
+    def __init__(
+        self, limit_mb: int, roots: Callable[[], list[int]], servers: Callable[[], list[int]] = list
+    ):
         self.limit = limit_mb * _MIB
-        self.roots = roots
+        self.roots, self.servers = roots, servers
         self.tripped = ""  # Portuguese, for the report
         self.peak = 0  # the largest sum read (PSS where it was read, else RSS), bytes
         self._stop = threading.Event()
@@ -132,7 +135,12 @@ class MemoryGuard:
         if not roots:
             return False
         parents = _parents()
-        pids = descendants(roots, parents)
+        spared = set()
+        for server in self.servers():
+            while server and server not in spared:  # it and its launchers, up to the machine's init
+                spared.add(server)
+                server = parents.get(server, 0)
+        pids = [pid for pid in descendants(roots, parents) if pid not in spared]
         total = sum(resident(pid) for pid in pids)
         if total > self.limit:  # shared pages counted once per process: the exact sum decides
             total = sum(proportional(pid) for pid in pids)

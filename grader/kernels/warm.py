@@ -281,8 +281,8 @@ class ForkServer:
 
     @property
     def zygote_pid(self) -> int | None:
-        """The zygote's pid on this machine (None before it is ready): every kernel and replay it forks, and what
-        they start, are below it (grader/kernels/guard.py)."""
+        """The zygote's pid on this machine (None before it is ready): the memory guard counts what is below it
+        and the orphans of its sandbox, not the zygote (grader/kernels/guard.py)."""
         return self._zygote_pid
 
     def host_pid(self, pid: int) -> int | None:
