@@ -30,18 +30,27 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 _MIB = 1024 * 1024
 
 
+_known: dict[int, int] = {}  # pid -> parent pid, as the last reading (of any guard) found them
+
+
 def _parents() -> dict[int, int]:
-    """pid -> parent pid, for every process this machine shows."""
+    """pid -> parent pid, for every process this machine shows. A process keeps its parent until that parent
+    exits (then its namespace's init takes it), so a stat file is read again only for a process new since the
+    last reading or whose parent is gone: a tenth of the cost of reading them all (a pid reused within one
+    interval would keep its predecessor's parent: it takes the machine's whole pid space to come back)."""
+    global _known
+    live = {int(name) for name in os.listdir("/proc") if name.isdigit()}
     parents = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as stat:
-                fields = stat.read().rsplit(b")", 1)[1].split()
-            parents[int(name)] = int(fields[1])
-        except (OSError, IndexError, ValueError):
-            continue  # gone meanwhile
+    for pid in live:
+        parent = _known.get(pid)
+        if parent is None or (parent and parent not in live):
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as stat:
+                    parent = int(stat.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # gone meanwhile
+        parents[pid] = parent
+    _known = parents
     return parents
 
 
