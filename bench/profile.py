@@ -55,9 +55,11 @@ def machine_idle() -> float:
 
 
 def is_zygote(process: psutil.Process) -> bool:
-    """A warm kernel server or what it forked: Python running zygote.py (bwrap's command line names it too)."""
+    """A warm kernel server or what it forked: Python whose script is zygote.py (the launchers above it, bwrap,
+    pidns.py and kernel_limits.py, name it further on in their command lines)."""
     command = process.cmdline()
-    return bool(command) and "bwrap" not in Path(command[0]).name and "zygote.py" in " ".join(command)
+    script = next((arg for arg in command[1:] if not arg.startswith("-")), "")
+    return bool(command) and "bwrap" not in Path(command[0]).name and script.endswith("zygote.py")
 
 
 def role(process: psutil.Process, main_pid: int) -> str:

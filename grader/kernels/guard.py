@@ -159,8 +159,8 @@ class MemoryGuard:
         for pid in reversed(pids):  # children before their parents (an orphan leaves the roots' tree)
             _kill(pid, set(roots))
         self.tripped = (
-            f"a submissão passou do limite de memória: {total // _MIB} MiB em {len(pids)} processo(s), "
-            f"limite {self.limit // _MIB} MiB (SUBMISSION_MEMORY_MB)"
+            f"a submissão passou do limite de memória: {total // _MIB} MiB em {len(pids)} processo(s) juntos, "
+            f"e o limite é {self.limit // _MIB} MiB"
         )
         return True
 
