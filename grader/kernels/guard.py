@@ -156,12 +156,13 @@ class MemoryGuard:
         self.peak = max(self.peak, total)
         if total <= self.limit:
             return False
-        for pid in reversed(pids):  # children before their parents (an orphan leaves the roots' tree)
-            _kill(pid, set(roots))
+        # said before the kills: the kernel's death, which they cause, must find the reason already there
         self.tripped = (
             f"a submissão passou do limite de memória: {total // _MIB} MiB em {len(pids)} processo(s) juntos, "
             f"e o limite é {self.limit // _MIB} MiB"
         )
+        for pid in reversed(pids):  # children before their parents (an orphan leaves the roots' tree)
+            _kill(pid, set(roots))
         return True
 
     def _run(self) -> None:
