@@ -8,7 +8,11 @@ first line (the zygote's kernels and replays, grader/kernels/standalone/zygote.p
   4 KiB, as the grader's memory measure assumes (grader/kernels/meter.py). Nor the kernel's keyrings
   (add_key, request_key, keyctl) or POSIX message queues (mq_open): they belong to the sandbox's user and IPC
   namespaces, which outlive a submission, so what one student put there the next one graded in the same slot
-  could read (the reset between them kills processes and empties files and System V IPC, not those).
+  could read (the reset between them kills processes and empties files and System V IPC, not those). Nor
+  memory that no process maps and no tmpfs caps (memfd_create, System V shmget and msgget): the grader's
+  bound on a submission's memory reads what its processes hold (grader/kernels/guard.py). Only this machine's
+  own calling convention: a 32-bit call (int 0x80) or an x32 one would reach the kernel by other numbers that
+  the filter does not look at, so every such call is refused.
 - no huge pages to begin with (PR_SET_THP_DISABLE).
 
 Each step that this machine does not offer is skipped (an old kernel, another architecture); `confine()` says
@@ -34,11 +38,13 @@ _SYS_LANDLOCK = (
 )  # create_ruleset, add_rule, restrict_self: the same numbers on every architecture
 
 # architecture -> (AUDIT_ARCH, syscall numbers denied: ptrace, process_vm_writev, process_madvise, add_key,
-# request_key, keyctl, mq_open; and those whose arguments are looked at: prctl, madvise)
+# request_key, keyctl, mq_open, memfd_create, shmget, msgget; and those whose arguments are looked at: prctl,
+# madvise)
 _SYSCALLS = {
-    "x86_64": (0xC000003E, (101, 311, 440, 248, 249, 250, 240), 157, 28),
-    "aarch64": (0xC00000B7, (117, 271, 440, 217, 218, 219, 180), 167, 233),
+    "x86_64": (0xC000003E, (101, 311, 440, 248, 249, 250, 240, 319, 29, 68), 157, 28),
+    "aarch64": (0xC00000B7, (117, 271, 440, 217, 218, 219, 180, 279, 194, 186), 167, 233),
 }
+_X32_SYSCALL_BIT = 0x40000000  # x86_64's x32 calls: the same AUDIT_ARCH, other numbers (none on aarch64)
 _MADV_HUGEPAGE, _MADV_COLLAPSE = 14, 25
 
 
@@ -102,14 +108,16 @@ def _seccomp(libc) -> bool:
     if known is None:
         return False
     arch, denied, prctl, madvise = known
-    ld, jeq, ret = 0x20, 0x15, 0x06  # BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, BPF_RET|BPF_K
+    # BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, BPF_JMP|BPF_JGE|BPF_K, BPF_RET|BPF_K
+    ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
     allow, deny = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
     low_arg = [16 + 8 * i for i in range(6)]  # seccomp_data.args[i], low 32 bits (little-endian)
     # (code, jump if true, jump if false, k), the jumps by label; resolved to offsets below
     labeled = [
         (ld, None, None, 4),  # arch
-        (jeq, "number", "allow", arch),  # another architecture's calling convention: not filtered
+        (jeq, "number", "deny", arch),  # another calling convention (a 32-bit int 0x80): refused
         ("number", ld, None, None, 0),  # the syscall's number
+        (jge, "deny", None, _X32_SYSCALL_BIT),
         *[(jeq, "deny", None, number) for number in denied],
         (jeq, "prctl", None, prctl),
         (jeq, "madvise", "allow", madvise),
