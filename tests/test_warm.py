@@ -400,3 +400,52 @@ def test_a_submission_over_its_memory_is_stopped_and_the_next_one_runs(settings)
         children = [int(pid) for pid in stdout(cells[1]).split()]
         assert len(children) == 3 and not any(_alive(pid) for pid in children)
     assert after.status == Status.GRADED and stdout(after.notebook.cells[0]) == "42\n"
+
+
+def test_the_servers_stderr_carries_nothing_to_the_next_submission(settings):
+    """Every kernel inherits its server's stderr: what one writes there, the next kernel of the slot cannot read
+    back (it was a file that each kernel could reopen or pread)."""
+    scan = (
+        "import os\nachado = b''\n"
+        "for nome in os.listdir('/proc/self/fd'):\n"
+        "    alvo = os.readlink(f'/proc/self/fd/{nome}')\n"
+        "    if not (alvo.startswith('pipe:') or alvo.endswith('(deleted)')):\n"
+        "        continue\n"
+        "    try:\n"
+        "        achado += os.pread(int(nome), 1 << 20, 0)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "    try:\n"
+        "        fd = os.open(f'/proc/self/fd/{nome}', os.O_RDONLY | os.O_NONBLOCK)\n"
+        "        achado += os.read(fd, 1 << 20)\n"
+        "        os.close(fd)\n"
+        "    except OSError:\n"
+        "        pass\n"
+    )
+    # into every pipe and deleted file it holds: one of them is the server's stderr (ipykernel keeps a copy)
+    leave = [
+        scan.replace(
+            "achado += os.pread(int(nome), 1 << 20, 0)", "os.write(int(nome), b'SEGREDO-DO-PRIMEIRO')"
+        )
+        + "print('escreveu')"
+    ]
+    find = ["import time\ntime.sleep(0.5)\n" + scan + "print(b'SEGREDO-DO-PRIMEIRO' in achado)"]
+
+    async def scenario():
+        pair = warm.Pair(warm_key(settings))
+        try:
+            first = await execute_async(notebook(leave), settings, pair)
+            second = await execute_async(notebook(find), settings, pair)
+            last_words = pair.student.startup_error()
+        finally:
+            pair.stop()
+        return first, second, last_words
+
+    first, second, last_words = asyncio.run(scenario())
+    printed = [
+        "".join(o.get("text", "") for o in cells[0].outputs if o.get("name") == "stdout")
+        for cells in (first.notebook.cells, second.notebook.cells)
+    ]
+    outputs = [first.notebook.cells[0].outputs, second.notebook.cells[0].outputs]
+    assert printed[0].endswith("escreveu\n") and printed[1] == "False\n", outputs  # (its own pipes echo it)
+    assert "SEGREDO" not in last_words  # nor does it reach the next student's error messages

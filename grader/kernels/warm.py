@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import fcntl
 import itertools
 import json
 import logging
@@ -24,9 +25,10 @@ import secrets
 import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
-import tempfile
+import termios
 import threading
 import time
 import uuid
@@ -116,15 +118,18 @@ class ForkServer:
         self._buffer = b""
         self._access = sandbox.workdir_access(self.root, self.workdir, self.socket_dir)
         self._access.__enter__()
-        self._stderr = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(
-            self._command(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            bufsize=0,
-            **self._popen_kwargs(),
-        )
+        self._stderr = StderrTail()
+        try:
+            self.proc = subprocess.Popen(
+                self._command(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr.write_fd,
+                bufsize=0,
+                **self._popen_kwargs(),
+            )
+        finally:
+            self._stderr.started()
         self.ready = False
         self._lessons: tuple[str, ...] = ()  # cells to parse in the zygote before its next fork (`teach`)
         self.learned = 0  # how many it parsed
@@ -217,17 +222,13 @@ class ForkServer:
         if self._access is not None:
             access, self._access = self._access, None
             access.__exit__(None, None, None)
-        self._stderr.close()
         shutil.rmtree(self.root, ignore_errors=True)
 
     def startup_error(self) -> str:
         """The last line the zygote (or a kernel before ipykernel captured its output) wrote on stderr."""
-        if self._stderr.closed:
+        if self.stopped:
             return "servidor parado"
-        size = self._stderr.seek(0, os.SEEK_END)
-        self._stderr.seek(max(0, size - 4096))
-        lines = self._stderr.read().decode(errors="replace").strip().splitlines()
-        return lines[-1] if lines else f"código de saída {self.proc.poll()}"
+        return self._stderr.last_line() or f"código de saída {self.proc.poll()}"
 
     # -- talking to the zygote ------------------------------------------------------------------------
 
@@ -347,11 +348,69 @@ class ForkServer:
         reply = self.call({"op": "reset"})
         if not reply.get("clean", False):
             raise ZygoteError(f"a limpeza entre submissões falhou: {'; '.join(reply.get('left', []))}")
+        if not self._stderr.forget():
+            raise ZygoteError(
+                "a limpeza entre submissões falhou: a saída de erro do servidor não se esvaziou"
+            )
         for directory in (self.workdir, self.socket_dir):  # (workdir: empty here when sandboxed)
             os.chmod(directory, 0o700)  # a student may have locked it (without the sandbox)
             if not zygote.empty(str(directory), set()):
                 raise ZygoteError(f"a limpeza entre submissões falhou: {sorted(os.listdir(directory))[:5]}")
         self.prepare_spare()
+
+
+class StderrTail:
+    """A zygote's stderr, which its kernels and replays inherit: a pipe that a thread drains, keeping the last
+    4 KiB for `startup_error`. Not a file: a kernel could read back, through it, what the kernel of an earlier
+    submission wrote there (the red team passed an answer that way). What one writes is drained at once, and
+    `forget`, between two submissions, sees the pipe empty and drops what was kept."""
+
+    def __init__(self):
+        self._read_fd, self.write_fd = os.pipe()
+        self._tail = bytearray()
+        self._lock = threading.Lock()
+        self._closed = False  # (under the lock: the read end is closed, its number maybe reused)
+        threading.Thread(target=self._drain, name="stderr-do-servidor", daemon=True).start()
+
+    def started(self) -> None:
+        """The server holds the write end now: ours closed, the drain ends when the last writer is gone."""
+        os.close(self.write_fd)
+
+    def _drain(self) -> None:
+        try:
+            while chunk := os.read(self._read_fd, 65536):
+                with self._lock:
+                    self._tail += chunk
+                    del self._tail[:-4096]
+                if len(chunk) == 65536:  # a flood: at most ~6 MB/s of this process's time (the writer waits)
+                    time.sleep(0.01)
+        finally:
+            with self._lock:
+                self._closed = True
+                os.close(self._read_fd)
+
+    def last_line(self) -> str:
+        with self._lock:
+            lines = self._tail.decode(errors="replace").strip().splitlines()
+        return lines[-1] if lines else ""
+
+    def forget(self, wait_s: float = 2.0) -> bool:
+        """Drop what was kept, once nothing is left unread in the pipe; False if it did not empty in time."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            with self._lock:
+                waiting = 0 if self._closed else self._unread()
+            if not waiting:
+                break
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
+        with self._lock:
+            self._tail.clear()
+        return True
+
+    def _unread(self) -> int:
+        return struct.unpack("i", fcntl.ioctl(self._read_fd, termios.FIONREAD, b"\0" * 4))[0]
 
 
 class ForkedKernel:
