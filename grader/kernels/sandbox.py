@@ -540,6 +540,8 @@ class _SandboxedMixin:
             self._access = workdir_access(self.workdir, self.socket_dir)
             self._access.__enter__()
         kw.setdefault("cwd", str(self.workdir))
+        # not the grader's stderr (a log file, maybe): the kernel could open it again through /proc and read it
+        kw.setdefault("stderr", subprocess.DEVNULL)
         if not self.sandbox:
             env = dict(os.environ if kw.get("env") is None else kw["env"])
             env["HOME"] = str(self.workdir)
