@@ -120,3 +120,33 @@ def test_the_thread_stops_a_submission_that_grows_while_it_runs():
         assert gone(child)
     finally:
         stop(launcher)
+
+
+def test_a_process_whose_first_thread_exited_still_counts():
+    """Its /proc/PID reads as empty while another thread holds the memory: read through that thread."""
+    zombie_leader = (
+        "import ctypes, threading, time\n"
+        "def hold():\n    b = bytes(1) * (300 * 2**20)\n    print('pronto', flush=True)\n    time.sleep(60)\n"
+        "threading.Thread(target=hold).start()\n"
+        "ctypes.CDLL(None).syscall({exit})\n"  # SYS_exit: the first thread only
+    ).format(exit={"x86_64": 60, "aarch64": 93}[os.uname().machine])
+    launcher = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time\n"
+            f"child = subprocess.Popen([sys.executable, '-c', {zombie_leader!r}], stdout=subprocess.PIPE)\n"
+            "child.stdout.readline()\nprint('pronto', flush=True)\ntime.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert launcher.stdout.readline() == b"pronto\n"
+        [child] = guard.descendants([launcher.pid])
+        assert guard._statm_rss(f"/proc/{child}") == 0  # what the guard read before
+        assert guard.resident(child) > 300 * MIB
+        watched = guard.MemoryGuard(200, lambda: [launcher.pid])
+        assert watched.check(), watched.peak
+        assert gone([child])
+    finally:
+        stop(launcher)

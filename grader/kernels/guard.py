@@ -68,25 +68,49 @@ def descendants(roots: list[int], parents: dict[int, int] | None = None) -> list
     return found
 
 
-def resident(pid: int) -> int:
-    """Resident bytes of one process (0 once it is gone)."""
+def _statm_rss(folder: str) -> int:
     try:
-        with open(f"/proc/{pid}/statm", "rb") as statm:
+        with open(f"{folder}/statm", "rb") as statm:
             return int(statm.read().split()[1]) * _PAGE
     except (OSError, IndexError, ValueError):
         return 0
 
 
+def _memory_folder(pid: int) -> tuple[str, int]:
+    """Where the process's memory reads, and its resident bytes: /proc/PID; or, once its first thread has
+    exited while others run on (/proc/PID then reads as empty), one of the live threads' /proc/PID/task/TID.
+    ("", 0) once it is gone."""
+    folder = f"/proc/{pid}"
+    rss = _statm_rss(folder)
+    if rss:
+        return folder, rss
+    try:
+        threads = [tid for tid in os.listdir(f"{folder}/task") if tid != str(pid)]
+    except OSError:
+        return "", 0
+    for tid in threads:
+        rss = _statm_rss(f"{folder}/task/{tid}")
+        if rss:
+            return f"{folder}/task/{tid}", rss
+    return "", 0
+
+
+def resident(pid: int) -> int:
+    """Resident bytes of one process (0 once it is gone)."""
+    return _memory_folder(pid)[1]
+
+
 def proportional(pid: int) -> int:
     """Proportional bytes of one process (its share of each page it maps); its RSS where that cannot be read."""
+    folder, rss = _memory_folder(pid)
     try:
-        with open(f"/proc/{pid}/smaps_rollup", "rb") as rollup:
+        with open(f"{folder}/smaps_rollup", "rb") as rollup:
             for line in rollup:
                 if line.startswith(b"Pss:"):
                     return int(line.split()[1]) * 1024
     except (OSError, IndexError, ValueError):
         pass
-    return resident(pid)
+    return rss
 
 
 def _kill(pid: int, roots: set[int]) -> None:
