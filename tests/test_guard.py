@@ -150,3 +150,52 @@ def test_a_process_whose_first_thread_exited_still_counts():
         assert gone([child])
     finally:
         stop(launcher)
+
+
+def test_idle_forks_are_read_once(monkeypatch):
+    """The exact sum walks every page of every process: kept while nothing moves, read again when one ends."""
+    launcher = launch(100, 1, forks=12)  # RSS: 13 x 100 MiB; PSS: about 100 MiB
+    real, reads = guard.proportional, []
+    monkeypatch.setattr(guard, "proportional", lambda pid: reads.append(pid) or real(pid))
+    try:
+        pids = guard.descendants([launcher.pid])
+        watched = guard.MemoryGuard(500, lambda: [launcher.pid])
+        assert not watched.check() and len(reads) == 13  # over 500 MiB by RSS: every PSS read
+        assert not watched.check() and len(reads) == 13  # nothing moved: none read again
+        os.kill(pids[-1], signal.SIGKILL)  # a fork ends: the others' shares grew
+        assert gone(pids[-1:])
+        assert not watched.check() and len(reads) >= 13 + 12  # (the ended one too, if not reaped yet)
+    finally:
+        stop(launcher)
+
+
+def test_forks_that_write_their_shared_pages_count_what_they_copy():
+    """A page a fork writes to becomes its own without changing its RSS: its page faults say so."""
+    cow = (
+        "import os, time\nb = bytearray(bytes(1) * (100 * 2**20))\n"
+        "for _ in range(6):\n"
+        "    if os.fork() == 0:\n"
+        "        time.sleep(1.5)\n"
+        "        for i in range(0, len(b), 4096):\n            b[i] = 2\n"
+        "        time.sleep(60)\n"
+        "        os._exit(0)\n"
+        "print('pronto', flush=True)\ntime.sleep(60)"
+    )
+    launcher = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time\n"
+            f"child = subprocess.Popen([sys.executable, '-c', {cow!r}], stdout=subprocess.PIPE)\n"
+            "child.stdout.readline()\nprint('pronto', flush=True)\ntime.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert launcher.stdout.readline() == b"pronto\n"
+        watched = guard.MemoryGuard(400, lambda: [launcher.pid])
+        assert not watched.check(), watched.tripped  # shared: about 100 MiB
+        time.sleep(3)  # each fork now holds its own 100 MiB copy
+        assert watched.check(), watched.peak
+    finally:
+        stop(launcher)
