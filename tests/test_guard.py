@@ -40,6 +40,22 @@ def launch(size_mb: int, children: int, forks: int = 0) -> subprocess.Popen:
     return launcher
 
 
+def launch_one(code: str) -> subprocess.Popen:
+    """A launcher with one child running `code`, once the child printed its first line."""
+    launcher = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time\n"
+            f"child = subprocess.Popen([sys.executable, '-c', {code!r}], stdout=subprocess.PIPE)\n"
+            "child.stdout.readline()\nprint('pronto', flush=True)\ntime.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    assert launcher.stdout.readline() == b"pronto\n"
+    return launcher
+
+
 def stop(launcher: subprocess.Popen) -> None:
     """The launcher and everything below it (its children would outlive it)."""
     for pid in reversed(guard.descendants([launcher.pid])):
@@ -130,18 +146,8 @@ def test_a_process_whose_first_thread_exited_still_counts():
         "threading.Thread(target=hold).start()\n"
         "ctypes.CDLL(None).syscall({exit})\n"  # SYS_exit: the first thread only
     ).format(exit={"x86_64": 60, "aarch64": 93}[os.uname().machine])
-    launcher = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import subprocess, sys, time\n"
-            f"child = subprocess.Popen([sys.executable, '-c', {zombie_leader!r}], stdout=subprocess.PIPE)\n"
-            "child.stdout.readline()\nprint('pronto', flush=True)\ntime.sleep(60)",
-        ],
-        stdout=subprocess.PIPE,
-    )
+    launcher = launch_one(zombie_leader)
     try:
-        assert launcher.stdout.readline() == b"pronto\n"
         [child] = guard.descendants([launcher.pid])
         assert guard._statm_rss(f"/proc/{child}") == 0  # what the guard read before
         assert guard.resident(child) > 300 * MIB
@@ -181,18 +187,8 @@ def test_forks_that_write_their_shared_pages_count_what_they_copy():
         "        os._exit(0)\n"
         "print('pronto', flush=True)\ntime.sleep(60)"
     )
-    launcher = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import subprocess, sys, time\n"
-            f"child = subprocess.Popen([sys.executable, '-c', {cow!r}], stdout=subprocess.PIPE)\n"
-            "child.stdout.readline()\nprint('pronto', flush=True)\ntime.sleep(60)",
-        ],
-        stdout=subprocess.PIPE,
-    )
+    launcher = launch_one(cow)
     try:
-        assert launcher.stdout.readline() == b"pronto\n"
         watched = guard.MemoryGuard(400, lambda: [launcher.pid])
         assert not watched.check(), watched.tripped  # shared: about 100 MiB
         time.sleep(3)  # each fork now holds its own 100 MiB copy
