@@ -32,6 +32,18 @@ time.sleep(60)
 """
 
 
+COW = (  # one process sharing 100 MiB with 6 forks, which write all of it after 1.5 s
+    "import os, time\nb = bytearray(bytes(1) * (100 * 2**20))\n"
+    "for _ in range(6):\n"
+    "    if os.fork() == 0:\n"
+    "        time.sleep(1.5)\n"
+    "        for i in range(0, len(b), 4096):\n            b[i] = 2\n"
+    "        time.sleep(60)\n"
+    "        os._exit(0)\n"
+    "print('pronto', flush=True)\ntime.sleep(60)"
+)
+
+
 def launch(size_mb: int, children: int, forks: int = 0) -> subprocess.Popen:
     launcher = subprocess.Popen(
         [sys.executable, "-c", LAUNCHER, str(size_mb), str(children), str(forks)], stdout=subprocess.PIPE
@@ -158,8 +170,8 @@ def test_a_process_whose_first_thread_exited_still_counts():
         stop(launcher)
 
 
-def test_idle_forks_are_read_once(monkeypatch):
-    """The exact sum walks every page of every process: kept while nothing moves, read again when one ends."""
+def test_idle_forks_are_read_exactly_once(monkeypatch):
+    """The exact sum walks every page of every process: read once, then bounded by the page faults since."""
     launcher = launch(100, 1, forks=12)  # RSS: 13 x 100 MiB; PSS: about 100 MiB
     real, reads = guard.proportional, []
     monkeypatch.setattr(guard, "proportional", lambda pid: reads.append(pid) or real(pid))
@@ -167,31 +179,57 @@ def test_idle_forks_are_read_once(monkeypatch):
         pids = guard.descendants([launcher.pid])
         watched = guard.MemoryGuard(500, lambda: [launcher.pid])
         assert not watched.check() and len(reads) == 13  # over 500 MiB by RSS: every PSS read
-        assert not watched.check() and len(reads) == 13  # nothing moved: none read again
-        os.kill(pids[-1], signal.SIGKILL)  # a fork ends: the others' shares grew
+        assert not watched.check() and len(reads) == 13  # nothing touched since: the bound is enough
+        os.kill(pids[-1], signal.SIGKILL)  # an exit never raises the total
         assert gone(pids[-1:])
-        assert not watched.check() and len(reads) >= 13 + 12  # (the ended one too, if not reaped yet)
+        assert not watched.check() and len(reads) == 13 and watched.exact_readings == 1
     finally:
         stop(launcher)
 
 
 def test_forks_that_write_their_shared_pages_count_what_they_copy():
     """A page a fork writes to becomes its own without changing its RSS: its page faults say so."""
-    cow = (
-        "import os, time\nb = bytearray(bytes(1) * (100 * 2**20))\n"
-        "for _ in range(6):\n"
-        "    if os.fork() == 0:\n"
-        "        time.sleep(1.5)\n"
-        "        for i in range(0, len(b), 4096):\n            b[i] = 2\n"
-        "        time.sleep(60)\n"
-        "        os._exit(0)\n"
-        "print('pronto', flush=True)\ntime.sleep(60)"
-    )
-    launcher = launch_one(cow)
+    launcher = launch_one(COW)
     try:
         watched = guard.MemoryGuard(400, lambda: [launcher.pid])
         assert not watched.check(), watched.tripped  # shared: about 100 MiB
         time.sleep(3)  # each fork now holds its own 100 MiB copy
         assert watched.check(), watched.peak
+    finally:
+        stop(launcher)
+
+
+def test_a_submission_too_slow_to_measure_is_stopped(monkeypatch):
+    """An exact reading is a window in which memory comes and goes unseen: it may not take long."""
+    real = guard.proportional
+    monkeypatch.setattr(guard, "proportional", lambda pid: time.sleep(0.2) or real(pid))  # 0.2 s a process
+    launcher = launch(100, 1, forks=6)  # RSS over the limit, PSS under it: an exact reading is needed
+    try:
+        pids = guard.descendants([launcher.pid])
+        watched = guard.MemoryGuard(400, lambda: [launcher.pid])
+        assert watched.check() and watched.exact_readings == 0
+        assert "não pôde ser medida a tempo: os seus 7 processos" in watched.tripped, watched.tripped
+        assert watched.tripped.endswith("levaria mais de 0,5 s")
+        assert gone(pids)
+    finally:
+        stop(launcher)
+
+
+def test_processes_nested_deep_below_the_roots_are_killed_too():
+    """Ten generations down, the last one holding the memory."""
+    nested = "import time\nb = bytes(1) * (300 * 2**20)\nprint('pronto', flush=True)\ntime.sleep(60)"
+    for _ in range(10):
+        nested = (
+            "import subprocess, sys, time\n"
+            f"child = subprocess.Popen([sys.executable, '-c', {nested!r}], stdout=subprocess.PIPE)\n"
+            "child.stdout.readline()\nprint('pronto', flush=True)\ntime.sleep(60)"
+        )
+    launcher = launch_one(nested)
+    try:
+        chain = guard.descendants([launcher.pid])
+        assert len(chain) == 11
+        watched = guard.MemoryGuard(200, lambda: [launcher.pid])
+        assert watched.check()
+        assert gone(chain)
     finally:
         stop(launcher)

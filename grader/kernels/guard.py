@@ -3,28 +3,28 @@
 The kernel's own limits are per process (`MEMORY_MB` of address space, `MAX_PROCESSES`): a student whose code
 starts children, each under those limits, could hold gigabytes more, and on a class run the machine's
 out-of-memory killer would then pick a process at random, maybe another student's kernel or the test kernel.
-So while a submission runs, a thread adds up the resident memory of every process below its roots (the student's
-server's sandbox, where the zygote forks the kernel and the replay; or a cold kernel's and the replay server's)
-every `INTERVAL_S`; when they pass `SUBMISSION_MEMORY_MB`, it SIGKILLs them all and says so, and the submission
-ends with that limit (grader/kernels/execute.py). The roots do not count, nor the servers (a zygote's memory is
-the imports its kernels share) and the launchers above them; a process that left its parent (an orphan, taken
-by the sandbox's init) is still below the roots, and counts.
+So while a submission runs, a thread reads every `INTERVAL_S` the memory of every process below its roots (the
+student's server's sandbox, where the zygote forks the kernel and the replay; or a cold kernel's and the replay
+server's); when they hold more than `SUBMISSION_MEMORY_MB` together, it SIGKILLs them all and says so, and the
+submission ends with that limit (grader/kernels/execute.py). The roots do not count, nor the servers (a zygote's
+memory is the imports its kernels share) and the launchers above them; a process that left its parent (an
+orphan, taken by the sandbox's init) is still below the roots, and counts.
 
-The cheap sum (RSS, from /proc/PID/statm) counts a page shared by a fork and its parent twice; only when it passes
-the limit is the exact one read (PSS, from /proc/PID/smaps_rollup), so a `fork` or a DataLoader's workers are
-not mistaken for memory. Reading a process's PSS walks its pages (half a second for 200 forks of a torch
-kernel): a process's PSS is read again only when it touched a MiB of pages since (its page faults: a page a
-fork writes to becomes its own without changing its RSS) or its RSS moved by a MiB, all of them when a
-process of the submission ended (the others' shares of what it shared grow), every `REFRESH_EVERY` readings
-and before the guard stops anything (a new fork makes the others' kept shares too large); after a reading
-that took long, the next one waits four times as long, so that the guard takes at most a fifth of a core. What the bound leaves out: files in the sandbox's tmpfs that no process maps (/tmp,
-/dev/shm and the working directory, capped at `Limits.tmp_mb` each), and what a process allocates between
-two readings.
+Each reading is cheap: the sum of RSS (/proc/PID/statm) and of page faults (/proc/PID/stat). RSS counts a page
+that a `fork` shares with its parent once per process, so a sum over the limit is not yet a verdict: the exact
+one (PSS, /proc/PID/smaps_rollup) walks every page of every process, half a second for 200 forks of a torch
+kernel, and is read only when the bound below passes the limit. Between two exact readings the total can grow
+only by pages touched for the first time, a copy-on-write included: the last exact total plus the page faults
+since is an upper bound (a fork, an exit, a page freed never raise it). An exact reading is itself a window in
+which memory can come and go unseen, so it may take at most `EXACT_S`: a submission whose processes take longer
+to read (hundreds of forks, each mapping gigabytes, while their RSS passes the limit: nothing a notebook of
+the course does) is stopped as unmeasurable, and the message says so. What the bound leaves out: files in the sandbox's tmpfs that no process
+maps (/tmp, /dev/shm and the working directory, capped at `Limits.tmp_mb` each), the Linux kernel's own memory
+on the processes' behalf (socket and pipe buffers), and what a process allocates between two readings.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import threading
@@ -32,32 +32,23 @@ import time
 from collections.abc import Callable
 
 INTERVAL_S = 0.2
-REFRESH_EVERY = 25  # readings of the exact sum between two in which every process's is read again (5 s)
+EXACT_S = 0.5  # the longest an exact reading may take (a notebook's processes take milliseconds)
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 _MIB = 1024 * 1024
 
 
-_known: dict[int, int] = {}  # pid -> parent pid, as the last reading (of any guard) found them
-
-
 def _parents() -> dict[int, int]:
-    """pid -> parent pid, for every process this machine shows. A process keeps its parent until that parent
-    exits (then its namespace's init takes it), so a stat file is read again only for a process new since the
-    last reading or whose parent is gone: a tenth of the cost of reading them all (a pid reused within one
-    interval would keep its predecessor's parent: it takes the machine's whole pid space to come back)."""
-    global _known
-    live = {int(name) for name in os.listdir("/proc") if name.isdigit()}
+    """pid -> parent pid, for every process this machine shows (read afresh: a cached parent would outlive a
+    pid that a new process reuses)."""
     parents = {}
-    for pid in live:
-        parent = _known.get(pid)
-        if parent is None or (parent and parent not in live):
-            try:
-                with open(f"/proc/{pid}/stat", "rb") as stat:
-                    parent = int(stat.read().rsplit(b")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue  # gone meanwhile
-        parents[pid] = parent
-    _known = parents
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as stat:
+                parents[int(name)] = int(stat.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
     return parents
 
 
@@ -148,12 +139,17 @@ def _kill(pid: int, roots: set[int]) -> None:
 
 
 def _ancestors(pid: int) -> list[int]:
-    found = []
-    with contextlib.suppress(OSError, IndexError, ValueError):
-        while pid > 1 and len(found) < 64:
+    """The processes above `pid`, up to the machine's init (however deep: the student may nest them)."""
+    found: list[int] = []
+    while pid > 1:
+        try:
             with open(f"/proc/{pid}/stat", "rb") as stat:
                 pid = int(stat.read().rsplit(b")", 1)[1].split()[1])
-            found.append(pid)
+        except (OSError, IndexError, ValueError):
+            break
+        if pid in found:  # (a pid reused meanwhile could make a loop)
+            break
+        found.append(pid)
     return found
 
 
@@ -168,10 +164,9 @@ class MemoryGuard:
         self.limit = limit_mb * _MIB
         self.roots, self.servers = roots, servers
         self.tripped = ""  # Portuguese, for the report
-        self.peak = 0  # the largest sum read (PSS where it was read, else RSS), bytes
-        self._pss: dict[int, tuple[int, int, int]] = {}  # pid -> (RSS, page faults, PSS) when PSS was read
-        self._exact_readings = 0
-        self._resume_at = 0.0  # no reading before this (monotonic): the last exact one took long
+        self.peak = 0  # the largest total read (exact where it was read, else the bound), bytes
+        self.exact_readings = 0
+        self._base: tuple[int, dict[int, int]] | None = None  # last exact total, and each pid's faults then
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="memoria-da-submissao", daemon=True)
 
@@ -186,7 +181,7 @@ class MemoryGuard:
     def check(self) -> bool:
         """One reading; True when it stopped the submission."""
         roots = [pid for pid in self.roots() if pid]
-        if not roots or time.monotonic() < self._resume_at:
+        if not roots:
             return False
         parents = _parents()
         spared = set()
@@ -195,43 +190,46 @@ class MemoryGuard:
                 spared.add(server)
                 server = parents.get(server, 0)
         pids = [pid for pid in descendants(roots, parents) if pid not in spared]
-        rss = {pid: resident(pid) for pid in pids}
-        total = sum(rss.values())
-        if total > self.limit:  # shared pages counted once per process: the exact sum decides
-            started = time.monotonic()
-            total = self._exact(rss)
-            spent = time.monotonic() - started
-            self._resume_at = time.monotonic() + 4 * spent if spent > INTERVAL_S / 4 else 0.0
+        # the faults before the memory: what is touched in between counts at the next reading
+        faults = {pid: _faults(pid) for pid in pids}
+        total = sum(resident(pid) for pid in pids)  # RSS counts a shared page more than once: an upper bound
+        if total > self.limit and self._base is not None:
+            base, then = self._base
+            total = min(total, base + _PAGE * sum(max(0, n - then.get(pid, 0)) for pid, n in faults.items()))
+        measured = True
+        if total > self.limit:  # neither bound settles it: the exact sum does
+            total, measured = self._exact(pids, faults)
         self.peak = max(self.peak, total)
-        if total <= self.limit:
+        if measured and total <= self.limit:
             return False
         # said before the kills: the kernel's death, which they cause, must find the reason already there
-        self.tripped = (
-            f"a submissão passou do limite de memória: {total // _MIB} MiB em {len(pids)} processo(s) juntos, "
-            f"e o limite é {self.limit // _MIB} MiB"
-        )
-        for pid in reversed(pids):  # children before their parents (an orphan leaves the roots' tree)
+        if measured:
+            self.tripped = (
+                f"a submissão passou do limite de memória: {total // _MIB} MiB em {len(pids)} processo(s) "
+                f"juntos, e o limite é {self.limit // _MIB} MiB"
+            )
+        else:
+            seconds = f"{EXACT_S:g}".replace(".", ",")
+            self.tripped = (
+                f"a memória da submissão não pôde ser medida a tempo: os seus {len(pids)} processos passam do "
+                f"limite de {self.limit // _MIB} MiB contando mais de uma vez o que dividem, e medir o que "
+                f"dividem levaria mais de {seconds} s"
+            )
+        for pid in reversed(pids):  # children before their parents
             _kill(pid, set(roots))
         return True
 
-    def _exact(self, rss: dict[int, int]) -> int:
-        """The PSS sum, reading again only what may have changed (see the module's doc)."""
-        self._exact_readings += 1
-        ended = any(not rss.get(pid) for pid in self._pss)  # gone, or a zombie
-        fresh = self._exact_readings % REFRESH_EVERY == 1 or ended
-        kept = {} if fresh else self._pss
-        self._pss = {}
-        for pid, now in rss.items():
-            known, faults = kept.get(pid), _faults(pid)
-            if known and abs(now - known[0]) <= _MIB and faults - known[1] <= _MIB // _PAGE:
-                self._pss[pid] = known
-            else:
-                self._pss[pid] = (now, faults, proportional(pid))
-        total = sum(pss for *_, pss in self._pss.values())
-        if total > self.limit and not fresh:  # never stop a submission on a kept share
-            self._pss = {pid: (now, _faults(pid), proportional(pid)) for pid, now in rss.items()}
-            total = sum(pss for *_, pss in self._pss.values())
-        return total
+    def _exact(self, pids: list[int], faults: dict[int, int]) -> tuple[int, bool]:
+        """(The PSS sum, True); or (what was read when `EXACT_S` passed, False)."""
+        deadline = time.monotonic() + EXACT_S
+        total = 0
+        for pid in pids:
+            if time.monotonic() > deadline:
+                return total, False
+            total += proportional(pid)
+        self._base = (total, faults)
+        self.exact_readings += 1
+        return total, True
 
     def _run(self) -> None:
         while not self._stop.wait(INTERVAL_S):
