@@ -93,15 +93,15 @@ def _memory_folder(pid: int) -> tuple[str, int]:
     return "", 0
 
 
-def _faults(pid: int) -> int:
-    """Page faults of the process's threads so far (minor and major): each page it touched for the first time,
-    a copy-on-write included."""
+def _faults(pid: int) -> tuple[int, int]:
+    """(When the process started, its threads' page faults so far, minor and major): each page it touched for
+    the first time, a copy-on-write included. The start tells a pid reused by a new process from the old one."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
             fields = stat.read().rsplit(b")", 1)[1].split()
-        return int(fields[7]) + int(fields[9])
+        return int(fields[19]), int(fields[7]) + int(fields[9])
     except (OSError, IndexError, ValueError):
-        return 0
+        return 0, 0
 
 
 def resident(pid: int) -> int:
@@ -166,7 +166,9 @@ class MemoryGuard:
         self.tripped = ""  # Portuguese, for the report
         self.peak = 0  # the largest total read (exact where it was read, else the bound), bytes
         self.exact_readings = 0
-        self._base: tuple[int, dict[int, int]] | None = None  # last exact total, and each pid's faults then
+        self._base: tuple[int, dict[int, tuple[int, int]]] | None = (
+            None  # last exact total, (start, faults) then
+        )
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="memoria-da-submissao", daemon=True)
 
@@ -195,7 +197,11 @@ class MemoryGuard:
         total = sum(resident(pid) for pid in pids)  # RSS counts a shared page more than once: an upper bound
         if total > self.limit and self._base is not None:
             base, then = self._base
-            total = min(total, base + _PAGE * sum(max(0, n - then.get(pid, 0)) for pid, n in faults.items()))
+            grown = 0
+            for pid, (start, count) in faults.items():
+                before = then.get(pid)
+                grown += count - before[1] if before and before[0] == start and count >= before[1] else count
+            total = min(total, base + _PAGE * grown)
         measured = True
         if total > self.limit:  # neither bound settles it: the exact sum does
             total, measured = self._exact(pids, faults)
@@ -219,7 +225,7 @@ class MemoryGuard:
             _kill(pid, set(roots))
         return True
 
-    def _exact(self, pids: list[int], faults: dict[int, int]) -> tuple[int, bool]:
+    def _exact(self, pids: list[int], faults: dict[int, tuple[int, int]]) -> tuple[int, bool]:
         """(The PSS sum, True); or (what was read when `EXACT_S` passed, False)."""
         deadline = time.monotonic() + EXACT_S
         total = 0
