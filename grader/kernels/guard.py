@@ -166,9 +166,8 @@ class MemoryGuard:
         self.tripped = ""  # Portuguese, for the report
         self.peak = 0  # the largest total read (exact where it was read, else the bound), bytes
         self.exact_readings = 0
-        self._base: tuple[int, dict[int, tuple[int, int]]] | None = (
-            None  # last exact total, (start, faults) then
-        )
+        # the last exact total, and each process's (start, faults) when it was read
+        self._base: tuple[int, dict[int, tuple[int, int]]] | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="memoria-da-submissao", daemon=True)
 
