@@ -37,19 +37,32 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 _MIB = 1024 * 1024
 
 
+_scan_lock = threading.Lock()
+_scan: tuple[float, dict[int, int]] = (
+    0.0,
+    {},
+)  # (when, the last reading of every parent): the guards share it
+
+
 def _parents() -> dict[int, int]:
-    """pid -> parent pid, for every process this machine shows (read afresh: a cached parent would outlive a
-    pid that a new process reuses)."""
-    parents = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as stat:
-                parents[int(name)] = int(stat.read().rsplit(b")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue  # gone meanwhile
-    return parents
+    """pid -> parent pid, for every process this machine shows: read afresh (a cached parent would outlive a pid
+    that a new process reuses), but at most once per half interval for all the guards of this process."""
+    global _scan
+    with _scan_lock:
+        when, parents = _scan
+        if time.monotonic() - when < INTERVAL_S / 2:
+            return parents
+        parents = {}
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat", "rb") as stat:
+                    parents[int(name)] = int(stat.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # gone meanwhile
+        _scan = (time.monotonic(), parents)
+        return parents
 
 
 def descendants(roots: list[int], parents: dict[int, int] | None = None) -> list[int]:
