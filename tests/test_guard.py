@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from grader.kernels import guard
@@ -202,7 +203,14 @@ def test_forks_that_write_their_shared_pages_count_what_they_copy():
 def test_a_submission_too_slow_to_measure_is_stopped(monkeypatch):
     """An exact reading is a window in which memory comes and goes unseen: it may not take long."""
     real = guard.proportional
-    monkeypatch.setattr(guard, "proportional", lambda pid: time.sleep(0.2) or real(pid))  # 0.2 s a process
+
+    def slow(pid: int) -> int:  # 0.2 s of this thread's CPU a process
+        started = time.thread_time()
+        while time.thread_time() - started < 0.2:
+            pass
+        return real(pid)
+
+    monkeypatch.setattr(guard, "proportional", slow)
     launcher = launch(100, 1, forks=6)  # RSS over the limit, PSS under it: an exact reading is needed
     try:
         pids = guard.descendants([launcher.pid])
@@ -232,4 +240,26 @@ def test_processes_nested_deep_below_the_roots_are_killed_too():
         assert watched.check()
         assert gone(chain)
     finally:
+        stop(launcher)
+
+
+def test_a_busy_grader_does_not_make_a_submission_unmeasurable():
+    """The deadline counts the guard thread's own CPU: waiting for the interpreter behind a busy thread is not
+    the submission's doing."""
+    launcher = launch(100, 1, forks=20)
+    stop_spinning = threading.Event()
+
+    def spin() -> None:
+        while not stop_spinning.is_set():
+            pass
+
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    try:
+        watched = guard.MemoryGuard(500, lambda: [launcher.pid])
+        assert not watched.check(), watched.tripped
+        assert watched.exact_readings == 1
+    finally:
+        stop_spinning.set()
+        spinner.join()
         stop(launcher)

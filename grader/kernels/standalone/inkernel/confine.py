@@ -9,8 +9,10 @@ first line (the zygote's kernels and replays, grader/kernels/standalone/zygote.p
   (add_key, request_key, keyctl) or POSIX message queues (mq_open): they belong to the sandbox's user and IPC
   namespaces, which outlive a submission, so what one student put there the next one graded in the same slot
   could read (the reset between them kills processes and empties files and System V IPC, not those). Nor
-  memory that no process maps and no tmpfs caps (memfd_create, System V shmget and msgget): the grader's
-  bound on a submission's memory reads what its processes hold (grader/kernels/guard.py). Only this machine's
+  memory that no process maps and no tmpfs caps (memfd_create, System V shmget and msgget, a shared anonymous
+  mmap, whose pages stay behind when a process drops them or exits), nor pages that arrive without a page
+  fault (userfaultfd's UFFDIO_COPY, io_uring): the grader's bound on a submission's memory reads what its
+  processes hold and the pages they fault in (grader/kernels/guard.py). Only this machine's
   own calling convention: a 32-bit call (int 0x80) or an x32 one would reach the kernel by other numbers that
   the filter does not look at, so every such call is refused.
 - no huge pages to begin with (PR_SET_THP_DISABLE).
@@ -38,12 +40,13 @@ _SYS_LANDLOCK = (
 )  # create_ruleset, add_rule, restrict_self: the same numbers on every architecture
 
 # architecture -> (AUDIT_ARCH, syscall numbers denied: ptrace, process_vm_writev, process_madvise, add_key,
-# request_key, keyctl, mq_open, memfd_create, shmget, msgget; and those whose arguments are looked at: prctl,
-# madvise)
+# request_key, keyctl, mq_open, memfd_create, shmget, msgget, userfaultfd, io_uring_setup; and those whose
+# arguments are looked at: prctl, madvise, mmap)
 _SYSCALLS = {
-    "x86_64": (0xC000003E, (101, 311, 440, 248, 249, 250, 240, 319, 29, 68), 157, 28),
-    "aarch64": (0xC00000B7, (117, 271, 440, 217, 218, 219, 180, 279, 194, 186), 167, 233),
+    "x86_64": (0xC000003E, (101, 311, 440, 248, 249, 250, 240, 319, 29, 68, 323, 425), 157, 28, 9),
+    "aarch64": (0xC00000B7, (117, 271, 440, 217, 218, 219, 180, 279, 194, 186, 282, 425), 167, 233, 222),
 }
+_MAP_SHARED_ANONYMOUS = 0x01 | 0x20  # MAP_SHARED (MAP_SHARED_VALIDATE has the bit too) | MAP_ANONYMOUS
 _X32_SYSCALL_BIT = 0x40000000  # x86_64's x32 calls: the same AUDIT_ARCH, other numbers (none on aarch64)
 _MADV_HUGEPAGE, _MADV_COLLAPSE = 14, 25
 
@@ -107,9 +110,9 @@ def _seccomp(libc) -> bool:
     known = _SYSCALLS.get(platform.machine())
     if known is None:
         return False
-    arch, denied, prctl, madvise = known
-    # BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, BPF_JMP|BPF_JGE|BPF_K, BPF_RET|BPF_K
-    ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
+    arch, denied, prctl, madvise, mmap = known
+    # BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, BPF_JMP|BPF_JGE|BPF_K, BPF_RET|BPF_K, BPF_ALU|BPF_AND|BPF_K
+    ld, jeq, jge, ret, and_ = 0x20, 0x15, 0x35, 0x06, 0x54
     allow, deny = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
     low_arg = [16 + 8 * i for i in range(6)]  # seccomp_data.args[i], low 32 bits (little-endian)
     # (code, jump if true, jump if false, k), the jumps by label; resolved to offsets below
@@ -120,7 +123,11 @@ def _seccomp(libc) -> bool:
         (jge, "deny", None, _X32_SYSCALL_BIT),
         *[(jeq, "deny", None, number) for number in denied],
         (jeq, "prctl", None, prctl),
+        (jeq, "mmap", None, mmap),
         (jeq, "madvise", "allow", madvise),
+        ("mmap", ld, None, None, low_arg[3]),  # mmap's flags
+        (and_, None, None, _MAP_SHARED_ANONYMOUS),
+        (jeq, "deny", "allow", _MAP_SHARED_ANONYMOUS),
         ("prctl", ld, None, None, low_arg[0]),  # prctl's option
         (jeq, "deny", "allow", _PR_SET_THP_DISABLE),
         ("madvise", ld, None, None, low_arg[2]),  # madvise's advice
