@@ -41,36 +41,37 @@ _MIB = 1024 * 1024
 
 
 _scan_lock = threading.Lock()
-_scan: tuple[float, dict[int, int]] = (
-    0.0,
-    {},
-)  # (when, the last reading of every parent): the guards share it
+# (when, every process's parent): the last reading of the process table, which the guards share
+_scan: tuple[float, dict[int, int]] = (0.0, {})
+
+
+def _read_parents() -> dict[int, int]:
+    """pid -> parent pid, for every process this machine shows, read now."""
+    parents = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as stat:
+                parents[int(name)] = int(stat.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+    return parents
 
 
 def _parents() -> dict[int, int]:
-    """pid -> parent pid, for every process this machine shows: read afresh (a cached parent would outlive a pid
-    that a new process reuses), but at most once per half interval for all the guards of this process."""
+    """The process table for a guard's reading: read afresh (a cached parent would outlive a pid that a new
+    process reuses), but at most once per half interval for all the guards of this process."""
     global _scan
     with _scan_lock:
-        when, parents = _scan
-        if time.monotonic() - when < INTERVAL_S / 2:
-            return parents
-        parents = {}
-        for name in os.listdir("/proc"):
-            if not name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{name}/stat", "rb") as stat:
-                    parents[int(name)] = int(stat.read().rsplit(b")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue  # gone meanwhile
-        _scan = (time.monotonic(), parents)
-        return parents
+        if time.monotonic() - _scan[0] >= INTERVAL_S / 2:
+            _scan = (time.monotonic(), _read_parents())
+        return _scan[1]
 
 
 def descendants(roots: list[int], parents: dict[int, int] | None = None) -> list[int]:
     """The processes below `roots` (not the roots themselves)."""
-    parents = _parents() if parents is None else parents
+    parents = _read_parents() if parents is None else parents
     children: dict[int, list[int]] = {}
     for pid, parent in parents.items():
         children.setdefault(parent, []).append(pid)
