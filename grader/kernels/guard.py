@@ -31,6 +31,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from grader.kernels import meter
+
 INTERVAL_S = 0.2
 # the longest an exact reading may take: of this thread's CPU (the grader's other threads, busy, only delay it),
 # and of the clock (a notebook's processes take milliseconds)
@@ -52,8 +54,7 @@ def _read_parents() -> dict[int, int]:
         if not name.isdigit():
             continue
         try:
-            with open(f"/proc/{name}/stat", "rb") as stat:
-                parents[int(name)] = int(stat.read().rsplit(b")", 1)[1].split()[1])
+            parents[int(name)] = int(meter.stat_fields(int(name))[1])
         except (OSError, IndexError, ValueError):
             continue  # gone meanwhile
     return parents
@@ -114,9 +115,8 @@ def _faults(pid: int) -> tuple[int, int]:
     """(When the process started, its threads' page faults so far, minor and major): each page it touched for
     the first time, a copy-on-write included. The start tells a pid reused by a new process from the old one."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            fields = stat.read().rsplit(b")", 1)[1].split()
-        return int(fields[19]), int(fields[7]) + int(fields[9])
+        fields = meter.stat_fields(pid)
+        return int(fields[19]), int(fields[7]) + int(fields[9])  # starttime; minflt + majflt
     except (OSError, IndexError, ValueError):
         return 0, 0
 
@@ -160,8 +160,7 @@ def _ancestors(pid: int) -> list[int]:
     found: list[int] = []
     while pid > 1:
         try:
-            with open(f"/proc/{pid}/stat", "rb") as stat:
-                pid = int(stat.read().rsplit(b")", 1)[1].split()[1])
+            pid = int(meter.stat_fields(pid)[1])
         except (OSError, IndexError, ValueError):
             break
         if pid in found:  # (a pid reused meanwhile could make a loop)
