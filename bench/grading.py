@@ -161,16 +161,21 @@ def measure_compute(settings, templates: list[str], threads: int, workdir: Path)
     return compute
 
 
-def read_memory(pid: int) -> tuple[int, int]:
-    """(RSS, PSS) of one process in bytes, from /proc/PID/smaps_rollup; (0, 0) when it vanished."""
+def smaps_rollup(pid: int) -> dict[str, int]:
+    """The fields of /proc/PID/smaps_rollup (Rss, Pss, Private_Dirty...) in bytes; {} when it vanished."""
     values = {}
     try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
             key, _, rest = line.partition(":")
-            if key in ("Rss", "Pss"):
-                values[key] = int(rest.split()[0]) * 1024
-    except (OSError, ValueError):
-        return 0, 0
+            values[key] = int(rest.split()[0]) * 1024
+    except (OSError, ValueError, IndexError):
+        return {}
+    return values
+
+
+def read_memory(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of one process in bytes; (0, 0) when it vanished."""
+    values = smaps_rollup(pid)
     return values.get("Rss", 0), values.get("Pss", 0)
 
 

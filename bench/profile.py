@@ -38,9 +38,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from grading import (  # noqa: E402 (bench/grading.py, beside this script)
     ASSIGNMENT,
     BIN,
+    MIB,
     TEMPLATES,
     make_course,
     measure_compute,
+    smaps_rollup,
     usable_cores,
     write_class,
 )
@@ -77,15 +79,10 @@ def role(process: psutil.Process, main_pid: int) -> str:
 
 
 def memory(pid: int) -> tuple[float, float]:
-    """(PSS, USS) of one process in MiB, from /proc/PID/smaps_rollup; (0, 0) when it vanished."""
-    fields = {}
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
-            name, value = line.split()[:2]
-            fields[name] = int(value) / 1024
-    except (OSError, ValueError):
-        return 0.0, 0.0
-    return fields.get("Pss:", 0.0), fields.get("Private_Clean:", 0.0) + fields.get("Private_Dirty:", 0.0)
+    """(PSS, USS) of one process in MiB; (0, 0) when it vanished."""
+    fields = smaps_rollup(pid)
+    private = fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)
+    return fields.get("Pss", 0) / MIB, private / MIB
 
 
 class TreeSampler(threading.Thread):

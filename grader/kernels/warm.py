@@ -54,9 +54,8 @@ CALL_TIMEOUT_S = 30  # a zygote that does not answer this fast is stopped, or fr
 STOP_CHECK_S = 0.25  # how often a call that waits looks whether a kernel stopped its zygote (SIGSTOP)
 
 
-STUDENT_MODULE = (
-    "inkernel.agent"  # what the student's kernels run besides the notebook (the test kernels: runtime)
-)
+# what the student's kernels run besides the notebook (the test kernels run inkernel.runtime)
+STUDENT_MODULE = "inkernel.agent"
 
 
 class ZygoteError(MachineError):
