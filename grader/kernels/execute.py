@@ -146,6 +146,24 @@ class _Client(NotebookClient):
         except Exception:  # noqa: BLE001 (best effort: the kernel may already be gone; the poller reports it)
             pass
 
+    def _update_display_id(self, display_id, msg):
+        """nbclient's, with the cap: an update rewrites every output shown with that display id, in any cell,
+        outside `output`; each cell it rewrites is charged for it, and over the cap gets the notice instead."""
+        targets = self._display_id_map.get(display_id, {})
+        size = len(str(msg.get("content", {}).get("data", "")))
+        over = False
+        for cell_index, indices in targets.items():
+            used = self._output_bytes.get(cell_index, 0) + size * len(indices)
+            self._output_bytes[cell_index] = used
+            over = over or used > self.max_output_bytes
+        if over:
+            notice = f"[saída truncada: mais de {self.max_output_bytes // 1024} KB nesta célula]"
+            msg = {
+                **msg,
+                "content": {**msg.get("content", {}), "data": {"text/plain": notice}, "metadata": {}},
+            }
+        return super()._update_display_id(display_id, msg)
+
     def output(self, outs, msg, display_id, cell_index):
         if msg.get("msg_type") == "error":  # always kept (cut to its first KBs): it is what fails a test cell
             content = msg.get("content", {})
