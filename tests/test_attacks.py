@@ -135,6 +135,25 @@ ATTACKS: dict[str, Attack] = {
     # import torch) varies from run to run, so it may end graded or stuck (then interrupted: error).
     "bomba_fork": Attack("wrong quadrado; then `while True: os.fork()`", 1, status=("graded", "error")),
     "saida_enorme": Attack("wrong quadrado; prints 20 MB", 1),
+    "enxurrada": Attack(
+        "wrong quadrado; then sends 200 000 tiny display_data messages straight through the kernel's session "
+        "(no display machinery: as fast as the socket takes them)",
+        1,
+        limit="limite: mensagens do kernel",
+        status=("error",),
+    ),
+    "mensagem_gigante": Attack(
+        "wrong quadrado; then sends one IOPub message of 120 frames that are one 8 MiB buffer (about 1 GB for "
+        "whoever receives it, 8 MiB for the kernel)",
+        1,
+        limit="limite: mensagens do kernel",
+        status=("error",),
+    ),
+    "exibicao_atualizada": Attack(
+        "wrong quadrado; shows 30 tiny outputs with display ids, then updates each to 12 MB (nbclient rewrites "
+        "an updated output outside the per-cell cap)",
+        1,
+    ),
     "arquivo_1gb": Attack("wrong quadrado; writes a 1 GB file in its working copy and another in /tmp", 1),
     "enche_disco": Attack("wrong quadrado; fills its working copy with 16 MB files (1.25 GB in all)", 1),
     "mata_kernel": Attack(
@@ -489,6 +508,36 @@ PAYLOADS: dict[str, dict[str, str]] = {
         )
     },
     "saida_enorme": _quadrado("saida_enorme", 'for _ in range(200):\n    print("x" * 100_000)\n'),
+    "enxurrada": _quadrado(
+        "enxurrada",
+        (
+            "nucleo = get_ipython().kernel\n"
+            "for _ in range(200_000):\n"
+            "    nucleo.session.send(nucleo.iopub_socket, 'display_data', {'data': {'text/plain': 'x'}, "
+            "'metadata': {}}, parent=nucleo.get_parent())\n"
+        ),
+    ),
+    "mensagem_gigante": _quadrado(
+        "mensagem_gigante",
+        (
+            "nucleo = get_ipython().kernel\n"
+            "bloco = memoryview(bytearray(8 * 2**20))\n"
+            "nucleo.session.send(nucleo.iopub_socket, 'display_data', {'data': {'text/plain': 'x'}, "
+            "'metadata': {}}, parent=nucleo.get_parent(), buffers=[bloco] * 120)\n"
+            "import time\ntime.sleep(5)\n"
+        ),
+    ),
+    "exibicao_atualizada": _quadrado(
+        "exibicao_atualizada",
+        (
+            "from IPython.display import display, update_display\n"
+            "for i in range(30):\n"
+            "    display({'text/plain': 'x'}, raw=True, display_id=f'd{i}')\n"
+            "texto = 'A' * (12 * 2**20)\n"
+            "for i in range(30):\n"
+            "    update_display({'text/plain': texto}, raw=True, display_id=f'd{i}')\n"
+        ),
+    ),
     "arquivo_1gb": _quadrado(
         "arquivo_1gb",
         (
@@ -797,6 +846,7 @@ class Graded:
     listener: socket.socket
     before: set[str]  # every path under ctx.root before grading
     subs_digest: str
+    grader_peak_mib: int  # the grader process's own peak resident memory
 
     def executed(self, student: str) -> str:
         """The executed notebook of `student`, as text (outputs included)."""
@@ -859,6 +909,28 @@ def _our_processes(tmpdir: Path) -> list[str]:
     return found
 
 
+def _run_watching_memory(command: list[str], **kwargs) -> tuple[subprocess.CompletedProcess, int]:
+    """subprocess.run(command, capture_output=True, text=True), and the process's peak resident memory (VmHWM,
+    read while it runs: the last reading before it exits), in MiB."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(command, stdout=out, stderr=err, text=True, **kwargs)
+        peak, deadline = 0, time.monotonic() + 900
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peak = max(peak, int(line.split()[1]) // 1024)
+            except OSError:
+                pass
+            time.sleep(0.2)
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(command, proc.returncode, out.read(), err.read()), peak
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, sandbox_available) -> Graded:
     if not sandbox_available:
@@ -888,7 +960,7 @@ def graded(tmp_path_factory, sandbox_available) -> Graded:
     subs_digest = tree_digest(ctx.subs)
     env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(tmpdir)}
     started = time.monotonic()
-    done = subprocess.run(
+    done, grader_peak = _run_watching_memory(
         [
             sys.executable,
             "-m",
@@ -905,9 +977,6 @@ def graded(tmp_path_factory, sandbox_available) -> Graded:
             "2",
             "--no-progress",
         ],
-        capture_output=True,
-        text=True,
-        timeout=900,
         env=env,
         cwd=ctx.course,
     )
@@ -917,7 +986,14 @@ def graded(tmp_path_factory, sandbox_available) -> Graded:
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     scores = json.loads((ctx.reports / "mini" / "scores.json").read_text())
     yield Graded(
-        ctx, {s["student_id"]: s for s in scores["students"]}, done, seconds, listener, before, subs_digest
+        ctx,
+        {s["student_id"]: s for s in scores["students"]},
+        done,
+        seconds,
+        listener,
+        before,
+        subs_digest,
+        grader_peak,
     )
     listener.close()
     shutil.rmtree(tmpdir, ignore_errors=True)
@@ -1007,6 +1083,24 @@ def _check_output(g: Graded) -> None:
     assert "saída truncada" in g.outputs("saida_enorme", "resposta_quadrado")
 
 
+def _check_flood(g: Graded) -> None:
+    # stopped by its relay (grader/kernels/standalone/relay.py) in the cell that floods, before the tests after it
+    assert "mais de 50.000 mensagens" in g.outputs("enxurrada", "resposta_quadrado")
+    assert "não executada" in g.outputs("enxurrada", "quadrado_valores")
+
+
+def _check_giant_message(g: Graded) -> None:
+    out = g.outputs("mensagem_gigante", "resposta_quadrado")
+    assert "o kernel do aluno mandou uma mensagem" in out, out
+    assert "não executada" in g.outputs("mensagem_gigante", "quadrado_valores")
+
+
+def _check_updated_display(g: Graded) -> None:
+    path = g.ctx.course / "autograded" / "exibicao_atualizada" / "mini" / "mini.ipynb"
+    assert path.stat().st_size < 1024 * 1024
+    assert "saída truncada" in g.outputs("exibicao_atualizada", "resposta_quadrado")
+
+
 def _check_big_file(g: Graded) -> None:
     out = g.outputs("arquivo_1gb", "resposta_quadrado")
     assert "ESCREVEU" not in out and out.count("PAROU") == 2
@@ -1085,6 +1179,9 @@ CHECKS = {
     "memoria_em_filhos": _check_memory_in_children,
     "chaveiro": _check_keyring,
     "saida_enorme": _check_output,
+    "enxurrada": _check_flood,
+    "mensagem_gigante": _check_giant_message,
+    "exibicao_atualizada": _check_updated_display,
     "arquivo_1gb": _check_big_file,
     "enche_disco": _check_disk,
     "vaza_testes": _check_leak,
@@ -1110,6 +1207,13 @@ def test_honest_students_graded_correctly(graded: Graded):
     with Gradebook(graded.ctx.db_url) as gb:
         assert [gb.find_submission("mini", n).score for n in HONEST_RIGHT] == [3.0, 3.0]
         assert gb.find_submission("mini", HONEST_BLANK).score == 0.0
+
+
+def test_the_graders_own_memory_stays_bounded(graded: Graded):
+    """What the students' kernels send is received by their relays, not by the grader: before them, the 1 GB
+    message of mensagem_gigante and exibicao_atualizada's 360 MB of updates were the grader's memory."""
+    print(f"the grader's peak resident memory: {graded.grader_peak_mib} MiB")
+    assert 0 < graded.grader_peak_mib < 600
 
 
 def test_every_submission_graded(graded: Graded):

@@ -45,13 +45,13 @@ from nbformat import NotebookNode
 
 from grader.config import Settings, default
 from grader.errors import MachineError
-from grader.kernels import guard, meter, sandbox, warm
+from grader.kernels import guard, meter, relaying, sandbox, warm
 from grader.model import Status
 from grader.nbmeta import is_test_cell, nbgrader_meta
 
 # What goes wrong inside a kernel is the student's and lands in the result; nbclient and jupyter_client would
 # also log it (tracebacks included) over the instructor's progress bar.
-MEMORY_LIMIT = "memória da submissão"  # the flag of a submission the guard stopped (grader/kernels/guard.py)
+MEMORY_LIMIT = guard.MEMORY_FLAG  # the flag of a submission the guard stopped for its memory
 REPLAY_SOCKET = "r.sock"  # in the channel folder: where T waits for the submission's replay
 TESTS_SOCKET = "t.sock"  # in the channel folder: where T's runtime waits for S's agent
 KERNEL_LOG = logging.getLogger("grader.kernels")
@@ -225,10 +225,12 @@ async def execute_async(
                     gpu=settings.gpu is not None,
                     env=sandbox.kernel_env(workdir, settings.threads, settings.gpu),
                     private_workdir=True,
+                    manager=manager,
                     **paths,
                 )
-                for workdir, paths in zip(
+                for workdir, manager, paths in zip(
                     workdirs,
+                    (relaying.RelayedSandboxedKernelManager, sandbox.SandboxedKernelManager),
                     (
                         {"readonly_paths": [channel, shared]},
                         {"writable_paths": [channel], "readonly_paths": [shared, meter_dir]},
@@ -250,6 +252,8 @@ async def execute_async(
                 settings.limits.submission_memory_mb,
                 lambda: [student_km.provisioner.pid, replay_server.proc.pid],
                 lambda: [replay_server.zygote_pid],
+                student_km.relay_stopped,
+                relaying.MESSAGES_FLAG,
             )
             result = await _run_cells(
                 nb,
@@ -285,7 +289,7 @@ async def _execute_warm(
         _mark_not_run(nb.cells, result.message)
         return result
     started = time.monotonic()
-    student_km = warm.WarmKernelManager(pair.student)
+    student_km = relaying.RelayedWarmKernelManager(pair.student)
     pair.meter.watch(lambda: pair.student.host_pid(student_km.provisioner.pid))
     frame_bytes = settings.transfer_mb * 1024 * 1024
     result = await _run_cells(
@@ -302,6 +306,8 @@ async def _execute_warm(
             settings.limits.submission_memory_mb,
             lambda: [pair.student.proc.pid],
             lambda: [pair.student.zygote_pid],
+            student_km.relay_stopped,
+            relaying.MESSAGES_FLAG,
         ),
     )
     pair.meter.watch(None)
@@ -600,7 +606,7 @@ async def _run_cells(
             "ou limite de memória/processos do corretor)"
         )
         if watched is not None and watched.tripped:
-            result.limits_hit[-1], result.message = MEMORY_LIMIT, watched.tripped
+            result.limits_hit[-1], result.message = watched.flag, watched.tripped
         elif client is clients["tests"]:
             result.message = "o kernel de testes morreu durante a execução"
         code_cells[position][1].outputs.append(error_output("KernelMorreu", result.message))
@@ -620,9 +626,9 @@ async def _run_cells(
             atexit.unregister(each._cleanup_kernel)  # registered by nbclient; left behind when a start failed
             if getattr(each, "kc", None) is not None:
                 each.kc.stop_channels()  # nor does it close its client's sockets (and their zmq context)
-    if watched is not None and watched.tripped and MEMORY_LIMIT not in result.limits_hit:
+    if watched is not None and watched.tripped and watched.flag not in result.limits_hit:
         result.status, result.message = Status.ERROR, watched.tripped  # (it tripped after the last cell)
-        result.limits_hit.append(MEMORY_LIMIT)
+        result.limits_hit.append(watched.flag)
     _mark_not_run([cell for _, cell in code_cells[position:]], result.message or "célula não executada")
     # two kernels count their cells apart ("In [2]" then "In [1]" in the formgrader): one count, in order
     count = 0

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from grader.kernels import meter
 
 INTERVAL_S = 0.2
+MEMORY_FLAG = "memória da submissão"  # the flag of a submission the guard stopped for its memory
 # the longest an exact reading may take: of this thread's CPU (the grader's other threads, busy, only delay it),
 # and of the clock (a notebook's processes take milliseconds)
 EXACT_S = 0.5
@@ -175,11 +176,19 @@ class MemoryGuard:
     the kernel starts after the guard). `tripped` says, once it stopped them, how much they held."""
 
     def __init__(
-        self, limit_mb: int, roots: Callable[[], list[int]], servers: Callable[[], list[int]] = list
+        self,
+        limit_mb: int,
+        roots: Callable[[], list[int]],
+        servers: Callable[[], list[int]] = list,
+        stops: Callable[[], str] = str,
+        stops_flag: str = "",
     ):
         self.limit = limit_mb * _MIB
         self.roots, self.servers = roots, servers
+        # another reason to stop the submission, asked at each reading (the relay's: grader/kernels/relaying.py)
+        self.stops, self.stops_flag = stops, stops_flag
         self.tripped = ""  # Portuguese, for the report
+        self.flag = MEMORY_FLAG  # which limit `tripped` is
         self.peak = 0  # the largest total read (exact where it was read, else the bound), bytes
         self.exact_readings = 0
         # the last exact total, and each process's (start, faults) when it was read
@@ -207,6 +216,11 @@ class MemoryGuard:
                 spared.add(server)
                 server = parents.get(server, 0)
         pids = [pid for pid in descendants(roots, parents) if pid not in spared]
+        reason = self.stops()
+        if reason:
+            self.flag, self.tripped = self.stops_flag, reason
+            self._kill(pids, roots)
+            return True
         # the faults before the memory: what is touched in between counts at the next reading
         faults = {pid: _faults(pid) for pid in pids}
         total = sum(resident(pid) for pid in pids)  # RSS counts a shared page more than once: an upper bound
@@ -236,9 +250,13 @@ class MemoryGuard:
                 f"limite de {self.limit // _MIB} MiB contando mais de uma vez o que dividem, e medir o que "
                 f"dividem levaria mais de {seconds} s"
             )
+        self._kill(pids, roots)
+        return True
+
+    @staticmethod
+    def _kill(pids: list[int], roots: list[int]) -> None:
         for pid in reversed(pids):  # children before their parents
             _kill(pid, set(roots))
-        return True
 
     def _exact(self, pids: list[int], faults: dict[int, tuple[int, int]]) -> tuple[int, bool]:
         """(The PSS sum, True); or (what was read when `EXACT_S` of CPU or `EXACT_WALL_S` passed, False)."""

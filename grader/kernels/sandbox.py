@@ -581,6 +581,7 @@ def make_kernel_manager(
     readonly_paths: Sequence[Path] = (),
     writable_paths: Sequence[Path] = (),
     private_workdir: bool = False,
+    manager: type[SandboxedKernelManager] = SandboxedKernelManager,
 ) -> SandboxedKernelManager:
     """A kernel manager for nbclient: `NotebookClient(nb, km=make_kernel_manager(workdir))`.
 
@@ -594,7 +595,7 @@ def make_kernel_manager(
         reason = unavailable_reason()
         if reason:
             raise RuntimeError(reason)
-    return SandboxedKernelManager(
+    return manager(
         workdir,
         limits,
         sandbox=sandbox,
