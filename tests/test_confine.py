@@ -14,7 +14,7 @@ INKERNEL = Path(__file__).resolve().parents[1] / "grader" / "kernels" / "standal
 
 # Run confined; prints one "name result errno" line per try (result -1 and errno 1: refused with EPERM).
 PROBE = r"""
-import ctypes, os, sys, threading
+import ctypes, os, subprocess, sys, threading
 sys.path.insert(0, sys.argv[1])
 from inkernel import confine
 print("confined", sorted(confine.confine()))
@@ -36,6 +36,24 @@ tried("mq_open", MQ_OPEN, b"recado", 0o102, 0o600, None)
 tried("userfaultfd", USERFAULTFD, 0o2000000 | 1)  # O_CLOEXEC | UFFD_USER_MODE_ONLY
 params = ctypes.create_string_buffer(120)
 tried("io_uring_setup", IO_URING_SETUP, 8, params)
+SETXATTR, UNSHARE, SETNS, CLONE = {"x86_64": (188, 272, 308, 56), "aarch64": (5, 97, 268, 220)}[os.uname().machine]
+import tempfile as _t
+with _t.NamedTemporaryFile() as marked:
+    tried("setxattr", SETXATTR, marked.name.encode(), b"user.recado", b"x" * 64, 64, 0)
+NEWUSER, NEWNS = 0x10000000, 0x00020000
+tried("unshare", UNSHARE, NEWUSER | NEWNS)
+with open(f"/proc/{os.getpid()}/ns/mnt") as own:
+    tried("setns", SETNS, own.fileno(), 0)
+tried("fsopen", 430, b"tmpfs", 0)
+tried("fsmount", 432, -1, 0, 0)
+tried("clone newuser", CLONE, NEWUSER | 17, 0, 0, 0, 0)  # | SIGCHLD; refused, so no child runs this
+ctypes.set_errno(0)
+print("clone3", libc.syscall(435, None, 0), ctypes.get_errno())  # ENOSYS: glibc falls back to clone
+child = os.fork()  # clone without namespaces: allowed
+if child == 0:
+    os._exit(7)
+print("fork", os.waitpid(child, 0)[1] >> 8)
+print("subprocess", subprocess.run([sys.executable, "-c", "print(6 * 7)"], capture_output=True, text=True).stdout.strip())
 import mmap, tempfile
 try:
     mmap.mmap(-1, 4096)  # MAP_SHARED | MAP_ANONYMOUS: its pages outlive what maps them
@@ -77,11 +95,13 @@ def test_the_filter_refuses_every_calling_convention_and_the_hidden_memory_calls
     results = dict(
         line.rsplit(" ", 2)[0:1] + [" ".join(line.rsplit(" ", 2)[1:])]
         for line in lines[1:-1]
-        if not line.startswith(("x32", "i386"))
+        if not line.startswith(("x32", "i386", "clone3", "fork", "subprocess"))
     )
     refused = {name: value for name, value in results.items() if value != "-1 1"}
     assert not refused, refused
     if machine == "x86_64":
         assert "x32 getpid -1 1" in lines
         assert "i386 getpid -1" in lines  # -EPERM, as the i386 convention returns it
+    assert "clone3 -1 38" in lines and "fork 7" in lines and "subprocess 42" in lines
+    assert {"setxattr", "unshare", "setns", "fsopen", "fsmount", "clone newuser"} <= set(results)
     assert lines[-1] == "ok True 16"

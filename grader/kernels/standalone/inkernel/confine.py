@@ -12,7 +12,10 @@ first line (the zygote's kernels and replays, grader/kernels/standalone/zygote.p
   memory that no process maps and no tmpfs caps (memfd_create, System V shmget and msgget, a shared anonymous
   mmap, whose pages stay behind when a process drops them or exits), nor pages that arrive without a page
   fault (userfaultfd's UFFDIO_COPY, io_uring): the grader's bound on a submission's memory reads what its
-  processes hold and the pages they fault in (grader/kernels/guard.py). Only this machine's
+  processes hold and the pages they fault in (grader/kernels/guard.py). Nor a mount or a namespace of its own
+(unshare, setns, clone with a CLONE_NEW* flag, the new mount API: fsopen, fsmount...), where a tmpfs nobody
+sees would hold memory; nor extended attributes (setxattr), which a tmpfs keeps beside its size cap. clone3 is
+refused as not implemented (its flags are out of the filter's reach), and glibc falls back to clone. Only this machine's
   own calling convention: a 32-bit call (int 0x80) or an x32 one would reach the kernel by other numbers that
   the filter does not look at, so every such call is refused.
 - no huge pages to begin with (PR_SET_THP_DISABLE).
@@ -40,12 +43,32 @@ _SYS_LANDLOCK = (
 )  # create_ruleset, add_rule, restrict_self: the same numbers on every architecture
 
 # architecture -> (AUDIT_ARCH, syscall numbers denied: ptrace, process_vm_writev, process_madvise, add_key,
-# request_key, keyctl, mq_open, memfd_create, shmget, msgget, userfaultfd, io_uring_setup; and those whose
-# arguments are looked at: prctl, madvise, mmap)
+# request_key, keyctl, mq_open, memfd_create, shmget, msgget, userfaultfd, io_uring_setup, setxattr, lsetxattr,
+# fsetxattr, unshare, setns; and those whose arguments are looked at: prctl, madvise, mmap, clone)
 _SYSCALLS = {
-    "x86_64": (0xC000003E, (101, 311, 440, 248, 249, 250, 240, 319, 29, 68, 323, 425), 157, 28, 9),
-    "aarch64": (0xC00000B7, (117, 271, 440, 217, 218, 219, 180, 279, 194, 186, 282, 425), 167, 233, 222),
+    "x86_64": (
+        0xC000003E,
+        (101, 311, 440, 248, 249, 250, 240, 319, 29, 68, 323, 425, 188, 189, 190, 272, 308),
+        157,
+        28,
+        9,
+        56,
+    ),
+    "aarch64": (
+        0xC00000B7,
+        (117, 271, 440, 217, 218, 219, 180, 279, 194, 186, 282, 425, 5, 6, 7, 97, 268),
+        167,
+        233,
+        222,
+        220,
+    ),
 }
+# the same numbers on every architecture: open_tree, move_mount, fsopen, fsconfig, fsmount, fspick,
+# mount_setattr, setxattrat, open_tree_attr (the new mount API: a tmpfs of one's own, never attached anywhere)
+_DENIED_EVERYWHERE = (428, 429, 430, 431, 432, 433, 442, 463, 467)
+_CLONE3 = 435  # refused as "not implemented": glibc then falls back to clone, whose flags the filter can read
+# CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET: no namespace of its own
+_CLONE_NAMESPACES = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000
 _MAP_SHARED_ANONYMOUS = 0x01 | 0x20  # MAP_SHARED (MAP_SHARED_VALIDATE has the bit too) | MAP_ANONYMOUS
 _X32_SYSCALL_BIT = 0x40000000  # x86_64's x32 calls: the same AUDIT_ARCH, other numbers (none on aarch64)
 _MADV_HUGEPAGE, _MADV_COLLAPSE = 14, 25
@@ -110,10 +133,11 @@ def _seccomp(libc) -> bool:
     known = _SYSCALLS.get(platform.machine())
     if known is None:
         return False
-    arch, denied, prctl, madvise, mmap = known
+    arch, denied, prctl, madvise, mmap, clone = known
     # BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, BPF_JMP|BPF_JGE|BPF_K, BPF_RET|BPF_K, BPF_ALU|BPF_AND|BPF_K
     ld, jeq, jge, ret, and_ = 0x20, 0x15, 0x35, 0x06, 0x54
     allow, deny = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
+    absent = 0x00050000 | 38  # SECCOMP_RET_ERRNO | ENOSYS
     low_arg = [16 + 8 * i for i in range(6)]  # seccomp_data.args[i], low 32 bits (little-endian)
     # (code, jump if true, jump if false, k), the jumps by label; resolved to offsets below
     labeled = [
@@ -121,18 +145,24 @@ def _seccomp(libc) -> bool:
         (jeq, "number", "deny", arch),  # another calling convention (a 32-bit int 0x80): refused
         ("number", ld, None, None, 0),  # the syscall's number
         (jge, "deny", None, _X32_SYSCALL_BIT),
-        *[(jeq, "deny", None, number) for number in denied],
+        *[(jeq, "deny", None, number) for number in (*denied, *_DENIED_EVERYWHERE)],
+        (jeq, "absent", None, _CLONE3),
+        (jeq, "clone", None, clone),
         (jeq, "prctl", None, prctl),
         (jeq, "mmap", None, mmap),
         (jeq, "madvise", "allow", madvise),
         ("mmap", ld, None, None, low_arg[3]),  # mmap's flags
         (and_, None, None, _MAP_SHARED_ANONYMOUS),
         (jeq, "deny", "allow", _MAP_SHARED_ANONYMOUS),
+        ("clone", ld, None, None, low_arg[0]),  # clone's flags
+        (and_, None, None, _CLONE_NAMESPACES),
+        (jeq, "allow", "deny", 0),
         ("prctl", ld, None, None, low_arg[0]),  # prctl's option
         (jeq, "deny", "allow", _PR_SET_THP_DISABLE),
         ("madvise", ld, None, None, low_arg[2]),  # madvise's advice
         (jeq, "deny", None, _MADV_HUGEPAGE),
         (jeq, "deny", "allow", _MADV_COLLAPSE),
+        ("absent", ret, None, None, absent),
         ("deny", ret, None, None, deny),
         ("allow", ret, None, None, allow),
     ]
