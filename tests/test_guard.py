@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+
+import pytest
 
 from grader.kernels import guard
 
@@ -263,3 +266,39 @@ def test_a_busy_grader_does_not_make_a_submission_unmeasurable():
         stop_spinning.set()
         spinner.join()
         stop(launcher)
+
+
+FILES_IN_OWN_TMPFS = (  # a mount namespace of its own (as a sandbox has), its /tmp a 1 MiB tmpfs of empty files
+    "mount -t tmpfs -o size=1M none /tmp && "
+    f"{sys.executable} -c \"import os\nfor i in range(150000):\n    os.close(os.open(f'/tmp/{{i}}', os.O_CREAT))\" "
+    "&& echo pronto && exec sleep 60"
+)
+
+
+def test_files_in_a_tmpfs_of_the_submissions_own_count_and_the_machines_do_not():
+    """150 000 empty files in a 1 MiB tmpfs hold ~150 MB of the machine that no process shows: they count,
+    1 KiB each (what tmpfs charges), read through /proc/PID/root. A tmpfs of this machine's (where this test's
+    process writes) is not the submission's."""
+    if not shutil.which("unshare"):
+        pytest.skip("sem unshare")
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", "import subprocess, sys; subprocess.run(sys.argv[1:])"]
+        + ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", FILES_IN_OWN_TMPFS],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        line = launcher.stdout.readline()
+        if line != b"pronto\n":
+            pytest.skip(f"sem namespace de montagem próprio: {launcher.stderr.read(300)!r}")
+        pids = guard.descendants([launcher.pid])
+        held = guard.sandbox_files(pids)
+        assert 150_000 * 1024 <= held < 160_000 * 1024, held
+        assert guard.sandbox_files([os.getpid()]) == 0  # this machine's own /tmp, /dev/shm
+        watch = guard.MemoryGuard(100, lambda: [launcher.pid])
+        assert watch.check()
+        assert "MiB em arquivos (/tmp, /dev/shm e a pasta de trabalho) juntos" in watch.tripped, watch.tripped
+        assert launcher.wait(10) is not None
+    finally:
+        launcher.kill()
+        launcher.wait()

@@ -12,7 +12,7 @@ from dataclasses import replace
 import nbformat
 import pytest
 
-from grader.kernels import warm
+from grader.kernels import guard, warm
 from grader.kernels.execute import ExecutionSettings, execute_async
 from grader.kernels.sandbox import Limits, unavailable_reason
 from grader.kernels.warm import warm_key
@@ -452,3 +452,40 @@ def test_the_servers_stderr_carries_nothing_to_the_next_submission(settings):
     outputs = [first.notebook.cells[0].outputs, second.notebook.cells[0].outputs]
     assert printed[0].endswith("escreveu\n") and printed[1] == "False\n", outputs  # (its own pipes echo it)
     assert "SEGREDO" not in last_words  # nor does it reach the next student's error messages
+
+
+def test_files_in_the_sandbox_count_toward_the_submissions_memory(settings):
+    """Empty files cost the machine memory (tmpfs charges each one, whatever its size) that no process shows: a
+    kernel that makes 400 000 of them in its /tmp, under every size cap, is stopped like one that allocates.
+    Without the sandbox /tmp is this machine's, not the submission's, and nothing is counted."""
+    if not settings.use_sandbox:
+        pytest.skip("sem o sandbox, /tmp é da máquina")
+    settings = replace(settings, limits=replace(settings.limits, submission_memory_mb=512))
+    filler = notebook(
+        [
+            "import os\nfor i in range(400_000):\n    os.close(os.open(f'/tmp/{i}', os.O_CREAT | os.O_WRONLY))\n"
+            "print('feito')\nimport time\ntime.sleep(30)",
+            "print('não devia chegar aqui')",
+        ]
+    )
+
+    async def scenario():
+        pair = warm.Pair(warm_key(settings))
+        try:
+            stopped = await execute_async(filler, settings, pair)
+            after = await execute_async(
+                notebook(["import os\nprint(sum(name.isdigit() for name in os.listdir('/tmp')))"]),
+                settings,
+                pair,
+            )
+        finally:
+            pair.stop()
+        return stopped, after
+
+    stopped, after = asyncio.run(scenario())
+    assert stopped.status == Status.ERROR and stopped.limits_hit == [guard.MEMORY_FLAG], stopped
+    assert "em arquivos (/tmp, /dev/shm e a pasta de trabalho)" in stopped.message, stopped.message
+    assert "não devia chegar aqui" not in stdout(stopped.notebook.cells[1])
+    assert (
+        after.status == Status.GRADED and stdout(after.notebook.cells[0]) == "0\n"
+    )  # the reset emptied /tmp

@@ -18,14 +18,17 @@ only by pages touched for the first time, a copy-on-write included: the last exa
 since is an upper bound (a fork, an exit, a page freed never raise it). An exact reading is itself a window in
 which memory can come and go unseen, so it may take at most `EXACT_S`: a submission whose processes take longer
 to read (hundreds of forks, each mapping gigabytes, while their RSS passes the limit: nothing a notebook of
-the course does) is stopped as unmeasurable, and the message says so. What the bound leaves out: files in the sandbox's tmpfs that no process
-maps (/tmp, /dev/shm and the working directory, capped at `Limits.tmp_mb` each), the Linux kernel's own memory
-on the processes' behalf (socket and pipe buffers), and what a process allocates between two readings.
+the course does) is stopped as unmeasurable, and the message says so. The files of the sandbox's own tmpfs
+(/tmp, /dev/shm and the working directory: memory of the machine, mapped or not) count too, with what tmpfs
+charges per file (`sandbox_files`), so a million empty files are not free. What the bound leaves out: the
+Linux kernel's own memory on the processes' behalf (socket and pipe buffers, page tables), and what a process
+allocates between two readings.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 import time
@@ -83,6 +86,63 @@ def descendants(roots: list[int], parents: dict[int, int] | None = None) -> list
             found.append(child)
             stack.append(child)
     return found
+
+
+_host_mounts: tuple[float, set[str]] = (0.0, set())
+
+
+def _host_tmpfs() -> set[str]:
+    """The devices of this machine's own tmpfs (read again every 10 s): a sandbox that binds one of them in (the
+    channel's folder) does not make it the submission's."""
+    global _host_mounts
+    when, devices = _host_mounts
+    if time.monotonic() - when > 10:
+        devices = {dev for dev, _, fstype in _mounts("self") if fstype == "tmpfs"}
+        _host_mounts = (time.monotonic(), devices)
+    return devices
+
+
+def _mounts(pid: int | str) -> list[tuple[str, str, str]]:
+    """(device, mount point, filesystem type) of each mount `pid` sees (/proc/PID/mountinfo)."""
+    found = []
+    with open(f"/proc/{pid}/mountinfo", encoding="utf-8", errors="replace") as table:
+        for line in table:
+            fields = line.split()
+            try:
+                fstype = fields[fields.index("-") + 1]
+            except (ValueError, IndexError):
+                continue
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+            found.append((fields[2], point, fstype))
+    return found
+
+
+def sandbox_files(pids: list[int]) -> int:
+    """Bytes held by the files of the tmpfs that `pids` see and this machine does not (the sandbox's /tmp,
+    /dev/shm and working directory): their blocks, and 1 KiB per inode (the budget tmpfs charges a file, or its
+    extended attributes, whatever its size). Read through /proc/PID/root, from one process of each mount
+    namespace that lets us (a kernel or a replay; not the zygote, which is not dumpable)."""
+    host, seen_namespaces, seen_devices, held = _host_tmpfs(), set(), set(), 0
+    for pid in pids:
+        try:
+            namespace = os.readlink(f"/proc/{pid}/ns/mnt")
+            if namespace in seen_namespaces:
+                continue
+            mounts = _mounts(pid)
+        except OSError:
+            continue
+        for device, point, fstype in mounts:
+            if fstype != "tmpfs" or device in host or device in seen_devices:
+                continue
+            try:
+                usage = os.statvfs(f"/proc/{pid}/root{point}")
+            except OSError:
+                break  # not through this process: another of the namespace may do
+            seen_devices.add(device)
+            held += (usage.f_blocks - usage.f_bfree) * usage.f_frsize + (usage.f_files - usage.f_ffree) * 1024
+        else:
+            seen_namespaces.add(namespace)
+    return held
 
 
 def _statm_rss(folder: str) -> int:
@@ -221,10 +281,12 @@ class MemoryGuard:
             self.flag, self.tripped = self.stops_flag, reason
             self._kill(pids, roots)
             return True
+        files = sandbox_files(pids)
+        limit = self.limit - files  # what the processes may hold beside the files
         # the faults before the memory: what is touched in between counts at the next reading
         faults = {pid: _faults(pid) for pid in pids}
         total = sum(resident(pid) for pid in pids)  # RSS counts a shared page more than once: an upper bound
-        if total > self.limit and self._base is not None:
+        if total > limit and self._base is not None:
             base, then = self._base
             grown = 0
             for pid, (start, count) in faults.items():
@@ -232,8 +294,9 @@ class MemoryGuard:
                 grown += count - before[1] if before and before[0] == start and count >= before[1] else count
             total = min(total, base + _PAGE * grown)
         measured = True
-        if total > self.limit:  # neither bound settles it: the exact sum does
+        if total > limit:  # neither bound settles it: the exact sum does
             total, measured = self._exact(pids, faults)
+        total += files
         self.peak = max(self.peak, total)
         if measured and total <= self.limit:
             return False
@@ -241,7 +304,12 @@ class MemoryGuard:
         if measured:
             self.tripped = (
                 f"a submissão passou do limite de memória: {total // _MIB} MiB em {len(pids)} processo(s) "
-                f"juntos, e o limite é {self.limit // _MIB} MiB"
+                + (
+                    f"e {files // _MIB} MiB em arquivos (/tmp, /dev/shm e a pasta de trabalho) "
+                    if files > _MIB
+                    else ""
+                )
+                + f"juntos, e o limite é {self.limit // _MIB} MiB"
             )
         else:
             seconds = f"{EXACT_S:g}".replace(".", ",")
