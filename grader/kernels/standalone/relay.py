@@ -35,7 +35,10 @@ from zmq.utils.monitor import recv_monitor_message  # noqa: E402
 MESSAGE_BYTES = 16 * 1024 * 1024  # one message from the kernel, all frames together
 MESSAGE_FRAMES = 64  # a Jupyter message has 6 frames plus its buffers (ipywidgets' are a handful)
 TOTAL_MESSAGES = 50_000  # from the kernel, for the whole submission (an honest notebook sends a few hundred)
-TOTAL_BYTES = 512 * 1024 * 1024  # from the kernel, for the whole submission, dropped output included
+# from the kernel, for the whole submission, dropped output included (an honest notebook sends about 1 MB): also
+# the most the grader can hold of one submission's messages that nobody reads (a channel the kernel writes to
+# unasked, a reply queued while the grader waits on the test kernel)
+TOTAL_BYTES = 128 * 1024 * 1024
 DEFAULT_LIMITS = {
     "message_bytes": MESSAGE_BYTES,
     "message_frames": MESSAGE_FRAMES,
