@@ -200,3 +200,24 @@ def test_the_kernels_exit_is_not_a_reason(kernel, client):
         assert _stopped(relay) == ""
     finally:
         relay.stop()
+
+
+def test_a_kernel_that_stops_reading_stops_it_instead_of_blocking_it(kernel, client):
+    """The relay never waits on the kernel: with the kernel's shell queue full (it reads nothing), the next
+    request stops it, with the reason, rather than leaving it blocked with every other channel."""
+    kernel.sockets["shell"].close(0)
+    stuck = kernel.context.socket(zmq.ROUTER)
+    stuck.rcvhwm = 1
+    stuck.bind(f"ipc://{kernel.folder}/k-1")  # the shell again, never read
+    kernel.sockets["shell"] = stuck
+    relay = relaying.Relay(kernel.info)
+    try:
+        shell = _connect(client, relay, "shell", zmq.DEALER)
+        shell.sndhwm = 0
+        for _ in range(400):
+            shell.send_multipart(_message("execute_request", (b"x" * 100_000,)))
+            if relay.proc.poll() is not None:
+                break
+        assert _stopped(relay) == "o kernel do aluno deixou de receber as mensagens do corretor"
+    finally:
+        relay.stop()

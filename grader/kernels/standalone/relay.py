@@ -166,8 +166,12 @@ class Relay:
 
     def _from_grader(self, channel: str) -> None:
         frames = self.grader_side[channel].recv_multipart(copy=False)
-        if channel != "iopub":  # (the grader's SUB sends only its subscription, which our SUB already made)
-            self.kernel_side[channel].send_multipart(frames, copy=False)
+        if channel == "iopub":  # (the grader's SUB sends only its subscription, which our SUB already made)
+            return
+        try:  # never waiting: a kernel that stops reading its sockets must not stop the relay
+            self.kernel_side[channel].send_multipart(frames, copy=False, flags=zmq.NOBLOCK)
+        except zmq.Again:
+            raise Stopped("o kernel do aluno deixou de receber as mensagens do corretor") from None
 
     def _connection(self, monitor: zmq.Socket) -> None:
         event = recv_monitor_message(monitor)["event"]
