@@ -88,8 +88,11 @@ class Relay:
             return self._reason or ""
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
+        self.stopped()  # a reason it gave stays; one it did not give is not made up from our kill
+        with self._lock:
+            if self._reason is None:
+                self._reason = ""
+                self.proc.kill()
         self.proc.wait()
         for pipe in (self.proc.stdin, self.proc.stdout):
             pipe.close()
