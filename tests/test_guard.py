@@ -268,14 +268,14 @@ def test_a_busy_grader_does_not_make_a_submission_unmeasurable():
         stop(launcher)
 
 
-FILES_IN_OWN_TMPFS = (  # a mount namespace of its own (as a sandbox has), its /tmp a 1 MiB tmpfs of empty files
-    "mount -t tmpfs -o size=1M none /tmp && "
-    f"{sys.executable} -c \"import os\nfor i in range(150000):\n    os.close(os.open(f'/tmp/{{i}}', os.O_CREAT))\" "
-    "&& echo pronto && exec sleep 60"
+FILES_IN_OWN_TMPFS = (  # a mount namespace of its own (as a sandbox has), with a 1 MiB tmpfs of empty files at $1
+    'mount -t tmpfs -o size=1M none "$1" && '
+    f"{sys.executable} -c \"import os, sys\nfor i in range(150000):\n    os.close(os.open(f'{{sys.argv[1]}}/{{i}}', "
+    'os.O_CREAT))" "$1" && echo pronto && exec sleep 60'
 )
 
 
-def test_files_in_a_tmpfs_of_the_submissions_own_count_and_the_machines_do_not():
+def test_files_in_a_tmpfs_of_the_submissions_own_count_and_the_machines_do_not(tmp_path):
     """150 000 empty files in a 1 MiB tmpfs hold ~150 MB of the machine that no process shows: they count,
     1 KiB each (what tmpfs charges), read through /proc/PID/root. A tmpfs of this machine's (where this test's
     process writes) is not the submission's."""
@@ -283,7 +283,17 @@ def test_files_in_a_tmpfs_of_the_submissions_own_count_and_the_machines_do_not()
         pytest.skip("sem unshare")
     launcher = subprocess.Popen(
         [sys.executable, "-c", "import subprocess, sys; subprocess.run(sys.argv[1:])"]
-        + ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", FILES_IN_OWN_TMPFS],
+        + [
+            "unshare",
+            "--user",
+            "--map-root-user",
+            "--mount",
+            "sh",
+            "-c",
+            FILES_IN_OWN_TMPFS,
+            "sh",
+            str(tmp_path),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
