@@ -149,6 +149,21 @@ ATTACKS: dict[str, Attack] = {
         limit="limite: mensagens do kernel",
         status=("error",),
     ),
+    "metadados_gigantes": Attack(
+        "wrong quadrado; shows 30 outputs with display ids, then updates each with 1.8 MB of metadata that is "
+        "nested lists (about 70 MB each once parsed)",
+        1,
+    ),
+    "estado_de_widget": Attack(
+        "wrong quadrado; opens 30 comms whose state is 1.8 MB of nested lists (nbclient keeps every widget's "
+        "state)",
+        1,
+    ),
+    "erros_em_massa": Attack(
+        "wrong quadrado; sends 90 error messages whose name is 1.2 MB of text with one emoji (4 bytes a "
+        "character once parsed)",
+        1,
+    ),
     "exibicao_atualizada": Attack(
         "wrong quadrado; shows 30 tiny outputs with display ids, then updates each to 3 MB (nbclient rewrites "
         "an updated output outside the per-cell cap)",
@@ -525,6 +540,35 @@ PAYLOADS: dict[str, dict[str, str]] = {
             "nucleo.session.send(nucleo.iopub_socket, 'display_data', {'data': {'text/plain': 'x'}, "
             "'metadata': {}}, parent=nucleo.get_parent(), buffers=[bloco] * 120)\n"
             "import time\ntime.sleep(5)\n"
+        ),
+    ),
+    "metadados_gigantes": _quadrado(
+        "metadados_gigantes",
+        (
+            "from IPython.display import display, update_display\n"
+            "aninhado = [[[0]]] * 200_000\n"
+            "for i in range(30):\n"
+            "    display({'text/plain': 'x'}, raw=True, display_id=f'm{i}')\n"
+            "for i in range(30):\n"
+            "    update_display({'text/plain': 'y'}, raw=True, display_id=f'm{i}', metadata={'m': aninhado})\n"
+        ),
+    ),
+    "estado_de_widget": _quadrado(
+        "estado_de_widget",
+        (
+            "from comm import create_comm\n"
+            "aninhado = [[[0]]] * 200_000\n"
+            "canais = [create_comm(target_name=f'w{i}', data={'state': {'s': aninhado}}) for i in range(30)]\n"
+        ),
+    ),
+    "erros_em_massa": _quadrado(
+        "erros_em_massa",
+        (
+            "nucleo = get_ipython().kernel\n"
+            "nome = 'E' * (1200 * 1024) + '\\U0001F600'\n"
+            "for _ in range(90):\n"
+            "    nucleo.session.send(nucleo.iopub_socket, 'error', {'ename': nome, 'evalue': '', 'traceback': []}, "
+            "parent=nucleo.get_parent())\n"
         ),
     ),
     "exibicao_atualizada": _quadrado(
@@ -1095,6 +1139,19 @@ def _check_giant_message(g: Graded) -> None:
     assert "não executada" in g.outputs("mensagem_gigante", "quadrado_valores")
 
 
+def _check_small_notebook(g: Graded) -> None:
+    """What the kernel sent beside its cells' output (metadata, widget state, error messages) is not kept: the
+    graded notebook stays small (and the grader's memory: test_the_graders_own_memory_stays_bounded)."""
+    for attack in ("metadados_gigantes", "estado_de_widget", "erros_em_massa"):
+        path = g.ctx.course / "autograded" / attack / "mini" / "mini.ipynb"
+        assert path.stat().st_size < 1024 * 1024, (attack, path.stat().st_size)
+    errors = [
+        o for o in json.loads(g.outputs("erros_em_massa", "resposta_quadrado")) if o["output_type"] == "error"
+    ]
+    assert errors and all(len(o["ename"]) == 200 for o in errors)  # cut, and kept only within the cell's cap
+    assert len(json.dumps(errors)) < 2 * LIMITS["MAX_OUTPUT_KB"] * 1024
+
+
 def _check_updated_display(g: Graded) -> None:
     path = g.ctx.course / "autograded" / "exibicao_atualizada" / "mini" / "mini.ipynb"
     assert path.stat().st_size < 1024 * 1024
@@ -1182,6 +1239,9 @@ CHECKS = {
     "enxurrada": _check_flood,
     "mensagem_gigante": _check_giant_message,
     "exibicao_atualizada": _check_updated_display,
+    "metadados_gigantes": _check_small_notebook,
+    "estado_de_widget": _check_small_notebook,
+    "erros_em_massa": _check_small_notebook,
     "arquivo_1gb": _check_big_file,
     "enche_disco": _check_disk,
     "vaza_testes": _check_leak,
@@ -1210,9 +1270,10 @@ def test_honest_students_graded_correctly(graded: Graded):
 
 
 def test_the_graders_own_memory_stays_bounded(graded: Graded):
-    """What the students' kernels send is received by their relays, not by the grader: before them, the 1 GB
-    message of mensagem_gigante (2456 MiB of the grader's, measured) and exibicao_atualizada's 90 MB of updates
-    were the grader's memory."""
+    """What the students' kernels send is received by their relays, not by the grader, and the grader keeps
+    only what fits the output cap: before them, the 1 GB message of mensagem_gigante (2456 MiB of the
+    grader's, measured), exibicao_atualizada's 90 MB of updates, and the nested lists of metadados_gigantes and
+    estado_de_widget (about 2 GB each once parsed) were the grader's memory."""
     print(f"the grader's peak resident memory: {graded.grader_peak_mib} MiB")
     assert 0 < graded.grader_peak_mib < 600
 

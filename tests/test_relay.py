@@ -150,7 +150,7 @@ def test_a_reply_of_too_many_frames_stops_it(kernel, client):
         identities = frames[: frames.index(DELIMITER)]
         kernel.sockets["shell"].send_multipart([*identities, *_message("kernel_info_reply", (b"x",) * 100)])
         reason = _stopped(relay)
-        assert "de 0 KiB em 107 partes (o limite é 16 MiB em 64 partes)" in reason, reason  # (+ who asked)
+        assert "de 0 KiB em 107 partes (o limite é 2 MiB em 64 partes)" in reason, reason  # (+ who asked)
         assert not shell.poll(200)
     finally:
         relay.stop()

@@ -104,6 +104,9 @@ def error_output(ename: str, evalue: str) -> NotebookNode:
     return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
+NOTEBOOK_OUTPUT_CAPS = 32  # the notebook's output, all cells together: this many cells' caps
+
+
 class _Client(NotebookClient):
     """nbclient with two things it lacks: a record of which cell timed out, and a cap on kept output."""
 
@@ -112,6 +115,7 @@ class _Client(NotebookClient):
         self.max_output_bytes = max_output_bytes
         self.timed_out = False
         self._output_bytes: dict[int, int] = {}
+        self._notebook_bytes = 0
 
     @asynccontextmanager
     async def async_setup_kernel(self, **kwargs):
@@ -146,52 +150,84 @@ class _Client(NotebookClient):
         except Exception:  # noqa: BLE001 (best effort: the kernel may already be gone; the poller reports it)
             pass
 
+    def handle_comm_msg(self, outs, msg, cell_index):
+        """Widgets are not kept in a graded notebook: nbclient would keep every widget's state, of any size,
+        for the whole notebook, outside any cap."""
+
+    def _charge(self, cell_index: int, size: int) -> bool:
+        """Charge `size` to the cell (and to the notebook); whether the cell is now over its cap (or the notebook
+        over `NOTEBOOK_OUTPUT_CAPS` cells' worth)."""
+        used = self._output_bytes.get(cell_index, 0) + size
+        self._output_bytes[cell_index] = used
+        self._notebook_bytes += size
+        return (
+            used > self.max_output_bytes
+            or self._notebook_bytes > NOTEBOOK_OUTPUT_CAPS * self.max_output_bytes
+        )
+
     def _update_display_id(self, display_id, msg):
         """nbclient's, with the cap: an update rewrites every output shown with that display id, in any cell,
         outside `output`; each cell it rewrites is charged for it, and over the cap gets the notice instead."""
-        targets = self._display_id_map.get(display_id, {})
-        size = len(str(msg.get("content", {}).get("data", "")))
+        content = _compact(msg.get("content", {}))
+        size = len(str(content))
         over = False
-        for cell_index, indices in targets.items():
-            used = self._output_bytes.get(cell_index, 0) + size * len(indices)
-            self._output_bytes[cell_index] = used
-            over = over or used > self.max_output_bytes
+        for cell_index, indices in self._display_id_map.get(display_id, {}).items():
+            over = self._charge(cell_index, size * len(indices)) or over
         if over:
             notice = f"[saída truncada: mais de {self.max_output_bytes // 1024} KB nesta célula]"
-            msg = {
-                **msg,
-                "content": {**msg.get("content", {}), "data": {"text/plain": notice}, "metadata": {}},
-            }
-        return super()._update_display_id(display_id, msg)
+            content = {**content, "data": {"text/plain": notice}, "metadata": {}}
+        return super()._update_display_id(display_id, {**msg, "content": content})
 
     def output(self, outs, msg, display_id, cell_index):
-        if msg.get("msg_type") == "error":  # always kept (cut to its first KBs): it is what fails a test cell
-            content = msg.get("content", {})
-            msg = {
-                **msg,
-                "content": {
-                    **content,
-                    "evalue": str(content.get("evalue", ""))[:4000],
-                    "traceback": [str(line)[:4000] for line in content.get("traceback", [])[-20:]],
-                },
+        content = _compact(msg.get("content", {}))
+        if msg.get("msg_type") == "error":  # cut to its first KBs; a cell's first error is always kept: it is
+            content = {  # what fails a test cell
+                **content,
+                "ename": str(content.get("ename", ""))[:200],
+                "evalue": str(content.get("evalue", ""))[:4000],
+                "traceback": [str(line)[:4000] for line in content.get("traceback", [])[-20:]],
             }
-            return super().output(outs, msg, display_id, cell_index)
-        size = len(str(msg.get("content", "")))
+            over = self._charge(cell_index, len(str(content)))
+            if over and any(o.get("output_type") == "error" for o in outs):
+                return None
+            return super().output(outs, {**msg, "content": content}, display_id, cell_index)
+        msg = {**msg, "content": content}
+        size = len(str(content))
         used = self._output_bytes.get(cell_index, 0)
-        self._output_bytes[cell_index] = used + size
-        if used + size <= self.max_output_bytes:
+        if not self._charge(cell_index, size):
             return super().output(outs, msg, display_id, cell_index)
-        if used > self.max_output_bytes:
+        if used > self.max_output_bytes or any(o.get("text") == self._notice for o in outs):
             return None  # already cut: the rest of the cell's output is dropped
-        content = msg.get("content", {})
         if msg.get("msg_type") == "stream" and content.get("name") == "stdout":
             # keep what fits of the text, then say it was cut (never on stderr: that would fail a test cell)
             room = max(0, self.max_output_bytes - used - 200)
-            msg = {**msg, "content": {**content, "text": content.get("text", "")[:room]}}
+            msg = {**msg, "content": {**content, "text": str(content.get("text", ""))[:room]}}
             super().output(outs, msg, display_id, cell_index)
-        notice = f"\n[saída truncada: mais de {self.max_output_bytes // 1024} KB nesta célula]\n"
-        outs.append(nbformat.v4.new_output("stream", name="stdout", text=notice))
+        outs.append(nbformat.v4.new_output("stream", name="stdout", text=self._notice))
         return None
+
+    @property
+    def _notice(self) -> str:
+        return f"\n[saída truncada: mais de {self.max_output_bytes // 1024} KB nesta célula]\n"
+
+
+def _compact(content: dict) -> dict:
+    """An output's content as the graded notebook keeps it: each `data` entry as text (a JSON entry, which could
+    be nested lists that weigh forty times their text once parsed, is dropped), and `metadata` only when small."""
+    if not isinstance(content, dict):
+        return {}
+    compact = dict(content)
+    if "data" in content:
+        data = content["data"] if isinstance(content["data"], dict) else {}
+        compact["data"] = {
+            str(mime): value if isinstance(value, str) else "".join(value)
+            for mime, value in data.items()
+            if isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+        }
+    if "metadata" in content:
+        metadata = content["metadata"]
+        compact["metadata"] = metadata if isinstance(metadata, dict) and len(str(metadata)) <= 1024 else {}
+    return compact
 
 
 async def execute_async(
@@ -239,6 +275,7 @@ async def execute_async(
                 )
             ]
             student_km = kernels[0]
+            student_km.relay_limits = relaying.limits_for(settings.max_output_kb)
             memory.watch(lambda: meter.kernel_pid(student_km.provisioner.pid))
             # the replay comes from a kernel server of its own, started now (its imports take seconds)
             replay_server = warm.ForkServer(
@@ -290,6 +327,7 @@ async def _execute_warm(
         return result
     started = time.monotonic()
     student_km = relaying.RelayedWarmKernelManager(pair.student)
+    student_km.relay_limits = relaying.limits_for(settings.max_output_kb)
     pair.meter.watch(lambda: pair.student.host_pid(student_km.provisioner.pid))
     frame_bytes = settings.transfer_mb * 1024 * 1024
     result = await _run_cells(

@@ -31,6 +31,13 @@ START_TIMEOUT_S = 10
 MESSAGES_FLAG = "mensagens do kernel"  # the flag of a submission whose relay stopped it
 
 
+def limits_for(max_output_kb: int) -> dict[str, int]:
+    """The relay's bounds for a notebook whose cells keep `max_output_kb` each: one message may carry four cells'
+    worth (2 MiB at least); more is cut in the graded notebook anyway, and every MiB of JSON the grader parses
+    can weigh forty once parsed (nested lists)."""
+    return {"message_bytes": max(2 * 1024 * 1024, 4 * max_output_kb * 1024)}
+
+
 def _text(key: bytes | str) -> str:
     return key.decode() if isinstance(key, bytes) else str(key)
 
@@ -104,11 +111,12 @@ class Relayed:
     sockets instead of the kernel's (the connection file the kernel read keeps its own)."""
 
     relay: Relay | None = None
+    relay_limits: dict[str, int] | None = None  # (`limits_for`)
     _kernel_address: dict[str, Any] | None = None
 
     async def _async_post_start_kernel(self, **kw: Any) -> None:
         info = self.get_connection_info()
-        self.relay = await asyncio.to_thread(Relay, info)  # (~0.1 s: its interpreter and pyzmq)
+        self.relay = await asyncio.to_thread(Relay, info, self.relay_limits)  # (~0.07 s: Python and pyzmq)
         self._kernel_address = {key: info[key] for key in ("ip", *PORTS)}
         self.ip = self.relay.ip
         for key, port in self.relay.ports.items():
