@@ -49,6 +49,14 @@ tried("fsmount", 432, -1, 0, 0)
 tried("clone newuser", CLONE, NEWUSER | 17, 0, 0, 0, 0)  # | SIGCHLD; refused, so no child runs this
 ctypes.set_errno(0)
 print("clone3", libc.syscall(435, None, 0), ctypes.get_errno())  # ENOSYS: glibc falls back to clone
+import socket
+pair = socket.socketpair()
+try:
+    pair[0].setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+    print("so_sndbuf allowed")
+except PermissionError as error:
+    print("so_sndbuf", -1, error.errno)
+pair[0].setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)  # any other option: allowed
 child = os.fork()  # clone without namespaces: allowed
 if child == 0:
     os._exit(7)
@@ -103,5 +111,5 @@ def test_the_filter_refuses_every_calling_convention_and_the_hidden_memory_calls
         assert "x32 getpid -1 1" in lines
         assert "i386 getpid -1" in lines  # -EPERM, as the i386 convention returns it
     assert "clone3 -1 38" in lines and "fork 7" in lines and "subprocess 42" in lines
-    assert {"setxattr", "unshare", "setns", "fsopen", "fsmount", "clone newuser"} <= set(results)
+    assert {"setxattr", "unshare", "setns", "fsopen", "fsmount", "clone newuser", "so_sndbuf"} <= set(results)
     assert lines[-1] == "ok True 16"

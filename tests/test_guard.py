@@ -307,7 +307,7 @@ def test_files_in_a_tmpfs_of_the_submissions_own_count_and_the_machines_do_not(t
         assert guard.sandbox_files([os.getpid()]) == 0  # this machine's own /tmp, /dev/shm
         watch = guard.MemoryGuard(100, lambda: [launcher.pid])
         assert watch.check()
-        assert "MiB em arquivos (/tmp, /dev/shm e a pasta de trabalho) juntos" in watch.tripped, watch.tripped
+        assert "MiB em arquivos (/tmp, /dev/shm e a pasta de trabalho) e sockets do sandbox)" in watch.tripped
         assert launcher.wait(10) is not None
     finally:
         launcher.kill()

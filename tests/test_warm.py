@@ -489,3 +489,35 @@ def test_files_in_the_sandbox_count_toward_the_submissions_memory(settings):
     assert (
         after.status == Status.GRADED and stdout(after.notebook.cells[0]) == "0\n"
     )  # the reset emptied /tmp
+
+
+def test_sockets_in_the_sandbox_count_toward_the_submissions_memory(settings):
+    """A socket's buffers are the machine's memory, in no process's: each socket of the sandbox counts for the
+    most it may hold (the machine's default buffer; seccomp refuses a larger one). 2500 socket pairs, filled or
+    not, may hold 1 GB, over a limit of 768 MB."""
+    if not settings.use_sandbox:
+        pytest.skip("sem o sandbox, a rede é a da máquina")
+    settings = replace(settings, limits=replace(settings.limits, submission_memory_mb=768))
+    holder = notebook(
+        [
+            "import socket, time\npares = [socket.socketpair() for _ in range(2500)]\nprint('feito')\ntime.sleep(30)",
+            "print('não devia chegar aqui')",
+        ]
+    )
+    honest = notebook(["import os\nprint(sum(1 for _ in open('/proc/self/net/unix')) - 1)"])
+
+    async def scenario():
+        pair = warm.Pair(warm_key(settings))
+        try:
+            before = await execute_async(honest, settings, pair)
+            stopped = await execute_async(holder, settings, pair)
+        finally:
+            pair.stop()
+        return before, stopped
+
+    before, stopped = asyncio.run(scenario())
+    sockets = int(stdout(before.notebook.cells[0]))
+    assert before.status == Status.GRADED and sockets < 100, sockets  # what an honest kernel's sandbox has
+    assert stopped.status == Status.ERROR and stopped.limits_hit == [guard.MEMORY_FLAG], stopped
+    assert "e sockets do sandbox" in stopped.message, stopped.message
+    assert "não devia chegar aqui" not in stdout(stopped.notebook.cells[1])

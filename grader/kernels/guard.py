@@ -33,6 +33,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from grader.kernels import meter
 
@@ -143,6 +144,41 @@ def sandbox_files(pids: list[int]) -> int:
         else:
             seen_namespaces.add(namespace)
     return held
+
+
+def _socket_default() -> int:
+    try:
+        return max(int(Path(f"/proc/sys/net/core/{name}_default").read_text()) for name in ("wmem", "rmem"))
+    except (OSError, ValueError):
+        return 212992  # Linux's usual default
+
+
+SOCKET_BYTES = _socket_default()  # what one socket may hold in its buffers (the sandbox cannot raise it)
+
+
+def sandbox_sockets(pids: list[int]) -> int:
+    """Bytes the Unix sockets of the network namespaces that `pids` see and this machine does not (the sandbox's)
+    may hold in their buffers: `SOCKET_BYTES` each, counted in /proc/PID/net/unix. What a socket holds is the
+    Linux kernel's memory, in no process's; the sandbox cannot raise a buffer past that default (seccomp)."""
+    own, seen, sockets = _namespace("self", "net"), set(), 0
+    for pid in pids:
+        namespace = _namespace(pid, "net")
+        if namespace in (own, None) or namespace in seen:
+            continue
+        try:
+            with open(f"/proc/{pid}/net/unix", encoding="utf-8", errors="replace") as table:
+                sockets += sum(1 for _ in table) - 1  # (a header line)
+        except OSError:
+            continue  # not through this process: another of the namespace may do
+        seen.add(namespace)
+    return sockets * SOCKET_BYTES
+
+
+def _namespace(pid: int | str, kind: str) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/{kind}")
+    except OSError:
+        return None
 
 
 def _statm_rss(folder: str) -> int:
@@ -281,8 +317,8 @@ class MemoryGuard:
             self.flag, self.tripped = self.stops_flag, reason
             self._kill(pids, roots)
             return True
-        files = sandbox_files(pids)
-        limit = self.limit - files  # what the processes may hold beside the files
+        files = sandbox_files(pids) + sandbox_sockets(pids)
+        limit = self.limit - files  # what the processes may hold beside the files and the sockets
         # the faults before the memory: what is touched in between counts at the next reading
         faults = {pid: _faults(pid) for pid in pids}
         total = sum(resident(pid) for pid in pids)  # RSS counts a shared page more than once: an upper bound
@@ -303,13 +339,14 @@ class MemoryGuard:
         # said before the kills: the kernel's death, which they cause, must find the reason already there
         if measured:
             self.tripped = (
-                f"a submissão passou do limite de memória: {total // _MIB} MiB em {len(pids)} processo(s) "
+                f"a submissão passou do limite de memória: {total // _MIB} MiB em {len(pids)} processo(s) juntos"
                 + (
-                    f"e {files // _MIB} MiB em arquivos (/tmp, /dev/shm e a pasta de trabalho) "
-                    if files > _MIB
+                    f" (contando {files // _MIB} MiB em arquivos (/tmp, /dev/shm e a pasta de trabalho) e sockets "
+                    "do sandbox)"
+                    if files > 64 * _MIB
                     else ""
                 )
-                + f"juntos, e o limite é {self.limit // _MIB} MiB"
+                + f", e o limite é {self.limit // _MIB} MiB"
             )
         else:
             seconds = f"{EXACT_S:g}".replace(".", ",")

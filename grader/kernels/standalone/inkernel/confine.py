@@ -14,7 +14,9 @@ first line (the zygote's kernels and replays, grader/kernels/standalone/zygote.p
   fault (userfaultfd's UFFDIO_COPY, io_uring): the grader's bound on a submission's memory reads what its
   processes hold and the pages they fault in (grader/kernels/guard.py). Nor a mount or a namespace of its own
 (unshare, setns, clone with a CLONE_NEW* flag, the new mount API: fsopen, fsmount...), where a tmpfs nobody
-sees would hold memory; nor extended attributes (setxattr), which a tmpfs keeps beside its size cap. clone3 is
+sees would hold memory; nor extended attributes (setxattr), which a tmpfs keeps beside its size cap; nor
+socket buffers larger than the machine's default (setsockopt SO_SNDBUF, SO_RCVBUF): the grader charges each
+socket of the sandbox that default, since what they hold is in no process's memory. clone3 is
 refused as not implemented (its flags are out of the filter's reach), and glibc falls back to clone. Only this machine's
   own calling convention: a 32-bit call (int 0x80) or an x32 one would reach the kernel by other numbers that
   the filter does not look at, so every such call is refused.
@@ -44,7 +46,7 @@ _SYS_LANDLOCK = (
 
 # architecture -> (AUDIT_ARCH, syscall numbers denied: ptrace, process_vm_writev, process_madvise, add_key,
 # request_key, keyctl, mq_open, memfd_create, shmget, msgget, userfaultfd, io_uring_setup, setxattr, lsetxattr,
-# fsetxattr, unshare, setns; and those whose arguments are looked at: prctl, madvise, mmap, clone)
+# fsetxattr, unshare, setns; and those whose arguments are looked at: prctl, madvise, mmap, clone, setsockopt)
 _SYSCALLS = {
     "x86_64": (
         0xC000003E,
@@ -53,6 +55,7 @@ _SYSCALLS = {
         28,
         9,
         56,
+        54,
     ),
     "aarch64": (
         0xC00000B7,
@@ -61,6 +64,7 @@ _SYSCALLS = {
         233,
         222,
         220,
+        208,
     ),
 }
 # the same numbers on every architecture: open_tree, move_mount, fsopen, fsconfig, fsmount, fspick,
@@ -72,6 +76,8 @@ _CLONE_NAMESPACES = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x100000
 _MAP_SHARED_ANONYMOUS = 0x01 | 0x20  # MAP_SHARED (MAP_SHARED_VALIDATE has the bit too) | MAP_ANONYMOUS
 _X32_SYSCALL_BIT = 0x40000000  # x86_64's x32 calls: the same AUDIT_ARCH, other numbers (none on aarch64)
 _MADV_HUGEPAGE, _MADV_COLLAPSE = 14, 25
+_SOL_SOCKET = 1
+_SOCKET_BUFFERS = (7, 8, 32, 33)  # SO_SNDBUF, SO_RCVBUF, SO_SNDBUFFORCE, SO_RCVBUFFORCE
 
 
 class _PathBeneath(ctypes.Structure):
@@ -133,7 +139,7 @@ def _seccomp(libc) -> bool:
     known = _SYSCALLS.get(platform.machine())
     if known is None:
         return False
-    arch, denied, prctl, madvise, mmap, clone = known
+    arch, denied, prctl, madvise, mmap, clone, setsockopt = known
     # BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, BPF_JMP|BPF_JGE|BPF_K, BPF_RET|BPF_K, BPF_ALU|BPF_AND|BPF_K
     ld, jeq, jge, ret, and_ = 0x20, 0x15, 0x35, 0x06, 0x54
     allow, deny = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
@@ -148,6 +154,7 @@ def _seccomp(libc) -> bool:
         *[(jeq, "deny", None, number) for number in (*denied, *_DENIED_EVERYWHERE)],
         (jeq, "absent", None, _CLONE3),
         (jeq, "clone", None, clone),
+        (jeq, "setsockopt", None, setsockopt),
         (jeq, "prctl", None, prctl),
         (jeq, "mmap", None, mmap),
         (jeq, "madvise", "allow", madvise),
@@ -157,6 +164,11 @@ def _seccomp(libc) -> bool:
         ("clone", ld, None, None, low_arg[0]),  # clone's flags
         (and_, None, None, _CLONE_NAMESPACES),
         (jeq, "allow", "deny", 0),
+        ("setsockopt", ld, None, None, low_arg[1]),  # setsockopt's level
+        (jeq, None, "allow", _SOL_SOCKET),
+        (ld, None, None, low_arg[2]),  # its option
+        *[(jeq, "deny", None, option) for option in _SOCKET_BUFFERS],
+        (jeq, "allow", "allow", 0),  # (any other option: allowed, either way)
         ("prctl", ld, None, None, low_arg[0]),  # prctl's option
         (jeq, "deny", "allow", _PR_SET_THP_DISABLE),
         ("madvise", ld, None, None, low_arg[2]),  # madvise's advice
