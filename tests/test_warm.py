@@ -493,18 +493,23 @@ def test_files_in_the_sandbox_count_toward_the_submissions_memory(settings):
 
 def test_sockets_in_the_sandbox_count_toward_the_submissions_memory(settings):
     """A socket's buffers are the machine's memory, in no process's: each socket of the sandbox counts for the
-    most it may hold (the machine's default buffer; seccomp refuses a larger one). 2500 socket pairs, filled or
-    not, may hold 1 GB, over a limit of 768 MB."""
+    most it may hold (twice the machine's default buffer: seccomp refuses a larger one). 450 socket pairs, filled
+    or not (the kernel may open 1024 files), may hold 370 MB, over a limit of 400 MB with the kernel's own."""
     if not settings.use_sandbox:
         pytest.skip("sem o sandbox, a rede é a da máquina")
-    settings = replace(settings, limits=replace(settings.limits, submission_memory_mb=768))
+    settings = replace(settings, limits=replace(settings.limits, submission_memory_mb=400))
     holder = notebook(
         [
-            "import socket, time\npares = [socket.socketpair() for _ in range(2500)]\nprint('feito')\ntime.sleep(30)",
+            "import socket, time\npares = [socket.socketpair() for _ in range(450)]\nprint('feito')\ntime.sleep(30)",
             "print('não devia chegar aqui')",
         ]
     )
-    honest = notebook(["import os\nprint(sum(1 for _ in open('/proc/self/net/unix')) - 1)"])
+    honest = notebook(
+        [
+            "import resource\nprint(sum(1 for _ in open('/proc/self/net/unix')) - 1, "
+            "resource.getrlimit(resource.RLIMIT_NOFILE))"
+        ]
+    )
 
     async def scenario():
         pair = warm.Pair(warm_key(settings))
@@ -516,8 +521,11 @@ def test_sockets_in_the_sandbox_count_toward_the_submissions_memory(settings):
         return before, stopped
 
     before, stopped = asyncio.run(scenario())
-    sockets = int(stdout(before.notebook.cells[0]))
-    assert before.status == Status.GRADED and sockets < 100, sockets  # what an honest kernel's sandbox has
+    sockets, files = stdout(before.notebook.cells[0]).split(" ", 1)
+    assert before.status == Status.GRADED and int(sockets) < 100, (
+        sockets
+    )  # what an honest kernel's sandbox has
+    assert files == "(1024, 1024)\n"
     assert stopped.status == Status.ERROR and stopped.limits_hit == [guard.MEMORY_FLAG], stopped
     assert "e sockets do sandbox" in stopped.message, stopped.message
     assert "não devia chegar aqui" not in stdout(stopped.notebook.cells[1])

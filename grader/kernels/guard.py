@@ -153,7 +153,9 @@ def _socket_default() -> int:
         return 212992  # Linux's usual default
 
 
-SOCKET_BYTES = _socket_default()  # what one socket may hold in its buffers (the sandbox cannot raise it)
+# what one socket may hold in its buffers: the default (the sandbox cannot raise it), and one more message that
+# may pass it
+SOCKET_BYTES = 2 * _socket_default()
 
 
 def sandbox_sockets(pids: list[int]) -> int:

@@ -74,6 +74,9 @@ def _parse(argv: list[str]) -> types.SimpleNamespace:
     return args
 
 
+OPEN_FILES = 1024  # the usual default (a kernel uses about a hundred)
+
+
 def _set(kind: int, value: int) -> None:
     resource.setrlimit(kind, (value, value))
 
@@ -117,6 +120,10 @@ def main(argv: list[str] | None = None) -> None:
     libc = _libc()
 
     _set(resource.RLIMIT_CORE, 0)  # a crashing kernel must not drop a core file of GBs in the workdir
+    # each open pipe or socket holds buffers of the machine's, in no process's memory: the grader counts the
+    # sockets (grader/kernels/guard.py); pipes past the user's quota get a page each, a bounded number of them
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    _set(resource.RLIMIT_NOFILE, OPEN_FILES if hard == resource.RLIM_INFINITY else min(OPEN_FILES, hard))
     if args.cpu > 0:
         # soft limit: SIGXCPU (kills Python); hard limit a bit later: SIGKILL even if SIGXCPU is caught
         resource.setrlimit(resource.RLIMIT_CPU, (args.cpu, args.cpu + 2))
