@@ -20,9 +20,10 @@ which memory can come and go unseen, so it may take at most `EXACT_S`: a submiss
 to read (hundreds of forks, each mapping gigabytes, while their RSS passes the limit: nothing a notebook of
 the course does) is stopped as unmeasurable, and the message says so. The files of the sandbox's own tmpfs
 (/tmp, /dev/shm and the working directory: memory of the machine, mapped or not) count too, with what tmpfs
-charges per file (`sandbox_files`), so a million empty files are not free. What the bound leaves out: the
-Linux kernel's own memory on the processes' behalf (socket and pipe buffers, page tables), and what a process
-allocates between two readings.
+charges per file (`sandbox_files`), so a million empty files are not free; and so do the sandbox's sockets, each
+for the most its buffers may hold (`sandbox_sockets`). What the bound leaves out: the rest of the Linux kernel's
+own memory on the processes' behalf (pipe buffers, page tables), and what a process allocates between two
+readings.
 """
 
 from __future__ import annotations
