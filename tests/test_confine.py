@@ -57,6 +57,12 @@ try:
 except PermissionError as error:
     print("so_sndbuf", -1, error.errno)
 pair[0].setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)  # any other option: allowed
+for name, family in (("tcp socket", socket.AF_INET), ("tcp6 socket", socket.AF_INET6), ("netlink socket", 16)):
+    try:
+        socket.socket(family, socket.SOCK_STREAM if family != 16 else socket.SOCK_RAW).close()
+        print(name, "allowed")
+    except PermissionError as error:
+        print(name, -1, error.errno)
 child = os.fork()  # clone without namespaces: allowed
 if child == 0:
     os._exit(7)
@@ -111,5 +117,16 @@ def test_the_filter_refuses_every_calling_convention_and_the_hidden_memory_calls
         assert "x32 getpid -1 1" in lines
         assert "i386 getpid -1" in lines  # -EPERM, as the i386 convention returns it
     assert "clone3 -1 38" in lines and "fork 7" in lines and "subprocess 42" in lines
-    assert {"setxattr", "unshare", "setns", "fsopen", "fsmount", "clone newuser", "so_sndbuf"} <= set(results)
+    assert {
+        "setxattr",
+        "unshare",
+        "setns",
+        "fsopen",
+        "fsmount",
+        "clone newuser",
+        "so_sndbuf",
+        "tcp socket",
+        "tcp6 socket",
+        "netlink socket",
+    } <= set(results)
     assert lines[-1] == "ok True 16"

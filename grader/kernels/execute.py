@@ -150,6 +150,18 @@ class _Client(NotebookClient):
         except Exception:  # noqa: BLE001 (best effort: the kernel may already be gone; the poller reports it)
             pass
 
+    def process_message(self, msg, cell, cell_index):
+        """nbclient's, with an `execution_count` taken only as a number and only from the two messages that carry
+        one: nbclient writes any message's into the cell, outside every cap (a 2 MiB list of lists: 57 MB)."""
+        content = msg.get("content")
+        if isinstance(content, dict) and "execution_count" in content:
+            count = content["execution_count"]
+            if msg.get("msg_type") not in ("execute_input", "execute_result") or not (
+                count is None or type(count) is int
+            ):
+                msg = {**msg, "content": {k: v for k, v in content.items() if k != "execution_count"}}
+        return super().process_message(msg, cell, cell_index)
+
     def handle_comm_msg(self, outs, msg, cell_index):
         """Widgets are not kept in a graded notebook: nbclient would keep every widget's state, of any size,
         for the whole notebook, outside any cap."""
@@ -200,7 +212,8 @@ class _Client(NotebookClient):
             return None  # already cut: the rest of the cell's output is dropped
         if msg.get("msg_type") == "stream" and content.get("name") == "stdout":
             # keep what fits of the text, then say it was cut (never on stderr: that would fail a test cell)
-            room = max(0, self.max_output_bytes - used - 200)
+            notebook_room = NOTEBOOK_OUTPUT_CAPS * self.max_output_bytes - (self._notebook_bytes - size)
+            room = max(0, min(self.max_output_bytes - used, notebook_room) - 200)
             msg = {**msg, "content": {**content, "text": str(content.get("text", ""))[:room]}}
             super().output(outs, msg, display_id, cell_index)
         outs.append(nbformat.v4.new_output("stream", name="stdout", text=self._notice))

@@ -51,6 +51,7 @@ ADDRESS_SPACE_MB = 1024  # the relay's own RLIMIT_AS
 LOST_S = 0.5  # one connection lost this long, the others kept: not the kernel's exit
 CHANNELS = ("shell", "control", "stdin", "hb", "iopub")
 DELIMITER = b"<IDS|MSG>"
+PARENT_BYTES = 64 * 1024  # a request's header is a few hundred bytes
 _MIB = 1024 * 1024
 
 
@@ -155,9 +156,12 @@ class Relay:
             f"\n[saída truncada: uma mensagem de {_size(size)}, acima do limite de "
             f"{self.message_bytes // _MIB} MiB, não foi recebida]\n"
         )
+        parent = frames[at + 3].bytes
         parts = [
             json.dumps(header).encode(),
-            frames[at + 3].bytes,
+            parent
+            if len(parent) <= PARENT_BYTES
+            else b"{}",  # (a parent of megabytes: the notice goes unowned)
             b"{}",
             json.dumps({"name": "stdout", "text": text}).encode(),
         ]

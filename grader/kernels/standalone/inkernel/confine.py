@@ -16,7 +16,9 @@ first line (the zygote's kernels and replays, grader/kernels/standalone/zygote.p
 (unshare, setns, clone with a CLONE_NEW* flag, the new mount API: fsopen, fsmount...), where a tmpfs nobody
 sees would hold memory; nor extended attributes (setxattr), which a tmpfs keeps beside its size cap; nor
 socket buffers larger than the machine's default (setsockopt SO_SNDBUF, SO_RCVBUF): the grader charges each
-socket of the sandbox that default, since what they hold is in no process's memory. clone3 is
+socket of the sandbox that default, since what they hold is in no process's memory; and sockets of the Unix
+family only (a TCP socket's buffers grow on their own, to megabytes, on the sandbox's loopback; the sandbox
+has no network anyway). clone3 is
 refused as not implemented (its flags are out of the filter's reach), and glibc falls back to clone. Only this machine's
   own calling convention: a 32-bit call (int 0x80) or an x32 one would reach the kernel by other numbers that
   the filter does not look at, so every such call is refused.
@@ -46,7 +48,8 @@ _SYS_LANDLOCK = (
 
 # architecture -> (AUDIT_ARCH, syscall numbers denied: ptrace, process_vm_writev, process_madvise, add_key,
 # request_key, keyctl, mq_open, memfd_create, shmget, msgget, userfaultfd, io_uring_setup, setxattr, lsetxattr,
-# fsetxattr, unshare, setns; and those whose arguments are looked at: prctl, madvise, mmap, clone, setsockopt)
+# fsetxattr, unshare, setns; and those whose arguments are looked at: prctl, madvise, mmap, clone, setsockopt,
+# socket, socketpair)
 _SYSCALLS = {
     "x86_64": (
         0xC000003E,
@@ -56,6 +59,7 @@ _SYSCALLS = {
         9,
         56,
         54,
+        (41, 53),
     ),
     "aarch64": (
         0xC00000B7,
@@ -65,6 +69,7 @@ _SYSCALLS = {
         222,
         220,
         208,
+        (198, 199),
     ),
 }
 # the same numbers on every architecture: open_tree, move_mount, fsopen, fsconfig, fsmount, fspick,
@@ -77,6 +82,7 @@ _MAP_SHARED_ANONYMOUS = 0x01 | 0x20  # MAP_SHARED (MAP_SHARED_VALIDATE has the b
 _X32_SYSCALL_BIT = 0x40000000  # x86_64's x32 calls: the same AUDIT_ARCH, other numbers (none on aarch64)
 _MADV_HUGEPAGE, _MADV_COLLAPSE = 14, 25
 _SOL_SOCKET = 1
+_AF_UNIX = 1
 _SOCKET_BUFFERS = (7, 8, 32, 33)  # SO_SNDBUF, SO_RCVBUF, SO_SNDBUFFORCE, SO_RCVBUFFORCE
 
 
@@ -139,7 +145,7 @@ def _seccomp(libc) -> bool:
     known = _SYSCALLS.get(platform.machine())
     if known is None:
         return False
-    arch, denied, prctl, madvise, mmap, clone, setsockopt = known
+    arch, denied, prctl, madvise, mmap, clone, setsockopt, sockets = known
     # BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, BPF_JMP|BPF_JGE|BPF_K, BPF_RET|BPF_K, BPF_ALU|BPF_AND|BPF_K
     ld, jeq, jge, ret, and_ = 0x20, 0x15, 0x35, 0x06, 0x54
     allow, deny = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
@@ -155,6 +161,7 @@ def _seccomp(libc) -> bool:
         (jeq, "absent", None, _CLONE3),
         (jeq, "clone", None, clone),
         (jeq, "setsockopt", None, setsockopt),
+        *[(jeq, "socket", None, number) for number in sockets],
         (jeq, "prctl", None, prctl),
         (jeq, "mmap", None, mmap),
         (jeq, "madvise", "allow", madvise),
@@ -164,6 +171,8 @@ def _seccomp(libc) -> bool:
         ("clone", ld, None, None, low_arg[0]),  # clone's flags
         (and_, None, None, _CLONE_NAMESPACES),
         (jeq, "allow", "deny", 0),
+        ("socket", ld, None, None, low_arg[0]),  # socket's and socketpair's family
+        (jeq, "allow", "deny", _AF_UNIX),
         ("setsockopt", ld, None, None, low_arg[1]),  # setsockopt's level
         (jeq, None, "allow", _SOL_SOCKET),
         (ld, None, None, low_arg[2]),  # its option
