@@ -160,8 +160,8 @@ SOCKET_BYTES = 2 * _socket_default()
 
 
 def sandbox_sockets(pids: list[int]) -> int:
-    """Bytes the Unix sockets of the network namespaces that `pids` see and this machine does not (the sandbox's)
-    may hold in their buffers: `SOCKET_BYTES` each, counted in /proc/PID/net/unix. What a socket holds is the
+    """Bytes the Unix and netlink sockets of the network namespaces that `pids` see and this machine does not (the
+    sandbox's) may hold in their buffers: `SOCKET_BYTES` each, counted in /proc/PID/net/{unix,netlink}. What a socket holds is the
     Linux kernel's memory, in no process's; the sandbox cannot raise a buffer past that default (seccomp)."""
     own, seen, sockets = _namespace("self", "net"), set(), 0
     for pid in pids:
@@ -169,8 +169,9 @@ def sandbox_sockets(pids: list[int]) -> int:
         if namespace in (own, None) or namespace in seen:
             continue
         try:
-            with open(f"/proc/{pid}/net/unix", encoding="utf-8", errors="replace") as table:
-                sockets += sum(1 for _ in table) - 1  # (a header line)
+            for family in ("unix", "netlink"):  # the only families the sandbox may open (seccomp)
+                with open(f"/proc/{pid}/net/{family}", encoding="utf-8", errors="replace") as table:
+                    sockets += sum(1 for _ in table) - 1  # (a header line)
         except OSError:
             continue  # not through this process: another of the namespace may do
         seen.add(namespace)

@@ -17,8 +17,8 @@ first line (the zygote's kernels and replays, grader/kernels/standalone/zygote.p
 sees would hold memory; nor extended attributes (setxattr), which a tmpfs keeps beside its size cap; nor
 socket buffers larger than the machine's default (setsockopt SO_SNDBUF, SO_RCVBUF): the grader charges each
 socket of the sandbox that default, since what they hold is in no process's memory; and sockets of the Unix
-family only (a TCP socket's buffers grow on their own, to megabytes, on the sandbox's loopback; the sandbox
-has no network anyway). clone3 is
+and netlink families only (a TCP socket's buffers grow on their own, to megabytes, on the sandbox's loopback;
+the sandbox has no network anyway). clone3 is
 refused as not implemented (its flags are out of the filter's reach), and glibc falls back to clone. Only this machine's
   own calling convention: a 32-bit call (int 0x80) or an x32 one would reach the kernel by other numbers that
   the filter does not look at, so every such call is refused.
@@ -82,7 +82,7 @@ _MAP_SHARED_ANONYMOUS = 0x01 | 0x20  # MAP_SHARED (MAP_SHARED_VALIDATE has the b
 _X32_SYSCALL_BIT = 0x40000000  # x86_64's x32 calls: the same AUDIT_ARCH, other numbers (none on aarch64)
 _MADV_HUGEPAGE, _MADV_COLLAPSE = 14, 25
 _SOL_SOCKET = 1
-_AF_UNIX = 1
+_AF_UNIX, _AF_NETLINK = 1, 16  # (netlink: libzmq lists the interfaces through it, getifaddrs)
 _SOCKET_BUFFERS = (7, 8, 32, 33)  # SO_SNDBUF, SO_RCVBUF, SO_SNDBUFFORCE, SO_RCVBUFFORCE
 
 
@@ -172,7 +172,8 @@ def _seccomp(libc) -> bool:
         (and_, None, None, _CLONE_NAMESPACES),
         (jeq, "allow", "deny", 0),
         ("socket", ld, None, None, low_arg[0]),  # socket's and socketpair's family
-        (jeq, "allow", "deny", _AF_UNIX),
+        (jeq, "allow", None, _AF_UNIX),
+        (jeq, "allow", "deny", _AF_NETLINK),
         ("setsockopt", ld, None, None, low_arg[1]),  # setsockopt's level
         (jeq, None, "allow", _SOL_SOCKET),
         (ld, None, None, low_arg[2]),  # its option
