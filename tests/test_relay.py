@@ -3,6 +3,7 @@ of real ZeroMQ sockets: what it forwards, what it drops, and what stops it, with
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 
@@ -82,6 +83,27 @@ def _subscribed(kernel: FakeKernel, sub: zmq.Socket) -> None:
     raise AssertionError("IOPub never came through the relay")
 
 
+@contextlib.contextmanager
+def _relay(info: dict, limits: dict | None = None):
+    relay = relaying.Relay(info, limits)
+    try:
+        yield relay
+    finally:
+        relay.stop()
+
+
+def _request(kernel: FakeKernel, client, relay, msg_type: str) -> tuple[zmq.Socket, list[bytes]]:
+    """A request from the grader's side, as the kernel receives it: the grader's socket, and the identities the
+    kernel answers to."""
+    shell = _connect(client, relay, "shell", zmq.DEALER)
+    shell.send_multipart(_message(msg_type))
+    assert kernel.sockets["shell"].poll(5000)
+    frames = kernel.sockets["shell"].recv_multipart()
+    at = frames.index(DELIMITER)
+    assert frames[at:] == _message(msg_type)  # as sent
+    return shell, frames[:at]
+
+
 def _stopped(relay, wait_s: float = 20) -> str:
     deadline = time.monotonic() + wait_s
     while relay.proc.poll() is None and time.monotonic() < deadline:
@@ -91,15 +113,9 @@ def _stopped(relay, wait_s: float = 20) -> str:
 
 
 def test_the_relay_forwards_requests_replies_and_output(kernel, client):
-    relay = relaying.Relay(kernel.info)
-    try:
-        shell = _connect(client, relay, "shell", zmq.DEALER)
-        shell.send_multipart(_message("execute_request"))
-        assert kernel.sockets["shell"].poll(5000)
-        frames = kernel.sockets["shell"].recv_multipart()
-        at = frames.index(DELIMITER)
-        assert frames[at:] == _message("execute_request")
-        kernel.sockets["shell"].send_multipart([*frames[:at], *_message("execute_reply")])  # to whoever asked
+    with _relay(kernel.info) as relay:
+        shell, identities = _request(kernel, client, relay, "execute_request")
+        kernel.sockets["shell"].send_multipart([*identities, *_message("execute_reply")])  # to whoever asked
         assert shell.poll(5000) and shell.recv_multipart() == _message("execute_reply")
         hb = _connect(client, relay, "hb", zmq.REQ)
         hb.send(b"ping")
@@ -111,16 +127,13 @@ def test_the_relay_forwards_requests_replies_and_output(kernel, client):
         kernel.sockets["iopub"].send_multipart(_message("stream"))
         assert iopub.poll(5000) and iopub.recv_multipart() == _message("stream")
         assert relay.stopped() == "" and relay.proc.poll() is None
-    finally:
-        relay.stop()
 
 
 def test_output_too_large_comes_as_a_signed_notice_and_what_follows_still_comes(kernel, client):
     from jupyter_client.session import Session
 
     session = Session(key=b"chave")
-    relay = relaying.Relay({**kernel.info, "key": b"chave"}, {"message_bytes": 1024 * 1024})
-    try:
+    with _relay({**kernel.info, "key": b"chave"}, {"message_bytes": 1024 * 1024}) as relay:
         iopub = _connect(client, relay, "iopub", zmq.SUB)
         _subscribed(kernel, iopub)
         big = session.msg("display_data", {"data": {"text/plain": "x" * (2 * 1024 * 1024)}, "metadata": {}})
@@ -136,29 +149,19 @@ def test_output_too_large_comes_as_a_signed_notice_and_what_follows_still_comes(
         assert iopub.poll(5000) and iopub.recv_multipart() == _message("stream")
         assert not iopub.poll(200)
         assert relay.stopped() == "" and relay.proc.poll() is None
-    finally:
-        relay.stop()
 
 
 def test_a_reply_of_too_many_frames_stops_it(kernel, client):
-    relay = relaying.Relay(kernel.info)
-    try:
-        shell = _connect(client, relay, "shell", zmq.DEALER)
-        shell.send_multipart(_message("kernel_info_request"))
-        assert kernel.sockets["shell"].poll(5000)
-        frames = kernel.sockets["shell"].recv_multipart()
-        identities = frames[: frames.index(DELIMITER)]
+    with _relay(kernel.info) as relay:
+        shell, identities = _request(kernel, client, relay, "kernel_info_request")
         kernel.sockets["shell"].send_multipart([*identities, *_message("kernel_info_reply", (b"x",) * 100)])
         reason = _stopped(relay)
         assert "de 0 KiB em 107 partes (o limite é 2 MiB em 64 partes)" in reason, reason  # (+ who asked)
         assert not shell.poll(200)
-    finally:
-        relay.stop()
 
 
 def test_a_flood_of_messages_stops_it(kernel, client):
-    relay = relaying.Relay(kernel.info, {"total_messages": 500})
-    try:
+    with _relay(kernel.info, {"total_messages": 500}) as relay:
         iopub = _connect(client, relay, "iopub", zmq.SUB)
         _subscribed(kernel, iopub)
         for _ in range(2000):
@@ -167,15 +170,12 @@ def test_a_flood_of_messages_stops_it(kernel, client):
                 break
             time.sleep(0.0005)
         assert "mais de 500 mensagens" in _stopped(relay)
-    finally:
-        relay.stop()
 
 
 def test_a_message_larger_than_its_memory_stops_it(kernel, client):
     """The message that would cost the grader gigabytes: one 8 MiB buffer sent 200 times (1.6 GB received,
     while the sender holds 8 MiB). The relay's allocation fails within its address space, and it says so."""
-    relay = relaying.Relay(kernel.info)
-    try:
+    with _relay(kernel.info) as relay:
         iopub = _connect(client, relay, "iopub", zmq.SUB)
         _subscribed(kernel, iopub)
         buffer = memoryview(bytearray(8 * 1024 * 1024))
@@ -183,13 +183,10 @@ def test_a_message_larger_than_its_memory_stops_it(kernel, client):
         reason = _stopped(relay)
         assert "mensagem que o corretor não conseguiu receber" in reason, reason
         assert not iopub.poll(200)
-    finally:
-        relay.stop()
 
 
 def test_the_kernels_exit_is_not_a_reason(kernel, client):
-    relay = relaying.Relay(kernel.info)
-    try:
+    with _relay(kernel.info) as relay:
         iopub = _connect(client, relay, "iopub", zmq.SUB)
         _subscribed(kernel, iopub)
         shell = _connect(client, relay, "shell", zmq.DEALER)
@@ -198,8 +195,6 @@ def test_the_kernels_exit_is_not_a_reason(kernel, client):
         time.sleep(0.3)  # every connection up
         kernel.close()
         assert _stopped(relay) == ""
-    finally:
-        relay.stop()
 
 
 def test_a_kernel_that_stops_reading_stops_it_instead_of_blocking_it(kernel, client):
@@ -210,8 +205,7 @@ def test_a_kernel_that_stops_reading_stops_it_instead_of_blocking_it(kernel, cli
     stuck.rcvhwm = 1
     stuck.bind(f"ipc://{kernel.folder}/k-1")  # the shell again, never read
     kernel.sockets["shell"] = stuck
-    relay = relaying.Relay(kernel.info)
-    try:
+    with _relay(kernel.info) as relay:
         shell = _connect(client, relay, "shell", zmq.DEALER)
         shell.sndhwm = 0
         for _ in range(400):
@@ -219,5 +213,3 @@ def test_a_kernel_that_stops_reading_stops_it_instead_of_blocking_it(kernel, cli
             if relay.proc.poll() is not None:
                 break
         assert _stopped(relay) == "o kernel do aluno deixou de receber as mensagens do corretor"
-    finally:
-        relay.stop()

@@ -454,6 +454,19 @@ def test_the_servers_stderr_carries_nothing_to_the_next_submission(settings):
     assert "SEGREDO" not in last_words  # nor does it reach the next student's error messages
 
 
+def _in_one_slot(settings, *notebooks) -> list:
+    """The notebooks graded one after the other in one slot (one pair of warm servers)."""
+
+    async def scenario():
+        pair = warm.Pair(warm_key(settings))
+        try:
+            return [await execute_async(nb, settings, pair) for nb in notebooks]
+        finally:
+            pair.stop()
+
+    return asyncio.run(scenario())
+
+
 def test_files_in_the_sandbox_count_toward_the_submissions_memory(settings):
     """Empty files cost the machine memory (tmpfs charges each one, whatever its size) that no process shows: a
     kernel that makes 400 000 of them in its /tmp, under every size cap, is stopped like one that allocates.
@@ -469,20 +482,9 @@ def test_files_in_the_sandbox_count_toward_the_submissions_memory(settings):
         ]
     )
 
-    async def scenario():
-        pair = warm.Pair(warm_key(settings))
-        try:
-            stopped = await execute_async(filler, settings, pair)
-            after = await execute_async(
-                notebook(["import os\nprint(sum(name.isdigit() for name in os.listdir('/tmp')))"]),
-                settings,
-                pair,
-            )
-        finally:
-            pair.stop()
-        return stopped, after
-
-    stopped, after = asyncio.run(scenario())
+    stopped, after = _in_one_slot(
+        settings, filler, notebook(["import os\nprint(sum(name.isdigit() for name in os.listdir('/tmp')))"])
+    )
     assert stopped.status == Status.ERROR and stopped.limits_hit == [guard.MEMORY_FLAG], stopped
     assert "em arquivos (/tmp, /dev/shm e a pasta de trabalho)" in stopped.message, stopped.message
     assert "não devia chegar aqui" not in stdout(stopped.notebook.cells[1])
@@ -511,16 +513,7 @@ def test_sockets_in_the_sandbox_count_toward_the_submissions_memory(settings):
         ]
     )
 
-    async def scenario():
-        pair = warm.Pair(warm_key(settings))
-        try:
-            before = await execute_async(honest, settings, pair)
-            stopped = await execute_async(holder, settings, pair)
-        finally:
-            pair.stop()
-        return before, stopped
-
-    before, stopped = asyncio.run(scenario())
+    before, stopped = _in_one_slot(settings, honest, holder)
     sockets, files = stdout(before.notebook.cells[0]).split(" ", 1)
     assert before.status == Status.GRADED and int(sockets) < 100, (
         sockets
