@@ -89,6 +89,13 @@ def test_error_messages_are_cut_and_charged_and_the_first_is_always_kept():
     assert [o.output_type for o in nb.cells[0].outputs] == ["stream", "stream", "error"]  # cut, notice, error
 
 
+def test_a_stream_whose_text_is_not_text_is_kept_as_text():
+    client, nb = _client()
+    client.process_message(_message("stream", {"name": "stdout", "text": [[1], [2]]}), nb.cells[0], 0)
+    assert nb.cells[0].outputs[0].text == "[[1], [2]]"
+    nbformat.validate(nb)
+
+
 def test_widget_state_is_not_kept():
     client, nb = _client()
     client.process_message(

@@ -108,7 +108,8 @@ NOTEBOOK_OUTPUT_CAPS = 32  # the notebook's output, all cells together: this man
 
 
 class _Client(NotebookClient):
-    """nbclient with two things it lacks: a record of which cell timed out, and a cap on kept output."""
+    """nbclient with two things it lacks: a record of which cell timed out, and a cap on all it keeps of what the
+    kernel sends (outputs, display updates, errors, execution counts; no widget state)."""
 
     def __init__(self, *args, max_output_bytes: int, **kwargs):
         super().__init__(*args, **kwargs)
@@ -240,6 +241,8 @@ def _compact(content: dict) -> dict:
     if "metadata" in content:
         metadata = content["metadata"]
         compact["metadata"] = metadata if isinstance(metadata, dict) and len(str(metadata)) <= 1024 else {}
+    if "text" in content and not isinstance(content["text"], str):  # a stream's: text, or no valid notebook
+        compact["text"] = str(content["text"])
     return compact
 
 

@@ -126,10 +126,10 @@ def sandbox_files(pids: list[int]) -> int:
     namespace that lets us (a kernel or a replay; not the zygote, which is not dumpable)."""
     host, seen_namespaces, seen_devices, held = _host_tmpfs(), set(), set(), 0
     for pid in pids:
+        namespace = _namespace(pid, "mnt")
+        if namespace is None or namespace in seen_namespaces:
+            continue
         try:
-            namespace = os.readlink(f"/proc/{pid}/ns/mnt")
-            if namespace in seen_namespaces:
-                continue
             mounts = _mounts(pid)
         except OSError:
             continue
@@ -160,21 +160,24 @@ SOCKET_BYTES = 2 * _socket_default()
 
 
 def sandbox_sockets(pids: list[int]) -> int:
-    """Bytes the Unix and netlink sockets of the network namespaces that `pids` see and this machine does not (the
-    sandbox's) may hold in their buffers: `SOCKET_BYTES` each, counted in /proc/PID/net/{unix,netlink}. What a socket holds is the
-    Linux kernel's memory, in no process's; the sandbox cannot raise a buffer past that default (seccomp)."""
+    """Bytes the Unix and netlink sockets of the network namespaces that `pids` see and this machine does not
+    (the sandbox's) may hold in their buffers: `SOCKET_BYTES` each, counted in /proc/PID/net/{unix,netlink}.
+    What a socket holds is the Linux kernel's memory, in no process's; the sandbox cannot raise a buffer past
+    that default, nor open a socket of another family (seccomp)."""
     own, seen, sockets = _namespace("self", "net"), set(), 0
     for pid in pids:
         namespace = _namespace(pid, "net")
         if namespace in (own, None) or namespace in seen:
             continue
         try:
-            for family in ("unix", "netlink"):  # the only families the sandbox may open (seccomp)
+            counted = 0
+            for family in ("unix", "netlink"):
                 with open(f"/proc/{pid}/net/{family}", encoding="utf-8", errors="replace") as table:
-                    sockets += sum(1 for _ in table) - 1  # (a header line)
+                    counted += sum(1 for _ in table) - 1  # (a header line)
         except OSError:
             continue  # not through this process: another of the namespace may do
         seen.add(namespace)
+        sockets += counted
     return sockets * SOCKET_BYTES
 
 

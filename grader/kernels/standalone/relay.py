@@ -9,10 +9,12 @@ sees the message), or a flood of small ones. Received by the grader's own socket
 would be the whole class's. Here they are one small process's: it binds a socket of its own for each of the
 kernel's five (the grader connects to these), forwards the grader's messages to the kernel as they are, and
 the kernel's back only while they stay within `MESSAGE_BYTES` and `MESSAGE_FRAMES` each, `TOTAL_MESSAGES` and
-`TOTAL_BYTES` in all. Output (IOPub) over `MESSAGE_BYTES` is dropped (it would be cut in the graded notebook
-anyway); anything else over a bound stops the relay, which says why in one line on stdout and exits: the
-grader then stops the submission with that reason (grader/kernels/guard.py). It caps its own address space
-(`ADDRESS_SPACE_MB`) first thing, so a message too large to hold ends it too, by an allocation failure.
+`TOTAL_BYTES` in all. Output (IOPub) over `MESSAGE_BYTES` is replaced by a notice, signed with the kernel's key
+(it would be cut in the graded notebook anyway); anything else over a bound stops the relay, which says why in
+one line on stdout and exits: the grader then stops the submission with that reason (grader/kernels/guard.py).
+So does a connection that ZeroMQ drops alone (a message too large for the relay's address space, capped at
+`ADDRESS_SPACE_MB` first thing), and a kernel that no longer takes the grader's messages: the relay never
+waits on the kernel.
 
 Standard library and pyzmq only: it runs as its own process, by path.
 """
@@ -32,9 +34,8 @@ if __name__ == "__main__" and len(sys.argv) > 1:  # run without `site` (-S, ~20 
 import zmq  # noqa: E402
 from zmq.utils.monitor import recv_monitor_message  # noqa: E402
 
-MESSAGE_BYTES = (
-    2 * 1024 * 1024
-)  # one message from the kernel, all frames together (the grader passes its own)
+# one message from the kernel, all frames together (the grader passes its own: grader/kernels/relaying.py)
+MESSAGE_BYTES = 2 * 1024 * 1024
 MESSAGE_FRAMES = 64  # a Jupyter message has 6 frames plus its buffers (ipywidgets' are a handful)
 TOTAL_MESSAGES = 50_000  # from the kernel, for the whole submission (an honest notebook sends a few hundred)
 # from the kernel, for the whole submission, dropped output included (an honest notebook sends about 1 MB): also
@@ -59,17 +60,6 @@ def _address(info: dict, port: int) -> str:
     if info["transport"] == "ipc":
         return f"ipc://{info['ip']}-{port}"
     return f"tcp://{info['ip']}:{port}"
-
-
-def _msg_type(frames: list[zmq.Frame]) -> str:
-    """The message's type, from its header (the frame after the delimiter and the signature)."""
-    for i, frame in enumerate(frames):
-        if frame.bytes == DELIMITER and i + 2 < len(frames):
-            try:
-                return str(json.loads(frames[i + 2].bytes).get("msg_type", ""))
-            except (ValueError, AttributeError):
-                return ""
-    return ""
 
 
 def _size(n: int) -> str:
@@ -125,7 +115,7 @@ class Relay:
         if len(frames) > self.message_frames or (size > self.message_bytes and channel != "iopub"):
             raise Stopped(
                 f"o kernel do aluno mandou uma mensagem de {_size(size)} em {len(frames)} partes "
-                f"(o limite é {self.message_bytes // _MIB} MiB em {self.message_frames} partes)"
+                f"(o limite é {_size(self.message_bytes)} em {self.message_frames} partes)"
             )
         if self.messages > self.total_messages:
             raise Stopped(
@@ -153,15 +143,17 @@ class Relay:
             return frames
         header["msg_type"] = "stream"
         text = (
-            f"\n[saída truncada: uma mensagem de {_size(size)}, acima do limite de "
-            f"{self.message_bytes // _MIB} MiB, não foi recebida]\n"
+            f"\n[saída truncada: uma mensagem de {_size(size)}, acima do limite de {_size(self.message_bytes)}, "
+            "não foi recebida]\n"
         )
         parent = frames[at + 3].bytes
+        if (
+            len(parent) > PARENT_BYTES
+        ):  # a parent of megabytes, which the grader would parse: the notice goes unowned
+            parent = b"{}"
         parts = [
             json.dumps(header).encode(),
-            parent
-            if len(parent) <= PARENT_BYTES
-            else b"{}",  # (a parent of megabytes: the notice goes unowned)
+            parent,
             b"{}",
             json.dumps({"name": "stdout", "text": text}).encode(),
         ]
@@ -198,7 +190,7 @@ class Relay:
             return None
         return (
             "o kernel do aluno mandou uma mensagem que o corretor não conseguiu receber (grande demais: o "
-            f"limite é {self.message_bytes // _MIB} MiB), e a ligação com ele caiu"
+            f"limite é {_size(self.message_bytes)}), e a ligação com ele caiu"
         )
 
     def run(self) -> str:
@@ -230,9 +222,10 @@ class Relay:
 
 
 def main() -> None:
-    """stdin: one JSON line, {"kernel": connection info (transport, ip, the five ports), "bind": {"transport",
-    "ip"} (for ipc, the path prefix of our sockets), "limits": (optional) some of `DEFAULT_LIMITS`}. stdout: {"ports": {...}} once bound, and, if the kernel
-    sent more than we forward, {"stopped": reason} before exiting."""
+    """stdin: one JSON line, {"kernel": connection info (transport, ip, the five ports, key), "bind":
+    {"transport", "ip"} (for ipc, the path prefix of our sockets), "limits": (optional) some of
+    `DEFAULT_LIMITS`}. stdout: {"ports": {...}} once bound, and, if the kernel sent more than we forward,
+    {"stopped": reason} before exiting."""
     limit = ADDRESS_SPACE_MB * _MIB
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     request = json.loads(sys.stdin.readline())

@@ -12,14 +12,14 @@ first line (the zygote's kernels and replays, grader/kernels/standalone/zygote.p
   memory that no process maps and no tmpfs caps (memfd_create, System V shmget and msgget, a shared anonymous
   mmap, whose pages stay behind when a process drops them or exits), nor pages that arrive without a page
   fault (userfaultfd's UFFDIO_COPY, io_uring): the grader's bound on a submission's memory reads what its
-  processes hold and the pages they fault in (grader/kernels/guard.py). Nor a mount or a namespace of its own
-(unshare, setns, clone with a CLONE_NEW* flag, the new mount API: fsopen, fsmount...), where a tmpfs nobody
-sees would hold memory; nor extended attributes (setxattr), which a tmpfs keeps beside its size cap; nor
-socket buffers larger than the machine's default (setsockopt SO_SNDBUF, SO_RCVBUF): the grader charges each
-socket of the sandbox that default, since what they hold is in no process's memory; and sockets of the Unix
-and netlink families only (a TCP socket's buffers grow on their own, to megabytes, on the sandbox's loopback;
-the sandbox has no network anyway). clone3 is
-refused as not implemented (its flags are out of the filter's reach), and glibc falls back to clone. Only this machine's
+  processes hold and the pages they fault in (grader/kernels/guard.py).
+  Nor a mount or a namespace of its own (unshare, setns, clone with a CLONE_NEW* flag, the new mount API:
+  fsopen, fsmount...), where a tmpfs nobody sees would hold memory; nor extended attributes (setxattr), which a
+  tmpfs keeps beside its size cap. clone3 is refused as not implemented (its flags are out of the filter's
+  reach), and glibc falls back to clone. Nor socket buffers larger than the machine's default (setsockopt
+  SO_SNDBUF, SO_RCVBUF): the grader charges each socket of the sandbox that default, since what they hold is in
+  no process's memory; and sockets of the Unix and netlink families only (a TCP socket's buffers grow on their
+  own, to megabytes, on the sandbox's loopback; the sandbox has no network anyway). Only this machine's
   own calling convention: a 32-bit call (int 0x80) or an x32 one would reach the kernel by other numbers that
   the filter does not look at, so every such call is refused.
 - no huge pages to begin with (PR_SET_THP_DISABLE).
@@ -46,31 +46,30 @@ _SYS_LANDLOCK = (
     446,
 )  # create_ruleset, add_rule, restrict_self: the same numbers on every architecture
 
-# architecture -> (AUDIT_ARCH, syscall numbers denied: ptrace, process_vm_writev, process_madvise, add_key,
-# request_key, keyctl, mq_open, memfd_create, shmget, msgget, userfaultfd, io_uring_setup, setxattr, lsetxattr,
-# fsetxattr, unshare, setns; and those whose arguments are looked at: prctl, madvise, mmap, clone, setsockopt,
-# socket, socketpair)
+# architecture -> its AUDIT_ARCH, the numbers of the calls denied outright (ptrace, process_vm_writev,
+# process_madvise, add_key, request_key, keyctl, mq_open, memfd_create, shmget, msgget, userfaultfd,
+# io_uring_setup, setxattr, lsetxattr, fsetxattr, unshare, setns), and of those whose arguments are looked at
 _SYSCALLS = {
-    "x86_64": (
-        0xC000003E,
-        (101, 311, 440, 248, 249, 250, 240, 319, 29, 68, 323, 425, 188, 189, 190, 272, 308),
-        157,
-        28,
-        9,
-        56,
-        54,
-        (41, 53),
-    ),
-    "aarch64": (
-        0xC00000B7,
-        (117, 271, 440, 217, 218, 219, 180, 279, 194, 186, 282, 425, 5, 6, 7, 97, 268),
-        167,
-        233,
-        222,
-        220,
-        208,
-        (198, 199),
-    ),
+    "x86_64": {
+        "arch": 0xC000003E,
+        "denied": (101, 311, 440, 248, 249, 250, 240, 319, 29, 68, 323, 425, 188, 189, 190, 272, 308),
+        "prctl": 157,
+        "madvise": 28,
+        "mmap": 9,
+        "clone": 56,
+        "setsockopt": 54,
+        "socket": (41, 53),  # socket, socketpair
+    },
+    "aarch64": {
+        "arch": 0xC00000B7,
+        "denied": (117, 271, 440, 217, 218, 219, 180, 279, 194, 186, 282, 425, 5, 6, 7, 97, 268),
+        "prctl": 167,
+        "madvise": 233,
+        "mmap": 222,
+        "clone": 220,
+        "setsockopt": 208,
+        "socket": (198, 199),
+    },
 }
 # the same numbers on every architecture: open_tree, move_mount, fsopen, fsconfig, fsmount, fspick,
 # mount_setattr, setxattrat, open_tree_attr (the new mount API: a tmpfs of one's own, never attached anywhere)
@@ -145,7 +144,8 @@ def _seccomp(libc) -> bool:
     known = _SYSCALLS.get(platform.machine())
     if known is None:
         return False
-    arch, denied, prctl, madvise, mmap, clone, setsockopt, sockets = known
+    arch, denied, prctl, madvise, mmap = (known[k] for k in ("arch", "denied", "prctl", "madvise", "mmap"))
+    clone, setsockopt, sockets = known["clone"], known["setsockopt"], known["socket"]
     # BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, BPF_JMP|BPF_JGE|BPF_K, BPF_RET|BPF_K, BPF_ALU|BPF_AND|BPF_K
     ld, jeq, jge, ret, and_ = 0x20, 0x15, 0x35, 0x06, 0x54
     allow, deny = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
