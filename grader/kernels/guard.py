@@ -29,7 +29,6 @@ readings.
 from __future__ import annotations
 
 import os
-import re
 import signal
 import threading
 import time
@@ -37,6 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from grader.kernels import meter
+from grader.kernels.standalone import zygote
 
 INTERVAL_S = 0.2
 MEMORY_FLAG = "memória da submissão"  # the flag of a submission the guard stopped for its memory
@@ -99,24 +99,9 @@ def _host_tmpfs() -> set[str]:
     global _host_mounts
     when, devices = _host_mounts
     if time.monotonic() - when > 10:
-        devices = {dev for dev, _, fstype in _mounts("self") if fstype == "tmpfs"}
+        devices = {dev for dev, _, fstype in zygote.mounts() if fstype == "tmpfs"}
         _host_mounts = (time.monotonic(), devices)
     return devices
-
-
-def _mounts(pid: int | str) -> list[tuple[str, str, str]]:
-    """(device, mount point, filesystem type) of each mount `pid` sees (/proc/PID/mountinfo)."""
-    found = []
-    with open(f"/proc/{pid}/mountinfo", encoding="utf-8", errors="replace") as table:
-        for line in table:
-            fields = line.split()
-            try:
-                fstype = fields[fields.index("-") + 1]
-            except (ValueError, IndexError):
-                continue
-            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
-            found.append((fields[2], point, fstype))
-    return found
 
 
 def sandbox_files(pids: list[int]) -> int:
@@ -130,7 +115,7 @@ def sandbox_files(pids: list[int]) -> int:
         if namespace is None or namespace in seen_namespaces:
             continue
         try:
-            mounts = _mounts(pid)
+            mounts = zygote.mounts(pid)
         except OSError:
             continue
         for device, point, fstype in mounts:
@@ -322,7 +307,7 @@ class MemoryGuard:
         reason = self.stops()
         if reason:
             self.flag, self.tripped = self.stops_flag, reason
-            self._kill(pids, roots)
+            self._kill_all(pids, roots)
             return True
         files = sandbox_files(pids) + sandbox_sockets(pids)
         limit = self.limit - files  # what the processes may hold beside the files and the sockets
@@ -362,11 +347,11 @@ class MemoryGuard:
                 f"limite de {self.limit // _MIB} MiB contando mais de uma vez o que dividem, e medir o que "
                 f"dividem levaria mais de {seconds} s"
             )
-        self._kill(pids, roots)
+        self._kill_all(pids, roots)
         return True
 
     @staticmethod
-    def _kill(pids: list[int], roots: list[int]) -> None:
+    def _kill_all(pids: list[int], roots: list[int]) -> None:
         for pid in reversed(pids):  # children before their parents
             _kill(pid, set(roots))
 
