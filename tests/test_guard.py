@@ -310,5 +310,4 @@ def test_files_in_a_tmpfs_of_the_submissions_own_count_and_the_machines_do_not(t
         assert "MiB em arquivos (/tmp, /dev/shm e a pasta de trabalho) e sockets do sandbox)" in watch.tripped
         assert launcher.wait(10) is not None
     finally:
-        launcher.kill()
-        launcher.wait()
+        stop(launcher)
