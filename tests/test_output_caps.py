@@ -89,6 +89,30 @@ def test_error_messages_are_cut_and_charged_and_the_first_is_always_kept():
     assert [o.output_type for o in nb.cells[0].outputs] == ["stream", "stream", "error"]  # cut, notice, error
 
 
+def test_a_cleared_cell_gets_its_first_error_again():
+    """What the cell holds decides, not what it held: an error cleared away no longer counts as the cell's first.
+    A clear that waits for the next output happens only if that output is kept."""
+    error = {"ename": "E", "evalue": "v" * 4000, "traceback": []}
+    client, nb = _client()
+    outs = nb.cells[0].outputs
+    for _ in range(40):
+        client.process_message(_message("error", error), nb.cells[0], 0)
+    assert 1 < len(outs) < 40  # kept up to the cap, then dropped
+    client.process_message(_message("clear_output", {"wait": False}), nb.cells[0], 0)
+    client.process_message(_message("error", error), nb.cells[0], 0)
+    assert [o.output_type for o in outs] == ["error"]
+    client.process_message(_message("clear_output", {"wait": True}), nb.cells[0], 0)
+    client.process_message(
+        _message("error", error), nb.cells[0], 0
+    )  # over the cap, and not the first: dropped
+    assert [o.output_type for o in outs] == ["error"]
+    client, nb = _client()
+    client.process_message(_message("error", error), nb.cells[0], 0)
+    client.process_message(_message("clear_output", {"wait": True}), nb.cells[0], 0)
+    client.process_message(_message("error", error), nb.cells[0], 0)  # under the cap: kept, after the clear
+    assert [o.output_type for o in nb.cells[0].outputs] == ["error"]
+
+
 def test_a_stream_whose_text_is_not_text_is_kept_as_text():
     client, nb = _client()
     client.process_message(_message("stream", {"name": "stdout", "text": [[1], [2]]}), nb.cells[0], 0)

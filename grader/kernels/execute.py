@@ -117,6 +117,9 @@ class _Client(NotebookClient):
         self.timed_out = False
         self._output_bytes: dict[int, int] = {}
         self._notebook_bytes = 0
+        # the cells whose outputs now hold the notice, or an error: known here, not searched for in each message
+        self._noticed: set[int] = set()
+        self._errored: set[int] = set()
 
     @asynccontextmanager
     async def async_setup_kernel(self, **kwargs):
@@ -201,24 +204,40 @@ class _Client(NotebookClient):
                 "traceback": [str(line)[:4000] for line in content.get("traceback", [])[-20:]],
             }
             over = self._charge(cell_index, len(str(content)))
-            if over and any(o.get("output_type") == "error" for o in outs):
+            if over and cell_index in self._errored:
                 return None
-            return super().output(outs, {**msg, "content": content}, display_id, cell_index)
+            kept = self._keep(outs, {**msg, "content": content}, display_id, cell_index)
+            self._errored.add(cell_index)
+            return kept
         msg = {**msg, "content": content}
         size = len(str(content))
         used = self._output_bytes.get(cell_index, 0)
         if not self._charge(cell_index, size):
-            return super().output(outs, msg, display_id, cell_index)
-        if used > self.max_output_bytes or any(o.get("text") == self._notice for o in outs):
+            return self._keep(outs, msg, display_id, cell_index)
+        if used > self.max_output_bytes or cell_index in self._noticed:
             return None  # already cut: the rest of the cell's output is dropped
         if msg.get("msg_type") == "stream" and content.get("name") == "stdout":
             # keep what fits of the text, then say it was cut (never on stderr: that would fail a test cell)
             notebook_room = NOTEBOOK_OUTPUT_CAPS * self.max_output_bytes - (self._notebook_bytes - size)
             room = max(0, min(self.max_output_bytes - used, notebook_room) - 200)
             msg = {**msg, "content": {**content, "text": str(content.get("text", ""))[:room]}}
-            super().output(outs, msg, display_id, cell_index)
+            self._keep(outs, msg, display_id, cell_index)
         outs.append(nbformat.v4.new_output("stream", name="stdout", text=self._notice))
+        self._noticed.add(cell_index)
         return None
+
+    def _keep(self, outs, msg, display_id, cell_index):
+        """nbclient's `output`, which first empties the cell's outputs when a clear_output(wait=True) asked it to."""
+        if self.clear_before_next_output:
+            self._noticed.discard(cell_index)
+            self._errored.discard(cell_index)
+        return super().output(outs, msg, display_id, cell_index)
+
+    def clear_output(self, outs, msg, cell_index):
+        super().clear_output(outs, msg, cell_index)
+        if not outs:  # (with wait=True, `_keep` empties them later)
+            self._noticed.discard(cell_index)
+            self._errored.discard(cell_index)
 
     @property
     def _notice(self) -> str:
